@@ -1,0 +1,1066 @@
+/* The orders dataset: customer interning and partitioned row storage.
+ *
+ * Layout (docs/architecture.md): customers are spread over PARTS partitions
+ * by the top bits of a 64-bit hash of their key. Each partition has its own
+ * open-addressing table (key hash -> local id), its customers' global
+ * indices, and its rows in append order (local id, time, amount). A
+ * partition's table and per-customer arrays are small enough to stay in the
+ * L2 cache while one partition is processed, which is why appends and
+ * analyses work partition by partition (DESIGN.md, "Performance
+ * architecture": 3.9x over one global table, 4.4x over row-order scatter).
+ *
+ * Appends are atomic without copying the dataset: plan (intern into the
+ * tables, remembering what was inserted), reserve (every allocation), then
+ * commit (writes only). A failure before commit deletes the inserted keys
+ * again, so the dataset is as it was.
+ */
+#include <stdlib.h>
+
+#include "internal.h"
+
+#define PART_BITS 10
+#define PARTS (1u << PART_BITS)
+#define PART_OF(h) ((uint32_t)((h) >> (64 - PART_BITS)))
+#define MIN_TABLE 16u
+
+typedef struct part {
+    /* customers of the partition */
+    uint32_t n_cust, cap_cust;
+    uint32_t *gid;
+    /* key hash -> local id + 1 (0 = empty slot); linear probing, load <= 1/2 */
+    uint64_t *thash;
+    uint32_t *tval;
+    uint32_t tcap;
+    /* rows, in append order */
+    uint64_t n_rows, cap_rows;
+    uint32_t *cust;
+    int64_t *time;
+    int64_t *amount;
+} part;
+
+/* Order-key set of one partition: mixed keys, 0 = empty slot. */
+typedef struct oset {
+    uint64_t *slot;
+    uint64_t n;
+    uint64_t cap;
+} oset;
+
+typedef struct arena_chunk {
+    struct arena_chunk *next;
+    char data[];
+} arena_chunk;
+
+struct scrm_dataset {
+    int key_type;
+    uint32_t threads;
+    part *parts;
+    oset *osets;     /* NULL until the first append with order keys */
+    int ozero;       /* the one order key whose mixed value is 0 was seen */
+    uint32_t n_cust, cap_cust;
+    uint64_t *keys;  /* u64 keys by global index */
+    const char **skeys; /* string keys by global index (NUL-terminated, in the arena) */
+    uint32_t *slens;
+    arena_chunk *arena;
+    uint64_t n_orders, n_dups;
+    int64_t tmin, tmax;
+};
+
+/* ---- options ---- */
+
+static const scrm_dataset_options dataset_defaults = SCRM_DATASET_OPTIONS_INIT;
+static const size_t dataset_option_sizes[] = {sizeof(scrm_dataset_options)};
+
+SCRM_EXPORT int scrm_dataset_options_init(scrm_dataset_options *opts, unsigned version)
+{
+    if (!opts)
+        return scrm__error(SCRM_EINVAL, -1, "scrm_dataset_options_init: opts is NULL");
+    if (version != SCRM_DATASET_OPTIONS_VERSION)
+        return scrm__error(SCRM_EVERSION, -1,
+                           "scrm_dataset_options_init: version %u is not known", version);
+    *opts = dataset_defaults;
+    return SCRM_OK;
+}
+
+SCRM_EXPORT int scrm_dataset_new(scrm_dataset **out, const scrm_dataset_options *opts)
+{
+    scrm_dataset_options o;
+    int err;
+    if (!out)
+        return scrm__error(SCRM_EINVAL, -1, "scrm_dataset_new: out is NULL");
+    if ((err = scrm__options_load(&o, &dataset_defaults, sizeof o, opts, dataset_option_sizes,
+                                  1, "scrm_dataset_new")) < 0)
+        return err;
+    if (o.key_type < SCRM_KEY_AUTO || o.key_type > SCRM_KEY_STRING)
+        return scrm__error(SCRM_EINVAL, -1, "scrm_dataset_new: key_type %d is not a scrm_key_type",
+                           o.key_type);
+    scrm_dataset *ds = scrm__calloc(1, sizeof *ds);
+    if (!ds)
+        return scrm__enomem("scrm_dataset_new");
+    ds->parts = scrm__calloc(PARTS, sizeof *ds->parts);
+    if (!ds->parts) {
+        scrm__free(ds);
+        return scrm__enomem("scrm_dataset_new");
+    }
+    ds->key_type = o.key_type;
+    ds->threads = o.threads ? o.threads : scrm__default_threads();
+    ds->tmin = INT64_MAX;
+    ds->tmax = INT64_MIN;
+    *out = ds;
+    return SCRM_OK;
+}
+
+SCRM_EXPORT void scrm_dataset_free(scrm_dataset *ds)
+{
+    if (!ds)
+        return;
+    for (uint32_t p = 0; p < PARTS; p++) {
+        part *pt = &ds->parts[p];
+        scrm__free(pt->gid);
+        scrm__free(pt->thash);
+        scrm__free(pt->tval);
+        scrm__free(pt->cust);
+        scrm__free(pt->time);
+        scrm__free(pt->amount);
+    }
+    if (ds->osets)
+        for (uint32_t p = 0; p < PARTS; p++)
+            scrm__free(ds->osets[p].slot);
+    scrm__free(ds->osets);
+    scrm__free(ds->parts);
+    scrm__free(ds->keys);
+    scrm__free(ds->skeys);
+    scrm__free(ds->slens);
+    while (ds->arena) {
+        arena_chunk *c = ds->arena;
+        ds->arena = c->next;
+        scrm__free(c);
+    }
+    scrm__free(ds);
+}
+
+/* ---- hashing of keys ---- */
+
+#define STR_SEED UINT64_C(0x5c0f3a1e2d4b6987)
+#define ORDER_SEED UINT64_C(0x0d3e7f1a9b2c4e65)
+
+SCRM_EXPORT uint64_t scrm_order_key_from_string(const char *s, uint64_t len)
+{
+    if (!s)
+        len = 0;
+    return scrm__hash_bytes(s ? s : "", (size_t)len, ORDER_SEED);
+}
+
+/* ---- one append batch ---- */
+
+typedef struct batch {
+    scrm_dataset *ds;
+    uint32_t n;
+    int is_str;
+    const uint64_t *ukeys;
+    const char *const *skeys;
+    const uint32_t *lens;      /* NULL: strlen */
+    const int64_t *times;
+    const int64_t *amounts;
+    const uint64_t *okeys;
+    uint8_t *dup;              /* per row: 1 = skip (duplicate order key) */
+    uint64_t *hash;            /* per row: customer key hash */
+    uint32_t *order;           /* row indices, partition-major, row order inside */
+    uint32_t *lid;             /* local id of order[i] */
+    uint32_t *newrow;          /* per partition region: first row of each new customer */
+    uint32_t *slen;            /* per row string length (string keys only) */
+    uint64_t *pstart;          /* PARTS + 1: region of each partition in order[] */
+    uint32_t *pnew;            /* new customers per partition */
+    uint64_t *pbytes;          /* string bytes of new customers per partition */
+    uint64_t *tcount;          /* threads * PARTS counters for the scatter */
+    uint32_t threads;
+    int planned;               /* partitions [0, PARTS) were planned (for rollback) */
+    uint64_t str_base;         /* offset of this batch's bytes in the new arena chunk */
+    arena_chunk *chunk;
+} batch;
+
+static inline uint32_t row_len(const batch *b, uint32_t row) { return b->slen[row]; }
+
+/* Does table entry of local id l in partition pt (planning state of b) have
+ * the string key of input row `row`? */
+static int str_equal(const batch *b, const part *pt, uint32_t l, uint32_t row, uint32_t pbase)
+{
+    const scrm_dataset *ds = b->ds;
+    const char *s;
+    uint32_t len;
+    if (l < pt->n_cust) {
+        uint32_t g = pt->gid[l];
+        s = ds->skeys[g];
+        len = ds->slens[g];
+    } else {
+        uint32_t r = b->newrow[pbase + (l - pt->n_cust)];
+        s = b->skeys[r];
+        len = row_len(b, r);
+    }
+    return len == row_len(b, row) && memcmp(s, b->skeys[row], len) == 0;
+}
+
+static int table_grow(part *pt, uint32_t need)
+{
+    uint32_t cap = pt->tcap ? pt->tcap : MIN_TABLE;
+    while ((uint64_t)need * 2 > cap) {
+        if (cap > UINT32_MAX / 2)
+            return SCRM_EOVERFLOW;
+        cap *= 2;
+    }
+    if (cap == pt->tcap)
+        return SCRM_OK;
+    uint64_t *h = scrm__malloc((size_t)cap * sizeof *h);
+    uint32_t *v = scrm__calloc(cap, sizeof *v);
+    if (!h || !v) {
+        scrm__free(h);
+        scrm__free(v);
+        return SCRM_ENOMEM;
+    }
+    uint32_t mask = cap - 1;
+    for (uint32_t i = 0; i < pt->tcap; i++) {
+        if (!pt->tval[i])
+            continue;
+        uint32_t j = (uint32_t)pt->thash[i] & mask;
+        while (v[j])
+            j = (j + 1) & mask;
+        h[j] = pt->thash[i];
+        v[j] = pt->tval[i];
+    }
+    scrm__free(pt->thash);
+    scrm__free(pt->tval);
+    pt->thash = h;
+    pt->tval = v;
+    pt->tcap = cap;
+    return SCRM_OK;
+}
+
+/* Remove the entry at slot i by backward shifting (Knuth, TAOCP vol. 3,
+ * 6.4 Algorithm R), so no tombstones are left and probe chains stay intact. */
+static void table_delete_slot(part *pt, uint32_t i)
+{
+    uint32_t mask = pt->tcap - 1, j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!pt->tval[j])
+            break;
+        uint32_t k = (uint32_t)pt->thash[j] & mask;
+        if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+            pt->thash[i] = pt->thash[j];
+            pt->tval[i] = pt->tval[j];
+            i = j;
+        }
+    }
+    pt->tval[i] = 0;
+}
+
+/* Plan partition p: give every row a local id, inserting new customers into
+ * the table. Returns an error with pnew[p] = customers inserted so far. */
+static int plan_partition(batch *b, uint32_t p)
+{
+    part *pt = &b->ds->parts[p];
+    uint64_t lo = b->pstart[p], hi = b->pstart[p + 1];
+    uint32_t k = 0;
+    b->pnew[p] = 0;
+    b->pbytes[p] = 0;
+    if (lo == hi)
+        return SCRM_OK;
+    if (!pt->tcap) {
+        int err = table_grow(pt, MIN_TABLE / 2);
+        if (err)
+            return err;
+    }
+    for (uint64_t i = lo; i < hi; i++) {
+        uint32_t row = b->order[i];
+        uint64_t h = b->hash[row];
+        uint32_t mask = pt->tcap - 1, s = (uint32_t)h & mask, l;
+        for (;;) {
+            uint32_t v = pt->tval[s];
+            if (!v) {
+                l = UINT32_MAX;
+                break;
+            }
+            if (pt->thash[s] == h && (!b->is_str || str_equal(b, pt, v - 1, row, (uint32_t)lo))) {
+                l = v - 1;
+                break;
+            }
+            s = (s + 1) & mask;
+        }
+        if (l == UINT32_MAX) {
+            if ((uint64_t)pt->n_cust + k + 1 > UINT32_MAX - 1) {
+                b->pnew[p] = k;
+                return SCRM_EOVERFLOW;
+            }
+            if (((uint64_t)pt->n_cust + k + 1) * 2 > pt->tcap) {
+                int err = table_grow(pt, pt->n_cust + k + 1);
+                if (err) {
+                    b->pnew[p] = k;
+                    return err;
+                }
+                mask = pt->tcap - 1;
+                s = (uint32_t)h & mask;
+                while (pt->tval[s])
+                    s = (s + 1) & mask;
+            }
+            l = pt->n_cust + k;
+            pt->thash[s] = h;
+            pt->tval[s] = l + 1;
+            b->newrow[lo + k] = row;
+            if (b->is_str)
+                b->pbytes[p] += (uint64_t)row_len(b, row) + 1;
+            k++;
+            b->pnew[p] = k;
+        }
+        b->lid[i] = l;
+    }
+    return SCRM_OK;
+}
+
+/* Undo plan_partition: delete the keys of the customers it inserted. */
+static void unplan_partition(batch *b, uint32_t p)
+{
+    part *pt = &b->ds->parts[p];
+    uint64_t lo = b->pstart[p];
+    for (uint32_t k = b->pnew[p]; k-- > 0;) {
+        uint32_t want = pt->n_cust + k + 1, mask = pt->tcap - 1;
+        uint32_t s = (uint32_t)b->hash[b->newrow[lo + k]] & mask;
+        while (pt->tval[s] != want)
+            s = (s + 1) & mask;
+        table_delete_slot(pt, s);
+    }
+    b->pnew[p] = 0;
+}
+
+static int reserve_u32(uint32_t **a, uint64_t *cap, uint64_t need)
+{
+    if (need <= *cap)
+        return SCRM_OK;
+    uint64_t c = *cap + *cap / 2;
+    if (c < need)
+        c = need;
+    if (c < 4)
+        c = 4;
+    uint32_t *p = scrm__reallocarray(*a, (size_t)c, sizeof **a);
+    if (!p)
+        return SCRM_ENOMEM;
+    *a = p;
+    *cap = c;
+    return SCRM_OK;
+}
+
+/* Grow a partition's row arrays to hold `need` rows. The three arrays are
+ * grown one by one; a failure leaves larger arrays and the old content,
+ * which is harmless. */
+static int reserve_rows(part *pt, uint64_t need)
+{
+    if (need <= pt->cap_rows)
+        return SCRM_OK;
+    uint64_t c = pt->cap_rows + pt->cap_rows / 2;
+    if (c < need)
+        c = need;
+    uint32_t *cu = scrm__reallocarray(pt->cust, (size_t)c, sizeof *cu);
+    if (!cu)
+        return SCRM_ENOMEM;
+    pt->cust = cu;
+    int64_t *ti = scrm__reallocarray(pt->time, (size_t)c, sizeof *ti);
+    if (!ti)
+        return SCRM_ENOMEM;
+    pt->time = ti;
+    int64_t *am = scrm__reallocarray(pt->amount, (size_t)c, sizeof *am);
+    if (!am)
+        return SCRM_ENOMEM;
+    pt->amount = am;
+    pt->cap_rows = c;
+    return SCRM_OK;
+}
+
+static int reserve_partition(batch *b, uint32_t p)
+{
+    part *pt = &b->ds->parts[p];
+    uint64_t rows = b->pstart[p + 1] - b->pstart[p];
+    if (!rows)
+        return SCRM_OK;
+    uint64_t cap = pt->cap_cust;
+    int err = reserve_u32(&pt->gid, &cap, (uint64_t)pt->n_cust + b->pnew[p]);
+    if (err)
+        return err;
+    pt->cap_cust = (uint32_t)cap;
+    return reserve_rows(pt, pt->n_rows + rows);
+}
+
+static int plan_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
+{
+    (void)thread;
+    batch *b = ctx;
+    for (uint32_t p = begin; p < end; p++) {
+        int err = plan_partition(b, p);
+        if (err)
+            return err;
+    }
+    return SCRM_OK;
+}
+
+static int reserve_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
+{
+    (void)thread;
+    batch *b = ctx;
+    for (uint32_t p = begin; p < end; p++) {
+        int err = reserve_partition(b, p);
+        if (err)
+            return err;
+    }
+    return SCRM_OK;
+}
+
+/* Commit partition p: only writes into reserved memory. */
+static int commit_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
+{
+    (void)thread;
+    batch *b = ctx;
+    scrm_dataset *ds = b->ds;
+    uint32_t gbase = ds->n_cust;
+    uint64_t sbase = 0;
+    for (uint32_t p = 0; p < begin; p++) {
+        gbase += b->pnew[p];
+        sbase += b->pbytes[p];
+    }
+    for (uint32_t p = begin; p < end; p++) {
+        part *pt = &ds->parts[p];
+        uint64_t lo = b->pstart[p], hi = b->pstart[p + 1];
+        for (uint32_t k = 0; k < b->pnew[p]; k++) {
+            uint32_t row = b->newrow[lo + k], g = gbase + k;
+            pt->gid[pt->n_cust + k] = g;
+            if (b->is_str) {
+                char *dst = b->chunk->data + sbase;
+                uint32_t len = row_len(b, row);
+                memcpy(dst, b->skeys[row], len);
+                dst[len] = '\0';
+                ds->skeys[g] = dst;
+                ds->slens[g] = len;
+                sbase += (uint64_t)len + 1;
+            } else {
+                ds->keys[g] = b->ukeys[row];
+            }
+        }
+        uint64_t r = pt->n_rows;
+        for (uint64_t i = lo; i < hi; i++, r++) {
+            uint32_t row = b->order[i];
+            pt->cust[r] = b->lid[i];
+            pt->time[r] = b->times[row];
+            pt->amount[r] = b->amounts[row];
+        }
+        gbase += b->pnew[p];
+        pt->n_cust += b->pnew[p];
+        pt->n_rows = r;
+    }
+    return SCRM_OK;
+}
+
+/* ---- order-key de-duplication ---- */
+
+static int oset_reserve(oset *o, uint64_t need)
+{
+    uint64_t cap = o->cap ? o->cap : 16;
+    while (need * 2 > cap)
+        cap *= 2;
+    if (cap == o->cap)
+        return SCRM_OK;
+    uint64_t *s = scrm__calloc((size_t)cap, sizeof *s);
+    if (!s)
+        return SCRM_ENOMEM;
+    for (uint64_t i = 0; i < o->cap; i++) {
+        uint64_t v = o->slot[i];
+        if (!v)
+            continue;
+        uint64_t j = v & (cap - 1);
+        while (s[j])
+            j = (j + 1) & (cap - 1);
+        s[j] = v;
+    }
+    scrm__free(o->slot);
+    o->slot = s;
+    o->cap = cap;
+    return SCRM_OK;
+}
+
+/* Insert; returns 1 if it was already there. Capacity is reserved. */
+static int oset_insert(oset *o, uint64_t v)
+{
+    uint64_t mask = o->cap - 1, j = v & mask;
+    while (o->slot[j]) {
+        if (o->slot[j] == v)
+            return 1;
+        j = (j + 1) & mask;
+    }
+    o->slot[j] = v;
+    o->n++;
+    return 0;
+}
+
+static void oset_delete(oset *o, uint64_t v)
+{
+    uint64_t mask = o->cap - 1, i = v & mask;
+    while (o->slot[i] != v)
+        i = (i + 1) & mask;
+    uint64_t j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!o->slot[j])
+            break;
+        uint64_t k = o->slot[j] & mask;
+        if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+            o->slot[i] = o->slot[j];
+            i = j;
+        }
+    }
+    o->slot[i] = 0;
+    o->n--;
+}
+
+static int dedup_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
+{
+    (void)thread;
+    batch *b = ctx;
+    for (uint32_t p = begin; p < end; p++) {
+        oset *o = &b->ds->osets[p];
+        for (uint64_t i = b->pstart[p]; i < b->pstart[p + 1]; i++) {
+            uint32_t row = b->order[i];
+            b->dup[row] = (uint8_t)oset_insert(o, scrm__mix64(b->okeys[row]));
+        }
+    }
+    return SCRM_OK;
+}
+
+/* Undo dedup: delete the keys the batch inserted (rows not marked dup). */
+static void undedup(batch *b)
+{
+    scrm_dataset *ds = b->ds;
+    for (uint32_t row = 0; row < b->n; row++) {
+        if (b->dup[row])
+            continue;
+        uint64_t v = scrm__mix64(b->okeys[row]);
+        if (v)
+            oset_delete(&ds->osets[PART_OF(v)], v);
+    }
+}
+
+/* Mark duplicate order keys (first occurrence in row order wins). Uses
+ * b->order as scratch. */
+static int dedup(batch *b, int *ozero_out)
+{
+    scrm_dataset *ds = b->ds;
+    uint64_t *cnt = b->tcount;
+    memset(cnt, 0, PARTS * sizeof *cnt);
+    int ozero = ds->ozero;
+    for (uint32_t row = 0; row < b->n; row++) {
+        uint64_t v = scrm__mix64(b->okeys[row]);
+        if (!v) { /* the one key that mixes to the empty marker */
+            b->dup[row] = (uint8_t)ozero;
+            ozero = 1;
+            continue;
+        }
+        cnt[PART_OF(v)]++;
+    }
+    if (!ds->osets) {
+        ds->osets = scrm__calloc(PARTS, sizeof *ds->osets);
+        if (!ds->osets)
+            return SCRM_ENOMEM;
+    }
+    for (uint32_t p = 0; p < PARTS; p++)
+        if (cnt[p] && oset_reserve(&ds->osets[p], ds->osets[p].n + cnt[p]))
+            return SCRM_ENOMEM;
+    uint64_t acc = 0;
+    for (uint32_t p = 0; p < PARTS; p++) {
+        b->pstart[p] = acc;
+        acc += cnt[p];
+        cnt[p] = b->pstart[p];
+    }
+    b->pstart[PARTS] = acc;
+    for (uint32_t row = 0; row < b->n; row++) {
+        uint64_t v = scrm__mix64(b->okeys[row]);
+        if (v)
+            b->order[cnt[PART_OF(v)]++] = row;
+    }
+    scrm__parallel_for(b->threads, PARTS, dedup_range, b);
+    *ozero_out = ozero;
+    return SCRM_OK;
+}
+
+/* ---- scatter rows by customer partition ---- */
+
+static int hash_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
+{
+    batch *b = ctx;
+    uint64_t *cnt = b->tcount + (size_t)thread * PARTS;
+    memset(cnt, 0, PARTS * sizeof *cnt);
+    for (uint32_t row = begin; row < end; row++) {
+        if (b->dup && b->dup[row])
+            continue;
+        uint64_t h = b->is_str ? scrm__hash_bytes(b->skeys[row], row_len(b, row), STR_SEED)
+                               : scrm__mix64(b->ukeys[row]);
+        b->hash[row] = h;
+        cnt[PART_OF(h)]++;
+    }
+    return SCRM_OK;
+}
+
+static int scatter_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
+{
+    batch *b = ctx;
+    uint64_t *pos = b->tcount + (size_t)thread * PARTS;
+    for (uint32_t row = begin; row < end; row++) {
+        if (b->dup && b->dup[row])
+            continue;
+        b->order[pos[PART_OF(b->hash[row])]++] = row;
+    }
+    return SCRM_OK;
+}
+
+static void batch_free(batch *b)
+{
+    scrm__free(b->dup);
+    scrm__free(b->hash);
+    scrm__free(b->order);
+    scrm__free(b->lid);
+    scrm__free(b->newrow);
+    scrm__free(b->slen);
+    scrm__free(b->pstart);
+    scrm__free(b->pnew);
+    scrm__free(b->pbytes);
+    scrm__free(b->tcount);
+    scrm__free(b->chunk);
+}
+
+static int validate_rows(batch *b, const char *fn)
+{
+    for (uint32_t row = 0; row < b->n; row++) {
+        int64_t t = b->times[row];
+        if (t < SCRM_TIME_MIN || t > SCRM_TIME_MAX)
+            return scrm__error(SCRM_ERANGE, row,
+                               "%s: row %u: time %lld is outside years 1..9999", fn, row,
+                               (long long)t);
+        if (b->is_str) {
+            const char *s = b->skeys[row];
+            if (!s)
+                return scrm__error(SCRM_EINVAL, row, "%s: row %u: customer key is NULL", fn,
+                                   row);
+            size_t len = b->lens ? b->lens[row] : strlen(s);
+            if (len == 0)
+                return scrm__error(SCRM_EINVAL, row, "%s: row %u: customer key is empty", fn,
+                                   row);
+            if (len >= UINT32_MAX)
+                return scrm__error(SCRM_EINVAL, row, "%s: row %u: customer key is too long",
+                                   fn, row);
+            b->slen[row] = (uint32_t)len;
+        }
+    }
+    return SCRM_OK;
+}
+
+static int append(batch *b, uint64_t *added_out, const char *fn)
+{
+    scrm_dataset *ds = b->ds;
+    int err = SCRM_OK, ozero = ds->ozero, deduped = 0;
+    uint32_t n = b->n;
+
+    if (b->is_str && !(b->slen = scrm__malloc((size_t)n * sizeof *b->slen)))
+        return scrm__enomem(fn);
+    if ((err = validate_rows(b, fn)) < 0)
+        goto done;
+
+    b->threads = ds->threads;
+    if (n < 8192)
+        b->threads = 1; /* not worth starting a thread */
+    b->hash = scrm__malloc((size_t)n * sizeof *b->hash);
+    b->order = scrm__malloc((size_t)n * sizeof *b->order);
+    b->lid = scrm__malloc((size_t)n * sizeof *b->lid);
+    b->newrow = scrm__malloc((size_t)n * sizeof *b->newrow);
+    b->pstart = scrm__calloc(PARTS + 1, sizeof *b->pstart);
+    b->pnew = scrm__calloc(PARTS, sizeof *b->pnew);
+    b->pbytes = scrm__calloc(PARTS, sizeof *b->pbytes);
+    b->tcount = scrm__calloc((size_t)b->threads * PARTS, sizeof *b->tcount);
+    if (b->okeys)
+        b->dup = scrm__calloc(n, 1);
+    if (!b->hash || !b->order || !b->lid || !b->newrow || !b->pstart || !b->pnew || !b->pbytes ||
+        !b->tcount || (b->okeys && !b->dup)) {
+        err = scrm__enomem(fn);
+        goto done;
+    }
+
+    if (b->okeys) {
+        if ((err = dedup(b, &ozero)) < 0) {
+            err = scrm__enomem(fn);
+            goto done;
+        }
+        deduped = 1;
+    }
+
+    /* Partition the rows: per-thread counts, then a stable scatter. */
+    scrm__parallel_for(b->threads, n, hash_range, b);
+    uint64_t acc = 0;
+    for (uint32_t p = 0; p < PARTS; p++) {
+        b->pstart[p] = acc;
+        for (uint32_t t = 0; t < b->threads; t++) {
+            uint64_t c = b->tcount[(size_t)t * PARTS + p];
+            b->tcount[(size_t)t * PARTS + p] = acc;
+            acc += c;
+        }
+    }
+    b->pstart[PARTS] = acc;
+    uint64_t added = acc;
+    scrm__parallel_for(b->threads, n, scatter_range, b);
+
+    /* Plan: intern customers (inserts into the tables; undone on failure). */
+    b->planned = 1;
+    err = scrm__parallel_for(b->threads, PARTS, plan_range, b);
+    if (err < 0) {
+        err = err == SCRM_EOVERFLOW
+                  ? scrm__error(err, -1, "%s: too many customers in one partition", fn)
+                  : scrm__enomem(fn);
+        goto done;
+    }
+
+    /* Reserve: every allocation the commit needs. */
+    uint64_t new_cust = 0, new_bytes = 0;
+    for (uint32_t p = 0; p < PARTS; p++) {
+        new_cust += b->pnew[p];
+        new_bytes += b->pbytes[p];
+    }
+    if ((uint64_t)ds->n_cust + new_cust > UINT32_MAX - 1) {
+        err = scrm__error(SCRM_EOVERFLOW, -1, "%s: more than %u customers", fn,
+                          (unsigned)(UINT32_MAX - 1));
+        goto done;
+    }
+    if (new_cust > 0 && (uint64_t)ds->n_cust + new_cust > ds->cap_cust) {
+        uint64_t c = ds->cap_cust + ds->cap_cust / 2;
+        if (c < ds->n_cust + new_cust)
+            c = ds->n_cust + new_cust;
+        if (c > UINT32_MAX)
+            c = UINT32_MAX;
+        if (b->is_str) {
+            const char **sk = scrm__reallocarray((void *)ds->skeys, (size_t)c, sizeof *sk);
+            if (sk)
+                ds->skeys = sk;
+            uint32_t *sl = sk ? scrm__reallocarray(ds->slens, (size_t)c, sizeof *sl) : NULL;
+            if (sl)
+                ds->slens = sl;
+            if (!sk || !sl) {
+                err = scrm__enomem(fn);
+                goto done;
+            }
+        } else {
+            uint64_t *k = scrm__reallocarray(ds->keys, (size_t)c, sizeof *k);
+            if (!k) {
+                err = scrm__enomem(fn);
+                goto done;
+            }
+            ds->keys = k;
+        }
+        ds->cap_cust = (uint32_t)c;
+    }
+    if (new_bytes > 0 && !(b->chunk = scrm__malloc(sizeof(arena_chunk) + (size_t)new_bytes))) {
+        err = scrm__enomem(fn);
+        goto done;
+    }
+    if ((err = scrm__parallel_for(b->threads, PARTS, reserve_range, b)) < 0) {
+        err = scrm__enomem(fn);
+        goto done;
+    }
+
+    /* Commit: nothing below can fail. */
+    scrm__parallel_for(b->threads, PARTS, commit_range, b);
+    if (b->chunk) {
+        b->chunk->next = ds->arena;
+        ds->arena = b->chunk;
+        b->chunk = NULL;
+    }
+    for (uint32_t row = 0; row < n; row++) {
+        if (b->dup && b->dup[row])
+            continue;
+        int64_t t = b->times[row];
+        if (t < ds->tmin)
+            ds->tmin = t;
+        if (t > ds->tmax)
+            ds->tmax = t;
+    }
+    ds->n_cust += (uint32_t)new_cust;
+    ds->n_orders += added;
+    ds->n_dups += n - added;
+    ds->ozero = ozero;
+    if (ds->key_type == SCRM_KEY_AUTO)
+        ds->key_type = b->is_str ? SCRM_KEY_STRING : SCRM_KEY_U64;
+    b->planned = 0;
+    deduped = 0;
+    if (added_out)
+        *added_out = added;
+
+done:
+    if (b->planned)
+        for (uint32_t p = 0; p < PARTS; p++)
+            unplan_partition(b, p);
+    if (deduped)
+        undedup(b);
+    batch_free(b);
+    return err;
+}
+
+static int check_append(scrm_dataset *ds, uint64_t n, const void *customers, const int64_t *times,
+                        const int64_t *amounts, int type, const char *fn)
+{
+    if (!ds)
+        return scrm__error(SCRM_EINVAL, -1, "%s: dataset is NULL", fn);
+    if (n > UINT32_MAX)
+        return scrm__error(SCRM_EINVAL, -1, "%s: %llu rows in one call; at most %u", fn,
+                           (unsigned long long)n, (unsigned)UINT32_MAX);
+    if (n > 0 && (!customers || !times || !amounts))
+        return scrm__error(SCRM_EINVAL, -1, "%s: customers, times and amounts must not be NULL",
+                           fn);
+    if (ds->key_type != SCRM_KEY_AUTO && ds->key_type != type)
+        return scrm__error(SCRM_EINVAL, -1, "%s: the dataset has %s customer keys", fn,
+                           ds->key_type == SCRM_KEY_U64 ? "uint64" : "string");
+    return SCRM_OK;
+}
+
+SCRM_EXPORT int scrm_dataset_append_u64(scrm_dataset *ds, uint64_t n, const uint64_t *customers,
+                                        const int64_t *times, const int64_t *amounts,
+                                        const uint64_t *order_keys, uint64_t *added_out)
+{
+    static const char fn[] = "scrm_dataset_append_u64";
+    int err = check_append(ds, n, customers, times, amounts, SCRM_KEY_U64, fn);
+    if (err)
+        return err;
+    if (n == 0) {
+        if (added_out)
+            *added_out = 0;
+        return SCRM_OK;
+    }
+    batch b = {.ds = ds, .n = (uint32_t)n, .ukeys = customers, .times = times,
+               .amounts = amounts, .okeys = order_keys};
+    return append(&b, added_out, fn);
+}
+
+SCRM_EXPORT int scrm_dataset_append_str(scrm_dataset *ds, uint64_t n,
+                                        const char *const *customers, const uint32_t *lengths,
+                                        const int64_t *times, const int64_t *amounts,
+                                        const uint64_t *order_keys, uint64_t *added_out)
+{
+    static const char fn[] = "scrm_dataset_append_str";
+    int err = check_append(ds, n, customers, times, amounts, SCRM_KEY_STRING, fn);
+    if (err)
+        return err;
+    if (n == 0) {
+        if (added_out)
+            *added_out = 0;
+        return SCRM_OK;
+    }
+    batch b = {.ds = ds, .n = (uint32_t)n, .is_str = 1, .skeys = customers, .lens = lengths,
+               .times = times, .amounts = amounts, .okeys = order_keys};
+    return append(&b, added_out, fn);
+}
+
+/* ---- getters ---- */
+
+SCRM_EXPORT uint64_t scrm_dataset_customer_count(const scrm_dataset *ds)
+{
+    return ds ? ds->n_cust : 0;
+}
+
+SCRM_EXPORT uint64_t scrm_dataset_order_count(const scrm_dataset *ds)
+{
+    return ds ? ds->n_orders : 0;
+}
+
+SCRM_EXPORT uint64_t scrm_dataset_duplicate_count(const scrm_dataset *ds)
+{
+    return ds ? ds->n_dups : 0;
+}
+
+SCRM_EXPORT int scrm_dataset_key_type(const scrm_dataset *ds)
+{
+    return ds ? ds->key_type : SCRM_KEY_AUTO;
+}
+
+SCRM_EXPORT int scrm_dataset_time_range(int64_t *min_out, int64_t *max_out,
+                                        const scrm_dataset *ds)
+{
+    if (!ds)
+        return scrm__error(SCRM_EINVAL, -1, "scrm_dataset_time_range: dataset is NULL");
+    if (!ds->n_orders)
+        return scrm__error(SCRM_ENOTFOUND, -1, "scrm_dataset_time_range: the dataset is empty");
+    if (min_out)
+        *min_out = ds->tmin;
+    if (max_out)
+        *max_out = ds->tmax;
+    return SCRM_OK;
+}
+
+static int check_index(const scrm_dataset *ds, const void *out, uint32_t index, int type,
+                       const char *fn)
+{
+    if (!ds || !out)
+        return scrm__error(SCRM_EINVAL, -1, "%s: NULL argument", fn);
+    if (ds->key_type != type)
+        return scrm__error(SCRM_EINVAL, -1, "%s: the dataset does not have %s keys", fn,
+                           type == SCRM_KEY_U64 ? "uint64" : "string");
+    if (index >= ds->n_cust)
+        return scrm__error(SCRM_ENOTFOUND, -1, "%s: index %u is not below the %u customers",
+                           fn, index, ds->n_cust);
+    return SCRM_OK;
+}
+
+SCRM_EXPORT int scrm_dataset_customer_key_u64(uint64_t *key_out, const scrm_dataset *ds,
+                                              uint32_t index)
+{
+    int err = check_index(ds, key_out, index, SCRM_KEY_U64, "scrm_dataset_customer_key_u64");
+    if (err)
+        return err;
+    *key_out = ds->keys[index];
+    return SCRM_OK;
+}
+
+SCRM_EXPORT int scrm_dataset_customer_key_str(const char **key_out, uint32_t *len_out,
+                                              const scrm_dataset *ds, uint32_t index)
+{
+    int err = check_index(ds, key_out, index, SCRM_KEY_STRING, "scrm_dataset_customer_key_str");
+    if (err)
+        return err;
+    *key_out = ds->skeys[index];
+    if (len_out)
+        *len_out = ds->slens[index];
+    return SCRM_OK;
+}
+
+/* Look up a hashed key; eq decides string equality (NULL for u64 keys,
+ * whose hash is a bijection of the key). */
+static int find(uint32_t *index_out, const scrm_dataset *ds, uint64_t h, const char *s,
+                uint32_t len)
+{
+    const part *pt = &ds->parts[PART_OF(h)];
+    if (!pt->tcap)
+        return SCRM_ENOTFOUND;
+    uint32_t mask = pt->tcap - 1, i = (uint32_t)h & mask;
+    while (pt->tval[i]) {
+        if (pt->thash[i] == h) {
+            uint32_t g = pt->gid[pt->tval[i] - 1];
+            if (!s || (ds->slens[g] == len && memcmp(ds->skeys[g], s, len) == 0)) {
+                *index_out = g;
+                return SCRM_OK;
+            }
+        }
+        i = (i + 1) & mask;
+    }
+    return SCRM_ENOTFOUND;
+}
+
+SCRM_EXPORT int scrm_dataset_find_u64(uint32_t *index_out, const scrm_dataset *ds, uint64_t key)
+{
+    if (!ds || !index_out)
+        return scrm__error(SCRM_EINVAL, -1, "scrm_dataset_find_u64: NULL argument");
+    if (ds->key_type == SCRM_KEY_STRING)
+        return scrm__error(SCRM_EINVAL, -1, "scrm_dataset_find_u64: the dataset has string keys");
+    if (find(index_out, ds, scrm__mix64(key), NULL, 0) < 0)
+        return scrm__error(SCRM_ENOTFOUND, -1, "scrm_dataset_find_u64: no customer %llu",
+                           (unsigned long long)key);
+    return SCRM_OK;
+}
+
+SCRM_EXPORT int scrm_dataset_find_str(uint32_t *index_out, const scrm_dataset *ds,
+                                      const char *key, int64_t len)
+{
+    if (!ds || !index_out || !key)
+        return scrm__error(SCRM_EINVAL, -1, "scrm_dataset_find_str: NULL argument");
+    if (ds->key_type == SCRM_KEY_U64)
+        return scrm__error(SCRM_EINVAL, -1, "scrm_dataset_find_str: the dataset has uint64 keys");
+    size_t n = len < 0 ? strlen(key) : (size_t)len;
+    if (n >= UINT32_MAX ||
+        find(index_out, ds, scrm__hash_bytes(key, n, STR_SEED), key, (uint32_t)n) < 0)
+        return scrm__error(SCRM_ENOTFOUND, -1, "scrm_dataset_find_str: no customer '%.*s'",
+                           (int)(n > 64 ? 64 : n), key);
+    return SCRM_OK;
+}
+
+/* ---- internals for analyses ---- */
+
+uint32_t scrm__dataset_partition_count(const scrm_dataset *ds)
+{
+    (void)ds;
+    return PARTS;
+}
+
+void scrm__dataset_partition(const scrm_dataset *ds, uint32_t p, scrm__part_view *out)
+{
+    const part *pt = &ds->parts[p];
+    out->n_cust = pt->n_cust;
+    out->gid = pt->gid;
+    out->n_rows = pt->n_rows;
+    out->cust = pt->cust;
+    out->time = pt->time;
+    out->amount = pt->amount;
+}
+
+uint32_t scrm__dataset_threads(const scrm_dataset *ds) { return ds->threads; }
+
+static int cmp_str_gid(const void *a, const void *b, void *ctx)
+{
+    const scrm_dataset *ds = ctx;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    uint32_t lx = ds->slens[x], ly = ds->slens[y];
+    int c = memcmp(ds->skeys[x], ds->skeys[y], lx < ly ? lx : ly);
+    if (c)
+        return c;
+    return lx < ly ? -1 : lx > ly;
+}
+
+int scrm__dataset_key_ranks(uint32_t **rank_out, const scrm_dataset *ds)
+{
+    uint32_t n = ds->n_cust;
+    uint32_t *rank = scrm__malloc((size_t)n * sizeof *rank);
+    uint32_t *ord = scrm__malloc((size_t)n * sizeof *ord);
+    if (!rank || !ord) {
+        scrm__free(rank);
+        scrm__free(ord);
+        return scrm__enomem("key ranks");
+    }
+    for (uint32_t i = 0; i < n; i++)
+        ord[i] = i;
+    if (ds->key_type == SCRM_KEY_STRING) {
+        qsort_r(ord, n, sizeof *ord, cmp_str_gid, (void *)ds);
+    } else if (n > 1) {
+        /* LSD radix sort of indices by key, 8-bit digits, skipping digits
+         * that are the same for every key. */
+        uint32_t *tmp = scrm__malloc((size_t)n * sizeof *tmp);
+        if (!tmp) {
+            scrm__free(rank);
+            scrm__free(ord);
+            return scrm__enomem("key ranks");
+        }
+        uint64_t all_or = 0, all_and = ~UINT64_C(0);
+        for (uint32_t i = 0; i < n; i++) {
+            all_or |= ds->keys[i];
+            all_and &= ds->keys[i];
+        }
+        for (int shift = 0; shift < 64; shift += 8) {
+            if ((((all_or ^ all_and) >> shift) & 0xff) == 0)
+                continue;
+            uint32_t cnt[256] = {0};
+            for (uint32_t i = 0; i < n; i++)
+                cnt[(ds->keys[ord[i]] >> shift) & 0xff]++;
+            uint32_t acc = 0;
+            for (int d = 0; d < 256; d++) {
+                uint32_t c = cnt[d];
+                cnt[d] = acc;
+                acc += c;
+            }
+            for (uint32_t i = 0; i < n; i++)
+                tmp[cnt[(ds->keys[ord[i]] >> shift) & 0xff]++] = ord[i];
+            uint32_t *sw = ord;
+            ord = tmp;
+            tmp = sw;
+        }
+        scrm__free(tmp);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        rank[ord[i]] = i;
+    scrm__free(ord);
+    *rank_out = rank;
+    return SCRM_OK;
+}

@@ -1,0 +1,133 @@
+/* Internal helpers shared by the library's areas. Not installed. */
+#ifndef SCRM_INTERNAL_H
+#define SCRM_INTERNAL_H
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "shopcrm.h"
+
+/* "Cannot happen" checks (SQLite's ALWAYS/NEVER): assert in debug builds,
+ * pass the value through in release builds. */
+#ifndef NDEBUG
+#define SCRM_ALWAYS(x) (assert(x), 1)
+#define SCRM_NEVER(x) (assert(!(x)), 0)
+#else
+#define SCRM_ALWAYS(x) (x)
+#define SCRM_NEVER(x) (x)
+#endif
+
+#if defined(__GNUC__)
+#define SCRM_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define SCRM_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SCRM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define SCRM_PRINTF(a, b)
+#define SCRM_LIKELY(x) (x)
+#define SCRM_UNLIKELY(x) (x)
+#endif
+
+/* ---- allocation: every allocation of the library goes through these ---- */
+void *scrm__malloc(size_t size);
+void *scrm__calloc(size_t n, size_t size);           /* zeroed, n*size overflow-checked */
+void *scrm__realloc(void *p, size_t size);
+void *scrm__reallocarray(void *p, size_t n, size_t size); /* overflow-checked */
+void scrm__free(void *p);
+char *scrm__strdup(const char *s);
+
+/* ---- errors ---- */
+/* Set the thread-local message and the row index (-1 for none); returns code. */
+int scrm__error(int code, int64_t index, const char *fmt, ...) SCRM_PRINTF(3, 4);
+/* Like scrm__error with the message "<what>: out of memory". */
+int scrm__enomem(const char *what);
+/* Save / restore the thread-local error around cleanup that may overwrite it. */
+typedef struct scrm__saved_error {
+    int64_t index;
+    char msg[512];
+} scrm__saved_error;
+void scrm__error_save(scrm__saved_error *s);
+void scrm__error_restore(const scrm__saved_error *s);
+
+/* ---- versioned options ----
+ * Copy the caller's options over the defaults: only the size of the caller's
+ * version, so callers built against an older header keep working.
+ * sizes[v-1] is the struct size of version v. */
+int scrm__options_load(void *dst, const void *defaults, size_t full_size, const void *src,
+                       const size_t *sizes, unsigned n_versions, const char *what);
+
+/* ---- threads ----
+ * Run fn over [0, n) split in `threads` contiguous ranges, one per thread
+ * (the calling thread runs the first). Ranges depend only on n and threads,
+ * so results that are merged in range order are deterministic. Returns the
+ * first non-zero value returned by fn (in range order). */
+typedef int (*scrm__range_fn)(void *ctx, uint32_t begin, uint32_t end, uint32_t thread);
+int scrm__parallel_for(uint32_t threads, uint32_t n, scrm__range_fn fn, void *ctx);
+uint32_t scrm__default_threads(void);
+
+/* ---- arithmetic ---- */
+static inline int64_t scrm__floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        q--;
+    return q;
+}
+/* Civil day number (days since 1970-01-01) of time t with a UTC offset. */
+static inline int64_t scrm__day(int64_t t, int64_t utc_offset)
+{
+    return scrm__floor_div(t + utc_offset, 86400);
+}
+static inline int scrm__add_overflow_i64(int64_t a, int64_t b, int64_t *out)
+{
+    return __builtin_add_overflow(a, b, out);
+}
+/* 64-bit mixer (a bijection) used for hashing integer keys: the finaliser
+ * of SplitMix64 (Steele, Lea, Flood 2014, "Fast splittable PRNGs"). */
+static inline uint64_t scrm__mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    x ^= x >> 31;
+    return x;
+}
+uint64_t scrm__hash_bytes(const void *p, size_t len, uint64_t seed);
+
+/* ---- dataset internals for analyses ----
+ * Orders are stored in partitions by a hash of the customer key. All orders
+ * of a customer are in one partition; inside a partition customers have
+ * local ids 0..n_cust-1 and rows are in append order. Analyses aggregate
+ * partition by partition (cache-resident) and write per-customer results
+ * at the global index gid[local]. */
+typedef struct scrm__part_view {
+    uint32_t n_cust;        /* customers of this partition */
+    const uint32_t *gid;    /* local id -> global customer index */
+    uint64_t n_rows;        /* orders of this partition */
+    const uint32_t *cust;   /* local customer id of each row */
+    const int64_t *time;    /* order time of each row */
+    const int64_t *amount;  /* amount (minor units) of each row */
+} scrm__part_view;
+
+uint32_t scrm__dataset_partition_count(const scrm_dataset *ds);
+void scrm__dataset_partition(const scrm_dataset *ds, uint32_t p, scrm__part_view *out);
+uint32_t scrm__dataset_threads(const scrm_dataset *ds);
+/* Rank of each customer's key in key order (numeric for u64 keys, bytewise
+ * for strings, shorter prefix first): rank[gid] in 0..n-1. Caller frees
+ * with scrm__free(). */
+int scrm__dataset_key_ranks(uint32_t **rank_out, const scrm_dataset *ds);
+
+/* ---- calendar (lib/calendar.c) ----
+ * Proleptic Gregorian civil dates <-> days since 1970-01-01 (Howard Hinnant,
+ * "chrono-Compatible Low-Level Date Algorithms"). m is 1..12, d is 1..31;
+ * days_from_civil does not validate (see scrm__valid_date). */
+int64_t scrm__days_from_civil(int64_t y, unsigned m, unsigned d);
+void scrm__civil_from_days(int64_t days, int64_t *y_out, unsigned *m_out, unsigned *d_out);
+int scrm__is_leap_year(int64_t y);
+unsigned scrm__days_in_month(int64_t y, unsigned m); /* 0 if m is not 1..12 */
+int scrm__valid_date(int64_t y, unsigned m, unsigned d);
+
+#endif

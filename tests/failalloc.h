@@ -1,0 +1,72 @@
+/* A counting allocator for allocation-failure tests (SQLite's OOM tests,
+ * libgit2's cl_alloc_limit): fails the Nth allocation from now, counts live
+ * blocks so a test can assert that nothing leaked. */
+#ifndef SCRM_TEST_FAILALLOC_H
+#define SCRM_TEST_FAILALLOC_H
+#include <stdlib.h>
+#include <shopcrm.h>
+
+static long failalloc_countdown = -1; /* -1: never fail; 0: fail this one */
+static int failalloc_always;           /* once failed, fail every later call too */
+static long failalloc_live;
+static int failalloc_failed;
+
+static int failalloc_should_fail(void)
+{
+    if (failalloc_failed && failalloc_always)
+        return 1;
+    if (failalloc_countdown < 0)
+        return 0;
+    if (failalloc_countdown-- == 0) {
+        failalloc_failed = 1;
+        return 1;
+    }
+    return 0;
+}
+static void *failalloc_malloc(size_t n, void *u)
+{
+    (void)u;
+    if (failalloc_should_fail())
+        return NULL;
+    void *p = malloc(n);
+    if (p)
+        failalloc_live++;
+    return p;
+}
+static void *failalloc_realloc(void *p, size_t n, void *u)
+{
+    (void)u;
+    if (failalloc_should_fail())
+        return NULL;
+    void *q = realloc(p, n);
+    if (q && !p)
+        failalloc_live++;
+    return q;
+}
+static void failalloc_free(void *p, void *u)
+{
+    (void)u;
+    if (p)
+        failalloc_live--;
+    free(p);
+}
+/* Install, failing the nth allocation from now (n < 0: never). */
+static inline void failalloc_install(long n, int always)
+{
+    failalloc_countdown = n;
+    failalloc_always = always;
+    failalloc_failed = 0;
+    scrm_set_allocator(failalloc_malloc, failalloc_realloc, failalloc_free, NULL);
+}
+static inline void failalloc_disarm(void)
+{
+    failalloc_countdown = -1;
+    failalloc_failed = 0;
+    failalloc_always = 0;
+}
+static inline void failalloc_uninstall(void)
+{
+    failalloc_disarm();
+    scrm_set_allocator(NULL, NULL, NULL, NULL);
+}
+#endif

@@ -1,0 +1,508 @@
+/* Tests of the orders dataset: interning, appends, de-duplication, atomicity. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <shopcrm.h>
+#include "failalloc.h"
+#include "internal.h"
+
+static scrm_dataset *new_ds(int key_type, uint32_t threads)
+{
+    scrm_dataset_options o = SCRM_DATASET_OPTIONS_INIT;
+    o.key_type = key_type;
+    o.threads = threads;
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, &o), SCRM_OK);
+    return ds;
+}
+
+/* Sum of rows and customers over the partition views, and per-customer row
+ * counts, computed independently of the public counters. */
+static void view_totals(const scrm_dataset *ds, uint64_t *rows, uint64_t *custs)
+{
+    *rows = 0;
+    *custs = 0;
+    for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
+        scrm__part_view v;
+        scrm__dataset_partition(ds, p, &v);
+        *rows += v.n_rows;
+        *custs += v.n_cust;
+        for (uint64_t i = 0; i < v.n_rows; i++)
+            assert_true(v.cust[i] < v.n_cust);
+    }
+}
+
+static void test_options_init_and_versions(void **state)
+{
+    (void)state;
+    scrm_dataset_options o;
+    assert_int_equal(scrm_dataset_options_init(&o, SCRM_DATASET_OPTIONS_VERSION), SCRM_OK);
+    assert_int_equal(o.version, SCRM_DATASET_OPTIONS_VERSION);
+    assert_int_equal(o.key_type, SCRM_KEY_AUTO);
+    assert_int_equal(scrm_dataset_options_init(&o, 99), SCRM_EVERSION);
+    assert_int_equal(scrm_dataset_options_init(NULL, 1), SCRM_EINVAL);
+    scrm_dataset *ds = NULL;
+    o.version = 0;
+    assert_int_equal(scrm_dataset_new(&ds, &o), SCRM_EVERSION);
+    o.version = 2;
+    assert_int_equal(scrm_dataset_new(&ds, &o), SCRM_EVERSION);
+    o.version = 1;
+    o.key_type = 3;
+    assert_int_equal(scrm_dataset_new(&ds, &o), SCRM_EINVAL);
+    assert_null(ds);
+    scrm_dataset_free(NULL);
+}
+
+static void test_empty_dataset(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO, 0);
+    assert_int_equal(scrm_dataset_customer_count(ds), 0);
+    assert_int_equal(scrm_dataset_order_count(ds), 0);
+    assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_AUTO);
+    int64_t lo = 7, hi = 7;
+    assert_int_equal(scrm_dataset_time_range(&lo, &hi, ds), SCRM_ENOTFOUND);
+    assert_int_equal(lo, 7);
+    uint64_t added = 99;
+    assert_int_equal(scrm_dataset_append_u64(ds, 0, NULL, NULL, NULL, NULL, &added), SCRM_OK);
+    assert_int_equal(added, 0);
+    assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_AUTO);
+    uint32_t idx;
+    assert_int_equal(scrm_dataset_find_u64(&idx, ds, 1), SCRM_ENOTFOUND);
+    scrm_dataset_free(ds);
+    assert_int_equal(scrm_dataset_customer_count(NULL), 0);
+    assert_int_equal(scrm_dataset_order_count(NULL), 0);
+    assert_int_equal(scrm_dataset_duplicate_count(NULL), 0);
+    assert_int_equal(scrm_dataset_key_type(NULL), SCRM_KEY_AUTO);
+}
+
+static void test_u64_keys_are_interned_to_dense_indices(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO, 0);
+    /* 3 customers: 42 (2 orders, one a refund), 0, UINT64_MAX (zero amount). */
+    uint64_t c[] = {42, 0, 42, UINT64_MAX, 0};
+    int64_t t[] = {1000, 500, 2000, 1500, -86400};
+    int64_t a[] = {1999, 500, -300, 0, 100};
+    uint64_t added = 0;
+    assert_int_equal(scrm_dataset_append_u64(ds, 5, c, t, a, NULL, &added), SCRM_OK);
+    assert_int_equal(added, 5);
+    assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_U64);
+    assert_int_equal(scrm_dataset_customer_count(ds), 3);
+    assert_int_equal(scrm_dataset_order_count(ds), 5);
+    int64_t lo, hi;
+    assert_int_equal(scrm_dataset_time_range(&lo, &hi, ds), SCRM_OK);
+    assert_int_equal(lo, -86400);
+    assert_int_equal(hi, 2000);
+    uint32_t seen = 0;
+    static const uint64_t keys[] = {42, 0, UINT64_MAX};
+    for (int i = 0; i < 3; i++) {
+        uint32_t idx;
+        uint64_t back;
+        assert_int_equal(scrm_dataset_find_u64(&idx, ds, keys[i]), SCRM_OK);
+        assert_true(idx < 3);
+        seen |= 1u << idx;
+        assert_int_equal(scrm_dataset_customer_key_u64(&back, ds, idx), SCRM_OK);
+        assert_true(back == keys[i]);
+    }
+    assert_int_equal(seen, 7); /* dense: 0, 1, 2 */
+    uint32_t idx = 77;
+    assert_int_equal(scrm_dataset_find_u64(&idx, ds, 43), SCRM_ENOTFOUND);
+    assert_int_equal(idx, 77);
+    uint64_t k;
+    assert_int_equal(scrm_dataset_customer_key_u64(&k, ds, 3), SCRM_ENOTFOUND);
+    const char *s;
+    assert_int_equal(scrm_dataset_customer_key_str(&s, NULL, ds, 0), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_find_str(&idx, ds, "42", -1), SCRM_EINVAL);
+
+    /* Per-customer totals through the partition views. */
+    uint64_t rows, custs;
+    view_totals(ds, &rows, &custs);
+    assert_int_equal(rows, 5);
+    assert_int_equal(custs, 3);
+    uint32_t i42;
+    scrm_dataset_find_u64(&i42, ds, 42);
+    int64_t sum42 = 0;
+    int n42 = 0;
+    for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
+        scrm__part_view v;
+        scrm__dataset_partition(ds, p, &v);
+        for (uint64_t r = 0; r < v.n_rows; r++)
+            if (v.gid[v.cust[r]] == i42) {
+                sum42 += v.amount[r];
+                n42++;
+            }
+    }
+    assert_int_equal(n42, 2);
+    assert_int_equal(sum42, 1699);
+    scrm_dataset_free(ds);
+}
+
+static void test_string_keys_with_and_without_lengths(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO, 0);
+    const char *c1[] = {"alice@example.com", "bob", "alice@example.com"};
+    int64_t t[] = {10, 20, 30};
+    int64_t a[] = {100, 200, 300};
+    assert_int_equal(scrm_dataset_append_str(ds, 3, c1, NULL, t, a, NULL, NULL), SCRM_OK);
+    /* Length-given keys: "bobby" cut to "bob" is bob; a key with an embedded NUL is distinct. */
+    const char *c2[] = {"bobby", "x\0y"};
+    uint32_t lens[] = {3, 3};
+    assert_int_equal(scrm_dataset_append_str(ds, 2, c2, lens, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_customer_count(ds), 3);
+    assert_int_equal(scrm_dataset_order_count(ds), 5);
+    assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_STRING);
+    uint32_t ib, ix, ia;
+    assert_int_equal(scrm_dataset_find_str(&ib, ds, "bob", -1), SCRM_OK);
+    assert_int_equal(scrm_dataset_find_str(&ib, ds, "bobby", 3), SCRM_OK);
+    assert_int_equal(scrm_dataset_find_str(&ix, ds, "x\0y", 3), SCRM_OK);
+    assert_int_equal(scrm_dataset_find_str(&ia, ds, "x", -1), SCRM_ENOTFOUND);
+    assert_int_equal(scrm_dataset_find_str(&ia, ds, "alice@example.com", -1), SCRM_OK);
+    const char *s;
+    uint32_t len;
+    assert_int_equal(scrm_dataset_customer_key_str(&s, &len, ds, ix), SCRM_OK);
+    assert_int_equal(len, 3);
+    assert_memory_equal(s, "x\0y", 4); /* NUL-terminated copy */
+    assert_int_equal(scrm_dataset_customer_key_str(&s, &len, ds, ia), SCRM_OK);
+    assert_string_equal(s, "alice@example.com");
+    /* Keys stay valid after more appends (arena chunks never move). */
+    const char *c3[] = {"carol"};
+    assert_int_equal(scrm_dataset_append_str(ds, 1, c3, NULL, t, a, NULL, NULL), SCRM_OK);
+    assert_string_equal(s, "alice@example.com");
+    uint64_t u = 1;
+    assert_int_equal(scrm_dataset_append_u64(ds, 1, &u, t, a, NULL, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_customer_key_u64(&u, ds, 0), SCRM_EINVAL);
+    scrm_dataset_free(ds);
+}
+
+static void test_bad_row_adds_nothing_and_names_the_row(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO, 0);
+    uint64_t c[] = {1, 2, 3, 4};
+    int64_t t[] = {0, SCRM_TIME_MAX, SCRM_TIME_MAX + 1, 0};
+    int64_t a[] = {1, 2, 3, 4};
+    assert_int_equal(scrm_dataset_append_u64(ds, 4, c, t, a, NULL, NULL), SCRM_ERANGE);
+    assert_int_equal(scrm_last_error_index(), 2);
+    assert_non_null(strstr(scrm_last_error(), "row 2"));
+    assert_int_equal(scrm_dataset_order_count(ds), 0);
+    assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_AUTO);
+    int64_t t2[] = {SCRM_TIME_MIN, SCRM_TIME_MIN - 1};
+    assert_int_equal(scrm_dataset_append_u64(ds, 2, c, t2, a, NULL, NULL), SCRM_ERANGE);
+    assert_int_equal(scrm_last_error_index(), 1);
+    /* Both limits themselves are accepted. */
+    int64_t t3[] = {SCRM_TIME_MIN, SCRM_TIME_MAX};
+    assert_int_equal(scrm_dataset_append_u64(ds, 2, c, t3, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_order_count(ds), 2);
+
+    scrm_dataset *ss = new_ds(SCRM_KEY_STRING, 0);
+    const char *k[] = {"a", "", "c"};
+    assert_int_equal(scrm_dataset_append_str(ss, 3, k, NULL, t3, a, NULL, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_last_error_index(), 1);
+    const char *k2[] = {"a", NULL};
+    assert_int_equal(scrm_dataset_append_str(ss, 2, k2, NULL, t3, a, NULL, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_last_error_index(), 1);
+    assert_int_equal(scrm_dataset_customer_count(ss), 0);
+    scrm_dataset_free(ss);
+
+    /* NULL arrays. */
+    assert_int_equal(scrm_dataset_append_u64(NULL, 1, c, t, a, NULL, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_append_u64(ds, 1, NULL, t, a, NULL, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_append_u64(ds, 1, c, NULL, a, NULL, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_append_u64(ds, 1, c, t, NULL, NULL, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_append_u64(ds, (uint64_t)UINT32_MAX + 1, c, t, a, NULL, NULL),
+                     SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_order_count(ds), 2);
+    scrm_dataset_free(ds);
+}
+
+static void test_duplicate_order_keys_are_skipped_and_counted(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = new_ds(SCRM_KEY_U64, 0);
+    /* Order key 0 exercises the key whose mixed value is the empty marker. */
+    uint64_t c[] = {1, 1, 2, 3, 2};
+    int64_t t[] = {10, 20, 30, 40, 50};
+    int64_t a[] = {1, 2, 3, 4, 5};
+    uint64_t ok[] = {100, 100, 0, 0, 7};
+    uint64_t added;
+    assert_int_equal(scrm_dataset_append_u64(ds, 5, c, t, a, ok, &added), SCRM_OK);
+    assert_int_equal(added, 3);
+    assert_int_equal(scrm_dataset_duplicate_count(ds), 2);
+    /* Customer 3's only order was a duplicate: it does not exist. */
+    assert_int_equal(scrm_dataset_customer_count(ds), 2);
+    uint32_t idx;
+    assert_int_equal(scrm_dataset_find_u64(&idx, ds, 3), SCRM_ENOTFOUND);
+    /* The first occurrence is kept: customer 1 has the order at t=10 only. */
+    int64_t lo, hi;
+    scrm_dataset_time_range(&lo, &hi, ds);
+    assert_int_equal(lo, 10);
+    assert_int_equal(hi, 50);
+    /* Across batches. */
+    uint64_t c2[] = {9, 9};
+    uint64_t ok2[] = {7, 8};
+    assert_int_equal(scrm_dataset_append_u64(ds, 2, c2, t, a, ok2, &added), SCRM_OK);
+    assert_int_equal(added, 1);
+    assert_int_equal(scrm_dataset_duplicate_count(ds), 3);
+    assert_int_equal(scrm_dataset_order_count(ds), 4);
+    uint64_t ok3[] = {0, 0};
+    assert_int_equal(scrm_dataset_append_u64(ds, 2, c2, t, a, ok3, &added), SCRM_OK);
+    assert_int_equal(added, 0);
+    /* Orders without keys are never duplicates. */
+    assert_int_equal(scrm_dataset_append_u64(ds, 2, c2, t, a, NULL, &added), SCRM_OK);
+    assert_int_equal(added, 2);
+    assert_int_equal(scrm_dataset_order_count(ds), 6);
+    scrm_dataset_free(ds);
+}
+
+static void test_order_key_from_string_is_stable(void **state)
+{
+    (void)state;
+    uint64_t a = scrm_order_key_from_string("e481f51cbdc54678b7cc49136f2d6af7", 32);
+    uint64_t b = scrm_order_key_from_string("e481f51cbdc54678b7cc49136f2d6af7", 32);
+    uint64_t c = scrm_order_key_from_string("e481f51cbdc54678b7cc49136f2d6af8", 32);
+    assert_true(a == b);
+    assert_true(a != c);
+    assert_true(scrm_order_key_from_string("ab", 1) == scrm_order_key_from_string("a", 1));
+    assert_true(scrm_order_key_from_string("", 0) == scrm_order_key_from_string(NULL, 5));
+    assert_true(scrm_order_key_from_string("a", 1) != scrm_order_key_from_string("a\0", 2));
+}
+
+/* A large batch (threads, table growth, many partitions): every key maps
+ * back to itself; results do not depend on the thread count. */
+static void fill_big(uint64_t *c, int64_t *t, int64_t *a, uint32_t n, uint32_t ncust)
+{
+    uint64_t x = 12345;
+    for (uint32_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        c[i] = (x >> 33) % ncust * 0x9E3779B97F4A7C15ull; /* spread over the range */
+        t[i] = 1500000000 + (int64_t)(i % 100000);
+        a[i] = (int64_t)(x >> 40) % 10000 - 100;
+    }
+}
+
+static void test_large_batches_are_deterministic_across_threads(void **state)
+{
+    (void)state;
+    enum { N = 300000, NCUST = 50000 };
+    uint64_t *c = malloc(N * sizeof *c);
+    int64_t *t = malloc(N * sizeof *t), *a = malloc(N * sizeof *a);
+    fill_big(c, t, a, N, NCUST);
+    scrm_dataset *d1 = new_ds(SCRM_KEY_U64, 1), *d2 = new_ds(SCRM_KEY_U64, 2);
+    /* d1 in one batch, d2 in three uneven batches: same customers and sums. */
+    assert_int_equal(scrm_dataset_append_u64(d1, N, c, t, a, NULL, NULL), SCRM_OK);
+    uint32_t cut1 = 1000, cut2 = 200000;
+    assert_int_equal(scrm_dataset_append_u64(d2, cut1, c, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(d2, cut2 - cut1, c + cut1, t + cut1, a + cut1, NULL,
+                                             NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(d2, N - cut2, c + cut2, t + cut2, a + cut2, NULL,
+                                             NULL), SCRM_OK);
+    uint64_t expect_cust = scrm_dataset_customer_count(d1);
+    assert_true(expect_cust > NCUST * 9 / 10 && expect_cust <= NCUST);
+    assert_int_equal(scrm_dataset_customer_count(d2), expect_cust);
+    assert_int_equal(scrm_dataset_order_count(d1), N);
+    assert_int_equal(scrm_dataset_order_count(d2), N);
+    int64_t *sum1 = calloc(expect_cust, sizeof *sum1), *sum2 = calloc(expect_cust, sizeof *sum2);
+    const scrm_dataset *ds[2] = {d1, d2};
+    int64_t *sums[2] = {sum1, sum2};
+    for (int d = 0; d < 2; d++)
+        for (uint32_t p = 0; p < scrm__dataset_partition_count(ds[d]); p++) {
+            scrm__part_view v;
+            scrm__dataset_partition(ds[d], p, &v);
+            for (uint64_t r = 0; r < v.n_rows; r++)
+                sums[d][v.gid[v.cust[r]]] += v.amount[r];
+        }
+    /* Direct per-key sums from the input, compared through find(). */
+    for (uint32_t i = 0; i < N; i++) {
+        uint32_t i1, i2;
+        assert_int_equal(scrm_dataset_find_u64(&i1, d1, c[i]), SCRM_OK);
+        assert_int_equal(scrm_dataset_find_u64(&i2, d2, c[i]), SCRM_OK);
+        sum1[i1] -= a[i];
+        sum2[i2] -= a[i];
+    }
+    for (uint64_t g = 0; g < expect_cust; g++) {
+        assert_int_equal(sum1[g], 0);
+        assert_int_equal(sum2[g], 0);
+        uint64_t k;
+        uint32_t back;
+        assert_int_equal(scrm_dataset_customer_key_u64(&k, d1, (uint32_t)g), SCRM_OK);
+        assert_int_equal(scrm_dataset_find_u64(&back, d1, k), SCRM_OK);
+        assert_int_equal(back, g);
+    }
+    /* Same batches, different thread counts: identical indices. */
+    scrm_dataset *d3 = new_ds(SCRM_KEY_U64, 2);
+    assert_int_equal(scrm_dataset_append_u64(d3, N, c, t, a, NULL, NULL), SCRM_OK);
+    for (uint64_t g = 0; g < expect_cust; g++) {
+        uint64_t k1, k3;
+        scrm_dataset_customer_key_u64(&k1, d1, (uint32_t)g);
+        scrm_dataset_customer_key_u64(&k3, d3, (uint32_t)g);
+        assert_true(k1 == k3);
+    }
+    /* Key ranks sort the keys numerically. */
+    uint32_t *rank = NULL;
+    assert_int_equal(scrm__dataset_key_ranks(&rank, d1), SCRM_OK);
+    uint64_t *by_rank = malloc(expect_cust * sizeof *by_rank);
+    for (uint64_t g = 0; g < expect_cust; g++)
+        scrm_dataset_customer_key_u64(&by_rank[rank[g]], d1, (uint32_t)g);
+    for (uint64_t r = 1; r < expect_cust; r++)
+        assert_true(by_rank[r - 1] < by_rank[r]);
+    scrm__free(rank);
+    free(by_rank);
+    free(sum1);
+    free(sum2);
+    scrm_dataset_free(d1);
+    scrm_dataset_free(d2);
+    scrm_dataset_free(d3);
+    free(c);
+    free(t);
+    free(a);
+}
+
+static void test_string_key_ranks_are_bytewise(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = new_ds(SCRM_KEY_STRING, 0);
+    const char *k[] = {"b", "ab", "a", "\xc3\xa9", "B"};
+    int64_t t[] = {1, 1, 1, 1, 1}, a[] = {1, 1, 1, 1, 1};
+    assert_int_equal(scrm_dataset_append_str(ds, 5, k, NULL, t, a, NULL, NULL), SCRM_OK);
+    uint32_t *rank;
+    assert_int_equal(scrm__dataset_key_ranks(&rank, ds), SCRM_OK);
+    static const char *want[] = {"B", "a", "ab", "b", "\xc3\xa9"};
+    for (int r = 0; r < 5; r++) {
+        uint32_t idx;
+        assert_int_equal(scrm_dataset_find_str(&idx, ds, want[r], -1), SCRM_OK);
+        assert_int_equal(rank[idx], r);
+    }
+    scrm__free(rank);
+    scrm_dataset_free(ds);
+}
+
+/* Fail the Nth allocation for N = 0, 1, ... until the append succeeds; each
+ * failure must leave the dataset exactly as it was and leak nothing. Run with
+ * "fail once" and "fail always". */
+static void check_append_under_failures(int is_str, int with_okeys, int always)
+{
+    enum { N = 10000 }; /* above the threading threshold, few customers: few allocations */
+    static uint64_t c[N];
+    static int64_t t[N], a[N];
+    static uint64_t ok[N];
+    static char sbuf[N][12];
+    static const char *sk[N];
+    fill_big(c, t, a, N, 60);
+    for (uint32_t i = 0; i < N; i++) {
+        ok[i] = i % 7000; /* 3000 duplicates */
+        snprintf(sbuf[i], sizeof sbuf[i], "k%llu", (unsigned long long)(c[i] % 100003));
+        sk[i] = sbuf[i];
+    }
+    failalloc_install(-1, 0);
+    failalloc_live = 0;
+    scrm_dataset *ds = new_ds(is_str ? SCRM_KEY_STRING : SCRM_KEY_U64, 2);
+    /* A first batch so there is state to preserve. */
+    uint64_t added0;
+    int rc0 = is_str ? scrm_dataset_append_str(ds, 1000, sk, NULL, t, a, with_okeys ? ok : NULL,
+                                               &added0)
+                     : scrm_dataset_append_u64(ds, 1000, c, t, a, with_okeys ? ok : NULL, &added0);
+    assert_int_equal(rc0, SCRM_OK);
+    uint64_t n0 = scrm_dataset_order_count(ds), c0 = scrm_dataset_customer_count(ds),
+             d0 = scrm_dataset_duplicate_count(ds);
+    int ok_seen = 0;
+    for (long fail_at = 0; fail_at < 10000 && !ok_seen; fail_at++) {
+        failalloc_install(fail_at, always);
+        uint64_t added = 12345;
+        int rc = is_str ? scrm_dataset_append_str(ds, N, sk, NULL, t, a, with_okeys ? ok : NULL,
+                                                  &added)
+                        : scrm_dataset_append_u64(ds, N, c, t, a, with_okeys ? ok : NULL, &added);
+        failalloc_disarm();
+        if (rc == SCRM_OK) {
+            ok_seen = 1;
+            break;
+        }
+        assert_int_equal(rc, SCRM_ENOMEM);
+        assert_int_equal(added, 12345);
+        assert_int_equal(scrm_dataset_order_count(ds), n0);
+        assert_int_equal(scrm_dataset_customer_count(ds), c0);
+        assert_int_equal(scrm_dataset_duplicate_count(ds), d0);
+        uint64_t rows, custs;
+        view_totals(ds, &rows, &custs);
+        assert_int_equal(rows, n0);
+        assert_int_equal(custs, c0);
+        /* Customers of the first batch are found; new ones are not. */
+        uint32_t idx;
+        if (is_str) {
+            assert_int_equal(scrm_dataset_find_str(&idx, ds, sk[0], -1), SCRM_OK);
+        } else {
+            assert_int_equal(scrm_dataset_find_u64(&idx, ds, c[0]), SCRM_OK);
+        }
+    }
+    assert_true(ok_seen);
+    /* The same batch into a fresh dataset gives the same counts. */
+    scrm_dataset *ref = new_ds(is_str ? SCRM_KEY_STRING : SCRM_KEY_U64, 1);
+    if (is_str) {
+        scrm_dataset_append_str(ref, 1000, sk, NULL, t, a, with_okeys ? ok : NULL, NULL);
+        scrm_dataset_append_str(ref, N, sk, NULL, t, a, with_okeys ? ok : NULL, NULL);
+    } else {
+        scrm_dataset_append_u64(ref, 1000, c, t, a, with_okeys ? ok : NULL, NULL);
+        scrm_dataset_append_u64(ref, N, c, t, a, with_okeys ? ok : NULL, NULL);
+    }
+    assert_int_equal(scrm_dataset_order_count(ds), scrm_dataset_order_count(ref));
+    assert_int_equal(scrm_dataset_customer_count(ds), scrm_dataset_customer_count(ref));
+    assert_int_equal(scrm_dataset_duplicate_count(ds), scrm_dataset_duplicate_count(ref));
+    scrm_dataset_free(ref);
+    scrm_dataset_free(ds);
+    assert_int_equal(failalloc_live, 0);
+    failalloc_uninstall();
+}
+
+static void test_append_is_atomic_under_allocation_failure(void **state)
+{
+    (void)state;
+    for (int is_str = 0; is_str < 2; is_str++)
+        for (int okeys = 0; okeys < 2; okeys++)
+            for (int always = 0; always < 2; always++)
+                check_append_under_failures(is_str, okeys, always);
+}
+
+static void test_new_under_allocation_failure(void **state)
+{
+    (void)state;
+    for (long n = 0;; n++) {
+        failalloc_install(n, 0);
+        failalloc_live = 0;
+        scrm_dataset *ds = NULL;
+        int rc = scrm_dataset_new(&ds, NULL);
+        failalloc_disarm();
+        if (rc == SCRM_OK) {
+            scrm_dataset_free(ds);
+            assert_int_equal(failalloc_live, 0);
+            break;
+        }
+        assert_int_equal(rc, SCRM_ENOMEM);
+        assert_null(ds);
+        assert_int_equal(failalloc_live, 0);
+    }
+    failalloc_uninstall();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_options_init_and_versions),
+        cmocka_unit_test(test_empty_dataset),
+        cmocka_unit_test(test_u64_keys_are_interned_to_dense_indices),
+        cmocka_unit_test(test_string_keys_with_and_without_lengths),
+        cmocka_unit_test(test_bad_row_adds_nothing_and_names_the_row),
+        cmocka_unit_test(test_duplicate_order_keys_are_skipped_and_counted),
+        cmocka_unit_test(test_order_key_from_string_is_stable),
+        cmocka_unit_test(test_large_batches_are_deterministic_across_threads),
+        cmocka_unit_test(test_string_key_ranks_are_bytewise),
+        cmocka_unit_test(test_append_is_atomic_under_allocation_failure),
+        cmocka_unit_test(test_new_under_allocation_failure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
