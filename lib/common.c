@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -83,6 +84,23 @@ void *scrm__reallocarray(void *p, size_t n, size_t size)
     if (__builtin_mul_overflow(n, size, &bytes))
         return NULL;
     return scrm__realloc(p, bytes);
+}
+
+void *scrm__big_alloc(size_t size)
+{
+    void *p = scrm__malloc(size);
+#ifdef MADV_HUGEPAGE
+    /* Advice only, on the 2 MiB-aligned interior: harmless whatever
+     * allocator the memory came from. */
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (p && size >= 2 * huge) {
+        uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+        uintptr_t hi = ((uintptr_t)p + size) & ~(huge - 1);
+        if (hi > lo)
+            madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    }
+#endif
+    return p;
 }
 
 void scrm__free(void *p)

@@ -31,11 +31,9 @@ typedef struct part {
     uint64_t *thash;
     uint32_t *tval;
     uint32_t tcap;
-    /* rows, in append order */
-    uint64_t n_rows, cap_rows;
-    uint32_t *cust;
-    int64_t *time;
-    int64_t *amount;
+    /* rows, in append order, at [base, base + n_rows) of the dataset's
+     * row arrays, with room up to base + cap_rows */
+    uint64_t base, n_rows, cap_rows;
 } part;
 
 /* Order-key set of one partition: mixed keys, 0 = empty slot. */
@@ -63,6 +61,12 @@ struct scrm_dataset {
     arena_chunk *arena;
     uint64_t n_orders, n_dups;
     int64_t tmin, tmax;
+    /* Row storage: one allocation per column for all partitions, so large
+     * datasets get huge pages (page faults on fresh memory dominate ingest
+     * otherwise) and partitions grow without one realloc each. */
+    uint32_t *cust;
+    int64_t *time;
+    int64_t *amount;
 };
 
 /* ---- options ---- */
@@ -118,15 +122,15 @@ SCRM_EXPORT void scrm_dataset_free(scrm_dataset *ds)
         scrm__free(pt->gid);
         scrm__free(pt->thash);
         scrm__free(pt->tval);
-        scrm__free(pt->cust);
-        scrm__free(pt->time);
-        scrm__free(pt->amount);
     }
     if (ds->osets)
         for (uint32_t p = 0; p < PARTS; p++)
             scrm__free(ds->osets[p].slot);
     scrm__free(ds->osets);
     scrm__free(ds->parts);
+    scrm__free(ds->cust);
+    scrm__free(ds->time);
+    scrm__free(ds->amount);
     scrm__free(ds->keys);
     scrm__free(ds->skeys);
     scrm__free(ds->slens);
@@ -163,10 +167,13 @@ typedef struct batch {
     const int64_t *amounts;
     const uint64_t *okeys;
     uint8_t *dup;              /* per row: 1 = skip (duplicate order key) */
-    uint64_t *hash;            /* per row: customer key hash */
-    uint32_t *order;           /* row indices, partition-major, row order inside */
-    uint32_t *lid;             /* local id of order[i] */
-    uint32_t *newrow;          /* per partition region: first row of each new customer */
+    uint32_t *order;           /* dedup scratch: row indices by order-key partition */
+    uint64_t *rhash;           /* per row: string key hash (string keys only) */
+    /* Partition-major scratch, one slot per added row. Before planning slot
+     * i holds the key (u64 keys) or its hash (string keys) of the i-th row of
+     * the partition region; planning then reuses the region's first k slots
+     * for its k new customers: their key (u64) or input row (strings). */
+    uint64_t *pbuf;
     uint32_t *slen;            /* per row string length (string keys only) */
     uint64_t *pstart;          /* PARTS + 1: region of each partition in order[] */
     uint32_t *pnew;            /* new customers per partition */
@@ -192,7 +199,7 @@ static int str_equal(const batch *b, const part *pt, uint32_t l, uint32_t row, u
         s = ds->skeys[g];
         len = ds->slens[g];
     } else {
-        uint32_t r = b->newrow[pbase + (l - pt->n_cust)];
+        uint32_t r = (uint32_t)b->pbuf[pbase + (l - pt->n_cust)];
         s = b->skeys[r];
         len = row_len(b, r);
     }
@@ -254,24 +261,32 @@ static void table_delete_slot(part *pt, uint32_t i)
 }
 
 /* Plan partition p: give every row a local id, inserting new customers into
- * the table. Returns an error with pnew[p] = customers inserted so far. */
+ * the table. The rows' time and amount are already in place after n_rows;
+ * their cust slot receives the local id (string keys: it held the input
+ * row). Returns an error with pnew[p] = customers inserted so far. */
 static int plan_partition(batch *b, uint32_t p)
 {
     part *pt = &b->ds->parts[p];
-    uint64_t lo = b->pstart[p], hi = b->pstart[p + 1];
-    uint32_t k = 0;
+    uint64_t lo = b->pstart[p], cnt = b->pstart[p + 1] - lo;
+    uint32_t k = 0, *cust = b->ds->cust + pt->base + pt->n_rows;
     b->pnew[p] = 0;
     b->pbytes[p] = 0;
-    if (lo == hi)
+    if (!cnt)
         return SCRM_OK;
     if (!pt->tcap) {
         int err = table_grow(pt, MIN_TABLE / 2);
         if (err)
             return err;
     }
-    for (uint64_t i = lo; i < hi; i++) {
-        uint32_t row = b->order[i];
-        uint64_t h = b->hash[row];
+    for (uint64_t j = 0; j < cnt; j++) {
+        uint64_t x = b->pbuf[lo + j], h;
+        uint32_t row = 0;
+        if (b->is_str) {
+            h = x;
+            row = cust[j];
+        } else {
+            h = scrm__mix64(x);
+        }
         uint32_t mask = pt->tcap - 1, s = (uint32_t)h & mask, l;
         for (;;) {
             uint32_t v = pt->tval[s];
@@ -304,15 +319,22 @@ static int plan_partition(batch *b, uint32_t p)
             l = pt->n_cust + k;
             pt->thash[s] = h;
             pt->tval[s] = l + 1;
-            b->newrow[lo + k] = row;
+            /* k <= j: slot lo + k has been read already. */
+            b->pbuf[lo + k] = b->is_str ? row : x;
             if (b->is_str)
                 b->pbytes[p] += (uint64_t)row_len(b, row) + 1;
             k++;
             b->pnew[p] = k;
         }
-        b->lid[i] = l;
+        cust[j] = l;
     }
     return SCRM_OK;
+}
+
+static uint64_t new_customer_hash(const batch *b, uint64_t slot)
+{
+    uint64_t x = b->pbuf[slot];
+    return b->is_str ? b->rhash[x] : scrm__mix64(x);
 }
 
 /* Undo plan_partition: delete the keys of the customers it inserted. */
@@ -322,7 +344,7 @@ static void unplan_partition(batch *b, uint32_t p)
     uint64_t lo = b->pstart[p];
     for (uint32_t k = b->pnew[p]; k-- > 0;) {
         uint32_t want = pt->n_cust + k + 1, mask = pt->tcap - 1;
-        uint32_t s = (uint32_t)b->hash[b->newrow[lo + k]] & mask;
+        uint32_t s = (uint32_t)new_customer_hash(b, lo + k) & mask;
         while (pt->tval[s] != want)
             s = (s + 1) & mask;
         table_delete_slot(pt, s);
@@ -347,44 +369,66 @@ static int reserve_u32(uint32_t **a, uint64_t *cap, uint64_t need)
     return SCRM_OK;
 }
 
-/* Grow a partition's row arrays to hold `need` rows. The three arrays are
- * grown one by one; a failure leaves larger arrays and the old content,
- * which is harmless. */
-static int reserve_rows(part *pt, uint64_t need)
-{
-    if (need <= pt->cap_rows)
-        return SCRM_OK;
-    uint64_t c = pt->cap_rows + pt->cap_rows / 2;
-    if (c < need)
-        c = need;
-    uint32_t *cu = scrm__reallocarray(pt->cust, (size_t)c, sizeof *cu);
-    if (!cu)
-        return SCRM_ENOMEM;
-    pt->cust = cu;
-    int64_t *ti = scrm__reallocarray(pt->time, (size_t)c, sizeof *ti);
-    if (!ti)
-        return SCRM_ENOMEM;
-    pt->time = ti;
-    int64_t *am = scrm__reallocarray(pt->amount, (size_t)c, sizeof *am);
-    if (!am)
-        return SCRM_ENOMEM;
-    pt->amount = am;
-    pt->cap_rows = c;
-    return SCRM_OK;
-}
-
 static int reserve_partition(batch *b, uint32_t p)
 {
     part *pt = &b->ds->parts[p];
-    uint64_t rows = b->pstart[p + 1] - b->pstart[p];
-    if (!rows)
+    if (!b->pnew[p])
         return SCRM_OK;
     uint64_t cap = pt->cap_cust;
     int err = reserve_u32(&pt->gid, &cap, (uint64_t)pt->n_cust + b->pnew[p]);
     if (err)
         return err;
     pt->cap_cust = (uint32_t)cap;
-    return reserve_rows(pt, pt->n_rows + rows);
+    return SCRM_OK;
+}
+
+/* Make room for cnt[p] more rows in every partition. When some partition
+ * is full, lay all partitions out anew in fresh arrays, each with room for
+ * half as many rows again as it then holds (exactly as many for the first
+ * batch, the common bulk load). The old rows are copied, so nothing is lost
+ * if the batch fails later. */
+static int reserve_rows(scrm_dataset *ds, const uint64_t *pstart)
+{
+    part *parts = ds->parts;
+    int fits = 1;
+    for (uint32_t p = 0; p < PARTS && fits; p++)
+        fits = parts[p].n_rows + (pstart[p + 1] - pstart[p]) <= parts[p].cap_rows;
+    if (fits)
+        return SCRM_OK;
+    uint64_t total = 0;
+    for (uint32_t p = 0; p < PARTS; p++) {
+        uint64_t need = parts[p].n_rows + (pstart[p + 1] - pstart[p]);
+        total += ds->n_orders ? need + need / 2 : need;
+    }
+    uint32_t *cu = scrm__big_alloc(total * sizeof *cu);
+    int64_t *ti = scrm__big_alloc(total * sizeof *ti);
+    int64_t *am = scrm__big_alloc(total * sizeof *am);
+    if (!cu || !ti || !am) {
+        scrm__free(cu);
+        scrm__free(ti);
+        scrm__free(am);
+        return SCRM_ENOMEM;
+    }
+    uint64_t base = 0;
+    for (uint32_t p = 0; p < PARTS; p++) {
+        part *pt = &parts[p];
+        uint64_t need = pt->n_rows + (pstart[p + 1] - pstart[p]);
+        if (pt->n_rows) {
+            memcpy(cu + base, ds->cust + pt->base, pt->n_rows * sizeof *cu);
+            memcpy(ti + base, ds->time + pt->base, pt->n_rows * sizeof *ti);
+            memcpy(am + base, ds->amount + pt->base, pt->n_rows * sizeof *am);
+        }
+        pt->base = base;
+        pt->cap_rows = ds->n_orders ? need + need / 2 : need;
+        base += pt->cap_rows;
+    }
+    scrm__free(ds->cust);
+    scrm__free(ds->time);
+    scrm__free(ds->amount);
+    ds->cust = cu;
+    ds->time = ti;
+    ds->amount = am;
+    return SCRM_OK;
 }
 
 static int plan_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
@@ -427,7 +471,8 @@ static int commit_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread
         part *pt = &ds->parts[p];
         uint64_t lo = b->pstart[p], hi = b->pstart[p + 1];
         for (uint32_t k = 0; k < b->pnew[p]; k++) {
-            uint32_t row = b->newrow[lo + k], g = gbase + k;
+            uint64_t x = b->pbuf[lo + k];
+            uint32_t row = (uint32_t)x, g = gbase + k;
             pt->gid[pt->n_cust + k] = g;
             if (b->is_str) {
                 char *dst = b->chunk->data + sbase;
@@ -438,19 +483,12 @@ static int commit_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread
                 ds->slens[g] = len;
                 sbase += (uint64_t)len + 1;
             } else {
-                ds->keys[g] = b->ukeys[row];
+                ds->keys[g] = x;
             }
-        }
-        uint64_t r = pt->n_rows;
-        for (uint64_t i = lo; i < hi; i++, r++) {
-            uint32_t row = b->order[i];
-            pt->cust[r] = b->lid[i];
-            pt->time[r] = b->times[row];
-            pt->amount[r] = b->amounts[row];
         }
         gbase += b->pnew[p];
         pt->n_cust += b->pnew[p];
-        pt->n_rows = r;
+        pt->n_rows += hi - lo;
     }
     return SCRM_OK;
 }
@@ -595,22 +633,35 @@ static int hash_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
     for (uint32_t row = begin; row < end; row++) {
         if (b->dup && b->dup[row])
             continue;
-        uint64_t h = b->is_str ? scrm__hash_bytes(b->skeys[row], row_len(b, row), STR_SEED)
-                               : scrm__mix64(b->ukeys[row]);
-        b->hash[row] = h;
+        uint64_t h;
+        if (b->is_str)
+            h = b->rhash[row] = scrm__hash_bytes(b->skeys[row], row_len(b, row), STR_SEED);
+        else
+            h = scrm__mix64(b->ukeys[row]);
         cnt[PART_OF(h)]++;
     }
     return SCRM_OK;
 }
 
+/* Write each row's time and amount straight into its partition's reserved
+ * space, and its key (or hash and row) into the partition-major scratch. */
 static int scatter_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
 {
     batch *b = ctx;
     uint64_t *pos = b->tcount + (size_t)thread * PARTS;
+    part *parts = b->ds->parts;
     for (uint32_t row = begin; row < end; row++) {
         if (b->dup && b->dup[row])
             continue;
-        b->order[pos[PART_OF(b->hash[row])]++] = row;
+        uint64_t x = b->is_str ? b->rhash[row] : b->ukeys[row];
+        uint32_t p = PART_OF(b->is_str ? x : scrm__mix64(x));
+        uint64_t i = pos[p]++;
+        uint64_t r = parts[p].base + parts[p].n_rows + (i - b->pstart[p]);
+        b->pbuf[i] = x;
+        b->ds->time[r] = b->times[row];
+        b->ds->amount[r] = b->amounts[row];
+        if (b->is_str)
+            b->ds->cust[r] = row;
     }
     return SCRM_OK;
 }
@@ -618,10 +669,9 @@ static int scatter_range(void *ctx, uint32_t begin, uint32_t end, uint32_t threa
 static void batch_free(batch *b)
 {
     scrm__free(b->dup);
-    scrm__free(b->hash);
     scrm__free(b->order);
-    scrm__free(b->lid);
-    scrm__free(b->newrow);
+    scrm__free(b->rhash);
+    scrm__free(b->pbuf);
     scrm__free(b->slen);
     scrm__free(b->pstart);
     scrm__free(b->pnew);
@@ -670,18 +720,19 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     b->threads = ds->threads;
     if (n < 8192)
         b->threads = 1; /* not worth starting a thread */
-    b->hash = scrm__malloc((size_t)n * sizeof *b->hash);
-    b->order = scrm__malloc((size_t)n * sizeof *b->order);
-    b->lid = scrm__malloc((size_t)n * sizeof *b->lid);
-    b->newrow = scrm__malloc((size_t)n * sizeof *b->newrow);
+    b->pbuf = scrm__big_alloc((size_t)n * sizeof *b->pbuf);
+    if (b->is_str)
+        b->rhash = scrm__malloc((size_t)n * sizeof *b->rhash);
     b->pstart = scrm__calloc(PARTS + 1, sizeof *b->pstart);
     b->pnew = scrm__calloc(PARTS, sizeof *b->pnew);
     b->pbytes = scrm__calloc(PARTS, sizeof *b->pbytes);
     b->tcount = scrm__calloc((size_t)b->threads * PARTS, sizeof *b->tcount);
-    if (b->okeys)
+    if (b->okeys) {
         b->dup = scrm__calloc(n, 1);
-    if (!b->hash || !b->order || !b->lid || !b->newrow || !b->pstart || !b->pnew || !b->pbytes ||
-        !b->tcount || (b->okeys && !b->dup)) {
+        b->order = scrm__malloc((size_t)n * sizeof *b->order);
+    }
+    if (!b->pbuf || (b->is_str && !b->rhash) || !b->pstart || !b->pnew || !b->pbytes ||
+        !b->tcount || (b->okeys && (!b->dup || !b->order))) {
         err = scrm__enomem(fn);
         goto done;
     }
@@ -707,6 +758,11 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     }
     b->pstart[PARTS] = acc;
     uint64_t added = acc;
+    /* Room for the rows first (growing keeps the content: nothing to undo). */
+    if ((err = reserve_rows(ds, b->pstart)) < 0) {
+        err = scrm__enomem(fn);
+        goto done;
+    }
     scrm__parallel_for(b->threads, n, scatter_range, b);
 
     /* Plan: intern customers (inserts into the tables; undone on failure). */
@@ -992,9 +1048,9 @@ void scrm__dataset_partition(const scrm_dataset *ds, uint32_t p, scrm__part_view
     out->n_cust = pt->n_cust;
     out->gid = pt->gid;
     out->n_rows = pt->n_rows;
-    out->cust = pt->cust;
-    out->time = pt->time;
-    out->amount = pt->amount;
+    out->cust = ds->cust ? ds->cust + pt->base : NULL;
+    out->time = ds->time ? ds->time + pt->base : NULL;
+    out->amount = ds->amount ? ds->amount + pt->base : NULL;
 }
 
 uint32_t scrm__dataset_threads(const scrm_dataset *ds) { return ds->threads; }

@@ -36,6 +36,9 @@ void *scrm__calloc(size_t n, size_t size);           /* zeroed, n*size overflow-
 void *scrm__realloc(void *p, size_t size);
 void *scrm__reallocarray(void *p, size_t n, size_t size); /* overflow-checked */
 void scrm__free(void *p);
+/* scrm__malloc for large arrays: asks the kernel for transparent huge pages
+ * (page faults on fresh memory are a large share of ingest time otherwise). */
+void *scrm__big_alloc(size_t size);
 char *scrm__strdup(const char *s);
 
 /* ---- errors ---- */
