@@ -1,0 +1,263 @@
+/**
+ * @file shopcrm/kpi.h
+ * @brief Shop KPIs over a time window (orders, revenue, AOV, repeat rate, new vs
+ *        returning customers) and survey KPIs (NPS, CSAT).
+ *
+ * @defgroup scrm_kpi Shop KPIs
+ * Key performance indicators of a shop for a time window `[start, end)`
+ * (start inclusive, end exclusive), computed in one pass over an orders
+ * dataset, plus the two usual survey scores.
+ *
+ * Definitions used by every metric (see ::scrm_kpi_metric for the formulas):
+ * - An **order** is a row with amount ≥ 0 (a zero amount is an order, as
+ *   everywhere in libshopcrm). A **refund** is a row with amount < 0; refunds
+ *   count in revenue but are not orders.
+ * - A row is **in the window** when `start <= time + utc_offset < end`.
+ * - The **customers** of the window are the distinct customers with at least
+ *   one order in the window (a customer with only refunds there is not one).
+ * - A customer of the window is **new** when their first order in the whole
+ *   dataset is in the window (no order before `start`), **returning** when they
+ *   had an order before `start`. Every customer of the window is exactly one of
+ *   the two. Orders after `end` play no part.
+ * - Money sums are exact `int64_t` minor units; a sum that does not fit is an
+ *   error (::SCRM_EOVERFLOW), never a wrapped value.
+ * - **Undefined ratios are NaN**: a ratio whose denominator is zero (no order,
+ *   no customer or zero revenue in the window) is NaN, never 0, so "0 %" and
+ *   "nothing to measure" stay distinct. Counts and sums of an empty window are 0.
+ * @{
+ */
+#ifndef SHOPCRM_KPI_H
+#define SHOPCRM_KPI_H
+
+#include "dataset.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Window start meaning "no lower bound" (the whole dataset's past). */
+#define SCRM_KPI_START_ALL INT64_MIN
+/** Window end meaning "no upper bound". */
+#define SCRM_KPI_END_ALL INT64_MAX
+/** Largest accepted |utc_offset| of ::scrm_kpi_options, in seconds (18 hours, as ISO 8601). */
+#define SCRM_KPI_MAX_UTC_OFFSET 64800
+
+/**
+ * The metrics of a ::scrm_kpi result. Passed as `int`; values never change.
+ *
+ * Notation for one window: O = orders, C = customers, R = revenue (all
+ * amounts, refunds included), R⁺ = sum of the order amounts (amount ≥ 0).
+ * Money is in minor units (cents) throughout.
+ */
+typedef enum scrm_kpi_metric {
+    /** Orders in the window: rows with amount ≥ 0 (O). Count. */
+    SCRM_KPI_ORDERS = 0,
+    /** Refunds in the window: rows with amount < 0. Count. */
+    SCRM_KPI_REFUNDS = 1,
+    /** Distinct customers with at least one order in the window (C). Count. */
+    SCRM_KPI_CUSTOMERS = 2,
+    /** Customers of the window whose first order of the dataset is in the window. Count. */
+    SCRM_KPI_NEW_CUSTOMERS = 3,
+    /** Customers of the window with an order before the window's start. Count. */
+    SCRM_KPI_RETURNING_CUSTOMERS = 4,
+    /** Customers with at least 2 orders in the window. Count. */
+    SCRM_KPI_REPEAT_CUSTOMERS = 5,
+    /** Revenue R: sum of all amounts in the window, refunds included. Money (exact). */
+    SCRM_KPI_REVENUE = 6,
+    /** Order revenue R⁺: sum of the amounts ≥ 0 in the window. Money (exact). */
+    SCRM_KPI_ORDER_REVENUE = 7,
+    /** Sum of the refunds (amounts < 0) in the window; ≤ 0. Money (exact). */
+    SCRM_KPI_REFUND_AMOUNT = 8,
+    /** Sum of all amounts in the window of the new customers. Money (exact). */
+    SCRM_KPI_NEW_REVENUE = 9,
+    /** Sum of all amounts in the window of the returning customers. Money (exact).
+     *  Refunds in the window of customers with no order in it belong to neither
+     *  group: R − new revenue − returning revenue. */
+    SCRM_KPI_RETURNING_REVENUE = 10,
+    /** Average order value R⁺ / O: the mean ticket, refunds excluded (a refund is
+     *  not an order, so it would bias the mean by an unrelated amount). Money, double. */
+    SCRM_KPI_AVERAGE_ORDER_VALUE = 11,
+    /** Purchase frequency O / C: orders per customer of the window. Double. */
+    SCRM_KPI_PURCHASE_FREQUENCY = 12,
+    /** Repeat customer rate: repeat customers / C, in 0..1. Double. */
+    SCRM_KPI_REPEAT_RATE = 13,
+    /** Average revenue per customer R / C (refunds included). Money, double. */
+    SCRM_KPI_REVENUE_PER_CUSTOMER = 14,
+    /** Share of new customers: new customers / C, in 0..1. Double. */
+    SCRM_KPI_NEW_CUSTOMER_SHARE = 15,
+    /** Revenue share of new customers: new revenue / R (NaN when R = 0; outside
+     *  0..1 when refunds make a group's or the total revenue negative). Double. */
+    SCRM_KPI_NEW_REVENUE_SHARE = 16,
+    /** Revenue share of returning customers: returning revenue / R. Double. */
+    SCRM_KPI_RETURNING_REVENUE_SHARE = 17
+} scrm_kpi_metric;
+
+/** Number of metrics this version of the library knows (valid metrics are 0 .. SCRM_KPI_METRIC_COUNT-1). */
+#define SCRM_KPI_METRIC_COUNT 18
+
+/** What kind of number a metric is (see scrm_kpi_metric_type()). Passed as `int`. */
+typedef enum scrm_kpi_type {
+    SCRM_KPI_TYPE_COUNT = 1,      /**< An exact integer count; read it with scrm_kpi_count(). */
+    SCRM_KPI_TYPE_MONEY = 2,      /**< An exact sum in minor units; read it with scrm_kpi_count(). */
+    SCRM_KPI_TYPE_MONEY_MEAN = 3, /**< A mean amount in minor units (double). */
+    SCRM_KPI_TYPE_RATIO = 4       /**< A ratio (double): a rate or share in 0..1, or orders per customer. */
+} scrm_kpi_type;
+
+/** A computed set of KPIs (opaque, immutable). Free with scrm_kpi_free(). */
+typedef struct scrm_kpi scrm_kpi;
+
+/** Current version of ::scrm_kpi_options. */
+#define SCRM_KPI_OPTIONS_VERSION 1
+
+/** Options of scrm_kpi_compute(). Initialise with ::SCRM_KPI_OPTIONS_INIT or scrm_kpi_options_init(). */
+typedef struct scrm_kpi_options {
+    unsigned version;          /**< ::SCRM_KPI_OPTIONS_VERSION. */
+    int64_t start;             /**< Window start, inclusive (seconds); default ::SCRM_KPI_START_ALL. */
+    int64_t end;               /**< Window end, exclusive; default ::SCRM_KPI_END_ALL. Must be ≥ `start`. */
+    int64_t utc_offset;        /**< Offset in seconds added to each order time before it is compared with
+                                    `start` and `end`, so the window can be given in a shop's local
+                                    time (e.g. local midnights); default 0, at most ::SCRM_KPI_MAX_UTC_OFFSET
+                                    in absolute value. The sentinel bounds stay unbounded. */
+    uint32_t threads;          /**< Worker threads; 0 = the dataset's setting. Results do not depend on it. */
+    scrm_progress_fn progress; /**< Called with (rows done, rows in all); non-zero cancels. May be NULL. */
+    void *progress_payload;    /**< Passed to `progress`. */
+} scrm_kpi_options;
+
+/** Default ::scrm_kpi_options: the whole dataset, UTC, default threads, no progress. */
+#define SCRM_KPI_OPTIONS_INIT \
+    { SCRM_KPI_OPTIONS_VERSION, SCRM_KPI_START_ALL, SCRM_KPI_END_ALL, 0, 0, NULL, NULL }
+
+/**
+ * Initialise @p opts with the defaults of @p version.
+ *
+ * @param[out] opts  the options to fill.
+ * @param version    ::SCRM_KPI_OPTIONS_VERSION.
+ * @return SCRM_OK, SCRM_EINVAL (NULL), SCRM_EVERSION (unknown version).
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_kpi_options_init(scrm_kpi_options *opts, unsigned version);
+
+/**
+ * Compute every KPI of ::scrm_kpi_metric for one time window of @p ds.
+ *
+ * One pass over the dataset, partition by partition, with integer
+ * accumulators: the result is bit-identical whatever the thread count.
+ *
+ * @param[out] out  receives a new result; the caller owns it, free with scrm_kpi_free().
+ *                  Written only on success.
+ * @param ds        the dataset; borrowed, not retained after return.
+ * @param opts      options, or NULL for defaults (the whole dataset).
+ * @return SCRM_OK; SCRM_EINVAL (NULL argument, start > end, utc_offset too large);
+ *         SCRM_EVERSION; SCRM_EOVERFLOW (a money sum does not fit int64);
+ *         SCRM_ECANCELLED; SCRM_ENOMEM. Detail in scrm_last_error().
+ * @note Thread safety: safe on distinct results; @p ds must not be appended to meanwhile.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_kpi_compute(scrm_kpi **out, const scrm_dataset *ds,
+                                 const scrm_kpi_options *opts);
+
+/**
+ * Free a KPI result. Accepts NULL.
+ *
+ * @param k  the result, or NULL.
+ * @since 1.0
+ */
+SCRM_EXPORT void scrm_kpi_free(scrm_kpi *k);
+
+/**
+ * The value of one metric as a double.
+ *
+ * Counts and money sums are converted (exact up to 2^53); use
+ * scrm_kpi_count() for their exact value.
+ *
+ * @param k       the result.
+ * @param metric  a ::scrm_kpi_metric.
+ * @return the value; NaN for an undefined ratio (zero denominator), and NaN
+ *         if @p k is NULL or @p metric unknown.
+ * @note Thread safety: a result may be read from many threads at once.
+ * @since 1.0
+ */
+SCRM_EXPORT double scrm_kpi_value(const scrm_kpi *k, int metric);
+
+/**
+ * The exact value of a count or money metric (::SCRM_KPI_TYPE_COUNT or
+ * ::SCRM_KPI_TYPE_MONEY).
+ *
+ * @param[out] out  receives the value; written only on success.
+ * @param k         the result.
+ * @param metric    a ::scrm_kpi_metric of type count or money.
+ * @return SCRM_OK; SCRM_EINVAL (NULL argument, unknown metric, or a metric that
+ *         is not an integer, such as ::SCRM_KPI_AVERAGE_ORDER_VALUE).
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_kpi_count(int64_t *out, const scrm_kpi *k, int metric);
+
+/**
+ * The window a result was computed for, in the time base of its options
+ * (sentinels ::SCRM_KPI_START_ALL / ::SCRM_KPI_END_ALL kept as given).
+ *
+ * @param[out] start_out  receives the start (may be NULL).
+ * @param[out] end_out    receives the end (may be NULL).
+ * @param k               the result.
+ * @return SCRM_OK, SCRM_EINVAL (NULL @p k).
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_kpi_window(int64_t *start_out, int64_t *end_out, const scrm_kpi *k);
+
+/**
+ * The name of a metric: a stable snake_case identifier such as
+ * "average_order_value", usable as a column or JSON key.
+ *
+ * @param metric  a ::scrm_kpi_metric.
+ * @return a static string, or NULL for an unknown metric (so callers can loop
+ *         from 0 until NULL).
+ * @since 1.0
+ */
+SCRM_EXPORT const char *scrm_kpi_metric_name(int metric);
+
+/**
+ * The kind of number a metric is.
+ *
+ * @param metric  a ::scrm_kpi_metric.
+ * @return a ::scrm_kpi_type, or SCRM_EINVAL for an unknown metric.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_kpi_metric_type(int metric);
+
+/**
+ * Net Promoter Score of survey answers on the 0–10 "how likely are you to
+ * recommend us" scale (Reichheld, F. F. 2003, "The One Number You Need to
+ * Grow", Harvard Business Review 81(12)): the percentage of promoters
+ * (answers 9–10) minus the percentage of detractors (0–6); passives (7–8)
+ * count only in the total.
+ *
+ * @param[out] out  receives the score in −100 .. 100; written only on success.
+ * @param scores    @p n answers, each an integer 0..10.
+ * @param n         number of answers, at least 1.
+ * @return SCRM_OK; SCRM_EINVAL (NULL pointer, @p n = 0); SCRM_ERANGE (an answer
+ *         outside 0..10; scrm_last_error_index() gives its 0-based index).
+ * @note Thread safety: safe.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_nps(double *out, const int32_t *scores, uint64_t n);
+
+/**
+ * Customer satisfaction score: the percentage of answers 4 ("satisfied") or 5
+ * ("very satisfied") on a 1–5 scale.
+ *
+ * @param[out] out  receives the score in 0 .. 100; written only on success.
+ * @param scores    @p n answers, each an integer 1..5.
+ * @param n         number of answers, at least 1.
+ * @return SCRM_OK; SCRM_EINVAL (NULL pointer, @p n = 0); SCRM_ERANGE (an answer
+ *         outside 1..5; scrm_last_error_index() gives its 0-based index).
+ * @note Thread safety: safe.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_csat(double *out, const int32_t *scores, uint64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+/** @} */
+#endif /* SHOPCRM_KPI_H */

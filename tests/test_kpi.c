@@ -1,0 +1,735 @@
+/* Tests of shop KPIs (scrm_kpi_*) and survey scores (scrm_nps, scrm_csat).
+ *
+ * Expected values are worked out by hand from the fixture below (see the
+ * comments next to each table), never copied from the code's output. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "internal.h"
+#include "shopcrm.h"
+
+/* ---- fixture: 7 customers, window [1000, 2000) ----
+ *
+ * cust  time  amount   note
+ *  A=1   500   1000    before the window
+ *  A=1  1000   2000    at start (inclusive)
+ *  A=1  1500   3000    in           -> A: returning, 2 orders in window (repeat), revenue 5000
+ *  B=2  1200   4000    in
+ *  B=2  1300  -1000    refund in    -> B: new, 1 order, revenue 3000
+ *  B=2  2000   9999    at end (exclusive): after
+ *  C=3  1999      0    zero amount: an order, in
+ *  C=3  1100    500    in           -> C: new, 2 orders (repeat), revenue 500
+ *  D=4   100    700    before
+ *  D=4  1800   -300    refund in, no order in window -> not a customer of the window
+ *  E=5  2500    800    after only   -> not a customer of the window
+ *  F=6   999    100    one second before start
+ *  F=6  1999    600    in           -> F: returning, 1 order, revenue 600
+ *  G=7  1400   -200    refund in; G never ordered
+ *  G=7   300    -50    refund before
+ */
+static const uint64_t fx_cust[] = {1, 1, 1, 2, 2, 2, 3, 3, 4, 4, 5, 6, 6, 7, 7};
+static const int64_t fx_time[] = {500, 1000, 1500, 1200, 1300, 2000, 1999, 1100,
+                                  100, 1800, 2500, 999, 1999, 1400, 300};
+static const int64_t fx_amount[] = {1000, 2000, 3000, 4000, -1000, 9999, 0, 500,
+                                    700, -300, 800, 100, 600, -200, -50};
+#define FX_N (sizeof fx_cust / sizeof fx_cust[0])
+
+static scrm_dataset *fixture(void)
+{
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(ds, FX_N, fx_cust, fx_time, fx_amount, NULL, NULL),
+                     SCRM_OK);
+    return ds;
+}
+
+static scrm_kpi *compute(const scrm_dataset *ds, int64_t start, int64_t end, int64_t off)
+{
+    scrm_kpi_options o = SCRM_KPI_OPTIONS_INIT;
+    o.start = start;
+    o.end = end;
+    o.utc_offset = off;
+    scrm_kpi *k = NULL;
+    int rc = scrm_kpi_compute(&k, ds, &o);
+    if (rc != SCRM_OK)
+        fail_msg("scrm_kpi_compute: %s (%s)", scrm_strerror(rc), scrm_last_error());
+    return k;
+}
+
+static int64_t cnt(const scrm_kpi *k, int metric)
+{
+    int64_t v = INT64_MIN;
+    assert_int_equal(scrm_kpi_count(&v, k, metric), SCRM_OK);
+    return v;
+}
+
+/* Expected counts of one window, in the order of the metrics 0..10. */
+struct want_counts {
+    int64_t orders, refunds, customers, new_c, returning, repeat;
+    int64_t revenue, order_revenue, refund_amount, new_rev, ret_rev;
+};
+
+static void check_counts(const scrm_kpi *k, const struct want_counts *w, const char *name)
+{
+    const int64_t want[] = {w->orders, w->refunds, w->customers, w->new_c, w->returning,
+                            w->repeat, w->revenue, w->order_revenue, w->refund_amount,
+                            w->new_rev, w->ret_rev};
+    for (int m = 0; m <= SCRM_KPI_RETURNING_REVENUE; m++) {
+        int64_t got = cnt(k, m);
+        if (got != want[m])
+            fail_msg("%s: %s = %lld, want %lld", name, scrm_kpi_metric_name(m), (long long)got,
+                     (long long)want[m]);
+        /* the double view of an integer metric is the same number */
+        assert_true(scrm_kpi_value(k, m) == (double)want[m]);
+    }
+}
+
+static void check_ratio(const scrm_kpi *k, int metric, double want, const char *name)
+{
+    double got = scrm_kpi_value(k, metric);
+    if (isnan(want)) {
+        if (!isnan(got))
+            fail_msg("%s: %s = %.17g, want NaN", name, scrm_kpi_metric_name(metric), got);
+        return;
+    }
+    if (!(fabs(got - want) <= 1e-12 * fabs(want)))
+        fail_msg("%s: %s = %.17g, want %.17g", name, scrm_kpi_metric_name(metric), got, want);
+}
+
+static void test_kpi_window_hand_worked(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = fixture();
+    scrm_kpi *k = compute(ds, 1000, 2000, 0);
+    /* orders A,A,B,C,C,F = 6; refunds B,D,G = 3; customers A,B,C,F = 4;
+     * new B,C; returning A,F; repeat A,C.
+     * order revenue 2000+3000+4000+0+500+600 = 10100; refunds -1000-300-200 = -1500;
+     * revenue 8600; new B 3000 + C 500 = 3500; returning A 5000 + F 600 = 5600
+     * (D's and G's refunds, -500, belong to neither group). */
+    struct want_counts w = {6, 3, 4, 2, 2, 2, 8600, 10100, -1500, 3500, 5600};
+    check_counts(k, &w, "window");
+    check_ratio(k, SCRM_KPI_AVERAGE_ORDER_VALUE, 10100.0 / 6.0, "window");
+    check_ratio(k, SCRM_KPI_PURCHASE_FREQUENCY, 1.5, "window");
+    check_ratio(k, SCRM_KPI_REPEAT_RATE, 0.5, "window");
+    check_ratio(k, SCRM_KPI_REVENUE_PER_CUSTOMER, 2150.0, "window");
+    check_ratio(k, SCRM_KPI_NEW_CUSTOMER_SHARE, 0.5, "window");
+    check_ratio(k, SCRM_KPI_NEW_REVENUE_SHARE, 3500.0 / 8600.0, "window");
+    check_ratio(k, SCRM_KPI_RETURNING_REVENUE_SHARE, 5600.0 / 8600.0, "window");
+    int64_t s = 0, e = 0;
+    assert_int_equal(scrm_kpi_window(&s, &e, k), SCRM_OK);
+    assert_int_equal(s, 1000);
+    assert_int_equal(e, 2000);
+    scrm_kpi_free(k);
+    scrm_dataset_free(ds);
+}
+
+static void test_kpi_default_window_is_whole_dataset(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = fixture();
+    scrm_kpi *k = NULL;
+    assert_int_equal(scrm_kpi_compute(&k, ds, NULL), SCRM_OK);
+    /* orders A3 B2 C2 D1 E1 F2 = 11; refunds B D G G = 4; customers A..F = 6, all new
+     * (no order before an unbounded start); repeat A,B,C,F = 4.
+     * order revenue 1000+2000+3000+4000+9999+0+500+700+800+100+600 = 22699;
+     * refunds -1000-300-200-50 = -1550; revenue 21149; new = 21149 - G's -250 = 21399. */
+    struct want_counts w = {11, 4, 6, 6, 0, 4, 21149, 22699, -1550, 21399, 0};
+    check_counts(k, &w, "whole");
+    check_ratio(k, SCRM_KPI_AVERAGE_ORDER_VALUE, 22699.0 / 11.0, "whole");
+    check_ratio(k, SCRM_KPI_PURCHASE_FREQUENCY, 11.0 / 6.0, "whole");
+    check_ratio(k, SCRM_KPI_REPEAT_RATE, 4.0 / 6.0, "whole");
+    check_ratio(k, SCRM_KPI_REVENUE_PER_CUSTOMER, 21149.0 / 6.0, "whole");
+    check_ratio(k, SCRM_KPI_NEW_CUSTOMER_SHARE, 1.0, "whole");
+    check_ratio(k, SCRM_KPI_NEW_REVENUE_SHARE, 21399.0 / 21149.0, "whole");
+    check_ratio(k, SCRM_KPI_RETURNING_REVENUE_SHARE, 0.0, "whole");
+    int64_t s = 0, e = 0;
+    assert_int_equal(scrm_kpi_window(&s, &e, k), SCRM_OK);
+    assert_true(s == SCRM_KPI_START_ALL && e == SCRM_KPI_END_ALL);
+    scrm_kpi_free(k);
+
+    /* The options initialiser gives the same defaults. */
+    scrm_kpi_options o;
+    memset(&o, 0x5a, sizeof o);
+    assert_int_equal(scrm_kpi_options_init(&o, SCRM_KPI_OPTIONS_VERSION), SCRM_OK);
+    assert_int_equal(o.version, SCRM_KPI_OPTIONS_VERSION);
+    assert_true(o.start == SCRM_KPI_START_ALL && o.end == SCRM_KPI_END_ALL);
+    assert_true(o.utc_offset == 0 && o.threads == 0 && o.progress == NULL);
+    assert_int_equal(scrm_kpi_compute(&k, ds, &o), SCRM_OK);
+    assert_int_equal(cnt(k, SCRM_KPI_REVENUE), 21149);
+    scrm_kpi_free(k);
+    scrm_dataset_free(ds);
+}
+
+/* Each window around a boundary of the fixture, worked out row by row. */
+static void test_kpi_window_start_inclusive_end_exclusive(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int64_t start, end, off;
+        struct want_counts w;
+    } cases[] = {
+        /* only A@1000 (A ordered at 500 before): returning */
+        {"[1000,1001)", 1000, 1001, 0, {1, 0, 1, 0, 1, 0, 2000, 2000, 0, 0, 2000}},
+        /* only F@999, F's first order: new */
+        {"[999,1000)", 999, 1000, 0, {1, 0, 1, 1, 0, 0, 100, 100, 0, 100, 0}},
+        /* C@1999 (0, first order 1100) and F@1999 (600): both returning */
+        {"[1999,2000)", 1999, 2000, 0, {2, 0, 2, 0, 2, 0, 600, 600, 0, 0, 600}},
+        /* B@2000 only: returning (first order 1200) */
+        {"[2000,2001)", 2000, 2001, 0, {1, 0, 1, 0, 1, 0, 9999, 9999, 0, 0, 9999}},
+        /* start == end: an empty window */
+        {"[1500,1500)", 1500, 1500, 0, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
+        /* local time = t + 1000: the same rows as [1000,2000) in UTC */
+        {"[2000,3000)+1000", 2000, 3000, 1000, {6, 3, 4, 2, 2, 2, 8600, 10100, -1500, 3500, 5600}},
+        /* t - 1 in [1000,2000) <=> t in [1001,2001): drops A@1000, adds B@2000;
+         * A (1 order @1500) returning, B 2 orders new (4000-1000+9999 = 12999),
+         * C new, F returning; repeat B,C. */
+        {"[1000,2000)-1", 1000, 2000, -1,
+         {6, 3, 4, 2, 2, 2, 16599, 18099, -1500, 13499, 3600}},
+        /* up to 1000 exclusive: A@500, D@100, F@999, G@300 refund; all new */
+        {"[MIN,1000)", SCRM_KPI_START_ALL, 1000, 0, {3, 1, 3, 3, 0, 0, 1750, 1800, -50, 1800, 0}},
+        /* from 2000: B@2000 and E@2500; B returning, E new */
+        {"[2000,MAX)", 2000, SCRM_KPI_END_ALL, 0,
+         {2, 0, 2, 1, 1, 0, 10799, 10799, 0, 800, 9999}},
+    };
+    scrm_dataset *ds = fixture();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        scrm_kpi *k = compute(ds, cases[i].start, cases[i].end, cases[i].off);
+        check_counts(k, &cases[i].w, cases[i].name);
+        scrm_kpi_free(k);
+    }
+    scrm_dataset_free(ds);
+}
+
+static void check_all_ratios_nan(const scrm_kpi *k, const char *name)
+{
+    for (int m = SCRM_KPI_AVERAGE_ORDER_VALUE; m < SCRM_KPI_METRIC_COUNT; m++)
+        check_ratio(k, m, NAN, name);
+}
+
+static void test_kpi_empty_window_has_zero_counts_and_nan_ratios(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = fixture();
+    scrm_kpi *k = compute(ds, 3000, 4000, 0);
+    struct want_counts zero = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    check_counts(k, &zero, "after everything");
+    check_ratio(k, SCRM_KPI_AVERAGE_ORDER_VALUE, NAN, "empty");
+    check_all_ratios_nan(k, "after everything");
+    scrm_kpi_free(k);
+    scrm_dataset_free(ds);
+}
+
+static void test_kpi_empty_dataset(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    scrm_kpi *k = NULL;
+    assert_int_equal(scrm_kpi_compute(&k, ds, NULL), SCRM_OK);
+    struct want_counts zero = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    check_counts(k, &zero, "empty dataset");
+    check_all_ratios_nan(k, "empty dataset");
+    scrm_kpi_free(k);
+    scrm_dataset_free(ds);
+}
+
+static void test_kpi_refunds_only_window(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = fixture();
+    /* [1800,1801): only D's refund of -300. No order, no customer. */
+    scrm_kpi *k = compute(ds, 1800, 1801, 0);
+    struct want_counts w = {0, 1, 0, 0, 0, 0, -300, 0, -300, 0, 0};
+    check_counts(k, &w, "refund only");
+    check_ratio(k, SCRM_KPI_AVERAGE_ORDER_VALUE, NAN, "refund only");
+    check_ratio(k, SCRM_KPI_REPEAT_RATE, NAN, "refund only");
+    check_ratio(k, SCRM_KPI_NEW_REVENUE_SHARE, 0.0, "refund only"); /* 0 / -300 */
+    scrm_kpi_free(k);
+    scrm_dataset_free(ds);
+}
+
+static void test_kpi_zero_revenue_gives_nan_shares(void **state)
+{
+    (void)state;
+    /* A single zero-amount order: one order, one customer, revenue 0. */
+    scrm_dataset *ds = NULL;
+    uint64_t c = 42;
+    int64_t t = 0, a = 0;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(ds, 1, &c, &t, &a, NULL, NULL), SCRM_OK);
+    scrm_kpi *k = NULL;
+    assert_int_equal(scrm_kpi_compute(&k, ds, NULL), SCRM_OK);
+    struct want_counts w = {1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0};
+    check_counts(k, &w, "zero order");
+    check_ratio(k, SCRM_KPI_AVERAGE_ORDER_VALUE, 0.0, "zero order");
+    check_ratio(k, SCRM_KPI_PURCHASE_FREQUENCY, 1.0, "zero order");
+    check_ratio(k, SCRM_KPI_REVENUE_PER_CUSTOMER, 0.0, "zero order");
+    check_ratio(k, SCRM_KPI_NEW_REVENUE_SHARE, NAN, "zero order");
+    check_ratio(k, SCRM_KPI_RETURNING_REVENUE_SHARE, NAN, "zero order");
+    scrm_kpi_free(k);
+    scrm_dataset_free(ds);
+}
+
+static void test_kpi_revenue_overflow_is_an_error(void **state)
+{
+    (void)state;
+    uint64_t c[] = {1, 2};
+    int64_t t[] = {0, 10};
+    int64_t a[] = {INT64_MAX, 1};
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(ds, 2, c, t, a, NULL, NULL), SCRM_OK);
+    scrm_kpi *k = (scrm_kpi *)&k; /* sentinel: must stay unchanged */
+    scrm_kpi *const sentinel = k;
+    assert_int_equal(scrm_kpi_compute(&k, ds, NULL), SCRM_EOVERFLOW);
+    assert_ptr_equal(k, sentinel);
+    assert_non_null(strstr(scrm_last_error(), "revenue"));
+    /* Each order alone fits: INT64_MAX exactly is fine. */
+    k = compute(ds, 0, 1, 0);
+    assert_int_equal(cnt(k, SCRM_KPI_REVENUE), INT64_MAX);
+    scrm_kpi_free(k);
+    scrm_dataset_free(ds);
+
+    /* Revenue MAX + MAX + MIN + (MIN + 2) = 0 fits, but the order revenue
+     * 2 * MAX does not: still an overflow, reported, not wrapped. */
+    uint64_t c2[] = {1, 1, 2, 2};
+    int64_t t2[] = {0, 1, 2, 3};
+    int64_t a2[] = {INT64_MAX, INT64_MAX, INT64_MIN, INT64_MIN + 2};
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(ds, 4, c2, t2, a2, NULL, NULL), SCRM_OK);
+    k = sentinel;
+    assert_int_equal(scrm_kpi_compute(&k, ds, NULL), SCRM_EOVERFLOW);
+    assert_ptr_equal(k, sentinel);
+    scrm_dataset_free(ds);
+}
+
+static void test_kpi_bad_arguments(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = fixture();
+    scrm_kpi *k = NULL;
+    scrm_kpi_options o = SCRM_KPI_OPTIONS_INIT;
+
+    assert_int_equal(scrm_kpi_compute(NULL, ds, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_compute(&k, NULL, NULL), SCRM_EINVAL);
+    assert_null(k);
+
+    o.start = 2000;
+    o.end = 1999;
+    assert_int_equal(scrm_kpi_compute(&k, ds, &o), SCRM_EINVAL);
+    assert_non_null(strstr(scrm_last_error(), "after its end"));
+    assert_null(k);
+
+    static const struct {
+        int64_t off;
+        int want;
+    } offs[] = {{SCRM_KPI_MAX_UTC_OFFSET, SCRM_OK}, {SCRM_KPI_MAX_UTC_OFFSET + 1, SCRM_EINVAL},
+                {-SCRM_KPI_MAX_UTC_OFFSET, SCRM_OK}, {-SCRM_KPI_MAX_UTC_OFFSET - 1, SCRM_EINVAL},
+                {INT64_MIN, SCRM_EINVAL}};
+    for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
+        o = (scrm_kpi_options)SCRM_KPI_OPTIONS_INIT;
+        o.utc_offset = offs[i].off;
+        k = NULL;
+        assert_int_equal(scrm_kpi_compute(&k, ds, &o), offs[i].want);
+        assert_true((k != NULL) == (offs[i].want == SCRM_OK));
+        scrm_kpi_free(k);
+    }
+
+    o = (scrm_kpi_options)SCRM_KPI_OPTIONS_INIT;
+    k = NULL;
+    o.version = 0;
+    assert_int_equal(scrm_kpi_compute(&k, ds, &o), SCRM_EVERSION);
+    o.version = SCRM_KPI_OPTIONS_VERSION + 1;
+    assert_int_equal(scrm_kpi_compute(&k, ds, &o), SCRM_EVERSION);
+    assert_null(k);
+    assert_int_equal(scrm_kpi_options_init(NULL, SCRM_KPI_OPTIONS_VERSION), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_options_init(&o, 0), SCRM_EVERSION);
+    assert_int_equal(scrm_kpi_options_init(&o, SCRM_KPI_OPTIONS_VERSION + 1), SCRM_EVERSION);
+
+    /* getters */
+    k = compute(ds, 1000, 2000, 0);
+    int64_t v = 77;
+    assert_int_equal(scrm_kpi_count(NULL, k, SCRM_KPI_ORDERS), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_count(&v, NULL, SCRM_KPI_ORDERS), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_count(&v, k, -1), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_count(&v, k, SCRM_KPI_METRIC_COUNT), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_count(&v, k, SCRM_KPI_AVERAGE_ORDER_VALUE), SCRM_EINVAL);
+    assert_non_null(strstr(scrm_last_error(), "average_order_value"));
+    assert_int_equal(v, 77);
+    assert_true(isnan(scrm_kpi_value(NULL, SCRM_KPI_ORDERS)));
+    assert_true(isnan(scrm_kpi_value(k, -1)));
+    assert_true(isnan(scrm_kpi_value(k, SCRM_KPI_METRIC_COUNT)));
+    assert_int_equal(scrm_kpi_window(NULL, NULL, k), SCRM_OK);
+    assert_int_equal(scrm_kpi_window(NULL, NULL, NULL), SCRM_EINVAL);
+    scrm_kpi_free(k);
+    scrm_kpi_free(NULL);
+    scrm_dataset_free(ds);
+}
+
+static void test_kpi_metric_names_and_types(void **state)
+{
+    (void)state;
+    static const struct {
+        int metric;
+        const char *name;
+        int type;
+    } cases[] = {
+        {SCRM_KPI_ORDERS, "orders", SCRM_KPI_TYPE_COUNT},
+        {SCRM_KPI_REFUNDS, "refunds", SCRM_KPI_TYPE_COUNT},
+        {SCRM_KPI_CUSTOMERS, "customers", SCRM_KPI_TYPE_COUNT},
+        {SCRM_KPI_NEW_CUSTOMERS, "new_customers", SCRM_KPI_TYPE_COUNT},
+        {SCRM_KPI_RETURNING_CUSTOMERS, "returning_customers", SCRM_KPI_TYPE_COUNT},
+        {SCRM_KPI_REPEAT_CUSTOMERS, "repeat_customers", SCRM_KPI_TYPE_COUNT},
+        {SCRM_KPI_REVENUE, "revenue", SCRM_KPI_TYPE_MONEY},
+        {SCRM_KPI_ORDER_REVENUE, "order_revenue", SCRM_KPI_TYPE_MONEY},
+        {SCRM_KPI_REFUND_AMOUNT, "refund_amount", SCRM_KPI_TYPE_MONEY},
+        {SCRM_KPI_NEW_REVENUE, "new_revenue", SCRM_KPI_TYPE_MONEY},
+        {SCRM_KPI_RETURNING_REVENUE, "returning_revenue", SCRM_KPI_TYPE_MONEY},
+        {SCRM_KPI_AVERAGE_ORDER_VALUE, "average_order_value", SCRM_KPI_TYPE_MONEY_MEAN},
+        {SCRM_KPI_PURCHASE_FREQUENCY, "purchase_frequency", SCRM_KPI_TYPE_RATIO},
+        {SCRM_KPI_REPEAT_RATE, "repeat_rate", SCRM_KPI_TYPE_RATIO},
+        {SCRM_KPI_REVENUE_PER_CUSTOMER, "revenue_per_customer", SCRM_KPI_TYPE_MONEY_MEAN},
+        {SCRM_KPI_NEW_CUSTOMER_SHARE, "new_customer_share", SCRM_KPI_TYPE_RATIO},
+        {SCRM_KPI_NEW_REVENUE_SHARE, "new_revenue_share", SCRM_KPI_TYPE_RATIO},
+        {SCRM_KPI_RETURNING_REVENUE_SHARE, "returning_revenue_share", SCRM_KPI_TYPE_RATIO},
+    };
+    assert_int_equal(sizeof cases / sizeof cases[0], SCRM_KPI_METRIC_COUNT);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(cases[i].metric, (int)i); /* values are explicit and dense */
+        assert_string_equal(scrm_kpi_metric_name(cases[i].metric), cases[i].name);
+        assert_int_equal(scrm_kpi_metric_type(cases[i].metric), cases[i].type);
+    }
+    assert_null(scrm_kpi_metric_name(-1));
+    assert_null(scrm_kpi_metric_name(SCRM_KPI_METRIC_COUNT));
+    assert_int_equal(scrm_kpi_metric_type(-1), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_metric_type(SCRM_KPI_METRIC_COUNT), SCRM_EINVAL);
+}
+
+/* ---- results do not depend on the thread count ---- */
+
+static uint64_t rng_state = 12345;
+static uint64_t rng(void)
+{
+    rng_state += UINT64_C(0x9e3779b97f4a7c15);
+    return scrm__mix64(rng_state);
+}
+
+static void test_kpi_bit_identical_across_thread_counts(void **state)
+{
+    (void)state;
+    enum { N = 200000 };
+    uint64_t *c = malloc(N * sizeof *c);
+    int64_t *t = malloc(N * sizeof *t), *a = malloc(N * sizeof *a);
+    assert_true(c && t && a);
+    for (int i = 0; i < N; i++) {
+        c[i] = rng() % 30000 * UINT64_C(0x9e3779b97f4a7c1); /* keys spread over the range */
+        t[i] = (int64_t)(rng() % (400 * 86400));
+        a[i] = (int64_t)(rng() % 20000) - 2000; /* ~10% refunds */
+    }
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(ds, N, c, t, a, NULL, NULL), SCRM_OK);
+
+    /* Oracle by brute force per customer key (hand computation can't do 200k rows). */
+    int64_t start = 100 * 86400, end = 300 * 86400;
+    int64_t want_orders = 0, want_rev = 0;
+    for (int i = 0; i < N; i++)
+        if (t[i] >= start && t[i] < end) {
+            want_rev += a[i];
+            want_orders += a[i] >= 0;
+        }
+
+    double ref[SCRM_KPI_METRIC_COUNT];
+    static const uint32_t thread_counts[] = {1, 2, 3, 4, 7, 64};
+    for (size_t j = 0; j < sizeof thread_counts / sizeof thread_counts[0]; j++) {
+        scrm_kpi_options o = SCRM_KPI_OPTIONS_INIT;
+        o.start = start;
+        o.end = end;
+        o.threads = thread_counts[j];
+        scrm_kpi *k = NULL;
+        assert_int_equal(scrm_kpi_compute(&k, ds, &o), SCRM_OK);
+        double got[SCRM_KPI_METRIC_COUNT];
+        for (int m = 0; m < SCRM_KPI_METRIC_COUNT; m++)
+            got[m] = scrm_kpi_value(k, m);
+        if (j == 0) {
+            memcpy(ref, got, sizeof ref);
+            assert_int_equal(cnt(k, SCRM_KPI_ORDERS), want_orders);
+            assert_int_equal(cnt(k, SCRM_KPI_REVENUE), want_rev);
+            assert_int_equal(cnt(k, SCRM_KPI_NEW_CUSTOMERS) + cnt(k, SCRM_KPI_RETURNING_CUSTOMERS),
+                             cnt(k, SCRM_KPI_CUSTOMERS));
+        } else if (memcmp(ref, got, sizeof ref) != 0) {
+            fail_msg("threads=%u differs from threads=1", thread_counts[j]);
+        }
+        scrm_kpi_free(k);
+    }
+    scrm_dataset_free(ds);
+    free(c);
+    free(t);
+    free(a);
+}
+
+/* ---- progress and cancellation ---- */
+
+struct prog {
+    int calls, cancel_at;
+    uint64_t last_done, total;
+    int monotonic;
+};
+
+static int on_progress(uint64_t done, uint64_t total, void *payload)
+{
+    struct prog *p = payload;
+    p->calls++;
+    if (done < p->last_done)
+        p->monotonic = 0;
+    p->last_done = done;
+    p->total = total;
+    return p->calls == p->cancel_at;
+}
+
+static void test_kpi_progress_reports_rows_and_cancels(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = fixture();
+    scrm_kpi_options o = SCRM_KPI_OPTIONS_INIT;
+    struct prog p = {0, 0, 0, 0, 1};
+    o.progress = on_progress;
+    o.progress_payload = &p;
+    scrm_kpi *k = NULL;
+    assert_int_equal(scrm_kpi_compute(&k, ds, &o), SCRM_OK);
+    assert_true(p.calls >= 1);
+    assert_true(p.monotonic);
+    assert_int_equal(p.last_done, FX_N);
+    assert_int_equal(p.total, FX_N);
+    scrm_kpi_free(k);
+
+    for (int at = 1; at <= 2; at++) {
+        struct prog q = {0, at, 0, 0, 1};
+        o.progress_payload = &q;
+        k = NULL;
+        assert_int_equal(scrm_kpi_compute(&k, ds, &o), SCRM_ECANCELLED);
+        assert_null(k);
+        assert_int_equal(q.calls, at);
+    }
+    scrm_dataset_free(ds);
+}
+
+/* ---- allocation failure ---- */
+
+static struct {
+    long n, fail_at, live;
+    int always;
+} alloc_ctl;
+
+static int should_fail(void)
+{
+    alloc_ctl.n++;
+    return alloc_ctl.fail_at > 0 &&
+           (alloc_ctl.always ? alloc_ctl.n >= alloc_ctl.fail_at : alloc_ctl.n == alloc_ctl.fail_at);
+}
+static void *cnt_malloc(size_t size, void *payload)
+{
+    (void)payload;
+    if (should_fail())
+        return NULL;
+    void *p = malloc(size);
+    if (p)
+        alloc_ctl.live++;
+    return p;
+}
+static void *cnt_realloc(void *ptr, size_t size, void *payload)
+{
+    (void)payload;
+    if (should_fail())
+        return NULL;
+    void *p = realloc(ptr, size);
+    if (p && !ptr)
+        alloc_ctl.live++;
+    return p;
+}
+static void cnt_free(void *ptr, void *payload)
+{
+    (void)payload;
+    if (ptr)
+        alloc_ctl.live--;
+    free(ptr);
+}
+
+static void test_kpi_allocation_failure_leaves_nothing(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = NULL;
+    scrm_dataset_options dopt = SCRM_DATASET_OPTIONS_INIT;
+    dopt.threads = 2;
+    assert_int_equal(scrm_dataset_new(&ds, &dopt), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(ds, FX_N, fx_cust, fx_time, fx_amount, NULL, NULL),
+                     SCRM_OK);
+    scrm_kpi_options o = SCRM_KPI_OPTIONS_INIT;
+    o.start = 1000;
+    o.end = 2000;
+    for (int always = 0; always <= 1; always++) {
+        int ok = 0;
+        for (long n = 1; n < 1000 && !ok; n++) {
+            alloc_ctl.n = 0;
+            alloc_ctl.fail_at = n;
+            alloc_ctl.always = always;
+            alloc_ctl.live = 0;
+            assert_int_equal(scrm_set_allocator(cnt_malloc, cnt_realloc, cnt_free, NULL), SCRM_OK);
+            scrm_kpi *k = (scrm_kpi *)&ok;
+            scrm_kpi *const sentinel = k;
+            int rc = scrm_kpi_compute(&k, ds, &o);
+            if (rc == SCRM_OK) {
+                ok = 1;
+                assert_int_equal(alloc_ctl.live, 1); /* the result itself */
+                assert_int_equal(cnt(k, SCRM_KPI_REVENUE), 8600);
+                scrm_kpi_free(k);
+                assert_int_equal(alloc_ctl.live, 0);
+                assert_true(n > 1); /* at least one allocation was failed first */
+            } else {
+                assert_int_equal(rc, SCRM_ENOMEM);
+                assert_ptr_equal(k, sentinel);
+                assert_int_equal(alloc_ctl.live, 0);
+                assert_non_null(strstr(scrm_last_error(), "out of memory"));
+            }
+            assert_int_equal(scrm_set_allocator(NULL, NULL, NULL, NULL), SCRM_OK);
+        }
+        assert_true(ok);
+    }
+    scrm_dataset_free(ds);
+}
+
+/* ---- NPS and CSAT ---- */
+
+static void test_nps_hand_worked(void **state)
+{
+    (void)state;
+    static const int32_t all_promoters[] = {9, 10, 10};
+    static const int32_t all_detractors[] = {0, 6, 3, 1};
+    static const int32_t all_passives[] = {7, 8};
+    static const int32_t mixed[] = {10, 9, 8, 7, 6, 0, 9, 10}; /* P=4 D=2 n=8 -> 25 */
+    static const int32_t edges[] = {6, 7, 8, 9};               /* P=1 D=1 -> 0 */
+    static const int32_t third[] = {9, 5, 7};                  /* (1-1)/3 -> 0 */
+    static const int32_t one_in_three[] = {10, 8, 7};          /* 1/3 -> 33.33.. */
+    static const struct {
+        const char *name;
+        const int32_t *s;
+        uint64_t n;
+        double want;
+    } cases[] = {
+        {"all promoters", all_promoters, 3, 100.0},
+        {"all detractors", all_detractors, 4, -100.0},
+        {"all passives", all_passives, 2, 0.0},
+        {"mixed", mixed, 8, 25.0},
+        {"band edges 6|7 and 8|9", edges, 4, 0.0},
+        {"promoter vs detractor", third, 3, 0.0},
+        {"one promoter in three", one_in_three, 3, 100.0 / 3.0},
+        {"single 0", all_detractors, 1, -100.0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double got = -1e9;
+        assert_int_equal(scrm_nps(&got, cases[i].s, cases[i].n), SCRM_OK);
+        if (fabs(got - cases[i].want) > 1e-12)
+            fail_msg("%s: nps %.17g, want %.17g", cases[i].name, got, cases[i].want);
+    }
+}
+
+static void test_nps_rejects_bad_input(void **state)
+{
+    (void)state;
+    static const int32_t low[] = {9, 10, -1, 3};
+    static const int32_t high[] = {11};
+    static const int32_t ok[] = {5};
+    double out = 42.0;
+    assert_int_equal(scrm_nps(&out, low, 4), SCRM_ERANGE);
+    assert_int_equal(scrm_last_error_index(), 2);
+    assert_non_null(strstr(scrm_last_error(), "answer 2"));
+    assert_int_equal(scrm_nps(&out, high, 1), SCRM_ERANGE);
+    assert_int_equal(scrm_last_error_index(), 0);
+    assert_int_equal(scrm_nps(&out, ok, 0), SCRM_EINVAL);
+    assert_int_equal(scrm_nps(&out, NULL, 1), SCRM_EINVAL);
+    assert_int_equal(scrm_nps(NULL, ok, 1), SCRM_EINVAL);
+    assert_true(out == 42.0);
+    /* the band edges themselves are in range */
+    static const int32_t bounds[] = {0, 10};
+    assert_int_equal(scrm_nps(&out, bounds, 2), SCRM_OK);
+    assert_true(out == 0.0);
+}
+
+static void test_csat_hand_worked(void **state)
+{
+    (void)state;
+    static const int32_t a[] = {5, 4, 3, 2, 1};   /* 2/5 = 40 */
+    static const int32_t b[] = {4, 4, 5, 5};      /* 100 */
+    static const int32_t c[] = {1, 2, 3};         /* 0 */
+    static const int32_t d[] = {3, 4, 3};         /* 1/3 */
+    static const struct {
+        const char *name;
+        const int32_t *s;
+        uint64_t n;
+        double want;
+    } cases[] = {
+        {"one of each", a, 5, 40.0},
+        {"all satisfied", b, 4, 100.0},
+        {"none satisfied", c, 3, 0.0},
+        {"band edge 3|4", d, 3, 100.0 / 3.0},
+        {"single 5", a, 1, 100.0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double got = -1e9;
+        assert_int_equal(scrm_csat(&got, cases[i].s, cases[i].n), SCRM_OK);
+        if (fabs(got - cases[i].want) > 1e-12)
+            fail_msg("%s: csat %.17g, want %.17g", cases[i].name, got, cases[i].want);
+    }
+}
+
+static void test_csat_rejects_bad_input(void **state)
+{
+    (void)state;
+    static const int32_t zero[] = {5, 0};
+    static const int32_t six[] = {1, 2, 3, 6};
+    static const int32_t ok[] = {1, 5};
+    double out = 42.0;
+    assert_int_equal(scrm_csat(&out, zero, 2), SCRM_ERANGE);
+    assert_int_equal(scrm_last_error_index(), 1);
+    assert_int_equal(scrm_csat(&out, six, 4), SCRM_ERANGE);
+    assert_int_equal(scrm_last_error_index(), 3);
+    assert_int_equal(scrm_csat(&out, ok, 0), SCRM_EINVAL);
+    assert_int_equal(scrm_csat(&out, NULL, 2), SCRM_EINVAL);
+    assert_int_equal(scrm_csat(NULL, ok, 2), SCRM_EINVAL);
+    assert_true(out == 42.0);
+    assert_int_equal(scrm_csat(&out, ok, 2), SCRM_OK);
+    assert_true(out == 50.0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kpi_window_hand_worked),
+        cmocka_unit_test(test_kpi_default_window_is_whole_dataset),
+        cmocka_unit_test(test_kpi_window_start_inclusive_end_exclusive),
+        cmocka_unit_test(test_kpi_empty_window_has_zero_counts_and_nan_ratios),
+        cmocka_unit_test(test_kpi_empty_dataset),
+        cmocka_unit_test(test_kpi_refunds_only_window),
+        cmocka_unit_test(test_kpi_zero_revenue_gives_nan_shares),
+        cmocka_unit_test(test_kpi_revenue_overflow_is_an_error),
+        cmocka_unit_test(test_kpi_bad_arguments),
+        cmocka_unit_test(test_kpi_metric_names_and_types),
+        cmocka_unit_test(test_kpi_bit_identical_across_thread_counts),
+        cmocka_unit_test(test_kpi_progress_reports_rows_and_cancels),
+        cmocka_unit_test(test_kpi_allocation_failure_leaves_nothing),
+        cmocka_unit_test(test_nps_hand_worked),
+        cmocka_unit_test(test_nps_rejects_bad_input),
+        cmocka_unit_test(test_csat_hand_worked),
+        cmocka_unit_test(test_csat_rejects_bad_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
