@@ -1,0 +1,1166 @@
+/* RFM scoring: per-customer recency, frequency and monetary value, scores by
+ * rank quantiles, SQL NTILE or fixed edges, segments, summary, CSV export.
+ * Definitions: include/shopcrm/rfm.h.
+ *
+ * Phases:
+ * 1. Aggregate partition by partition (DESIGN.md "Performance architecture":
+ *    rows of a partition are contiguous, its customers' accumulators stay in
+ *    cache), into partition-local arrays, then write the per-customer values
+ *    at their global index. Partitions are spread over threads with
+ *    scrm__parallel_for; each partition's result depends on that partition
+ *    alone, so the output is the same for any thread count.
+ * 2. Rank each dimension in O(n): a stable counting sort when the key range
+ *    is small (recency days, order counts), otherwise a stable LSD radix sort
+ *    on 64-bit keys (8-bit digits, digits equal in every key skipped). The
+ *    input sequence is the customers in key order for NTILE (so equal values
+ *    keep key order: the tie-break) and index order otherwise.
+ * 3. Scores from the sorted order, segments from a lookup table of the N^3
+ *    score cells, then the segment summary in customer index order.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+#define N_STATS 7
+
+struct scrm_rfm {
+    uint32_t n, bins;
+    int method, frequency_mode, monetary_mode;
+    int64_t as_of, utc_offset;
+    int32_t *recency;
+    uint32_t *frequency;
+    double *monetary;
+    int64_t *revenue;
+    uint8_t *score[3];
+    int32_t *segment;
+    double edges[3][SCRM_RFM_MAX_BINS];
+    scrm_segment_map *map;
+    uint32_t n_seg;
+    uint64_t *seg_count;
+    int64_t *seg_revenue;
+    double *seg_stat[N_STATS];
+    uint64_t unassigned;
+};
+
+static const size_t options_sizes[] = {sizeof(scrm_rfm_options)};
+static const scrm_rfm_options options_default = SCRM_RFM_OPTIONS_INIT;
+
+SCRM_EXPORT int scrm_rfm_options_init(scrm_rfm_options *opts, unsigned version)
+{
+    if (!opts)
+        return scrm__error(SCRM_EINVAL, -1, "scrm_rfm_options_init: opts is NULL");
+    if (version < 1 || version > SCRM_RFM_OPTIONS_VERSION)
+        return scrm__error(SCRM_EVERSION, -1,
+                           "scrm_rfm_options_init: options version %u is not known (1..%d)",
+                           version, SCRM_RFM_OPTIONS_VERSION);
+    memcpy(opts, &options_default, options_sizes[version - 1]);
+    opts->version = version;
+    return SCRM_OK;
+}
+
+SCRM_EXPORT void scrm_rfm_free(scrm_rfm *r)
+{
+    if (!r)
+        return;
+    scrm__free(r->recency);
+    scrm__free(r->frequency);
+    scrm__free(r->monetary);
+    scrm__free(r->revenue);
+    for (int d = 0; d < 3; d++)
+        scrm__free(r->score[d]);
+    scrm__free(r->segment);
+    scrm_segment_map_free(r->map);
+    scrm__free(r->seg_count);
+    scrm__free(r->seg_revenue);
+    for (int s = 0; s < N_STATS; s++)
+        scrm__free(r->seg_stat[s]);
+    scrm__free(r);
+}
+
+/* ---- civil dates, for messages (H. Hinnant, "chrono-Compatible Low-Level
+ * Date Algorithms", civil_from_days) ---- */
+
+static void civil_from_days(int64_t z, char buf[64])
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    if (m <= 2)
+        y++;
+    snprintf(buf, 64, "%04lld-%02lld-%02lld", (long long)y, (long long)m, (long long)d);
+}
+
+/* ---- phase 1: aggregation ---- */
+
+typedef struct scratch {
+    int64_t *last_pos; /* time of the last order (amount >= 0), INT64_MIN if none */
+    int64_t *last_any; /* time of the last row */
+    int64_t *sum;      /* exact sum of amounts */
+    uint32_t *cnt;     /* orders */
+    uint32_t *off;     /* days mode: n_cust + 1 offsets */
+    uint32_t *cur;     /* days mode: fill cursors */
+    int32_t *days;     /* days mode: order days grouped by customer */
+    uint32_t *tmp;     /* days mode: radix temporary */
+} scratch;
+
+typedef struct agg_ctx {
+    const scrm_dataset *ds;
+    int days_mode, mean_mode;
+    int64_t off;
+    scratch *scr;              /* one per thread */
+    int32_t *last_day;         /* per customer: day of the last order (or refund) */
+    uint32_t *freq;
+    int64_t *rev;
+    double *mon;
+    int64_t *part_max;         /* per partition: latest time, INT64_MIN if empty */
+    uint64_t *part_rows;
+    scrm_progress_fn progress;
+    void *payload;
+    uint32_t n_parts;
+    atomic_uint done;
+    atomic_int cancel;
+} agg_ctx;
+
+/* Number of distinct values of d[0..k); may reorder d. */
+static uint32_t distinct_days(int32_t *d, uint32_t k, uint32_t *tmp)
+{
+    if (k == 0)
+        return 0;
+    uint32_t i;
+    for (i = 1; i < k && d[i - 1] <= d[i]; i++)
+        ;
+    if (i < k) {
+        if (k <= 32) { /* insertion sort */
+            for (uint32_t a = 1; a < k; a++) {
+                int32_t x = d[a];
+                uint32_t b = a;
+                while (b > 0 && d[b - 1] > x) {
+                    d[b] = d[b - 1];
+                    b--;
+                }
+                d[b] = x;
+            }
+        } else { /* LSD radix on the biased days, 8-bit digits */
+            uint32_t *u = (uint32_t *)d, *a = u, *b = tmp;
+            for (uint32_t j = 0; j < k; j++)
+                a[j] = (uint32_t)d[j] ^ UINT32_C(0x80000000);
+            uint32_t all_or = 0, all_and = UINT32_MAX;
+            for (uint32_t j = 0; j < k; j++) {
+                all_or |= a[j];
+                all_and &= a[j];
+            }
+            for (int sh = 0; sh < 32; sh += 8) {
+                if ((((all_or ^ all_and) >> sh) & 0xff) == 0)
+                    continue;
+                uint32_t c[256] = {0};
+                for (uint32_t j = 0; j < k; j++)
+                    c[(a[j] >> sh) & 0xff]++;
+                uint32_t acc = 0;
+                for (int x = 0; x < 256; x++) {
+                    uint32_t t = c[x];
+                    c[x] = acc;
+                    acc += t;
+                }
+                for (uint32_t j = 0; j < k; j++)
+                    b[c[(a[j] >> sh) & 0xff]++] = a[j];
+                uint32_t *sw = a;
+                a = b;
+                b = sw;
+            }
+            if (a != u)
+                memcpy(u, a, (size_t)k * sizeof *u);
+            /* the bias keeps the order; equality is what is counted below */
+        }
+    }
+    uint32_t c = 1;
+    for (uint32_t j = 1; j < k; j++)
+        c += d[j] != d[j - 1];
+    return c;
+}
+
+static int agg_part(agg_ctx *c, scratch *s, uint32_t p)
+{
+    scrm__part_view v;
+    scrm__dataset_partition(c->ds, p, &v);
+    uint32_t nc = v.n_cust;
+    int64_t pmax = INT64_MIN;
+    for (uint32_t i = 0; i < nc; i++) {
+        s->last_pos[i] = INT64_MIN;
+        s->last_any[i] = INT64_MIN;
+        s->sum[i] = 0;
+        s->cnt[i] = 0;
+    }
+    {
+        /* local copies: the stores below cannot alias the scratch pointers */
+        int64_t *restrict sum = s->sum, *restrict lp = s->last_pos, *restrict la = s->last_any;
+        uint32_t *restrict cnt = s->cnt;
+        const uint32_t *cu = v.cust;
+        const int64_t *tm = v.time, *am = v.amount;
+        for (uint64_t i = 0; i < v.n_rows; i++) {
+            uint32_t u = cu[i];
+            int64_t t = tm[i], a = am[i];
+            if (SCRM_UNLIKELY(scrm__add_overflow_i64(sum[u], a, &sum[u])))
+                return scrm__error(SCRM_EOVERFLOW, -1,
+                                   "scrm_rfm_compute: the revenue of customer index %u does not "
+                                   "fit in int64 minor units",
+                                   v.gid[u]);
+            if (a >= 0) {
+                cnt[u]++;
+                lp[u] = t > lp[u] ? t : lp[u];
+            }
+            la[u] = t > la[u] ? t : la[u];
+            pmax = t > pmax ? t : pmax;
+        }
+    }
+    c->part_max[p] = pmax;
+    c->part_rows[p] = v.n_rows;
+    if (c->days_mode) {
+        /* group the order days by customer, then count distinct days */
+        uint32_t acc = 0;
+        for (uint32_t i = 0; i < nc; i++) {
+            s->off[i] = acc;
+            s->cur[i] = acc;
+            acc += s->cnt[i];
+        }
+        s->off[nc] = acc;
+        for (uint64_t i = 0; i < v.n_rows; i++)
+            if (v.amount[i] >= 0) {
+                uint32_t u = v.cust[i];
+                s->days[s->cur[u]++] = (int32_t)scrm__day(v.time[i], c->off);
+            }
+        for (uint32_t i = 0; i < nc; i++)
+            s->cnt[i] = distinct_days(s->days + s->off[i], s->off[i + 1] - s->off[i], s->tmp);
+    }
+    for (uint32_t i = 0; i < nc; i++) {
+        uint32_t g = v.gid[i];
+        int64_t t = s->last_pos[i] != INT64_MIN ? s->last_pos[i] : s->last_any[i];
+        c->last_day[g] = (int32_t)scrm__day(t, c->off);
+        c->freq[g] = s->cnt[i];
+        c->rev[g] = s->sum[i];
+        c->mon[g] = c->mean_mode && s->cnt[i] ? (double)s->sum[i] / (double)s->cnt[i]
+                                               : (double)s->sum[i];
+    }
+    return 0;
+}
+
+static int agg_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
+{
+    agg_ctx *c = ctx;
+    scratch *s = &c->scr[thread];
+    for (uint32_t p = begin; p < end; p++) {
+        if (atomic_load_explicit(&c->cancel, memory_order_relaxed))
+            return SCRM_ECANCELLED;
+        int err = agg_part(c, s, p);
+        if (err)
+            return err;
+        unsigned d = atomic_fetch_add_explicit(&c->done, 1, memory_order_relaxed) + 1;
+        /* the callback runs on the calling thread only (thread 0) */
+        if (thread == 0 && c->progress && c->progress(d, c->n_parts, c->payload)) {
+            atomic_store(&c->cancel, 1);
+            return scrm__error(SCRM_ECANCELLED, -1, "scrm_rfm_compute: cancelled by the "
+                                                    "progress callback");
+        }
+    }
+    return 0;
+}
+
+/* ---- phase 2: ranking ---- */
+
+/* Order-preserving map of a double to uint64 (-0.0 as +0.0; no NaN here). */
+static inline uint64_t dbl_key(double x)
+{
+    uint64_t u;
+    if (x == 0)
+        x = 0; /* -0.0 -> +0.0 */
+    memcpy(&u, &x, sizeof u);
+    return (u >> 63) ? ~u : u | (UINT64_C(1) << 63);
+}
+
+typedef struct rank_ctx {
+    uint32_t n;
+    const int32_t *rec;
+    const uint32_t *freq;
+    const double *mon;
+    int32_t max_rec;
+    uint64_t *ka, *kb;  /* radix key buffers, n each */
+    uint32_t *ord;      /* n: the sorted order */
+    uint32_t *aux;      /* n + 256: radix index temp or counting-sort counters */
+} rank_ctx;
+
+/* Ascending sort key of customer i in dimension dim ("better" = larger key). */
+static inline uint64_t dim_key(const rank_ctx *c, int dim, uint32_t i)
+{
+    switch (dim) {
+    case SCRM_RFM_R: return (uint64_t)(uint32_t)(c->max_rec - c->rec[i]);
+    case SCRM_RFM_F: return c->freq[i];
+    default: return dbl_key(c->mon[i]);
+    }
+}
+
+static inline double dim_value(const rank_ctx *c, int dim, uint32_t i)
+{
+    switch (dim) {
+    case SCRM_RFM_R: return c->rec[i];
+    case SCRM_RFM_F: return c->freq[i];
+    default: return c->mon[i];
+    }
+}
+
+static inline uint8_t ntile_bucket(uint32_t j, uint32_t q, uint32_t r, uint64_t big)
+{
+    /* the first r = n % N buckets have q + 1 = n / N + 1 rows */
+    return (uint8_t)(1 + (j < big ? j / (q + 1) : r + (uint32_t)((j - big) / q)));
+}
+
+/* Edges from the scores: e_k = the smallest value (R: the largest recency)
+ * among the customers whose score is > k, NaN if none; one sequential pass. */
+static void edges_from_scores(const rank_ctx *c, int dim, uint32_t N, const uint8_t *score,
+                              double *edges)
+{
+    double best[SCRM_RFM_MAX_BINS + 2] = {0};
+    int seen[SCRM_RFM_MAX_BINS + 2] = {0};
+    for (uint32_t i = 0; i < c->n; i++) {
+        uint32_t s = score[i];
+        double v = dim_value(c, dim, i);
+        if (!seen[s] || (dim == SCRM_RFM_R ? v > best[s] : v < best[s])) {
+            best[s] = v;
+            seen[s] = 1;
+        }
+    }
+    int have = 0;
+    double acc = NAN;
+    for (uint32_t k = N; k >= 1; k--) { /* acc = extreme over scores > k - 1 */
+        if (k < N) /* edge k covers scores k+1..N */
+            edges[k - 1] = have ? acc : NAN;
+        if (seen[k]) {
+            if (!have || (dim == SCRM_RFM_R ? best[k] > acc : best[k] < acc))
+                acc = best[k];
+            have = 1;
+        }
+    }
+}
+
+/* Scores 1..N of one dimension by rank quantiles or NTILE, and the edges.
+ * Customers are ordered by dim_key ascending; for NTILE equal keys keep the
+ * order of seq (customers in key order), which is the tie-break. */
+static void rank_dim(rank_ctx *c, int dim, int method, uint32_t N, const uint32_t *seq,
+                     uint8_t *score, double *edges)
+{
+    uint32_t n = c->n;
+    if (n == 0) {
+        for (uint32_t k = 0; k + 1 < N; k++)
+            edges[k] = NAN;
+        return;
+    }
+    uint64_t kmin = UINT64_MAX, kmax = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t k = dim_key(c, dim, i);
+        kmin = k < kmin ? k : kmin;
+        kmax = k > kmax ? k : kmax;
+    }
+    uint32_t q = n / N, r = n % N;
+    uint64_t big = (uint64_t)r * (q + 1);
+    if (kmax - kmin < (uint64_t)n + 256) {
+        /* counting sort; the counters live in aux (n + 256 entries) */
+        uint32_t range = (uint32_t)(kmax - kmin) + 1, *cnt = c->aux;
+        memset(cnt, 0, (size_t)range * sizeof *cnt);
+        for (uint32_t i = 0; i < n; i++)
+            cnt[dim_key(c, dim, i) - kmin]++;
+        uint32_t acc = 0;
+        if (method == SCRM_RFM_METHOD_QUANTILE) {
+            /* a value's score depends only on how many customers are below it */
+            for (uint32_t v = 0; v < range; v++) {
+                uint32_t t = cnt[v];
+                cnt[v] = 1 + (uint32_t)((uint64_t)N * acc / n);
+                acc += t;
+            }
+            for (uint32_t i = 0; i < n; i++)
+                score[i] = (uint8_t)cnt[dim_key(c, dim, i) - kmin];
+        } else {
+            for (uint32_t v = 0; v < range; v++) {
+                uint32_t t = cnt[v];
+                cnt[v] = acc;
+                acc += t;
+            }
+            for (uint32_t j = 0; j < n; j++) {
+                uint32_t i = seq ? seq[j] : j;
+                c->ord[cnt[dim_key(c, dim, i) - kmin]++] = i;
+            }
+            for (uint32_t j = 0; j < n; j++)
+                score[c->ord[j]] = ntile_bucket(j, q, r, big);
+        }
+        edges_from_scores(c, dim, N, score, edges);
+        return;
+    }
+    /* LSD radix sort of (key - kmin, index) pairs, 8-bit digits, skipping
+     * the digits that are equal in every key */
+    uint64_t *ka = c->ka, *kb = c->kb, diff = 0;
+    uint32_t *ia = c->ord, *ib = c->aux;
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t i = seq ? seq[j] : j;
+        ia[j] = i;
+        ka[j] = dim_key(c, dim, i) - kmin;
+        diff |= ka[j];
+    }
+    for (int sh = 0; sh < 64; sh += 8) {
+        if (((diff >> sh) & 0xff) == 0)
+            continue;
+        uint32_t cnt[256] = {0};
+        for (uint32_t j = 0; j < n; j++)
+            cnt[(ka[j] >> sh) & 0xff]++;
+        uint32_t acc = 0;
+        for (int d = 0; d < 256; d++) {
+            uint32_t t = cnt[d];
+            cnt[d] = acc;
+            acc += t;
+        }
+        for (uint32_t j = 0; j < n; j++) {
+            uint32_t pos = cnt[(ka[j] >> sh) & 0xff]++;
+            kb[pos] = ka[j];
+            ib[pos] = ia[j];
+        }
+        uint64_t *ks = ka;
+        ka = kb;
+        kb = ks;
+        uint32_t *is = ia;
+        ia = ib;
+        ib = is;
+    }
+    if (method == SCRM_RFM_METHOD_QUANTILE) {
+        uint8_t sc = 1;
+        for (uint32_t j = 0; j < n; j++) {
+            if (j == 0 || ka[j] != ka[j - 1])
+                sc = (uint8_t)(1 + (uint64_t)N * j / n);
+            score[ia[j]] = sc;
+        }
+    } else {
+        for (uint32_t j = 0; j < n; j++)
+            score[ia[j]] = ntile_bucket(j, q, r, big);
+    }
+    edges_from_scores(c, dim, N, score, edges);
+}
+
+static void score_fixed(const rank_ctx *c, int dim, uint32_t N, const double *e, uint8_t *score)
+{
+    for (uint32_t i = 0; i < c->n; i++) {
+        double v = dim_value(c, dim, i);
+        uint32_t k = 0;
+        while (k < N - 1 && v >= e[k])
+            k++;
+        score[i] = (uint8_t)(dim == SCRM_RFM_R ? N - k : 1 + k);
+    }
+}
+
+static int check_edges(const double *e, uint32_t N, char dim)
+{
+    if (!e)
+        return scrm__error(SCRM_EINVAL, -1,
+                           "scrm_rfm_compute: method FIXED needs %c edges (%u values)", dim,
+                           N - 1);
+    for (uint32_t k = 0; k + 1 < N; k++) {
+        if (!isfinite(e[k]))
+            return scrm__error(SCRM_EINVAL, -1, "scrm_rfm_compute: %c edge %u is not finite",
+                               dim, k + 1);
+        if (k > 0 && !(e[k] > e[k - 1]))
+            return scrm__error(SCRM_EINVAL, -1,
+                               "scrm_rfm_compute: %c edges must be strictly ascending "
+                               "(edge %u = %g after %g)",
+                               dim, k + 1, e[k], e[k - 1]);
+    }
+    return SCRM_OK;
+}
+
+/* ---- summary ---- */
+
+static int summarize(scrm_rfm *r)
+{
+    uint32_t S = r->n_seg + 1;
+    /* per segment: R, F, M score sums, frequency sum, recency sum (exact
+     * integers) and monetary sum (in customer index order: deterministic) */
+    uint64_t *sums = scrm__calloc((size_t)S * 4, sizeof *sums);
+    int64_t *rec_sum = scrm__calloc(S, sizeof *rec_sum);
+    double *mon_sum = scrm__calloc(S, sizeof *mon_sum);
+    int err = SCRM_OK;
+    if (!sums || !rec_sum || !mon_sum) {
+        err = scrm__enomem("scrm_rfm_compute");
+        goto done;
+    }
+    for (uint32_t i = 0; i < r->n; i++) {
+        uint32_t s = r->segment[i] < 0 ? r->n_seg : (uint32_t)r->segment[i];
+        r->seg_count[s]++;
+        if (scrm__add_overflow_i64(r->seg_revenue[s], r->revenue[i], &r->seg_revenue[s])) {
+            err = scrm__error(SCRM_EOVERFLOW, -1,
+                              "scrm_rfm_compute: the revenue of segment %u does not fit in "
+                              "int64 minor units",
+                              s);
+            goto done;
+        }
+        sums[4 * s + 0] += r->score[0][i];
+        sums[4 * s + 1] += r->score[1][i];
+        sums[4 * s + 2] += r->score[2][i];
+        sums[4 * s + 3] += r->frequency[i];
+        rec_sum[s] += r->recency[i];
+        mon_sum[s] += r->monetary[i];
+    }
+    for (uint32_t s = 0; s < S; s++) {
+        double cnt = (double)r->seg_count[s];
+        int empty = r->seg_count[s] == 0;
+        r->seg_stat[SCRM_RFM_STAT_SHARE][s] = r->n ? cnt / (double)r->n : 0.0;
+        r->seg_stat[SCRM_RFM_STAT_MEAN_R][s] = empty ? NAN : (double)sums[4 * s + 0] / cnt;
+        r->seg_stat[SCRM_RFM_STAT_MEAN_F][s] = empty ? NAN : (double)sums[4 * s + 1] / cnt;
+        r->seg_stat[SCRM_RFM_STAT_MEAN_M][s] = empty ? NAN : (double)sums[4 * s + 2] / cnt;
+        r->seg_stat[SCRM_RFM_STAT_MEAN_FREQUENCY][s] =
+            empty ? NAN : (double)sums[4 * s + 3] / cnt;
+        r->seg_stat[SCRM_RFM_STAT_MEAN_RECENCY][s] = empty ? NAN : (double)rec_sum[s] / cnt;
+        r->seg_stat[SCRM_RFM_STAT_MEAN_MONETARY][s] = empty ? NAN : mon_sum[s] / cnt;
+    }
+    r->unassigned = r->seg_count[r->n_seg];
+done:
+    scrm__free(sums);
+    scrm__free(rec_sum);
+    scrm__free(mon_sum);
+    return err;
+}
+
+/* ---- compute ---- */
+
+static void free_scratch(scratch *scr, uint32_t threads)
+{
+    if (!scr)
+        return;
+    for (uint32_t t = 0; t < threads; t++) {
+        scrm__free(scr[t].last_pos);
+        scrm__free(scr[t].last_any);
+        scrm__free(scr[t].sum);
+        scrm__free(scr[t].cnt);
+        scrm__free(scr[t].off);
+        scrm__free(scr[t].cur);
+        scrm__free(scr[t].days);
+        scrm__free(scr[t].tmp);
+    }
+    scrm__free(scr);
+}
+
+SCRM_EXPORT int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds,
+                                 const scrm_rfm_options *opts)
+{
+    static const char fn[] = "scrm_rfm_compute";
+    scrm_rfm_options o;
+    scrm_rfm *r = NULL;
+    scratch *scr = NULL;
+    int64_t *part_max = NULL;
+    uint64_t *part_rows = NULL;
+    uint32_t *rank = NULL, *seq = NULL;
+    int32_t *lut = NULL;
+    rank_ctx rc = {0};
+    uint32_t threads = 0;
+    int err;
+
+    if (!out || !ds)
+        return scrm__error(SCRM_EINVAL, -1, "%s: NULL argument", fn);
+    if ((err = scrm__options_load(&o, &options_default, sizeof o, opts, options_sizes,
+                                  sizeof options_sizes / sizeof options_sizes[0], fn)) < 0)
+        return err;
+    uint32_t N = o.bins;
+    if (N < 2 || N > SCRM_RFM_MAX_BINS)
+        return scrm__error(SCRM_EINVAL, -1, "%s: bins must be 2..%d (got %u)", fn,
+                           SCRM_RFM_MAX_BINS, N);
+    if (o.method < SCRM_RFM_METHOD_QUANTILE || o.method > SCRM_RFM_METHOD_FIXED)
+        return scrm__error(SCRM_EINVAL, -1, "%s: unknown method %d", fn, o.method);
+    if (o.frequency_mode != SCRM_RFM_FREQUENCY_ORDERS &&
+        o.frequency_mode != SCRM_RFM_FREQUENCY_DAYS)
+        return scrm__error(SCRM_EINVAL, -1, "%s: unknown frequency mode %d", fn,
+                           o.frequency_mode);
+    if (o.monetary_mode != SCRM_RFM_MONETARY_SUM && o.monetary_mode != SCRM_RFM_MONETARY_MEAN)
+        return scrm__error(SCRM_EINVAL, -1, "%s: unknown monetary mode %d", fn, o.monetary_mode);
+    if (o.utc_offset < -SCRM_RFM_MAX_UTC_OFFSET || o.utc_offset > SCRM_RFM_MAX_UTC_OFFSET)
+        return scrm__error(SCRM_EINVAL, -1, "%s: utc_offset %lld s is beyond +-%d s", fn,
+                           (long long)o.utc_offset, SCRM_RFM_MAX_UTC_OFFSET);
+    if (o.as_of != SCRM_RFM_AS_OF_DEFAULT && (o.as_of < SCRM_TIME_MIN || o.as_of > SCRM_TIME_MAX))
+        return scrm__error(SCRM_ERANGE, -1,
+                           "%s: as_of %lld is outside 0001-01-01 .. 9999-12-31", fn,
+                           (long long)o.as_of);
+    if (o.method == SCRM_RFM_METHOD_FIXED &&
+        ((err = check_edges(o.r_edges, N, 'R')) < 0 ||
+         (err = check_edges(o.f_edges, N, 'F')) < 0 ||
+         (err = check_edges(o.m_edges, N, 'M')) < 0))
+        return err;
+    if (o.segments && scrm_segment_map_bins(o.segments) &&
+        scrm_segment_map_bins(o.segments) != N)
+        return scrm__error(SCRM_EINVAL, -1,
+                           "%s: the segment map is made for %u bins, but bins is %u (give "
+                           "another map, or an empty one from scrm_segment_map_new())",
+                           fn, scrm_segment_map_bins(o.segments), N);
+
+    uint64_t n64 = scrm_dataset_customer_count(ds);
+    if (n64 > UINT32_MAX)
+        return scrm__error(SCRM_EINVAL, -1, "%s: too many customers", fn);
+    uint32_t n = (uint32_t)n64;
+    uint32_t n_parts = scrm__dataset_partition_count(ds);
+    threads = o.threads ? o.threads : scrm__dataset_threads(ds);
+    if (threads == 0)
+        threads = scrm__default_threads();
+    if (threads > 64)
+        threads = 64;
+    if (threads > n_parts)
+        threads = n_parts ? n_parts : 1;
+
+    /* ---- allocate the result ---- */
+    r = scrm__calloc(1, sizeof *r);
+    if (!r)
+        return scrm__enomem(fn);
+    r->n = n;
+    r->bins = N;
+    r->method = o.method;
+    r->frequency_mode = o.frequency_mode;
+    r->monetary_mode = o.monetary_mode;
+    r->utc_offset = o.utc_offset;
+    if (o.segments)
+        err = scrm_segment_map_copy(&r->map, o.segments);
+    else if (N == 5)
+        err = scrm_segment_map_preset(&r->map, "rfm11-v1");
+    else
+        err = scrm_segment_map_new(&r->map);
+    if (err)
+        goto done;
+    r->n_seg = scrm_segment_map_count(r->map);
+    r->recency = scrm__malloc((size_t)n * sizeof *r->recency);
+    r->frequency = scrm__malloc((size_t)n * sizeof *r->frequency);
+    r->monetary = scrm__malloc((size_t)n * sizeof *r->monetary);
+    r->revenue = scrm__malloc((size_t)n * sizeof *r->revenue);
+    for (int d = 0; d < 3; d++)
+        r->score[d] = scrm__malloc((size_t)n);
+    r->segment = scrm__malloc((size_t)n * sizeof *r->segment);
+    r->seg_count = scrm__calloc((size_t)r->n_seg + 1, sizeof *r->seg_count);
+    r->seg_revenue = scrm__calloc((size_t)r->n_seg + 1, sizeof *r->seg_revenue);
+    for (int s = 0; s < N_STATS; s++)
+        r->seg_stat[s] = scrm__calloc((size_t)r->n_seg + 1, sizeof(double));
+    part_max = scrm__malloc((size_t)n_parts * sizeof *part_max);
+    part_rows = scrm__malloc((size_t)n_parts * sizeof *part_rows);
+    scr = scrm__calloc(threads, sizeof *scr);
+    int missing = !r->recency || !r->frequency || !r->monetary || !r->revenue || !r->score[0] ||
+                  !r->score[1] || !r->score[2] || !r->segment || !r->seg_count ||
+                  !r->seg_revenue || !part_max || !part_rows || !scr;
+    for (int s = 0; s < N_STATS; s++)
+        missing |= !r->seg_stat[s];
+    if (missing) {
+        err = scrm__enomem(fn);
+        goto done;
+    }
+
+    /* ---- phase 1: aggregate ---- */
+    uint32_t max_cust = 0;
+    uint64_t max_rows = 0;
+    for (uint32_t p = 0; p < n_parts; p++) {
+        scrm__part_view v;
+        scrm__dataset_partition(ds, p, &v);
+        max_cust = v.n_cust > max_cust ? v.n_cust : max_cust;
+        max_rows = v.n_rows > max_rows ? v.n_rows : max_rows;
+    }
+    int days_mode = o.frequency_mode == SCRM_RFM_FREQUENCY_DAYS;
+    if (days_mode && max_rows > UINT32_MAX) {
+        err = scrm__error(SCRM_EINVAL, -1, "%s: a partition has too many orders", fn);
+        goto done;
+    }
+    for (uint32_t t = 0; t < threads; t++) {
+        scratch *s = &scr[t];
+        s->last_pos = scrm__malloc((size_t)max_cust * sizeof(int64_t));
+        s->last_any = scrm__malloc((size_t)max_cust * sizeof(int64_t));
+        s->sum = scrm__malloc((size_t)max_cust * sizeof(int64_t));
+        s->cnt = scrm__malloc((size_t)max_cust * sizeof(uint32_t));
+        missing = !s->last_pos || !s->last_any || !s->sum || !s->cnt;
+        if (days_mode) {
+            s->off = scrm__malloc(((size_t)max_cust + 1) * sizeof(uint32_t));
+            s->cur = scrm__malloc((size_t)max_cust * sizeof(uint32_t));
+            s->days = scrm__malloc((size_t)max_rows * sizeof(int32_t));
+            s->tmp = scrm__malloc((size_t)max_rows * sizeof(uint32_t));
+            missing |= !s->off || !s->cur || !s->days || !s->tmp;
+        }
+        if (missing) {
+            err = scrm__enomem(fn);
+            goto done;
+        }
+    }
+    agg_ctx ac = {.ds = ds,
+                  .days_mode = days_mode,
+                  .mean_mode = o.monetary_mode == SCRM_RFM_MONETARY_MEAN,
+                  .off = o.utc_offset,
+                  .scr = scr,
+                  .last_day = r->recency,
+                  .freq = r->frequency,
+                  .rev = r->revenue,
+                  .mon = r->monetary,
+                  .part_max = part_max,
+                  .part_rows = part_rows,
+                  .progress = o.progress,
+                  .payload = o.progress_payload,
+                  .n_parts = n_parts};
+    atomic_init(&ac.done, 0);
+    atomic_init(&ac.cancel, 0);
+    if ((err = scrm__parallel_for(threads, n_parts, agg_range, &ac)) < 0)
+        goto done;
+    free_scratch(scr, threads);
+    scr = NULL;
+
+    /* ---- as_of and recency ---- */
+    int64_t tmax = INT64_MIN;
+    uint64_t rows = 0;
+    for (uint32_t p = 0; p < n_parts; p++) {
+        tmax = part_max[p] > tmax ? part_max[p] : tmax;
+        rows += part_rows[p];
+    }
+    if (rows == 0) {
+        r->as_of = o.as_of == SCRM_RFM_AS_OF_DEFAULT ? 0 : o.as_of;
+    } else {
+        int64_t last_day = scrm__day(tmax, o.utc_offset);
+        if (o.as_of == SCRM_RFM_AS_OF_DEFAULT) {
+            r->as_of = (last_day + 1) * 86400 - o.utc_offset;
+        } else if (scrm__day(o.as_of, o.utc_offset) < last_day) {
+            char a[64], b[64];
+            civil_from_days(scrm__day(o.as_of, o.utc_offset), a);
+            civil_from_days(last_day, b);
+            err = scrm__error(SCRM_ERANGE, -1,
+                              "%s: as_of (%s) is before the day of the last order (%s)", fn, a,
+                              b);
+            goto done;
+        } else {
+            r->as_of = o.as_of;
+        }
+    }
+    int64_t as_of_day = scrm__day(r->as_of, o.utc_offset);
+    int32_t max_rec = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int32_t d = (int32_t)(as_of_day - r->recency[i]);
+        r->recency[i] = d;
+        max_rec = d > max_rec ? d : max_rec;
+    }
+
+    /* ---- phase 2: scores ---- */
+    rc.n = n;
+    rc.rec = r->recency;
+    rc.freq = r->frequency;
+    rc.mon = r->monetary;
+    rc.max_rec = max_rec;
+    if (o.method == SCRM_RFM_METHOD_FIXED) {
+        const double *e[3] = {o.r_edges, o.f_edges, o.m_edges};
+        for (int d = 0; d < 3; d++) {
+            score_fixed(&rc, d, N, e[d], r->score[d]);
+            memcpy(r->edges[d], e[d], (size_t)(N - 1) * sizeof(double));
+        }
+    } else {
+        rc.ka = scrm__malloc((size_t)n * sizeof *rc.ka);
+        rc.kb = scrm__malloc((size_t)n * sizeof *rc.kb);
+        rc.ord = scrm__malloc((size_t)n * sizeof *rc.ord);
+        rc.aux = scrm__malloc(((size_t)n + 256) * sizeof *rc.aux);
+        if (!rc.ka || !rc.kb || !rc.ord || !rc.aux) {
+            err = scrm__enomem(fn);
+            goto done;
+        }
+        if (o.method == SCRM_RFM_METHOD_NTILE && n > 0) {
+            /* customers in key order: the NTILE tie-break */
+            if ((err = scrm__dataset_key_ranks(&rank, ds)) < 0)
+                goto done;
+            seq = scrm__malloc((size_t)n * sizeof *seq);
+            if (!seq) {
+                err = scrm__enomem(fn);
+                goto done;
+            }
+            for (uint32_t i = 0; i < n; i++)
+                seq[rank[i]] = i;
+        }
+        for (int d = 0; d < 3; d++)
+            rank_dim(&rc, d, o.method, N, seq, r->score[d], r->edges[d]);
+    }
+
+    /* ---- phase 3: segments and summary ---- */
+    uint32_t cells = N * N * N;
+    lut = scrm__malloc((size_t)cells * sizeof *lut);
+    if (!lut) {
+        err = scrm__enomem(fn);
+        goto done;
+    }
+    for (uint32_t a = 1; a <= N; a++)
+        for (uint32_t b = 1; b <= N; b++)
+            for (uint32_t c = 1; c <= N; c++)
+                lut[((a - 1) * N + (b - 1)) * N + (c - 1)] =
+                    scrm_segment_map_match(r->map, a, b, c);
+    for (uint32_t i = 0; i < n; i++)
+        r->segment[i] = lut[((uint32_t)(r->score[0][i] - 1) * N + (r->score[1][i] - 1)) * N +
+                            (r->score[2][i] - 1)];
+    if ((err = summarize(r)) < 0)
+        goto done;
+    if (o.progress && o.progress(n_parts, n_parts, o.progress_payload)) {
+        err = scrm__error(SCRM_ECANCELLED, -1, "%s: cancelled by the progress callback", fn);
+        goto done;
+    }
+
+    *out = r;
+    r = NULL;
+done:
+    scrm_rfm_free(r);
+    free_scratch(scr, threads);
+    scrm__free(part_max);
+    scrm__free(part_rows);
+    scrm__free(rank);
+    scrm__free(seq);
+    scrm__free(lut);
+    scrm__free(rc.ka);
+    scrm__free(rc.kb);
+    scrm__free(rc.ord);
+    scrm__free(rc.aux);
+    return err;
+}
+
+/* ---- getters ---- */
+
+SCRM_EXPORT uint32_t scrm_rfm_customer_count(const scrm_rfm *r) { return r ? r->n : 0; }
+SCRM_EXPORT const int32_t *scrm_rfm_recency_days(const scrm_rfm *r)
+{
+    return r ? r->recency : NULL;
+}
+SCRM_EXPORT const uint32_t *scrm_rfm_frequency(const scrm_rfm *r)
+{
+    return r ? r->frequency : NULL;
+}
+SCRM_EXPORT const double *scrm_rfm_monetary(const scrm_rfm *r) { return r ? r->monetary : NULL; }
+SCRM_EXPORT const int64_t *scrm_rfm_revenue(const scrm_rfm *r) { return r ? r->revenue : NULL; }
+SCRM_EXPORT const uint8_t *scrm_rfm_scores(const scrm_rfm *r, int dim)
+{
+    return r && dim >= 0 && dim < 3 ? r->score[dim] : NULL;
+}
+SCRM_EXPORT const double *scrm_rfm_edges(const scrm_rfm *r, int dim)
+{
+    return r && dim >= 0 && dim < 3 ? r->edges[dim] : NULL;
+}
+SCRM_EXPORT const int32_t *scrm_rfm_segments(const scrm_rfm *r) { return r ? r->segment : NULL; }
+SCRM_EXPORT int64_t scrm_rfm_as_of(const scrm_rfm *r) { return r ? r->as_of : 0; }
+SCRM_EXPORT uint32_t scrm_rfm_bins(const scrm_rfm *r) { return r ? r->bins : 0; }
+SCRM_EXPORT const scrm_segment_map *scrm_rfm_segment_map(const scrm_rfm *r)
+{
+    return r ? r->map : NULL;
+}
+SCRM_EXPORT const uint64_t *scrm_rfm_segment_customers(const scrm_rfm *r)
+{
+    return r ? r->seg_count : NULL;
+}
+SCRM_EXPORT const int64_t *scrm_rfm_segment_revenue(const scrm_rfm *r)
+{
+    return r ? r->seg_revenue : NULL;
+}
+SCRM_EXPORT const double *scrm_rfm_segment_stat(const scrm_rfm *r, int stat)
+{
+    return r && stat >= 0 && stat < N_STATS ? r->seg_stat[stat] : NULL;
+}
+SCRM_EXPORT uint64_t scrm_rfm_unassigned_count(const scrm_rfm *r)
+{
+    return r ? r->unassigned : 0;
+}
+
+/* ---- audiences ---- */
+
+/* Fill sel[0..n_seg] (last: unassigned) from the chosen segments. */
+static int select_segments(uint8_t *sel, const scrm_rfm *r, const int32_t *segments,
+                           uint32_t n_segments, const char *fn)
+{
+    memset(sel, 0, (size_t)r->n_seg + 1);
+    for (uint32_t k = 0; k < n_segments; k++) {
+        int32_t s = segments[k];
+        if (s < -1 || (s >= 0 && (uint32_t)s >= r->n_seg))
+            return scrm__error(SCRM_EINVAL, k,
+                               "%s: segment %d (item %u) is not -1 or below the %u segments", fn,
+                               s, k, r->n_seg);
+        sel[s < 0 ? r->n_seg : (uint32_t)s] = 1;
+    }
+    return SCRM_OK;
+}
+
+SCRM_EXPORT int scrm_rfm_audience(uint32_t *indices_out, uint64_t capacity, uint64_t *count_out,
+                                  const scrm_rfm *r, const int32_t *segments,
+                                  uint32_t n_segments)
+{
+    static const char fn[] = "scrm_rfm_audience";
+    if (!count_out || !r || (n_segments && !segments))
+        return scrm__error(SCRM_EINVAL, -1, "%s: NULL argument", fn);
+    uint8_t *sel = scrm__malloc((size_t)r->n_seg + 1);
+    if (!sel)
+        return scrm__enomem(fn);
+    int err = select_segments(sel, r, segments, n_segments, fn);
+    if (err) {
+        scrm__free(sel);
+        return err;
+    }
+    uint64_t c = 0;
+    for (uint32_t i = 0; i < r->n; i++) {
+        int32_t s = r->segment[i];
+        if (sel[s < 0 ? r->n_seg : (uint32_t)s]) {
+            if (indices_out && c < capacity)
+                indices_out[c] = i;
+            c++;
+        }
+    }
+    scrm__free(sel);
+    *count_out = c;
+    return SCRM_OK;
+}
+
+/* ---- CSV ---- */
+
+typedef struct wbuf {
+    FILE *f;
+    char *buf;
+    size_t len, cap;
+    int failed;
+} wbuf;
+
+static void wb_flush(wbuf *w)
+{
+    if (w->len && !w->failed && fwrite(w->buf, 1, w->len, w->f) != w->len)
+        w->failed = 1;
+    w->len = 0;
+}
+
+static inline void wb_reserve(wbuf *w, size_t k)
+{
+    if (w->len + k > w->cap)
+        wb_flush(w);
+}
+
+static void wb_put(wbuf *w, const char *s, size_t k)
+{
+    if (k > w->cap) {
+        wb_flush(w);
+        if (!w->failed && fwrite(s, 1, k, w->f) != k)
+            w->failed = 1;
+        return;
+    }
+    wb_reserve(w, k);
+    memcpy(w->buf + w->len, s, k);
+    w->len += k;
+}
+
+static inline void wb_ch(wbuf *w, char c)
+{
+    wb_reserve(w, 1);
+    w->buf[w->len++] = c;
+}
+
+static void wb_u64(wbuf *w, uint64_t v)
+{
+    char t[24];
+    int k = 0;
+    do {
+        t[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    wb_reserve(w, (size_t)k);
+    while (k)
+        w->buf[w->len++] = t[--k];
+}
+
+static void wb_i64(wbuf *w, int64_t v)
+{
+    if (v < 0) {
+        wb_ch(w, '-');
+        wb_u64(w, (uint64_t)0 - (uint64_t)v);
+    } else {
+        wb_u64(w, (uint64_t)v);
+    }
+}
+
+/* Minor units as major units with 2 decimals. */
+static void wb_money(wbuf *w, int64_t cents)
+{
+    uint64_t a = cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
+    if (cents < 0)
+        wb_ch(w, '-');
+    wb_u64(w, a / 100);
+    wb_reserve(w, 3);
+    w->buf[w->len++] = '.';
+    w->buf[w->len++] = (char)('0' + (a % 100) / 10);
+    w->buf[w->len++] = (char)('0' + a % 10);
+}
+
+/* A text cell: formula-looking cells (OWASP "CSV Injection": = + - @ TAB CR
+ * first) are quoted and prefixed with a single quote; cells holding , " CR LF
+ * are quoted (RFC 4180), quotes doubled. */
+static void wb_text(wbuf *w, const char *s, size_t k)
+{
+    int formula = k > 0 && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
+                            s[0] == '\t' || s[0] == '\r');
+    int quote = formula;
+    for (size_t i = 0; i < k && !quote; i++)
+        quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
+    if (!quote) {
+        wb_put(w, s, k);
+        return;
+    }
+    wb_ch(w, '"');
+    if (formula)
+        wb_ch(w, '\'');
+    size_t a = 0;
+    for (size_t i = 0; i < k; i++)
+        if (s[i] == '"') {
+            wb_put(w, s + a, i + 1 - a);
+            wb_ch(w, '"');
+            a = i + 1;
+        }
+    wb_put(w, s + a, k - a);
+    wb_ch(w, '"');
+}
+
+static int wb_key(wbuf *w, const scrm_dataset *ds, int key_type, uint32_t i)
+{
+    if (key_type == SCRM_KEY_U64) {
+        uint64_t k = 0;
+        int err = scrm_dataset_customer_key_u64(&k, ds, i);
+        if (err)
+            return err;
+        wb_u64(w, k);
+    } else {
+        const char *s = NULL;
+        uint32_t len = 0;
+        int err = scrm_dataset_customer_key_str(&s, &len, ds, i);
+        if (err)
+            return err;
+        wb_text(w, s, len);
+    }
+    return SCRM_OK;
+}
+
+static int wb_open(wbuf *w, const char *path, const char *fn)
+{
+    memset(w, 0, sizeof *w);
+    w->cap = (size_t)1 << 20;
+    w->buf = scrm__malloc(w->cap);
+    if (!w->buf)
+        return scrm__enomem(fn);
+    w->f = fopen(path, "wb");
+    if (!w->f) {
+        int e = errno;
+        scrm__free(w->buf);
+        w->buf = NULL;
+        return scrm__error(SCRM_EIO, -1, "%s: cannot create '%s': %s", fn, path, strerror(e));
+    }
+    return SCRM_OK;
+}
+
+/* Flush and close; on any failure (err or a write error) remove the file. */
+static int wb_close(wbuf *w, const char *path, int err, const char *fn)
+{
+    wb_flush(w);
+    int e = 0;
+    if (w->failed)
+        e = errno ? errno : EIO;
+    if (fclose(w->f) != 0 && !e)
+        e = errno ? errno : EIO;
+    scrm__free(w->buf);
+    if (!err && e)
+        err = scrm__error(SCRM_EIO, -1, "%s: cannot write '%s': %s", fn, path, strerror(e));
+    if (err)
+        remove(path);
+    return err;
+}
+
+static int check_ds(const scrm_rfm *r, const scrm_dataset *ds, const char *fn)
+{
+    if (scrm_dataset_customer_count(ds) < r->n ||
+        (r->n && scrm_dataset_key_type(ds) == SCRM_KEY_AUTO))
+        return scrm__error(SCRM_EINVAL, -1,
+                           "%s: the dataset is not the one the result was computed from", fn);
+    return SCRM_OK;
+}
+
+SCRM_EXPORT int scrm_rfm_audience_write_csv(const scrm_rfm *r, const scrm_dataset *ds,
+                                            const int32_t *segments, uint32_t n_segments,
+                                            const char *path)
+{
+    static const char fn[] = "scrm_rfm_audience_write_csv";
+    if (!r || !ds || !path || (n_segments && !segments))
+        return scrm__error(SCRM_EINVAL, -1, "%s: NULL argument", fn);
+    int err = check_ds(r, ds, fn);
+    if (err)
+        return err;
+    uint8_t *sel = scrm__malloc((size_t)r->n_seg + 1);
+    if (!sel)
+        return scrm__enomem(fn);
+    if ((err = select_segments(sel, r, segments, n_segments, fn)) < 0) {
+        scrm__free(sel);
+        return err;
+    }
+    wbuf w;
+    if ((err = wb_open(&w, path, fn)) < 0) {
+        scrm__free(sel);
+        return err;
+    }
+    int kt = scrm_dataset_key_type(ds);
+    wb_put(&w, "customer,segment\n", 17);
+    for (uint32_t i = 0; i < r->n && !err; i++) {
+        int32_t s = r->segment[i];
+        if (!sel[s < 0 ? r->n_seg : (uint32_t)s])
+            continue;
+        err = wb_key(&w, ds, kt, i);
+        wb_ch(&w, ',');
+        if (s >= 0) {
+            const char *name = scrm_segment_map_name(r->map, (uint32_t)s);
+            wb_text(&w, name, strlen(name));
+        }
+        wb_ch(&w, '\n');
+    }
+    scrm__free(sel);
+    return wb_close(&w, path, err, fn);
+}
+
+SCRM_EXPORT int scrm_rfm_write_csv(const scrm_rfm *r, const scrm_dataset *ds, const char *path)
+{
+    static const char fn[] = "scrm_rfm_write_csv";
+    if (!r || !ds || !path)
+        return scrm__error(SCRM_EINVAL, -1, "%s: NULL argument", fn);
+    int err = check_ds(r, ds, fn);
+    if (err)
+        return err;
+    wbuf w;
+    if ((err = wb_open(&w, path, fn)) < 0)
+        return err;
+    int kt = scrm_dataset_key_type(ds);
+    static const char head[] = "customer,recency_days,frequency,monetary,r,f,m,segment\n";
+    wb_put(&w, head, sizeof head - 1);
+    int mean = r->monetary_mode == SCRM_RFM_MONETARY_MEAN;
+    for (uint32_t i = 0; i < r->n && !err; i++) {
+        err = wb_key(&w, ds, kt, i);
+        wb_ch(&w, ',');
+        wb_i64(&w, r->recency[i]);
+        wb_ch(&w, ',');
+        wb_u64(&w, r->frequency[i]);
+        wb_ch(&w, ',');
+        int64_t cents = r->revenue[i];
+        uint32_t f = r->frequency[i];
+        if (mean && f > 1) { /* exact rounding of revenue / f, halves away from zero */
+            int64_t q = cents / (int64_t)f, rem = cents % (int64_t)f;
+            uint64_t arem = rem < 0 ? (uint64_t)-rem : (uint64_t)rem;
+            if (2 * arem >= f)
+                q += cents < 0 ? -1 : 1;
+            cents = q;
+        }
+        wb_money(&w, cents);
+        for (int d = 0; d < 3; d++) {
+            wb_ch(&w, ',');
+            wb_u64(&w, r->score[d][i]);
+        }
+        wb_ch(&w, ',');
+        if (r->segment[i] >= 0) {
+            const char *name = scrm_segment_map_name(r->map, (uint32_t)r->segment[i]);
+            wb_text(&w, name, strlen(name));
+        }
+        wb_ch(&w, '\n');
+    }
+    return wb_close(&w, path, err, fn);
+}

@@ -1,0 +1,1232 @@
+/* Tests of RFM scoring, segment maps, summaries, audiences and CSV export.
+ * Expected values are worked out by hand in the comments. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <shopcrm.h>
+#include "failalloc.h"
+
+#define DAY INT64_C(86400)
+#define B INT64_C(10000) /* base day: 1997-05-19 */
+
+typedef struct row {
+    uint64_t key;
+    int64_t day; /* days after B */
+    int64_t hour;
+    int64_t amount;
+} row;
+
+static scrm_dataset *make_ds(const row *rows, size_t n)
+{
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    uint64_t *k = malloc(n * sizeof *k);
+    int64_t *t = malloc(n * sizeof *t), *a = malloc(n * sizeof *a);
+    for (size_t i = 0; i < n; i++) {
+        k[i] = rows[i].key;
+        t[i] = (B + rows[i].day) * DAY + rows[i].hour * 3600;
+        a[i] = rows[i].amount;
+    }
+    if (n)
+        assert_int_equal(scrm_dataset_append_u64(ds, n, k, t, a, NULL, NULL), SCRM_OK);
+    free(k);
+    free(t);
+    free(a);
+    return ds;
+}
+
+/* The hand-worked dataset (rows deliberately not in key order).
+ * key: orders (day, amount)            freq rev     last order day
+ * 10: (0,1000) (5,2000) (9,500)         3   3500    9
+ * 20: (9,100)                           1   100     9
+ * 30: (1,5000) (2,5000)                 2   10000   2
+ * 40: (3,0) zero order, (4,-300) refund 1   -300    3 (refunds do not count)
+ * 50: (6,-200) refund only              0   -200    6 (the refund)
+ * 60: (7,700) (7,800) (8,900)           3   2400    8 (days mode: 2 days)
+ * 70: (0,100000)                        1   100000  0
+ * 80: (5,2500)                          1   2500    5
+ * Last row: day 9, so as_of defaults to the start of day 10 and
+ * recency = 10 - last: 10:1 20:1 30:8 40:7 50:4 60:2 70:10 80:5. */
+static const row hand[] = {
+    {60, 7, 10, 700}, {10, 0, 9, 1000}, {70, 0, 12, 100000}, {30, 1, 8, 5000},
+    {30, 2, 8, 5000}, {40, 3, 1, 0},    {40, 4, 1, -300},    {10, 5, 2, 2000},
+    {80, 5, 3, 2500}, {50, 6, 4, -200}, {60, 7, 20, 800},    {60, 8, 5, 900},
+    {10, 9, 1, 500},  {20, 9, 23, 100},
+};
+#define NHAND (sizeof hand / sizeof hand[0])
+static const uint64_t hand_keys[8] = {10, 20, 30, 40, 50, 60, 70, 80};
+
+static uint32_t idx_of(const scrm_dataset *ds, uint64_t key)
+{
+    uint32_t i = 0;
+    assert_int_equal(scrm_dataset_find_u64(&i, ds, key), SCRM_OK);
+    return i;
+}
+
+/* Check one score column against expectations in hand_keys order. */
+static void check_scores(const scrm_rfm *r, const scrm_dataset *ds, int dim,
+                         const uint8_t want[8])
+{
+    const uint8_t *s = scrm_rfm_scores(r, dim);
+    assert_non_null(s);
+    for (int k = 0; k < 8; k++) {
+        uint32_t i = idx_of(ds, hand_keys[k]);
+        if (s[i] != want[k])
+            fail_msg("dim %d key %llu: score %u, want %u", dim, (unsigned long long)hand_keys[k],
+                     s[i], want[k]);
+    }
+}
+
+static void check_edges(const scrm_rfm *r, int dim, const double *want, uint32_t n)
+{
+    const double *e = scrm_rfm_edges(r, dim);
+    assert_non_null(e);
+    for (uint32_t k = 0; k < n; k++) {
+        if (isnan(want[k]))
+            assert_true(isnan(e[k]));
+        else
+            assert_true(e[k] == want[k]);
+    }
+}
+
+static void test_values_hand_worked(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = make_ds(hand, NHAND);
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_rfm_customer_count(r), 8);
+    assert_int_equal(scrm_rfm_bins(r), 5);
+    assert_true(scrm_rfm_as_of(r) == (B + 10) * DAY);
+    static const int32_t rec[8] = {1, 1, 8, 7, 4, 2, 10, 5};
+    static const uint32_t freq[8] = {3, 1, 2, 1, 0, 3, 1, 1};
+    static const int64_t rev[8] = {3500, 100, 10000, -300, -200, 2400, 100000, 2500};
+    for (int k = 0; k < 8; k++) {
+        uint32_t i = idx_of(ds, hand_keys[k]);
+        assert_int_equal(scrm_rfm_recency_days(r)[i], rec[k]);
+        assert_int_equal(scrm_rfm_frequency(r)[i], freq[k]);
+        assert_true(scrm_rfm_revenue(r)[i] == rev[k]);
+        assert_true(scrm_rfm_monetary(r)[i] == (double)rev[k]);
+    }
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+static void test_quantile_scores_hand_worked(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = make_ds(hand, NHAND);
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
+    /* n = 8, N = 5: score = 1 + floor(5c/8): c 0,1 -> 1; 2,3 -> 2; 4 -> 3; 5,6 -> 4; 7 -> 5.
+     * R (c = customers with larger recency): 70(10) c0, 30(8) c1, 40(7) c2,
+     * 80(5) c3, 50(4) c4, 60(2) c5, 10 and 20 (1) c6. */
+    static const uint8_t R[8] = {4, 4, 1, 2, 3, 4, 1, 2};
+    /* F: 50(0) c0; 20,40,70,80 (1) c1; 30(2) c5; 10,60 (3) c6. */
+    static const uint8_t F[8] = {4, 1, 4, 1, 1, 4, 1, 1};
+    /* M: -300(40) c0, -200(50) c1, 100(20) c2, 2400(60) c3, 2500(80) c4,
+     * 3500(10) c5, 10000(30) c6, 100000(70) c7. */
+    static const uint8_t M[8] = {4, 2, 4, 1, 1, 2, 5, 3};
+    check_scores(r, ds, SCRM_RFM_R, R);
+    check_scores(r, ds, SCRM_RFM_F, F);
+    check_scores(r, ds, SCRM_RFM_M, M);
+    /* edges: R: largest recency with score > k: 7, 4, 2, none.
+     * F: smallest frequency with score > k: 2, 2, 2, none.
+     * M: 100, 2500, 3500, 100000. */
+    static const double eR[4] = {7, 4, 2, NAN}, eF[4] = {2, 2, 2, NAN},
+                        eM[4] = {100, 2500, 3500, 100000};
+    check_edges(r, SCRM_RFM_R, eR, 4);
+    check_edges(r, SCRM_RFM_F, eF, 4);
+    check_edges(r, SCRM_RFM_M, eM, 4);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+static void test_segments_and_summary_hand_worked(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = make_ds(hand, NHAND);
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
+    /* rfm11-v1 order: 0 CH, 1 LC, 2 NC, 3 PR, 4 PL, 5 NA, 6 AS, 7 CL, 8 AR, 9 LO, 10 HI.
+     * 10 (4,4,4) Champions; 20 (4,1,2) Potential Loyalist; 30 (1,4,4) Can't Lose Them;
+     * 40 (2,1,1) About To Sleep; 50 (3,1,1) Promising; 60 (4,4,2), 70 (1,1,5),
+     * 80 (2,1,3): no rule. */
+    static const int32_t want[8] = {0, 4, 7, 6, 3, -1, -1, -1};
+    const int32_t *seg = scrm_rfm_segments(r);
+    for (int k = 0; k < 8; k++)
+        assert_int_equal(seg[idx_of(ds, hand_keys[k])], want[k]);
+    const scrm_segment_map *map = scrm_rfm_segment_map(r);
+    assert_int_equal(scrm_segment_map_count(map), 11);
+    assert_string_equal(scrm_segment_map_name(map, 7), "Can't Lose Them");
+
+    const uint64_t *cnt = scrm_rfm_segment_customers(r);
+    const int64_t *rev = scrm_rfm_segment_revenue(r);
+    assert_int_equal(scrm_rfm_unassigned_count(r), 3);
+    static const uint64_t wc[12] = {1, 0, 0, 1, 1, 0, 1, 1, 0, 0, 0, 3};
+    for (int s = 0; s < 12; s++)
+        assert_int_equal(cnt[s], wc[s]);
+    assert_true(rev[0] == 3500 && rev[7] == 10000 && rev[6] == -300 && rev[3] == -200);
+    assert_true(rev[11] == 2400 + 100000 + 2500);
+    assert_true(rev[1] == 0);
+    const double *share = scrm_rfm_segment_stat(r, SCRM_RFM_STAT_SHARE);
+    assert_true(share[0] == 1.0 / 8 && share[11] == 3.0 / 8 && share[1] == 0.0);
+    /* unassigned: 60 (R4 F4 M2, rec 2, freq 3, 2400), 70 (1,1,5; 10; 1; 100000),
+     * 80 (2,1,3; 5; 1; 2500). */
+    assert_true(scrm_rfm_segment_stat(r, SCRM_RFM_STAT_MEAN_R)[11] == 7.0 / 3);
+    assert_true(scrm_rfm_segment_stat(r, SCRM_RFM_STAT_MEAN_F)[11] == 2.0);
+    assert_true(scrm_rfm_segment_stat(r, SCRM_RFM_STAT_MEAN_M)[11] == 10.0 / 3);
+    assert_true(scrm_rfm_segment_stat(r, SCRM_RFM_STAT_MEAN_RECENCY)[11] == 17.0 / 3);
+    assert_true(scrm_rfm_segment_stat(r, SCRM_RFM_STAT_MEAN_FREQUENCY)[11] == 5.0 / 3);
+    assert_true(fabs(scrm_rfm_segment_stat(r, SCRM_RFM_STAT_MEAN_MONETARY)[11] - 104900.0 / 3) <
+                1e-9);
+    /* Champions: customer 10 alone. Empty segments: NaN means. */
+    assert_true(scrm_rfm_segment_stat(r, SCRM_RFM_STAT_MEAN_RECENCY)[0] == 1.0);
+    assert_true(isnan(scrm_rfm_segment_stat(r, SCRM_RFM_STAT_MEAN_R)[1]));
+    assert_null(scrm_rfm_segment_stat(r, 7));
+    assert_null(scrm_rfm_segment_stat(r, -1));
+    assert_null(scrm_rfm_scores(r, 3));
+    assert_null(scrm_rfm_edges(r, -1));
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+static void test_ntile_scores_hand_worked(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = make_ds(hand, NHAND);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.method = SCRM_RFM_METHOD_NTILE;
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    /* n = 8, N = 5: buckets of 2, 2, 2, 1, 1 rows: positions 0-1 -> 1,
+     * 2-3 -> 2, 4-5 -> 3, 6 -> 4, 7 -> 5.
+     * R order (recency desc, key asc): 70 30 40 80 50 60 10 20. */
+    static const uint8_t R[8] = {4, 5, 1, 2, 3, 3, 1, 2};
+    /* F order (freq asc, key asc): 50 20 40 70 80 30 10 60. */
+    static const uint8_t F[8] = {4, 1, 3, 2, 1, 5, 2, 3};
+    /* M order: 40 50 20 60 80 10 30 70. */
+    static const uint8_t M[8] = {3, 2, 4, 1, 1, 2, 5, 3};
+    check_scores(r, ds, SCRM_RFM_R, R);
+    check_scores(r, ds, SCRM_RFM_F, F);
+    check_scores(r, ds, SCRM_RFM_M, M);
+    /* edges: first customer in that order with score > k:
+     * R: 40 (7), 50 (4), 10 (1), 20 (1); F: 40 (1), 80 (1), 10 (3), 60 (3). */
+    static const double eR[4] = {7, 4, 1, 1}, eF[4] = {1, 1, 3, 3};
+    check_edges(r, SCRM_RFM_R, eR, 4);
+    check_edges(r, SCRM_RFM_F, eF, 4);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+static void test_all_ties_share_quantile_score_ntile_breaks_by_key(void **state)
+{
+    (void)state;
+    /* five customers, one order of 100 each on the same day */
+    static const row rows[] = {{5, 0, 1, 100}, {3, 0, 2, 100}, {1, 0, 3, 100},
+                               {4, 0, 4, 100}, {2, 0, 5, 100}};
+    scrm_dataset *ds = make_ds(rows, 5);
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
+    for (int d = 0; d < 3; d++) {
+        for (uint32_t i = 0; i < 5; i++)
+            assert_int_equal(scrm_rfm_scores(r, d)[i], 1);
+        for (int k = 0; k < 4; k++)
+            assert_true(isnan(scrm_rfm_edges(r, d)[k]));
+    }
+    scrm_rfm_free(r);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.method = SCRM_RFM_METHOD_NTILE;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    /* n = N = 5: one row per bucket, ties in key order: key k gets k. */
+    for (uint64_t key = 1; key <= 5; key++)
+        for (int d = 0; d < 3; d++)
+            assert_int_equal(scrm_rfm_scores(r, d)[idx_of(ds, key)], key);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+static void test_ntile_string_keys_break_ties_bytewise(void **state)
+{
+    (void)state;
+    const char *keys[] = {"b", "a", "ab", "B"};
+    int64_t t[4] = {B * DAY, B * DAY, B * DAY, B * DAY}, a[4] = {5, 5, 5, 5};
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_str(ds, 4, keys, NULL, t, a, NULL, NULL), SCRM_OK);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.method = SCRM_RFM_METHOD_NTILE;
+    o.bins = 4;
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    /* bytewise: "B" (0x42) < "a" < "ab" < "b" */
+    static const char *order[4] = {"B", "a", "ab", "b"};
+    for (int k = 0; k < 4; k++) {
+        uint32_t i = 0;
+        assert_int_equal(scrm_dataset_find_str(&i, ds, order[k], -1), SCRM_OK);
+        for (int d = 0; d < 3; d++)
+            assert_int_equal(scrm_rfm_scores(r, d)[i], k + 1);
+    }
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+static void test_one_customer_and_more_bins_than_customers(void **state)
+{
+    (void)state;
+    static const row one[] = {{7, 0, 0, 100}, {7, 3, 0, 50}};
+    scrm_dataset *ds = make_ds(one, 2);
+    for (int m = 0; m < 2; m++) {
+        scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+        o.method = m ? SCRM_RFM_METHOD_NTILE : SCRM_RFM_METHOD_QUANTILE;
+        scrm_rfm *r = NULL;
+        assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+        assert_int_equal(scrm_rfm_customer_count(r), 1);
+        assert_int_equal(scrm_rfm_recency_days(r)[0], 1);
+        assert_int_equal(scrm_rfm_frequency(r)[0], 2);
+        for (int d = 0; d < 3; d++) {
+            assert_int_equal(scrm_rfm_scores(r, d)[0], 1);
+            assert_true(isnan(scrm_rfm_edges(r, d)[0]));
+        }
+        /* (1,1,1): Lost */
+        assert_int_equal(scrm_rfm_segments(r)[0], 9);
+        scrm_rfm_free(r);
+    }
+    scrm_dataset_free(ds);
+
+    /* 3 customers, N = 5, monetary 100 < 200 < 300 */
+    static const row three[] = {{1, 0, 0, 100}, {2, 0, 0, 200}, {3, 0, 0, 300}};
+    ds = make_ds(three, 3);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    /* quantile: 1 + floor(5c/3): c 0 -> 1, 1 -> 2, 2 -> 4 */
+    assert_int_equal(scrm_rfm_scores(r, SCRM_RFM_M)[idx_of(ds, 1)], 1);
+    assert_int_equal(scrm_rfm_scores(r, SCRM_RFM_M)[idx_of(ds, 2)], 2);
+    assert_int_equal(scrm_rfm_scores(r, SCRM_RFM_M)[idx_of(ds, 3)], 4);
+    /* edges: > 1: 200, > 2: 300, > 3: 300, > 4: none */
+    static const double eM[4] = {200, 300, 300, NAN};
+    check_edges(r, SCRM_RFM_M, eM, 4);
+    scrm_rfm_free(r);
+    o.method = SCRM_RFM_METHOD_NTILE;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    /* NTILE with N > n: buckets 1..n */
+    for (uint64_t k = 1; k <= 3; k++)
+        assert_int_equal(scrm_rfm_scores(r, SCRM_RFM_M)[idx_of(ds, k)], k);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+static void test_bins_two_and_ten(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = make_ds(hand, NHAND);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    scrm_rfm *r = NULL;
+    o.bins = 2;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    /* M: 1 + floor(2c/8): c 0..3 -> 1, 4..7 -> 2 (80, 10, 30, 70) */
+    static const uint8_t M2[8] = {2, 1, 2, 1, 1, 1, 2, 2};
+    check_scores(r, ds, SCRM_RFM_M, M2);
+    /* no preset for 2 bins: every customer unassigned */
+    assert_int_equal(scrm_segment_map_count(scrm_rfm_segment_map(r)), 0);
+    assert_int_equal(scrm_rfm_unassigned_count(r), 8);
+    assert_int_equal(scrm_rfm_segments(r)[0], -1);
+    scrm_rfm_free(r);
+    o.bins = 10;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    /* M: 1 + floor(10c/8): c0 1, c1 2, c2 3, c3 4, c4 6, c5 7, c6 8, c7 9 */
+    static const uint8_t M10[8] = {7, 3, 8, 1, 2, 4, 9, 6};
+    check_scores(r, ds, SCRM_RFM_M, M10);
+    /* edges: > 4 and > 5 both start at 2500 (score 5 is empty); > 9: none */
+    static const double eM[9] = {-200, 100, 2400, 2500, 2500, 3500, 10000, 100000, NAN};
+    check_edges(r, SCRM_RFM_M, eM, 9);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+static void test_bad_options_rejected(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = make_ds(hand, NHAND);
+    scrm_rfm *r = (scrm_rfm *)(uintptr_t)0x1234;
+    struct {
+        const char *what;
+        int code;
+        void (*set)(scrm_rfm_options *o);
+    } cases[] = {
+        {"bins 1", SCRM_EINVAL, NULL}, {"bins 11", SCRM_EINVAL, NULL},
+        {"method 3", SCRM_EINVAL, NULL}, {"freq mode 2", SCRM_EINVAL, NULL},
+        {"mon mode -1", SCRM_EINVAL, NULL}, {"offset", SCRM_EINVAL, NULL},
+        {"as_of huge", SCRM_ERANGE, NULL}, {"version 0", SCRM_EVERSION, NULL},
+        {"version 2", SCRM_EVERSION, NULL},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+        switch (c) {
+        case 0: o.bins = 1; break;
+        case 1: o.bins = 11; break;
+        case 2: o.method = 3; break;
+        case 3: o.frequency_mode = 2; break;
+        case 4: o.monetary_mode = -1; break;
+        case 5: o.utc_offset = SCRM_RFM_MAX_UTC_OFFSET + 1; break;
+        case 6: o.as_of = SCRM_TIME_MAX + 1; break;
+        case 7: o.version = 0; break;
+        case 8: o.version = 2; break;
+        }
+        int err = scrm_rfm_compute(&r, ds, &o);
+        if (err != cases[c].code)
+            fail_msg("%s: got %d (%s)", cases[c].what, err, scrm_last_error());
+        assert_true(r == (scrm_rfm *)(uintptr_t)0x1234);
+        assert_true(strlen(scrm_last_error()) > 0);
+    }
+    /* a preset with 3 bins */
+    scrm_segment_map *map = NULL;
+    assert_int_equal(scrm_segment_map_preset(&map, "rf10-v1"), SCRM_OK);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.bins = 3;
+    o.segments = map;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_EINVAL);
+    assert_non_null(strstr(scrm_last_error(), "5 bins"));
+    assert_true(r == (scrm_rfm *)(uintptr_t)0x1234);
+    scrm_segment_map_free(map);
+    scrm_dataset_free(ds);
+}
+
+static void test_null_arguments(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = make_ds(hand, NHAND);
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(NULL, ds, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_rfm_compute(&r, NULL, NULL), SCRM_EINVAL);
+    assert_null(r);
+    assert_int_equal(scrm_rfm_options_init(NULL, 1), SCRM_EINVAL);
+    scrm_rfm_options o;
+    assert_int_equal(scrm_rfm_options_init(&o, 2), SCRM_EVERSION);
+    assert_int_equal(scrm_rfm_options_init(&o, SCRM_RFM_OPTIONS_VERSION), SCRM_OK);
+    assert_int_equal(o.bins, 5);
+    assert_true(o.as_of == SCRM_RFM_AS_OF_DEFAULT);
+    assert_int_equal(scrm_rfm_customer_count(NULL), 0);
+    assert_null(scrm_rfm_recency_days(NULL));
+    assert_null(scrm_rfm_frequency(NULL));
+    assert_null(scrm_rfm_monetary(NULL));
+    assert_null(scrm_rfm_revenue(NULL));
+    assert_null(scrm_rfm_scores(NULL, 0));
+    assert_null(scrm_rfm_edges(NULL, 0));
+    assert_null(scrm_rfm_segments(NULL));
+    assert_null(scrm_rfm_segment_map(NULL));
+    assert_null(scrm_rfm_segment_customers(NULL));
+    assert_null(scrm_rfm_segment_revenue(NULL));
+    assert_null(scrm_rfm_segment_stat(NULL, 0));
+    assert_int_equal(scrm_rfm_unassigned_count(NULL), 0);
+    assert_int_equal(scrm_rfm_bins(NULL), 0);
+    assert_true(scrm_rfm_as_of(NULL) == 0);
+    scrm_rfm_free(NULL);
+    uint64_t c = 0;
+    int32_t seg = 0;
+    assert_int_equal(scrm_rfm_audience(NULL, 0, &c, NULL, &seg, 1), SCRM_EINVAL);
+    assert_int_equal(scrm_rfm_audience_write_csv(NULL, ds, &seg, 1, "x"), SCRM_EINVAL);
+    assert_int_equal(scrm_rfm_write_csv(NULL, ds, "x"), SCRM_EINVAL);
+    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_rfm_audience(NULL, 0, NULL, r, &seg, 1), SCRM_EINVAL);
+    assert_int_equal(scrm_rfm_audience(NULL, 0, &c, r, NULL, 1), SCRM_EINVAL);
+    assert_int_equal(scrm_rfm_write_csv(r, NULL, "x"), SCRM_EINVAL);
+    assert_int_equal(scrm_rfm_write_csv(r, ds, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_rfm_audience_write_csv(r, ds, NULL, 1, "x"), SCRM_EINVAL);
+    scrm_rfm_free(r);
+    /* segment maps */
+    scrm_segment_map *map = NULL;
+    assert_int_equal(scrm_segment_map_new(NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_segment_map_preset(NULL, "rfm11-v1"), SCRM_EINVAL);
+    assert_int_equal(scrm_segment_map_preset(&map, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_segment_map_add(NULL, "x", 1, 1, 1, 1, 1, 1), SCRM_EINVAL);
+    assert_int_equal(scrm_segment_map_copy(&map, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_segment_map_copy(NULL, map), SCRM_EINVAL);
+    assert_null(map);
+    assert_int_equal(scrm_segment_map_count(NULL), 0);
+    assert_null(scrm_segment_map_name(NULL, 0));
+    assert_int_equal(scrm_segment_map_bins(NULL), 0);
+    assert_int_equal(scrm_segment_map_match(NULL, 1, 1, 1), -1);
+    uint32_t b[6], i;
+    assert_int_equal(scrm_segment_map_rule(b, NULL, 0), SCRM_EINVAL);
+    assert_int_equal(scrm_segment_map_find(&i, NULL, "x"), SCRM_EINVAL);
+    scrm_segment_map_free(NULL);
+    scrm_dataset_free(ds);
+}
+
+static void test_frequency_days_and_monetary_mean(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = make_ds(hand, NHAND);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.frequency_mode = SCRM_RFM_FREQUENCY_DAYS;
+    o.monetary_mode = SCRM_RFM_MONETARY_MEAN;
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    /* days: 60 bought twice on day 7 and once on day 8: 2 days; others as orders */
+    static const uint32_t freq[8] = {3, 1, 2, 1, 0, 2, 1, 1};
+    /* mean: revenue / frequency; 50 has frequency 0: its revenue */
+    static const double mon[8] = {3500.0 / 3, 100, 5000, -300, -200, 1200, 100000, 2500};
+    for (int k = 0; k < 8; k++) {
+        uint32_t i = idx_of(ds, hand_keys[k]);
+        assert_int_equal(scrm_rfm_frequency(r)[i], freq[k]);
+        assert_true(scrm_rfm_monetary(r)[i] == mon[k]);
+    }
+    /* F quantile: 50 (0) c0; 20,40,70,80 (1) c1; 30,60 (2) c5 -> 4; 10 (3) c7 -> 5 */
+    static const uint8_t F[8] = {5, 1, 4, 1, 1, 4, 1, 1};
+    check_scores(r, ds, SCRM_RFM_F, F);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+static void test_utc_offset_moves_days_across_midnight(void **state)
+{
+    (void)state;
+    /* customer 1: 23:30 UTC on day 0 and 00:30 UTC on day 1 */
+    int64_t t[2] = {B * DAY + 23 * 3600 + 1800, (B + 1) * DAY + 1800};
+    int64_t a[2] = {100, 100};
+    uint64_t k[2] = {1, 1};
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(ds, 2, k, t, a, NULL, NULL), SCRM_OK);
+    static const struct {
+        int64_t off;
+        uint32_t days;
+        int64_t as_of;
+    } cases[] = {
+        /* UTC: two days; as_of = start of day 2 UTC */
+        {0, 2, (B + 2) * DAY},
+        /* UTC+1: 00:30 and 01:30 of day 1: one day; as_of = day 2 00:00 local = 23:00 UTC */
+        {3600, 1, (B + 2) * DAY - 3600},
+        /* UTC-1: 22:30 and 23:30 of day 0: one day; as_of = day 1 00:00 local = 01:00 UTC */
+        {-3600, 1, (B + 1) * DAY + 3600},
+    };
+    for (size_t c = 0; c < 3; c++) {
+        scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+        o.frequency_mode = SCRM_RFM_FREQUENCY_DAYS;
+        o.utc_offset = cases[c].off;
+        scrm_rfm *r = NULL;
+        assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+        assert_int_equal(scrm_rfm_frequency(r)[0], cases[c].days);
+        assert_true(scrm_rfm_as_of(r) == cases[c].as_of);
+        assert_int_equal(scrm_rfm_recency_days(r)[0], 1);
+        scrm_rfm_free(r);
+    }
+    scrm_dataset_free(ds);
+}
+
+static void test_distinct_days_unsorted_rows(void **state)
+{
+    (void)state;
+    /* customer 1: 80 orders on days 39..0 (twice each), appended newest first:
+     * 40 distinct days (radix path). customer 2: 6 orders on days 5,1,5,3,1,0
+     * (insertion-sort path): 4 days. */
+    row rows[86];
+    size_t n = 0;
+    for (int d = 39; d >= 0; d--) {
+        rows[n++] = (row){1, d, 5, 10};
+        rows[n++] = (row){1, d, 1, 10};
+    }
+    static const int d2[6] = {5, 1, 5, 3, 1, 0};
+    for (int j = 0; j < 6; j++)
+        rows[n++] = (row){2, d2[j], 0, 10};
+    scrm_dataset *ds = make_ds(rows, n);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.frequency_mode = SCRM_RFM_FREQUENCY_DAYS;
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    assert_int_equal(scrm_rfm_frequency(r)[idx_of(ds, 1)], 40);
+    assert_int_equal(scrm_rfm_frequency(r)[idx_of(ds, 2)], 4);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+static void test_as_of_explicit_and_too_early(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = make_ds(hand, NHAND);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    scrm_rfm *r = NULL;
+    /* 20 days later: every recency grows by 10 */
+    o.as_of = (B + 20) * DAY + 5 * 3600;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    assert_true(scrm_rfm_as_of(r) == o.as_of);
+    assert_int_equal(scrm_rfm_recency_days(r)[idx_of(ds, 70)], 20);
+    assert_int_equal(scrm_rfm_recency_days(r)[idx_of(ds, 10)], 11);
+    scrm_rfm_free(r);
+    /* the last order's own day is allowed: recency 0 */
+    o.as_of = (B + 9) * DAY;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    assert_int_equal(scrm_rfm_recency_days(r)[idx_of(ds, 20)], 0);
+    scrm_rfm_free(r);
+    /* the day before: an error naming both dates; nothing written */
+    r = NULL;
+    o.as_of = (B + 9) * DAY - 1;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_ERANGE);
+    assert_null(r);
+    assert_non_null(strstr(scrm_last_error(), "1997-05-27"));
+    assert_non_null(strstr(scrm_last_error(), "1997-05-28"));
+    scrm_dataset_free(ds);
+}
+
+static void test_fixed_edges(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = make_ds(hand, NHAND);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    const double er[4] = {2, 4, 7, 9}, ef[4] = {2, 3, 5, 10}, em[4] = {0, 1000, 5000, 50000};
+    o.method = SCRM_RFM_METHOD_FIXED;
+    o.r_edges = er;
+    o.f_edges = ef;
+    o.m_edges = em;
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    /* R = 5 - #{e <= recency}: rec 1 -> 5, 2 -> 4, 4 -> 3, 5 -> 3, 7 -> 2, 8 -> 2, 10 -> 1
+     * (recency: 10:1 20:1 30:8 40:7 50:4 60:2 70:10 80:5) */
+    static const uint8_t R[8] = {5, 5, 2, 2, 3, 4, 1, 3};
+    /* F = 1 + #{e <= freq}: 0,1 -> 1; 2 -> 2; 3 -> 3 */
+    static const uint8_t F[8] = {3, 1, 2, 1, 1, 3, 1, 1};
+    /* M: -300,-200 -> 1; 100 -> 2; 2400, 2500, 3500 -> 3; 10000 -> 4; 100000 -> 5 */
+    static const uint8_t M[8] = {3, 2, 4, 1, 1, 3, 5, 3};
+    check_scores(r, ds, SCRM_RFM_R, R);
+    check_scores(r, ds, SCRM_RFM_F, F);
+    check_scores(r, ds, SCRM_RFM_M, M);
+    check_edges(r, SCRM_RFM_R, er, 4);
+    check_edges(r, SCRM_RFM_M, em, 4);
+    scrm_rfm_free(r);
+
+    const double flat[4] = {2, 2, 5, 10}, down[4] = {5, 4, 3, 2},
+                 nan_[4] = {1, NAN, 3, 4}, inf_[4] = {1, 2, 3, INFINITY};
+    const double *bad[] = {flat, down, nan_, inf_, NULL};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        o.f_edges = bad[k];
+        r = NULL;
+        assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_EINVAL);
+        assert_null(r);
+        assert_non_null(strstr(scrm_last_error(), "F"));
+    }
+    scrm_dataset_free(ds);
+}
+
+static void test_large_recency_range_uses_radix(void **state)
+{
+    (void)state;
+    /* recencies 100000, 50001, 1: far beyond a counting-sort range */
+    static const row rows[] = {{1, 0, 0, 10}, {2, 49999, 0, 10}, {3, 99999, 0, 10}};
+    scrm_dataset *ds = make_ds(rows, 3);
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_rfm_recency_days(r)[idx_of(ds, 1)], 100000);
+    /* 1 + floor(5c/3): key 1 c0 -> 1, key 2 c1 -> 2, key 3 c2 -> 4 */
+    assert_int_equal(scrm_rfm_scores(r, SCRM_RFM_R)[idx_of(ds, 1)], 1);
+    assert_int_equal(scrm_rfm_scores(r, SCRM_RFM_R)[idx_of(ds, 2)], 2);
+    assert_int_equal(scrm_rfm_scores(r, SCRM_RFM_R)[idx_of(ds, 3)], 4);
+    static const double eR[4] = {50001, 1, 1, NAN};
+    check_edges(r, SCRM_RFM_R, eR, 4);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+static void test_revenue_overflow(void **state)
+{
+    (void)state;
+    static const row rows[] = {{1, 0, 0, INT64_MAX}, {1, 1, 0, 1}};
+    scrm_dataset *ds = make_ds(rows, 2);
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_EOVERFLOW);
+    assert_null(r);
+    scrm_dataset_free(ds);
+    /* two customers whose sum overflows only in the segment summary */
+    static const row rows2[] = {{1, 0, 0, INT64_MAX}, {2, 0, 0, INT64_MAX}};
+    ds = make_ds(rows2, 2);
+    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_EOVERFLOW);
+    assert_null(r);
+    scrm_dataset_free(ds);
+}
+
+static void test_empty_dataset_gives_empty_result(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_rfm_customer_count(r), 0);
+    assert_true(isnan(scrm_rfm_edges(r, SCRM_RFM_M)[0]));
+    assert_int_equal(scrm_rfm_unassigned_count(r), 0);
+    assert_true(scrm_rfm_segment_stat(r, SCRM_RFM_STAT_SHARE)[0] == 0.0);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+/* ---- segment maps ---- */
+
+static void test_rfm11_every_segment_reachable_with_documented_counts(void **state)
+{
+    (void)state;
+    scrm_segment_map *m = NULL;
+    assert_int_equal(scrm_segment_map_preset(&m, "rfm11-v1"), SCRM_OK);
+    assert_int_equal(scrm_segment_map_count(m), 11);
+    assert_int_equal(scrm_segment_map_bins(m), 5);
+    /* counts of the 125 cells (worked out from the rule boxes, see rfm.h) */
+    static const struct {
+        const char *name;
+        int cells;
+    } want[11] = {{"Champions", 8},        {"Loyal Customers", 28}, {"New Customers", 2},
+                  {"Promising", 1},        {"Potential Loyalist", 21}, {"Need Attention", 3},
+                  {"About To Sleep", 3},   {"Can't Lose Them", 4},  {"At Risk", 16},
+                  {"Lost", 1},             {"Hibernating", 2}};
+    int got[12] = {0};
+    for (uint32_t r = 1; r <= 5; r++)
+        for (uint32_t f = 1; f <= 5; f++)
+            for (uint32_t mm = 1; mm <= 5; mm++) {
+                int32_t s = scrm_segment_map_match(m, r, f, mm);
+                got[s < 0 ? 11 : s]++;
+            }
+    for (int s = 0; s < 11; s++) {
+        assert_string_equal(scrm_segment_map_name(m, (uint32_t)s), want[s].name);
+        assert_int_equal(got[s], want[s].cells);
+    }
+    assert_int_equal(got[11], 36);
+    /* a few cells by hand: (5,1,1) New Customers, (3,1,1) Promising, (1,5,5)
+     * Can't Lose Them, (1,1,1) Lost, (1,2,1) Hibernating, (5,5,1) unassigned */
+    assert_int_equal(scrm_segment_map_match(m, 5, 1, 1), 2);
+    assert_int_equal(scrm_segment_map_match(m, 3, 1, 1), 3);
+    assert_int_equal(scrm_segment_map_match(m, 1, 5, 5), 7);
+    assert_int_equal(scrm_segment_map_match(m, 1, 1, 1), 9);
+    assert_int_equal(scrm_segment_map_match(m, 1, 2, 1), 10);
+    assert_int_equal(scrm_segment_map_match(m, 5, 5, 1), -1);
+    uint32_t b[6];
+    assert_int_equal(scrm_segment_map_rule(b, m, 1), SCRM_OK);
+    static const uint32_t lc[6] = {2, 5, 3, 5, 3, 5};
+    assert_memory_equal(b, lc, sizeof lc);
+    assert_int_equal(scrm_segment_map_rule(b, m, 11), SCRM_ENOTFOUND);
+    uint32_t i = 99;
+    assert_int_equal(scrm_segment_map_find(&i, m, "At Risk"), SCRM_OK);
+    assert_int_equal(i, 8);
+    assert_int_equal(scrm_segment_map_find(&i, m, "Nobody"), SCRM_ENOTFOUND);
+    scrm_segment_map_free(m);
+}
+
+static void test_rf10_partitions_the_grid(void **state)
+{
+    (void)state;
+    scrm_segment_map *m = NULL;
+    assert_int_equal(scrm_segment_map_preset(&m, "rf10-v1"), SCRM_OK);
+    assert_int_equal(scrm_segment_map_count(m), 10);
+    /* cells per segment in the 5x5 (R, F) grid, M ignored */
+    static const int want[10] = {4, 4, 2, 2, 1, 4, 1, 1, 4, 2};
+    int got[10] = {0};
+    for (uint32_t r = 1; r <= 5; r++)
+        for (uint32_t f = 1; f <= 5; f++) {
+            int32_t s = scrm_segment_map_match(m, r, f, 1);
+            assert_true(s >= 0);
+            for (uint32_t mm = 2; mm <= 5; mm++)
+                assert_int_equal(scrm_segment_map_match(m, r, f, mm), s);
+            got[s]++;
+        }
+    assert_memory_equal(got, want, sizeof want);
+    assert_string_equal(scrm_segment_map_name(m, 0), "Hibernating");
+    assert_int_equal(scrm_segment_map_match(m, 5, 5, 3), 9); /* Champions */
+    assert_int_equal(scrm_segment_map_match(m, 3, 3, 3), 4); /* Need Attention */
+    scrm_segment_map_free(m);
+    assert_string_equal(scrm_segment_map_preset_name(0), "rfm11-v1");
+    assert_string_equal(scrm_segment_map_preset_name(1), "rf10-v1");
+    assert_null(scrm_segment_map_preset_name(2));
+    m = (scrm_segment_map *)(uintptr_t)0x99;
+    assert_int_equal(scrm_segment_map_preset(&m, "rfm11-v2"), SCRM_ENOTFOUND);
+    assert_true(m == (scrm_segment_map *)(uintptr_t)0x99);
+}
+
+static void test_segment_map_add_validates(void **state)
+{
+    (void)state;
+    scrm_segment_map *m = NULL;
+    assert_int_equal(scrm_segment_map_new(&m), SCRM_OK);
+    assert_int_equal(scrm_segment_map_bins(m), 0);
+    assert_int_equal(scrm_segment_map_add(m, "A", 1, 2, 1, 10, 1, 10), SCRM_OK);
+    assert_int_equal(scrm_segment_map_add(m, "A", 3, 3, 1, 1, 1, 1), SCRM_EINVAL); /* duplicate */
+    assert_int_equal(scrm_segment_map_add(m, "", 1, 1, 1, 1, 1, 1), SCRM_EINVAL);
+    assert_int_equal(scrm_segment_map_add(m, "B", 0, 1, 1, 1, 1, 1), SCRM_EINVAL);
+    assert_int_equal(scrm_segment_map_add(m, "B", 2, 1, 1, 1, 1, 1), SCRM_EINVAL);
+    assert_int_equal(scrm_segment_map_add(m, "B", 1, 1, 1, 11, 1, 1), SCRM_EINVAL);
+    assert_int_equal(scrm_segment_map_add(m, "B", 1, 1, 1, 1, 3, 2), SCRM_EINVAL);
+    char longname[300];
+    memset(longname, 'x', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_int_equal(scrm_segment_map_add(m, longname, 1, 1, 1, 1, 1, 1), SCRM_EINVAL);
+    assert_int_equal(scrm_segment_map_count(m), 1);
+    /* first match wins */
+    assert_int_equal(scrm_segment_map_add(m, "B", 1, 10, 1, 10, 1, 10), SCRM_OK);
+    assert_int_equal(scrm_segment_map_match(m, 2, 5, 5), 0);
+    assert_int_equal(scrm_segment_map_match(m, 3, 5, 5), 1);
+    scrm_segment_map *c = NULL;
+    assert_int_equal(scrm_segment_map_copy(&c, m), SCRM_OK);
+    scrm_segment_map_free(m);
+    assert_int_equal(scrm_segment_map_count(c), 2);
+    assert_string_equal(scrm_segment_map_name(c, 1), "B");
+    assert_null(scrm_segment_map_name(c, 2));
+    scrm_segment_map_free(c);
+}
+
+static void test_custom_map_reports_unassigned(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = make_ds(hand, NHAND);
+    scrm_segment_map *m = NULL;
+    assert_int_equal(scrm_segment_map_new(&m), SCRM_OK);
+    assert_int_equal(scrm_segment_map_add(m, "Recent", 4, 5, 1, 10, 1, 10), SCRM_OK);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.segments = m;
+    o.bins = 4; /* a user map works with any bins */
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    scrm_segment_map_free(m); /* the result holds its own copy */
+    /* N = 4: R = 1 + floor(4c/8): 70 c0 -> 1, 30 c1 -> 1, 40 c2 -> 2, 80 c3 -> 2,
+     * 50 c4 -> 3, 60 c5 -> 3, 10 and 20 c6 -> 4: only 10 and 20 are Recent. */
+    assert_int_equal(scrm_rfm_segment_customers(r)[0], 2);
+    assert_int_equal(scrm_rfm_unassigned_count(r), 6);
+    assert_int_equal(scrm_rfm_segment_customers(r)[1], 6);
+    assert_true(scrm_rfm_segment_revenue(r)[0] == 3600);
+    assert_string_equal(scrm_segment_map_name(scrm_rfm_segment_map(r), 0), "Recent");
+    assert_int_equal(scrm_rfm_segments(r)[idx_of(ds, 20)], 0);
+    assert_int_equal(scrm_rfm_segments(r)[idx_of(ds, 60)], -1);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+/* ---- audiences and CSV ---- */
+
+static void test_audience_indices(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = make_ds(hand, NHAND);
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
+    /* Champions (10) and the unassigned (60, 70, 80) */
+    int32_t segs[2] = {0, -1};
+    uint64_t count = 0;
+    assert_int_equal(scrm_rfm_audience(NULL, 0, &count, r, segs, 2), SCRM_OK);
+    assert_int_equal(count, 4);
+    uint32_t idx[4], want[4] = {idx_of(ds, 10), idx_of(ds, 60), idx_of(ds, 70), idx_of(ds, 80)};
+    /* ascending customer index */
+    for (int a = 0; a < 4; a++)
+        for (int b = a + 1; b < 4; b++)
+            if (want[b] < want[a]) {
+                uint32_t t = want[a];
+                want[a] = want[b];
+                want[b] = t;
+            }
+    assert_int_equal(scrm_rfm_audience(idx, 4, &count, r, segs, 2), SCRM_OK);
+    assert_memory_equal(idx, want, sizeof want);
+    /* a short array gets the first ones, count stays the full size */
+    uint32_t two[2] = {0, 0};
+    assert_int_equal(scrm_rfm_audience(two, 2, &count, r, segs, 2), SCRM_OK);
+    assert_int_equal(count, 4);
+    assert_memory_equal(two, want, sizeof two);
+    /* empty choice; bad segment */
+    assert_int_equal(scrm_rfm_audience(NULL, 0, &count, r, NULL, 0), SCRM_OK);
+    assert_int_equal(count, 0);
+    int32_t bad = 11;
+    count = 77;
+    assert_int_equal(scrm_rfm_audience(NULL, 0, &count, r, &bad, 1), SCRM_EINVAL);
+    bad = -2;
+    assert_int_equal(scrm_rfm_audience(NULL, 0, &count, r, &bad, 1), SCRM_EINVAL);
+    assert_int_equal(count, 77);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+static void tmp_path(char *buf, size_t n, const char *name)
+{
+    snprintf(buf, n, "%s/scrm_test_rfm_%ld_%s", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (long)getpid(), name);
+}
+
+static void test_audience_csv_escapes_formulas(void **state)
+{
+    (void)state;
+    const char *keys[] = {"=cmd()", "-1", "plain", "a,b", "q\"x", "@x", "+1", "\tt"};
+    int64_t t[8], a[8];
+    for (int i = 0; i < 8; i++) {
+        t[i] = B * DAY + i;
+        a[i] = 100;
+    }
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_str(ds, 8, keys, NULL, t, a, NULL, NULL), SCRM_OK);
+    scrm_segment_map *m = NULL;
+    assert_int_equal(scrm_segment_map_new(&m), SCRM_OK);
+    assert_int_equal(scrm_segment_map_add(m, "=Evil,seg", 1, 10, 1, 10, 1, 10), SCRM_OK);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.segments = m;
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    scrm_segment_map_free(m);
+    char path[512];
+    tmp_path(path, sizeof path, "aud.csv");
+    int32_t seg = 0;
+    assert_int_equal(scrm_rfm_audience_write_csv(r, ds, &seg, 1, path), SCRM_OK);
+    char *s = slurp(path);
+    assert_true(strncmp(s, "customer,segment\n", 17) == 0);
+    static const char *lines[] = {
+        "\"'=cmd()\",\"'=Evil,seg\"\n", "\"'-1\",\"'=Evil,seg\"\n",
+        "plain,\"'=Evil,seg\"\n",       "\"a,b\",\"'=Evil,seg\"\n",
+        "\"q\"\"x\",\"'=Evil,seg\"\n",  "\"'@x\",\"'=Evil,seg\"\n",
+        "\"'+1\",\"'=Evil,seg\"\n",     "\"'\tt\",\"'=Evil,seg\"\n",
+    };
+    size_t total = 17;
+    for (size_t k = 0; k < 8; k++) {
+        if (!strstr(s, lines[k]))
+            fail_msg("missing line %s in:\n%s", lines[k], s);
+        total += strlen(lines[k]);
+    }
+    assert_int_equal(strlen(s), total);
+    free(s);
+    /* nothing chosen: only the header */
+    assert_int_equal(scrm_rfm_audience_write_csv(r, ds, NULL, 0, path), SCRM_OK);
+    s = slurp(path);
+    assert_string_equal(s, "customer,segment\n");
+    free(s);
+    remove(path);
+    /* unwritable path */
+    assert_int_equal(scrm_rfm_audience_write_csv(r, ds, &seg, 1, "/nonexistent/dir/x.csv"),
+                     SCRM_EIO);
+    /* a dataset that is not the result's */
+    scrm_dataset *other = NULL;
+    assert_int_equal(scrm_dataset_new(&other, NULL), SCRM_OK);
+    assert_int_equal(scrm_rfm_audience_write_csv(r, other, &seg, 1, path), SCRM_EINVAL);
+    assert_int_equal(scrm_rfm_write_csv(r, other, path), SCRM_EINVAL);
+    scrm_dataset_free(other);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+static void test_write_csv_hand_worked(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = make_ds(hand, NHAND);
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
+    char path[512];
+    tmp_path(path, sizeof path, "all.csv");
+    assert_int_equal(scrm_rfm_write_csv(r, ds, path), SCRM_OK);
+    char *s = slurp(path);
+    static const char *lines[] = {
+        "customer,recency_days,frequency,monetary,r,f,m,segment\n",
+        "10,1,3,35.00,4,4,4,Champions\n",
+        "20,1,1,1.00,4,1,2,Potential Loyalist\n",
+        "30,8,2,100.00,1,4,4,Can't Lose Them\n",
+        "40,7,1,-3.00,2,1,1,About To Sleep\n",
+        "50,4,0,-2.00,3,1,1,Promising\n",
+        "60,2,3,24.00,4,4,2,\n",
+        "70,10,1,1000.00,1,1,5,\n",
+        "80,5,1,25.00,2,1,3,\n",
+    };
+    size_t total = 0;
+    for (size_t k = 0; k < 9; k++) {
+        if (!strstr(s, lines[k]))
+            fail_msg("missing line %s in:\n%s", lines[k], s);
+        total += strlen(lines[k]);
+    }
+    assert_int_equal(strlen(s), total);
+    assert_true(strncmp(s, lines[0], strlen(lines[0])) == 0);
+    free(s);
+    remove(path);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+static void test_write_csv_mean_rounds_half_away_from_zero(void **state)
+{
+    (void)state;
+    /* 1: orders 1 and 2 cents: mean 1.5 -> 2 -> 0.02; 2: orders 0 and 0 and a
+     * refund of -3: mean -1.5 -> -2 -> -0.02; 3: 3 orders summing 100:
+     * 33.33 -> 33 -> 0.33; 4: one order of 12345 -> 123.45 */
+    static const row rows[] = {{1, 0, 0, 1},  {1, 0, 1, 2},  {2, 0, 0, 0},  {2, 0, 1, 0},
+                               {2, 0, 2, -3}, {3, 0, 0, 30}, {3, 0, 1, 30}, {3, 0, 2, 40},
+                               {4, 0, 0, 12345}};
+    scrm_dataset *ds = make_ds(rows, sizeof rows / sizeof rows[0]);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.monetary_mode = SCRM_RFM_MONETARY_MEAN;
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    char path[512];
+    tmp_path(path, sizeof path, "mean.csv");
+    assert_int_equal(scrm_rfm_write_csv(r, ds, path), SCRM_OK);
+    char *s = slurp(path);
+    assert_non_null(strstr(s, "\n1,1,2,0.02,"));
+    assert_non_null(strstr(s, "\n2,1,2,-0.02,"));
+    assert_non_null(strstr(s, "\n3,1,3,0.33,"));
+    assert_non_null(strstr(s, "\n4,1,1,123.45,"));
+    free(s);
+    remove(path);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+/* ---- progress, threads, allocation failures ---- */
+
+static int progress_calls;
+static int progress_stop_at;
+static int on_progress(uint64_t done, uint64_t total, void *payload)
+{
+    (void)payload;
+    assert_true(done <= total);
+    return ++progress_calls == progress_stop_at;
+}
+
+static void test_progress_and_cancel(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = make_ds(hand, NHAND);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.progress = on_progress;
+    o.threads = 1;
+    scrm_rfm *r = NULL;
+    progress_calls = 0;
+    progress_stop_at = -1;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    assert_true(progress_calls > 1);
+    int all = progress_calls;
+    scrm_rfm_free(r);
+    for (int stop = 1; stop <= all; stop += all - 1) { /* the first call and the last */
+        progress_calls = 0;
+        progress_stop_at = stop;
+        r = NULL;
+        assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_ECANCELLED);
+        assert_null(r);
+    }
+    scrm_dataset_free(ds);
+}
+
+/* A synthetic dataset: n customers, deterministic pseudo-random orders. */
+static scrm_dataset *make_synthetic(uint32_t n_cust, uint32_t n_rows, int strings)
+{
+    uint64_t x = 88172645463325252ull;
+    uint64_t *k = malloc(n_rows * sizeof *k);
+    int64_t *t = malloc(n_rows * sizeof *t), *a = malloc(n_rows * sizeof *a);
+    char (*sk)[24] = malloc(n_rows * sizeof *sk);
+    const char **sp = malloc(n_rows * sizeof *sp);
+    for (uint32_t i = 0; i < n_rows; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        k[i] = (x % n_cust) * 2654435761u;
+        t[i] = B * DAY + (int64_t)((x >> 20) % (400 * DAY));
+        a[i] = (int64_t)((x >> 40) % 20000) - 1000;
+        snprintf(sk[i], sizeof sk[i], "c%llu", (unsigned long long)(x % n_cust));
+        sp[i] = sk[i];
+    }
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    if (strings)
+        assert_int_equal(scrm_dataset_append_str(ds, n_rows, sp, NULL, t, a, NULL, NULL),
+                         SCRM_OK);
+    else
+        assert_int_equal(scrm_dataset_append_u64(ds, n_rows, k, t, a, NULL, NULL), SCRM_OK);
+    free(k);
+    free(t);
+    free(a);
+    free(sk);
+    free(sp);
+    return ds;
+}
+
+static void assert_same_result(const scrm_rfm *a, const scrm_rfm *b)
+{
+    uint32_t n = scrm_rfm_customer_count(a);
+    assert_int_equal(n, scrm_rfm_customer_count(b));
+    assert_memory_equal(scrm_rfm_recency_days(a), scrm_rfm_recency_days(b), n * 4);
+    assert_memory_equal(scrm_rfm_frequency(a), scrm_rfm_frequency(b), n * 4);
+    assert_memory_equal(scrm_rfm_monetary(a), scrm_rfm_monetary(b), n * 8);
+    assert_memory_equal(scrm_rfm_revenue(a), scrm_rfm_revenue(b), n * 8);
+    assert_memory_equal(scrm_rfm_segments(a), scrm_rfm_segments(b), n * 4);
+    for (int d = 0; d < 3; d++) {
+        assert_memory_equal(scrm_rfm_scores(a, d), scrm_rfm_scores(b, d), n);
+        assert_memory_equal(scrm_rfm_edges(a, d), scrm_rfm_edges(b, d),
+                            (scrm_rfm_bins(a) - 1) * sizeof(double));
+    }
+    uint32_t S = scrm_segment_map_count(scrm_rfm_segment_map(a)) + 1;
+    assert_memory_equal(scrm_rfm_segment_customers(a), scrm_rfm_segment_customers(b), S * 8);
+    for (int s = 0; s < 7; s++)
+        assert_memory_equal(scrm_rfm_segment_stat(a, s), scrm_rfm_segment_stat(b, s), S * 8);
+}
+
+static void test_thread_count_does_not_change_results(void **state)
+{
+    (void)state;
+    for (int strings = 0; strings < 2; strings++) {
+        scrm_dataset *ds = make_synthetic(20000, 90000, strings);
+        for (int method = 0; method < 2; method++)
+            for (int mode = 0; mode < 2; mode++) {
+                scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+                o.method = method;
+                o.frequency_mode = mode;
+                o.monetary_mode = mode;
+                scrm_rfm *r1 = NULL, *r2 = NULL, *r3 = NULL;
+                o.threads = 1;
+                assert_int_equal(scrm_rfm_compute(&r1, ds, &o), SCRM_OK);
+                o.threads = 2;
+                assert_int_equal(scrm_rfm_compute(&r2, ds, &o), SCRM_OK);
+                o.threads = 7;
+                assert_int_equal(scrm_rfm_compute(&r3, ds, &o), SCRM_OK);
+                assert_same_result(r1, r2);
+                assert_same_result(r1, r3);
+                /* sanity: the quantile scores use every value 1..5 here */
+                int seen[6] = {0};
+                for (uint32_t i = 0; i < scrm_rfm_customer_count(r1); i++)
+                    seen[scrm_rfm_scores(r1, SCRM_RFM_M)[i]] = 1;
+                for (int s = 1; s <= 5; s++)
+                    assert_true(seen[s]);
+                scrm_rfm_free(r1);
+                scrm_rfm_free(r2);
+                scrm_rfm_free(r3);
+            }
+        scrm_dataset_free(ds);
+    }
+}
+
+static void test_allocation_failures_leave_nothing(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = make_ds(hand, NHAND);
+    char path[512];
+    tmp_path(path, sizeof path, "oom.csv");
+    for (int variant = 0; variant < 6; variant++) {
+        int ok = 0;
+        for (long nth = 0; nth < 500 && !ok; nth++) {
+            long live = failalloc_live;
+            failalloc_install(nth, 0);
+            long before = failalloc_live;
+            int err;
+            scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+            o.threads = 1;
+            if (variant == 1) {
+                o.method = SCRM_RFM_METHOD_NTILE;
+                o.frequency_mode = SCRM_RFM_FREQUENCY_DAYS;
+            }
+            if (variant <= 1) {
+                scrm_rfm *r = (scrm_rfm *)(uintptr_t)0x77;
+                err = scrm_rfm_compute(&r, ds, &o);
+                failalloc_disarm();
+                if (err == SCRM_OK) {
+                    ok = 1;
+                    scrm_rfm_free(r);
+                } else {
+                    assert_int_equal(err, SCRM_ENOMEM);
+                    assert_true(r == (scrm_rfm *)(uintptr_t)0x77);
+                }
+            } else if (variant == 2) {
+                scrm_segment_map *m = NULL;
+                err = scrm_segment_map_preset(&m, "rfm11-v1");
+                failalloc_disarm();
+                ok = err == SCRM_OK;
+                if (!ok)
+                    assert_int_equal(err, SCRM_ENOMEM);
+                scrm_segment_map_free(m);
+            } else {
+                failalloc_disarm();
+                scrm_rfm *r = NULL;
+                assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+                int32_t segs[1] = {0};
+                uint64_t count = 5;
+                failalloc_install(nth, 0);
+                before = failalloc_live;
+                if (variant == 3)
+                    err = scrm_rfm_write_csv(r, ds, path);
+                else if (variant == 4)
+                    err = scrm_rfm_audience_write_csv(r, ds, segs, 1, path);
+                else
+                    err = scrm_rfm_audience(NULL, 0, &count, r, segs, 1);
+                failalloc_disarm();
+                ok = err == SCRM_OK;
+                if (!ok) {
+                    assert_int_equal(err, SCRM_ENOMEM);
+                    assert_int_equal(count, 5);
+                }
+                assert_int_equal(failalloc_live, before);
+                scrm_rfm_free(r);
+            }
+            (void)before;
+            assert_int_equal(failalloc_live, live);
+            failalloc_uninstall();
+        }
+        assert_true(ok);
+    }
+    /* growth of a user map fails cleanly */
+    scrm_segment_map *m = NULL;
+    assert_int_equal(scrm_segment_map_new(&m), SCRM_OK);
+    for (long nth = 0;; nth++) {
+        failalloc_install(nth, 0);
+        int err = scrm_segment_map_add(m, "X", 1, 1, 1, 1, 1, 1);
+        failalloc_uninstall();
+        if (err == SCRM_OK)
+            break;
+        assert_int_equal(err, SCRM_ENOMEM);
+        assert_int_equal(scrm_segment_map_count(m), 0);
+    }
+    assert_int_equal(scrm_segment_map_count(m), 1);
+    scrm_segment_map_free(m);
+    remove(path);
+    scrm_dataset_free(ds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_values_hand_worked),
+        cmocka_unit_test(test_quantile_scores_hand_worked),
+        cmocka_unit_test(test_segments_and_summary_hand_worked),
+        cmocka_unit_test(test_ntile_scores_hand_worked),
+        cmocka_unit_test(test_all_ties_share_quantile_score_ntile_breaks_by_key),
+        cmocka_unit_test(test_ntile_string_keys_break_ties_bytewise),
+        cmocka_unit_test(test_one_customer_and_more_bins_than_customers),
+        cmocka_unit_test(test_bins_two_and_ten),
+        cmocka_unit_test(test_bad_options_rejected),
+        cmocka_unit_test(test_null_arguments),
+        cmocka_unit_test(test_frequency_days_and_monetary_mean),
+        cmocka_unit_test(test_utc_offset_moves_days_across_midnight),
+        cmocka_unit_test(test_distinct_days_unsorted_rows),
+        cmocka_unit_test(test_as_of_explicit_and_too_early),
+        cmocka_unit_test(test_fixed_edges),
+        cmocka_unit_test(test_large_recency_range_uses_radix),
+        cmocka_unit_test(test_revenue_overflow),
+        cmocka_unit_test(test_empty_dataset_gives_empty_result),
+        cmocka_unit_test(test_rfm11_every_segment_reachable_with_documented_counts),
+        cmocka_unit_test(test_rf10_partitions_the_grid),
+        cmocka_unit_test(test_segment_map_add_validates),
+        cmocka_unit_test(test_custom_map_reports_unassigned),
+        cmocka_unit_test(test_audience_indices),
+        cmocka_unit_test(test_audience_csv_escapes_formulas),
+        cmocka_unit_test(test_write_csv_hand_worked),
+        cmocka_unit_test(test_write_csv_mean_rounds_half_away_from_zero),
+        cmocka_unit_test(test_progress_and_cancel),
+        cmocka_unit_test(test_thread_count_does_not_change_results),
+        cmocka_unit_test(test_allocation_failures_leave_nothing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
