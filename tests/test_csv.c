@@ -1,0 +1,1302 @@
+/* Tests of CSV loading (shopcrm/io.h, lib/csv.c) and the civil-date helpers
+ * of lib/calendar.c.
+ *
+ * Expected times are worked out by hand from day counts: 1970-01-01 is day
+ * 0, 2024-01-01 is day 19723 (54 years, 13 of them leap: 54*365+13), so
+ * 2024-03-01 is day 19723+31+29 = 19783, time 19783*86400 = 1709251200.
+ * 1997-01-01 is day 9862 (27*365+7), time 852076800. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "internal.h"
+#include "shopcrm.h"
+
+extern uint64_t scrm__csv_min_chunk_bytes;
+
+#define T20240301 INT64_C(1709251200)
+#define T19970101 INT64_C(852076800)
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                             */
+
+static scrm_dataset *new_ds(int key_type)
+{
+    scrm_dataset_options o = SCRM_DATASET_OPTIONS_INIT;
+    o.key_type = key_type;
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, &o), SCRM_OK);
+    return ds;
+}
+
+static int load(scrm_csv_report **rep, scrm_dataset *ds, const char *text,
+                const scrm_csv_options *o)
+{
+    return scrm_csv_load_buffer(rep, ds, text, strlen(text), o);
+}
+
+/* Sum of all amounts, via the partition view. */
+static int64_t total_amount(const scrm_dataset *ds)
+{
+    int64_t s = 0;
+    for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
+        scrm__part_view v;
+        scrm__dataset_partition(ds, p, &v);
+        for (uint64_t i = 0; i < v.n_rows; i++)
+            s += v.amount[i];
+    }
+    return s;
+}
+
+/* The single order of a one-row dataset. */
+static void only_order(const scrm_dataset *ds, int64_t *time, int64_t *amount)
+{
+    assert_int_equal(scrm_dataset_order_count(ds), 1);
+    for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
+        scrm__part_view v;
+        scrm__dataset_partition(ds, p, &v);
+        if (v.n_rows) {
+            *time = v.time[0];
+            *amount = v.amount[0];
+            return;
+        }
+    }
+    fail();
+}
+
+static int64_t amount_of_u64(const scrm_dataset *ds, uint64_t key)
+{
+    uint32_t idx;
+    assert_int_equal(scrm_dataset_find_u64(&idx, ds, key), SCRM_OK);
+    int64_t s = 0;
+    for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
+        scrm__part_view v;
+        scrm__dataset_partition(ds, p, &v);
+        for (uint64_t i = 0; i < v.n_rows; i++)
+            if (v.gid[v.cust[i]] == idx)
+                s += v.amount[i];
+    }
+    return s;
+}
+
+static void check_reject(const scrm_csv_report *r, uint64_t i, uint64_t line, const char *column,
+                         const char *reason)
+{
+    uint64_t l;
+    const char *c, *why;
+    assert_int_equal(scrm_csv_report_reject(&l, &c, &why, r, i), SCRM_OK);
+    assert_int_equal(l, line);
+    assert_string_equal(c, column);
+    assert_string_equal(why, reason);
+}
+
+/* ------------------------------------------------------------------ */
+/* calendar                                                            */
+
+static void test_calendar_round_trip_and_known_days(void **state)
+{
+    (void)state;
+    assert_int_equal(scrm__days_from_civil(1970, 1, 1), 0);
+    assert_int_equal(scrm__days_from_civil(2024, 3, 1), 19783);
+    assert_int_equal(scrm__days_from_civil(1969, 12, 31), -1);
+    assert_int_equal(scrm__days_from_civil(2000, 2, 29), 11016); /* 30*365+7+31+28 */
+    /* 0001-01-01 is SCRM_TIME_MIN / 86400 */
+    assert_int_equal(scrm__days_from_civil(1, 1, 1) * 86400, SCRM_TIME_MIN);
+    assert_int_equal(scrm__days_from_civil(9999, 12, 31) * 86400 + 86399, SCRM_TIME_MAX);
+    for (int64_t d = -800000; d <= 3000000; d += 7) {
+        int64_t y;
+        unsigned m, dd;
+        scrm__civil_from_days(d, &y, &m, &dd);
+        assert_true(scrm__valid_date(y, m, dd));
+        assert_int_equal(scrm__days_from_civil(y, m, dd), d);
+    }
+    assert_true(scrm__is_leap_year(2000));
+    assert_false(scrm__is_leap_year(1900));
+    assert_true(scrm__is_leap_year(2024));
+    assert_int_equal(scrm__days_in_month(2023, 2), 28);
+    assert_int_equal(scrm__days_in_month(2024, 2), 29);
+    assert_int_equal(scrm__days_in_month(2024, 13), 0);
+    assert_false(scrm__valid_date(2023, 2, 29));
+    assert_false(scrm__valid_date(2023, 4, 31));
+}
+
+/* ------------------------------------------------------------------ */
+/* options, NULL arguments                                             */
+
+static void test_options_init_defaults_and_errors(void **state)
+{
+    (void)state;
+    scrm_csv_options o;
+    memset(&o, 0xab, sizeof o);
+    assert_int_equal(scrm_csv_options_init(&o, SCRM_CSV_OPTIONS_VERSION), SCRM_OK);
+    assert_int_equal(o.version, SCRM_CSV_OPTIONS_VERSION);
+    assert_string_equal(o.customer_column, "customer_id");
+    assert_string_equal(o.time_column, "date");
+    assert_string_equal(o.amount_column, "amount");
+    assert_null(o.order_id_column);
+    assert_null(o.quantity_column);
+    assert_int_equal(o.has_header, 1);
+    assert_int_equal(o.delimiter, 0);
+    assert_int_equal(o.time_format, SCRM_TIME_AUTO);
+    assert_int_equal(o.decimal_separator, '.');
+    assert_int_equal(o.minor_digits, 2);
+    assert_int_equal(o.on_error, SCRM_CSV_STRICT);
+    assert_int_equal(o.max_rejects, 100);
+    assert_null(o.na_customer);
+    assert_null(o.progress);
+    assert_int_equal(o.threads, 0);
+    assert_int_equal(scrm_csv_options_init(NULL, 1), SCRM_EINVAL);
+    assert_int_equal(scrm_csv_options_init(&o, 0), SCRM_EVERSION);
+    assert_int_equal(scrm_csv_options_init(&o, SCRM_CSV_OPTIONS_VERSION + 1), SCRM_EVERSION);
+}
+
+static void test_bad_options_are_einval(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    const char *text = "customer_id,date,amount\n1,2024-03-01,1\n";
+    struct {
+        const char *what;
+        scrm_csv_options o;
+    } cases[6];
+    for (int i = 0; i < 6; i++)
+        scrm_csv_options_init(&cases[i].o, SCRM_CSV_OPTIONS_VERSION);
+    cases[0].o.delimiter = '|';
+    cases[1].o.decimal_separator = ';';
+    cases[2].o.minor_digits = 7;
+    cases[3].o.utc_offset = 86401;
+    cases[4].o.quantity_column = "q"; /* without unit price */
+    cases[5].o.time_format = 5;
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(load(NULL, ds, text, &cases[i].o), SCRM_EINVAL);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.on_error = 2;
+    assert_int_equal(load(NULL, ds, text, &o), SCRM_EINVAL);
+    o = (scrm_csv_options)SCRM_CSV_OPTIONS_INIT;
+    o.version = 99;
+    assert_int_equal(load(NULL, ds, text, &o), SCRM_EVERSION);
+    assert_int_equal(scrm_dataset_order_count(ds), 0);
+    scrm_dataset_free(ds);
+}
+
+static void test_null_arguments(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_report *rep = (scrm_csv_report *)(uintptr_t)1;
+    assert_int_equal(scrm_csv_load_buffer(&rep, NULL, "a", 1, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_csv_load_buffer(&rep, ds, NULL, 5, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_csv_load_file(&rep, NULL, "x.csv", NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_csv_load_file(&rep, ds, NULL, NULL), SCRM_EINVAL);
+    assert_ptr_equal(rep, (scrm_csv_report *)(uintptr_t)1); /* untouched */
+    assert_int_equal(scrm_csv_load_file(NULL, ds, "/nonexistent/dir/x.csv", NULL), SCRM_EIO);
+    assert_non_null(strstr(scrm_last_error(), "/nonexistent/dir/x.csv"));
+    scrm_csv_report_free(NULL);
+    assert_int_equal(scrm_csv_report_rows_read(NULL), 0);
+    assert_int_equal(scrm_csv_report_rows_added(NULL), 0);
+    assert_int_equal(scrm_csv_report_duplicates(NULL), 0);
+    assert_int_equal(scrm_csv_report_empty_customer(NULL), 0);
+    assert_int_equal(scrm_csv_report_rejected(NULL), 0);
+    assert_int_equal(scrm_csv_report_reject_count(NULL), 0);
+    assert_int_equal(scrm_csv_report_time_format(NULL), SCRM_TIME_AUTO);
+    assert_int_equal(scrm_csv_report_delimiter(NULL), 0);
+    assert_int_equal(scrm_csv_report_key_type(NULL), SCRM_KEY_AUTO);
+    assert_int_equal(scrm_csv_report_reject(NULL, NULL, NULL, NULL, 0), SCRM_EINVAL);
+    /* a NULL buffer of length 0 is an empty input: no header */
+    assert_int_equal(scrm_csv_load_buffer(NULL, ds, NULL, 0, NULL), SCRM_EINVAL);
+    scrm_dataset_free(ds);
+}
+
+/* ------------------------------------------------------------------ */
+/* time formats                                                        */
+
+struct time_case {
+    int format;       /* option */
+    const char *text; /* the time field */
+    int64_t offset;   /* utc_offset option */
+    int64_t expect;
+};
+
+static void test_time_formats_explicit(void **state)
+{
+    (void)state;
+    static const struct time_case cases[] = {
+        {SCRM_TIME_ISO8601, "2024-03-01", 0, T20240301},
+        {SCRM_TIME_ISO8601, "2024-03-01T12:34:56", 0, T20240301 + 45296},
+        {SCRM_TIME_ISO8601, "2024-03-01 12:34:56", 0, T20240301 + 45296},
+        {SCRM_TIME_ISO8601, "2024-03-01 12:34", 0, T20240301 + 45240},
+        {SCRM_TIME_ISO8601, "2024-03-01T12:34:56.999", 0, T20240301 + 45296}, /* fraction dropped */
+        {SCRM_TIME_ISO8601, "\"2024-03-01T12:34:56,5Z\"", 0, T20240301 + 45296},
+        {SCRM_TIME_ISO8601, "2024-03-01T12:00:00Z", 0, T20240301 + 43200},
+        {SCRM_TIME_ISO8601, "2024-03-01T12:00:00+02:00", 0, T20240301 + 43200 - 7200},
+        {SCRM_TIME_ISO8601, "2024-03-01T12:00:00-0530", 0, T20240301 + 43200 + 19800},
+        {SCRM_TIME_ISO8601, "2024-03-01T12:00:00+05", 0, T20240301 + 43200 - 18000},
+        {SCRM_TIME_ISO8601, "2024-03-01 12:00:00 UTC", 0, T20240301 + 43200},
+        /* local time with the utc_offset option (São Paulo, UTC-3) */
+        {SCRM_TIME_ISO8601, "2024-03-01 00:00:00", -10800, T20240301 + 10800},
+        {SCRM_TIME_ISO8601, "2024-03-01", 3600, T20240301 - 3600},
+        /* an explicit offset wins over the option */
+        {SCRM_TIME_ISO8601, "2024-03-01T00:00:00Z", -10800, T20240301},
+        {SCRM_TIME_ISO8601, "2024-03-01T00:00:00+01:00", -10800, T20240301 - 3600},
+        {SCRM_TIME_YYYYMMDD, "20240301", 0, T20240301},
+        {SCRM_TIME_YYYYMMDD, "19970101", 0, T19970101},
+        {SCRM_TIME_YYYYMMDD, "20240301", -10800, T20240301 + 10800},
+        {SCRM_TIME_DMY, "01/03/2024", 0, T20240301},
+        {SCRM_TIME_DMY, "1/3/2024", 0, T20240301},
+        {SCRM_TIME_DMY, "01/03/2024 12:34", 0, T20240301 + 45240},
+        {SCRM_TIME_DMY, "01/03/2024 12:34:56", 7200, T20240301 + 45296 - 7200},
+        {SCRM_TIME_EPOCH, "1709251200", 0, T20240301},
+        {SCRM_TIME_EPOCH, "1709251200", 3600, T20240301}, /* epoch is UTC already */
+        {SCRM_TIME_EPOCH, "-86400", 0, -86400},
+        {SCRM_TIME_EPOCH, "20240301", 0, 20240301},
+        {SCRM_TIME_AUTO, "2024-03-01T10:00:00Z", 0, T20240301 + 36000},
+        {SCRM_TIME_AUTO, "20240301", 0, T20240301},
+        {SCRM_TIME_AUTO, "1709251200", 0, T20240301},
+        {SCRM_TIME_AUTO, "01/03/2024", 0, T20240301},
+        {SCRM_TIME_AUTO, " 2024-03-01 ", 0, T20240301}, /* spaces trimmed */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[200];
+        snprintf(text, sizeof text, "customer_id,date,amount\n7,%s,1.00\n", cases[i].text);
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+        o.time_format = cases[i].format;
+        o.utc_offset = cases[i].offset;
+        scrm_csv_report *rep = NULL;
+        int rc = load(&rep, ds, text, &o);
+        if (rc != SCRM_OK)
+            print_error("case %zu '%s': %s\n", i, cases[i].text, scrm_last_error());
+        assert_int_equal(rc, SCRM_OK);
+        int64_t t, a;
+        only_order(ds, &t, &a);
+        if (t != cases[i].expect)
+            print_error("case %zu '%s'\n", i, cases[i].text);
+        assert_int_equal(t, cases[i].expect);
+        assert_int_equal(a, 100);
+        scrm_csv_report_free(rep);
+        scrm_dataset_free(ds);
+    }
+}
+
+static void test_time_bad_values_rejected_with_reason(void **state)
+{
+    (void)state;
+    static const struct {
+        int format;
+        const char *text;
+        const char *reason;
+    } cases[] = {
+        {SCRM_TIME_ISO8601, "2024-02-30", "'2024-02-30' is not an ISO 8601 time"},
+        {SCRM_TIME_ISO8601, "2024-03-01T24:00:00", "'2024-03-01T24:00:00' is not an ISO 8601 time"},
+        {SCRM_TIME_ISO8601, "2024-03-01T12:00:00+", "'2024-03-01T12:00:00+' is not an ISO 8601 time"},
+        {SCRM_TIME_ISO8601, "20240301", "'20240301' is not an ISO 8601 time"},
+        {SCRM_TIME_YYYYMMDD, "20241301", "'20241301' is not a YYYYMMDD date"},
+        {SCRM_TIME_YYYYMMDD, "2024031", "'2024031' is not a YYYYMMDD date"},
+        {SCRM_TIME_DMY, "31/02/2024", "'31/02/2024' is not a DD/MM/YYYY date"},
+        {SCRM_TIME_EPOCH, "17e8", "'17e8' is not an epoch time in seconds"},
+        {SCRM_TIME_EPOCH, "253402300800", "'253402300800' is out of range (years 1 to 9999)"},
+        {SCRM_TIME_EPOCH, "99999999999999999999",
+         "'99999999999999999999' is out of range (years 1 to 9999)"},
+        {SCRM_TIME_EPOCH, "-1234567a", "'-1234567a' is not an epoch time in seconds"},
+        {SCRM_TIME_AUTO, "yesterday",
+         "'yesterday' is not a time (ISO 8601, YYYYMMDD, DD/MM/YYYY or epoch seconds)"},
+        {SCRM_TIME_AUTO, "", "empty value"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[200];
+        snprintf(text, sizeof text, "customer_id,date,amount\n7,%s,1.00\n", cases[i].text);
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+        o.time_format = cases[i].format;
+        assert_int_equal(load(NULL, ds, text, &o), SCRM_EPARSE);
+        char expect[300];
+        snprintf(expect, sizeof expect, "line 2, column date: %s", cases[i].reason);
+        assert_string_equal(scrm_last_error(), expect);
+        assert_int_equal(scrm_last_error_index(), 2);
+        assert_int_equal(scrm_dataset_order_count(ds), 0);
+        scrm_dataset_free(ds);
+    }
+}
+
+static void test_time_auto_decides_per_column(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *t1, *t2;
+        int format;
+        int64_t expect1;
+    } cases[] = {
+        /* CDNOW style: 8-digit valid dates */
+        {"19970101", "19970102", SCRM_TIME_YYYYMMDD, T19970101},
+        /* epoch seconds */
+        {"1700000000", "1700000001", SCRM_TIME_EPOCH, 1700000000},
+        /* 8 digits but one is not a date: the whole column is epoch seconds */
+        {"19970101", "19971301", SCRM_TIME_EPOCH, 19970101},
+        /* a negative number: epoch */
+        {"19970101", "-5", SCRM_TIME_EPOCH, 19970101},
+        {"2024-03-01", "2024-03-01T00:00:01Z", SCRM_TIME_ISO8601, T20240301},
+        {"01/03/2024", "2/3/2024", SCRM_TIME_DMY, T20240301},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[200];
+        snprintf(text, sizeof text, "customer_id,date,amount\n7,%s,1\n8,%s,2\n", cases[i].t1,
+                 cases[i].t2);
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        scrm_csv_report *rep = NULL;
+        assert_int_equal(load(&rep, ds, text, NULL), SCRM_OK);
+        assert_int_equal(scrm_csv_report_time_format(rep), cases[i].format);
+        assert_int_equal(scrm_csv_report_rows_added(rep), 2);
+        int64_t mn;
+        assert_int_equal(scrm_dataset_time_range(&mn, NULL, ds), SCRM_OK);
+        if (cases[i].format != SCRM_TIME_EPOCH || i == 1)
+            assert_int_equal(mn, cases[i].expect1);
+        scrm_csv_report_free(rep);
+        scrm_dataset_free(ds);
+    }
+}
+
+static void test_time_auto_mixed_kinds_reject_the_odd_rows(void **state)
+{
+    (void)state;
+    /* the first value is ISO: the digit values are bad rows */
+    const char *text = "customer_id,date,amount\n"
+                       "1,2024-03-01,1\n"
+                       "2,20240301,1\n"
+                       "3,2024-03-02,1\n"
+                       "4,1709251200,1\n";
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.on_error = SCRM_CSV_SKIP;
+    scrm_csv_report *rep = NULL;
+    assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_time_format(rep), SCRM_TIME_ISO8601);
+    assert_int_equal(scrm_csv_report_rows_read(rep), 4);
+    assert_int_equal(scrm_csv_report_rows_added(rep), 2);
+    assert_int_equal(scrm_csv_report_rejected(rep), 2);
+    check_reject(rep, 0, 3, "date", "'20240301' is not an ISO 8601 time");
+    check_reject(rep, 1, 5, "date", "'1709251200' is not an ISO 8601 time");
+    scrm_csv_report_free(rep);
+    scrm_dataset_free(ds);
+
+    /* strict: the first odd row fails the load */
+    ds = new_ds(SCRM_KEY_AUTO);
+    assert_int_equal(load(NULL, ds, text, NULL), SCRM_EPARSE);
+    assert_string_equal(scrm_last_error(), "line 3, column date: '20240301' is not an ISO 8601 time");
+    assert_int_equal(scrm_dataset_order_count(ds), 0);
+    scrm_dataset_free(ds);
+}
+
+/* ------------------------------------------------------------------ */
+/* amounts                                                             */
+
+static void test_amounts_separators_and_rounding(void **state)
+{
+    (void)state;
+    static const struct {
+        char dec;
+        int minor;
+        const char *text;
+        int64_t expect;
+    } cases[] = {
+        {'.', 2, "12.5", 1250},
+        {'.', 2, "12", 1200},
+        {'.', 2, "12.", 1200},
+        {'.', 2, ".5", 50},
+        {'.', 2, "-3.10", -310},
+        {'.', 2, "+3.10", 310},
+        {'.', 2, "0", 0},
+        {'.', 2, "-0.00", 0},
+        {'.', 2, "0.125", 13},   /* half away from zero */
+        {'.', 2, "-0.125", -13},
+        {'.', 2, "0.1249999", 12},
+        {'.', 2, "0.135", 14},
+        {'.', 2, "2.675", 268},  /* exact decimal, not binary floating point */
+        {'.', 2, "\"1,234.56\"", 123456},
+        {'.', 2, "\"12,345,678.9\"", 1234567890},
+        {'.', 0, "12.5", 13},
+        {'.', 0, "-12.5", -13},
+        {'.', 3, "1.2345", 1235},
+        {'.', 6, "0.0000005", 1},
+        {',', 2, "12,5", 1250},
+        {',', 2, "1.234,56", 123456},
+        {',', 2, "1.234.567,891", 123456789},
+        {',', 2, "-0,005", -1},
+        {'.', 2, "92233720368547758.07", INT64_MAX},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[200];
+        snprintf(text, sizeof text, "customer_id;date;amount\n7;20240301;%s\n", cases[i].text);
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+        o.decimal_separator = cases[i].dec;
+        o.minor_digits = cases[i].minor;
+        int rc = load(NULL, ds, text, &o);
+        if (rc)
+            print_error("case %zu: %s\n", i, scrm_last_error());
+        assert_int_equal(rc, SCRM_OK);
+        int64_t t, a;
+        only_order(ds, &t, &a);
+        if (a != cases[i].expect)
+            print_error("case %zu '%s'\n", i, cases[i].text);
+        assert_int_equal(a, cases[i].expect);
+        scrm_dataset_free(ds);
+    }
+}
+
+static void test_amounts_bad_values(void **state)
+{
+    (void)state;
+    static const struct {
+        char dec;
+        const char *text;
+        const char *reason;
+    } cases[] = {
+        {'.', "12,5x", "'12,5x' is not a number"},
+        {'.', "\"12,34.5\"", "'12,34.5' is not a number"},     /* group of 2 */
+        {'.', "\"1234,567.0\"", "'1234,567.0' is not a number"}, /* first group of 4 */
+        {'.', "\"1,234,56\"", "'1,234,56' is not a number"},
+        {'.', "\",123\"", "',123' is not a number"},
+        {'.', "\"1,234\"", NULL},                               /* fine: 1234.00 */
+        {'.', "1e3", "'1e3' is not a number"},
+        {'.', ".", "'.' is not a number"},
+        {'.', "-", "'-' is not a number"},
+        {'.', "1.2.3", "'1.2.3' is not a number"},
+        {'.', "", "empty value"},
+        {'.', "NA", "'NA' is not a number"},
+        {'.', "92233720368547758.08", "'92233720368547758.08' is out of range"},
+        {',', "1,234.56", "'1,234.56' is not a number"},
+        {',', "12.5", "'12.5' is not a number"}, /* '.' is a thousands separator here */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[200];
+        snprintf(text, sizeof text, "customer_id;date;amount\n7;20240301;%s\n", cases[i].text);
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+        o.decimal_separator = cases[i].dec;
+        int rc = load(NULL, ds, text, &o);
+        if (!cases[i].reason) {
+            assert_int_equal(rc, SCRM_OK);
+            int64_t t, a;
+            only_order(ds, &t, &a);
+            assert_int_equal(a, 123400);
+        } else {
+            assert_int_equal(rc, SCRM_EPARSE);
+            char expect[300];
+            snprintf(expect, sizeof expect, "line 2, column amount: %s", cases[i].reason);
+            assert_string_equal(scrm_last_error(), expect);
+            assert_int_equal(scrm_dataset_order_count(ds), 0);
+        }
+        scrm_dataset_free(ds);
+    }
+}
+
+static void test_quantity_times_unit_price(void **state)
+{
+    (void)state;
+    /* 3 x 0.125 = 0.375 -> 38 cents (half away); -2 x 1.005 = -2.01 -> -201;
+     * 1.5 x 2.99 = 4.485 -> 449; 12 x 0.85 = 10.20 -> 1020. The amount
+     * column is ignored (it holds garbage). */
+    const char *text = "id,when,qty,price,amount\n"
+                       "1,20240301,3,0.125,x\n"
+                       "1,20240301,-2,1.005,x\n"
+                       "2,20240301,1.5,2.99,x\n"
+                       "3,20240301,12,0.85,x\n";
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.customer_column = "id";
+    o.time_column = "when";
+    o.quantity_column = "qty";
+    o.unit_price_column = "price";
+    assert_int_equal(load(NULL, ds, text, &o), SCRM_OK);
+    assert_int_equal(amount_of_u64(ds, 1), 38 - 201);
+    assert_int_equal(amount_of_u64(ds, 2), 449);
+    assert_int_equal(amount_of_u64(ds, 3), 1020);
+    scrm_dataset_free(ds);
+
+    /* a bad quantity names the quantity column */
+    ds = new_ds(SCRM_KEY_AUTO);
+    assert_int_equal(load(NULL, ds, "id,when,qty,price\n1,20240301,three,1\n", &o), SCRM_EPARSE);
+    assert_string_equal(scrm_last_error(), "line 2, column qty: 'three' is not a number");
+    assert_int_equal(load(NULL, ds, "id,when,qty,price\n1,20240301,3,\n", &o), SCRM_EPARSE);
+    assert_string_equal(scrm_last_error(), "line 2, column price: empty value");
+    scrm_dataset_free(ds);
+}
+
+/* ------------------------------------------------------------------ */
+/* RFC 4180                                                            */
+
+static void test_quoting_delimiters_newlines_and_escapes(void **state)
+{
+    (void)state;
+    /* line 2: a customer holding the delimiter and doubled quotes;
+     * line 3: a note spanning lines 3-5; line 6: a quoted amount. */
+    const char *text = "customer_id,note,date,amount\n"
+                       "\"Smith, \"\"Jo\"\"\",plain,20240301,1.00\n"
+                       "\"b\",\"two\nmore\n\"\"lines\"\"\",20240301,2.00\n"
+                       "c,\"x,y\",\"20240301\",\"3.00\"\n"
+                       "d,,20240301,oops\n";
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.on_error = SCRM_CSV_SKIP;
+    scrm_csv_report *rep = NULL;
+    assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_rows_read(rep), 4);
+    assert_int_equal(scrm_csv_report_rows_added(rep), 3);
+    assert_int_equal(scrm_csv_report_key_type(rep), SCRM_KEY_STRING);
+    /* the bad row starts on physical line 7 (the quoted note took 3 lines) */
+    assert_int_equal(scrm_csv_report_reject_count(rep), 1);
+    check_reject(rep, 0, 7, "amount", "'oops' is not a number");
+    uint32_t idx;
+    assert_int_equal(scrm_dataset_find_str(&idx, ds, "Smith, \"Jo\"", -1), SCRM_OK);
+    assert_int_equal(scrm_dataset_find_str(&idx, ds, "b", -1), SCRM_OK);
+    assert_int_equal(scrm_dataset_find_str(&idx, ds, "c", -1), SCRM_OK);
+    assert_int_equal(total_amount(ds), 600);
+    scrm_csv_report_free(rep);
+    scrm_dataset_free(ds);
+}
+
+static void test_malformed_quotes_rejected(void **state)
+{
+    (void)state;
+    const char *text = "customer_id,date,amount\n"
+                       "1,20240301,\"2.00\"x\n"
+                       "2,20240301,1\n"
+                       "3,20240301,\"1\n";
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.on_error = SCRM_CSV_SKIP;
+    scrm_csv_report *rep = NULL;
+    assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_rows_added(rep), 1);
+    assert_int_equal(scrm_csv_report_rejected(rep), 2);
+    check_reject(rep, 0, 2, "amount", "unexpected text after a closing quote");
+    check_reject(rep, 1, 4, "amount", "unterminated quoted field");
+    scrm_csv_report_free(rep);
+    scrm_dataset_free(ds);
+}
+
+static void test_bom_crlf_blank_lines_and_no_final_newline(void **state)
+{
+    (void)state;
+    static const char *texts[] = {
+        "\xEF\xBB\xBF" "customer_id,date,amount\r\n1,20240301,1.00\r\n2,20240301,2.00\r\n",
+        "customer_id,date,amount\n1,20240301,1.00\n\n2,20240301,2.00",
+        "customer_id,date,amount\r\n1,20240301,1.00\r\n\r\n2,20240301,\"2.00\"\r\n",
+        "customer_id,date,amount\r\n1,20240301,1.00\r\n2,20240301,\"2.00\"",
+        "\"customer_id\",\"date\",\"amount\"\r\n1,20240301,1.00\r\n2,20240301,2.00\r",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        scrm_csv_report *rep = NULL;
+        int rc = load(&rep, ds, texts[i], NULL);
+        if (rc)
+            print_error("case %zu: %s\n", i, scrm_last_error());
+        assert_int_equal(rc, SCRM_OK);
+        assert_int_equal(scrm_csv_report_rows_read(rep), 2);
+        assert_int_equal(scrm_csv_report_rows_added(rep), 2);
+        assert_int_equal(scrm_csv_report_key_type(rep), SCRM_KEY_U64);
+        assert_int_equal(amount_of_u64(ds, 1), 100);
+        assert_int_equal(amount_of_u64(ds, 2), 200);
+        scrm_csv_report_free(rep);
+        scrm_dataset_free(ds);
+    }
+}
+
+static void test_delimiter_detection_and_no_header(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int32_t delim;
+    } cases[] = {
+        {"customer_id,date,amount\n1,20240301,1.5\n", ','},
+        {"customer_id;date;amount\n1;20240301;1,5\n", ';'},
+        {"customer_id\tdate\tamount\n1\t20240301\t1.5\n", '\t'},
+        /* the commas inside quotes do not count */
+        {"\"customer_id,x,y,z\";date;amount\n1;20240301;1,5\n", ';'},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+        if (i == 3)
+            o.customer_column = "customer_id,x,y,z";
+        if (cases[i].delim == ';')
+            o.decimal_separator = ',';
+        scrm_csv_report *rep = NULL;
+        assert_int_equal(load(&rep, ds, cases[i].text, &o), SCRM_OK);
+        assert_int_equal(scrm_csv_report_delimiter(rep), cases[i].delim);
+        assert_int_equal(amount_of_u64(ds, 1), 150);
+        scrm_csv_report_free(rep);
+        scrm_dataset_free(ds);
+    }
+    /* no header: columns are "1", "2", ... and line numbers count from 1 */
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.has_header = 0;
+    o.customer_column = "2";
+    o.time_column = "1";
+    o.amount_column = "3";
+    o.on_error = SCRM_CSV_SKIP;
+    scrm_csv_report *rep = NULL;
+    assert_int_equal(load(&rep, ds, "20240301\t5\t1.00\n20240301\t6\tx\n", &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_delimiter(rep), '\t');
+    assert_int_equal(scrm_csv_report_rows_read(rep), 2);
+    assert_int_equal(amount_of_u64(ds, 5), 100);
+    check_reject(rep, 0, 2, "3", "'x' is not a number");
+    scrm_csv_report_free(rep);
+    /* an explicit delimiter is used as given */
+    o = (scrm_csv_options)SCRM_CSV_OPTIONS_INIT;
+    o.delimiter = ';';
+    assert_int_equal(load(NULL, ds, "customer_id,date,amount\n1,20240301,1\n", &o), SCRM_EINVAL);
+    assert_non_null(strstr(scrm_last_error(), "customer_id,date,amount"));
+    scrm_dataset_free(ds);
+}
+
+/* ------------------------------------------------------------------ */
+/* customers                                                           */
+
+static void test_empty_customer_skipped_and_counted(void **state)
+{
+    (void)state;
+    const char *text = "customer_id,date,amount\n"
+                       "1,20240301,1\n"
+                       ",20240301,2\n"
+                       "\"\",20240301,3\n"
+                       "NA,20240301,4\n"
+                       ",garbage,garbage\n"
+                       "2,20240301,5\n";
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.na_customer = "NA";
+    scrm_csv_report *rep = NULL;
+    assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_rows_read(rep), 6);
+    assert_int_equal(scrm_csv_report_empty_customer(rep), 4);
+    assert_int_equal(scrm_csv_report_rows_added(rep), 2);
+    assert_int_equal(scrm_csv_report_rejected(rep), 0);
+    assert_int_equal(scrm_csv_report_key_type(rep), SCRM_KEY_U64);
+    scrm_csv_report_free(rep);
+    scrm_dataset_free(ds);
+
+    /* without na_customer, "NA" is a customer (a string key) */
+    ds = new_ds(SCRM_KEY_AUTO);
+    o.na_customer = NULL;
+    o.on_error = SCRM_CSV_SKIP;
+    assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_empty_customer(rep), 3);
+    assert_int_equal(scrm_csv_report_rows_added(rep), 3);
+    assert_int_equal(scrm_csv_report_key_type(rep), SCRM_KEY_STRING);
+    scrm_csv_report_free(rep);
+    scrm_dataset_free(ds);
+}
+
+static void test_key_type_auto_and_fixed(void **state)
+{
+    (void)state;
+    static const struct {
+        int ds_type;
+        const char *keys[2];
+        int expect_type;   /* after the load */
+        uint64_t added;
+    } cases[] = {
+        {SCRM_KEY_AUTO, {"0", "18446744073709551615"}, SCRM_KEY_U64, 2},
+        {SCRM_KEY_AUTO, {"1", "007"}, SCRM_KEY_STRING, 2},                 /* leading zero */
+        {SCRM_KEY_AUTO, {"1", "18446744073709551616"}, SCRM_KEY_STRING, 2}, /* 2^64 */
+        {SCRM_KEY_AUTO, {"1", "-1"}, SCRM_KEY_STRING, 2},
+        {SCRM_KEY_AUTO, {"a@b.c", "2"}, SCRM_KEY_STRING, 2},
+        /* non-digits just outside '0'..'9' inside an 8-digit group */
+        {SCRM_KEY_AUTO, {"12345678", "1234567:"}, SCRM_KEY_STRING, 2},
+        {SCRM_KEY_AUTO, {"12345678", "1234/678"}, SCRM_KEY_STRING, 2},
+        {SCRM_KEY_AUTO, {"12345678901234567890", "99999999"}, SCRM_KEY_U64, 2},
+        {SCRM_KEY_U64, {"007", " 8 "}, SCRM_KEY_U64, 2},  /* a u64 dataset accepts leading zeros */
+        {SCRM_KEY_U64, {"1", "abc"}, SCRM_KEY_U64, 1},    /* a bad row */
+        {SCRM_KEY_STRING, {"1", "2"}, SCRM_KEY_STRING, 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[200];
+        snprintf(text, sizeof text, "customer_id,date,amount\n%s,20240301,1\n%s,20240301,1\n",
+                 cases[i].keys[0], cases[i].keys[1]);
+        scrm_dataset *ds = new_ds(cases[i].ds_type);
+        scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+        o.on_error = SCRM_CSV_SKIP;
+        scrm_csv_report *rep = NULL;
+        assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
+        assert_int_equal(scrm_dataset_key_type(ds), cases[i].expect_type);
+        assert_int_equal(scrm_csv_report_key_type(rep), cases[i].expect_type);
+        assert_int_equal(scrm_csv_report_rows_added(rep), cases[i].added);
+        scrm_csv_report_free(rep);
+        scrm_dataset_free(ds);
+    }
+    /* check the values: "007" in a u64 dataset is 7; in auto, it is the string "007" */
+    scrm_dataset *ds = new_ds(SCRM_KEY_U64);
+    uint32_t idx;
+    assert_int_equal(load(NULL, ds, "customer_id,date,amount\n007,20240301,1\n", NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_find_u64(&idx, ds, 7), SCRM_OK);
+    assert_int_equal(load(NULL, ds, "customer_id,date,amount\nabc,20240301,1\n", NULL), SCRM_EPARSE);
+    assert_string_equal(scrm_last_error(), "line 2, column customer_id: 'abc' is not an unsigned integer");
+    scrm_dataset_free(ds);
+    ds = new_ds(SCRM_KEY_AUTO);
+    assert_int_equal(load(NULL, ds, "customer_id,date,amount\n5,20240301,1\n007,20240301,1\n", NULL),
+                     SCRM_OK);
+    assert_int_equal(scrm_dataset_find_str(&idx, ds, "007", 3), SCRM_OK);
+    assert_int_equal(scrm_dataset_find_str(&idx, ds, "5", 1), SCRM_OK);
+    scrm_dataset_free(ds);
+}
+
+/* ------------------------------------------------------------------ */
+/* errors                                                              */
+
+static void test_strict_fails_whole_load_at_first_bad_row(void **state)
+{
+    (void)state;
+    char text[2000] = "customer_id,date,amount\n";
+    for (int i = 2; i <= 20; i++) {
+        char row[64];
+        snprintf(row, sizeof row, "%d,20240301,%s\n", i, i == 17 ? "\"12,5x\"" : i == 19 ? "bad" : "1");
+        strcat(text, row);
+    }
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.decimal_separator = ',';
+    o.delimiter = ',';
+    assert_int_equal(load(NULL, ds, text, &o), SCRM_EPARSE);
+    assert_string_equal(scrm_last_error(), "line 17, column amount: '12,5x' is not a number");
+    assert_int_equal(scrm_last_error_index(), 17);
+    assert_int_equal(scrm_dataset_order_count(ds), 0);
+    assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_AUTO);
+
+    /* skip: both bad rows listed, the rest added */
+    o.on_error = SCRM_CSV_SKIP;
+    scrm_csv_report *rep = NULL;
+    assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_rows_read(rep), 19);
+    assert_int_equal(scrm_csv_report_rows_added(rep), 17);
+    assert_int_equal(scrm_csv_report_rejected(rep), 2);
+    assert_int_equal(scrm_csv_report_reject_count(rep), 2);
+    check_reject(rep, 0, 17, "amount", "'12,5x' is not a number");
+    check_reject(rep, 1, 19, "amount", "'bad' is not a number");
+    assert_int_equal(scrm_csv_report_reject(NULL, NULL, NULL, rep, 2), SCRM_ENOTFOUND);
+    assert_int_equal(scrm_dataset_order_count(ds), 17);
+    scrm_csv_report_free(rep);
+
+    /* max_rejects caps the list, not the count */
+    scrm_dataset_free(ds);
+    ds = new_ds(SCRM_KEY_AUTO);
+    o.max_rejects = 1;
+    assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_rejected(rep), 2);
+    assert_int_equal(scrm_csv_report_reject_count(rep), 1);
+    check_reject(rep, 0, 17, "amount", "'12,5x' is not a number");
+    scrm_csv_report_free(rep);
+    scrm_dataset_free(ds);
+}
+
+static void test_short_rows_and_long_values(void **state)
+{
+    (void)state;
+    const char *text = "customer_id,date,amount\n"
+                       "1,20240301\n"
+                       "2\n"
+                       "3,20240301,1234567890123456789012345678901234567890123456789012345678901234567890\n"
+                       "4,20240301,1,extra,fields,are,fine\n";
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.on_error = SCRM_CSV_SKIP;
+    scrm_csv_report *rep = NULL;
+    assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_rows_added(rep), 1);
+    check_reject(rep, 0, 2, "amount", "missing field (the row has 2 fields)");
+    check_reject(rep, 1, 3, "date", "missing field (the row has 1 field)");
+    check_reject(rep, 2, 4, "amount",
+                 "'123456789012345678901234567890123456789012345678901234567890...' is out of range");
+    scrm_csv_report_free(rep);
+    scrm_dataset_free(ds);
+}
+
+static void test_missing_column_names_it_and_lists_header(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_report *rep = (scrm_csv_report *)(uintptr_t)1;
+    assert_int_equal(load(&rep, ds, "customer_id,date,dollars\n1,20240301,1\n", NULL), SCRM_EINVAL);
+    assert_string_equal(scrm_last_error(),
+                        "CSV: column 'amount' not found; the header has: customer_id, date, dollars");
+    assert_ptr_equal(rep, (scrm_csv_report *)(uintptr_t)1);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.order_id_column = "order";
+    assert_int_equal(load(NULL, ds, "customer_id,date,amount\n1,20240301,1\n", &o), SCRM_EINVAL);
+    assert_string_equal(scrm_last_error(),
+                        "CSV: column 'order' not found; the header has: customer_id, date, amount");
+    assert_int_equal(load(NULL, ds, "", NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_order_count(ds), 0);
+    scrm_dataset_free(ds);
+}
+
+static void test_duplicate_order_ids_skipped(void **state)
+{
+    (void)state;
+    const char *text = "order,customer_id,date,amount\n"
+                       "A1,1,20240301,1\n"
+                       "A2,1,20240301,2\n"
+                       "A1,1,20240301,4\n"   /* duplicate in the file */
+                       "\"A3\",2,20240301,8\n";
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.order_id_column = "order";
+    scrm_csv_report *rep = NULL;
+    assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_rows_read(rep), 4);
+    assert_int_equal(scrm_csv_report_rows_added(rep), 3);
+    assert_int_equal(scrm_csv_report_duplicates(rep), 1);
+    assert_int_equal(total_amount(ds), 1100); /* the first A1 is kept: 1 + 2 + 8 */
+    scrm_csv_report_free(rep);
+    /* loading the same orders again adds nothing */
+    assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_rows_added(rep), 0);
+    assert_int_equal(scrm_csv_report_duplicates(rep), 4);
+    scrm_csv_report_free(rep);
+    /* an empty order id is a bad row */
+    assert_int_equal(load(NULL, ds, "order,customer_id,date,amount\n,1,20240301,1\n", &o), SCRM_EPARSE);
+    assert_string_equal(scrm_last_error(), "line 2, column order: empty order id");
+    assert_int_equal(scrm_dataset_order_count(ds), 3);
+    scrm_dataset_free(ds);
+}
+
+/* ------------------------------------------------------------------ */
+/* progress, cancel, allocation failures                               */
+
+struct prog {
+    int calls;
+    int cancel_at; /* cancel on this call (1-based), 0 = never */
+    uint64_t last_done, last_total;
+};
+
+static int on_progress(uint64_t done, uint64_t total, void *payload)
+{
+    struct prog *p = payload;
+    p->calls++;
+    assert_true(done <= total);
+    assert_true(done >= p->last_done);
+    p->last_done = done;
+    p->last_total = total;
+    return p->cancel_at && p->calls == p->cancel_at;
+}
+
+static void test_progress_and_cancel_add_nothing(void **state)
+{
+    (void)state;
+    const char *text = "customer_id,date,amount\n1,20240301,1\n2,20240301,2\n";
+    for (int cancel_at = 0; cancel_at <= 2; cancel_at++) {
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        struct prog pr = {0, cancel_at, 0, 0};
+        scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+        o.progress = on_progress;
+        o.progress_payload = &pr;
+        scrm_csv_report *rep = NULL;
+        int rc = load(&rep, ds, text, &o);
+        if (cancel_at) {
+            assert_int_equal(rc, SCRM_ECANCELLED);
+            assert_null(rep);
+            assert_int_equal(scrm_dataset_order_count(ds), 0);
+            assert_int_equal(pr.calls, cancel_at);
+        } else {
+            assert_int_equal(rc, SCRM_OK);
+            assert_int_equal(pr.last_done, strlen(text));
+            assert_int_equal(pr.last_total, strlen(text));
+            assert_int_equal(scrm_dataset_order_count(ds), 2);
+            scrm_csv_report_free(rep);
+        }
+        scrm_dataset_free(ds);
+    }
+}
+
+struct failing_alloc {
+    long n_allocs, fail_at;
+    long live;
+};
+static struct failing_alloc fa;
+
+static void *fa_malloc(size_t size, void *payload)
+{
+    (void)payload;
+    if (++fa.n_allocs == fa.fail_at)
+        return NULL;
+    void *p = malloc(size);
+    if (p)
+        fa.live++;
+    return p;
+}
+static void *fa_realloc(void *ptr, size_t size, void *payload)
+{
+    (void)payload;
+    if (++fa.n_allocs == fa.fail_at)
+        return NULL;
+    void *p = realloc(ptr, size);
+    if (p && !ptr)
+        fa.live++;
+    return p;
+}
+static void fa_free(void *ptr, void *payload)
+{
+    (void)payload;
+    if (ptr)
+        fa.live--;
+    free(ptr);
+}
+
+static void test_allocation_failures_add_nothing_and_leak_nothing(void **state)
+{
+    (void)state;
+    /* exercises header copies, string keys with escapes, the scratch
+     * buffer, the rejects list and the dataset's own allocations */
+    const char *text = "order,customer_id,date,amount\n"
+                       "o1,\"a\"\"b\",2024-03-01,\"1,000.5\"\n"
+                       "o2,b,2024-03-02,\"x\"\"y\"\n"
+                       "o3,c,20240303,3\n"
+                       "o1,a,2024-03-01,1\n";
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.order_id_column = "order";
+    o.on_error = SCRM_CSV_SKIP;
+    int ok = 0;
+    for (long k = 1; k < 10000 && !ok; k++) {
+        fa.n_allocs = 0;
+        fa.fail_at = 0; /* never, while the dataset is created */
+        fa.live = 0;
+        assert_int_equal(scrm_set_allocator(fa_malloc, fa_realloc, fa_free, NULL), SCRM_OK);
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        fa.fail_at = fa.n_allocs + k;
+        scrm_csv_report *rep = NULL;
+        int rc = load(&rep, ds, text, &o);
+        if (rc == SCRM_OK) {
+            ok = 1;
+            /* o2: bad amount; o3: a YYYYMMDD time in an ISO column
+             * (auto: parsed again with the format fixed); o1 again: duplicate */
+            assert_int_equal(scrm_csv_report_rows_added(rep), 1);
+            assert_int_equal(scrm_csv_report_duplicates(rep), 1);
+            assert_int_equal(scrm_csv_report_rejected(rep), 2);
+            scrm_csv_report_free(rep);
+        } else {
+            assert_int_equal(rc, SCRM_ENOMEM);
+            assert_null(rep);
+            assert_int_equal(scrm_dataset_order_count(ds), 0);
+            assert_int_equal(scrm_dataset_customer_count(ds), 0);
+            assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_AUTO);
+        }
+        scrm_dataset_free(ds);
+        assert_int_equal(fa.live, 0); /* no leak */
+        assert_int_equal(scrm_set_allocator(NULL, NULL, NULL, NULL), SCRM_OK);
+    }
+    assert_true(ok);
+}
+
+/* ------------------------------------------------------------------ */
+/* chunking: results do not depend on the number of threads            */
+
+static char *make_big_text(size_t *len_out, int with_bad_row)
+{
+    size_t cap = 1 << 20, len = 0;
+    char *s = malloc(cap);
+    assert_non_null(s);
+    len += (size_t)sprintf(s, "note,customer_id,date,amount\n");
+    for (int i = 0; i < 3000; i++) {
+        char row[200];
+        const char *note = i % 7 == 0 ? "\"multi\nline\n, \"\"quoted\"\"\"" : i % 5 == 0 ? "\"a,b\"" : "x";
+        if (with_bad_row && i == 2500)
+            sprintf(row, "%s,%d,2024-03-01T00:00:%02dZ,nope\n", note, i % 97, i % 60);
+        else
+            sprintf(row, "%s,%d,2024-03-01T00:00:%02dZ,%d.%02d\n", note, i % 97, i % 60, i, i % 100);
+        size_t rl = strlen(row);
+        assert_true(len + rl < cap);
+        memcpy(s + len, row, rl);
+        len += rl;
+    }
+    *len_out = len;
+    return s;
+}
+
+static void test_chunked_parse_matches_single_thread(void **state)
+{
+    (void)state;
+    size_t len;
+    char *text = make_big_text(&len, 0);
+    uint64_t saved = scrm__csv_min_chunk_bytes;
+    /* expected: rows 0..2999, amount i*100 + i%100 cents */
+    int64_t expect = 0;
+    for (int i = 0; i < 3000; i++)
+        expect += i * 100 + i % 100;
+    static const uint64_t min_chunk[] = {1u << 20, 64, 1000, 7777};
+    static const uint32_t threads[] = {1, 2, 3, 8};
+    for (size_t k = 0; k < 4; k++) {
+        scrm__csv_min_chunk_bytes = min_chunk[k];
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+        o.threads = threads[k];
+        scrm_csv_report *rep = NULL;
+        assert_int_equal(scrm_csv_load_buffer(&rep, ds, text, len, &o), SCRM_OK);
+        assert_int_equal(scrm_csv_report_rows_read(rep), 3000);
+        assert_int_equal(scrm_csv_report_rows_added(rep), 3000);
+        assert_int_equal(scrm_dataset_customer_count(ds), 97);
+        assert_int_equal(total_amount(ds), expect);
+        assert_int_equal(scrm_csv_report_time_format(rep), SCRM_TIME_ISO8601);
+        scrm_csv_report_free(rep);
+        scrm_dataset_free(ds);
+    }
+    free(text);
+    /* the bad row's line: 1 header line + rows 0..2499, of which the
+     * multiples of 7 (358 of them: 0, 7, ..., 2499) take 3 lines */
+    text = make_big_text(&len, 1);
+    uint64_t line = 1 + 1 + 2500 + 2 * 358;
+    for (size_t k = 0; k < 4; k++) {
+        scrm__csv_min_chunk_bytes = min_chunk[k];
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+        o.threads = threads[k];
+        assert_int_equal(scrm_csv_load_buffer(NULL, ds, text, len, &o), SCRM_EPARSE);
+        assert_int_equal(scrm_last_error_index(), (int64_t)line);
+        char expect_msg[100];
+        snprintf(expect_msg, sizeof expect_msg, "line %llu, column amount: 'nope' is not a number",
+                 (unsigned long long)line);
+        assert_string_equal(scrm_last_error(), expect_msg);
+        assert_int_equal(scrm_dataset_order_count(ds), 0);
+        o.on_error = SCRM_CSV_SKIP;
+        scrm_csv_report *rep = NULL;
+        assert_int_equal(scrm_csv_load_buffer(&rep, ds, text, len, &o), SCRM_OK);
+        assert_int_equal(scrm_csv_report_rows_added(rep), 2999);
+        check_reject(rep, 0, line, "amount", "'nope' is not a number");
+        scrm_csv_report_free(rep);
+        scrm_dataset_free(ds);
+    }
+    free(text);
+    scrm__csv_min_chunk_bytes = saved;
+}
+
+static void test_chunked_string_keys_after_numeric_ones(void **state)
+{
+    (void)state;
+    /* the first rows have numeric keys, a late one is a string: every
+     * chunk must switch to string keys */
+    size_t cap = 200000, len = 0;
+    char *s = malloc(cap);
+    assert_non_null(s);
+    len += (size_t)sprintf(s, "customer_id,date,amount\n");
+    for (int i = 0; i < 2000; i++)
+        len += (size_t)sprintf(s + len, i == 1500 ? "k%d,19970101,1\n" : "%d,19970101,1\n", i % 50);
+    uint64_t saved = scrm__csv_min_chunk_bytes;
+    scrm__csv_min_chunk_bytes = 100;
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.threads = 4;
+    scrm_csv_report *rep = NULL;
+    assert_int_equal(scrm_csv_load_buffer(&rep, ds, s, len, &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_key_type(rep), SCRM_KEY_STRING);
+    assert_int_equal(scrm_csv_report_time_format(rep), SCRM_TIME_YYYYMMDD);
+    assert_int_equal(scrm_dataset_customer_count(ds), 51); /* "0".."49" and "k0" */
+    assert_int_equal(scrm_dataset_order_count(ds), 2000);
+    int64_t mn, mx;
+    assert_int_equal(scrm_dataset_time_range(&mn, &mx, ds), SCRM_OK);
+    assert_int_equal(mn, T19970101);
+    assert_int_equal(mx, T19970101);
+    scrm_csv_report_free(rep);
+    scrm_dataset_free(ds);
+    scrm__csv_min_chunk_bytes = saved;
+    free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* real data                                                           */
+
+static void test_bundled_cdnow_sample(void **state)
+{
+    (void)state;
+    /* Expected values computed independently with Python's csv module over
+     * examples/data/cdnow_orders.csv (and matching data/README.md: 69,659
+     * transactions, 23,570 customers, US$ 2,500,315.63):
+     *   rows 69659, distinct customer_id 23570, sum(amount) 250031563
+     *   cents, dates 19970101 (852076800) .. 19980630 (899164800). */
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_report *rep = NULL;
+    int rc = scrm_csv_load_file(&rep, ds, SCRM_EXAMPLES_DATA "/cdnow_orders.csv", NULL);
+    if (rc)
+        print_error("%s\n", scrm_last_error());
+    assert_int_equal(rc, SCRM_OK);
+    assert_int_equal(scrm_csv_report_rows_read(rep), 69659);
+    assert_int_equal(scrm_csv_report_rows_added(rep), 69659);
+    assert_int_equal(scrm_csv_report_rejected(rep), 0);
+    assert_int_equal(scrm_csv_report_time_format(rep), SCRM_TIME_YYYYMMDD);
+    assert_int_equal(scrm_csv_report_key_type(rep), SCRM_KEY_U64);
+    assert_int_equal(scrm_csv_report_delimiter(rep), ',');
+    assert_int_equal(scrm_dataset_customer_count(ds), 23570);
+    assert_int_equal(total_amount(ds), 250031563);
+    int64_t mn, mx;
+    assert_int_equal(scrm_dataset_time_range(&mn, &mx, ds), SCRM_OK);
+    assert_int_equal(mn, 852076800);
+    assert_int_equal(mx, 899164800);
+    scrm_csv_report_free(rep);
+    scrm_dataset_free(ds);
+}
+
+static void test_progress_mid_parse_cancel_on_real_file(void **state)
+{
+    (void)state;
+    /* the 1.5 MB sample is parsed as one chunk: a progress call after the
+     * first MiB, between the first (0) and the last (size) call */
+    const char *path = SCRM_EXAMPLES_DATA "/cdnow_orders.csv";
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    struct prog pr = {0, 0, 0, 0};
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.progress = on_progress;
+    o.progress_payload = &pr;
+    assert_int_equal(scrm_csv_load_file(NULL, ds, path, &o), SCRM_OK);
+    assert_true(pr.calls >= 3);
+    assert_int_equal(pr.last_done, pr.last_total);
+    assert_int_equal(scrm_dataset_order_count(ds), 69659);
+    scrm_dataset_free(ds);
+
+    ds = new_ds(SCRM_KEY_AUTO);
+    pr = (struct prog){0, 2, 0, 0};
+    assert_int_equal(scrm_csv_load_file(NULL, ds, path, &o), SCRM_ECANCELLED);
+    assert_true(pr.last_done > 0 && pr.last_done < pr.last_total);
+    assert_int_equal(scrm_dataset_order_count(ds), 0);
+    assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_AUTO);
+    scrm_dataset_free(ds);
+}
+
+static void test_online_retail_slice(void **state)
+{
+    (void)state;
+    /* tests/data/online_retail_head2000.csv: R write.csv style (quoted
+     * strings), CustomerID "NA" for unknown customers. Computed
+     * independently with Python (csv + decimal, ROUND_HALF_UP = half away
+     * from zero): 2000 rows, 503 with CustomerID NA, 1497 others, 959
+     * distinct customers, sum(round(Quantity*UnitPrice*100)) = 3291387,
+     * InvoiceDate 2010-12-01 09:37:00 (1291196220) .. 2011-12-09 10:20:00
+     * (1323426000) as UTC. */
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.customer_column = "CustomerID";
+    o.time_column = "InvoiceDate";
+    o.quantity_column = "Quantity";
+    o.unit_price_column = "UnitPrice";
+    o.na_customer = "NA";
+    scrm_csv_report *rep = NULL;
+    int rc = scrm_csv_load_file(&rep, ds, SCRM_TEST_DATA "/online_retail_head2000.csv", &o);
+    if (rc)
+        print_error("%s\n", scrm_last_error());
+    assert_int_equal(rc, SCRM_OK);
+    assert_int_equal(scrm_csv_report_rows_read(rep), 2000);
+    assert_int_equal(scrm_csv_report_empty_customer(rep), 503);
+    assert_int_equal(scrm_csv_report_rows_added(rep), 1497);
+    assert_int_equal(scrm_csv_report_time_format(rep), SCRM_TIME_ISO8601);
+    assert_int_equal(scrm_csv_report_key_type(rep), SCRM_KEY_U64);
+    assert_int_equal(scrm_dataset_customer_count(ds), 959);
+    assert_int_equal(total_amount(ds), 3291387);
+    int64_t mn, mx;
+    assert_int_equal(scrm_dataset_time_range(&mn, &mx, ds), SCRM_OK);
+    assert_int_equal(mn, 1291196220);
+    assert_int_equal(mx, 1323426000);
+    scrm_csv_report_free(rep);
+    scrm_dataset_free(ds);
+}
+
+static void test_olist_order_items_dedup_by_order_id(void **state)
+{
+    (void)state;
+    /* tests/data/olist_order_items_head1000.csv: one row per order item;
+     * with order_id as the order id column only the first item of each
+     * order is kept. Python: 1000 rows, 867 distinct order_id (133
+     * duplicates), 391 distinct seller_id among the kept rows, sum of the
+     * kept prices 11537458 centavos. */
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.customer_column = "seller_id";
+    o.time_column = "shipping_limit_date";
+    o.amount_column = "price";
+    o.order_id_column = "order_id";
+    scrm_csv_report *rep = NULL;
+    assert_int_equal(scrm_csv_load_file(&rep, ds, SCRM_TEST_DATA "/olist_order_items_head1000.csv", &o),
+                     SCRM_OK);
+    assert_int_equal(scrm_csv_report_rows_read(rep), 1000);
+    assert_int_equal(scrm_csv_report_rows_added(rep), 867);
+    assert_int_equal(scrm_csv_report_duplicates(rep), 133);
+    assert_int_equal(scrm_csv_report_key_type(rep), SCRM_KEY_STRING);
+    assert_int_equal(scrm_dataset_customer_count(ds), 391);
+    assert_int_equal(total_amount(ds), 11537458);
+    scrm_csv_report_free(rep);
+    scrm_dataset_free(ds);
+}
+
+static void test_olist_brazilian_format(void **state)
+{
+    (void)state;
+    /* tests/data/olist_orders_br.csv: ';' delimiter, decimal comma with '.'
+     * thousands (some quoted), CRLF, São Paulo local time (UTC-3). Python:
+     * 600 rows, 600 distinct clients, sum(valor) 8983485 centavos,
+     * data_compra 2017-01-05 12:01:15 -> 1483634075 UTC ..
+     * 2017-12-31 19:20:56 -> 1514497256 UTC (local + 3 h). */
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.customer_column = "cliente";
+    o.time_column = "data_compra";
+    o.amount_column = "valor";
+    o.order_id_column = "pedido";
+    o.decimal_separator = ',';
+    o.utc_offset = -3 * 3600;
+    scrm_csv_report *rep = NULL;
+    int rc = scrm_csv_load_file(&rep, ds, SCRM_TEST_DATA "/olist_orders_br.csv", &o);
+    if (rc)
+        print_error("%s\n", scrm_last_error());
+    assert_int_equal(rc, SCRM_OK);
+    assert_int_equal(scrm_csv_report_delimiter(rep), ';');
+    assert_int_equal(scrm_csv_report_rows_added(rep), 600);
+    assert_int_equal(scrm_dataset_customer_count(ds), 600);
+    assert_int_equal(total_amount(ds), 8983485);
+    int64_t mn, mx;
+    assert_int_equal(scrm_dataset_time_range(&mn, &mx, ds), SCRM_OK);
+    assert_int_equal(mn, 1483634075);
+    assert_int_equal(mx, 1514497256);
+    scrm_csv_report_free(rep);
+    scrm_dataset_free(ds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_calendar_round_trip_and_known_days),
+        cmocka_unit_test(test_options_init_defaults_and_errors),
+        cmocka_unit_test(test_bad_options_are_einval),
+        cmocka_unit_test(test_null_arguments),
+        cmocka_unit_test(test_time_formats_explicit),
+        cmocka_unit_test(test_time_bad_values_rejected_with_reason),
+        cmocka_unit_test(test_time_auto_decides_per_column),
+        cmocka_unit_test(test_time_auto_mixed_kinds_reject_the_odd_rows),
+        cmocka_unit_test(test_amounts_separators_and_rounding),
+        cmocka_unit_test(test_amounts_bad_values),
+        cmocka_unit_test(test_quantity_times_unit_price),
+        cmocka_unit_test(test_quoting_delimiters_newlines_and_escapes),
+        cmocka_unit_test(test_malformed_quotes_rejected),
+        cmocka_unit_test(test_bom_crlf_blank_lines_and_no_final_newline),
+        cmocka_unit_test(test_delimiter_detection_and_no_header),
+        cmocka_unit_test(test_empty_customer_skipped_and_counted),
+        cmocka_unit_test(test_key_type_auto_and_fixed),
+        cmocka_unit_test(test_strict_fails_whole_load_at_first_bad_row),
+        cmocka_unit_test(test_short_rows_and_long_values),
+        cmocka_unit_test(test_missing_column_names_it_and_lists_header),
+        cmocka_unit_test(test_duplicate_order_ids_skipped),
+        cmocka_unit_test(test_progress_and_cancel_add_nothing),
+        cmocka_unit_test(test_allocation_failures_add_nothing_and_leak_nothing),
+        cmocka_unit_test(test_chunked_parse_matches_single_thread),
+        cmocka_unit_test(test_chunked_string_keys_after_numeric_ones),
+        cmocka_unit_test(test_bundled_cdnow_sample),
+        cmocka_unit_test(test_progress_mid_parse_cancel_on_real_file),
+        cmocka_unit_test(test_online_retail_slice),
+        cmocka_unit_test(test_olist_order_items_dedup_by_order_id),
+        cmocka_unit_test(test_olist_brazilian_format),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
