@@ -633,13 +633,13 @@ SCRM_EXPORT int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds,
     if (err)
         goto done;
     r->n_seg = scrm_segment_map_count(r->map);
-    r->recency = scrm__malloc((size_t)n * sizeof *r->recency);
-    r->frequency = scrm__malloc((size_t)n * sizeof *r->frequency);
-    r->monetary = scrm__malloc((size_t)n * sizeof *r->monetary);
-    r->revenue = scrm__malloc((size_t)n * sizeof *r->revenue);
+    r->recency = scrm__big_alloc((size_t)n * sizeof *r->recency);
+    r->frequency = scrm__big_alloc((size_t)n * sizeof *r->frequency);
+    r->monetary = scrm__big_alloc((size_t)n * sizeof *r->monetary);
+    r->revenue = scrm__big_alloc((size_t)n * sizeof *r->revenue);
     for (int d = 0; d < 3; d++)
-        r->score[d] = scrm__malloc((size_t)n);
-    r->segment = scrm__malloc((size_t)n * sizeof *r->segment);
+        r->score[d] = scrm__big_alloc((size_t)n);
+    r->segment = scrm__big_alloc((size_t)n * sizeof *r->segment);
     r->seg_count = scrm__calloc((size_t)r->n_seg + 1, sizeof *r->seg_count);
     r->seg_revenue = scrm__calloc((size_t)r->n_seg + 1, sizeof *r->seg_revenue);
     for (int s = 0; s < N_STATS; s++)
@@ -757,10 +757,10 @@ SCRM_EXPORT int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds,
             memcpy(r->edges[d], e[d], (size_t)(N - 1) * sizeof(double));
         }
     } else {
-        rc.ka = scrm__malloc((size_t)n * sizeof *rc.ka);
-        rc.kb = scrm__malloc((size_t)n * sizeof *rc.kb);
-        rc.ord = scrm__malloc((size_t)n * sizeof *rc.ord);
-        rc.aux = scrm__malloc(((size_t)n + 256) * sizeof *rc.aux);
+        rc.ka = scrm__big_alloc((size_t)n * sizeof *rc.ka);
+        rc.kb = scrm__big_alloc((size_t)n * sizeof *rc.kb);
+        rc.ord = scrm__big_alloc((size_t)n * sizeof *rc.ord);
+        rc.aux = scrm__big_alloc(((size_t)n + 256) * sizeof *rc.aux);
         if (!rc.ka || !rc.kb || !rc.ord || !rc.aux) {
             err = scrm__enomem(fn);
             goto done;
@@ -769,7 +769,7 @@ SCRM_EXPORT int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds,
             /* customers in key order: the NTILE tie-break */
             if ((err = scrm__dataset_key_ranks(&rank, ds)) < 0)
                 goto done;
-            seq = scrm__malloc((size_t)n * sizeof *seq);
+            seq = scrm__big_alloc((size_t)n * sizeof *seq);
             if (!seq) {
                 err = scrm__enomem(fn);
                 goto done;
