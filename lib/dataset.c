@@ -435,10 +435,27 @@ static int plan_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
 {
     (void)thread;
     batch *b = ctx;
+    /* Hash partitions are statistically alike, so the share of new customers
+     * among the rows of the partitions planned so far predicts the next
+     * partition's: size its table once instead of doubling it ~8 times. */
+    uint64_t rows_seen = 0, new_seen = 0;
     for (uint32_t p = begin; p < end; p++) {
+        part *pt = &b->ds->parts[p];
+        uint64_t rows = b->pstart[p + 1] - b->pstart[p];
+        if (rows_seen >= 4096 && rows) {
+            uint64_t est = rows * new_seen / rows_seen;
+            est += est / 8 + 8;
+            if (est > rows)
+                est = rows;
+            if (((uint64_t)pt->n_cust + est) * 2 > pt->tcap && pt->n_cust + est < UINT32_MAX / 2 &&
+                table_grow(pt, (uint32_t)(pt->n_cust + est)) < 0)
+                return SCRM_ENOMEM;
+        }
         int err = plan_partition(b, p);
         if (err)
             return err;
+        rows_seen += rows;
+        new_seen += b->pnew[p];
     }
     return SCRM_OK;
 }
@@ -680,10 +697,24 @@ static void batch_free(batch *b)
     scrm__free(b->chunk);
 }
 
-static int validate_rows(batch *b, const char *fn)
+typedef struct validate_job {
+    batch *b;
+    const char *fn;
+    int64_t tmin[64], tmax[64]; /* per thread */
+} validate_job;
+
+/* Check rows [begin, end) and note their time range (all rows, duplicates
+ * included: exact when the batch has no order keys). */
+static int validate_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
 {
-    for (uint32_t row = 0; row < b->n; row++) {
+    validate_job *j = ctx;
+    batch *b = j->b;
+    const char *fn = j->fn;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (uint32_t row = begin; row < end; row++) {
         int64_t t = b->times[row];
+        lo = t < lo ? t : lo;
+        hi = t > hi ? t : hi;
         if (t < SCRM_TIME_MIN || t > SCRM_TIME_MAX)
             return scrm__error(SCRM_ERANGE, row,
                                "%s: row %u: time %lld is outside years 1..9999", fn, row,
@@ -703,6 +734,28 @@ static int validate_rows(batch *b, const char *fn)
             b->slen[row] = (uint32_t)len;
         }
     }
+    j->tmin[thread] = lo;
+    j->tmax[thread] = hi;
+    return SCRM_OK;
+}
+
+static int validate_rows(batch *b, const char *fn, int64_t *tmin, int64_t *tmax)
+{
+    validate_job j = {.b = b, .fn = fn};
+    uint32_t threads = b->n < 8192 ? 1 : b->ds->threads;
+    if (threads > 64)
+        threads = 64;
+    for (uint32_t t = 0; t < 64; t++) {
+        j.tmin[t] = INT64_MAX;
+        j.tmax[t] = INT64_MIN;
+    }
+    int err = scrm__parallel_for(threads, b->n, validate_range, &j);
+    if (err)
+        return err;
+    for (uint32_t t = 0; t < 64; t++) {
+        *tmin = j.tmin[t] < *tmin ? j.tmin[t] : *tmin;
+        *tmax = j.tmax[t] > *tmax ? j.tmax[t] : *tmax;
+    }
     return SCRM_OK;
 }
 
@@ -714,7 +767,8 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
 
     if (b->is_str && !(b->slen = scrm__malloc((size_t)n * sizeof *b->slen)))
         return scrm__enomem(fn);
-    if ((err = validate_rows(b, fn)) < 0)
+    int64_t tmin = INT64_MAX, tmax = INT64_MIN;
+    if ((err = validate_rows(b, fn, &tmin, &tmax)) < 0)
         goto done;
 
     b->threads = ds->threads;
@@ -829,14 +883,20 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
         ds->arena = b->chunk;
         b->chunk = NULL;
     }
-    for (uint32_t row = 0; row < n; row++) {
-        if (b->dup && b->dup[row])
-            continue;
-        int64_t t = b->times[row];
-        if (t < ds->tmin)
-            ds->tmin = t;
-        if (t > ds->tmax)
-            ds->tmax = t;
+    if (b->dup) { /* duplicates add no order: their times do not count */
+        tmin = INT64_MAX;
+        tmax = INT64_MIN;
+        for (uint32_t row = 0; row < n; row++) {
+            if (b->dup[row])
+                continue;
+            int64_t t = b->times[row];
+            tmin = t < tmin ? t : tmin;
+            tmax = t > tmax ? t : tmax;
+        }
+    }
+    if (added) {
+        ds->tmin = tmin < ds->tmin ? tmin : ds->tmin;
+        ds->tmax = tmax > ds->tmax ? tmax : ds->tmax;
     }
     ds->n_cust += (uint32_t)new_cust;
     ds->n_orders += added;
