@@ -56,8 +56,10 @@
  * > k exactly when value ≥ e_k, R score > k exactly when recency_days ≤ e_k.
  *
  * Ranking and binning are O(n): counting sort for small-range integer keys,
- * LSD radix sort (8-bit digits) otherwise; no comparison sort. Results are
- * bit-identical whatever the thread count.
+ * LSD radix sort (8-bit digits) otherwise. The one exception: the NTILE
+ * tie-break of a dataset with string keys needs the keys in bytewise order,
+ * which takes a comparison sort, O(n log n). Results are bit-identical
+ * whatever the thread count.
  *
  * ## Segments
  * A ::scrm_segment_map is an ordered list of rules (name, R lo..hi, F lo..hi,
