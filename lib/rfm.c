@@ -80,23 +80,13 @@ SCRM_EXPORT void scrm_rfm_free(scrm_rfm *r)
     scrm__free(r);
 }
 
-/* ---- civil dates, for messages (H. Hinnant, "chrono-Compatible Low-Level
- * Date Algorithms", civil_from_days) ---- */
-
+/* A civil date as YYYY-MM-DD, for messages. */
 static void civil_from_days(int64_t z, char buf[64])
 {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    if (m <= 2)
-        y++;
-    snprintf(buf, 64, "%04lld-%02lld-%02lld", (long long)y, (long long)m, (long long)d);
+    int64_t y;
+    unsigned m, d;
+    scrm__civil_from_days(z, &y, &m, &d);
+    snprintf(buf, 64, "%04lld-%02u-%02u", (long long)y, m, d);
 }
 
 /* ---- phase 1: aggregation ---- */
