@@ -271,6 +271,39 @@ int scrm__parallel_for(uint32_t threads, uint32_t n, scrm__range_fn fn, void *ct
     return 0;
 }
 
+/* ---- sorting ---- */
+
+void scrm__radix_sort_pairs(uint64_t *ka, uint32_t *ia, uint64_t *kb, uint32_t *ib, uint32_t n,
+                            uint64_t diff, uint64_t **k_out, uint32_t **i_out)
+{
+    for (int sh = 0; sh < 64; sh += 8) {
+        if (((diff >> sh) & 0xff) == 0)
+            continue;
+        uint32_t cnt[256] = {0};
+        for (uint32_t j = 0; j < n; j++)
+            cnt[(ka[j] >> sh) & 0xff]++;
+        uint32_t acc = 0;
+        for (int d = 0; d < 256; d++) {
+            uint32_t t = cnt[d];
+            cnt[d] = acc;
+            acc += t;
+        }
+        for (uint32_t j = 0; j < n; j++) {
+            uint32_t pos = cnt[(ka[j] >> sh) & 0xff]++;
+            kb[pos] = ka[j];
+            ib[pos] = ia[j];
+        }
+        uint64_t *ks = ka;
+        ka = kb;
+        kb = ks;
+        uint32_t *is = ia;
+        ia = ib;
+        ib = is;
+    }
+    *k_out = ka;
+    *i_out = ia;
+}
+
 /* ---- hashing ----
  * A simple multiply-mix hash over 8-byte words; quality comes from the
  * SplitMix64 finaliser applied per word and at the end. */

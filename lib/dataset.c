@@ -1128,55 +1128,43 @@ static int cmp_str_gid(const void *a, const void *b, void *ctx)
 
 int scrm__dataset_key_ranks(uint32_t **rank_out, const scrm_dataset *ds)
 {
-    uint32_t n = ds->n_cust;
-    uint32_t *rank = scrm__malloc((size_t)n * sizeof *rank);
-    uint32_t *ord = scrm__malloc((size_t)n * sizeof *ord);
-    if (!rank || !ord) {
-        scrm__free(rank);
-        scrm__free(ord);
-        return scrm__enomem("key ranks");
-    }
+    uint32_t n = ds->n_cust, *rank = NULL, *ord = NULL, *ib = NULL, *sorted;
+    uint64_t *ka = NULL, *kb = NULL;
+    int err = SCRM_OK;
+    rank = scrm__malloc((size_t)n * sizeof *rank);
+    ord = scrm__malloc((size_t)n * sizeof *ord);
+    if (!rank || !ord)
+        goto nomem;
     for (uint32_t i = 0; i < n; i++)
         ord[i] = i;
+    sorted = ord;
     if (ds->key_type == SCRM_KEY_STRING) {
         qsort_r(ord, n, sizeof *ord, cmp_str_gid, (void *)ds);
     } else if (n > 1) {
-        /* LSD radix sort of indices by key, 8-bit digits, skipping digits
-         * that are the same for every key. */
-        uint32_t *tmp = scrm__malloc((size_t)n * sizeof *tmp);
-        if (!tmp) {
-            scrm__free(rank);
-            scrm__free(ord);
-            return scrm__enomem("key ranks");
-        }
-        uint64_t all_or = 0, all_and = ~UINT64_C(0);
+        ka = scrm__malloc((size_t)n * sizeof *ka);
+        kb = scrm__malloc((size_t)n * sizeof *kb);
+        ib = scrm__malloc((size_t)n * sizeof *ib);
+        if (!ka || !kb || !ib)
+            goto nomem;
+        uint64_t diff = 0, *ks;
         for (uint32_t i = 0; i < n; i++) {
-            all_or |= ds->keys[i];
-            all_and &= ds->keys[i];
+            ka[i] = ds->keys[i];
+            diff |= ka[i] ^ ds->keys[0];
         }
-        for (int shift = 0; shift < 64; shift += 8) {
-            if ((((all_or ^ all_and) >> shift) & 0xff) == 0)
-                continue;
-            uint32_t cnt[256] = {0};
-            for (uint32_t i = 0; i < n; i++)
-                cnt[(ds->keys[ord[i]] >> shift) & 0xff]++;
-            uint32_t acc = 0;
-            for (int d = 0; d < 256; d++) {
-                uint32_t c = cnt[d];
-                cnt[d] = acc;
-                acc += c;
-            }
-            for (uint32_t i = 0; i < n; i++)
-                tmp[cnt[(ds->keys[ord[i]] >> shift) & 0xff]++] = ord[i];
-            uint32_t *sw = ord;
-            ord = tmp;
-            tmp = sw;
-        }
-        scrm__free(tmp);
+        scrm__radix_sort_pairs(ka, ord, kb, ib, n, diff, &ks, &sorted);
     }
     for (uint32_t i = 0; i < n; i++)
-        rank[ord[i]] = i;
-    scrm__free(ord);
+        rank[sorted[i]] = i;
     *rank_out = rank;
-    return SCRM_OK;
+    rank = NULL;
+    goto done;
+nomem:
+    err = scrm__enomem("key ranks");
+done:
+    scrm__free(rank);
+    scrm__free(ord);
+    scrm__free(ka);
+    scrm__free(kb);
+    scrm__free(ib);
+    return err;
 }

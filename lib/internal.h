@@ -100,6 +100,15 @@ static inline uint64_t scrm__mix64(uint64_t x)
 }
 uint64_t scrm__hash_bytes(const void *p, size_t len, uint64_t seed);
 
+/* Stable LSD radix sort of n (key, index) pairs by key, 8-bit digits,
+ * skipping digits that are equal in every key (`diff` = OR over keys of
+ * key XOR any one key, or simply OR of the keys when they are offsets from
+ * the minimum). (ka, ia) hold the input; (kb, ib) are scratch of n entries.
+ * On return *k_out / *i_out point at whichever pair of buffers holds the
+ * sorted result. O(n) per non-constant digit. */
+void scrm__radix_sort_pairs(uint64_t *ka, uint32_t *ia, uint64_t *kb, uint32_t *ib, uint32_t n,
+                            uint64_t diff, uint64_t **k_out, uint32_t **i_out);
+
 /* ---- dataset internals for analyses ----
  * Orders are stored in partitions by a hash of the customer key. All orders
  * of a customer are in one partition; inside a partition customers have

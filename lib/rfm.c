@@ -401,30 +401,7 @@ static void rank_dim(rank_ctx *c, int dim, int method, uint32_t N, const uint32_
         ka[j] = dim_key(c, dim, i) - kmin;
         diff |= ka[j];
     }
-    for (int sh = 0; sh < 64; sh += 8) {
-        if (((diff >> sh) & 0xff) == 0)
-            continue;
-        uint32_t cnt[256] = {0};
-        for (uint32_t j = 0; j < n; j++)
-            cnt[(ka[j] >> sh) & 0xff]++;
-        uint32_t acc = 0;
-        for (int d = 0; d < 256; d++) {
-            uint32_t t = cnt[d];
-            cnt[d] = acc;
-            acc += t;
-        }
-        for (uint32_t j = 0; j < n; j++) {
-            uint32_t pos = cnt[(ka[j] >> sh) & 0xff]++;
-            kb[pos] = ka[j];
-            ib[pos] = ia[j];
-        }
-        uint64_t *ks = ka;
-        ka = kb;
-        kb = ks;
-        uint32_t *is = ia;
-        ia = ib;
-        ib = is;
-    }
+    scrm__radix_sort_pairs(ka, ia, kb, ib, n, diff, &ka, &ia);
     if (method == SCRM_RFM_METHOD_QUANTILE) {
         uint8_t sc = 1;
         for (uint32_t j = 0; j < n; j++) {
