@@ -1,0 +1,208 @@
+// Types of the idiomatic shopcrm API (index.js). The low-level layer, named as
+// in C, is typed in lib/ffi.d.ts and available as `ffi`.
+import * as ffi from './lib/ffi';
+
+export { ffi };
+
+/** Thrown for every library failure (and by the low-level layer). */
+export declare class ShopcrmError extends Error {
+  constructor(message: string, code: number, codeName: string, index: number);
+  /** The SCRM_E* code: -1 EINVAL, -2 ENOMEM, -3 EPARSE, -4 EIO, ... (docs/errors.md). */
+  readonly code: number;
+  /** The code's name, such as "SCRM_EPARSE". */
+  readonly codeName: string;
+  /** The row (0-based, appends), line (1-based, CSV) or answer index at fault, or -1. */
+  readonly index: number;
+}
+
+/** A time: a Date, or seconds since the Unix epoch (UTC). */
+export type Time = Date | number | bigint;
+/** A customer key as returned: a number, a BigInt beyond 2^53, or a string. */
+export type Key = number | bigint | string;
+/** Progress callback: return true (or throw) to cancel. */
+export type Progress = (done: number, total: number) => unknown;
+
+export interface CsvOptions {
+  customer?: string;
+  time?: string;
+  amount?: string;
+  orderId?: string | null;
+  quantity?: string | null;
+  unitPrice?: string | null;
+  header?: boolean;
+  /** ',', ';' or '\t'; detected when absent or null. */
+  delimiter?: string | null;
+  timeFormat?: 'auto' | 'iso8601' | 'yyyymmdd' | 'dmy' | 'epoch';
+  decimal?: '.' | ',';
+  minorDigits?: number;
+  /** Seconds; time_utc = local - utcOffset. */
+  utcOffset?: number;
+  onError?: 'strict' | 'skip';
+  maxRejects?: number;
+  naCustomer?: string | null;
+  progress?: Progress | null;
+  threads?: number;
+  keyType?: 'auto' | 'u64' | 'string';
+}
+
+export interface CsvReport {
+  rowsRead: number;
+  rowsAdded: number;
+  duplicates: number;
+  emptyCustomer: number;
+  rejected: number;
+  timeFormat: 'auto' | 'iso8601' | 'yyyymmdd' | 'dmy' | 'epoch';
+  delimiter: string;
+  keyType: 'auto' | 'u64' | 'string';
+  rejects: { line: number; column: string; reason: string }[];
+}
+
+export interface RfmOptions {
+  /** Number of scores N, 2..10 (default 5). */
+  bins?: number;
+  method?: 'quantile' | 'ntile' | 'fixed';
+  /** Default: the start of the day after the last order's day. */
+  asOf?: Time | null;
+  utcOffset?: number;
+  frequency?: 'orders' | 'days';
+  monetary?: 'sum' | 'mean';
+  /** method 'fixed': bins - 1 ascending edges per dimension. */
+  edges?: { r?: ArrayLike<number>; f?: ArrayLike<number>; m?: ArrayLike<number> };
+  /** A preset name, a SegmentMap, or null for no segments (default 'rfm11-v1' with 5 bins). */
+  segments?: 'rfm11-v1' | 'rf10-v1' | string | SegmentMap | null;
+  threads?: number;
+  progress?: Progress | null;
+}
+
+export interface SegmentSummary {
+  /** null for the unassigned customers (always the last entry). */
+  name: string | null;
+  index: number;
+  customers: number;
+  share: number;
+  /** Exact sum in minor units (BigInt beyond 2^53). */
+  revenue: number | bigint;
+  meanR: number;
+  meanF: number;
+  meanM: number;
+  meanRecencyDays: number;
+  meanFrequency: number;
+  meanMonetary: number;
+}
+
+export interface KpiOptions {
+  start?: Time | null;
+  end?: Time | null;
+  utcOffset?: number;
+  threads?: number;
+  progress?: Progress | null;
+}
+
+/** Counts and money sums (minor units) are numbers (BigInt beyond 2^53); ratios NaN when undefined. */
+export interface Kpi {
+  orders: number | bigint;
+  refunds: number | bigint;
+  customers: number | bigint;
+  newCustomers: number | bigint;
+  returningCustomers: number | bigint;
+  repeatCustomers: number | bigint;
+  revenue: number | bigint;
+  orderRevenue: number | bigint;
+  refundAmount: number | bigint;
+  newRevenue: number | bigint;
+  returningRevenue: number | bigint;
+  averageOrderValue: number;
+  purchaseFrequency: number;
+  repeatRate: number;
+  revenuePerCustomer: number;
+  newCustomerShare: number;
+  newRevenueShare: number;
+  returningRevenueShare: number;
+  [metric: string]: number | bigint;
+}
+
+export interface SegmentRule {
+  name: string;
+  r: [number, number];
+  f: [number, number];
+  m: [number, number];
+}
+
+export declare class SegmentMap {
+  constructor();
+  static preset(name: 'rfm11-v1' | 'rf10-v1' | string): SegmentMap;
+  static presets(): string[];
+  /** Append a rule (first match wins); a missing dimension matches any score. */
+  add(name: string, bounds?: { r?: [number, number]; f?: [number, number]; m?: [number, number] }): this;
+  readonly size: number;
+  readonly bins: number;
+  name(i: number): string | null;
+  names(): string[];
+  rule(i: number): SegmentRule;
+  find(name: string): number;
+  match(r: number, f: number, m: number): number;
+  close(): void;
+}
+
+/** RFM result: columns are TypedArrays over library memory (read-only by contract), indexed by customer index. */
+export declare class RfmResult {
+  readonly customers: number;
+  readonly bins: number;
+  readonly asOf: Date;
+  readonly asOfSeconds: number | bigint;
+  readonly recencyDays: Int32Array;
+  readonly frequency: Uint32Array;
+  /** Minor units (sum or mean). */
+  readonly monetary: Float64Array;
+  /** Exact revenue in minor units. */
+  readonly revenue: BigInt64Array;
+  readonly r: Uint8Array;
+  readonly f: Uint8Array;
+  readonly m: Uint8Array;
+  /** Segment index, -1 when unassigned. */
+  readonly segment: Int32Array;
+  readonly edges: { r: Float64Array; f: Float64Array; m: Float64Array };
+  readonly segmentNames: string[];
+  segmentName(i: number): string | null;
+  key(i: number): Key;
+  segments(): SegmentSummary[];
+  audienceIndices(names: string | null | (string | null)[]): Uint32Array;
+  audience(names: string | null | (string | null)[]): Key[];
+  writeCsv(path: string): void;
+  writeAudienceCsv(path: string, names: string | null | (string | null)[]): void;
+  close(): void;
+}
+
+export declare class Dataset {
+  constructor(opts?: { keyType?: 'auto' | 'u64' | 'string'; threads?: number });
+  static fromCsv(path: string, opts?: CsvOptions): Dataset;
+  static fromArrays(customers: ArrayLike<number | bigint | string> | BigUint64Array,
+                    times: ArrayLike<Time> | BigInt64Array,
+                    amounts: ArrayLike<number | bigint> | BigInt64Array,
+                    opts?: { orderKeys?: ArrayLike<number | bigint | string> | BigUint64Array | null;
+                             keyType?: 'auto' | 'u64' | 'string'; threads?: number }): Dataset;
+  /** The report of the last CSV load, or null. */
+  report: CsvReport | null;
+  loadCsv(path: string, opts?: CsvOptions): CsvReport;
+  append(customers: ArrayLike<number | bigint | string> | BigUint64Array,
+         times: ArrayLike<Time> | BigInt64Array,
+         amounts: ArrayLike<number | bigint> | BigInt64Array,
+         opts?: { orderKeys?: ArrayLike<number | bigint | string> | BigUint64Array | null }): number | bigint;
+  readonly customers: number | bigint;
+  readonly orders: number | bigint;
+  readonly duplicates: number | bigint;
+  readonly keyType: 'auto' | 'u64' | 'string';
+  readonly timeRange: { min: Date; max: Date; minSeconds: number; maxSeconds: number } | null;
+  key(i: number): Key;
+  index(key: Key): number | undefined;
+  rfm(opts?: RfmOptions): RfmResult;
+  kpi(opts?: KpiOptions): Kpi;
+  close(): void;
+}
+
+/** Net Promoter Score of answers 0..10, in -100..100. */
+export declare function nps(scores: ArrayLike<number> | Int32Array): number;
+/** CSAT of answers 1..5: % of 4 and 5. */
+export declare function csat(scores: ArrayLike<number> | Int32Array): number;
+/** The library's version, "MAJOR.MINOR.PATCH". */
+export declare function version(): string;

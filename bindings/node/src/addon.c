@@ -1,0 +1,1603 @@
+/*
+ * Node binding of libshopcrm: the hand-written part of the N-API addon.
+ *
+ * The mechanical glue (one wrapper per C function with plain arguments,
+ * options-struct field tables, constants) is generated into
+ * gen_functions.c by bindings/gen/gen_node.py; this file holds what needs
+ * judgement: module init, the ShopcrmError class, handle wrappers and their
+ * lifetime, zero-copy columns, options conversion with progress callbacks,
+ * and the functions whose arguments are not plain (arrays of strings,
+ * returned arrays, borrowed handles).
+ *
+ * Only <node_api.h> is used (ABI-stable across Node versions), NAPI_VERSION 8.
+ */
+#include "addon.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------ */
+/* Per-environment state (one per Node worker thread)                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct sn_state {
+    napi_ref ctor[SN_HANDLE_COUNT]; /* wrapper class of each handle type */
+    napi_ref error_ctor;            /* ShopcrmError */
+    int constructing;               /* wrapper constructors refuse calls from JS */
+    int copy_columns;               /* SHOPCRM_NODE_COPY_COLUMNS: test the copy fallback */
+} sn_state;
+
+static sn_state *sn_get_state(napi_env env)
+{
+    void *data = NULL;
+    if (napi_get_instance_data(env, &data) != napi_ok)
+        return NULL;
+    return data;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                     */
+/* ------------------------------------------------------------------------ */
+
+void sn_throw_napi(napi_env env, napi_status status, const char *call)
+{
+    /* napi_get_last_error_info must come first: any other call resets it. */
+    const napi_extended_error_info *info = NULL;
+    char msg[256];
+    const char *what = "unknown N-API error";
+    if (napi_get_last_error_info(env, &info) == napi_ok && info && info->error_message)
+        what = info->error_message;
+    snprintf(msg, sizeof msg, "N-API call failed (%s, status %d): %s", call, (int)status, what);
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending)
+        return;
+    napi_throw_error(env, NULL, msg);
+}
+
+static const char *sn_code_name(int code)
+{
+    for (size_t i = 0; i < sn_gen_error_name_count; i++)
+        if (sn_gen_error_names[i].value == code)
+            return sn_gen_error_names[i].name;
+    return "SCRM_EUNKNOWN";
+}
+
+/* Throw a ShopcrmError(message, code, codeName, index). Returns NULL. */
+static napi_value sn_throw_error(napi_env env, int code, const char *message, int64_t index)
+{
+    sn_state *st = sn_get_state(env);
+    napi_value ctor, argv[4], err;
+    if (!st || !st->error_ctor) {
+        napi_throw_error(env, NULL, message);
+        return NULL;
+    }
+    NAPI_CALL(env, napi_get_reference_value(env, st->error_ctor, &ctor));
+    NAPI_CALL(env, napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &argv[0]));
+    NAPI_CALL(env, napi_create_int32(env, code, &argv[1]));
+    NAPI_CALL(env, napi_create_string_utf8(env, sn_code_name(code), NAPI_AUTO_LENGTH, &argv[2]));
+    NAPI_CALL(env, napi_create_int64(env, index, &argv[3]));
+    NAPI_CALL(env, napi_new_instance(env, ctor, 4, argv, &err));
+    NAPI_CALL(env, napi_throw(env, err));
+    return NULL;
+}
+
+napi_value sn_throw_scrm(napi_env env, int rc)
+{
+    /* Read both right after the failing call, before anything else. */
+    const char *msg = scrm_last_error();
+    int64_t index = scrm_last_error_index();
+    if (!msg || !*msg)
+        msg = scrm_strerror(rc);
+    return sn_throw_error(env, rc, msg, index);
+}
+
+/* new ShopcrmError(message, code, codeName, index): an Error subclass defined
+ * here so the low-level layer throws it too; index.js re-exports it. */
+static napi_value sn_error_construct(napi_env env, napi_callback_info info)
+{
+    size_t argc = 4;
+    napi_value argv[4], self, global, error_fn, capture, msg;
+    NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
+    napi_value undef;
+    NAPI_CALL(env, napi_get_undefined(env, &undef));
+    for (size_t i = argc; i < 4; i++)
+        argv[i] = undef;
+    NAPI_CALL(env, napi_coerce_to_string(env, argv[0], &msg));
+    napi_property_descriptor props[] = {
+        {"message", NULL, NULL, NULL, NULL, msg, napi_writable | napi_configurable, NULL},
+        {"code", NULL, NULL, NULL, NULL, argv[1], napi_default_jsproperty, NULL},
+        {"codeName", NULL, NULL, NULL, NULL, argv[2], napi_default_jsproperty, NULL},
+        {"index", NULL, NULL, NULL, NULL, argv[3], napi_default_jsproperty, NULL},
+    };
+    NAPI_CALL(env, napi_define_properties(env, self, 4, props));
+    /* Error.captureStackTrace(this) gives it a .stack like any Error. */
+    NAPI_CALL(env, napi_get_global(env, &global));
+    NAPI_CALL(env, napi_get_named_property(env, global, "Error", &error_fn));
+    NAPI_CALL(env, napi_get_named_property(env, error_fn, "captureStackTrace", &capture));
+    napi_valuetype t;
+    NAPI_CALL(env, napi_typeof(env, capture, &t));
+    if (t == napi_function)
+        NAPI_CALL(env, napi_call_function(env, error_fn, capture, 1, &self, NULL));
+    return self;
+}
+
+/* class ShopcrmError extends Error, built with napi_define_class and
+ * Object.setPrototypeOf (N-API has no direct way to subclass Error). */
+static napi_value sn_define_error_class(napi_env env, sn_state *st)
+{
+    napi_value ctor, name, proto, global, object, set_proto, error_fn, error_proto;
+    NAPI_CALL(env, napi_create_string_utf8(env, "ShopcrmError", NAPI_AUTO_LENGTH, &name));
+    napi_property_descriptor props[] = {
+        {"name", NULL, NULL, NULL, NULL, name, napi_writable | napi_configurable, NULL},
+    };
+    NAPI_CALL(env, napi_define_class(env, "ShopcrmError", NAPI_AUTO_LENGTH, sn_error_construct,
+                                     NULL, 1, props, &ctor));
+    NAPI_CALL(env, napi_get_named_property(env, ctor, "prototype", &proto));
+    NAPI_CALL(env, napi_get_global(env, &global));
+    NAPI_CALL(env, napi_get_named_property(env, global, "Object", &object));
+    NAPI_CALL(env, napi_get_named_property(env, object, "setPrototypeOf", &set_proto));
+    NAPI_CALL(env, napi_get_named_property(env, global, "Error", &error_fn));
+    NAPI_CALL(env, napi_get_named_property(env, error_fn, "prototype", &error_proto));
+    napi_value a1[2] = {proto, error_proto}, a2[2] = {ctor, error_fn};
+    NAPI_CALL(env, napi_call_function(env, object, set_proto, 2, a1, NULL));
+    NAPI_CALL(env, napi_call_function(env, object, set_proto, 2, a2, NULL));
+    NAPI_CALL(env, napi_create_reference(env, ctor, 1, &st->error_ctor));
+    return ctor;
+}
+
+static napi_value sn_throw_type(napi_env env, const char *what, const char *expected)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: expected %s", what, expected);
+    napi_throw_type_error(env, NULL, msg);
+    return NULL;
+}
+
+static napi_value sn_throw_range(napi_env env, const char *what, const char *detail)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: %s", what, detail);
+    napi_throw_range_error(env, NULL, msg);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Handles                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A wrapped handle. The native object is freed once nobody can reach it:
+ * the JS wrapper was closed or collected AND no pin is left. Pins are taken
+ * by zero-copy columns (external ArrayBuffers over the handle's arrays) and
+ * by borrowed child handles (the segment map of an RFM result), so a column
+ * stays valid after its result object is dropped or closed. The struct
+ * itself lives until the wrapper is collected and the last pin is gone.
+ * Finalizers run on the JS thread: no locking.
+ */
+typedef struct sn_handle {
+    sn_handle_type type;
+    void *ptr;               /* NULL once freed */
+    unsigned pins;
+    int js_alive;            /* the wrapper object is not collected yet */
+    int closed;              /* close() / scrm_x_free() was called */
+    struct sn_handle *owner; /* borrowed handle: ptr belongs to owner (pinned) */
+} sn_handle;
+
+static void sn_free_dataset(void *p) { scrm_dataset_free(p); }
+static void sn_free_csv_report(void *p) { scrm_csv_report_free(p); }
+static void sn_free_segment_map(void *p) { scrm_segment_map_free(p); }
+static void sn_free_rfm(void *p) { scrm_rfm_free(p); }
+static void sn_free_kpi(void *p) { scrm_kpi_free(p); }
+
+static const struct {
+    const char *class_name;
+    void (*free_fn)(void *);
+    napi_type_tag tag; /* napi_type_tag_object: type-checked unwrap */
+} sn_handle_types[SN_HANDLE_COUNT] = {
+    [SN_HANDLE_DATASET] = {"scrm_dataset", sn_free_dataset,
+                           {0x5c3a1d2e7f804b11ULL, 0x9e1f0a6b3c2d4e01ULL}},
+    [SN_HANDLE_CSV_REPORT] = {"scrm_csv_report", sn_free_csv_report,
+                              {0x5c3a1d2e7f804b11ULL, 0x9e1f0a6b3c2d4e02ULL}},
+    [SN_HANDLE_SEGMENT_MAP] = {"scrm_segment_map", sn_free_segment_map,
+                               {0x5c3a1d2e7f804b11ULL, 0x9e1f0a6b3c2d4e03ULL}},
+    [SN_HANDLE_RFM] = {"scrm_rfm", sn_free_rfm, {0x5c3a1d2e7f804b11ULL, 0x9e1f0a6b3c2d4e04ULL}},
+    [SN_HANDLE_KPI] = {"scrm_kpi", sn_free_kpi, {0x5c3a1d2e7f804b11ULL, 0x9e1f0a6b3c2d4e05ULL}},
+};
+
+static void sn_handle_unpin(sn_handle *h);
+
+static void sn_handle_release_native(sn_handle *h)
+{
+    if (!h->ptr || h->pins > 0 || (h->js_alive && !h->closed))
+        return;
+    if (h->owner) {
+        sn_handle *owner = h->owner;
+        h->owner = NULL;
+        h->ptr = NULL;
+        sn_handle_unpin(owner);
+    } else {
+        sn_handle_types[h->type].free_fn(h->ptr);
+        h->ptr = NULL;
+    }
+}
+
+static void sn_handle_unpin(sn_handle *h)
+{
+    h->pins--;
+    sn_handle_release_native(h);
+    if (!h->js_alive && h->pins == 0)
+        free(h);
+}
+
+static void sn_handle_finalize(napi_env env, void *data, void *hint)
+{
+    (void)env;
+    (void)hint;
+    sn_handle *h = data;
+    h->js_alive = 0;
+    sn_handle_release_native(h);
+    if (h->pins == 0)
+        free(h);
+}
+
+/* The wrapper classes can only be instantiated from C. */
+static napi_value sn_handle_construct(napi_env env, napi_callback_info info)
+{
+    napi_value self;
+    NAPI_CALL(env, napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
+    sn_state *st = sn_get_state(env);
+    if (!st || !st->constructing) {
+        napi_throw_type_error(env, NULL,
+                              "shopcrm handles are created by library functions, not with new");
+        return NULL;
+    }
+    return self;
+}
+
+/* Wrap an sn_handle in a new instance of its class; on failure the handle
+ * struct is freed but not the native pointer (the caller frees that). */
+static napi_value sn_wrap(napi_env env, sn_handle *h)
+{
+    sn_state *st = sn_get_state(env);
+    napi_value ctor, obj;
+    if (!st) {
+        free(h);
+        napi_throw_error(env, NULL, "shopcrm addon state missing");
+        return NULL;
+    }
+    SN_NAPI(env, napi_get_reference_value(env, st->ctor[h->type], &ctor), goto fail);
+    st->constructing = 1;
+    napi_status s = napi_new_instance(env, ctor, 0, NULL, &obj);
+    st->constructing = 0;
+    SN_NAPI(env, s, goto fail);
+    SN_NAPI(env, napi_type_tag_object(env, obj, &sn_handle_types[h->type].tag), goto fail);
+    SN_NAPI(env, napi_wrap(env, obj, h, sn_handle_finalize, NULL, NULL), goto fail);
+    return obj;
+fail:
+    free(h);
+    return NULL;
+}
+
+napi_value sn_wrap_handle(napi_env env, sn_handle_type type, void *ptr)
+{
+    sn_handle *h = calloc(1, sizeof *h);
+    if (!h) {
+        sn_handle_types[type].free_fn(ptr);
+        napi_throw_error(env, NULL, "out of memory");
+        return NULL;
+    }
+    h->type = type;
+    h->ptr = ptr;
+    h->js_alive = 1;
+    napi_value obj = sn_wrap(env, h);
+    if (!obj)
+        sn_handle_types[type].free_fn(ptr);
+    return obj;
+}
+
+/* A handle whose memory belongs to @p owner (kept alive by a pin). */
+static napi_value sn_wrap_borrowed(napi_env env, sn_handle_type type, void *ptr, sn_handle *owner)
+{
+    sn_handle *h = calloc(1, sizeof *h);
+    if (!h) {
+        napi_throw_error(env, NULL, "out of memory");
+        return NULL;
+    }
+    h->type = type;
+    h->ptr = ptr;
+    h->js_alive = 1;
+    h->owner = owner;
+    owner->pins++;
+    napi_value obj = sn_wrap(env, h);
+    if (!obj)
+        sn_handle_unpin(owner);
+    return obj;
+}
+
+/* Find the sn_handle of @p v, checking its type; closed handles are returned. */
+static int sn_unwrap_raw(napi_env env, napi_value v, sn_handle_type type, const char *what,
+                         sn_handle **out)
+{
+    napi_valuetype t;
+    bool ok = false;
+    void *data = NULL;
+    SN_NAPI(env, napi_typeof(env, v, &t), return 0);
+    if (t == napi_object)
+        SN_NAPI(env, napi_check_object_type_tag(env, v, &sn_handle_types[type].tag, &ok),
+                return 0);
+    if (!ok) {
+        sn_throw_type(env, what, sn_handle_types[type].class_name);
+        return 0;
+    }
+    SN_NAPI(env, napi_unwrap(env, v, &data), return 0);
+    *out = data;
+    return 1;
+}
+
+int sn_get_handle(napi_env env, napi_value v, sn_handle_type type, int nullable,
+                  const char *what, void **out)
+{
+    if (nullable) {
+        napi_valuetype t;
+        SN_NAPI(env, napi_typeof(env, v, &t), return 0);
+        if (t == napi_null || t == napi_undefined) {
+            *out = NULL;
+            return 1;
+        }
+    }
+    sn_handle *h;
+    if (!sn_unwrap_raw(env, v, type, what, &h))
+        return 0;
+    if (h->closed || !h->ptr) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s: the %s handle is closed", what,
+                 sn_handle_types[type].class_name);
+        sn_throw_error(env, SCRM_ESTATE, msg, -1);
+        return 0;
+    }
+    *out = h->ptr;
+    return 1;
+}
+
+napi_value sn_close_handle(napi_env env, napi_callback_info info, sn_handle_type type)
+{
+    napi_value argv[1];
+    if (!sn_args(env, info, 1, argv))
+        return NULL;
+    napi_valuetype t;
+    NAPI_CALL(env, napi_typeof(env, argv[0], &t));
+    if (t != napi_null && t != napi_undefined) { /* like scrm_x_free(NULL) */
+        sn_handle *h;
+        if (!sn_unwrap_raw(env, argv[0], type, "handle", &h))
+            return NULL;
+        h->closed = 1; /* closing twice is harmless, as free(NULL) */
+        sn_handle_release_native(h);
+    }
+    return sn_undefined(env);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Arguments                                                                  */
+/* ------------------------------------------------------------------------ */
+
+int sn_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv)
+{
+    size_t argc = n;
+    SN_NAPI(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL), return 0);
+    if (argc < n) {
+        napi_value undef;
+        SN_NAPI(env, napi_get_undefined(env, &undef), return 0);
+        for (size_t i = argc; i < n; i++)
+            argv[i] = undef;
+    }
+    return 1;
+}
+
+/* An integer argument (Number with an integral value, or BigInt) as a
+ * signed or unsigned 64-bit value within [lo, hi]. */
+static int sn_get_integer(napi_env env, napi_value v, const char *what, int is_signed,
+                          int64_t lo, uint64_t hi, int64_t *s_out, uint64_t *u_out)
+{
+    napi_valuetype t;
+    SN_NAPI(env, napi_typeof(env, v, &t), return 0);
+    if (t == napi_number) {
+        double d;
+        SN_NAPI(env, napi_get_value_double(env, v, &d), return 0);
+        if (!isfinite(d) || d != trunc(d)) {
+            sn_throw_type(env, what, "an integer");
+            return 0;
+        }
+        /* 2^63 and 2^64 are exact doubles: compare against them. */
+        if (d < (double)lo || (is_signed ? d >= 9223372036854775808.0 : d >= 18446744073709551616.0) ||
+            (is_signed ? d > (double)(int64_t)hi : d > (double)hi)) {
+            sn_throw_range(env, what, "value out of range");
+            return 0;
+        }
+        if (is_signed) {
+            int64_t x = (int64_t)d;
+            if (x < lo || (x > 0 && (uint64_t)x > hi)) {
+                sn_throw_range(env, what, "value out of range");
+                return 0;
+            }
+            *s_out = x;
+        } else {
+            uint64_t x = (uint64_t)d;
+            if (x > hi) {
+                sn_throw_range(env, what, "value out of range");
+                return 0;
+            }
+            *u_out = x;
+        }
+        return 1;
+    }
+    if (t == napi_bigint) {
+        bool lossless;
+        if (is_signed) {
+            int64_t x;
+            SN_NAPI(env, napi_get_value_bigint_int64(env, v, &x, &lossless), return 0);
+            if (!lossless || x < lo || (x > 0 && (uint64_t)x > hi)) {
+                sn_throw_range(env, what, "value out of range");
+                return 0;
+            }
+            *s_out = x;
+        } else {
+            uint64_t x;
+            SN_NAPI(env, napi_get_value_bigint_uint64(env, v, &x, &lossless), return 0);
+            if (!lossless || x > hi) {
+                sn_throw_range(env, what, "value out of range");
+                return 0;
+            }
+            *u_out = x;
+        }
+        return 1;
+    }
+    sn_throw_type(env, what, "a number or a BigInt");
+    return 0;
+}
+
+int sn_get_i32(napi_env env, napi_value v, const char *what, int32_t *out)
+{
+    int64_t x;
+    if (!sn_get_integer(env, v, what, 1, INT32_MIN, INT32_MAX, &x, NULL))
+        return 0;
+    *out = (int32_t)x;
+    return 1;
+}
+
+int sn_get_int(napi_env env, napi_value v, const char *what, int *out)
+{
+    int32_t x;
+    if (!sn_get_i32(env, v, what, &x))
+        return 0;
+    *out = x;
+    return 1;
+}
+
+int sn_get_u32(napi_env env, napi_value v, const char *what, uint32_t *out)
+{
+    uint64_t x;
+    if (!sn_get_integer(env, v, what, 0, 0, UINT32_MAX, NULL, &x))
+        return 0;
+    *out = (uint32_t)x;
+    return 1;
+}
+
+int sn_get_uint(napi_env env, napi_value v, const char *what, unsigned *out)
+{
+    uint32_t x;
+    if (!sn_get_u32(env, v, what, &x))
+        return 0;
+    *out = x;
+    return 1;
+}
+
+int sn_get_i64(napi_env env, napi_value v, const char *what, int64_t *out)
+{
+    return sn_get_integer(env, v, what, 1, INT64_MIN, INT64_MAX, out, NULL);
+}
+
+int sn_get_u64(napi_env env, napi_value v, const char *what, uint64_t *out)
+{
+    return sn_get_integer(env, v, what, 0, 0, UINT64_MAX, NULL, out);
+}
+
+int sn_get_double(napi_env env, napi_value v, const char *what, double *out)
+{
+    napi_valuetype t;
+    SN_NAPI(env, napi_typeof(env, v, &t), return 0);
+    if (t != napi_number) {
+        sn_throw_type(env, what, "a number");
+        return 0;
+    }
+    SN_NAPI(env, napi_get_value_double(env, v, out), return 0);
+    return 1;
+}
+
+static int sn_is_nullish(napi_env env, napi_value v, int *out)
+{
+    napi_valuetype t;
+    SN_NAPI(env, napi_typeof(env, v, &t), return 0);
+    *out = t == napi_null || t == napi_undefined;
+    return 1;
+}
+
+/* Strings are copied as UTF-8; a Buffer/Uint8Array is borrowed when the C
+ * function takes an explicit length (need_nul 0), else copied and terminated. */
+static int sn_get_bytes_ex(napi_env env, napi_value v, int nullable, int need_nul,
+                           const char *what, sn_bytes *out)
+{
+    napi_valuetype t;
+    out->data = NULL;
+    out->len = 0;
+    out->owned = 0;
+    SN_NAPI(env, napi_typeof(env, v, &t), return 0);
+    if (nullable && (t == napi_null || t == napi_undefined))
+        return 1;
+    if (t == napi_string) {
+        size_t len;
+        SN_NAPI(env, napi_get_value_string_utf8(env, v, NULL, 0, &len), return 0);
+        char *buf = malloc(len + 1);
+        if (!buf) {
+            napi_throw_error(env, NULL, "out of memory");
+            return 0;
+        }
+        SN_NAPI(env, napi_get_value_string_utf8(env, v, buf, len + 1, &len), {
+            free(buf);
+            return 0;
+        });
+        out->data = buf;
+        out->len = len;
+        out->owned = 1;
+    } else {
+        bool is_ta = false;
+        napi_typedarray_type tt = napi_int8_array;
+        void *data = NULL;
+        size_t len = 0;
+        if (t == napi_object)
+            SN_NAPI(env, napi_is_typedarray(env, v, &is_ta), return 0);
+        if (is_ta)
+            SN_NAPI(env, napi_get_typedarray_info(env, v, &tt, &len, &data, NULL, NULL), return 0);
+        if (!is_ta || tt != napi_uint8_array) {
+            sn_throw_type(env, what, nullable ? "a string, a Buffer or null" : "a string or a Buffer");
+            return 0;
+        }
+        if (need_nul) {
+            char *buf = malloc(len + 1);
+            if (!buf) {
+                napi_throw_error(env, NULL, "out of memory");
+                return 0;
+            }
+            if (len)
+                memcpy(buf, data, len);
+            buf[len] = '\0';
+            out->data = buf;
+            out->owned = 1;
+        } else {
+            out->data = len ? data : (char *)"";
+        }
+        out->len = len;
+    }
+    /* A C string stops at the first NUL: refuse rather than truncate. */
+    if (need_nul && memchr(out->data, '\0', out->len)) {
+        sn_bytes_free(out);
+        sn_throw_type(env, what, "a string without NUL characters");
+        return 0;
+    }
+    return 1;
+}
+
+int sn_get_bytes(napi_env env, napi_value v, int nullable, int need_nul, const char *what,
+                 sn_bytes *out)
+{
+    return sn_get_bytes_ex(env, v, nullable, need_nul, what, out);
+}
+
+void sn_bytes_free(sn_bytes *b)
+{
+    if (b->owned)
+        free(b->data);
+    b->data = NULL;
+    b->len = 0;
+    b->owned = 0;
+}
+
+int sn_get_len_i64(napi_env env, napi_value v, const sn_bytes *b, const char *what, int64_t *out)
+{
+    int nullish;
+    if (!sn_is_nullish(env, v, &nullish))
+        return 0;
+    if (nullish) {
+        *out = (int64_t)b->len;
+        return 1;
+    }
+    if (!sn_get_i64(env, v, what, out))
+        return 0;
+    if (*out < 0 && !b->owned) { /* a borrowed Buffer has no terminating NUL */
+        sn_throw_range(env, what, "a negative length (NUL-terminated) needs a string");
+        return 0;
+    }
+    if (*out >= 0 && (uint64_t)*out > b->len) {
+        sn_throw_range(env, what, "longer than the bytes given");
+        return 0;
+    }
+    return 1;
+}
+
+int sn_get_len_u64(napi_env env, napi_value v, const sn_bytes *b, const char *what, uint64_t *out)
+{
+    int nullish;
+    if (!sn_is_nullish(env, v, &nullish))
+        return 0;
+    if (nullish) {
+        *out = b->len;
+        return 1;
+    }
+    if (!sn_get_u64(env, v, what, out))
+        return 0;
+    if (*out > b->len) {
+        sn_throw_range(env, what, "longer than the bytes given");
+        return 0;
+    }
+    return 1;
+}
+
+static const char *sn_typedarray_name(napi_typedarray_type t)
+{
+    switch (t) {
+    case napi_int8_array: return "an Int8Array";
+    case napi_uint8_array: return "a Uint8Array";
+    case napi_uint8_clamped_array: return "a Uint8ClampedArray";
+    case napi_int16_array: return "an Int16Array";
+    case napi_uint16_array: return "a Uint16Array";
+    case napi_int32_array: return "an Int32Array";
+    case napi_uint32_array: return "a Uint32Array";
+    case napi_float32_array: return "a Float32Array";
+    case napi_float64_array: return "a Float64Array";
+    case napi_bigint64_array: return "a BigInt64Array";
+    case napi_biguint64_array: return "a BigUint64Array";
+    }
+    return "a TypedArray";
+}
+
+int sn_get_array(napi_env env, napi_value v, napi_typedarray_type type, int nullable,
+                 uint64_t min_len, const char *what, void **data, size_t *len)
+{
+    napi_valuetype t;
+    bool is_ta = false;
+    SN_NAPI(env, napi_typeof(env, v, &t), return 0);
+    if (nullable && (t == napi_null || t == napi_undefined)) {
+        *data = NULL;
+        if (len)
+            *len = 0;
+        return 1;
+    }
+    if (t == napi_object)
+        SN_NAPI(env, napi_is_typedarray(env, v, &is_ta), return 0);
+    napi_typedarray_type tt = napi_int8_array;
+    size_t n = 0;
+    void *p = NULL;
+    if (is_ta)
+        SN_NAPI(env, napi_get_typedarray_info(env, v, &tt, &n, &p, NULL, NULL), return 0);
+    if (!is_ta || tt != type) {
+        sn_throw_type(env, what, sn_typedarray_name(type));
+        return 0;
+    }
+    if (n < min_len) {
+        sn_throw_range(env, what, "fewer elements than the count given");
+        return 0;
+    }
+    *data = p;
+    if (len)
+        *len = n;
+    return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Results                                                                    */
+/* ------------------------------------------------------------------------ */
+
+napi_value sn_from_i32(napi_env env, int32_t v)
+{
+    napi_value r;
+    NAPI_CALL(env, napi_create_int32(env, v, &r));
+    return r;
+}
+
+napi_value sn_from_u32(napi_env env, uint32_t v)
+{
+    napi_value r;
+    NAPI_CALL(env, napi_create_uint32(env, v, &r));
+    return r;
+}
+
+napi_value sn_from_i64(napi_env env, int64_t v)
+{
+    napi_value r;
+    NAPI_CALL(env, napi_create_bigint_int64(env, v, &r));
+    return r;
+}
+
+napi_value sn_from_u64(napi_env env, uint64_t v)
+{
+    napi_value r;
+    NAPI_CALL(env, napi_create_bigint_uint64(env, v, &r));
+    return r;
+}
+
+napi_value sn_from_double(napi_env env, double v)
+{
+    napi_value r;
+    NAPI_CALL(env, napi_create_double(env, v, &r));
+    return r;
+}
+
+napi_value sn_from_string(napi_env env, const char *s)
+{
+    napi_value r;
+    if (!s)
+        NAPI_CALL(env, napi_get_null(env, &r));
+    else
+        NAPI_CALL(env, napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &r));
+    return r;
+}
+
+napi_value sn_from_string_len(napi_env env, const char *s, size_t len)
+{
+    napi_value r;
+    if (!s)
+        NAPI_CALL(env, napi_get_null(env, &r));
+    else
+        NAPI_CALL(env, napi_create_string_utf8(env, s, len, &r));
+    return r;
+}
+
+napi_value sn_undefined(napi_env env)
+{
+    napi_value r;
+    NAPI_CALL(env, napi_get_undefined(env, &r));
+    return r;
+}
+
+int sn_set(napi_env env, napi_value obj, const char *name, napi_value v)
+{
+    if (!v)
+        return 0;
+    SN_NAPI(env, napi_set_named_property(env, obj, name, v), return 0);
+    return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Options structs and progress callbacks                                     */
+/* ------------------------------------------------------------------------ */
+
+void sn_scratch_init(sn_scratch *s, napi_env env)
+{
+    memset(s, 0, sizeof *s);
+    s->env = env;
+}
+
+static void *sn_scratch_alloc(napi_env env, sn_scratch *s, size_t size)
+{
+    void *p = NULL;
+    if (s->n_allocs < SN_SCRATCH_MAX)
+        p = malloc(size ? size : 1);
+    if (!p) {
+        napi_throw_error(env, NULL, "out of memory");
+        return NULL;
+    }
+    s->allocs[s->n_allocs++] = p;
+    return p;
+}
+
+/* Called by the library on the calling (JS) thread during the call: run the
+ * JS callback synchronously. A truthy return value or a throw cancels; a
+ * throw is kept and rethrown once the library has returned. */
+static int sn_progress_trampoline(uint64_t done, uint64_t total, void *payload)
+{
+    sn_scratch *s = payload;
+    napi_env env = s->env;
+    napi_handle_scope scope;
+    int cancel = 1;
+    if (s->exception || s->napi_failed)
+        return 1;
+    SN_NAPI(env, napi_open_handle_scope(env, &scope), {
+        s->napi_failed = 1;
+        return 1;
+    });
+    napi_value argv[2], global, result;
+    SN_NAPI(env, napi_create_double(env, (double)done, &argv[0]), goto fail);
+    SN_NAPI(env, napi_create_double(env, (double)total, &argv[1]), goto fail);
+    SN_NAPI(env, napi_get_global(env, &global), goto fail);
+    napi_status st = napi_call_function(env, global, s->progress, 2, argv, &result);
+    bool pending = false;
+    SN_NAPI(env, napi_is_exception_pending(env, &pending), goto fail);
+    if (pending) {
+        napi_value exc;
+        SN_NAPI(env, napi_get_and_clear_last_exception(env, &exc), goto fail);
+        SN_NAPI(env, napi_create_reference(env, exc, 1, &s->exception), goto fail);
+    } else {
+        SN_NAPI(env, st, goto fail);
+        napi_value b;
+        bool stop = false;
+        SN_NAPI(env, napi_coerce_to_bool(env, result, &b), goto fail);
+        SN_NAPI(env, napi_get_value_bool(env, b, &stop), goto fail);
+        cancel = stop;
+    }
+    goto out;
+fail:
+    s->napi_failed = 1;
+out:
+    SN_NAPI(env, napi_close_handle_scope(env, scope), s->napi_failed = 1);
+    return cancel;
+}
+
+static int sn_field_get(napi_env env, napi_value obj, const sn_struct *s, size_t fi, void *out,
+                        sn_scratch *scr)
+{
+    const sn_field *f = &s->fields[fi];
+    char *base = out;
+    napi_value v;
+    int nullish;
+    SN_NAPI(env, napi_get_named_property(env, obj, f->name, &v), return 0);
+    napi_valuetype t;
+    SN_NAPI(env, napi_typeof(env, v, &t), return 0);
+    if (t == napi_undefined)
+        return 1; /* keep the default */
+    void *dst = base + f->offset;
+    switch (f->kind) {
+    case SN_F_INT: return sn_get_int(env, v, f->name, dst);
+    case SN_F_UINT: return sn_get_uint(env, v, f->name, dst);
+    case SN_F_I32: return sn_get_i32(env, v, f->name, dst);
+    case SN_F_U32: return sn_get_u32(env, v, f->name, dst);
+    case SN_F_I64: return sn_get_i64(env, v, f->name, dst);
+    case SN_F_U64: return sn_get_u64(env, v, f->name, dst);
+    case SN_F_DOUBLE: return sn_get_double(env, v, f->name, dst);
+    case SN_F_STRING: {
+        sn_bytes b;
+        if (!sn_get_bytes(env, v, 1, 1, f->name, &b))
+            return 0;
+        const char *p = NULL;
+        if (b.data) {
+            char *copy = sn_scratch_alloc(env, scr, b.len + 1);
+            if (!copy) {
+                sn_bytes_free(&b);
+                return 0;
+            }
+            memcpy(copy, b.data, b.len + 1);
+            p = copy;
+        }
+        sn_bytes_free(&b);
+        memcpy(dst, &p, sizeof p);
+        return 1;
+    }
+    case SN_F_F64_ARRAY: {
+        const double *p = NULL;
+        size_t n = 0;
+        bool is_array = false;
+        if (!sn_is_nullish(env, v, &nullish))
+            return 0;
+        if (!nullish) {
+            SN_NAPI(env, napi_is_array(env, v, &is_array), return 0);
+            if (is_array) {
+                uint32_t len;
+                SN_NAPI(env, napi_get_array_length(env, v, &len), return 0);
+                double *copy = sn_scratch_alloc(env, scr, (size_t)len * sizeof *copy);
+                if (!copy)
+                    return 0;
+                for (uint32_t i = 0; i < len; i++) {
+                    napi_value e;
+                    SN_NAPI(env, napi_get_element(env, v, i, &e), return 0);
+                    if (!sn_get_double(env, e, f->name, &copy[i]))
+                        return 0;
+                }
+                p = copy;
+                n = len;
+            } else {
+                void *data;
+                if (!sn_get_array(env, v, napi_float64_array, 0, 0, f->name, &data, &n))
+                    return 0;
+                p = data;
+            }
+        }
+        if (fi < SN_SCRATCH_MAX)
+            scr->array_len[fi] = n;
+        memcpy(dst, &p, sizeof p);
+        return 1;
+    }
+    case SN_F_HANDLE: {
+        void *p;
+        if (!sn_get_handle(env, v, (sn_handle_type)f->handle_type, 1, f->name, &p))
+            return 0;
+        memcpy(dst, &p, sizeof p);
+        return 1;
+    }
+    case SN_F_PROGRESS: {
+        scrm_progress_fn fn = NULL;
+        void *payload = NULL;
+        if (!sn_is_nullish(env, v, &nullish))
+            return 0;
+        if (!nullish) {
+            if (t != napi_function) {
+                sn_throw_type(env, f->name, "a function or null");
+                return 0;
+            }
+            scr->progress = v;
+            fn = sn_progress_trampoline;
+            payload = scr;
+        }
+        memcpy(dst, &fn, sizeof fn);
+        /* its payload is the next SN_F_PAYLOAD field */
+        for (size_t j = fi + 1; j < s->n_fields; j++)
+            if (s->fields[j].kind == SN_F_PAYLOAD) {
+                memcpy(base + s->fields[j].offset, &payload, sizeof payload);
+                break;
+            }
+        return 1;
+    }
+    case SN_F_PAYLOAD: return 1;
+    }
+    return 1;
+}
+
+int sn_options_from_js(napi_env env, napi_value v, const sn_struct *s, void *out, sn_scratch *scr)
+{
+    int rc = s->init(out, s->version);
+    if (rc < 0) {
+        sn_throw_scrm(env, rc);
+        return 0;
+    }
+    int nullish;
+    if (!sn_is_nullish(env, v, &nullish))
+        return 0;
+    if (nullish)
+        return 1;
+    napi_valuetype t;
+    SN_NAPI(env, napi_typeof(env, v, &t), return 0);
+    if (t != napi_object) {
+        sn_throw_type(env, s->name, "an options object");
+        return 0;
+    }
+    /* Unknown names are errors: a misspelt option must not be ignored. */
+    napi_value names;
+    uint32_t n_names;
+    SN_NAPI(env, napi_get_property_names(env, v, &names), return 0);
+    SN_NAPI(env, napi_get_array_length(env, names, &n_names), return 0);
+    for (uint32_t i = 0; i < n_names; i++) {
+        napi_value k;
+        char key[64];
+        size_t klen;
+        SN_NAPI(env, napi_get_element(env, names, i, &k), return 0);
+        SN_NAPI(env, napi_get_value_string_utf8(env, k, key, sizeof key, &klen), return 0);
+        int known = 0;
+        for (size_t j = 0; j < s->n_fields && !known; j++)
+            known = s->fields[j].kind != SN_F_PAYLOAD && strcmp(s->fields[j].name, key) == 0;
+        if (!known) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "%s has no field '%s'", s->name, key);
+            napi_throw_type_error(env, NULL, msg);
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < s->n_fields; i++)
+        if (!sn_field_get(env, v, s, i, out, scr))
+            return 0;
+    return 1;
+}
+
+napi_value sn_options_to_js(napi_env env, const sn_struct *s, const void *opts)
+{
+    napi_value obj;
+    const char *base = opts;
+    NAPI_CALL(env, napi_create_object(env, &obj));
+    for (size_t i = 0; i < s->n_fields; i++) {
+        const sn_field *f = &s->fields[i];
+        const void *src = base + f->offset;
+        napi_value v = NULL;
+        switch (f->kind) {
+        case SN_F_INT: {
+            int x;
+            memcpy(&x, src, sizeof x);
+            v = sn_from_i32(env, x);
+            break;
+        }
+        case SN_F_I32: {
+            int32_t x;
+            memcpy(&x, src, sizeof x);
+            v = sn_from_i32(env, x);
+            break;
+        }
+        case SN_F_UINT: {
+            unsigned x;
+            memcpy(&x, src, sizeof x);
+            v = sn_from_u32(env, x);
+            break;
+        }
+        case SN_F_U32: {
+            uint32_t x;
+            memcpy(&x, src, sizeof x);
+            v = sn_from_u32(env, x);
+            break;
+        }
+        case SN_F_I64: {
+            int64_t x;
+            memcpy(&x, src, sizeof x);
+            v = sn_from_i64(env, x);
+            break;
+        }
+        case SN_F_U64: {
+            uint64_t x;
+            memcpy(&x, src, sizeof x);
+            v = sn_from_u64(env, x);
+            break;
+        }
+        case SN_F_DOUBLE: {
+            double x;
+            memcpy(&x, src, sizeof x);
+            v = sn_from_double(env, x);
+            break;
+        }
+        case SN_F_STRING: {
+            const char *p;
+            memcpy(&p, src, sizeof p);
+            v = sn_from_string(env, p);
+            break;
+        }
+        case SN_F_F64_ARRAY:
+        case SN_F_HANDLE:
+        case SN_F_PROGRESS:
+            NAPI_CALL(env, napi_get_null(env, &v));
+            break;
+        case SN_F_PAYLOAD: continue;
+        }
+        if (!sn_set(env, obj, f->name, v))
+            return NULL;
+    }
+    return obj;
+}
+
+int sn_scratch_finish(napi_env env, sn_scratch *scr, int rc)
+{
+    for (size_t i = 0; i < scr->n_allocs; i++)
+        free(scr->allocs[i]);
+    scr->n_allocs = 0;
+    if (scr->exception) {
+        napi_value exc = NULL;
+        napi_status st = napi_get_reference_value(env, scr->exception, &exc);
+        SN_NAPI(env, napi_delete_reference(env, scr->exception), (void)0);
+        scr->exception = NULL;
+        if (rc < 0) {
+            SN_NAPI(env, st, return 0);
+            SN_NAPI(env, napi_throw(env, exc), return 0);
+            return 0;
+        }
+    }
+    if (rc < 0) {
+        bool pending = false;
+        SN_NAPI(env, napi_is_exception_pending(env, &pending), return 0);
+        if (!pending)
+            sn_throw_scrm(env, rc);
+        return 0;
+    }
+    if (scr->napi_failed)
+        return 0; /* the exception is pending */
+    return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Zero-copy columns                                                          */
+/* ------------------------------------------------------------------------ */
+
+typedef struct sn_column_ref {
+    sn_handle *h;
+    int64_t bytes;
+} sn_column_ref;
+
+static void sn_column_finalize(napi_env env, void *data, void *hint)
+{
+    (void)data;
+    sn_column_ref *c = hint;
+    int64_t now;
+    /* In a finalizer nothing can be thrown: the status is all we can check. */
+    if (napi_adjust_external_memory(env, -c->bytes, &now) != napi_ok)
+        (void)now;
+    sn_handle_unpin(c->h);
+    free(c);
+}
+
+/*
+ * A TypedArray over @p count elements at @p data, memory owned by handle @p h.
+ * The external ArrayBuffer pins @p h until it is collected, so the column
+ * stays valid after the result object is closed or collected. Where external
+ * buffers are not allowed (napi_no_external_buffers_allowed, e.g. Electron's
+ * V8 sandbox) the column is a copy (node-addon-api doc/external_buffer.md).
+ */
+static napi_value sn_column(napi_env env, sn_handle *h, const void *data, size_t count,
+                            size_t elem, napi_typedarray_type type)
+{
+    napi_value ab, ta;
+    size_t bytes = count * elem;
+    sn_state *st = sn_get_state(env);
+    int copy = !data || count == 0 || (st && st->copy_columns);
+    if (!copy) {
+        sn_column_ref *c = malloc(sizeof *c);
+        if (!c) {
+            napi_throw_error(env, NULL, "out of memory");
+            return NULL;
+        }
+        c->h = h;
+        c->bytes = (int64_t)bytes;
+        /* The buffer is read-only by contract (see index.d.ts): N-API has no
+         * read-only ArrayBuffer, hence the cast. */
+        napi_status s = napi_create_external_arraybuffer(env, (void *)(uintptr_t)data, bytes,
+                                                         sn_column_finalize, c, &ab);
+        if (s == napi_no_external_buffers_allowed) {
+            free(c);
+            copy = 1;
+        } else if (s != napi_ok) {
+            free(c);
+            sn_throw_napi(env, s, "napi_create_external_arraybuffer");
+            return NULL;
+        } else {
+            int64_t now;
+            h->pins++;
+            /* Tell the GC about memory it cannot see (TOOLCHAIN.md gotcha). */
+            NAPI_CALL(env, napi_adjust_external_memory(env, (int64_t)bytes, &now));
+        }
+    }
+    if (copy) {
+        void *dst = NULL;
+        NAPI_CALL(env, napi_create_arraybuffer(env, bytes, &dst, &ab));
+        if (bytes && data)
+            memcpy(dst, data, bytes);
+    }
+    NAPI_CALL(env, napi_create_typedarray(env, type, count, ab, 0, &ta));
+    return ta;
+}
+
+/* Unwrap an RFM result for a column getter. */
+static int sn_rfm_arg(napi_env env, napi_callback_info info, size_t n, napi_value *argv,
+                      sn_handle **h)
+{
+    void *p;
+    if (!sn_args(env, info, n, argv))
+        return 0;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_RFM, 0, "r", &p))
+        return 0;
+    return sn_unwrap_raw(env, argv[0], SN_HANDLE_RFM, "r", h);
+}
+
+static napi_value sn_null(napi_env env)
+{
+    napi_value r;
+    NAPI_CALL(env, napi_get_null(env, &r));
+    return r;
+}
+
+#define SN_RFM_COLUMN(fname, ctype, tatype)                                                   \
+    static napi_value sn_##fname(napi_env env, napi_callback_info info)                       \
+    {                                                                                          \
+        napi_value argv[1];                                                                    \
+        sn_handle *h;                                                                          \
+        if (!sn_rfm_arg(env, info, 1, argv, &h))                                               \
+            return NULL;                                                                       \
+        const ctype *p = fname(h->ptr);                                                        \
+        if (!p)                                                                                \
+            return sn_null(env);                                                               \
+        return sn_column(env, h, p, scrm_rfm_customer_count(h->ptr), sizeof(ctype), tatype);   \
+    }
+
+SN_RFM_COLUMN(scrm_rfm_recency_days, int32_t, napi_int32_array)
+SN_RFM_COLUMN(scrm_rfm_frequency, uint32_t, napi_uint32_array)
+SN_RFM_COLUMN(scrm_rfm_monetary, double, napi_float64_array)
+SN_RFM_COLUMN(scrm_rfm_revenue, int64_t, napi_bigint64_array)
+SN_RFM_COLUMN(scrm_rfm_segments, int32_t, napi_int32_array)
+
+/* Per-segment arrays: segment count + 1 entries (the last: unassigned). */
+static size_t sn_rfm_segment_len(const scrm_rfm *r)
+{
+    return (size_t)scrm_segment_map_count(scrm_rfm_segment_map(r)) + 1;
+}
+
+static napi_value sn_scrm_rfm_segment_customers(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    sn_handle *h;
+    if (!sn_rfm_arg(env, info, 1, argv, &h))
+        return NULL;
+    const uint64_t *p = scrm_rfm_segment_customers(h->ptr);
+    if (!p)
+        return sn_null(env);
+    return sn_column(env, h, p, sn_rfm_segment_len(h->ptr), sizeof *p, napi_biguint64_array);
+}
+
+static napi_value sn_scrm_rfm_segment_revenue(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    sn_handle *h;
+    if (!sn_rfm_arg(env, info, 1, argv, &h))
+        return NULL;
+    const int64_t *p = scrm_rfm_segment_revenue(h->ptr);
+    if (!p)
+        return sn_null(env);
+    return sn_column(env, h, p, sn_rfm_segment_len(h->ptr), sizeof *p, napi_bigint64_array);
+}
+
+static napi_value sn_scrm_rfm_segment_stat(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    sn_handle *h;
+    int stat;
+    if (!sn_rfm_arg(env, info, 2, argv, &h) || !sn_get_int(env, argv[1], "stat", &stat))
+        return NULL;
+    const double *p = scrm_rfm_segment_stat(h->ptr, stat);
+    if (!p)
+        return sn_null(env);
+    return sn_column(env, h, p, sn_rfm_segment_len(h->ptr), sizeof *p, napi_float64_array);
+}
+
+static napi_value sn_scrm_rfm_scores(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    sn_handle *h;
+    int dim;
+    if (!sn_rfm_arg(env, info, 2, argv, &h) || !sn_get_int(env, argv[1], "dim", &dim))
+        return NULL;
+    const uint8_t *p = scrm_rfm_scores(h->ptr, dim);
+    if (!p)
+        return sn_null(env);
+    return sn_column(env, h, p, scrm_rfm_customer_count(h->ptr), 1, napi_uint8_array);
+}
+
+static napi_value sn_scrm_rfm_edges(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    sn_handle *h;
+    int dim;
+    if (!sn_rfm_arg(env, info, 2, argv, &h) || !sn_get_int(env, argv[1], "dim", &dim))
+        return NULL;
+    const double *p = scrm_rfm_edges(h->ptr, dim);
+    if (!p)
+        return sn_null(env);
+    return sn_column(env, h, p, scrm_rfm_bins(h->ptr) - 1, sizeof *p, napi_float64_array);
+}
+
+/* The result's own segment map: a borrowed handle that pins the result. */
+static napi_value sn_scrm_rfm_segment_map(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    sn_handle *h;
+    if (!sn_rfm_arg(env, info, 1, argv, &h))
+        return NULL;
+    const scrm_segment_map *map = scrm_rfm_segment_map(h->ptr);
+    if (!map)
+        return sn_null(env);
+    return sn_wrap_borrowed(env, SN_HANDLE_SEGMENT_MAP, (void *)(uintptr_t)map, h);
+}
+
+/* scrm_rfm_audience(r, segments: Int32Array, n_segments) -> Uint32Array of
+ * customer indices (the C two-call protocol done here). */
+static napi_value sn_scrm_rfm_audience(napi_env env, napi_callback_info info)
+{
+    napi_value argv[3], ab, ta;
+    void *r, *segs;
+    uint32_t n_segs;
+    uint64_t count = 0;
+    if (!sn_args(env, info, 3, argv) || !sn_get_handle(env, argv[0], SN_HANDLE_RFM, 0, "r", &r) ||
+        !sn_get_u32(env, argv[2], "n_segments", &n_segs) ||
+        !sn_get_array(env, argv[1], napi_int32_array, 0, n_segs, "segments", &segs, NULL))
+        return NULL;
+    int rc = scrm_rfm_audience(NULL, 0, &count, r, segs, n_segs);
+    if (rc < 0)
+        return sn_throw_scrm(env, rc);
+    void *dst = NULL;
+    NAPI_CALL(env, napi_create_arraybuffer(env, (size_t)count * sizeof(uint32_t), &dst, &ab));
+    if (count) {
+        uint64_t again = 0;
+        rc = scrm_rfm_audience(dst, count, &again, r, segs, n_segs);
+        if (rc < 0)
+            return sn_throw_scrm(env, rc);
+    }
+    NAPI_CALL(env, napi_create_typedarray(env, napi_uint32_array, (size_t)count, ab, 0, &ta));
+    return ta;
+}
+
+/* scrm_segment_map_rule(map, index) -> [r_lo, r_hi, f_lo, f_hi, m_lo, m_hi] */
+static napi_value sn_scrm_segment_map_rule(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2], arr;
+    void *map;
+    uint32_t index, bounds[6];
+    if (!sn_args(env, info, 2, argv) ||
+        !sn_get_handle(env, argv[0], SN_HANDLE_SEGMENT_MAP, 0, "map", &map) ||
+        !sn_get_u32(env, argv[1], "index", &index))
+        return NULL;
+    int rc = scrm_segment_map_rule(bounds, map, index);
+    if (rc < 0)
+        return sn_throw_scrm(env, rc);
+    NAPI_CALL(env, napi_create_array_with_length(env, 6, &arr));
+    for (uint32_t i = 0; i < 6; i++) {
+        napi_value v = sn_from_u32(env, bounds[i]);
+        if (!v)
+            return NULL;
+        NAPI_CALL(env, napi_set_element(env, arr, i, v));
+    }
+    return arr;
+}
+
+/* scrm_rfm_compute(ds, opts) -> scrm_rfm. Hand-written for one check the
+ * generic options code cannot make: FIXED edges arrays must hold bins−1
+ * values, since the library reads that many. */
+static napi_value sn_scrm_rfm_compute(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    void *ds;
+    scrm_rfm_options o;
+    sn_scratch scr;
+    scrm_rfm *r = NULL;
+    const sn_struct *s = sn_gen_struct("scrm_rfm_options");
+    sn_scratch_init(&scr, env);
+    if (!s) {
+        napi_throw_error(env, NULL, "scrm_rfm_options: no field table");
+        return NULL;
+    }
+    if (!sn_args(env, info, 2, argv) ||
+        !sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds) ||
+        !sn_options_from_js(env, argv[1], s, &o, &scr)) {
+        sn_scratch_finish(env, &scr, 0);
+        return NULL;
+    }
+    for (size_t i = 0; i < s->n_fields && i < SN_SCRATCH_MAX; i++) {
+        const double *p;
+        if (s->fields[i].kind != SN_F_F64_ARRAY)
+            continue;
+        memcpy(&p, (const char *)&o + s->fields[i].offset, sizeof p);
+        if (p && o.bins >= 2 && scr.array_len[i] < (size_t)o.bins - 1) {
+            sn_scratch_finish(env, &scr, 0);
+            sn_throw_range(env, s->fields[i].name, "needs bins - 1 values");
+            return NULL;
+        }
+    }
+    int rc = scrm_rfm_compute(&r, ds, &o);
+    if (!sn_scratch_finish(env, &scr, rc)) {
+        scrm_rfm_free(r); /* only when the call succeeded but a callback threw */
+        return NULL;
+    }
+    return sn_wrap_handle(env, SN_HANDLE_RFM, r);
+}
+
+/* scrm_dataset_append_str(ds, n, customers, lengths, times, amounts,
+ * order_keys) -> rows added (BigInt). customers: an Array of n strings (then
+ * lengths must be null), or a Buffer of the keys' bytes back to back with
+ * lengths a Uint32Array of n lengths (any bytes, NULs included). */
+static napi_value sn_scrm_dataset_append_str(napi_env env, napi_callback_info info)
+{
+    napi_value argv[7], result = NULL;
+    void *ds, *times, *amounts, *okeys, *lengths;
+    uint64_t n, added = 0;
+    const char **ptrs = NULL;
+    char *pool = NULL;
+    uint32_t *lens = NULL;
+    if (!sn_args(env, info, 7, argv) ||
+        !sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds) ||
+        !sn_get_u64(env, argv[1], "n", &n) ||
+        !sn_get_array(env, argv[3], napi_uint32_array, 1, n, "lengths", &lengths, NULL) ||
+        !sn_get_array(env, argv[4], napi_bigint64_array, 0, n, "times", &times, NULL) ||
+        !sn_get_array(env, argv[5], napi_bigint64_array, 0, n, "amounts", &amounts, NULL) ||
+        !sn_get_array(env, argv[6], napi_biguint64_array, 1, n, "order_keys", &okeys, NULL))
+        return NULL;
+    if (n > UINT32_MAX)
+        return sn_throw_range(env, "n", "at most 2^32 - 1 rows per call");
+    ptrs = malloc((size_t)(n ? n : 1) * sizeof *ptrs);
+    if (!ptrs) {
+        napi_throw_error(env, NULL, "out of memory");
+        return NULL;
+    }
+    if (lengths) {
+        /* bytes back to back */
+        void *bytes;
+        size_t nbytes, off = 0;
+        if (!sn_get_array(env, argv[2], napi_uint8_array, 0, 0, "customers", &bytes, &nbytes))
+            goto done;
+        for (uint64_t i = 0; i < n; i++) {
+            uint32_t l = ((const uint32_t *)lengths)[i];
+            if (l > nbytes - off) {
+                sn_throw_range(env, "lengths", "add up to more than the bytes given");
+                goto done;
+            }
+            ptrs[i] = (const char *)bytes + off;
+            off += l;
+        }
+        lens = lengths;
+    } else {
+        bool is_array = false;
+        uint32_t alen = 0;
+        SN_NAPI(env, napi_is_array(env, argv[2], &is_array), goto done);
+        if (is_array)
+            SN_NAPI(env, napi_get_array_length(env, argv[2], &alen), goto done);
+        if (!is_array || alen < n) {
+            sn_throw_type(env, "customers", "an Array of n strings (or a Buffer with lengths)");
+            goto done;
+        }
+        lens = malloc((size_t)(n ? n : 1) * sizeof *lens);
+        size_t cap = 4096, used = 0;
+        pool = malloc(cap);
+        if (!lens || !pool) {
+            napi_throw_error(env, NULL, "out of memory");
+            goto done;
+        }
+        /* First pass: all bytes into one pool (offsets, since it may move). */
+        size_t *offs = (size_t *)(void *)ptrs; /* same size as a pointer on our targets */
+        _Static_assert(sizeof(size_t) == sizeof(const char *), "offsets stored in pointer slots");
+        for (uint64_t i = 0; i < n; i++) {
+            napi_value e;
+            napi_valuetype t;
+            size_t len;
+            SN_NAPI(env, napi_get_element(env, argv[2], (uint32_t)i, &e), goto done);
+            SN_NAPI(env, napi_typeof(env, e, &t), goto done);
+            if (t != napi_string) {
+                char what[64];
+                snprintf(what, sizeof what, "customers[%llu]", (unsigned long long)i);
+                sn_throw_type(env, what, "a string");
+                goto done;
+            }
+            SN_NAPI(env, napi_get_value_string_utf8(env, e, NULL, 0, &len), goto done);
+            if (len > UINT32_MAX) {
+                sn_throw_range(env, "customers", "key too long");
+                goto done;
+            }
+            if (cap - used < len + 1) {
+                while (cap - used < len + 1)
+                    cap *= 2;
+                char *np = realloc(pool, cap);
+                if (!np) {
+                    napi_throw_error(env, NULL, "out of memory");
+                    goto done;
+                }
+                pool = np;
+            }
+            SN_NAPI(env, napi_get_value_string_utf8(env, e, pool + used, len + 1, &len), goto done);
+            offs[i] = used;
+            lens[i] = (uint32_t)len;
+            used += len + 1;
+        }
+        for (uint64_t i = 0; i < n; i++)
+            ptrs[i] = pool + offs[i];
+    }
+    int rc = scrm_dataset_append_str(ds, n, ptrs, lens, times, amounts, okeys, &added);
+    if (rc < 0)
+        sn_throw_scrm(env, rc);
+    else
+        result = sn_from_u64(env, added);
+done:
+    if (lens != lengths)
+        free(lens);
+    free(pool);
+    free(ptrs);
+    return result;
+}
+
+/* scrm_set_allocator(m, r, f, payload): only resetting to the C library's
+ * allocator (all null) is accepted. A JavaScript function cannot be the
+ * allocator: the library allocates from its worker threads and while freeing
+ * handles in GC finalizers, where JavaScript must not run; and memory from a
+ * previous allocator would be freed by the new one. Reachable anyway, so the
+ * whole ABI is (tests/check_parity.py). */
+static napi_value sn_scrm_set_allocator(napi_env env, napi_callback_info info)
+{
+    napi_value argv[4];
+    if (!sn_args(env, info, 4, argv))
+        return NULL;
+    for (int i = 0; i < 4; i++) {
+        int nullish;
+        if (!sn_is_nullish(env, argv[i], &nullish))
+            return NULL;
+        if (!nullish)
+            return sn_throw_type(env, "scrm_set_allocator",
+                                 "null for every argument (only the default allocator can be "
+                                 "set from JavaScript)");
+    }
+    int rc = scrm_set_allocator(NULL, NULL, NULL, NULL);
+    if (rc < 0)
+        return sn_throw_scrm(env, rc);
+    return sn_undefined(env);
+}
+
+static const sn_export sn_hand_functions[] = {
+    {"scrm_set_allocator", sn_scrm_set_allocator},
+    {"scrm_dataset_append_str", sn_scrm_dataset_append_str},
+    {"scrm_rfm_compute", sn_scrm_rfm_compute},
+    {"scrm_rfm_recency_days", sn_scrm_rfm_recency_days},
+    {"scrm_rfm_frequency", sn_scrm_rfm_frequency},
+    {"scrm_rfm_monetary", sn_scrm_rfm_monetary},
+    {"scrm_rfm_revenue", sn_scrm_rfm_revenue},
+    {"scrm_rfm_scores", sn_scrm_rfm_scores},
+    {"scrm_rfm_edges", sn_scrm_rfm_edges},
+    {"scrm_rfm_segments", sn_scrm_rfm_segments},
+    {"scrm_rfm_segment_map", sn_scrm_rfm_segment_map},
+    {"scrm_rfm_segment_customers", sn_scrm_rfm_segment_customers},
+    {"scrm_rfm_segment_revenue", sn_scrm_rfm_segment_revenue},
+    {"scrm_rfm_segment_stat", sn_scrm_rfm_segment_stat},
+    {"scrm_rfm_audience", sn_scrm_rfm_audience},
+    {"scrm_segment_map_rule", sn_scrm_segment_map_rule},
+};
+
+/* ------------------------------------------------------------------------ */
+/* Module init                                                                */
+/* ------------------------------------------------------------------------ */
+
+static void sn_state_finalize(napi_env env, void *data, void *hint)
+{
+    (void)hint;
+    sn_state *st = data;
+    for (int i = 0; i < SN_HANDLE_COUNT; i++)
+        if (st->ctor[i])
+            SN_NAPI(env, napi_delete_reference(env, st->ctor[i]), (void)0);
+    if (st->error_ctor)
+        SN_NAPI(env, napi_delete_reference(env, st->error_ctor), (void)0);
+    free(st);
+}
+
+static int sn_export_fn(napi_env env, napi_value exports, const sn_export *e)
+{
+    napi_value fn;
+    SN_NAPI(env, napi_create_function(env, e->name, NAPI_AUTO_LENGTH, e->fn, NULL, &fn), return 0);
+    napi_property_descriptor d = {e->name, NULL, NULL, NULL, NULL, fn, napi_enumerable, NULL};
+    SN_NAPI(env, napi_define_properties(env, exports, 1, &d), return 0);
+    return 1;
+}
+
+static napi_value sn_init(napi_env env, napi_value exports)
+{
+    sn_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        napi_throw_error(env, NULL, "out of memory");
+        return NULL;
+    }
+    const char *copy = getenv("SHOPCRM_NODE_COPY_COLUMNS");
+    st->copy_columns = copy && *copy && strcmp(copy, "0") != 0;
+    SN_NAPI(env, napi_set_instance_data(env, st, sn_state_finalize, NULL), {
+        free(st);
+        return NULL;
+    });
+
+    for (int i = 0; i < SN_HANDLE_COUNT; i++) {
+        napi_value ctor;
+        NAPI_CALL(env, napi_define_class(env, sn_handle_types[i].class_name, NAPI_AUTO_LENGTH,
+                                         sn_handle_construct, NULL, 0, NULL, &ctor));
+        NAPI_CALL(env, napi_create_reference(env, ctor, 1, &st->ctor[i]));
+    }
+    napi_value error_ctor = sn_define_error_class(env, st);
+    if (!error_ctor)
+        return NULL;
+    napi_property_descriptor d = {"ShopcrmError", NULL, NULL, NULL, NULL, error_ctor,
+                                  napi_enumerable, NULL};
+    NAPI_CALL(env, napi_define_properties(env, exports, 1, &d));
+
+    for (size_t i = 0; i < sn_gen_function_count; i++)
+        if (!sn_export_fn(env, exports, &sn_gen_functions[i]))
+            return NULL;
+    for (size_t i = 0; i < sizeof sn_hand_functions / sizeof *sn_hand_functions; i++)
+        if (!sn_export_fn(env, exports, &sn_hand_functions[i]))
+            return NULL;
+
+    /* Constants (enum values and #define numbers) as plain numbers; 64-bit
+     * sentinels that a double cannot hold exactly become BigInts. */
+    for (size_t i = 0; i < sn_gen_constant_count; i++) {
+        int64_t x = sn_gen_constants[i].value;
+        napi_value v;
+        if (x > (INT64_C(1) << 53) || x < -(INT64_C(1) << 53))
+            NAPI_CALL(env, napi_create_bigint_int64(env, x, &v));
+        else
+            NAPI_CALL(env, napi_create_int64(env, x, &v));
+        napi_property_descriptor c = {sn_gen_constants[i].name, NULL, NULL, NULL, NULL, v,
+                                      napi_enumerable, NULL};
+        NAPI_CALL(env, napi_define_properties(env, exports, 1, &c));
+    }
+    return exports;
+}
+
+NAPI_MODULE(shopcrm_node, sn_init)

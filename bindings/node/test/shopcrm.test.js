@@ -1,0 +1,359 @@
+'use strict';
+// Tests of the idiomatic Node API. Expected values are worked out by hand from
+// the documented definitions (include/shopcrm/rfm.h, kpi.h; docs/rfm.md) on
+// the README's 8-order example, never copied from the library's output.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+
+const shopcrm = require('..');
+const { Dataset, SegmentMap, ShopcrmError, ffi } = shopcrm;
+
+function gc() {
+  if (typeof global.gc !== 'function') {
+    require('node:v8').setFlagsFromString('--expose-gc');
+    global.gc = require('node:vm').runInNewContext('gc');
+  }
+  global.gc();
+}
+// External-buffer finalizers run once the event loop turns.
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+// README example: customer, ISO date (UTC midnight), cents.
+const ORDERS = [
+  [101, '2024-01-15', 2000], [101, '2024-02-20', 3000], [101, '2024-02-29', 4500],
+  [102, '2024-01-20', 12000], [102, '2024-02-05', 800],
+  [103, '2024-01-03', 1500],
+  [104, '2024-02-25', 2500],
+  [105, '2023-12-10', 600],
+];
+const dates = ORDERS.map((o) => new Date(o[1] + 'T00:00:00Z'));
+const seconds = dates.map((d) => d.getTime() / 1000);
+
+function sample(opts) {
+  return Dataset.fromArrays(ORDERS.map((o) => o[0]), dates, ORDERS.map((o) => o[2]), opts);
+}
+
+// Hand-worked (rfm.h): last order day 2024-02-29, so as_of = 2024-03-01T00:00Z;
+// recency = days between; n = 5, N = 5: quantile score = 1 + c, c = number of
+// customers strictly worse.
+const WANT = {
+  101: { rec: 1, freq: 3, rev: 9500, r: 5, f: 5, m: 4, seg: 'Champions' },
+  102: { rec: 25, freq: 2, rev: 12800, r: 3, f: 4, m: 5, seg: 'Loyal Customers' },
+  103: { rec: 58, freq: 1, rev: 1500, r: 2, f: 1, m: 2, seg: 'About To Sleep' },
+  104: { rec: 5, freq: 1, rev: 2500, r: 4, f: 1, m: 3, seg: 'Potential Loyalist' },
+  105: { rec: 82, freq: 1, rev: 600, r: 1, f: 1, m: 1, seg: 'Lost' },
+};
+
+test('dataset counts, keys and time range', () => {
+  const ds = sample();
+  assert.equal(ds.customers, 5);
+  assert.equal(ds.orders, 8);
+  assert.equal(ds.duplicates, 0);
+  assert.equal(ds.keyType, 'u64');
+  assert.deepEqual(ds.timeRange.min, new Date('2023-12-10T00:00:00Z'));
+  assert.deepEqual(ds.timeRange.max, new Date('2024-02-29T00:00:00Z'));
+  const keys = [];
+  for (let i = 0; i < ds.customers; i++) keys.push(ds.key(i));
+  assert.deepEqual(keys.slice().sort(), [101, 102, 103, 104, 105]);
+  for (let i = 0; i < ds.customers; i++) assert.equal(ds.index(ds.key(i)), i);
+  assert.equal(ds.index(999), undefined);
+  ds.close();
+});
+
+test('rfm values, scores and segments worked out by hand', () => {
+  const ds = sample();
+  const res = ds.rfm();
+  assert.equal(res.customers, 5);
+  assert.equal(res.bins, 5);
+  assert.deepEqual(res.asOf, new Date('2024-03-01T00:00:00Z'));
+  assert.ok(res.recencyDays instanceof Int32Array);
+  assert.ok(res.frequency instanceof Uint32Array);
+  assert.ok(res.monetary instanceof Float64Array);
+  assert.ok(res.revenue instanceof BigInt64Array);
+  assert.ok(res.r instanceof Uint8Array);
+  assert.ok(res.segment instanceof Int32Array);
+  for (const [key, w] of Object.entries(WANT)) {
+    const i = ds.index(Number(key));
+    assert.equal(res.recencyDays[i], w.rec, `recency of ${key}`);
+    assert.equal(res.frequency[i], w.freq, `frequency of ${key}`);
+    assert.equal(res.monetary[i], w.rev, `monetary of ${key}`);
+    assert.equal(res.revenue[i], BigInt(w.rev), `revenue of ${key}`);
+    assert.deepEqual([res.r[i], res.f[i], res.m[i]], [w.r, w.f, w.m], `scores of ${key}`);
+    assert.equal(res.segmentName(i), w.seg, `segment of ${key}`);
+  }
+  // summary: one customer in each of 5 segments, 0 unassigned
+  const summary = res.segments();
+  assert.equal(summary.length, 12); // 11 segments of rfm11-v1 + unassigned
+  const champions = summary.find((s) => s.name === 'Champions');
+  assert.deepEqual([champions.customers, champions.revenue, champions.share], [1, 9500, 0.2]);
+  assert.deepEqual([champions.meanR, champions.meanF, champions.meanM], [5, 5, 4]);
+  assert.equal(summary.at(-1).name, null);
+  assert.equal(summary.at(-1).customers, 0);
+  assert.equal(summary.reduce((a, s) => a + s.customers, 0), 5);
+  assert.deepEqual(res.audience(['Lost', 'Champions']).sort(), [101, 105]);
+  assert.deepEqual(res.audience('At Risk'), []);
+  res.close();
+  ds.close();
+});
+
+test('rfm options: ntile, mean monetary, explicit as_of, fixed edges, custom map', () => {
+  const ds = sample();
+  // mean monetary: revenue / frequency
+  const mean = ds.rfm({ monetary: 'mean', segments: null });
+  assert.equal(mean.monetary[ds.index(101)], 9500 / 3);
+  assert.equal(mean.segmentName(0), null); // empty map: all unassigned
+  // as_of 10 days after the default: every recency + 10
+  const later = ds.rfm({ asOf: new Date('2024-03-11T00:00:00Z') });
+  assert.equal(later.recencyDays[ds.index(101)], 11);
+  assert.equal(later.recencyDays[ds.index(105)], 92);
+  // fixed edges, 3 bins: F >= 2 -> 2, >= 3 -> 3
+  const map = new SegmentMap().add('frequent', { f: [3, 3] }).add('rest');
+  const fixed = ds.rfm({ bins: 3, method: 'fixed', edges: { r: [10, 30], f: [2, 3], m: [1000, 10000] },
+                         segments: map });
+  assert.equal(fixed.f[ds.index(101)], 3);
+  assert.equal(fixed.f[ds.index(102)], 2);
+  assert.equal(fixed.f[ds.index(103)], 1);
+  // R = N - #{edges <= recency}: 1 -> 3, 25 -> 2, 82 -> 1
+  assert.equal(fixed.r[ds.index(101)], 3);
+  assert.equal(fixed.r[ds.index(102)], 2);
+  assert.equal(fixed.r[ds.index(105)], 1);
+  assert.equal(fixed.m[ds.index(102)], 3); // 12800 >= 10000
+  assert.equal(fixed.segmentName(ds.index(101)), 'frequent');
+  assert.equal(fixed.segmentName(ds.index(102)), 'rest');
+  assert.deepEqual(map.rule(0), { name: 'frequent', r: [1, 10], f: [3, 3], m: [1, 10] });
+  assert.equal(map.find('nope'), -1);
+  // too few fixed edges are refused before the library reads past them
+  assert.throws(() => ds.rfm({ bins: 5, method: 'fixed', edges: { r: [1], f: [1], m: [1] },
+                               segments: null }), RangeError);
+  // ntile with 5 customers and 5 bins: one per bucket, ties by key: F of
+  // 103, 104, 105 (all 1) get 1, 2, 3 in key order.
+  const nt = ds.rfm({ method: 'ntile' });
+  assert.deepEqual([103, 104, 105, 102, 101].map((k) => nt.f[ds.index(k)]), [1, 2, 3, 4, 5]);
+  map.close();
+  ds.close();
+});
+
+test('Date and number times give the same dataset', () => {
+  const a = sample();
+  const b = Dataset.fromArrays(ORDERS.map((o) => o[0]), seconds, ORDERS.map((o) => o[2]));
+  const c = Dataset.fromArrays(ORDERS.map((o) => BigInt(o[0])),
+                               BigInt64Array.from(seconds, BigInt),
+                               BigInt64Array.from(ORDERS, (o) => BigInt(o[2])));
+  const ra = a.rfm(), rb = b.rfm(), rc = c.rfm();
+  for (let i = 0; i < 5; i++) {
+    assert.equal(a.key(i), b.key(i));
+    assert.equal(ra.recencyDays[i], rb.recencyDays[i]);
+    assert.equal(ra.recencyDays[i], rc.recencyDays[i]);
+    assert.equal(ra.revenue[i], rc.revenue[i]);
+  }
+  assert.throws(() => Dataset.fromArrays([1], [1.5], [1]), TypeError);
+});
+
+test('kpi over the whole dataset and over a window', () => {
+  const ds = sample();
+  const all = ds.kpi();
+  assert.equal(all.orders, 8);
+  assert.equal(all.refunds, 0);
+  assert.equal(all.customers, 5);
+  assert.equal(all.newCustomers, 5);
+  assert.equal(all.repeatCustomers, 2); // 101 and 102
+  assert.equal(all.revenue, 26900);
+  assert.equal(all.averageOrderValue, 26900 / 8);
+  assert.equal(all.purchaseFrequency, 8 / 5);
+  assert.equal(all.repeatRate, 2 / 5);
+  // February 2024: 101 (2 orders), 102 (1), 104 (1, first order: new)
+  const feb = ds.kpi({ start: new Date('2024-02-01T00:00:00Z'), end: Date.UTC(2024, 2, 1) / 1000 });
+  assert.equal(feb.orders, 4);
+  assert.equal(feb.customers, 3);
+  assert.equal(feb.newCustomers, 1);
+  assert.equal(feb.returningCustomers, 2);
+  assert.equal(feb.repeatCustomers, 1);
+  assert.equal(feb.revenue, 10800);
+  assert.equal(feb.newRevenue, 2500);
+  assert.equal(feb.returningRevenue, 8300);
+  assert.equal(feb.averageOrderValue, 2700);
+  // an empty window: counts 0, ratios NaN
+  const none = ds.kpi({ start: 0, end: 1 });
+  assert.equal(none.orders, 0);
+  assert.ok(Number.isNaN(none.averageOrderValue));
+});
+
+test('nps, csat and version', () => {
+  assert.equal(shopcrm.nps([10, 9, 0, 7]), 25); // 50 % promoters - 25 % detractors
+  assert.equal(shopcrm.csat([5, 4, 3, 1]), 50);
+  assert.equal(shopcrm.version(), `${ffi.SCRM_VERSION_MAJOR}.${ffi.SCRM_VERSION_MINOR}.${ffi.SCRM_VERSION_PATCH}`);
+  assert.throws(() => shopcrm.nps([10, 11]), (e) => e instanceof ShopcrmError &&
+                e.code === ffi.SCRM_ERANGE && e.codeName === 'SCRM_ERANGE' && e.index === 1);
+  assert.throws(() => shopcrm.csat([]), (e) => e.code === ffi.SCRM_EINVAL);
+});
+
+test('errors carry code, name, message and the index of the bad row', () => {
+  const ds = sample();
+  const t = [...seconds.slice(0, 2), -1e14]; // year outside 1..9999 in row 2
+  assert.throws(() => ds.append([1, 2, 3], t, [1, 2, 3]), (e) => {
+    assert.ok(e instanceof ShopcrmError);
+    assert.ok(e instanceof Error);
+    assert.equal(e.name, 'ShopcrmError');
+    assert.equal(e.code, -9);
+    assert.equal(e.codeName, 'SCRM_ERANGE');
+    assert.equal(e.index, 2);
+    assert.match(e.message, /row 2/);
+    assert.match(e.stack, /ShopcrmError/);
+    return true;
+  });
+  assert.equal(ds.orders, 8); // atomic: nothing added
+  assert.throws(() => ds.rfm({ asOf: new Date('2024-01-01T00:00:00Z') }),
+                (e) => e.code === ffi.SCRM_ERANGE);
+  assert.throws(() => ds.rfm({ bogus: 1 }), TypeError);
+  assert.throws(() => ds.rfm({ method: 'magic' }), RangeError);
+  assert.throws(() => ds.rfm().audience(['No Such Segment']), (e) => e.code === ffi.SCRM_ENOTFOUND);
+  assert.throws(() => ds.append(['s'], [0], [1]), (e) => e.code === ffi.SCRM_EINVAL); // u64 dataset
+  assert.throws(() => Dataset.fromCsv('/nonexistent/orders.csv'), (e) => e.code === ffi.SCRM_EIO);
+});
+
+test('string keys, order keys and duplicates', () => {
+  const ds = Dataset.fromArrays(['anna', 'bob', 'anna', 'ünï'], [10, 20, 30, 40], [100, 200, 300, 400],
+                                { orderKeys: ['o1', 'o2', 'o1', 7] });
+  assert.equal(ds.keyType, 'string');
+  assert.equal(ds.orders, 3);
+  assert.equal(ds.duplicates, 1);
+  assert.equal(ds.customers, 3);
+  assert.equal(ds.key(ds.index('ünï')), 'ünï');
+  assert.equal(ds.index('nobody'), undefined);
+  assert.equal(ds.append(['bob'], [50], [1], { orderKeys: ['o2'] }), 0); // seen before
+  const res = ds.rfm({ segments: null });
+  assert.equal(res.revenue[ds.index('anna')], 100n);
+  assert.throws(() => ds.append(['', 'x'], [1, 2], [1, 2]), (e) => e.code === ffi.SCRM_EINVAL && e.index === 0);
+});
+
+test('BigInt keys above 2^53', () => {
+  const big = 2n ** 63n + 5n, max = 2n ** 64n - 1n;
+  const ds = Dataset.fromArrays([big, 1, max], [100, 200, 300], [1, 2, 3]);
+  assert.equal(typeof ds.key(ds.index(big)), 'bigint');
+  assert.equal(ds.key(ds.index(big)), big);
+  assert.equal(ds.key(ds.index(max)), max);
+  assert.equal(ds.key(ds.index(1n)), 1); // safe: a number
+  const res = ds.rfm({ segments: null });
+  assert.deepEqual(res.audience([null]).map(String).sort(), [big, max, 1].map(String).sort());
+  assert.throws(() => ds.append([2 ** 60], [1], [1]), RangeError); // not exact as a number
+  assert.throws(() => ds.append([2n ** 64n], [1], [1]), RangeError);
+  assert.throws(() => ds.append([-1], [1], [1]), RangeError);
+});
+
+test('fromCsv on a tiny fixture: options and report', () => {
+  const file = path.join(__dirname, 'fixtures', 'tiny.csv');
+  const opts = { customer: 'client', time: 'when', amount: 'total', orderId: 'order', decimal: ',',
+                 naCustomer: 'NA' };
+  const ds = Dataset.fromCsv(file, { ...opts, onError: 'skip' });
+  const rep = ds.report;
+  assert.equal(rep.rowsRead, 6);
+  assert.equal(rep.rowsAdded, 3);
+  assert.equal(rep.duplicates, 1);
+  assert.equal(rep.emptyCustomer, 1);
+  assert.equal(rep.rejected, 1);
+  assert.equal(rep.delimiter, ';');
+  assert.equal(rep.timeFormat, 'iso8601');
+  assert.equal(rep.keyType, 'string');
+  assert.equal(rep.rejects.length, 1);
+  assert.equal(rep.rejects[0].line, 6);
+  assert.equal(rep.rejects[0].column, 'total');
+  assert.equal(ds.customers, 2);
+  const res = ds.rfm({ segments: null });
+  assert.equal(res.revenue[ds.index('c1')], 5000n);
+  assert.equal(res.revenue[ds.index('c2')], 123450n); // 1.234,50
+  // strict: the bad row fails the load, its line is the index
+  assert.throws(() => Dataset.fromCsv(file, opts), (e) => e.code === ffi.SCRM_EPARSE &&
+                e.index === 6 && /total/.test(e.message));
+  assert.throws(() => Dataset.fromCsv(file, { ...opts, colour: 'x' }), TypeError);
+  // writeCsv: header and one line per customer
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shopcrm-node-'));
+  const out = path.join(dir, 'rfm.csv');
+  res.writeCsv(out);
+  const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
+  assert.equal(lines[0], 'customer,recency_days,frequency,monetary,r,f,m,segment');
+  assert.equal(lines.length, 3);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('progress callbacks: called, cancel by return value or by throwing', () => {
+  const file = path.join(__dirname, 'fixtures', 'tiny.csv');
+  const opts = { customer: 'client', time: 'when', amount: 'total', decimal: ',', naCustomer: 'NA',
+                 onError: 'skip' };
+  const ds = new Dataset();
+  let calls = 0;
+  ds.loadCsv(file, { ...opts, progress: () => { calls++; } });
+  assert.ok(calls > 0);
+  const before = ds.orders;
+  assert.throws(() => ds.loadCsv(file, { ...opts, progress: () => true }),
+                (e) => e instanceof ShopcrmError && e.code === ffi.SCRM_ECANCELLED);
+  assert.equal(ds.orders, before); // nothing added
+  const boom = new Error('stop here');
+  assert.throws(() => ds.rfm({ progress: () => { throw boom; } }), (e) => e === boom);
+  assert.throws(() => ds.kpi({ progress: () => 1 }), (e) => e.code === ffi.SCRM_ECANCELLED);
+  let seen = null;
+  ds.rfm({ progress: (done, total) => { seen = [done, total]; return false; } });
+  assert.equal(seen[0], seen[1]);
+});
+
+test('columns are zero-copy and outlive their result', async () => {
+  const ds = sample();
+  let res = ds.rfm();
+  const rec = res.recencyDays;
+  const rev = res.revenue;
+  const i101 = ds.index(101);
+  // zero-copy: a second view of the same column sees a write through the first
+  const again = ffi.scrm_rfm_recency_days(res[Object.getOwnPropertySymbols(res)[0]]);
+  rec[i101] = 1234;
+  assert.equal(again[i101], 1234);
+  rec[i101] = 1;
+  res = null;
+  for (let k = 0; k < 3; k++) {
+    gc();
+    await turn();
+  }
+  assert.equal(rec[i101], 1);
+  assert.equal(rec[ds.index(105)], 82);
+  assert.equal(rev[ds.index(102)], 12800n);
+  // explicit close: columns stay valid, the result does not
+  const res2 = ds.rfm();
+  const seg = res2.segment;
+  res2.close();
+  assert.equal(res2.segmentNames[seg[i101]], 'Champions');
+  assert.throws(() => res2.segments(), (e) => e.code === ffi.SCRM_ESTATE);
+});
+
+test('columns are copies where external buffers are not allowed', () => {
+  // SHOPCRM_NODE_COPY_COLUMNS takes the napi_no_external_buffers_allowed path.
+  const script = `
+    const { Dataset, ffi } = require(${JSON.stringify(path.join(__dirname, '..'))});
+    const ds = Dataset.fromArrays([1, 2], [86400, 86400 * 3], [5, 7]);
+    const res = ds.rfm({ segments: null });
+    const a = res.recencyDays, b = ffi.scrm_rfm_recency_days(res[Object.getOwnPropertySymbols(res)[0]]);
+    a[0] = 99;
+    console.log(JSON.stringify([b[ds.index(1)], b[ds.index(2)], b[0] === 99]));`;
+  const r = spawnSync(process.execPath, ['-e', script],
+                      { env: { ...process.env, SHOPCRM_NODE_COPY_COLUMNS: '1' }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), [3, 1, false]); // recency 3 and 1 days; not shared
+});
+
+test('close() then use throws ShopcrmError SCRM_ESTATE', () => {
+  const ds = sample();
+  const res = ds.rfm();
+  ds.close();
+  ds.close(); // twice is harmless
+  assert.throws(() => ds.customers, (e) => e instanceof ShopcrmError && e.code === ffi.SCRM_ESTATE &&
+                e.codeName === 'SCRM_ESTATE' && /closed/.test(e.message));
+  assert.throws(() => ds.rfm(), (e) => e.code === ffi.SCRM_ESTATE);
+  // the result does not need its dataset, except for keys
+  assert.equal(res.segmentName(0) !== undefined, true);
+  assert.throws(() => res.audience('Champions'), (e) => e.code === ffi.SCRM_ESTATE);
+  const map = SegmentMap.preset('rf10-v1');
+  assert.equal(map.size, 10);
+  map.close();
+  assert.throws(() => map.names(), (e) => e.code === ffi.SCRM_ESTATE);
+});

@@ -1,0 +1,296 @@
+"""Helpers shared by the idiomatic modules: numpy detection, handle ownership,
+time conversion, progress callbacks, zero-copy columns."""
+
+import ctypes
+import datetime as _dt
+import operator
+import os
+import weakref
+
+from . import _ffi
+from .errors import Error, StateError
+
+# numpy and pandas are optional. SHOPCRM_NO_NUMPY=1 behaves as if neither
+# were installed (the tests use it to check the plain-list paths).
+np = None
+pd = None
+if os.environ.get('SHOPCRM_NO_NUMPY', '') not in ('1', 'true', 'yes'):
+    try:
+        import numpy as np  # noqa: F811
+    except ImportError:  # pragma: no cover - depends on the system
+        np = None
+    if np is not None:
+        try:
+            import pandas as pd  # noqa: F811
+        except ImportError:  # pragma: no cover
+            pd = None
+
+UTC = _dt.timezone.utc
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = _dt.timedelta(seconds=1)
+
+
+def have_numpy():
+    return np is not None
+
+
+def closed_error(what):
+    return StateError(_ffi.SCRM_ESTATE, f'the {what} is closed')
+
+
+class Resource:
+    """Owns one C handle: frees it with ``free`` when the last reference to
+    this object goes away (so numpy arrays over the handle's memory keep it
+    alive through their base chain), or at ``release()``-time if nothing else
+    holds it."""
+
+    __slots__ = ('ptr', '_fin', '__weakref__')
+
+    def __init__(self, ptr, free):
+        self.ptr = ptr
+        self._fin = weakref.finalize(self, free, ptr)
+        # Process exit frees memory anyway; never run C frees while the
+        # interpreter tears modules down.
+        self._fin.atexit = False
+
+    @property
+    def alive(self):
+        return self._fin.alive
+
+
+class Handle:
+    """Base of the Python objects that wrap a C handle.
+
+    ``close()`` drops this object's reference to the C handle (freed at once
+    unless zero-copy arrays still use its memory, then when the last of them
+    goes); later use raises :class:`shopcrm.StateError`. Context managers
+    close on exit; the garbage collector frees a forgotten handle."""
+
+    _what = 'handle'
+
+    def __init__(self, ptr, free):
+        self._res = Resource(ptr, free)
+
+    def _p(self):
+        res = self._res
+        if res is None:
+            raise closed_error(self._what)
+        return res.ptr
+
+    @property
+    def closed(self):
+        return self._res is None
+
+    def close(self):
+        """Release the C handle (idempotent)."""
+        self._res = None
+
+    def __enter__(self):
+        self._p()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+# ---------------------------------------------------------------------------
+# Time
+# ---------------------------------------------------------------------------
+
+def to_epoch(value, what='time'):
+    """Seconds since the epoch from an int, an aware datetime or a numpy
+    datetime64 (UTC). A naive datetime is a ValueError: its offset is unknown."""
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+            raise ValueError(f'{what}: naive datetime {value!r}; give a timezone-aware datetime '
+                             '(e.g. datetime(..., tzinfo=timezone.utc)) or epoch seconds')
+        return (value - _EPOCH) // _SECOND
+    if isinstance(value, _dt.date):
+        raise TypeError(f'{what}: a date has no time zone; give an aware datetime or epoch seconds')
+    if np is not None and isinstance(value, np.datetime64):
+        return int(value.astype('datetime64[s]').astype(np.int64))
+    if isinstance(value, bool) or isinstance(value, float):
+        raise TypeError(f'{what}: expected epoch seconds (int) or an aware datetime, '
+                        f'got {type(value).__name__}')
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f'{what}: expected epoch seconds (int) or an aware datetime, '
+                        f'got {type(value).__name__}') from None
+
+
+def times_array(times, n):
+    """An int64 C array (and the object keeping it alive) from times."""
+    if np is not None:
+        arr = np.asarray(times)
+        if arr.ndim != 1:
+            raise ValueError('times: expected a one-dimensional sequence')
+        if arr.dtype.kind == 'M':
+            arr = arr.astype('datetime64[s]').astype(np.int64)
+        elif arr.dtype.kind in 'iu':
+            if arr.dtype.kind == 'u' and arr.size and arr.max() > np.iinfo(np.int64).max:
+                raise OverflowError('times: value does not fit int64')
+            arr = arr.astype(np.int64, copy=False)
+        elif arr.dtype.kind == 'O' or arr.size == 0:
+            arr = np.array([to_epoch(t, f'times[{i}]') for i, t in enumerate(times)],
+                           dtype=np.int64)
+        else:
+            raise TypeError(f'times: expected epoch seconds (integers), aware datetimes or '
+                            f'datetime64, got dtype {arr.dtype}')
+        return c_array(arr, ctypes.c_int64, np.int64)
+    vals = [to_epoch(t, f'times[{i}]') for i, t in enumerate(times)]
+    return (ctypes.c_int64 * len(vals))(*vals)
+
+
+def int_array(values, ctype, np_dtype, what):
+    """A C array of integers (ints only: no floats, no bools)."""
+    if np is not None:
+        arr = np.asarray(values)
+        if arr.ndim != 1:
+            raise ValueError(f'{what}: expected a one-dimensional sequence')
+        if arr.size == 0:
+            arr = arr.astype(np_dtype)
+        elif arr.dtype.kind == 'O':
+            arr = np.array([_as_int(v, what, i) for i, v in enumerate(values)], dtype=object)
+            arr = _checked_cast(arr, np_dtype, what)
+        elif arr.dtype.kind in 'iu':
+            arr = _checked_cast(arr, np_dtype, what)
+        else:
+            raise TypeError(f'{what}: expected integers, got dtype {arr.dtype}'
+                            + (' (amounts are integer minor units, e.g. cents)'
+                               if arr.dtype.kind == 'f' else ''))
+        return c_array(arr, ctype, np_dtype)
+    vals = [_as_int(v, what, i) for i, v in enumerate(values)]
+    info = _LIMITS[ctype]
+    for i, v in enumerate(vals):
+        if not info[0] <= v <= info[1]:
+            raise OverflowError(f'{what}[{i}] = {v} does not fit {ctype.__name__}')
+    return (ctype * len(vals))(*vals)
+
+
+_LIMITS = {
+    ctypes.c_int64: (-2**63, 2**63 - 1), ctypes.c_uint64: (0, 2**64 - 1),
+    ctypes.c_int32: (-2**31, 2**31 - 1), ctypes.c_uint32: (0, 2**32 - 1),
+}
+
+
+def _as_int(v, what, i):
+    if isinstance(v, (bool, float)) or (np is not None and isinstance(v, (np.bool_, np.floating))):
+        raise TypeError(f'{what}[{i}]: expected an integer, got {type(v).__name__}'
+                        + (' (amounts are integer minor units, e.g. cents)'
+                           if isinstance(v, float) else ''))
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f'{what}[{i}]: expected an integer, got {type(v).__name__}') from None
+
+
+def _checked_cast(arr, np_dtype, what):
+    if arr.size:
+        info = np.iinfo(np_dtype)
+        lo, hi = arr.min(), arr.max()
+        if int(lo) < info.min or int(hi) > info.max:
+            raise OverflowError(f'{what}: values must be in {info.min}..{info.max}')
+    return arr.astype(np_dtype)
+
+
+def c_array(arr, ctype, np_dtype):
+    """A ctypes view of a numpy array (made contiguous with the right dtype);
+    the view keeps the array alive."""
+    arr = np.ascontiguousarray(arr, dtype=np_dtype)
+    if arr.size == 0:
+        return (ctype * 0)()
+    view = (ctype * arr.size).from_buffer(arr) if arr.flags.writeable else \
+        (ctype * arr.size).from_address(arr.ctypes.data)
+    view._keep = arr
+    return view
+
+
+def seq_len(x, what):
+    try:
+        return len(x)
+    except TypeError:
+        raise TypeError(f'{what}: expected a sequence or array') from None
+
+
+# ---------------------------------------------------------------------------
+# Progress callbacks
+# ---------------------------------------------------------------------------
+
+class Progress:
+    """Adapts a Python callable ``progress(done, total)`` to ProgressFn.
+
+    An exception raised by the callable cancels the operation (the callback
+    returns non-zero) and is re-raised by ``call()`` once the C function
+    has returned; returning ``False`` cancels too (shopcrm.Cancelled)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.exc = None
+        self.cfn = _ffi.ProgressFn(self._call) if fn is not None else None
+        if fn is not None and not callable(fn):
+            raise TypeError('progress must be callable')
+
+    def _call(self, done, total, _payload):
+        try:
+            return 1 if self.fn(done, total) is False else 0
+        except BaseException as e:  # noqa: B902 - re-raised after the C call
+            self.exc = e
+            return 1
+
+    def install(self, opts):
+        if self.cfn is not None:
+            opts.progress = self.cfn
+
+    def call(self, fn, *args):
+        try:
+            return fn(*args)
+        except Error:
+            if self.exc is not None:
+                exc, self.exc = self.exc, None
+                raise exc from None
+            raise
+
+
+def init_options(cls, init_fn):
+    opts = cls()
+    init_fn(ctypes.byref(opts), cls._version_)
+    return opts
+
+
+def column(owner, ptr, ctype, n, np_dtype):
+    """A read-only, zero-copy numpy array (or a list without numpy) over n
+    values at ptr, owned by the Resource ``owner`` (kept alive by the array)."""
+    if n == 0 or not ptr:
+        return np.empty(0, dtype=np_dtype) if np is not None else []
+    addr = ctypes.cast(ptr, ctypes.c_void_p).value
+    buf = (ctype * n).from_address(addr)
+    buf._owner = owner
+    if np is None:
+        return list(buf)
+    arr = np.frombuffer(buf, dtype=np_dtype)
+    arr.flags.writeable = False
+    return arr
+
+
+def decode(b):
+    if b is None:
+        return None
+    try:
+        return b.decode('utf-8')
+    except UnicodeDecodeError:
+        return b
+
+
+def encode(s, what):
+    if isinstance(s, str):
+        return s.encode('utf-8')
+    if isinstance(s, (bytes, bytearray, memoryview)):
+        return bytes(s)
+    raise TypeError(f'{what}: expected str or bytes, got {type(s).__name__}')
+
+
+def fspath(path):
+    return os.fsencode(os.fspath(path))
+

@@ -1,0 +1,353 @@
+"""The orders dataset (shopcrm/dataset.h) and CSV loading (shopcrm/io.h)."""
+
+import ctypes
+from ctypes import byref, c_char_p, c_int64, c_uint32, c_uint64
+from typing import NamedTuple
+
+from . import _ffi
+from ._util import (Handle, Progress, decode, encode, fspath, init_options, int_array, np,
+                    seq_len, times_array, to_epoch)
+from .errors import NotFound
+
+_KEY_TYPES = {'auto': _ffi.KeyType.AUTO, 'u64': _ffi.KeyType.U64, 'int': _ffi.KeyType.U64,
+              'string': _ffi.KeyType.STRING, 'str': _ffi.KeyType.STRING}
+_TIME_FORMATS = {'auto': _ffi.TimeFormat.AUTO, 'iso8601': _ffi.TimeFormat.ISO8601,
+                 'yyyymmdd': _ffi.TimeFormat.YYYYMMDD, 'dmy': _ffi.TimeFormat.DMY,
+                 'epoch': _ffi.TimeFormat.EPOCH}
+_ON_ERROR = {'strict': _ffi.CsvOnError.STRICT, 'skip': _ffi.CsvOnError.SKIP}
+_DELIMITERS = {None: 0, ',': ord(','), ';': ord(';'), '\t': ord('\t')}
+
+
+def _choice(table, value, what):
+    if isinstance(value, int) and not isinstance(value, bool) and value in table.values():
+        return int(value)
+    try:
+        return int(table[value.lower() if isinstance(value, str) else value])
+    except (KeyError, AttributeError):
+        raise ValueError(f'{what}: expected one of {sorted(k for k in table if k)}, '
+                         f'got {value!r}') from None
+
+
+class Reject(NamedTuple):
+    """A rejected CSV row: 1-based line, column name, reason."""
+    line: int
+    column: str
+    reason: str
+
+
+class CsvReport:
+    """What a CSV load did (copied from the C report, which is freed at once).
+
+    Attributes: rows_read, rows_added, duplicates, empty_customer, rejected
+    (all counted), rejects (the listed ones: Reject(line, column, reason)),
+    time_format (a TimeFormat: the one given, or what 'auto' chose),
+    delimiter (',', ';' or '\\t'), key_type (a KeyType)."""
+
+    def __init__(self, rp):
+        f = _ffi
+        self.rows_read = f.scrm_csv_report_rows_read(rp)
+        self.rows_added = f.scrm_csv_report_rows_added(rp)
+        self.duplicates = f.scrm_csv_report_duplicates(rp)
+        self.empty_customer = f.scrm_csv_report_empty_customer(rp)
+        self.rejected = f.scrm_csv_report_rejected(rp)
+        self.time_format = f.TimeFormat(f.scrm_csv_report_time_format(rp))
+        d = f.scrm_csv_report_delimiter(rp)
+        self.delimiter = chr(d) if d else None
+        self.key_type = f.KeyType(f.scrm_csv_report_key_type(rp))
+        rejects = []
+        for i in range(f.scrm_csv_report_reject_count(rp)):
+            line, col, why = c_uint64(), c_char_p(), c_char_p()
+            f.scrm_csv_report_reject(byref(line), byref(col), byref(why), rp, i)
+            rejects.append(Reject(line.value, decode(col.value), decode(why.value)))
+        self.rejects = rejects
+
+    def __repr__(self):
+        return (f'CsvReport(rows_read={self.rows_read}, rows_added={self.rows_added}, '
+                f'duplicates={self.duplicates}, empty_customer={self.empty_customer}, '
+                f'rejected={self.rejected}, time_format={self.time_format.name}, '
+                f'delimiter={self.delimiter!r})')
+
+
+class Dataset(Handle):
+    """An append-only, in-memory store of orders (C: scrm_dataset).
+
+    ``Dataset(key_type='auto', threads=0)`` creates an empty one; use
+    :meth:`from_csv` / :meth:`from_arrays` to create and fill one.
+    ``len(ds)`` is the number of orders stored."""
+
+    _what = 'dataset'
+
+    def __init__(self, key_type='auto', threads=0):
+        opts = init_options(_ffi.DatasetOptions, _ffi.scrm_dataset_options_init)
+        opts.key_type = _choice(_KEY_TYPES, key_type, 'key_type')
+        opts.threads = threads
+        p = _ffi._DatasetP()
+        _ffi.scrm_dataset_new(byref(p), byref(opts))
+        super().__init__(p, _ffi.scrm_dataset_free)
+        self.report = None
+        self._keys = []  # cache of customer keys by index (keys never change)
+
+    # -- construction -------------------------------------------------------
+
+    @classmethod
+    def from_csv(cls, source, customer='customer_id', time='date', amount='amount', **kw):
+        """A new dataset loaded from a CSV file (a path) or CSV text (bytes).
+
+        Keyword options are those of :meth:`load_csv`; the report is kept in
+        ``ds.report``. ``key_type`` and ``threads`` go to the constructor."""
+        ds = cls(key_type=kw.pop('key_type', 'auto'), threads=kw.get('threads', 0))
+        try:
+            ds.load_csv(source, customer=customer, time=time, amount=amount, **kw)
+        except BaseException:
+            ds.close()
+            raise
+        return ds
+
+    @classmethod
+    def from_arrays(cls, customers, times, amounts, order_keys=None, key_type='auto', threads=0):
+        """A new dataset holding one batch (see :meth:`append`)."""
+        ds = cls(key_type=key_type, threads=threads)
+        try:
+            ds.append(customers, times, amounts, order_keys)
+        except BaseException:
+            ds.close()
+            raise
+        return ds
+
+    # -- appends ------------------------------------------------------------
+
+    def append(self, customers, times, amounts, order_keys=None):
+        """Append one atomic batch of orders; return the number of rows added
+        (rows minus duplicate order keys).
+
+        customers: ints (uint64 keys) or str/bytes (string keys), a list or a
+        numpy array. times: epoch seconds (ints), timezone-aware datetimes or
+        numpy datetime64 (UTC); a naive datetime is a ValueError. amounts:
+        integers in minor units (cents; negative = refund). order_keys: None,
+        uint64 ints, or str/bytes order ids (hashed with
+        scrm_order_key_from_string, as the CSV loader does). Numpy arrays of
+        the C type (uint64 / int64) are passed without a copy.
+
+        On error nothing is added: shopcrm.RangeError (bad time) or
+        InvalidArgument (empty key) with ``index`` = the 0-based row."""
+        p = self._p()
+        n = seq_len(customers, 'customers')
+        if seq_len(times, 'times') != n or seq_len(amounts, 'amounts') != n:
+            raise ValueError(f'customers, times and amounts differ in length '
+                             f'({n}, {len(times)}, {len(amounts)})')
+        t = times_array(times, n)
+        a = int_array(amounts, c_int64, np.int64 if np is not None else None, 'amounts')
+        ok = None
+        if order_keys is not None:
+            if seq_len(order_keys, 'order_keys') != n:
+                raise ValueError('order_keys and customers differ in length')
+            ok = self._order_keys(order_keys)
+        added = c_uint64()
+        if self._string_keys(customers):
+            keys = [encode(c, f'customers[{i}]') for i, c in enumerate(customers)]
+            arr = (c_char_p * n)(*keys)
+            lens = (c_uint32 * n)(*[len(k) for k in keys])
+            _ffi.scrm_dataset_append_str(p, n, arr, lens, t, a, ok, byref(added))
+        else:
+            c = int_array(customers, c_uint64, np.uint64 if np is not None else None,
+                          'customers')
+            _ffi.scrm_dataset_append_u64(p, n, c, t, a, ok, byref(added))
+        return added.value
+
+    @staticmethod
+    def _string_keys(values):
+        if np is not None and isinstance(values, np.ndarray):
+            if values.dtype.kind in 'iu':
+                return False
+            if values.dtype.kind in 'SU':
+                return True
+        for v in values:
+            return isinstance(v, (str, bytes, bytearray, memoryview))
+        return False
+
+    def _order_keys(self, order_keys):
+        if self._string_keys(order_keys):
+            out = []
+            for i, s in enumerate(order_keys):
+                b = encode(s, f'order_keys[{i}]')
+                out.append(_ffi.scrm_order_key_from_string(b, len(b)))
+            return (c_uint64 * len(out))(*out)
+        return int_array(order_keys, c_uint64, np.uint64 if np is not None else None,
+                         'order_keys')
+
+    def load_csv(self, source, customer='customer_id', time='date', amount='amount',
+                 order_id=None, quantity=None, unit_price=None, delimiter=None,
+                 time_format='auto', decimal='.', utc_offset=0, on_error='strict',
+                 na_customer=None, has_header=True, minor_digits=2, max_rejects=100,
+                 threads=0, progress=None):
+        """Append the orders of a CSV file (path) or CSV text (bytes) atomically.
+
+        Columns are named by the header (or "1", "2", ... with
+        has_header=False). time_format: 'auto', 'iso8601', 'yyyymmdd', 'dmy'
+        or 'epoch'; decimal: '.' or ','; utc_offset: seconds of local time
+        ahead of UTC; on_error: 'strict' (first bad row raises ParseError with
+        ``index`` = its line) or 'skip' (bad rows listed in the report);
+        progress(done_bytes, total_bytes): see shopcrm.Dataset.rfm. Returns
+        the CsvReport, also kept in ``self.report``."""
+        p = self._p()
+        opts = init_options(_ffi.CsvOptions, _ffi.scrm_csv_options_init)
+        keep = []
+
+        def s(v, what):
+            if v is None:
+                return None
+            b = encode(v, what)
+            keep.append(b)
+            return b
+        opts.customer_column = s(customer, 'customer')
+        opts.time_column = s(time, 'time')
+        opts.amount_column = s(amount, 'amount')
+        opts.order_id_column = s(order_id, 'order_id')
+        opts.quantity_column = s(quantity, 'quantity')
+        opts.unit_price_column = s(unit_price, 'unit_price')
+        opts.na_customer = s(na_customer, 'na_customer')
+        opts.has_header = 1 if has_header else 0
+        if delimiter not in _DELIMITERS:
+            raise ValueError(f"delimiter: expected ',', ';', '\\t' or None, got {delimiter!r}")
+        opts.delimiter = _DELIMITERS[delimiter]
+        opts.time_format = _choice(_TIME_FORMATS, time_format, 'time_format')
+        if decimal not in ('.', ','):
+            raise ValueError(f"decimal: expected '.' or ',', got {decimal!r}")
+        opts.decimal_separator = ord(decimal)
+        opts.minor_digits = minor_digits
+        opts.utc_offset = utc_offset
+        opts.on_error = _choice(_ON_ERROR, on_error, 'on_error')
+        opts.max_rejects = max_rejects
+        opts.threads = threads
+        prog = Progress(progress)
+        prog.install(opts)
+        rp = _ffi._CsvReportP()
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+            prog.call(_ffi.scrm_csv_load_buffer, byref(rp), p, data, len(data), byref(opts))
+        else:
+            prog.call(_ffi.scrm_csv_load_file, byref(rp), p, fspath(source), byref(opts))
+        try:
+            report = CsvReport(rp)
+        finally:
+            _ffi.scrm_csv_report_free(rp)
+        self.report = report
+        return report
+
+    # -- queries ------------------------------------------------------------
+
+    def __len__(self):
+        return _ffi.scrm_dataset_order_count(self._p())
+
+    @property
+    def customers(self):
+        """Number of distinct customers."""
+        return _ffi.scrm_dataset_customer_count(self._p())
+
+    @property
+    def orders(self):
+        """Number of orders stored (duplicates excluded)."""
+        return _ffi.scrm_dataset_order_count(self._p())
+
+    @property
+    def duplicates(self):
+        """Rows skipped so far because their order key had been seen."""
+        return _ffi.scrm_dataset_duplicate_count(self._p())
+
+    @property
+    def key_type(self):
+        """A KeyType: AUTO until the first non-empty append, then U64 or STRING."""
+        return _ffi.KeyType(_ffi.scrm_dataset_key_type(self._p()))
+
+    @property
+    def time_range(self):
+        """(earliest, latest) order time in epoch seconds, or None when empty."""
+        lo, hi = c_int64(), c_int64()
+        try:
+            _ffi.scrm_dataset_time_range(byref(lo), byref(hi), self._p())
+        except NotFound:
+            return None
+        return (lo.value, hi.value)
+
+    def key(self, index):
+        """The key of customer ``index``: an int, or a str (bytes if not UTF-8)."""
+        p = self._p()
+        if index < 0:
+            index += self.customers
+        if not 0 <= index < 2**32:
+            raise IndexError(f'customer index {index} out of range')
+        if self.key_type == _ffi.KeyType.STRING:
+            s, n = c_char_p(), c_uint32()
+            _ffi.scrm_dataset_customer_key_str(byref(s), byref(n), p, index)
+            return decode(ctypes.string_at(s, n.value))
+        k = c_uint64()
+        _ffi.scrm_dataset_customer_key_u64(byref(k), p, index)
+        return k.value
+
+    def keys(self, count=None):
+        """The keys of customers 0 .. count-1 (default: all), in index order:
+        a numpy uint64 array for integer keys (a list without numpy), a list
+        of str for string keys."""
+        p = self._p()
+        total = self.customers if count is None else count
+        cache = self._keys
+        if len(cache) < total:
+            if self.key_type == _ffi.KeyType.STRING:
+                s, n = c_char_p(), c_uint32()
+                fn = _ffi.scrm_dataset_customer_key_str
+                for i in range(len(cache), total):
+                    fn(byref(s), byref(n), p, i)
+                    cache.append(decode(ctypes.string_at(s, n.value)))
+            else:
+                k = c_uint64()
+                fn = _ffi.scrm_dataset_customer_key_u64
+                for i in range(len(cache), total):
+                    fn(byref(k), p, i)
+                    cache.append(k.value)
+        out = cache[:total]
+        if np is not None and self.key_type != _ffi.KeyType.STRING:
+            return np.array(out, dtype=np.uint64)
+        return out
+
+    def index(self, key):
+        """The customer index of ``key``; shopcrm.NotFound when absent."""
+        p = self._p()
+        i = c_uint32()
+        if isinstance(key, (str, bytes, bytearray, memoryview)):
+            b = encode(key, 'key')
+            _ffi.scrm_dataset_find_str(byref(i), p, b, len(b))
+        else:
+            _ffi.scrm_dataset_find_u64(byref(i), p, int(key))
+        return i.value
+
+    def __contains__(self, key):
+        try:
+            self.index(key)
+        except NotFound:
+            return False
+        return True
+
+    def __repr__(self):
+        if self.closed:
+            return '<shopcrm.Dataset closed>'
+        return (f'<shopcrm.Dataset {self.orders} orders, {self.customers} customers, '
+                f'key_type={self.key_type.name}>')
+
+    # -- analyses -----------------------------------------------------------
+
+    def rfm(self, bins=5, method='quantile', as_of=None, utc_offset=0, frequency='orders',
+            monetary='sum', edges=None, segments='default', threads=0, progress=None):
+        """RFM scores and segments of every customer: see shopcrm.rfm.compute."""
+        from .rfm import compute
+        return compute(self, bins=bins, method=method, as_of=as_of, utc_offset=utc_offset,
+                       frequency=frequency, monetary=monetary, edges=edges,
+                       segments=segments, threads=threads, progress=progress)
+
+    def kpi(self, start=None, end=None, utc_offset=0, threads=0, progress=None):
+        """Shop KPIs of the window [start, end): see shopcrm.kpi.compute."""
+        from .kpi import compute
+        return compute(self, start=start, end=end, utc_offset=utc_offset, threads=threads,
+                       progress=progress)
+
+
+__all__ = ['Dataset', 'CsvReport', 'Reject', 'to_epoch']

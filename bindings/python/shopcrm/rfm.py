@@ -1,0 +1,390 @@
+"""RFM scoring, segment maps, summaries and audiences (shopcrm/rfm.h)."""
+
+import ctypes
+from ctypes import (POINTER, byref, c_double, c_int32, c_int64, c_uint8, c_uint32,
+                    c_uint64)
+
+from . import _ffi
+from ._util import (Handle, Progress, closed_error, column, decode, encode, fspath,
+                    init_options, np, pd, to_epoch)
+from .errors import InvalidArgument
+
+_METHODS = {'quantile': _ffi.RfmMethod.QUANTILE, 'ntile': _ffi.RfmMethod.NTILE,
+            'fixed': _ffi.RfmMethod.FIXED}
+_FREQ = {'orders': _ffi.RfmFrequencyMode.ORDERS, 'days': _ffi.RfmFrequencyMode.DAYS}
+_MONEY = {'sum': _ffi.RfmMonetaryMode.SUM, 'mean': _ffi.RfmMonetaryMode.MEAN}
+_DIMS = (('r', _ffi.RfmDim.R), ('f', _ffi.RfmDim.F), ('m', _ffi.RfmDim.M))
+
+
+def _pick(table, value, what):
+    try:
+        return int(table[value])
+    except (KeyError, TypeError):
+        raise ValueError(f'{what}: expected one of {sorted(table)}, got {value!r}') from None
+
+
+class SegmentMap(Handle):
+    """An ordered list of segment rules, first match wins (C: scrm_segment_map).
+
+    ``SegmentMap()`` is empty; ``SegmentMap.preset('rfm11-v1')`` holds a
+    named, versioned preset (``SegmentMap.preset_names()`` lists them)."""
+
+    _what = 'segment map'
+
+    def __init__(self, _ptr=None, _owner=None):
+        if _ptr is None:
+            p = _ffi._SegmentMapP()
+            _ffi.scrm_segment_map_new(byref(p))
+            super().__init__(p, _ffi.scrm_segment_map_free)
+        else:
+            # A map borrowed from an Rfm result: keeps the result alive, never freed here.
+            self._res = _owner
+            self._borrowed = _ptr
+
+    def _p(self):
+        if self._res is None:
+            raise closed_error(self._what)
+        return getattr(self, '_borrowed', None) or self._res.ptr
+
+    @classmethod
+    def preset(cls, name):
+        """A new map holding the preset ``name`` (NotFound if there is none)."""
+        p = _ffi._SegmentMapP()
+        _ffi.scrm_segment_map_preset(byref(p), encode(name, 'name'))
+        m = cls.__new__(cls)
+        Handle.__init__(m, p, _ffi.scrm_segment_map_free)
+        return m
+
+    @staticmethod
+    def preset_names():
+        """The names of the presets this library knows."""
+        out, i = [], 0
+        while True:
+            n = _ffi.scrm_segment_map_preset_name(i)
+            if n is None:
+                return out
+            out.append(decode(n))
+            i += 1
+
+    def add(self, name, r=(1, 10), f=(1, 10), m=(1, 10)):
+        """Append a rule: customers with r[0] <= R <= r[1], same for F and M.
+        A bare int means lo == hi. Returns self."""
+        b = []
+        for what, v in (('r', r), ('f', f), ('m', m)):
+            lo, hi = (v, v) if isinstance(v, int) else v
+            if lo < 0 or hi < 0:
+                raise InvalidArgument(_ffi.SCRM_EINVAL, f'{what}: bounds must be 1..10')
+            b += [lo, hi]
+        _ffi.scrm_segment_map_add(self._p(), encode(name, 'name'), *b)
+        return self
+
+    def copy(self):
+        """An independent copy of this map."""
+        p = _ffi._SegmentMapP()
+        _ffi.scrm_segment_map_copy(byref(p), self._p())
+        m = SegmentMap.__new__(SegmentMap)
+        Handle.__init__(m, p, _ffi.scrm_segment_map_free)
+        return m
+
+    def __len__(self):
+        return _ffi.scrm_segment_map_count(self._p())
+
+    @property
+    def names(self):
+        """Segment names in rule order."""
+        p = self._p()
+        return [decode(_ffi.scrm_segment_map_name(p, i))
+                for i in range(_ffi.scrm_segment_map_count(p))]
+
+    def rule(self, index):
+        """((r_lo, r_hi), (f_lo, f_hi), (m_lo, m_hi)) of segment ``index``."""
+        b = (c_uint32 * 6)()
+        _ffi.scrm_segment_map_rule(b, self._p(), index)
+        return ((b[0], b[1]), (b[2], b[3]), (b[4], b[5]))
+
+    def find(self, name):
+        """Index of the segment called ``name`` (NotFound if absent)."""
+        i = c_uint32()
+        _ffi.scrm_segment_map_find(byref(i), self._p(), encode(name, 'name'))
+        return i.value
+
+    @property
+    def bins(self):
+        """The number of bins the map was designed for (0 = any)."""
+        return _ffi.scrm_segment_map_bins(self._p())
+
+    def match(self, r, f, m):
+        """Name of the first rule matching the scores, or None."""
+        p = self._p()
+        i = _ffi.scrm_segment_map_match(p, r, f, m)
+        return None if i < 0 else decode(_ffi.scrm_segment_map_name(p, i))
+
+    def __repr__(self):
+        if self.closed:
+            return '<shopcrm.SegmentMap closed>'
+        return f'<shopcrm.SegmentMap {self.names!r}>'
+
+
+def compute(ds, bins=5, method='quantile', as_of=None, utc_offset=0, frequency='orders',
+            monetary='sum', edges=None, segments='default', threads=0, progress=None):
+    """RFM scores and segments of every customer of ``ds`` (see rfm.h for the
+    exact definitions).
+
+    bins: N, 2..10. method: 'quantile', 'ntile' or 'fixed' (then ``edges`` =
+    {'r': [...], 'f': [...], 'm': [...]}, N-1 ascending values each). as_of:
+    None (the start of the day after the last order), epoch seconds or an
+    aware datetime. frequency: 'orders' or 'days'; monetary: 'sum' or 'mean'.
+    segments: 'default' ("rfm11-v1" when bins is 5, none otherwise), a preset
+    name, a SegmentMap, or None (no segments: everyone unassigned).
+    progress(done, total): called with partitions aggregated; raise to cancel
+    (the exception is re-raised), or return False (shopcrm.Cancelled)."""
+    dsp = ds._p()
+    opts = init_options(_ffi.RfmOptions, _ffi.scrm_rfm_options_init)
+    opts.bins = bins
+    opts.method = _pick(_METHODS, method, 'method')
+    opts.frequency_mode = _pick(_FREQ, frequency, 'frequency')
+    opts.monetary_mode = _pick(_MONEY, monetary, 'monetary')
+    opts.as_of = _ffi.SCRM_RFM_AS_OF_DEFAULT if as_of is None else to_epoch(as_of, 'as_of')
+    opts.utc_offset = utc_offset
+    opts.threads = threads
+    keep = []
+    if edges is not None:
+        if not isinstance(edges, dict) or set(edges) - {'r', 'f', 'm'}:
+            raise ValueError("edges: expected a dict with keys 'r', 'f', 'm'")
+        for k, v in edges.items():
+            vals = [float(x) for x in v]
+            arr = (c_double * max(len(vals), 1))(*vals)
+            if len(vals) != bins - 1:
+                raise ValueError(f'edges[{k!r}]: expected bins - 1 = {bins - 1} values, '
+                                 f'got {len(vals)}')
+            keep.append(arr)
+            setattr(opts, k + '_edges', ctypes.cast(arr, POINTER(c_double)))
+    smap = None
+    if isinstance(segments, SegmentMap):
+        smap = segments
+    elif segments is None:
+        smap = SegmentMap()
+    elif segments != 'default':
+        smap = SegmentMap.preset(segments)
+    if smap is not None:
+        opts.segments = smap._p()
+    prog = Progress(progress)
+    prog.install(opts)
+    out = _ffi._RfmP()
+    prog.call(_ffi.scrm_rfm_compute, byref(out), dsp, byref(opts))
+    return Rfm(out, ds)
+
+
+_STATS = (('share', _ffi.RfmStat.SHARE), ('mean_r', _ffi.RfmStat.MEAN_R),
+          ('mean_f', _ffi.RfmStat.MEAN_F), ('mean_m', _ffi.RfmStat.MEAN_M),
+          ('mean_recency_days', _ffi.RfmStat.MEAN_RECENCY),
+          ('mean_frequency', _ffi.RfmStat.MEAN_FREQUENCY),
+          ('mean_monetary', _ffi.RfmStat.MEAN_MONETARY))
+
+
+class Rfm(Handle):
+    """An RFM result (C: scrm_rfm). Columns are indexed by customer index.
+
+    With numpy, the columns are read-only numpy arrays over the library's
+    memory (no copy); each keeps the C result alive through its ``base``
+    chain, so it stays valid after this object is closed or collected.
+    Without numpy they are lists (copies)."""
+
+    _what = 'RFM result'
+
+    def __init__(self, ptr, dataset):
+        super().__init__(ptr, _ffi.scrm_rfm_free)
+        self.dataset = dataset
+        self._cache = {}
+
+    def _col(self, name, getter, ctype, np_dtype, n=None, *args):
+        if name in self._cache:
+            return self._cache[name]
+        p = self._p()
+        n = len(self) if n is None else n
+        c = column(self._res, getter(p, *args), ctype, n, np_dtype)
+        self._cache[name] = c
+        return c
+
+    def close(self):
+        self._cache = {}
+        super().close()
+
+    def __len__(self):
+        return _ffi.scrm_rfm_customer_count(self._p())
+
+    @property
+    def customers(self):
+        """Number of customers scored."""
+        return len(self)
+
+    @property
+    def bins(self):
+        return _ffi.scrm_rfm_bins(self._p())
+
+    @property
+    def as_of(self):
+        """The as_of time used, epoch seconds."""
+        return _ffi.scrm_rfm_as_of(self._p())
+
+    @property
+    def recency_days(self):
+        return self._col('recency_days', _ffi.scrm_rfm_recency_days, c_int32,
+                         np and np.int32)
+
+    @property
+    def frequency(self):
+        return self._col('frequency', _ffi.scrm_rfm_frequency, c_uint32, np and np.uint32)
+
+    @property
+    def monetary(self):
+        """Monetary value (minor units, double; sum or mean)."""
+        return self._col('monetary', _ffi.scrm_rfm_monetary, c_double, np and np.float64)
+
+    @property
+    def revenue(self):
+        """Exact revenue per customer (minor units, int64)."""
+        return self._col('revenue', _ffi.scrm_rfm_revenue, c_int64, np and np.int64)
+
+    @property
+    def r(self):
+        return self._col('r', _ffi.scrm_rfm_scores, c_uint8, np and np.uint8, None,
+                         _ffi.RfmDim.R)
+
+    @property
+    def f(self):
+        return self._col('f', _ffi.scrm_rfm_scores, c_uint8, np and np.uint8, None,
+                         _ffi.RfmDim.F)
+
+    @property
+    def m(self):
+        return self._col('m', _ffi.scrm_rfm_scores, c_uint8, np and np.uint8, None,
+                         _ffi.RfmDim.M)
+
+    @property
+    def segment(self):
+        """Segment index of each customer (-1: unassigned)."""
+        return self._col('segment', _ffi.scrm_rfm_segments, c_int32, np and np.int32)
+
+    @property
+    def edges(self):
+        """{'r': ..., 'f': ..., 'm': ...}: the bins-1 edges used per dimension."""
+        nb = self.bins - 1
+        return {k: self._col('edges_' + k, _ffi.scrm_rfm_edges, c_double, np and np.float64,
+                             nb, d) for k, d in _DIMS}
+
+    @property
+    def segment_map(self):
+        """The segment map used (borrowed from the result)."""
+        return SegmentMap(_ffi.scrm_rfm_segment_map(self._p()), self._res)
+
+    @property
+    def segment_names(self):
+        return self.segment_map.names
+
+    @property
+    def unassigned(self):
+        """Number of customers no rule matched."""
+        return _ffi.scrm_rfm_unassigned_count(self._p())
+
+    def segment_labels(self):
+        """The segment name of each customer (None when unassigned), as a list."""
+        names = self.segment_names
+        return [names[s] if s >= 0 else None for s in self.segment]
+
+    def keys(self):
+        """The customer keys, in customer index order (see Dataset.keys)."""
+        return self.dataset.keys(len(self))
+
+    # -- summaries -----------------------------------------------------------
+
+    def segments(self, as_frame=False):
+        """Per-segment summary, one entry per segment in map order then one for
+        the unassigned (name None): name, customers, share, revenue (exact
+        minor units), mean_r, mean_f, mean_m, mean_recency_days,
+        mean_frequency, mean_monetary (NaN for an empty segment). A list of
+        dicts, or a pandas DataFrame with as_frame=True."""
+        p = self._p()
+        names = self.segment_names + [None]
+        k = len(names)
+        cust = _ffi.scrm_rfm_segment_customers(p)
+        rev = _ffi.scrm_rfm_segment_revenue(p)
+        stats = {n: _ffi.scrm_rfm_segment_stat(p, s) for n, s in _STATS}
+        rows = []
+        for i in range(k):
+            row = {'name': names[i], 'customers': cust[i], 'share': stats['share'][i],
+                   'revenue': rev[i]}
+            for n, _ in _STATS[1:]:
+                row[n] = stats[n][i]
+            rows.append(row)
+        if as_frame:
+            if pd is None:
+                raise ImportError('segments(as_frame=True) needs pandas')
+            return pd.DataFrame(rows, columns=list(rows[0]))
+        return rows
+
+    def to_pandas(self):
+        """A DataFrame, one row per customer in index order: customer (key),
+        recency_days, frequency, monetary (minor units), r, f, m, segment
+        (categorical of the segment names; NaN when unassigned)."""
+        if pd is None:
+            raise ImportError('to_pandas() needs pandas')
+        names = self.segment_names
+        seg = pd.Categorical.from_codes(np.asarray(self.segment, dtype=np.int64),
+                                        categories=names) if names else \
+            pd.Categorical([None] * len(self))
+        return pd.DataFrame({
+            'customer': self.keys(),
+            'recency_days': self.recency_days,
+            'frequency': self.frequency,
+            'monetary': self.monetary,
+            'r': self.r, 'f': self.f, 'm': self.m,
+            'segment': seg,
+        })
+
+    # -- audiences -----------------------------------------------------------
+
+    def _segment_ids(self, segments):
+        if isinstance(segments, (str, bytes)) or segments is None:
+            segments = [segments]
+        smap = self.segment_map
+        ids = [-1 if s is None else smap.find(s) for s in segments]
+        return (c_int32 * max(len(ids), 1))(*ids), len(ids)
+
+    def audience_indices(self, segments):
+        """Customer indices (ascending) of the named segments; None names the
+        unassigned. NotFound for an unknown name."""
+        p = self._p()
+        ids, n = self._segment_ids(segments)
+        count = c_uint64()
+        _ffi.scrm_rfm_audience(None, 0, byref(count), p, ids, n)
+        buf = (c_uint32 * max(count.value, 1))()
+        _ffi.scrm_rfm_audience(buf, count.value, byref(count), p, ids, n)
+        if np is not None:
+            return np.frombuffer(buf, dtype=np.uint32, count=count.value).copy()
+        return list(buf[:count.value])
+
+    def audience(self, segments):
+        """The keys of the customers of the named segments (ascending index)."""
+        idx = self.audience_indices(segments)
+        keys = self.keys()
+        if np is not None and isinstance(keys, np.ndarray):
+            return keys[idx]
+        return [keys[i] for i in idx]
+
+    def write_csv(self, path):
+        """Write every customer as CSV (see scrm_rfm_write_csv)."""
+        _ffi.scrm_rfm_write_csv(self._p(), self.dataset._p(), fspath(path))
+
+    def write_audience_csv(self, path, segments):
+        """Write the customers of the named segments as CSV `customer,segment`."""
+        ids, n = self._segment_ids(segments)
+        _ffi.scrm_rfm_audience_write_csv(self._p(), self.dataset._p(), ids, n, fspath(path))
+
+    def __repr__(self):
+        if self.closed:
+            return '<shopcrm.Rfm closed>'
+        return f'<shopcrm.Rfm {len(self)} customers, {self.bins} bins>'
+
+
+__all__ = ['Rfm', 'SegmentMap', 'compute']
