@@ -5,10 +5,12 @@
    library directory from `pkg-config --variable=libdir shopcrm` with the
    staged .pc (PKG_CONFIG_SYSROOT_DIR = STAGE, TOOLCHAIN.md).
 2. The package is installed into STAGE/site with
-   `python3 -m pip install --no-build-isolation --no-deps --no-index --target`
-   from a copy of bindings/python (so the build leaves nothing in the source
-   tree); when pip or setuptools are not installed, the package directory is
-   copied instead (said in the output).
+   `python3 -m pip install --no-deps --no-index --target` from a copy of
+   bindings/python (so the build leaves nothing in the source tree), with
+   pip's build isolation ON: the in-tree backend (_backend/) needs nothing
+   from an index, which is what makes `pip install ./bindings/python` work
+   offline. When pip is not installed, the package directory is copied
+   instead (said in the output).
 3. A small program runs in a fresh interpreter, outside the source tree, with
    the library found in each of the three ways of shopcrm/_lib.py:
    SHOPCRM_LIBRARY, libshopcrm.so.1 next to the package, the system search
@@ -59,18 +61,18 @@ def install_package(src, site, work):
     shutil.copytree(src, copy, ignore=shutil.ignore_patterns('__pycache__', 'build',
                                                              '*.egg-info', 'tests'))
     import importlib.util
-    if all(importlib.util.find_spec(m) for m in ('pip', 'setuptools', 'wheel')):
-        cmd = [sys.executable, '-m', 'pip', 'install', '--quiet', '--no-build-isolation',
+    if importlib.util.find_spec('pip'):
+        cmd = [sys.executable, '-m', 'pip', 'install', '--quiet',
                '--no-deps', '--no-index', '--no-cache-dir', '--disable-pip-version-check',
                '--target', site, copy]
         env = dict(os.environ, PIP_ROOT_USER_ACTION='ignore')
         env.pop('LD_PRELOAD', None)  # pip itself need not run under ASan
         run(cmd, env=env, cwd=work)
-        print('package installed with: python3 -m pip install --no-build-isolation '
+        print('package installed with: python3 -m pip install '
               '--no-deps --no-index --target SITE bindings/python')
     else:
         shutil.copytree(os.path.join(copy, 'shopcrm'), os.path.join(site, 'shopcrm'))
-        print('pip/setuptools/wheel not installed: package directory copied instead')
+        print('pip not installed: package directory copied instead')
 
 
 def main():
