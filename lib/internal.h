@@ -141,5 +141,10 @@ void scrm__civil_from_days(int64_t days, int64_t *y_out, unsigned *m_out, unsign
 int scrm__is_leap_year(int64_t y);
 unsigned scrm__days_in_month(int64_t y, unsigned m); /* 0 if m is not 1..12 */
 int scrm__valid_date(int64_t y, unsigned m, unsigned d);
+/* Periods (include/shopcrm/cohort.h): the period index of a civil day, the
+ * first day of a period, and the shared argument check (sets the error). */
+int64_t scrm__period_of_day(int64_t day, int unit);
+int64_t scrm__period_first_day(int64_t index, int unit);
+int scrm__period_check(const char *fn, int unit, int64_t utc_offset);
 
 #endif

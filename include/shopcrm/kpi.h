@@ -19,6 +19,9 @@
  *   dataset is in the window (no order before `start`), **returning** when they
  *   had an order before `start`. Every customer of the window is exactly one of
  *   the two. Orders after `end` play no part.
+ * - A customer **at** a time t (retention KPIs) is a customer with at least
+ *   one order in the lookback window `[t - lookback, t)` (local times, like
+ *   the window); the lookback is an option, 365 days by default.
  * - Money sums are exact `int64_t` minor units; a sum that does not fit is an
  *   error (::SCRM_EOVERFLOW), never a wrapped value.
  * - **Undefined ratios are NaN**: a ratio whose denominator is zero (no order,
@@ -88,26 +91,71 @@ typedef enum scrm_kpi_metric {
     /** Revenue share of new customers: new revenue / R (NaN when R = 0; outside
      *  0..1 when refunds make a group's or the total revenue negative). Double. */
     SCRM_KPI_NEW_REVENUE_SHARE = 16,
-    /** Revenue share of returning customers: returning revenue / R. Double. */
-    SCRM_KPI_RETURNING_REVENUE_SHARE = 17
+    /** Revenue share of returning customers: returning revenue / R. Double.
+     *  This is the retention KPI "share of revenue from returning customers". */
+    SCRM_KPI_RETURNING_REVENUE_SHARE = 17,
+
+    /* Retention KPIs (since 1.1). A customer **at** a time t is a customer with
+     * at least one order (amount >= 0) in the lookback window [t - L, t), L =
+     * ::scrm_kpi_options.lookback. S = customers at `start`, E = customers at
+     * `end`, N = customers at `end` whose first order of the dataset is in
+     * [start, end) (the new customers acquired in the window; with a window no
+     * longer than L that is every new customer, ::SCRM_KPI_NEW_CUSTOMERS).
+     * With an unbounded start or end, S or E is 0 and the rates are NaN.
+     * Repeat purchase rate and purchase frequency are ::SCRM_KPI_REPEAT_RATE
+     * and ::SCRM_KPI_PURCHASE_FREQUENCY; the share of revenue from returning
+     * customers is ::SCRM_KPI_RETURNING_REVENUE_SHARE. */
+
+    /** S: customers at the window's start (an order in [start − L, start)). Count. @since 1.0 */
+    SCRM_KPI_CUSTOMERS_AT_START = 18,
+    /** E: customers at the window's end (an order in [end − L, end)). Count. @since 1.0 */
+    SCRM_KPI_CUSTOMERS_AT_END = 19,
+    /** E − N: customers at the end acquired before the window's start (first
+     *  order before `start`); includes customers who had lapsed at the start
+     *  and came back. Count. @since 1.0 */
+    SCRM_KPI_RETAINED_CUSTOMERS = 20,
+    /** Customer retention rate (E − N) / S, the usual CRR formula (Farris,
+     *  Bendle, Pfeifer, Reibstein, "Marketing Metrics", 2010; see docs/kpi.md). Usually in 0..1; above 1 when lapsed
+     *  customers came back. NaN when S = 0. Double. @since 1.0 */
+    SCRM_KPI_RETENTION_RATE = 21,
+    /** Churn rate 1 − retention rate. NaN when S = 0. Double. @since 1.0 */
+    SCRM_KPI_CHURN_RATE = 22,
+    /** Purchase intervals: pairs of consecutive orders (in time order, amount
+     *  ≥ 0) of the same customer with both orders in the window. A customer
+     *  with k orders in the window gives k − 1. Count. @since 1.0 */
+    SCRM_KPI_PURCHASE_INTERVALS = 23,
+    /** Mean time between purchases: the mean length of the purchase intervals,
+     *  in days (seconds / 86400, not rounded). NaN when there is none.
+     *  Duration, double. @since 1.0 */
+    SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES = 24,
+    /** Median time between purchases, in days: the middle purchase interval
+     *  (the mean of the two middle ones for an even count). NaN when there is
+     *  none. Duration, double. @since 1.0 */
+    SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES = 25
 } scrm_kpi_metric;
 
 /** Number of metrics this version of the library knows (valid metrics are 0 .. SCRM_KPI_METRIC_COUNT-1). */
-#define SCRM_KPI_METRIC_COUNT 18
+#define SCRM_KPI_METRIC_COUNT 26
 
 /** What kind of number a metric is (see scrm_kpi_metric_type()). Passed as `int`. */
 typedef enum scrm_kpi_type {
     SCRM_KPI_TYPE_COUNT = 1,      /**< An exact integer count; read it with scrm_kpi_count(). */
     SCRM_KPI_TYPE_MONEY = 2,      /**< An exact sum in minor units; read it with scrm_kpi_count(). */
     SCRM_KPI_TYPE_MONEY_MEAN = 3, /**< A mean amount in minor units (double). */
-    SCRM_KPI_TYPE_RATIO = 4       /**< A ratio (double): a rate or share in 0..1, or orders per customer. */
+    SCRM_KPI_TYPE_RATIO = 4,      /**< A ratio (double): a rate or share in 0..1, or orders per customer. */
+    SCRM_KPI_TYPE_DAYS = 5        /**< A duration in days (double). @since 1.0 */
 } scrm_kpi_type;
 
 /** A computed set of KPIs (opaque, immutable). Free with scrm_kpi_free(). */
 typedef struct scrm_kpi scrm_kpi;
 
-/** Current version of ::scrm_kpi_options. */
-#define SCRM_KPI_OPTIONS_VERSION 1
+/** Current version of ::scrm_kpi_options (2 adds `lookback`, since 1.1). */
+#define SCRM_KPI_OPTIONS_VERSION 2
+
+/** Default lookback of ::scrm_kpi_options: 365 days, in seconds. */
+#define SCRM_KPI_DEFAULT_LOOKBACK (365 * INT64_C(86400))
+/** Largest accepted lookback: 100 years of 366 days, in seconds. */
+#define SCRM_KPI_MAX_LOOKBACK (100 * 366 * INT64_C(86400))
 
 /** Options of scrm_kpi_compute(). Initialise with ::SCRM_KPI_OPTIONS_INIT or scrm_kpi_options_init(). */
 typedef struct scrm_kpi_options {
@@ -121,11 +169,17 @@ typedef struct scrm_kpi_options {
     uint32_t threads;          /**< Worker threads; 0 = the dataset's setting. Results do not depend on it. */
     scrm_progress_fn progress; /**< Called with (rows done, rows in all); non-zero cancels. May be NULL. */
     void *progress_payload;    /**< Passed to `progress`. */
+    int64_t lookback;          /**< (Version 2.) Length L in seconds of the lookback window that
+                                    defines a customer *at* a time t: a customer with an order in
+                                    [t − L, t). Used by the retention KPIs; 1 s ..
+                                    ::SCRM_KPI_MAX_LOOKBACK, default ::SCRM_KPI_DEFAULT_LOOKBACK
+                                    (365 days; version-1 callers get the default). */
 } scrm_kpi_options;
 
-/** Default ::scrm_kpi_options: the whole dataset, UTC, default threads, no progress. */
+/** Default ::scrm_kpi_options: the whole dataset, UTC, default threads, no progress, 365-day lookback. */
 #define SCRM_KPI_OPTIONS_INIT \
-    { SCRM_KPI_OPTIONS_VERSION, SCRM_KPI_START_ALL, SCRM_KPI_END_ALL, 0, 0, NULL, NULL }
+    { SCRM_KPI_OPTIONS_VERSION, SCRM_KPI_START_ALL, SCRM_KPI_END_ALL, 0, 0, NULL, NULL, \
+      SCRM_KPI_DEFAULT_LOOKBACK }
 
 /**
  * Initialise @p opts with the defaults of @p version.
@@ -147,7 +201,8 @@ SCRM_EXPORT int scrm_kpi_options_init(scrm_kpi_options *opts, unsigned version);
  *                  Written only on success.
  * @param ds        the dataset; borrowed, not retained after return.
  * @param opts      options, or NULL for defaults (the whole dataset).
- * @return SCRM_OK; SCRM_EINVAL (NULL argument, start > end, utc_offset too large);
+ * @return SCRM_OK; SCRM_EINVAL (NULL argument, start > end, utc_offset too large,
+ *         lookback outside 1 .. ::SCRM_KPI_MAX_LOOKBACK);
  *         SCRM_EVERSION; SCRM_EOVERFLOW (a money sum does not fit int64);
  *         SCRM_ECANCELLED; SCRM_ENOMEM. Detail in scrm_last_error().
  * @note Thread safety: safe on distinct results; @p ds must not be appended to meanwhile.

@@ -1,0 +1,388 @@
+/**
+ * @file shopcrm/cohort.h
+ * @brief Calendar periods (day, ISO week, month, quarter, year) and cohort
+ *        retention matrices.
+ *
+ * @defgroup scrm_cohort Calendar periods and cohorts
+ * ## Calendar
+ * Civil-date arithmetic on the proleptic Gregorian calendar with a fixed UTC
+ * offset (no time-zone database). A time `t` (seconds since the epoch, UTC)
+ * has the local time `t + utc_offset`; its period is taken on the local
+ * civil date. Periods are numbered by a **period index**: the number of whole
+ * periods between the period containing local 1970-01-01 and the period
+ * containing the time, so index 0 is the period of the epoch and earlier
+ * periods have negative indices:
+ * - ::SCRM_PERIOD_DAY: days since 1970-01-01.
+ * - ::SCRM_PERIOD_WEEK: ISO 8601 weeks (Monday to Sunday); index 0 is the
+ *   week of 1970-01-01, which started on Monday 1969-12-29 (1970-W01). The
+ *   label uses the ISO week-numbering year, the year of the week's Thursday
+ *   (ISO 8601-1:2019, 3.1.1.23 and 5.2.3): 2020-12-31 and 2021-01-03 are in
+ *   2020-W53, 2021-01-04 starts 2021-W01.
+ * - ::SCRM_PERIOD_MONTH: (year − 1970)·12 + month − 1.
+ * - ::SCRM_PERIOD_QUARTER: (year − 1970)·4 + (month − 1) / 3.
+ * - ::SCRM_PERIOD_YEAR: year − 1970.
+ *
+ * Valid local times are those of years 1..9999, i.e. `t + utc_offset` in
+ * ::SCRM_TIME_MIN .. ::SCRM_TIME_MAX; since 0001-01-01 is a Monday, every
+ * period of every unit that meets this range lies inside it. |utc_offset| is
+ * at most ::SCRM_PERIOD_MAX_UTC_OFFSET (18 hours, as ISO 8601 allows).
+ * scrm_period_start() is the exact inverse of scrm_period_index():
+ * `start(index(t)) <= t < start(index(t) + 1)`.
+ *
+ * ## Cohort matrices
+ * A customer's **acquisition time** is the time of their first *counted
+ * order* (below), or a time given per customer (::scrm_cohorts_options.acquisition).
+ * Their **cohort** is the period of that time. Cell (c, k) of a matrix is
+ * about cohort c (period `first_period + c`) and its k-th period since
+ * acquisition (period `first_period + c + k`; k = 0 is the acquisition
+ * period itself).
+ *
+ * Rows of the dataset are filtered by the window [start, end) of the options
+ * (UTC instants compared with the order time; use scrm_period_start() to get
+ * local period boundaries). In the window:
+ * - a **counted order** is a row with amount ≥ `min_amount` (≥ 0, default 0,
+ *   so refunds, the rows with amount < 0, are never orders);
+ * - a **refund** (amount < 0) counts in revenue only when `refunds` is 1;
+ * - rows with 0 ≤ amount < `min_amount` and rows outside the window are ignored;
+ * - rows in a period before the customer's cohort (refunds, or any row
+ *   with given acquisition times) are ignored.
+ *
+ * A customer is **acquired** when they have a counted order in the window
+ * (default) or a given acquisition time inside the window (given; a time
+ * outside the window, or INT64_MIN, excludes the customer). Only acquired
+ * customers are counted anywhere.
+ *
+ * The **observation end** E is the last period that is observed: the period
+ * of `end − 1` when the window end is given; otherwise the latest of the
+ * period of the dataset's last row (any row) and the periods of the given
+ * acquisition times in the window. Cohorts run from the first acquired
+ * period to the last (C = last − first + 1 rows, empty cohorts included, so
+ * rows are calendar-regular); columns k = 0 .. K − 1 with K = E − first + 1.
+ * Cell (c, k) is **observable** when c + k ≤ K − 1.
+ *
+ * Cells (row-major, C × K, index c·K + k):
+ * - **active**: ::SCRM_COHORT_CLASSIC: distinct customers of cohort c with a
+ *   counted order in period k; ::SCRM_COHORT_ROLLING: with a counted order in
+ *   period k or later (up to E).
+ * - **orders**: counted orders in period k.
+ * - **revenue**: exact sum of their amounts (and of refunds when `refunds` is
+ *   1), minor units; a sum that does not fit int64 is ::SCRM_EOVERFLOW.
+ * - **retention** = active / size; **ltv** = (revenue of periods 0..k) / size
+ *   (the historical LTV curve, minor units per acquired customer);
+ *   **cum_orders** = (orders of periods 0..k) / size. These three are NaN
+ *   for cells that are not observable and for empty cohorts (size 0).
+ * Counts of unobservable cells are 0.
+ *
+ * ## Merge
+ * Matrices computed with the same options (unit, utc_offset, window,
+ * min_amount, refunds, mode) on datasets with disjoint customers add up:
+ * scrm_cohorts_merge() aligns them by period index, adds sizes and cells,
+ * takes the later observation end and recomputes the ratios. Because the
+ * observation end of the union is the later of the two (the last row of the
+ * union is the later last row), the merge equals the matrix of the union
+ * exactly, also when the window end is not given.
+ *
+ * ## Cost
+ * One pass over each dataset partition (all orders of a customer are in one
+ * partition) when every customer's first counted row is also their earliest
+ * (a time-ordered order log) and refunds are ignored, or when acquisition
+ * times are given; two passes otherwise. Periods come from a day → period
+ * lookup table built once for the data's day range; distinct active
+ * customers from a per-customer bitmap of periods, so no sort is needed.
+ * Per-thread matrices hold integers and are added in a fixed order: results
+ * are bit-identical whatever the thread count. Memory beyond the dataset:
+ * the result, per thread an integer matrix of the observed periods (NP·(NP+1)/2
+ * cells of 32 bytes, NP = observed periods), 4 bytes per row and 4 + NP/8
+ * bytes per customer of the largest partition, and the lookup table (4 bytes
+ * per day).
+ * @{
+ */
+#ifndef SHOPCRM_COHORT_H
+#define SHOPCRM_COHORT_H
+
+#include "dataset.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Calendar                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/** Calendar period units. Passed as `int`; values never change. */
+typedef enum scrm_period_unit {
+    SCRM_PERIOD_DAY = 0,     /**< Civil day. */
+    SCRM_PERIOD_WEEK = 1,    /**< ISO 8601 week: Monday start, ISO week-numbering year. */
+    SCRM_PERIOD_MONTH = 2,   /**< Calendar month. */
+    SCRM_PERIOD_QUARTER = 3, /**< Calendar quarter (Jan–Mar is Q1). */
+    SCRM_PERIOD_YEAR = 4     /**< Calendar year. */
+} scrm_period_unit;
+
+/** Largest accepted |utc_offset| of the calendar and cohort functions, in seconds (18 hours). */
+#define SCRM_PERIOD_MAX_UTC_OFFSET 64800
+
+/** Buffer size that holds any period label with its NUL ("2017-03-14" plus room). */
+#define SCRM_PERIOD_LABEL_MAX 16
+
+/**
+ * The period index of a time (see the group description).
+ *
+ * @param[out] index_out  receives the index.
+ * @param t               seconds since the epoch, UTC.
+ * @param unit            a ::scrm_period_unit.
+ * @param utc_offset      seconds added to @p t to get local time; |x| ≤ ::SCRM_PERIOD_MAX_UTC_OFFSET.
+ * @return SCRM_OK, SCRM_EINVAL (NULL, bad unit or offset), SCRM_ERANGE
+ *         (`t + utc_offset` outside years 1..9999).
+ * @note Thread safety: safe.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_period_index(int64_t *index_out, int64_t t, int unit, int64_t utc_offset);
+
+/**
+ * The time (UTC) at which a period starts: local midnight of its first day
+ * minus @p utc_offset.
+ *
+ * @param[out] t_out  receives the time.
+ * @param index       a period index.
+ * @param unit        a ::scrm_period_unit.
+ * @param utc_offset  as for scrm_period_index().
+ * @return SCRM_OK, SCRM_EINVAL (NULL, bad unit or offset), SCRM_ERANGE (the
+ *         period is not within years 1..9999).
+ * @note Thread safety: safe.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_period_start(int64_t *t_out, int64_t index, int unit, int64_t utc_offset);
+
+/**
+ * Write the label of a period: `2017-03-14` (day), `2017-W09` (ISO week,
+ * ISO year), `2017-03` (month), `2017-Q1` (quarter), `2017` (year); years
+ * with 4 digits (`0001`).
+ *
+ * @param[out] buf  receives the NUL-terminated label.
+ * @param cap       size of @p buf in bytes (::SCRM_PERIOD_LABEL_MAX is always enough).
+ * @param index     a period index.
+ * @param unit      a ::scrm_period_unit.
+ * @return SCRM_OK, SCRM_EINVAL (NULL, bad unit, @p cap too small: @p buf
+ *         unchanged), SCRM_ERANGE (period outside years 1..9999).
+ * @note Thread safety: safe.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_period_label(char *buf, uint32_t cap, int64_t index, int unit);
+
+/* ------------------------------------------------------------------------ */
+/* Cohorts                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/** A cohort result (opaque, immutable): matrices, sizes, labels. */
+typedef struct scrm_cohorts scrm_cohorts;
+
+/** Retention mode. Passed as `int`. */
+typedef enum scrm_cohort_mode {
+    SCRM_COHORT_CLASSIC = 0, /**< Active in period k: a counted order in that period (the default). */
+    SCRM_COHORT_ROLLING = 1  /**< Active in period k or any later observed period. */
+} scrm_cohort_mode;
+
+/** Window bound of ::scrm_cohorts_options meaning "unbounded" (start and end). */
+#define SCRM_COHORT_ALL INT64_MIN
+
+/** Largest number of cells C × K of a result; a larger matrix is ::SCRM_ERANGE. */
+#define SCRM_COHORTS_MAX_CELLS 67108864
+
+/** Current version of ::scrm_cohorts_options. */
+#define SCRM_COHORTS_OPTIONS_VERSION 1
+
+/** Options of scrm_cohorts_compute(). Initialise with ::SCRM_COHORTS_OPTIONS_INIT or scrm_cohorts_options_init(). */
+typedef struct scrm_cohorts_options {
+    unsigned version;        /**< ::SCRM_COHORTS_OPTIONS_VERSION. */
+    int unit;                /**< A ::scrm_period_unit; default ::SCRM_PERIOD_MONTH. */
+    int64_t utc_offset;      /**< Seconds added to times before taking periods; |x| ≤ ::SCRM_PERIOD_MAX_UTC_OFFSET. Default 0. */
+    int64_t start;           /**< Window start, inclusive (UTC seconds), or ::SCRM_COHORT_ALL (default). */
+    int64_t end;             /**< Window end, exclusive (UTC seconds), or ::SCRM_COHORT_ALL (default); must be > `start`. */
+    int64_t min_amount;      /**< Smallest amount (minor units, ≥ 0) of a counted order. Default 0. */
+    int refunds;             /**< 1: refunds (amount < 0) count in revenue; 0: ignored (default). */
+    int mode;                /**< A ::scrm_cohort_mode; default ::SCRM_COHORT_CLASSIC. */
+    const int64_t *acquisition; /**< NULL (default): acquisition = first counted order; else one time per
+                                     customer index of the dataset (INT64_MIN: not acquired); borrowed during the call. */
+    uint32_t acquisition_count; /**< Length of `acquisition`: must equal scrm_dataset_customer_count() when it is not NULL. */
+    uint32_t threads;        /**< Worker threads; 0 = the dataset's. Results do not depend on it. */
+    scrm_progress_fn progress; /**< Progress callback or NULL; units: dataset partitions. Called on the calling thread only. */
+    void *progress_payload;  /**< Passed to @p progress. */
+} scrm_cohorts_options;
+
+/** Default ::scrm_cohorts_options: monthly, UTC, all orders, classic retention. */
+#define SCRM_COHORTS_OPTIONS_INIT                                                              \
+    { SCRM_COHORTS_OPTIONS_VERSION, SCRM_PERIOD_MONTH, 0, SCRM_COHORT_ALL, SCRM_COHORT_ALL, 0, \
+      0, SCRM_COHORT_CLASSIC, NULL, 0, 0, NULL, NULL }
+
+/**
+ * Initialise @p opts with the defaults of @p version.
+ *
+ * @param[out] opts  the options to fill.
+ * @param version    ::SCRM_COHORTS_OPTIONS_VERSION.
+ * @return SCRM_OK, SCRM_EINVAL (NULL), SCRM_EVERSION (unknown version).
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_cohorts_options_init(scrm_cohorts_options *opts, unsigned version);
+
+/**
+ * Compute the cohort matrices of a dataset (definitions: see the group description).
+ *
+ * A dataset or window without acquired customers gives an empty result (0
+ * cohorts, 0 periods).
+ *
+ * @param[out] out  receives a new result; the caller owns it, free with scrm_cohorts_free().
+ * @param ds        the dataset; borrowed, not retained after return.
+ * @param opts      options, or NULL for defaults (see ::SCRM_COHORTS_OPTIONS_INIT).
+ * @return SCRM_OK, SCRM_EINVAL (NULL, bad option, acquisition_count mismatch),
+ *         SCRM_ERANGE (a window bound or acquisition time outside years
+ *         1..9999, more than ::SCRM_COHORTS_MAX_CELLS cells), SCRM_EOVERFLOW
+ *         (a revenue cell does not fit int64), SCRM_EVERSION, SCRM_ECANCELLED,
+ *         SCRM_ENOMEM; detail in scrm_last_error().
+ * @note Thread safety: safe on distinct handles; @p ds must not be appended to meanwhile.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_cohorts_compute(scrm_cohorts **out, const scrm_dataset *ds,
+                                     const scrm_cohorts_options *opts);
+
+/**
+ * Merge two results computed with the same options on datasets with disjoint
+ * customers into the result of their union (see the group description).
+ *
+ * @param[out] out  receives a new result; the caller owns it.
+ * @param a         a result; borrowed.
+ * @param b         a result; borrowed.
+ * @return SCRM_OK, SCRM_EINVAL (NULL, different unit, offset, window,
+ *         min_amount, refunds or mode), SCRM_ERANGE (too many cells),
+ *         SCRM_EOVERFLOW (a cell sum does not fit), SCRM_ENOMEM.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_cohorts_merge(scrm_cohorts **out, const scrm_cohorts *a,
+                                   const scrm_cohorts *b);
+
+/**
+ * Free a result. Accepts NULL.
+ *
+ * @param r  the result, or NULL.
+ * @since 1.0
+ */
+SCRM_EXPORT void scrm_cohorts_free(scrm_cohorts *r);
+
+/**
+ * Number of cohorts C (rows), consecutive periods from the first to the last cohort.
+ * @param r  the result (NULL gives 0).
+ * @return C.
+ * @since 1.0
+ */
+SCRM_EXPORT uint32_t scrm_cohorts_count(const scrm_cohorts *r);
+
+/**
+ * Number of period columns K (k = 0 .. K − 1 periods since acquisition).
+ * @param r  the result (NULL gives 0).
+ * @return K = observation end − first period + 1, or 0 for an empty result.
+ * @since 1.0
+ */
+SCRM_EXPORT uint32_t scrm_cohorts_periods(const scrm_cohorts *r);
+
+/**
+ * Period index of cohort 0 (cohort c is period `first + c`).
+ * @param r  the result (NULL gives 0).
+ * @return the period index (0 for an empty result).
+ * @since 1.0
+ */
+SCRM_EXPORT int64_t scrm_cohorts_first_period(const scrm_cohorts *r);
+
+/**
+ * Period index of the observation end E (the last observed period).
+ * @param r  the result (NULL gives INT64_MIN).
+ * @return the period index, INT64_MIN when nothing was observed (empty dataset, no end given).
+ * @since 1.0
+ */
+SCRM_EXPORT int64_t scrm_cohorts_observation_end(const scrm_cohorts *r);
+
+/**
+ * The period unit of the result.
+ * @param r  the result (NULL gives −1).
+ * @return a ::scrm_period_unit.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_cohorts_unit(const scrm_cohorts *r);
+
+/**
+ * Acquired customers per cohort.
+ * @param r  the result.
+ * @return a read-only array of C counts owned by @p r (valid until
+ *         scrm_cohorts_free()), or NULL for NULL or an empty result.
+ * @since 1.0
+ */
+SCRM_EXPORT const uint64_t *scrm_cohorts_sizes(const scrm_cohorts *r);
+
+/**
+ * Active customers per cell (row-major C × K; classic or rolling as the options said).
+ * @param r  the result.
+ * @return a read-only array of C·K counts owned by @p r, or NULL for NULL or an empty result.
+ * @since 1.0
+ */
+SCRM_EXPORT const uint64_t *scrm_cohorts_active(const scrm_cohorts *r);
+
+/**
+ * Counted orders per cell (row-major C × K).
+ * @param r  the result.
+ * @return a read-only array of C·K counts owned by @p r, or NULL for NULL or an empty result.
+ * @since 1.0
+ */
+SCRM_EXPORT const uint64_t *scrm_cohorts_orders(const scrm_cohorts *r);
+
+/**
+ * Revenue per cell (row-major C × K), exact, minor units.
+ * @param r  the result.
+ * @return a read-only array of C·K sums owned by @p r, or NULL for NULL or an empty result.
+ * @since 1.0
+ */
+SCRM_EXPORT const int64_t *scrm_cohorts_revenue(const scrm_cohorts *r);
+
+/**
+ * Retention rate per cell: active / cohort size (NaN when not observable or the cohort is empty).
+ * @param r  the result.
+ * @return a read-only array of C·K values owned by @p r, or NULL for NULL or an empty result.
+ * @since 1.0
+ */
+SCRM_EXPORT const double *scrm_cohorts_retention(const scrm_cohorts *r);
+
+/**
+ * Historical LTV per cell: revenue of periods 0..k / cohort size, minor units
+ * (NaN when not observable or the cohort is empty).
+ * @param r  the result.
+ * @return a read-only array of C·K values owned by @p r, or NULL for NULL or an empty result.
+ * @since 1.0
+ */
+SCRM_EXPORT const double *scrm_cohorts_ltv(const scrm_cohorts *r);
+
+/**
+ * Cumulative orders per customer per cell: orders of periods 0..k / cohort
+ * size (NaN when not observable or the cohort is empty).
+ * @param r  the result.
+ * @return a read-only array of C·K values owned by @p r, or NULL for NULL or an empty result.
+ * @since 1.0
+ */
+SCRM_EXPORT const double *scrm_cohorts_cum_orders(const scrm_cohorts *r);
+
+/**
+ * Write the label of a cohort (its period's label, as scrm_period_label()).
+ *
+ * @param[out] buf  receives the NUL-terminated label.
+ * @param cap       size of @p buf (::SCRM_PERIOD_LABEL_MAX is always enough).
+ * @param r         the result.
+ * @param cohort    a cohort, below scrm_cohorts_count().
+ * @return SCRM_OK, SCRM_EINVAL (NULL, @p cap too small), SCRM_ENOTFOUND (cohort out of range).
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_cohorts_label(char *buf, uint32_t cap, const scrm_cohorts *r,
+                                   uint32_t cohort);
+
+#ifdef __cplusplus
+}
+#endif
+
+/** @} */
+#endif /* SHOPCRM_COHORT_H */
