@@ -5,8 +5,19 @@
  * partition-local scratch array and only per-partition totals leave the
  * worker. Totals are integers (money in 128-bit accumulators, so no
  * intermediate overflow can depend on the summation order) and are merged in
- * partition order: the result does not depend on the thread count. */
+ * partition order: the result does not depend on the thread count.
+ *
+ * The time between purchases needs every purchase interval (for the exact
+ * median). A partition of n rows has fewer than n intervals, so the interval
+ * array is allocated up front (on the calling thread) with one slot per row;
+ * each worker's range of partitions writes its intervals one after the other
+ * from the row offset of its first partition, in the same pass, while the
+ * rows are in cache (a customer's window orders gathered by a counting sort
+ * on the local id, then sorted by time). The runs are then packed together in
+ * partition order. Only the pages written become resident: about 8 bytes per
+ * interval (plain malloc, no huge-page advice). */
 #include <math.h>
+#include <stdlib.h>
 
 #include "internal.h"
 
@@ -40,10 +51,23 @@ static const struct {
     [SCRM_KPI_NEW_CUSTOMER_SHARE] = {"new_customer_share", SCRM_KPI_TYPE_RATIO},
     [SCRM_KPI_NEW_REVENUE_SHARE] = {"new_revenue_share", SCRM_KPI_TYPE_RATIO},
     [SCRM_KPI_RETURNING_REVENUE_SHARE] = {"returning_revenue_share", SCRM_KPI_TYPE_RATIO},
+    [SCRM_KPI_CUSTOMERS_AT_START] = {"customers_at_start", SCRM_KPI_TYPE_COUNT},
+    [SCRM_KPI_CUSTOMERS_AT_END] = {"customers_at_end", SCRM_KPI_TYPE_COUNT},
+    [SCRM_KPI_RETAINED_CUSTOMERS] = {"retained_customers", SCRM_KPI_TYPE_COUNT},
+    [SCRM_KPI_RETENTION_RATE] = {"retention_rate", SCRM_KPI_TYPE_RATIO},
+    [SCRM_KPI_CHURN_RATE] = {"churn_rate", SCRM_KPI_TYPE_RATIO},
+    [SCRM_KPI_PURCHASE_INTERVALS] = {"purchase_intervals", SCRM_KPI_TYPE_COUNT},
+    [SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES] = {"mean_days_between_purchases", SCRM_KPI_TYPE_DAYS},
+    [SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES] = {"median_days_between_purchases",
+                                                SCRM_KPI_TYPE_DAYS},
 };
 
 static const scrm_kpi_options kpi_defaults = SCRM_KPI_OPTIONS_INIT;
-static const size_t kpi_sizes[] = {sizeof(scrm_kpi_options)};
+/* Struct size of each options version: version 1 ends at progress_payload. */
+static const size_t kpi_sizes[] = {
+    offsetof(scrm_kpi_options, progress_payload) + sizeof(void *),
+    sizeof(scrm_kpi_options),
+};
 
 SCRM_EXPORT int scrm_kpi_options_init(scrm_kpi_options *opts, unsigned version)
 {
@@ -61,7 +85,10 @@ SCRM_EXPORT int scrm_kpi_options_init(scrm_kpi_options *opts, unsigned version)
 /* Totals of one partition. */
 struct part_total {
     uint64_t orders, refunds, customers, new_customers, returning, repeat;
+    uint64_t at_start, at_end, retained, intervals;
     i128 revenue, order_revenue, refund_amount, new_revenue, returning_revenue;
+    i128 interval_sum;     /* seconds, sum of the purchase intervals */
+    uint64_t interval_off; /* first slot of this partition in the interval array */
 };
 
 /* Per-customer scratch of one worker, sized for the largest partition. */
@@ -69,15 +96,107 @@ struct scratch {
     int64_t *first;   /* earliest order time (amount >= 0) in the whole dataset */
     uint64_t *in_win; /* orders in the window */
     uint8_t *group;   /* 0 = no order in window, 1 = new, 2 = returning */
+    uint8_t *at;      /* bit 0: customer at start, bit 1: customer at end */
+    int64_t *times;   /* window order times of a partition, grouped by customer */
 };
 
 struct kpi_job {
     const scrm_dataset *ds;
     int64_t start, end, off;
+    int64_t s_lo, e_lo; /* lookback windows [s_lo, start) and [e_lo, end) */
+    int end_bounded;    /* end is not SCRM_KPI_END_ALL */
+    int64_t *intervals; /* one slot per row; partition p writes at totals[p].interval_off */
     uint32_t p_begin; /* partitions of this block: p_begin + [begin, end) */
     struct scratch *scratch;
     struct part_total *totals;
 };
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The purchase intervals of one partition, after its first pass: in_win[c]
+ * holds the window orders of customer c and is used up as a cursor. Written
+ * at job->intervals + t->interval_off; sets t->intervals, t->interval_sum. */
+static void kpi_intervals(const struct kpi_job *job, const scrm__part_view *v, struct scratch *s,
+                          struct part_total *t)
+{
+    const int64_t start = job->start, end = job->end, off = job->off;
+    uint64_t *pos = s->in_win;
+    uint64_t sum = 0;
+    for (uint32_t c = 0; c < v->n_cust; c++) {
+        uint64_t n = pos[c];
+        pos[c] = sum;
+        sum += n;
+    }
+    for (uint64_t i = 0; i < v->n_rows; i++) {
+        int64_t lt = v->time[i] + off;
+        if (v->amount[i] >= 0 && lt >= start && lt < end)
+            s->times[pos[v->cust[i]]++] = lt;
+    }
+    /* Now pos[c] is the end of customer c's run; runs are in local-id order. */
+    int64_t *dst = job->intervals + t->interval_off;
+    uint64_t b = 0, k = 0;
+    i128 total = 0;
+    for (uint32_t c = 0; c < v->n_cust; c++) {
+        uint64_t e = pos[c];
+        if (e - b >= 2) {
+            int64_t *r = s->times + b;
+            size_t n = (size_t)(e - b);
+            if (n <= 16) { /* insertion sort: most customers have few orders */
+                for (size_t x = 1; x < n; x++) {
+                    int64_t key = r[x];
+                    size_t y = x;
+                    for (; y > 0 && r[y - 1] > key; y--)
+                        r[y] = r[y - 1];
+                    r[y] = key;
+                }
+            } else {
+                qsort(r, n, sizeof *r, cmp_i64);
+            }
+            for (size_t x = 1; x < n; x++) {
+                dst[k++] = r[x] - r[x - 1];
+                total += r[x] - r[x - 1];
+            }
+        }
+        b = e;
+    }
+    t->intervals = k;
+    t->interval_sum = total;
+}
+
+/* The k-th smallest of a[0..n) (0-based), reordering a: Hoare's selection
+ * ("Algorithm 65: FIND", CACM 4(7), 1961) with a median-of-three pivot. */
+static int64_t select_kth(int64_t *a, int64_t n, int64_t k)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        int64_t x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi];
+        int64_t pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        int64_t i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
+            if (i <= j) {
+                int64_t tmp = a[i];
+                a[i++] = a[j];
+                a[j--] = tmp;
+            }
+        }
+        /* Now a[lo..j] <= pivot <= a[i..hi] and everything between equals pivot. */
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return a[k];
+    }
+    return a[k];
+}
 
 static void kpi_partition(const struct kpi_job *job, uint32_t p, struct scratch *s,
                           struct part_total *t)
@@ -89,8 +208,11 @@ static void kpi_partition(const struct kpi_job *job, uint32_t p, struct scratch 
     for (uint32_t c = 0; c < v.n_cust; c++) {
         s->first[c] = INT64_MAX;
         s->in_win[c] = 0;
+        s->at[c] = 0;
     }
+    uint64_t interval_off = t->interval_off; /* set by the caller */
     memset(t, 0, sizeof *t);
+    t->interval_off = interval_off;
 
     /* Pass 1: each customer's first order and orders in the window; window sums.
      * Order times are within SCRM_TIME_MIN..MAX and |off| is bounded, so
@@ -102,6 +224,10 @@ static void kpi_partition(const struct kpi_job *job, uint32_t p, struct scratch 
         if (a >= 0) {
             if (lt < s->first[c])
                 s->first[c] = lt;
+            if (lt >= job->s_lo && lt < start)
+                s->at[c] |= 1;
+            if (lt >= job->e_lo && lt < end)
+                s->at[c] |= 2;
             if (in) {
                 s->in_win[c]++;
                 t->orders++;
@@ -119,6 +245,13 @@ static void kpi_partition(const struct kpi_job *job, uint32_t p, struct scratch 
      * the first order lies in the window. */
     for (uint32_t c = 0; c < v.n_cust; c++) {
         uint8_t g = 0;
+        if (s->at[c] & 1)
+            t->at_start++;
+        if ((s->at[c] & 2) && job->end_bounded) {
+            t->at_end++;
+            if (s->first[c] < start)
+                t->retained++;
+        }
         if (s->in_win[c]) {
             t->customers++;
             if (s->in_win[c] >= 2)
@@ -145,13 +278,23 @@ static void kpi_partition(const struct kpi_job *job, uint32_t p, struct scratch 
         else if (g == 2)
             t->returning_revenue += v.amount[i];
     }
+
+    /* Pass 3: purchase intervals (uses up in_win). */
+    kpi_intervals(job, &v, s, t);
 }
 
 static int kpi_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
 {
     const struct kpi_job *job = ctx;
-    for (uint32_t i = begin; i < end; i++)
-        kpi_partition(job, job->p_begin + i, &job->scratch[thread], &job->totals[job->p_begin + i]);
+    /* This range's partitions write their intervals one after the other from
+     * the first one's row offset, so the array has one hole per range at most. */
+    uint64_t cursor = job->totals[job->p_begin + begin].interval_off;
+    for (uint32_t i = begin; i < end; i++) {
+        struct part_total *t = &job->totals[job->p_begin + i];
+        t->interval_off = cursor;
+        kpi_partition(job, job->p_begin + i, &job->scratch[thread], t);
+        cursor += t->intervals;
+    }
     return 0;
 }
 
@@ -176,6 +319,7 @@ SCRM_EXPORT int scrm_kpi_compute(scrm_kpi **out, const scrm_dataset *ds,
     scrm_kpi_options o;
     struct scratch *scratch = NULL;
     struct part_total *totals = NULL;
+    int64_t *intervals = NULL;
     scrm_kpi *k = NULL;
     uint32_t threads = 0;
     int err;
@@ -193,15 +337,21 @@ SCRM_EXPORT int scrm_kpi_compute(scrm_kpi **out, const scrm_dataset *ds,
         return scrm__error(SCRM_EINVAL, -1,
                            "scrm_kpi_compute: utc_offset %lld s is beyond +-%d s",
                            (long long)o.utc_offset, SCRM_KPI_MAX_UTC_OFFSET);
+    if (o.lookback < 1 || o.lookback > SCRM_KPI_MAX_LOOKBACK)
+        return scrm__error(SCRM_EINVAL, -1,
+                           "scrm_kpi_compute: lookback %lld s is outside 1 .. %lld s (100 years)",
+                           (long long)o.lookback, (long long)SCRM_KPI_MAX_LOOKBACK);
 
     uint32_t n_parts = scrm__dataset_partition_count(ds);
     uint32_t max_cust = 0;
-    uint64_t total_rows = 0;
+    uint64_t total_rows = 0, max_rows = 0;
     for (uint32_t p = 0; p < n_parts; p++) {
         scrm__part_view v;
         scrm__dataset_partition(ds, p, &v);
         if (v.n_cust > max_cust)
             max_cust = v.n_cust;
+        if (v.n_rows > max_rows)
+            max_rows = v.n_rows;
         total_rows += v.n_rows;
     }
     threads = o.threads ? o.threads : scrm__dataset_threads(ds);
@@ -225,13 +375,37 @@ SCRM_EXPORT int scrm_kpi_compute(scrm_kpi **out, const scrm_dataset *ds,
         scratch[t].first = scrm__calloc(n, sizeof *scratch[t].first);
         scratch[t].in_win = scrm__calloc(n, sizeof *scratch[t].in_win);
         scratch[t].group = scrm__calloc(n, sizeof *scratch[t].group);
-        if (!scratch[t].first || !scratch[t].in_win || !scratch[t].group) {
+        scratch[t].at = scrm__calloc(n, sizeof *scratch[t].at);
+        scratch[t].times = scrm__calloc(max_rows ? (size_t)max_rows : 1, sizeof *scratch[t].times);
+        if (!scratch[t].first || !scratch[t].in_win || !scratch[t].group || !scratch[t].at ||
+            !scratch[t].times) {
             err = scrm__enomem("scrm_kpi_compute");
             goto done;
         }
     }
 
-    struct kpi_job job = {ds, o.start, o.end, o.utc_offset, 0, scratch, totals};
+    /* Lookback windows [start - L, start) and [end - L, end), clamped so that
+     * no subtraction overflows; an unbounded start has no customers at it
+     * (the clamped window is empty), an unbounded end none either. */
+    /* One interval slot per row (see the top of this file). */
+    if (total_rows > SIZE_MAX / sizeof *intervals ||
+        !(intervals = scrm__malloc(total_rows ? (size_t)total_rows * sizeof *intervals : 1))) {
+        err = scrm__enomem("scrm_kpi_compute");
+        goto done;
+    }
+    {
+        uint64_t off = 0;
+        for (uint32_t p = 0; p < n_parts; p++) {
+            scrm__part_view v;
+            scrm__dataset_partition(ds, p, &v);
+            totals[p].interval_off = off;
+            off += v.n_rows;
+        }
+    }
+    struct kpi_job job = {ds, o.start, o.end, o.utc_offset,
+                          o.start > INT64_MIN + o.lookback ? o.start - o.lookback : INT64_MIN,
+                          o.end > INT64_MIN + o.lookback ? o.end - o.lookback : INT64_MIN,
+                          o.end != SCRM_KPI_END_ALL, intervals, 0, scratch, totals};
     /* With a progress callback, work in blocks of partitions and report
      * between blocks (from the calling thread only); without, in one go. */
     uint32_t block = n_parts;
@@ -256,11 +430,25 @@ SCRM_EXPORT int scrm_kpi_compute(scrm_kpi **out, const scrm_dataset *ds,
         }
     }
 
+    /* Pack the partitions' intervals together, in partition order. */
+    uint64_t n_intervals = 0;
+    for (uint32_t p = 0; p < n_parts; p++) {
+        if (totals[p].intervals && totals[p].interval_off != n_intervals)
+            memmove(intervals + n_intervals, intervals + totals[p].interval_off,
+                    (size_t)totals[p].intervals * sizeof *intervals);
+        n_intervals += totals[p].intervals;
+    }
+
     /* Merge in partition order. */
     struct part_total sum;
     memset(&sum, 0, sizeof sum);
     for (uint32_t p = 0; p < n_parts; p++) {
         const struct part_total *t = &totals[p];
+        sum.at_start += t->at_start;
+        sum.at_end += t->at_end;
+        sum.retained += t->retained;
+        sum.intervals += t->intervals;
+        sum.interval_sum += t->interval_sum;
         sum.orders += t->orders;
         sum.refunds += t->refunds;
         sum.customers += t->customers;
@@ -281,6 +469,10 @@ SCRM_EXPORT int scrm_kpi_compute(scrm_kpi **out, const scrm_dataset *ds,
     x[SCRM_KPI_NEW_CUSTOMERS] = (int64_t)sum.new_customers;
     x[SCRM_KPI_RETURNING_CUSTOMERS] = (int64_t)sum.returning;
     x[SCRM_KPI_REPEAT_CUSTOMERS] = (int64_t)sum.repeat;
+    x[SCRM_KPI_CUSTOMERS_AT_START] = (int64_t)sum.at_start;
+    x[SCRM_KPI_CUSTOMERS_AT_END] = (int64_t)sum.at_end;
+    x[SCRM_KPI_RETAINED_CUSTOMERS] = (int64_t)sum.retained;
+    x[SCRM_KPI_PURCHASE_INTERVALS] = (int64_t)sum.intervals;
     if ((err = fit_i64(&x[SCRM_KPI_REVENUE], sum.revenue, "revenue")) < 0 ||
         (err = fit_i64(&x[SCRM_KPI_ORDER_REVENUE], sum.order_revenue, "order revenue")) < 0 ||
         (err = fit_i64(&x[SCRM_KPI_REFUND_AMOUNT], sum.refund_amount, "refund amount")) < 0 ||
@@ -302,6 +494,35 @@ SCRM_EXPORT int scrm_kpi_compute(scrm_kpi **out, const scrm_dataset *ds,
     val[SCRM_KPI_NEW_CUSTOMER_SHARE] = ratio(val[SCRM_KPI_NEW_CUSTOMERS], customers);
     val[SCRM_KPI_NEW_REVENUE_SHARE] = ratio(val[SCRM_KPI_NEW_REVENUE], revenue);
     val[SCRM_KPI_RETURNING_REVENUE_SHARE] = ratio(val[SCRM_KPI_RETURNING_REVENUE], revenue);
+    /* Customer retention rate CRR = (E - N) / S, the common practitioner
+     * formula (the count form of the retention rate of Farris et al.,
+     * "Marketing Metrics", 2010; sources in docs/kpi.md). E - N is counted
+     * directly as the customers at the end acquired before the start. */
+    val[SCRM_KPI_RETENTION_RATE] = o.end == SCRM_KPI_END_ALL
+                                       ? NAN /* no end, no customers at it */
+                                       : ratio(val[SCRM_KPI_RETAINED_CUSTOMERS],
+                                               val[SCRM_KPI_CUSTOMERS_AT_START]);
+    val[SCRM_KPI_CHURN_RATE] = 1.0 - val[SCRM_KPI_RETENTION_RATE]; /* NaN stays NaN */
+    /* Intervals are whole seconds: the sum is exact in 128 bits, then one
+     * division; the median is one or the mean of two exact middle values. */
+    val[SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES] =
+        sum.intervals ? (double)sum.interval_sum / (double)sum.intervals / 86400.0 : NAN;
+    if (sum.intervals) {
+        int64_t n = (int64_t)sum.intervals;
+        int64_t hi = select_kth(intervals, n, n / 2);
+        double med = (double)hi;
+        if (n % 2 == 0) {
+            /* The lower middle is the largest value left of n/2 after selection. */
+            int64_t lo = intervals[0];
+            for (int64_t i = 1; i < n / 2; i++)
+                if (intervals[i] > lo)
+                    lo = intervals[i];
+            med = ((double)lo + (double)hi) / 2.0;
+        }
+        val[SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES] = med / 86400.0;
+    } else {
+        val[SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES] = NAN;
+    }
 
     k->start = o.start;
     k->end = o.end;
@@ -316,7 +537,10 @@ done:
             scrm__free(scratch[t].first);
             scrm__free(scratch[t].in_win);
             scrm__free(scratch[t].group);
+            scrm__free(scratch[t].at);
+            scrm__free(scratch[t].times);
         }
+    scrm__free(intervals);
     scrm__free(scratch);
     scrm__free(totals);
     scrm__free(k);

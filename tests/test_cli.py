@@ -22,6 +22,7 @@ ROOT = os.environ.get("SHOPCRM_SOURCE_ROOT",
                       os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SMALL = os.path.join(ROOT, "tests", "data", "cli_small.csv")
 SAMPLE = os.path.join(ROOT, "examples", "data", "cdnow_orders.csv")
+COHORTS = os.path.join(ROOT, "tests", "data", "cli_cohorts.csv")
 
 try:
     import pandas as pd
@@ -61,6 +62,60 @@ SMALL_RFM = {
     "8": (1, 1, "3.33", 5, 1, 1, "New Customers"),
 }
 HEADER = ["customer", "recency_days", "frequency", "monetary", "r", "f", "m", "segment"]
+
+
+def pandas_cohorts(df, orders, period, mode):
+    """The long-form cohort CSV rows recomputed with pandas from the
+    definitions (cohort.h, docs/cli.md): cohort = period of the first order
+    (amount >= 0), k = periods since, observation end = period of the last
+    row, one row per cell with cohort + k <= end."""
+    epoch, monday0 = pd.Timestamp("1970-01-01"), pd.Timestamp("1969-12-29")
+
+    def index(d):
+        if period == "day":
+            return (d - epoch).dt.days
+        if period == "week":  # ISO weeks: Mondays since the Monday 1969-12-29
+            return (d - monday0).dt.days // 7
+        if period == "month":
+            return (d.dt.year - 1970) * 12 + d.dt.month - 1
+        return (d.dt.year - 1970) * 4 + (d.dt.month - 1) // 3
+
+    def label(i):
+        if period == "day":
+            return (epoch + pd.Timedelta(days=i)).strftime("%Y-%m-%d")
+        if period == "week":
+            y, w, _ = (monday0 + pd.Timedelta(days=7 * i)).isocalendar()
+            return f"{y}-W{w:02d}"
+        if period == "month":
+            return f"{1970 + i // 12}-{i % 12 + 1:02d}"
+        return f"{1970 + i // 4}-Q{i % 4 + 1}"
+
+    o = orders.assign(p=index(orders.date))
+    first = o.groupby("customer_id").p.min().rename("c")
+    o = o.join(first, on="customer_id")
+    o["k"] = o.p - o.c
+    end = int(index(df.date).max())
+    sizes = first.value_counts()
+    cells = o.groupby(["c", "k"]).agg(active=("customer_id", "nunique"),
+                                      orders=("amount", "size"), revenue=("amount", "sum"))
+    last_k = o.groupby("customer_id").k.max()
+    rows = []
+    for c in range(int(first.min()), int(first.max()) + 1):
+        size = int(sizes.get(c, 0))
+        for k in range(0, end - c + 1):
+            if (c, k) in cells.index:
+                active, n, rev = cells.loc[(c, k)]
+            else:
+                active, n, rev = 0, 0, 0.0
+            if mode == "rolling":
+                active = int((last_k[first == c] >= k).sum())
+            cents = int(round(rev * 100))
+            ret = "" if size == 0 else repr(int(active) / size)
+            if ret.endswith(".0"):
+                ret = ret[:-2]
+            rows.append([label(c), str(k), str(size), str(int(active)), str(int(n)),
+                         f"{cents // 100}.{cents % 100:02d}", ret])
+    return rows
 
 
 def read_rows(path_or_text, is_text=False):
@@ -114,6 +169,14 @@ class CliTest(unittest.TestCase):
         for opt in ("--from", "--to", "--decimal-comma", "--delimiter", "--utc-offset"):
             self.assertIn(opt, r.stdout)
         self.assertNotIn("--bins", r.stdout)
+        self.assertIn("--lookback", r.stdout)
+        self.assertIn("cohorts", self.ok("--help").stdout)
+        r = self.ok("cohorts", "--help")
+        for opt in ("--period", "--metric", "--mode", "--out", "--svg", "--from", "--to",
+                    "--utc-offset", "--json", "--customer-col"):
+            self.assertIn(opt, r.stdout)
+        self.assertNotIn("--lookback", r.stdout)
+        self.assertEqual(self.ok("help", "cohorts").stdout, r.stdout)
         # help wins even after a bad option, and needs no file
         self.ok("kpi", "--bogus", "-h")
         self.assertEqual(self.ok("help", "rfm").stdout, run("rfm", "--help").stdout)
@@ -146,6 +209,22 @@ class CliTest(unittest.TestCase):
             ("rfm", SMALL, "--quantity-col", "cds"),  # without --price-col
             ("rfm", SMALL, SMALL),                    # two files
             ("rfm", SMALL, "--json=yes"),
+            ("kpi", SMALL, "--lookback", "0"),
+            ("kpi", SMALL, "--lookback", "36601"),
+            ("kpi", SMALL, "--lookback", "7d"),
+            ("rfm", SMALL, "--lookback", "30"),
+            ("cohorts",),
+            ("cohorts", COHORTS, "--period", "fortnight"),
+            ("cohorts", COHORTS, "--metric", "churn"),
+            ("cohorts", COHORTS, "--mode", "cumulative"),
+            ("cohorts", COHORTS, "--bins", "3"),             # rfm option
+            ("cohorts", COHORTS, "--lookback", "30"),        # kpi option
+            ("cohorts", COHORTS, "--from", "2024-03-01", "--to", "2024-03-01"),
+            ("cohorts", COHORTS, "--from", "2024-03-01", "--to", "2024-02-01"),
+            ("cohorts", COHORTS, "--svg", ""),
+            ("cohorts", COHORTS, "--out", "x.csv", "--svg", "x.csv"),
+            ("rfm", SMALL, "--svg", "x.svg"),
+            ("kpi", SMALL, "--period", "week"),
         ]
         for args in cases:
             with self.subTest(args=args):
@@ -157,7 +236,7 @@ class CliTest(unittest.TestCase):
 
     def test_missing_file_exits_1_naming_it(self):
         missing = os.path.join(self.dir, "nope.csv")
-        for cmd in ("rfm", "kpi"):
+        for cmd in ("rfm", "kpi", "cohorts"):
             r = self.fails(1, cmd, missing)
             self.assertIn("nope.csv", r.stderr)
             self.assertEqual(r.stdout, "")
@@ -448,6 +527,41 @@ class CliTest(unittest.TestCase):
                 rep = (o.groupby("customer_id").size() >= 2).sum()
                 self.assertAlmostEqual(out["repeat_rate"], rep / len(custs))
 
+    def test_kpi_retention(self):
+        # February with a 30-day lookback. Customers at 2024-02-01 (an order in
+        # [01-02, 02-01)): 1 (01-05), 2 (01-20); 4's 12-31 and 6's 01-01 are
+        # too early: S = 2. At 2024-03-01 ([01-31, 03-01)): 1, 3, 4, 7: E = 4,
+        # of which 3 and 7 are new: E - N = 2 (1 and 4, who had lapsed):
+        # retention 2 / 2 = 100 %. Intervals in the window: 3, 02-01 -> 02-28.
+        out = json.loads(self.ok("kpi", SMALL, "--from", "2024-02-01", "--to", "2024-03-01",
+                                 "--lookback", "30", "--json").stdout)
+        want = {"customers_at_start": 2, "customers_at_end": 4, "retained_customers": 2,
+                "retention_rate": 1.0, "churn_rate": 0.0, "purchase_intervals": 1,
+                "mean_days_between_purchases": 27.0, "median_days_between_purchases": 27.0,
+                "lookback_days": 30}
+        for k, v in want.items():
+            self.assertEqual(out[k], v, k)
+        # Default lookback (365 days): at 02-01: 1, 2, 4, 6 (S = 4); at 03-01:
+        # 1, 2, 3, 4, 6, 7 (E = 6), new 3, 7: E - N = 4.
+        # Window [2024-03-01, 2024-03-31): at 03-01 the six above (S = 6); at
+        # 03-31 (orders before it): those six and 5 (03-30), not 8 (03-31):
+        # E = 7, new: 5: E - N = 6, retention 6 / 6.
+        out = json.loads(self.ok("kpi", SMALL, "--from", "2024-02-01", "--to", "2024-03-01",
+                                 "--json").stdout)
+        self.assertEqual((out["customers_at_start"], out["customers_at_end"],
+                          out["retained_customers"], out["lookback_days"]), (4, 6, 4, 365))
+        out = json.loads(self.ok("kpi", SMALL, "--from", "2024-03-01", "--to", "2024-03-31",
+                                 "--json").stdout)
+        self.assertEqual((out["customers_at_start"], out["customers_at_end"],
+                          out["retained_customers"]), (6, 7, 6))
+        # Without --to nobody is a customer "at the end": retention is n/a
+        r = self.ok("kpi", SMALL, "--from", "2024-02-01")
+        self.assertRegex(r.stdout, r"(?m)^retention_rate\s+n/a$")
+        self.assertRegex(r.stdout, r"(?m)^churn_rate\s+n/a$")
+        r = self.ok("kpi", SMALL, "--from", "2024-02-01", "--to", "2024-03-01", "--lookback", "30")
+        self.assertRegex(r.stdout, r"(?m)^retention_rate\s+100\.00%$")
+        self.assertRegex(r.stdout, r"(?m)^median_days_between_purchases\s+27\.00 days$")
+
     def test_kpi_empty_window_prints_na_and_null(self):
         r = self.ok("kpi", SMALL, "--from", "2030-01-01")
         self.assertRegex(r.stdout, r"average_order_value\s+n/a")
@@ -502,6 +616,157 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0)
         self.assertIn(b"loaded", err)
         self.assertNotIn(b"loading", err)
+
+    # ---- cohorts ----
+    #
+    # tests/data/cli_cohorts.csv, monthly cohorts (period of the first order;
+    # refunds are not orders and count nowhere; observation end = April, the
+    # month of the last row, so K = 4 columns):
+    #   2024-01: c1, c2, c3, c8 (size 4)   2024-02: c4, c5 (2)
+    #   2024-03: c6 (1)                    2024-04: c7 (1)
+    # cell (cohort, k): active customers, orders, revenue, retention
+    #   2024-01 k0: c1 10, c2 15 + 5 (2 orders), c3 8, c8 100   4 5 138.00 1
+    #           k1: c1 20 (c3's refund is not activity)        1 1  20.00 0.25
+    #           k2: c2 12                                      1 1  12.00 0.25
+    #           k3: c1 5                                       1 1   5.00 0.25
+    #   2024-02 k0: c4 30 + 10, c5 0.00 (a zero order counts)  2 3  40.00 1
+    #           k1: c4 7.50                                    1 1   7.50 0.5
+    #           k2: c5 50                                      1 1  50.00 0.5
+    #   2024-03 k0: c6 9.99                                    1 1   9.99 1
+    #           k1: nobody                                     0 0   0.00 0
+    #   2024-04 k0: c7 1 + 2                                   1 2   3.00 1
+    # Cells after April (e.g. 2024-02 k3) are not observed: not in the CSV.
+    COHORT_ROWS = [
+        ["2024-01", "0", "4", "4", "5", "138.00", "1"],
+        ["2024-01", "1", "4", "1", "1", "20.00", "0.25"],
+        ["2024-01", "2", "4", "1", "1", "12.00", "0.25"],
+        ["2024-01", "3", "4", "1", "1", "5.00", "0.25"],
+        ["2024-02", "0", "2", "2", "3", "40.00", "1"],
+        ["2024-02", "1", "2", "1", "1", "7.50", "0.5"],
+        ["2024-02", "2", "2", "1", "1", "50.00", "0.5"],
+        ["2024-03", "0", "1", "1", "1", "9.99", "1"],
+        ["2024-03", "1", "1", "0", "0", "0.00", "0"],
+        ["2024-04", "0", "1", "1", "2", "3.00", "1"],
+    ]
+    COHORT_HEADER = ["cohort", "period", "cohort_size", "active_customers", "orders",
+                     "revenue", "retention"]
+
+    def test_cohorts_long_csv_matches_hand_worked_matrix(self):
+        out = os.path.join(self.dir, "cohorts.csv")
+        r = self.ok("cohorts", COHORTS, "--out", out)
+        header, rows = read_rows(out)
+        self.assertEqual(header, self.COHORT_HEADER)
+        self.assertEqual(rows, self.COHORT_ROWS)
+        self.assertIn("2024-01", r.stdout)  # the table still goes to stdout
+        # '-' writes the CSV to stdout and the table to stderr
+        r = self.ok("cohorts", COHORTS, "--out", "-")
+        header, rows = read_rows(r.stdout, is_text=True)
+        self.assertEqual(rows, self.COHORT_ROWS)
+        self.assertIn("observed through 2024-04", r.stderr)
+
+    def test_cohorts_table_is_aligned_with_percentages(self):
+        r = self.ok("cohorts", COHORTS)
+        lines = r.stdout.splitlines()
+        self.assertIn("4 month cohorts, observed through 2024-04; retention (classic)", lines[0])
+        self.assertEqual(lines[1], "")
+        self.assertEqual(lines[2].split(), ["cohort", "size", "0", "1", "2", "3"])
+        self.assertEqual(lines[3].split(), ["2024-01", "4", "100.0%", "25.0%", "25.0%", "25.0%"])
+        self.assertEqual(lines[4].split(), ["2024-02", "2", "100.0%", "50.0%", "50.0%"])
+        self.assertEqual(lines[5].split(), ["2024-03", "1", "100.0%", "0.0%"])
+        self.assertEqual(lines[6].split(), ["2024-04", "1", "100.0%"])
+        # aligned: every value ends where its column header ends
+        ends = [lines[2].index(h) + len(h) for h in ("size", "0", "1", "2", "3")]
+        for line in lines[3:7]:
+            for i, cell in enumerate(line.split()[1:]):
+                col_end = ends[i]
+                self.assertEqual(line[col_end - len(cell):col_end], cell, line)
+        r = self.ok("cohorts", COHORTS, "--metric", "revenue")
+        self.assertEqual(r.stdout.splitlines()[3].split(),
+                         ["2024-01", "4", "138.00", "20.00", "12.00", "5.00"])
+        r = self.ok("cohorts", COHORTS, "--metric", "orders")
+        self.assertEqual(r.stdout.splitlines()[4].split(), ["2024-02", "2", "3", "1", "1"])
+        r = self.ok("cohorts", COHORTS, "--metric", "customers")
+        self.assertEqual(r.stdout.splitlines()[3].split(), ["2024-01", "4", "4", "1", "1", "1"])
+        # ltv: cumulative revenue per acquired customer: 138/4, 158/4, 170/4, 175/4
+        r = self.ok("cohorts", COHORTS, "--metric", "ltv")
+        self.assertEqual(r.stdout.splitlines()[3].split(),
+                         ["2024-01", "4", "34.50", "39.50", "42.50", "43.75"])
+
+    def test_cohorts_json(self):
+        out = json.loads(self.ok("cohorts", COHORTS, "--json").stdout)
+        self.assertEqual((out["command"], out["period"], out["mode"], out["metric"],
+                          out["observation_end"], out["periods"]),
+                         ("cohorts", "month", "classic", "retention", "2024-04", 4))
+        self.assertEqual(out["load"]["customers"], 8)
+        self.assertEqual([c["cohort"] for c in out["cohorts"]],
+                         ["2024-01", "2024-02", "2024-03", "2024-04"])
+        self.assertEqual([c["size"] for c in out["cohorts"]], [4, 2, 1, 1])
+        self.assertEqual(out["cohorts"][0]["values"], [1, 0.25, 0.25, 0.25])
+        self.assertEqual(out["cohorts"][1]["values"], [1, 0.5, 0.5, None])  # None: not observed
+        self.assertEqual(out["cohorts"][3]["values"], [1, None, None, None])
+        rev = json.loads(self.ok("cohorts", COHORTS, "--json", "--metric", "revenue").stdout)
+        self.assertEqual(rev["cohorts"][2]["values"], [9.99, 0.0, None, None])
+        ltv = json.loads(self.ok("cohorts", COHORTS, "--json", "--metric", "ltv").stdout)
+        self.assertEqual(ltv["cohorts"][0]["values"], [34.5, 39.5, 42.5, 43.75])
+
+    def test_cohorts_rolling_quarter_and_window(self):
+        # Rolling: active in period k or later. 2024-01: k1 c1 (Feb, Apr), c2
+        # (Mar) = 2/4; k2 c1, c2 = 2/4; k3 c1 = 1/4. 2024-02: k1 c4 (Mar), c5
+        # (Apr) = 2/2; k2 c5 = 1/2.
+        out = json.loads(self.ok("cohorts", COHORTS, "--json", "--mode", "rolling").stdout)
+        self.assertEqual(out["mode"], "rolling")
+        self.assertEqual(out["cohorts"][0]["values"], [1, 0.5, 0.5, 0.25])
+        self.assertEqual(out["cohorts"][1]["values"], [1, 1, 0.5, None])
+        # Quarters: Q1 = c1..c6, c8 (c6 on 03-31 is still Q1), Q2 = c7.
+        # Q1 k0: 12 orders, 227.49; k1 (Q2): c1 (04-30), c5 (04-01): 2/7, 55.00.
+        out = os.path.join(self.dir, "q.csv")
+        self.ok("cohorts", COHORTS, "--period", "quarter", "--out", out)
+        self.assertEqual(read_rows(out)[1], [
+            ["2024-Q1", "0", "7", "7", "12", "227.49", "1"],
+            ["2024-Q1", "1", "7", "2", "2", "55.00", repr(2 / 7)],
+            ["2024-Q2", "0", "1", "1", "2", "3.00", "1"]])
+        # A window: only orders in [2024-02-01, 2024-04-01). Cohorts by first
+        # order *in the window*: 2024-02: c1 (02-14), c4, c5 = 3; 2024-03: c2
+        # (03-01), c6 = 2. Observation end: March (--to). Feb k1: c4 = 1/3.
+        out = json.loads(self.ok("cohorts", COHORTS, "--json", "--from", "2024-02-01",
+                                 "--to", "2024-04-01").stdout)
+        self.assertEqual(out["observation_end"], "2024-03")
+        self.assertEqual([(c["cohort"], c["size"]) for c in out["cohorts"]],
+                         [("2024-02", 3), ("2024-03", 2)])
+        self.assertEqual(out["cohorts"][0]["values"], [1, 1 / 3])
+        # weeks: ISO labels; c1's 2024-01-03 is in 2024-W01
+        out = json.loads(self.ok("cohorts", COHORTS, "--json", "--period", "week").stdout)
+        self.assertEqual(out["cohorts"][0]["cohort"], "2024-W01")
+        self.assertEqual(out["observation_end"], "2024-W18")  # 2024-04-30 is a Tuesday
+
+    @unittest.skipIf(pd is None, "pandas not available")
+    def test_cohorts_long_csv_matches_pandas(self):
+        df = pd.read_csv(COHORTS, parse_dates=["date"])
+        orders = df[df.amount >= 0].copy()
+        for period in ("month", "week", "quarter", "day"):
+            for mode in ("classic", "rolling"):
+                with self.subTest(period=period, mode=mode):
+                    out = os.path.join(self.dir, f"{period}-{mode}.csv")
+                    self.ok("cohorts", COHORTS, "--period", period, "--mode", mode,
+                            "--out", out)
+                    got = read_rows(out)[1]
+                    self.assertEqual(got, pandas_cohorts(df, orders, period, mode))
+
+    def test_cohorts_empty_file(self):
+        p = self.write("h.csv", "customer_id,date,amount\n")
+        out = json.loads(self.ok("cohorts", p, "--json").stdout)
+        self.assertEqual((out["cohorts"], out["periods"], out["observation_end"]),
+                         ([], 0, None))
+        r = self.ok("cohorts", p, "--out", os.path.join(self.dir, "e.csv"),
+                    "--svg", os.path.join(self.dir, "e.svg"))
+        self.assertIn("(no customers)", r.stdout)
+        self.assertEqual(read_rows(os.path.join(self.dir, "e.csv")),
+                         (self.COHORT_HEADER, []))
+
+    def test_cohorts_unwritable_outputs_exit_1(self):
+        bad = os.path.join(self.dir, "no", "such", "dir", "x")
+        self.assertIn("cannot write", self.fails(1, "cohorts", COHORTS, "--out", bad).stderr)
+        self.assertIn("cannot write", self.fails(1, "cohorts", COHORTS, "--svg", bad).stderr)
 
     # ---- the bundled sample ----
 

@@ -212,7 +212,8 @@ static void test_kpi_window_start_inclusive_end_exclusive(void **state)
 static void check_all_ratios_nan(const scrm_kpi *k, const char *name)
 {
     for (int m = SCRM_KPI_AVERAGE_ORDER_VALUE; m < SCRM_KPI_METRIC_COUNT; m++)
-        check_ratio(k, m, NAN, name);
+        if (scrm_kpi_metric_type(m) != SCRM_KPI_TYPE_COUNT)
+            check_ratio(k, m, NAN, name);
 }
 
 static void test_kpi_empty_window_has_zero_counts_and_nan_ratios(void **state)
@@ -223,7 +224,18 @@ static void test_kpi_empty_window_has_zero_counts_and_nan_ratios(void **state)
     struct want_counts zero = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     check_counts(k, &zero, "after everything");
     check_ratio(k, SCRM_KPI_AVERAGE_ORDER_VALUE, NAN, "empty");
-    check_all_ratios_nan(k, "after everything");
+    /* Retention still has a meaning: with the 365-day lookback the customers
+     * at 3000 and at 4000 are the six with an order (A..F); none is new, so
+     * retention is 6 / 6 = 1. Everything else is NaN. */
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_START), 6);
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_END), 6);
+    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_CUSTOMERS), 6);
+    check_ratio(k, SCRM_KPI_RETENTION_RATE, 1.0, "after everything");
+    check_ratio(k, SCRM_KPI_CHURN_RATE, 0.0, "after everything");
+    for (int m = SCRM_KPI_AVERAGE_ORDER_VALUE; m < SCRM_KPI_METRIC_COUNT; m++)
+        if (scrm_kpi_metric_type(m) != SCRM_KPI_TYPE_COUNT && m != SCRM_KPI_RETENTION_RATE &&
+            m != SCRM_KPI_CHURN_RATE)
+            check_ratio(k, m, NAN, "after everything");
     scrm_kpi_free(k);
     scrm_dataset_free(ds);
 }
@@ -351,6 +363,26 @@ static void test_kpi_bad_arguments(void **state)
     o.version = SCRM_KPI_OPTIONS_VERSION + 1;
     assert_int_equal(scrm_kpi_compute(&k, ds, &o), SCRM_EVERSION);
     assert_null(k);
+
+    static const struct {
+        int64_t lookback;
+        int want;
+    } lbs[] = {{1, SCRM_OK}, {SCRM_KPI_MAX_LOOKBACK, SCRM_OK}, {0, SCRM_EINVAL},
+               {-86400, SCRM_EINVAL}, {SCRM_KPI_MAX_LOOKBACK + 1, SCRM_EINVAL},
+               {INT64_MAX, SCRM_EINVAL}, {INT64_MIN, SCRM_EINVAL}};
+    for (size_t i = 0; i < sizeof lbs / sizeof lbs[0]; i++) {
+        o = (scrm_kpi_options)SCRM_KPI_OPTIONS_INIT;
+        o.start = 1000; /* lookback windows near the ends of the time range */
+        o.end = 2000;
+        o.lookback = lbs[i].lookback;
+        k = NULL;
+        assert_int_equal(scrm_kpi_compute(&k, ds, &o), lbs[i].want);
+        assert_true((k != NULL) == (lbs[i].want == SCRM_OK));
+        if (lbs[i].want != SCRM_OK)
+            assert_non_null(strstr(scrm_last_error(), "lookback"));
+        scrm_kpi_free(k);
+        k = NULL;
+    }
     assert_int_equal(scrm_kpi_options_init(NULL, SCRM_KPI_OPTIONS_VERSION), SCRM_EINVAL);
     assert_int_equal(scrm_kpi_options_init(&o, 0), SCRM_EVERSION);
     assert_int_equal(scrm_kpi_options_init(&o, SCRM_KPI_OPTIONS_VERSION + 1), SCRM_EVERSION);
@@ -401,6 +433,15 @@ static void test_kpi_metric_names_and_types(void **state)
         {SCRM_KPI_NEW_CUSTOMER_SHARE, "new_customer_share", SCRM_KPI_TYPE_RATIO},
         {SCRM_KPI_NEW_REVENUE_SHARE, "new_revenue_share", SCRM_KPI_TYPE_RATIO},
         {SCRM_KPI_RETURNING_REVENUE_SHARE, "returning_revenue_share", SCRM_KPI_TYPE_RATIO},
+        {SCRM_KPI_CUSTOMERS_AT_START, "customers_at_start", SCRM_KPI_TYPE_COUNT},
+        {SCRM_KPI_CUSTOMERS_AT_END, "customers_at_end", SCRM_KPI_TYPE_COUNT},
+        {SCRM_KPI_RETAINED_CUSTOMERS, "retained_customers", SCRM_KPI_TYPE_COUNT},
+        {SCRM_KPI_RETENTION_RATE, "retention_rate", SCRM_KPI_TYPE_RATIO},
+        {SCRM_KPI_CHURN_RATE, "churn_rate", SCRM_KPI_TYPE_RATIO},
+        {SCRM_KPI_PURCHASE_INTERVALS, "purchase_intervals", SCRM_KPI_TYPE_COUNT},
+        {SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES, "mean_days_between_purchases", SCRM_KPI_TYPE_DAYS},
+        {SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES, "median_days_between_purchases",
+         SCRM_KPI_TYPE_DAYS},
     };
     assert_int_equal(sizeof cases / sizeof cases[0], SCRM_KPI_METRIC_COUNT);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -413,6 +454,208 @@ static void test_kpi_metric_names_and_types(void **state)
     assert_int_equal(scrm_kpi_metric_type(-1), SCRM_EINVAL);
     assert_int_equal(scrm_kpi_metric_type(SCRM_KPI_METRIC_COUNT), SCRM_EINVAL);
 }
+
+/* ---- retention KPIs ----
+ *
+ * Fixture in days (d = 86400 s), window [100d, 200d), lookback 50d, so a
+ * customer at the start has an order in [50d, 100d) and one at the end an
+ * order in [150d, 200d):
+ *
+ * cust  order days (refunds)      at start  at end  first  note
+ *  P    10, 60, 120                  yes      no     10    churned
+ *  Q    190, 160, 170, 80            yes      yes    80    retained; intervals 10, 20
+ *  R    20, 180                      no       yes    20    lapsed, came back: in E - N
+ *  T    120, 130.5, 199              no       yes   120    new; intervals 10.5, 68.5
+ *  U    150                          no       yes   150    new
+ *  V    90                           yes      no     90    churned
+ *  W    95, 99, (-160)               yes      no     95    a refund is not an order
+ *  X    200, 100                     no       no    100    new, not a customer at the end
+ *  Y    101, 101                     no       no    101    new; interval 0 (same time)
+ *
+ * S = {P, Q, V, W} = 4; E = {Q, R, T, U} = 4; N = new customers at the end
+ * {T, U} = 2; E - N = {Q, R} = 2; retention 2/4 = 0.5, churn 0.5. New
+ * customers of the window (metric 3): T, U, X, Y = 4.
+ * Purchase intervals with both orders in the window: Q 10, 20; T 10.5, 68.5;
+ * Y 0 (P's, W's and X's other orders are outside) -> 5 intervals,
+ * mean 109 / 5 = 21.8 days, median (sorted 0, 10, 10.5, 20, 68.5) 10.5 days.
+ *
+ * With the default lookback of 365 days: S = {P, Q, R, V, W} = 5 (every
+ * order before day 100), E = every customer with an order before day 200 =
+ * 9, N = {T, U, X, Y} = 4, E - N = 5, retention 1. */
+#define D 86400
+static const uint64_t rt_cust[] = {'P', 'P', 'P', 'Q', 'Q', 'Q', 'Q', 'R', 'R', 'T', 'T', 'T',
+                                   'U', 'V', 'W', 'W', 'W', 'X', 'X', 'Y', 'Y'};
+static const int64_t rt_time[] = {10 * D, 60 * D, 120 * D, 190 * D, 160 * D, 170 * D, 80 * D,
+                                  20 * D, 180 * D, 120 * D, 130 * D + D / 2, 199 * D, 150 * D,
+                                  90 * D, 95 * D, 99 * D, 160 * D, 200 * D, 100 * D, 101 * D,
+                                  101 * D};
+static const int64_t rt_amount[] = {100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100,
+                                    100, 100, 100, 100, 100, -50, 100, 100, 100, 100};
+#define RT_N (sizeof rt_cust / sizeof rt_cust[0])
+
+static scrm_dataset *retention_fixture(void)
+{
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(ds, RT_N, rt_cust, rt_time, rt_amount, NULL, NULL),
+                     SCRM_OK);
+    return ds;
+}
+
+static scrm_kpi *compute_lb(const scrm_dataset *ds, int64_t start, int64_t end,
+                            int64_t lookback)
+{
+    scrm_kpi_options o = SCRM_KPI_OPTIONS_INIT;
+    o.start = start;
+    o.end = end;
+    o.lookback = lookback;
+    scrm_kpi *k = NULL;
+    int rc = scrm_kpi_compute(&k, ds, &o);
+    if (rc != SCRM_OK)
+        fail_msg("scrm_kpi_compute: %s (%s)", scrm_strerror(rc), scrm_last_error());
+    return k;
+}
+
+static void test_kpi_retention_hand_worked(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = retention_fixture();
+    scrm_kpi *k = compute_lb(ds, 100 * D, 200 * D, 50 * D);
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_START), 4);
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_END), 4);
+    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_CUSTOMERS), 2);
+    assert_int_equal(cnt(k, SCRM_KPI_NEW_CUSTOMERS), 4);
+    assert_int_equal(cnt(k, SCRM_KPI_PURCHASE_INTERVALS), 5);
+    check_ratio(k, SCRM_KPI_RETENTION_RATE, 0.5, "retention");
+    check_ratio(k, SCRM_KPI_CHURN_RATE, 0.5, "retention");
+    check_ratio(k, SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES, 21.8, "retention");
+    check_ratio(k, SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES, 10.5, "retention");
+    assert_true(scrm_kpi_value(k, SCRM_KPI_CUSTOMERS_AT_START) == 4.0);
+    scrm_kpi_free(k);
+
+    /* default lookback (365 days) */
+    k = compute(ds, 100 * D, 200 * D, 0);
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_START), 5);
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_END), 9);
+    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_CUSTOMERS), 5);
+    check_ratio(k, SCRM_KPI_RETENTION_RATE, 1.0, "default lookback");
+    check_ratio(k, SCRM_KPI_CHURN_RATE, 0.0, "default lookback");
+    check_ratio(k, SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES, 10.5, "default lookback");
+    scrm_kpi_free(k);
+
+    /* Even counts of intervals: window [120d, 200d) has Q 10, 20 and T 10.5,
+     * 68.5 (P's 120 and R's 180 are alone): median (10.5 + 20) / 2 = 15.25,
+     * mean 109 / 4 = 27.25. Window [150d, 200d): Q 10, 20 only (T's 199 is
+     * alone there): median = mean = 15. */
+    k = compute_lb(ds, 120 * D, 200 * D, 50 * D);
+    assert_int_equal(cnt(k, SCRM_KPI_PURCHASE_INTERVALS), 4);
+    check_ratio(k, SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES, 15.25, "[120d,200d)");
+    check_ratio(k, SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES, 27.25, "[120d,200d)");
+    scrm_kpi_free(k);
+    k = compute_lb(ds, 150 * D, 200 * D, 50 * D);
+    assert_int_equal(cnt(k, SCRM_KPI_PURCHASE_INTERVALS), 2);
+    check_ratio(k, SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES, 15.0, "[150d,200d)");
+    check_ratio(k, SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES, 15.0, "[150d,200d)");
+    scrm_kpi_free(k);
+
+    /* Lookback 1 s: at start = an order at 100d - 1 s (none); at end = an
+     * order at 200d - 1 s (none): S = 0 -> NaN rates, not 0. */
+    k = compute_lb(ds, 100 * D, 200 * D, 1);
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_START), 0);
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_END), 0);
+    check_ratio(k, SCRM_KPI_RETENTION_RATE, NAN, "lookback 1 s");
+    check_ratio(k, SCRM_KPI_CHURN_RATE, NAN, "lookback 1 s");
+    scrm_kpi_free(k);
+    scrm_dataset_free(ds);
+}
+
+static void test_kpi_retention_unbounded_window_is_nan(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = retention_fixture();
+    /* no start: nobody is a customer at the start */
+    scrm_kpi *k = compute_lb(ds, SCRM_KPI_START_ALL, 200 * D, 50 * D);
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_START), 0);
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_END), 4);
+    check_ratio(k, SCRM_KPI_RETENTION_RATE, NAN, "no start");
+    /* every order before 200d: intervals P 50, 60; Q 80, 10, 20; R 160;
+     * T 10.5, 68.5; W 4; Y 0; X's 100 and 200: 200 is outside -> 10 intervals */
+    assert_int_equal(cnt(k, SCRM_KPI_PURCHASE_INTERVALS), 10);
+    scrm_kpi_free(k);
+    /* no end: nobody is a customer at the end; S is still counted */
+    k = compute_lb(ds, 100 * D, SCRM_KPI_END_ALL, 50 * D);
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_START), 4);
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_END), 0);
+    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_CUSTOMERS), 0);
+    check_ratio(k, SCRM_KPI_RETENTION_RATE, NAN, "no end");
+    check_ratio(k, SCRM_KPI_CHURN_RATE, NAN, "no end");
+    scrm_kpi_free(k);
+    scrm_dataset_free(ds);
+}
+
+static void test_kpi_options_version_1_gets_default_lookback(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = retention_fixture();
+    /* A version-1 caller's struct ends before `lookback`: whatever lies there
+     * is not read, and the default 365 days applies (S = 5 above). */
+    scrm_kpi_options o = SCRM_KPI_OPTIONS_INIT;
+    o.version = 1;
+    o.start = 100 * D;
+    o.end = 200 * D;
+    o.lookback = -7; /* invalid if it were read */
+    scrm_kpi *k = NULL;
+    assert_int_equal(scrm_kpi_compute(&k, ds, &o), SCRM_OK);
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_START), 5);
+    check_ratio(k, SCRM_KPI_RETENTION_RATE, 1.0, "version 1");
+    scrm_kpi_free(k);
+    /* scrm_kpi_options_init(1) leaves the lookback alone, (2) sets it */
+    o.lookback = 42;
+    assert_int_equal(scrm_kpi_options_init(&o, 1), SCRM_OK);
+    assert_int_equal(o.version, 1);
+    assert_int_equal(o.lookback, 42);
+    assert_int_equal(scrm_kpi_options_init(&o, 2), SCRM_OK);
+    assert_int_equal(o.lookback, SCRM_KPI_DEFAULT_LOOKBACK);
+    assert_int_equal(o.lookback, 365 * 86400);
+    scrm_dataset_free(ds);
+}
+
+static void test_kpi_median_of_many_intervals(void **state)
+{
+    (void)state;
+    /* One customer with orders on days 0, 1, 3, 6, ..., k(k+1)/2 (appended in
+     * reverse): intervals 1, 2, ..., 999 days; median 500, mean 500. A second
+     * customer with orders 0 and 10000 days adds interval 10000: 1000
+     * intervals, median (500 + 501) / 2, mean (499500 + 10000) / 1000. */
+    enum { K = 1000 };
+    static uint64_t c[K + 2];
+    static int64_t t[K + 2], a[K + 2];
+    for (int i = 0; i < K; i++) {
+        c[i] = 1;
+        t[i] = (int64_t)(K - 1 - i) * (K - i) / 2 * D;
+        a[i] = 1;
+    }
+    c[K] = c[K + 1] = 2;
+    t[K] = 0;
+    t[K + 1] = 10000 * (int64_t)D;
+    a[K] = a[K + 1] = 1;
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(ds, K, c, t, a, NULL, NULL), SCRM_OK);
+    scrm_kpi *k = compute(ds, SCRM_KPI_START_ALL, SCRM_KPI_END_ALL, 0);
+    assert_int_equal(cnt(k, SCRM_KPI_PURCHASE_INTERVALS), K - 1);
+    check_ratio(k, SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES, 500.0, "999 intervals");
+    check_ratio(k, SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES, 500.0, "999 intervals");
+    scrm_kpi_free(k);
+    assert_int_equal(scrm_dataset_append_u64(ds, 2, c + K, t + K, a + K, NULL, NULL), SCRM_OK);
+    k = compute(ds, SCRM_KPI_START_ALL, SCRM_KPI_END_ALL, 0);
+    assert_int_equal(cnt(k, SCRM_KPI_PURCHASE_INTERVALS), K);
+    check_ratio(k, SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES, 500.5, "1000 intervals");
+    check_ratio(k, SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES, 509.5, "1000 intervals");
+    scrm_kpi_free(k);
+    scrm_dataset_free(ds);
+}
+#undef D
 
 /* ---- results do not depend on the thread count ---- */
 
@@ -723,6 +966,10 @@ int main(void)
         cmocka_unit_test(test_kpi_revenue_overflow_is_an_error),
         cmocka_unit_test(test_kpi_bad_arguments),
         cmocka_unit_test(test_kpi_metric_names_and_types),
+        cmocka_unit_test(test_kpi_retention_hand_worked),
+        cmocka_unit_test(test_kpi_retention_unbounded_window_is_nan),
+        cmocka_unit_test(test_kpi_options_version_1_gets_default_lookback),
+        cmocka_unit_test(test_kpi_median_of_many_intervals),
         cmocka_unit_test(test_kpi_bit_identical_across_thread_counts),
         cmocka_unit_test(test_kpi_progress_reports_rows_and_cancels),
         cmocka_unit_test(test_kpi_allocation_failure_leaves_nothing),

@@ -1,7 +1,9 @@
-/* shopcrm: command-line reports over an orders CSV file (RFM segments, KPIs).
+/* shopcrm: command-line reports over an orders CSV file (RFM segments, KPIs,
+ * cohorts).
  *
- *   shopcrm rfm FILE.csv [options]    per-customer RFM scores + segment summary
- *   shopcrm kpi FILE.csv [options]    shop KPIs of a time window
+ *   shopcrm rfm FILE.csv [options]      per-customer RFM scores + segment summary
+ *   shopcrm kpi FILE.csv [options]      shop KPIs of a time window (retention too)
+ *   shopcrm cohorts FILE.csv [options]  cohort matrix: table, JSON, long CSV, SVG heatmap
  *
  * Exit status: 0 success, 1 data error (file, parse, analysis), 2 usage error.
  * Diagnostics go to stderr as "shopcrm: <message>"; results to stdout.
@@ -20,13 +22,15 @@
 
 #include <shopcrm.h>
 
+#include "svg.h"
+
 #define EXIT_DATA 1
 #define EXIT_USAGE 2
 
 /* Files at least this large get a progress line (when stderr is a terminal). */
 #define PROGRESS_MIN_BYTES (32u << 20)
 
-enum cmd { CMD_NONE, CMD_RFM, CMD_KPI };
+enum cmd { CMD_NONE, CMD_RFM, CMD_KPI, CMD_COHORTS };
 
 /* ------------------------------------------------------------------------ */
 /* Messages                                                                  */
@@ -44,7 +48,7 @@ static void msg(const char *fmt, ...)
 
 static const char *cmd_name(enum cmd c)
 {
-    return c == CMD_RFM ? "rfm" : c == CMD_KPI ? "kpi" : NULL;
+    return c == CMD_RFM ? "rfm" : c == CMD_KPI ? "kpi" : c == CMD_COHORTS ? "cohorts" : NULL;
 }
 
 /* A usage error: message, hint, exit status 2. */
@@ -84,8 +88,11 @@ static const char help_main[] =
     "customer, time, amount; negative amounts are refunds).\n"
     "\n"
     "Commands:\n"
-    "  rfm    score customers by recency, frequency, monetary value; segment summary\n"
-    "  kpi    shop KPIs (orders, revenue, AOV, repeat rate, new vs returning) of a window\n"
+    "  rfm      score customers by recency, frequency, monetary value; segment summary\n"
+    "  kpi      shop KPIs (orders, revenue, AOV, repeat rate, new vs returning,\n"
+    "           retention and churn, time between purchases) of a window\n"
+    "  cohorts  cohort matrix (retention, customers, orders, revenue, LTV by\n"
+    "           acquisition period): table, JSON, long-form CSV, SVG heatmap\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help (or 'shopcrm COMMAND --help' for a command's)\n"
@@ -93,6 +100,7 @@ static const char help_main[] =
     "\n"
     "Example:\n"
     "  shopcrm rfm examples/data/cdnow_orders.csv --out rfm.csv\n"
+    "  shopcrm cohorts examples/data/cdnow_orders.csv --svg cohorts.svg\n"
     "\n"
     "Exit status: 0 success, 1 data error, 2 usage error.\n";
 
@@ -152,12 +160,46 @@ static const char help_kpi[] =
     "Shop KPIs of the window [FROM, TO): orders (amount >= 0), refunds, customers,\n"
     "new and returning customers, repeat customers, revenue (refunds included),\n"
     "average order value, purchase frequency, repeat rate, revenue per customer,\n"
-    "revenue shares of new and returning customers. Undefined ratios print n/a\n"
-    "(null in JSON).\n"
+    "revenue shares of new and returning customers; retention KPIs: customers at\n"
+    "the start and at the end (a customer at a date has an order in the LOOKBACK\n"
+    "days before it), retention rate (E - N) / S and churn rate 1 - retention\n"
+    "(S, E = customers at start and end, N = new customers of the window among\n"
+    "E), mean and median days between consecutive orders of a customer within\n"
+    "the window. Undefined ratios print n/a (null in JSON); retention needs both\n"
+    "--from and --to. Definitions: docs/kpi.md.\n"
     "\n"
     "KPI options:\n"
     "  --from DATE           window start, inclusive (default: no lower bound)\n"
     "  --to DATE             window end, exclusive (default: no upper bound)\n"
+    "  --lookback DAYS       lookback defining a customer at a date, 1..36600\n"
+    "                        (default 365)\n"
+    "\n";
+
+static const char help_cohorts[] =
+    "Usage: shopcrm cohorts FILE.csv [OPTIONS]\n"
+    "\n"
+    "Group customers by the period of their first order (their cohort) and print\n"
+    "one row per cohort and one column per period since acquisition (0 = the\n"
+    "acquisition period): the share of the cohort active in that period\n"
+    "(retention), active customers, orders, revenue, or the cumulative revenue\n"
+    "per acquired customer (ltv). Cells after the last observed period are left\n"
+    "empty. Refunds (negative amounts) are not counted. Definitions:\n"
+    "include/shopcrm/cohort.h and docs/cli.md.\n"
+    "\n"
+    "Cohort options:\n"
+    "  --period P            day|week|month|quarter|year (default month; weeks are\n"
+    "                        ISO 8601 weeks, Monday to Sunday)\n"
+    "  --metric M            retention|customers|orders|revenue|ltv (default\n"
+    "                        retention); revenue and ltv in major units\n"
+    "  --mode M              classic|rolling (default classic; rolling: active in\n"
+    "                        the period or any later one)\n"
+    "  --from DATE           only orders from DATE on (inclusive)\n"
+    "  --to DATE             only orders before DATE; also the observation end\n"
+    "  --out F.csv           write every observed cell in long form:\n"
+    "                        cohort,period,cohort_size,active_customers,orders,\n"
+    "                        revenue,retention ('-' = stdout, the table then goes\n"
+    "                        to stderr)\n"
+    "  --svg F.svg           draw the chosen metric as an SVG heatmap\n"
     "\n";
 
 /* ------------------------------------------------------------------------ */
@@ -329,48 +371,64 @@ struct args {
     /* kpi */
     int have_from, have_to;
     int64_t from_local, to_local;
+    int64_t lookback_days; /* 0 = the library's default */
+    /* cohorts */
+    int period, metric, mode;
+    const char *svg;
 };
+
+enum metric { M_RETENTION, M_CUSTOMERS, M_ORDERS, M_REVENUE, M_LTV };
+static const char *const metric_names[] = {"retention", "customers", "orders", "revenue", "ltv"};
+static const char *const period_names[] = {"day", "week", "month", "quarter", "year"};
 
 enum opt_id {
     O_CUSTOMER, O_TIME, O_AMOUNT, O_ORDER, O_QUANTITY, O_PRICE, O_TIME_FORMAT, O_DECIMAL_COMMA,
     O_DELIMITER, O_UTC_OFFSET, O_SKIP_BAD, O_THREADS, O_JSON, O_HELP,
     O_AS_OF, O_BINS, O_METHOD, O_EDGES_R, O_EDGES_F, O_EDGES_M, O_FREQUENCY, O_MONETARY,
-    O_SEGMENTS, O_OUT, O_FROM, O_TO
+    O_SEGMENTS, O_OUT, O_FROM, O_TO, O_LOOKBACK, O_PERIOD, O_METRIC, O_MODE, O_SVG
 };
+
+/* Commands an option is for: a bit mask, 0 = every command. */
+#define FOR(c) (1u << (c))
 
 static const struct option_def {
     const char *name;
     enum opt_id id;
     int takes_value;
-    enum cmd only; /* CMD_NONE: every command */
+    unsigned only; /* FOR(cmd) | ...; 0: every command */
 } options[] = {
-    {"--customer-col", O_CUSTOMER, 1, CMD_NONE},
-    {"--time-col", O_TIME, 1, CMD_NONE},
-    {"--amount-col", O_AMOUNT, 1, CMD_NONE},
-    {"--order-col", O_ORDER, 1, CMD_NONE},
-    {"--quantity-col", O_QUANTITY, 1, CMD_NONE},
-    {"--price-col", O_PRICE, 1, CMD_NONE},
-    {"--time-format", O_TIME_FORMAT, 1, CMD_NONE},
-    {"--decimal-comma", O_DECIMAL_COMMA, 0, CMD_NONE},
-    {"--delimiter", O_DELIMITER, 1, CMD_NONE},
-    {"--utc-offset", O_UTC_OFFSET, 1, CMD_NONE},
-    {"--skip-bad-rows", O_SKIP_BAD, 0, CMD_NONE},
-    {"--threads", O_THREADS, 1, CMD_NONE},
-    {"--json", O_JSON, 0, CMD_NONE},
-    {"--help", O_HELP, 0, CMD_NONE},
-    {"-h", O_HELP, 0, CMD_NONE},
-    {"--as-of", O_AS_OF, 1, CMD_RFM},
-    {"--bins", O_BINS, 1, CMD_RFM},
-    {"--method", O_METHOD, 1, CMD_RFM},
-    {"--edges-r", O_EDGES_R, 1, CMD_RFM},
-    {"--edges-f", O_EDGES_F, 1, CMD_RFM},
-    {"--edges-m", O_EDGES_M, 1, CMD_RFM},
-    {"--frequency", O_FREQUENCY, 1, CMD_RFM},
-    {"--monetary", O_MONETARY, 1, CMD_RFM},
-    {"--segments", O_SEGMENTS, 1, CMD_RFM},
-    {"--out", O_OUT, 1, CMD_RFM},
-    {"--from", O_FROM, 1, CMD_KPI},
-    {"--to", O_TO, 1, CMD_KPI},
+    {"--customer-col", O_CUSTOMER, 1, 0},
+    {"--time-col", O_TIME, 1, 0},
+    {"--amount-col", O_AMOUNT, 1, 0},
+    {"--order-col", O_ORDER, 1, 0},
+    {"--quantity-col", O_QUANTITY, 1, 0},
+    {"--price-col", O_PRICE, 1, 0},
+    {"--time-format", O_TIME_FORMAT, 1, 0},
+    {"--decimal-comma", O_DECIMAL_COMMA, 0, 0},
+    {"--delimiter", O_DELIMITER, 1, 0},
+    {"--utc-offset", O_UTC_OFFSET, 1, 0},
+    {"--skip-bad-rows", O_SKIP_BAD, 0, 0},
+    {"--threads", O_THREADS, 1, 0},
+    {"--json", O_JSON, 0, 0},
+    {"--help", O_HELP, 0, 0},
+    {"-h", O_HELP, 0, 0},
+    {"--as-of", O_AS_OF, 1, FOR(CMD_RFM)},
+    {"--bins", O_BINS, 1, FOR(CMD_RFM)},
+    {"--method", O_METHOD, 1, FOR(CMD_RFM)},
+    {"--edges-r", O_EDGES_R, 1, FOR(CMD_RFM)},
+    {"--edges-f", O_EDGES_F, 1, FOR(CMD_RFM)},
+    {"--edges-m", O_EDGES_M, 1, FOR(CMD_RFM)},
+    {"--frequency", O_FREQUENCY, 1, FOR(CMD_RFM)},
+    {"--monetary", O_MONETARY, 1, FOR(CMD_RFM)},
+    {"--segments", O_SEGMENTS, 1, FOR(CMD_RFM)},
+    {"--out", O_OUT, 1, FOR(CMD_RFM) | FOR(CMD_COHORTS)},
+    {"--from", O_FROM, 1, FOR(CMD_KPI) | FOR(CMD_COHORTS)},
+    {"--to", O_TO, 1, FOR(CMD_KPI) | FOR(CMD_COHORTS)},
+    {"--lookback", O_LOOKBACK, 1, FOR(CMD_KPI)},
+    {"--period", O_PERIOD, 1, FOR(CMD_COHORTS)},
+    {"--metric", O_METRIC, 1, FOR(CMD_COHORTS)},
+    {"--mode", O_MODE, 1, FOR(CMD_COHORTS)},
+    {"--svg", O_SVG, 1, FOR(CMD_COHORTS)},
 };
 
 static int pick(const char *v, const char *const *names, int n)
@@ -387,6 +445,8 @@ static void print_help(enum cmd c)
         fputs(help_rfm, stdout);
     else if (c == CMD_KPI)
         fputs(help_kpi, stdout);
+    else if (c == CMD_COHORTS)
+        fputs(help_cohorts, stdout);
     else {
         fputs(help_main, stdout);
         return;
@@ -511,6 +571,43 @@ static int apply(struct args *a, const struct option_def *o, const char *v)
         }
         break;
     }
+    case O_LOOKBACK:
+        if (parse_i64(v, 1, SCRM_KPI_MAX_LOOKBACK / 86400, &x))
+            return usage_error(c, "--lookback: '%s' is not a number of days 1..%lld", v,
+                               (long long)(SCRM_KPI_MAX_LOOKBACK / 86400));
+        a->lookback_days = x;
+        break;
+    case O_PERIOD: {
+        int i = pick(v, period_names, 5);
+        if (i < 0)
+            return usage_error(c, "--period: '%s' is not one of day, week, month, quarter, year",
+                               v);
+        static const int units[] = {SCRM_PERIOD_DAY, SCRM_PERIOD_WEEK, SCRM_PERIOD_MONTH,
+                                    SCRM_PERIOD_QUARTER, SCRM_PERIOD_YEAR};
+        a->period = units[i];
+        break;
+    }
+    case O_METRIC: {
+        int i = pick(v, metric_names, 5);
+        if (i < 0)
+            return usage_error(c, "--metric: '%s' is not one of retention, customers, orders, "
+                                  "revenue, ltv", v);
+        a->metric = i;
+        break;
+    }
+    case O_MODE: {
+        static const char *const names[] = {"classic", "rolling"};
+        int i = pick(v, names, 2);
+        if (i < 0)
+            return usage_error(c, "--mode: '%s' is not one of classic, rolling", v);
+        a->mode = i == 0 ? SCRM_COHORT_CLASSIC : SCRM_COHORT_ROLLING;
+        break;
+    }
+    case O_SVG:
+        if (!*v)
+            return usage_error(c, "--svg: empty file name");
+        a->svg = v;
+        break;
     }
     return 0;
 }
@@ -523,6 +620,9 @@ static int parse_args(struct args *a, int argc, char **argv)
     a->bins = 5;
     a->method = -1;
     a->n_edges[0] = a->n_edges[1] = a->n_edges[2] = -1;
+    a->period = SCRM_PERIOD_MONTH;
+    a->metric = M_RETENTION;
+    a->mode = SCRM_COHORT_CLASSIC;
 
     if (argc < 2) {
         fputs(help_main, stderr);
@@ -535,6 +635,8 @@ static int parse_args(struct args *a, int argc, char **argv)
                 print_help(CMD_RFM);
             else if (strcmp(argv[2], "kpi") == 0)
                 print_help(CMD_KPI);
+            else if (strcmp(argv[2], "cohorts") == 0)
+                print_help(CMD_COHORTS);
             else
                 return usage_error(CMD_NONE, "unknown command '%s'", argv[2]);
             return 0;
@@ -550,10 +652,13 @@ static int parse_args(struct args *a, int argc, char **argv)
         a->cmd = CMD_RFM;
     else if (strcmp(c0, "kpi") == 0)
         a->cmd = CMD_KPI;
+    else if (strcmp(c0, "cohorts") == 0)
+        a->cmd = CMD_COHORTS;
     else if (c0[0] == '-')
-        return usage_error(CMD_NONE, "unknown option '%s' (a command comes first: rfm or kpi)", c0);
+        return usage_error(CMD_NONE,
+                           "unknown option '%s' (a command comes first: rfm, kpi or cohorts)", c0);
     else
-        return usage_error(CMD_NONE, "unknown command '%s' (rfm or kpi)", c0);
+        return usage_error(CMD_NONE, "unknown command '%s' (rfm, kpi or cohorts)", c0);
 
     /* --help anywhere wins over every other error. */
     for (int i = 2; i < argc; i++) {
@@ -588,9 +693,16 @@ static int parse_args(struct args *a, int argc, char **argv)
             }
         if (!o)
             return usage_error(a->cmd, "unknown option '%.*s'", (int)len, s);
-        if (o->only != CMD_NONE && o->only != a->cmd)
+        if (o->only && !(o->only & FOR(a->cmd))) {
+            const char *for_cmd = "";
+            for (int k = CMD_RFM; k <= CMD_COHORTS; k++)
+                if (o->only & FOR(k)) {
+                    for_cmd = cmd_name((enum cmd)k);
+                    break;
+                }
             return usage_error(a->cmd, "option %s is for 'shopcrm %s', not 'shopcrm %s'", o->name,
-                               cmd_name(o->only), cmd_name(a->cmd));
+                               for_cmd, cmd_name(a->cmd));
+        }
         const char *v = NULL;
         if (o->takes_value) {
             if (eq)
@@ -638,6 +750,10 @@ static int parse_args(struct args *a, int argc, char **argv)
     }
     if (a->cmd == CMD_KPI && a->have_from && a->have_to && a->to_local < a->from_local)
         return usage_error(a->cmd, "--to is before --from");
+    if (a->cmd == CMD_COHORTS && a->have_from && a->have_to && a->to_local <= a->from_local)
+        return usage_error(a->cmd, "--to is not after --from");
+    if (a->out && a->svg && strcmp(a->out, a->svg) == 0 && strcmp(a->out, "-") != 0)
+        return usage_error(a->cmd, "--out and --svg name the same file");
     a->csv.utc_offset = a->utc_offset;
     a->csv.threads = a->threads;
     return -1;
@@ -1020,6 +1136,8 @@ static int run_kpi(struct args *a)
         o.start = a->from_local;
     if (a->have_to)
         o.end = a->to_local;
+    if (a->lookback_days)
+        o.lookback = a->lookback_days * 86400;
     double t0 = now_seconds();
     int rc = scrm_kpi_compute(&k, L.ds, &o);
     if (rc != SCRM_OK) {
@@ -1049,6 +1167,7 @@ static int run_kpi(struct args *a)
             json_string(stdout, to);
         else
             fputs("null", stdout);
+        printf(",\"lookback_days\":%lld", (long long)(a->lookback_days ? a->lookback_days : 365));
         for (int m = 0; scrm_kpi_metric_name(m); m++) {
             int type = scrm_kpi_metric_type(m);
             printf(",\"%s\":", scrm_kpi_metric_name(m));
@@ -1067,8 +1186,9 @@ static int run_kpi(struct args *a)
         }
         fputs("}\n", stdout);
     } else {
-        printf("KPIs of %s, window [%s, %s)\n\n", a->file, a->have_from ? from : "start",
-               a->have_to ? to : "end");
+        printf("KPIs of %s, window [%s, %s), lookback %lld days\n\n", a->file,
+               a->have_from ? from : "start", a->have_to ? to : "end",
+               (long long)(a->lookback_days ? a->lookback_days : 365));
         for (int m = 0; scrm_kpi_metric_name(m); m++) {
             int type = scrm_kpi_metric_type(m);
             double v = scrm_kpi_value(k, m);
@@ -1084,6 +1204,8 @@ static int run_kpi(struct args *a)
                 snprintf(cell, sizeof cell, "n/a");
             } else if (type == SCRM_KPI_TYPE_MONEY_MEAN) {
                 snprintf(cell, sizeof cell, "%.2f", v / 100.0);
+            } else if (type == SCRM_KPI_TYPE_DAYS) {
+                snprintf(cell, sizeof cell, "%.2f days", v);
             } else if (m == SCRM_KPI_PURCHASE_FREQUENCY) {
                 snprintf(cell, sizeof cell, "%.3f", v);
             } else {
@@ -1099,13 +1221,362 @@ done:
     return status;
 }
 
+/* ------------------------------------------------------------------------ */
+/* cohorts                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Shortest text of a double that reads back exactly ("%.17g" at worst). */
+static void format_double(char *buf, size_t size, double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+}
+
+struct cohort_view {
+    const scrm_cohorts *r;
+    uint32_t C, K;
+    const uint64_t *size, *active, *orders;
+    const int64_t *revenue;
+    const double *retention, *ltv;
+    char (*label)[SCRM_PERIOD_LABEL_MAX];
+};
+
+/* Cell (c, k) is observed when c + k < K (cohort.h: "observable"). */
+static int observed(const struct cohort_view *v, uint32_t c, uint32_t k)
+{
+    return (uint64_t)c + k < v->K;
+}
+
+/* The chosen metric of one cell as a number (NaN: no value) and as display
+ * text (table and SVG; "" for no value). */
+static double cell_value(const struct cohort_view *v, int metric, uint64_t i)
+{
+    switch (metric) {
+    case M_RETENTION: return v->retention[i];
+    case M_CUSTOMERS: return (double)v->active[i];
+    case M_ORDERS: return (double)v->orders[i];
+    case M_REVENUE: return (double)v->revenue[i] / 100.0;
+    default: return v->ltv[i] / 100.0;
+    }
+}
+
+static void cell_text(char *buf, size_t size, const struct cohort_view *v, int metric, uint64_t i)
+{
+    double x = cell_value(v, metric, i);
+    if (metric == M_REVENUE)
+        format_money(buf, size, v->revenue[i]);
+    else if (!isfinite(x))
+        snprintf(buf, size, "-");
+    else if (metric == M_RETENTION)
+        snprintf(buf, size, "%.1f%%", 100.0 * x);
+    else if (metric == M_LTV)
+        snprintf(buf, size, "%.2f", x);
+    else
+        snprintf(buf, size, "%" PRIu64, metric == M_CUSTOMERS ? v->active[i] : v->orders[i]);
+}
+
+/* Long-form CSV of every observed cell (docs/cli.md). */
+static int write_cohort_csv(FILE *f, const struct cohort_view *v)
+{
+    fputs("cohort,period,cohort_size,active_customers,orders,revenue,retention\n", f);
+    for (uint32_t c = 0; c < v->C; c++)
+        for (uint32_t k = 0; observed(v, c, k); k++) {
+            uint64_t i = (uint64_t)c * v->K + k;
+            char money[32], ret[40] = "";
+            format_money(money, sizeof money, v->revenue[i]);
+            if (isfinite(v->retention[i]))
+                format_double(ret, sizeof ret, v->retention[i]);
+            fprintf(f, "%s,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%s,%s\n", v->label[c], k,
+                    v->size[c], v->active[i], v->orders[i], money, ret);
+        }
+    return ferror(f) ? -1 : 0;
+}
+
+static int write_cohort_svg(const char *path, const struct cohort_view *v, const struct args *a,
+                            const char *obs_end)
+{
+    static const char *const unit_adj[] = {"daily", "weekly", "monthly", "quarterly", "yearly"};
+    static const char *const unit_plural[] = {"days", "weeks", "months", "quarters", "years"};
+    static const char *const what[] = {"Retention", "Active customers", "Orders", "Revenue",
+                                       "Cumulative revenue per customer (LTV)"};
+    uint64_t n = (uint64_t)v->C * v->K;
+    double *value = malloc((n ? n : 1) * sizeof *value);
+    char **text = malloc((n ? n : 1) * sizeof *text);
+    char *buf = malloc((n ? n : 1) * 32);
+    unsigned char *present = malloc(n ? n : 1);
+    const char **labels = malloc((v->C ? v->C : 1) * sizeof *labels);
+    const char **notes = malloc((v->C ? v->C : 1) * sizeof *notes);
+    char *note_buf = malloc((v->C ? v->C : 1) * 32);
+    int status = EXIT_DATA;
+    FILE *f = NULL;
+    if (!value || !text || !buf || !present || !labels || !notes || !note_buf) {
+        msg("%s: out of memory", path);
+        goto done;
+    }
+    double lo = 0, hi = 0;
+    for (uint32_t c = 0; c < v->C; c++) {
+        labels[c] = v->label[c];
+        snprintf(note_buf + 32 * (size_t)c, 32, "n=%" PRIu64, v->size[c]);
+        notes[c] = note_buf + 32 * (size_t)c;
+        for (uint32_t k = 0; k < v->K; k++) {
+            uint64_t i = (uint64_t)c * v->K + k;
+            text[i] = buf + 32 * i;
+            present[i] = (unsigned char)observed(v, c, k);
+            value[i] = present[i] ? cell_value(v, a->metric, i) : NAN;
+            if (present[i] && v->size[c] == 0)
+                value[i] = NAN; /* an empty cohort has no value to colour */
+            if (present[i] && isfinite(value[i])) {
+                cell_text(text[i], 32, v, a->metric, i);
+                if (value[i] < lo)
+                    lo = value[i];
+                if (value[i] > hi)
+                    hi = value[i];
+            } else {
+                text[i][0] = '\0';
+            }
+        }
+    }
+    if (a->metric == M_RETENTION) {
+        lo = 0;
+        hi = 1;
+    }
+    if (!(hi > lo))
+        hi = lo + 1;
+    char lo_t[48], mid_t[48], hi_t[48], title[160], sub[512], colh[64];
+    if (a->metric == M_RETENTION) {
+        snprintf(lo_t, sizeof lo_t, "0%%");
+        snprintf(mid_t, sizeof mid_t, "50%%");
+        snprintf(hi_t, sizeof hi_t, "100%%");
+    } else if (a->metric == M_CUSTOMERS || a->metric == M_ORDERS) {
+        snprintf(lo_t, sizeof lo_t, "%.0f", lo);
+        snprintf(mid_t, sizeof mid_t, "%.1f", (lo + hi) / 2);
+        snprintf(hi_t, sizeof hi_t, "%.0f", hi);
+    } else {
+        snprintf(lo_t, sizeof lo_t, "%.2f", lo);
+        snprintf(mid_t, sizeof mid_t, "%.2f", (lo + hi) / 2);
+        snprintf(hi_t, sizeof hi_t, "%.2f", hi);
+    }
+    snprintf(title, sizeof title, "%s by %s cohort%s", what[a->metric], unit_adj[a->period],
+             a->metric == M_RETENTION || a->metric == M_CUSTOMERS
+                 ? (a->mode == SCRM_COHORT_ROLLING ? " (rolling)" : " (classic)")
+                 : "");
+    snprintf(sub, sizeof sub, "%s: %u cohorts, observed through %s; metric %s%s", a->file, v->C,
+             obs_end, metric_names[a->metric],
+             a->metric == M_REVENUE || a->metric == M_LTV ? " (major units)" : "");
+    snprintf(colh, sizeof colh, "%s since acquisition", unit_plural[a->period]);
+    struct svg_heatmap h = {title, sub, "cohort", colh, v->C, v->K, labels, notes, value,
+                            (const char *const *)text, present, lo, hi, lo_t, hi_t, mid_t};
+    if (!(f = fopen(path, "w"))) {
+        msg("cannot write '%s': %s", path, strerror(errno));
+        goto done;
+    }
+    int werr = svg_heatmap_write(f, &h, NULL, NULL);
+    if (fclose(f) != 0 || werr) {
+        f = NULL;
+        msg("cannot write '%s': %s", path, strerror(errno));
+        goto done;
+    }
+    f = NULL;
+    status = 0;
+done:
+    free(value);
+    free(text);
+    free(buf);
+    free(present);
+    free(labels);
+    free(notes);
+    free(note_buf);
+    return status;
+}
+
+static int run_cohorts(struct args *a)
+{
+    struct loaded L;
+    scrm_cohorts *r = NULL;
+    struct cohort_view v;
+    int status = load(&L, a);
+    if (status)
+        return status;
+    memset(&v, 0, sizeof v);
+
+    scrm_cohorts_options o = SCRM_COHORTS_OPTIONS_INIT;
+    o.unit = a->period;
+    o.mode = a->mode;
+    o.utc_offset = a->utc_offset;
+    o.threads = a->threads;
+    /* --from / --to are local dates; the cohort window is in UTC instants. */
+    if (a->have_from)
+        o.start = a->from_local - a->utc_offset;
+    if (a->have_to)
+        o.end = a->to_local - a->utc_offset;
+    double t0 = now_seconds();
+    int rc = scrm_cohorts_compute(&r, L.ds, &o);
+    if (rc != SCRM_OK) {
+        status = lib_error("cohorts", rc);
+        goto done;
+    }
+    double t_cohorts = now_seconds() - t0;
+
+    v.r = r;
+    v.C = scrm_cohorts_count(r);
+    v.K = scrm_cohorts_periods(r);
+    v.size = scrm_cohorts_sizes(r);
+    v.active = scrm_cohorts_active(r);
+    v.orders = scrm_cohorts_orders(r);
+    v.revenue = scrm_cohorts_revenue(r);
+    v.retention = scrm_cohorts_retention(r);
+    v.ltv = scrm_cohorts_ltv(r);
+    if (v.C) {
+        if (!(v.label = malloc((size_t)v.C * sizeof *v.label))) {
+            msg("out of memory");
+            status = EXIT_DATA;
+            goto done;
+        }
+        for (uint32_t c = 0; c < v.C; c++)
+            if ((rc = scrm_cohorts_label(v.label[c], SCRM_PERIOD_LABEL_MAX, r, c)) != SCRM_OK) {
+                status = lib_error("cohorts", rc);
+                goto done;
+            }
+    }
+    char obs_end[SCRM_PERIOD_LABEL_MAX] = "-";
+    int64_t e = scrm_cohorts_observation_end(r);
+    if (e != INT64_MIN && scrm_period_label(obs_end, sizeof obs_end, e, a->period) != SCRM_OK)
+        snprintf(obs_end, sizeof obs_end, "?");
+
+    FILE *out = stdout;
+    if (a->out) {
+        int to_stdout = strcmp(a->out, "-") == 0;
+        FILE *f = to_stdout ? stdout : fopen(a->out, "w");
+        if (!f) {
+            msg("cannot write '%s': %s", a->out, strerror(errno));
+            status = EXIT_DATA;
+            goto done;
+        }
+        int werr = write_cohort_csv(f, &v);
+        if (to_stdout) {
+            werr |= fflush(f) != 0;
+            out = stderr;
+        } else {
+            werr |= fclose(f) != 0;
+        }
+        if (werr) {
+            msg("cannot write '%s': %s", a->out, strerror(errno));
+            status = EXIT_DATA;
+            goto done;
+        }
+    }
+    if (a->svg && (status = write_cohort_svg(a->svg, &v, a, obs_end)) != 0)
+        goto done;
+    if (getenv("SHOPCRM_TIMING"))
+        msg("timing: load %.3f s (%.1f MB/s), cohorts %.3f s", L.seconds,
+            L.seconds > 0 ? (double)L.bytes / 1e6 / L.seconds : 0.0, t_cohorts);
+
+    const char *mode = a->mode == SCRM_COHORT_ROLLING ? "rolling" : "classic";
+    if (a->json) {
+        fputs("{\"command\":\"cohorts\",", out);
+        json_load(out, a, &L);
+        fprintf(out, ",\"period\":\"%s\",\"mode\":\"%s\",\"metric\":\"%s\",\"observation_end\":",
+                period_names[a->period], mode, metric_names[a->metric]);
+        if (e != INT64_MIN)
+            json_string(out, obs_end);
+        else
+            fputs("null", out);
+        fprintf(out, ",\"periods\":%u,\"cohorts\":[", v.K);
+        for (uint32_t c = 0; c < v.C; c++) {
+            fprintf(out, "%s{\"cohort\":", c ? "," : "");
+            json_string(out, v.label[c]);
+            fprintf(out, ",\"size\":%" PRIu64 ",\"values\":[", v.size[c]);
+            for (uint32_t k = 0; k < v.K; k++) {
+                uint64_t i = (uint64_t)c * v.K + k;
+                if (k)
+                    fputc(',', out);
+                if (!observed(&v, c, k)) {
+                    fputs("null", out);
+                } else if (a->metric == M_REVENUE) {
+                    char money[32];
+                    format_money(money, sizeof money, v.revenue[i]);
+                    fputs(money, out);
+                } else if (a->metric == M_CUSTOMERS || a->metric == M_ORDERS) {
+                    fprintf(out, "%" PRIu64, a->metric == M_CUSTOMERS ? v.active[i] : v.orders[i]);
+                } else {
+                    json_number(out, cell_value(&v, a->metric, i));
+                }
+            }
+            fputs("]}", out);
+        }
+        fputs("]}\n", out);
+    } else {
+        /* Aligned table: one width per column, from its longest cell. */
+        uint64_t n = (uint64_t)v.C * v.K;
+        char (*cells)[32] = malloc((n ? n : 1) * sizeof *cells);
+        int *w = malloc((v.K ? v.K : 1) * sizeof *w);
+        if (!cells || !w) {
+            free(cells);
+            free(w);
+            msg("out of memory");
+            status = EXIT_DATA;
+            goto done;
+        }
+        int wl = 6, ws = 4;
+        for (uint32_t c = 0; c < v.C; c++) {
+            int l = (int)strlen(v.label[c]);
+            char sz[24];
+            if (l > wl)
+                wl = l;
+            l = snprintf(sz, sizeof sz, "%" PRIu64, v.size[c]);
+            if (l > ws)
+                ws = l;
+        }
+        for (uint32_t k = 0; k < v.K; k++) {
+            char hdr[16];
+            w[k] = snprintf(hdr, sizeof hdr, "%u", k);
+            for (uint32_t c = 0; c < v.C; c++) {
+                uint64_t i = (uint64_t)c * v.K + k;
+                cells[i][0] = '\0';
+                if (observed(&v, c, k))
+                    cell_text(cells[i], sizeof cells[i], &v, a->metric, i);
+                int l = (int)strlen(cells[i]);
+                if (l > w[k])
+                    w[k] = l;
+            }
+        }
+        fprintf(out, "Cohorts of %s: %u %s cohorts, observed through %s; %s%s (%s)\n\n", a->file,
+                v.C, period_names[a->period], obs_end, metric_names[a->metric],
+                a->metric == M_REVENUE || a->metric == M_LTV ? " in major units" : "", mode);
+        fprintf(out, "%-*s %*s", wl, "cohort", ws, "size");
+        for (uint32_t k = 0; k < v.K; k++)
+            fprintf(out, "  %*u", w[k], k);
+        fputc('\n', out);
+        for (uint32_t c = 0; c < v.C; c++) {
+            /* Trailing unobserved cells are left out, not padded. */
+            fprintf(out, "%-*s %*" PRIu64, wl, v.label[c], ws, v.size[c]);
+            for (uint32_t k = 0; observed(&v, c, k); k++)
+                fprintf(out, "  %*s", w[k], cells[(uint64_t)c * v.K + k]);
+            fputc('\n', out);
+        }
+        if (v.C == 0)
+            fputs("(no customers)\n", out);
+        free(cells);
+        free(w);
+    }
+    status = 0;
+done:
+    free(v.label);
+    scrm_cohorts_free(r);
+    unload(&L);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     struct args a;
     int rc = parse_args(&a, argc, argv);
     if (rc >= 0)
         return rc;
-    rc = a.cmd == CMD_RFM ? run_rfm(&a) : run_kpi(&a);
+    rc = a.cmd == CMD_RFM ? run_rfm(&a) : a.cmd == CMD_KPI ? run_kpi(&a) : run_cohorts(&a);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         msg("cannot write the output: %s", strerror(errno));
         return EXIT_DATA;
