@@ -70,6 +70,22 @@ HAND_WRITTEN = {
                           '(r: scrm_rfm, segments: Int32Array, n_segments: number): Uint32Array'),
     'scrm_segment_map_rule': ('output array of 6 bounds',
                               '(map: scrm_segment_map, index: number): number[]'),
+    'scrm_period_label': ('output string buffer (char *buf, cap): returns the label',
+                          '(index: number | bigint, unit: number): string'),
+    'scrm_cohorts_compute': (
+        'the acquisition array must hold acquisition_count values (checked before the call)',
+        '(ds: scrm_dataset, opts?: scrm_cohorts_options_in | null): scrm_cohorts'),
+    'scrm_cohorts_label': ('output string buffer (char *buf, cap): returns the label',
+                           '(r: scrm_cohorts, cohort: number): string'),
+    'scrm_cohorts_sizes': ('zero-copy per-cohort array', '(r: scrm_cohorts): BigUint64Array | null'),
+    'scrm_cohorts_active': ('zero-copy C x K matrix', '(r: scrm_cohorts): BigUint64Array | null'),
+    'scrm_cohorts_orders': ('zero-copy C x K matrix', '(r: scrm_cohorts): BigUint64Array | null'),
+    'scrm_cohorts_revenue': ('zero-copy C x K matrix', '(r: scrm_cohorts): BigInt64Array | null'),
+    'scrm_cohorts_retention': ('zero-copy C x K matrix',
+                               '(r: scrm_cohorts): Float64Array | null'),
+    'scrm_cohorts_ltv': ('zero-copy C x K matrix', '(r: scrm_cohorts): Float64Array | null'),
+    'scrm_cohorts_cum_orders': ('zero-copy C x K matrix',
+                                '(r: scrm_cohorts): Float64Array | null'),
 }
 
 INT_SCALARS = {'int', 'unsigned', 'int32_t', 'uint32_t', 'int64_t', 'uint64_t'}
@@ -385,6 +401,8 @@ def field_kind(api, f):
             return 'SN_F_STRING', '0'
         if t.base == 'double' and t.const:
             return 'SN_F_F64_ARRAY', '0'
+        if t.base == 'int64_t' and t.const:
+            return 'SN_F_I64_ARRAY', '0'
         if kind == 'handle' and t.const:
             return 'SN_F_HANDLE', handle_enum(t.base)
         if t.base == 'void' and not t.const:
@@ -401,6 +419,8 @@ def ts_field(api, f, out):
         return 'string | null'
     if kind == 'SN_F_F64_ARRAY':
         return 'null' if out else 'Float64Array | number[] | null'
+    if kind == 'SN_F_I64_ARRAY':
+        return 'null' if out else 'BigInt64Array | (number | bigint)[] | null'
     if kind == 'SN_F_HANDLE':
         return 'null' if out else f'{t.base} | null'
     if kind == 'SN_F_PROGRESS':

@@ -96,6 +96,8 @@ export interface KpiOptions {
   utcOffset?: number;
   threads?: number;
   progress?: Progress | null;
+  /** Seconds (default 365 days): a customer "at" t has an order in [t - lookback, t). */
+  lookback?: number;
 }
 
 /** Counts and money sums (minor units) are numbers (BigInt beyond 2^53); ratios NaN when undefined. */
@@ -118,6 +120,14 @@ export interface Kpi {
   newCustomerShare: number;
   newRevenueShare: number;
   returningRevenueShare: number;
+  customersAtStart: number | bigint;
+  customersAtEnd: number | bigint;
+  retainedCustomers: number | bigint;
+  retentionRate: number;
+  churnRate: number;
+  purchaseIntervals: number | bigint;
+  meanDaysBetweenPurchases: number;
+  medianDaysBetweenPurchases: number;
   [metric: string]: number | bigint;
 }
 
@@ -173,6 +183,85 @@ export declare class RfmResult {
   close(): void;
 }
 
+/** Calendar period units (docs/cohorts.md); weeks are ISO 8601 weeks (Monday start, ISO year). */
+export type PeriodUnit = 'day' | 'week' | 'month' | 'quarter' | 'year';
+
+export interface CohortOptions {
+  /** Default 'month'. */
+  period?: PeriodUnit;
+  /** 'classic' (active in period k, default) or 'rolling' (in period k or later). */
+  mode?: 'classic' | 'rolling';
+  /** Window [start, end) of UTC instants; default unbounded. With end, the observation end is the period of end - 1. */
+  start?: Time | null;
+  end?: Time | null;
+  /** Seconds added to times before taking periods (|x| <= 18 h). */
+  utcOffset?: number;
+  /** Smallest amount (minor units, >= 0) of a counted order; default 0. */
+  minAmount?: number | bigint;
+  /** Whether refunds (amount < 0) count in revenue; default false. */
+  refunds?: boolean;
+  /**
+   * One acquisition time per customer instead of the first counted order: an
+   * array in customer index order, a BigInt64Array (seconds; INT64_MIN = not
+   * acquired), or a Map / object keyed by customer key; null = not acquired.
+   */
+  acquisition?: ArrayLike<Time | null> | BigInt64Array | Map<Key, Time | null> |
+                Record<string, Time | null> | null;
+  threads?: number;
+  progress?: Progress | null;
+}
+
+/** One observable cell in long form: the columns of the CSV (revenue in minor units here). */
+export interface CohortCell {
+  cohort: string;
+  period: number;
+  cohort_size: number | bigint;
+  active_customers: number | bigint;
+  orders: number | bigint;
+  revenue: number | bigint;
+  /** NaN for an empty cohort. */
+  retention: number;
+}
+
+/**
+ * Cohort matrices: rows cohorts x cols periods since acquisition, row-major
+ * TypedArrays over library memory (cell (c, k) at c * cols + k; read-only by
+ * contract; valid after close()). Ratios are NaN where not observable.
+ */
+export declare class CohortResult {
+  readonly rows: number;
+  readonly cols: number;
+  readonly unit: PeriodUnit;
+  /** Cohort labels: '2017-03', '2017-W09', '2017-Q1', ... */
+  readonly labels: string[];
+  /** Period index of cohort 0. */
+  readonly firstPeriod: number | bigint;
+  /** Period index of the last observed period, or null. */
+  readonly observationEnd: number | bigint | null;
+  /** Acquired customers per cohort (rows values). */
+  readonly sizes: BigUint64Array;
+  readonly active: BigUint64Array;
+  readonly orders: BigUint64Array;
+  /** Exact, minor units. */
+  readonly revenue: BigInt64Array;
+  readonly retention: Float64Array;
+  /** Cumulative revenue per acquired customer, minor units. */
+  readonly ltv: Float64Array;
+  /** Cumulative orders per acquired customer. */
+  readonly cumOrders: Float64Array;
+  /** Row c of a matrix, as a subarray view. */
+  row(metric: 'active' | 'orders', c: number): BigUint64Array;
+  row(metric: 'revenue', c: number): BigInt64Array;
+  row(metric: 'retention' | 'ltv' | 'cumOrders', c: number): Float64Array;
+  observable(c: number, k: number): boolean;
+  toLong(): CohortCell[];
+  /** Long-form CSV, the format of `shopcrm cohorts --out` (docs/cohorts.md). */
+  writeCsv(path: string): void;
+  /** The result of the union of two datasets with disjoint customers (same options). */
+  merge(other: CohortResult): CohortResult;
+  close(): void;
+}
+
 export declare class Dataset {
   constructor(opts?: { keyType?: 'auto' | 'u64' | 'string'; threads?: number });
   static fromCsv(path: string, opts?: CsvOptions): Dataset;
@@ -197,6 +286,7 @@ export declare class Dataset {
   index(key: Key): number | undefined;
   rfm(opts?: RfmOptions): RfmResult;
   kpi(opts?: KpiOptions): Kpi;
+  cohorts(opts?: CohortOptions): CohortResult;
   close(): void;
 }
 
@@ -206,3 +296,19 @@ export declare function nps(scores: ArrayLike<number> | Int32Array): number;
 export declare function csat(scores: ArrayLike<number> | Int32Array): number;
 /** The library's version, "MAJOR.MINOR.PATCH". */
 export declare function version(): string;
+/** Period index of a time: whole periods from the period of local 1970-01-01 (default unit 'month'). */
+export declare function periodIndex(t: Time, unit?: PeriodUnit, utcOffset?: number): number | bigint;
+/** Epoch seconds (UTC) at which a period starts: its local midnight. */
+export declare function periodStart(index: number | bigint, unit?: PeriodUnit, utcOffset?: number): number | bigint;
+/** '2017-03-14', '2017-W09', '2017-03', '2017-Q1' or '2017'. */
+export declare function periodLabel(index: number | bigint, unit?: PeriodUnit): string;
+/** Exact major units of minor units: -1234 -> '-12.34'. */
+export declare function formatMoney(minor: number | bigint): string;
+/** printf("%.*f"): exact, ties to even; '' for NaN. */
+export declare function formatFixed(x: number, digits?: number): string;
+/** printf("%.*g"): exact, ties to even. */
+export declare function formatG(x: number, precision: number): string;
+/** Shortest of %.15g / %.16g / %.17g that reads back; '' for NaN (the CSV's retention). */
+export declare function formatRate(x: number): string;
+/** The CSV columns of the long form. */
+export declare const LONG_COLUMNS: string[];

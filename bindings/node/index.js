@@ -1,6 +1,6 @@
 'use strict';
 /*
- * shopcrm: e-commerce customer analytics (RFM, KPIs) for Node, over libshopcrm.
+ * shopcrm: e-commerce customer analytics (RFM, KPIs, cohorts) for Node, over libshopcrm.
  *
  * The idiomatic layer. The low-level layer is the N-API addon (C names,
  * lib/ffi.d.ts), available as `shopcrm.ffi`. Definitions of every number are
@@ -346,6 +346,253 @@ class RfmResult {
 addDispose(RfmResult);
 
 // ---------------------------------------------------------------------------
+// Calendar periods and cohorts (shopcrm/cohort.h, docs/cohorts.md)
+// ---------------------------------------------------------------------------
+
+const UNITS = {
+  day: ffi.SCRM_PERIOD_DAY, week: ffi.SCRM_PERIOD_WEEK, month: ffi.SCRM_PERIOD_MONTH,
+  quarter: ffi.SCRM_PERIOD_QUARTER, year: ffi.SCRM_PERIOD_YEAR,
+};
+const MODES = { classic: ffi.SCRM_COHORT_CLASSIC, rolling: ffi.SCRM_COHORT_ROLLING };
+/** The columns of the long form (toLong(), writeCsv(), `shopcrm cohorts --out`). */
+const LONG_COLUMNS = ['cohort', 'period', 'cohort_size', 'active_customers', 'orders', 'revenue',
+                      'retention'];
+const NOT_ACQUIRED = -(1n << 63n); // SCRM_COHORT_ALL, INT64_MIN
+
+/**
+ * The period index of time t (Date or epoch seconds): whole periods between
+ * the period of local 1970-01-01 and that of t + utcOffset. unit: 'day',
+ * 'week' (ISO 8601), 'month' (default), 'quarter', 'year'.
+ */
+function periodIndex(t, unit = 'month', utcOffset = 0) {
+  return num(ffi.scrm_period_index(toSeconds(t, 't'), pick(UNITS, unit, 'unit'), utcOffset));
+}
+
+/** Epoch seconds (UTC) at which period `index` starts: local midnight of its first day. */
+function periodStart(index, unit = 'month', utcOffset = 0) {
+  return num(ffi.scrm_period_start(index, pick(UNITS, unit, 'unit'), utcOffset));
+}
+
+/** The label of a period: '2017-03-14', '2017-W09' (ISO year), '2017-03', '2017-Q1', '2017'. */
+function periodLabel(index, unit = 'month') {
+  return ffi.scrm_period_label(index, pick(UNITS, unit, 'unit'));
+}
+
+/** Exact major units of integer minor units (2 digits): -1234n -> '-12.34'. */
+function formatMoney(minor) {
+  const v = BigInt(minor);
+  const a = v < 0n ? -v : v;
+  return `${v < 0n ? '-' : ''}${a / 100n}.${String(a % 100n).padStart(2, '0')}`;
+}
+
+/* The decomposition x = mant * 2^e2 of a finite double (sign dropped). */
+function binaryParts(x) {
+  const dv = new DataView(new ArrayBuffer(8));
+  dv.setFloat64(0, x);
+  const bits = dv.getBigUint64(0);
+  const exp = Number((bits >> 52n) & 0x7ffn);
+  const frac = bits & ((1n << 52n) - 1n);
+  return exp === 0 ? { mant: frac, e2: -1074 } : { mant: frac | (1n << 52n), e2: exp - 1075 };
+}
+
+/* round(|x| * 10^s) to an integer, ties to even, from the exact binary value. */
+function scaledInteger(x, s) {
+  const { mant, e2 } = binaryParts(x);
+  let num = mant * (e2 > 0 ? 1n << BigInt(e2) : 1n);
+  let den = e2 < 0 ? 1n << BigInt(-e2) : 1n;
+  if (s >= 0) num *= 10n ** BigInt(s);
+  else den *= 10n ** BigInt(-s);
+  let q = num / den;
+  const twice = (num % den) * 2n;
+  if (twice > den || (twice === den && q % 2n === 1n)) q += 1n;
+  return q;
+}
+
+/**
+ * A finite double with `digits` decimals, rounded from its exact binary value
+ * to nearest, ties to even: what C's printf("%.*f") and Python's format give
+ * (Number.prototype.toFixed rounds ties up: 0.0078125 -> '0.007813'). '' for NaN.
+ */
+function formatFixed(x, digits = 6) {
+  if (Number.isNaN(x)) return '';
+  if (!Number.isFinite(x)) throw new RangeError(`formatFixed: ${x}`);
+  const neg = x < 0 || Object.is(x, -0);
+  const s = scaledInteger(x, digits).toString().padStart(digits + 1, '0');
+  const body = digits ? `${s.slice(0, s.length - digits)}.${s.slice(s.length - digits)}` : s;
+  return (neg ? '-' : '') + body; // as printf: -0.0000001 -> '-0.000000'
+}
+
+/** C's printf("%.*g", p, x) for a finite double (exact, ties to even). */
+function formatG(x, p) {
+  if (!Number.isFinite(x)) throw new RangeError(`formatG: ${x}`);
+  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
+  if (p === 0) p = 1;
+  let digits;
+  let X; // decimal exponent of the rounded value
+  if (x === 0) {
+    digits = '0'.repeat(p);
+    X = 0;
+  } else {
+    // The exact decimal exponent E of |x| (10^E <= |x| < 10^(E+1)); log10 may be off by one.
+    const { mant, e2 } = binaryParts(x);
+    const atLeastPow10 = (E) => mant * (1n << BigInt(Math.max(e2, 0))) * 10n ** BigInt(Math.max(-E, 0)) >=
+                                10n ** BigInt(Math.max(E, 0)) * (1n << BigInt(Math.max(-e2, 0)));
+    X = Math.floor(Math.log10(Math.abs(x)));
+    while (!atLeastPow10(X)) X -= 1;
+    while (atLeastPow10(X + 1)) X += 1;
+    const q = scaledInteger(x, p - 1 - X); // p significant digits
+    if (q === 10n ** BigInt(p)) { // rounding carried: 9.99.. -> 10.0..
+      X += 1;
+      digits = (q / 10n).toString();
+    } else {
+      digits = q.toString();
+    }
+  }
+  const trim = (t) => (t.includes('.') ? t.replace(/0+$/, '').replace(/\.$/, '') : t);
+  if (X < -4 || X >= p) {
+    const m = trim(`${digits[0]}.${digits.slice(1)}`);
+    const e = Math.abs(X) < 10 ? `0${Math.abs(X)}` : String(Math.abs(X));
+    return `${sign}${m}e${X < 0 ? '-' : '+'}${e}`;
+  }
+  let t;
+  if (X >= 0) t = `${digits.slice(0, X + 1)}.${digits.slice(X + 1)}`;
+  else t = `0.${'0'.repeat(-X - 1)}${digits}`;
+  return sign + trim(t);
+}
+
+/**
+ * The shortest of printf's %.15g, %.16g, %.17g that reads back as the same
+ * double: how `shopcrm cohorts --out` and the C and Python examples write
+ * rates (0.5 -> '0.5', 1 -> '1'). '' for NaN (an empty cohort).
+ */
+function formatRate(x) {
+  if (Number.isNaN(x)) return '';
+  let s;
+  for (let p = 15; p <= 17; p++) {
+    s = formatG(x, p);
+    if (Number(s) === x) break;
+  }
+  return s;
+}
+
+/**
+ * Cohort matrices: `rows` cohorts (C) x `cols` periods since acquisition (K).
+ * Matrices are row-major TypedArrays over the library's memory (no copy;
+ * read-only by contract), cell (c, k) at index c * cols + k: active, orders
+ * (BigUint64Array), revenue (BigInt64Array, minor units), retention, ltv,
+ * cumOrders (Float64Array, NaN where not observable); sizes (BigUint64Array of
+ * C). They stay valid after close().
+ */
+class CohortResult {
+  constructor(handle) {
+    this[HANDLE] = handle;
+    this.rows = ffi.scrm_cohorts_count(handle);
+    this.cols = ffi.scrm_cohorts_periods(handle);
+    this.unit = nameOf(UNITS, ffi.scrm_cohorts_unit(handle));
+    /** Period index of cohort 0. */
+    this.firstPeriod = num(ffi.scrm_cohorts_first_period(handle));
+    const end = ffi.scrm_cohorts_observation_end(handle);
+    /** Period index of the last observed period, or null. */
+    this.observationEnd = end === NOT_ACQUIRED ? null : num(end);
+    this.labels = [];
+    for (let c = 0; c < this.rows; c++) this.labels.push(ffi.scrm_cohorts_label(handle, c));
+    const empty = (T) => new T(0);
+    this.sizes = ffi.scrm_cohorts_sizes(handle) || empty(BigUint64Array);
+    this.active = ffi.scrm_cohorts_active(handle) || empty(BigUint64Array);
+    this.orders = ffi.scrm_cohorts_orders(handle) || empty(BigUint64Array);
+    this.revenue = ffi.scrm_cohorts_revenue(handle) || empty(BigInt64Array);
+    this.retention = ffi.scrm_cohorts_retention(handle) || empty(Float64Array);
+    this.ltv = ffi.scrm_cohorts_ltv(handle) || empty(Float64Array);
+    this.cumOrders = ffi.scrm_cohorts_cum_orders(handle) || empty(Float64Array);
+  }
+
+  /** Row c of a matrix (a subarray view: no copy). metric: 'retention', 'ltv', ... */
+  row(metric, c) {
+    const m = this[metric];
+    if (!(m instanceof Float64Array || m instanceof BigInt64Array || m instanceof BigUint64Array) ||
+        metric === 'sizes') {
+      throw new RangeError(`row: unknown metric '${metric}'`);
+    }
+    if (!(c >= 0 && c < this.rows)) throw new RangeError(`row: no cohort ${c}`);
+    return m.subarray(c * this.cols, (c + 1) * this.cols);
+  }
+
+  /** True when cell (c, k) lies at or before the observation end. */
+  observable(c, k) {
+    return c >= 0 && c < this.rows && k >= 0 && c + k <= this.cols - 1;
+  }
+
+  /**
+   * The observable cells in long form, cohort by cohort then period: objects
+   * with the CSV columns cohort, period, cohort_size, active_customers, orders,
+   * revenue (minor units), retention (NaN for an empty cohort); counts and
+   * revenue are numbers (BigInt beyond 2^53).
+   */
+  toLong() {
+    const out = [];
+    for (let c = 0; c < this.rows; c++) {
+      for (let k = 0; k < this.cols - c; k++) {
+        const i = c * this.cols + k;
+        out.push({
+          cohort: this.labels[c], period: k, cohort_size: num(this.sizes[c]),
+          active_customers: num(this.active[i]), orders: num(this.orders[i]),
+          revenue: num(this.revenue[i]), retention: this.retention[i],
+        });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Write the long form as CSV (cohort,period,cohort_size,active_customers,
+   * orders,revenue,retention): revenue in major units with 2 decimals (exact),
+   * retention as the shortest of %.15g / %.16g / %.17g that reads back exactly
+   * (empty for an empty cohort); the format of `shopcrm cohorts --out` and of
+   * the C and Python examples.
+   */
+  writeCsv(file) {
+    const lines = [LONG_COLUMNS.join(',')];
+    for (const r of this.toLong()) {
+      lines.push(`${r.cohort},${r.period},${r.cohort_size},${r.active_customers},${r.orders},` +
+                 `${formatMoney(r.revenue)},${formatRate(r.retention)}`);
+    }
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+  }
+
+  /** The result of the union of two datasets with disjoint customers (same options). */
+  merge(other) {
+    if (!(other instanceof CohortResult)) throw new TypeError('merge: expected a CohortResult');
+    return new CohortResult(ffi.scrm_cohorts_merge(this[HANDLE], other[HANDLE]));
+  }
+
+  /** Release the result; matrices already taken stay valid until collected. */
+  close() { ffi.scrm_cohorts_free(this[HANDLE]); }
+}
+addDispose(CohortResult);
+
+function acquisitionArray(ds, acq) {
+  const n = Number(ffi.scrm_dataset_customer_count(ds[HANDLE]));
+  if (acq instanceof BigInt64Array) return checkLen(acq, n, 'acquisition');
+  const out = new BigInt64Array(n).fill(NOT_ACQUIRED);
+  if (acq instanceof Map || (acq !== null && typeof acq === 'object' && typeof acq.length !== 'number')) {
+    const entries = acq instanceof Map ? acq.entries() : Object.entries(acq);
+    for (const [key, t] of entries) {
+      // Object keys are strings: numeric ones name u64 customers.
+      const k = typeof key === 'string' && ds.keyType === 'u64' ? BigInt(key) : key;
+      const i = ds.index(k);
+      if (i === undefined) throw new RangeError(`acquisition: no customer ${String(key)}`);
+      out[i] = t == null ? NOT_ACQUIRED : toSeconds(t, `acquisition[${String(key)}]`);
+    }
+    return out;
+  }
+  checkLen(acq, n, 'acquisition');
+  for (let i = 0; i < n; i++) {
+    out[i] = acq[i] == null ? NOT_ACQUIRED : toSeconds(acq[i], `acquisition[${i}]`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
 // Dataset
 // ---------------------------------------------------------------------------
 
@@ -569,16 +816,18 @@ class Dataset {
    * metrics in camelCase (orders, customers, revenue, averageOrderValue, ...).
    * Counts and money sums (minor units) are numbers (BigInt beyond 2^53);
    * ratios are numbers, NaN when undefined. Options: start, end (Date or epoch
-   * seconds; default unbounded), utcOffset, threads, progress.
+   * seconds; default unbounded), utcOffset, threads, progress, lookback
+   * (seconds; default 365 days: a customer "at" t has an order in [t - lookback, t)).
    */
   kpi(opts = {}) {
-    checkKeys(opts, ['start', 'end', 'utcOffset', 'threads', 'progress'], 'kpi');
+    checkKeys(opts, ['start', 'end', 'utcOffset', 'threads', 'progress', 'lookback'], 'kpi');
     const o = {};
     if (opts.start != null) o.start = toSeconds(opts.start, 'start');
     if (opts.end != null) o.end = toSeconds(opts.end, 'end');
     if (opts.utcOffset !== undefined) o.utc_offset = opts.utcOffset;
     if (opts.threads !== undefined) o.threads = opts.threads;
     if (opts.progress !== undefined) o.progress = opts.progress;
+    if (opts.lookback !== undefined) o.lookback = opts.lookback;
     const k = ffi.scrm_kpi_compute(this[HANDLE], o);
     try {
       const out = {};
@@ -594,6 +843,34 @@ class Dataset {
     } finally {
       ffi.scrm_kpi_free(k);
     }
+  }
+
+  /**
+   * Cohort retention matrices (docs/cohorts.md). Options: period ('day' |
+   * 'week' | 'month' (default) | 'quarter' | 'year'), mode ('classic' |
+   * 'rolling'), start, end (Date or epoch seconds; the window [start, end)),
+   * utcOffset (s), minAmount (minor units), refunds (false), acquisition (one
+   * time per customer: an array in customer index order, a BigInt64Array, or a
+   * Map / object keyed by customer key; null = not acquired), threads, progress.
+   */
+  cohorts(opts = {}) {
+    checkKeys(opts, ['period', 'mode', 'start', 'end', 'utcOffset', 'minAmount', 'refunds',
+                     'acquisition', 'threads', 'progress'], 'cohorts');
+    const o = {};
+    if (opts.period !== undefined) o.unit = pick(UNITS, opts.period, 'period');
+    if (opts.mode !== undefined) o.mode = pick(MODES, opts.mode, 'mode');
+    if (opts.start != null) o.start = toSeconds(opts.start, 'start');
+    if (opts.end != null) o.end = toSeconds(opts.end, 'end');
+    if (opts.utcOffset !== undefined) o.utc_offset = opts.utcOffset;
+    if (opts.minAmount !== undefined) o.min_amount = opts.minAmount;
+    if (opts.refunds !== undefined) o.refunds = opts.refunds ? 1 : 0;
+    if (opts.acquisition != null) {
+      o.acquisition = acquisitionArray(this, opts.acquisition);
+      o.acquisition_count = o.acquisition.length;
+    }
+    if (opts.threads !== undefined) o.threads = opts.threads;
+    if (opts.progress !== undefined) o.progress = opts.progress;
+    return new CohortResult(ffi.scrm_cohorts_compute(this[HANDLE], o));
   }
 
   /** Free the dataset now (results computed from it stay valid); later use throws. */
@@ -639,5 +916,7 @@ function version() {
 }
 
 module.exports = {
-  Dataset, RfmResult, SegmentMap, ShopcrmError, nps, csat, version, ffi,
+  Dataset, RfmResult, SegmentMap, CohortResult, ShopcrmError, nps, csat, version, ffi,
+  periodIndex, periodStart, periodLabel, formatMoney, formatFixed, formatG, formatRate,
+  LONG_COLUMNS,
 };

@@ -14,6 +14,10 @@ export declare class ShopcrmError extends Error {
   readonly index: number;
 }
 
+/** An opaque scrm_cohorts handle; close it with scrm_cohorts_free(). */
+export declare class scrm_cohorts {
+  private readonly __brand_scrm_cohorts: never;
+}
 /** An opaque scrm_dataset handle; close it with scrm_dataset_free(). */
 export declare class scrm_dataset {
   private readonly __brand_scrm_dataset: never;
@@ -35,6 +39,36 @@ export declare class scrm_segment_map {
   private readonly __brand_scrm_segment_map: never;
 }
 
+/** scrm_cohorts_options as an argument: every field optional (default from scrm_cohorts_options_init). */
+export interface scrm_cohorts_options_in {
+  version?: number;
+  unit?: number;
+  utc_offset?: number | bigint;
+  start?: number | bigint;
+  end?: number | bigint;
+  min_amount?: number | bigint;
+  refunds?: number;
+  mode?: number;
+  acquisition?: BigInt64Array | (number | bigint)[] | null;
+  acquisition_count?: number;
+  threads?: number;
+  progress?: ((done: number, total: number) => unknown) | null;
+}
+/** scrm_cohorts_options as returned by scrm_cohorts_options_init. */
+export interface scrm_cohorts_options {
+  version: number;
+  unit: number;
+  utc_offset: bigint;
+  start: bigint;
+  end: bigint;
+  min_amount: bigint;
+  refunds: number;
+  mode: number;
+  acquisition: null;
+  acquisition_count: number;
+  threads: number;
+  progress: null;
+}
 /** scrm_dataset_options as an argument: every field optional (default from scrm_dataset_options_init). */
 export interface scrm_dataset_options_in {
   version?: number;
@@ -97,6 +131,7 @@ export interface scrm_kpi_options_in {
   utc_offset?: number | bigint;
   threads?: number;
   progress?: ((done: number, total: number) => unknown) | null;
+  lookback?: number | bigint;
 }
 /** scrm_kpi_options as returned by scrm_kpi_options_init. */
 export interface scrm_kpi_options {
@@ -106,6 +141,7 @@ export interface scrm_kpi_options {
   utc_offset: bigint;
   threads: number;
   progress: null;
+  lookback: bigint;
 }
 /** scrm_rfm_options as an argument: every field optional (default from scrm_rfm_options_init). */
 export interface scrm_rfm_options_in {
@@ -140,6 +176,13 @@ export interface scrm_rfm_options {
   progress: null;
 }
 
+export declare const SCRM_PERIOD_DAY: number;
+export declare const SCRM_PERIOD_WEEK: number;
+export declare const SCRM_PERIOD_MONTH: number;
+export declare const SCRM_PERIOD_QUARTER: number;
+export declare const SCRM_PERIOD_YEAR: number;
+export declare const SCRM_COHORT_CLASSIC: number;
+export declare const SCRM_COHORT_ROLLING: number;
 export declare const SCRM_OK: number;
 export declare const SCRM_EINVAL: number;
 export declare const SCRM_ENOMEM: number;
@@ -179,10 +222,19 @@ export declare const SCRM_KPI_REVENUE_PER_CUSTOMER: number;
 export declare const SCRM_KPI_NEW_CUSTOMER_SHARE: number;
 export declare const SCRM_KPI_NEW_REVENUE_SHARE: number;
 export declare const SCRM_KPI_RETURNING_REVENUE_SHARE: number;
+export declare const SCRM_KPI_CUSTOMERS_AT_START: number;
+export declare const SCRM_KPI_CUSTOMERS_AT_END: number;
+export declare const SCRM_KPI_RETAINED_CUSTOMERS: number;
+export declare const SCRM_KPI_RETENTION_RATE: number;
+export declare const SCRM_KPI_CHURN_RATE: number;
+export declare const SCRM_KPI_PURCHASE_INTERVALS: number;
+export declare const SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES: number;
+export declare const SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES: number;
 export declare const SCRM_KPI_TYPE_COUNT: number;
 export declare const SCRM_KPI_TYPE_MONEY: number;
 export declare const SCRM_KPI_TYPE_MONEY_MEAN: number;
 export declare const SCRM_KPI_TYPE_RATIO: number;
+export declare const SCRM_KPI_TYPE_DAYS: number;
 export declare const SCRM_RFM_METHOD_QUANTILE: number;
 export declare const SCRM_RFM_METHOD_NTILE: number;
 export declare const SCRM_RFM_METHOD_FIXED: number;
@@ -200,6 +252,11 @@ export declare const SCRM_RFM_STAT_MEAN_M: number;
 export declare const SCRM_RFM_STAT_MEAN_RECENCY: number;
 export declare const SCRM_RFM_STAT_MEAN_FREQUENCY: number;
 export declare const SCRM_RFM_STAT_MEAN_MONETARY: number;
+export declare const SCRM_PERIOD_MAX_UTC_OFFSET: number;
+export declare const SCRM_PERIOD_LABEL_MAX: number;
+export declare const SCRM_COHORT_ALL: bigint;
+export declare const SCRM_COHORTS_MAX_CELLS: number;
+export declare const SCRM_COHORTS_OPTIONS_VERSION: number;
 export declare const SCRM_VERSION_MAJOR: number;
 export declare const SCRM_VERSION_MINOR: number;
 export declare const SCRM_VERSION_PATCH: number;
@@ -213,12 +270,54 @@ export declare const SCRM_KPI_END_ALL: bigint;
 export declare const SCRM_KPI_MAX_UTC_OFFSET: number;
 export declare const SCRM_KPI_METRIC_COUNT: number;
 export declare const SCRM_KPI_OPTIONS_VERSION: number;
+export declare const SCRM_KPI_DEFAULT_LOOKBACK: number;
+export declare const SCRM_KPI_MAX_LOOKBACK: number;
 export declare const SCRM_RFM_MAX_BINS: number;
 export declare const SCRM_SEGMENT_NAME_MAX: number;
 export declare const SCRM_RFM_AS_OF_DEFAULT: bigint;
 export declare const SCRM_RFM_MAX_UTC_OFFSET: number;
 export declare const SCRM_RFM_OPTIONS_VERSION: number;
 
+/** The period index of a time (see the group description). */
+export declare function scrm_period_index(t: number | bigint, unit: number, utc_offset: number | bigint): bigint;
+/** The time (UTC) at which a period starts: local midnight of its first day minus utc_offset. */
+export declare function scrm_period_start(index: number | bigint, unit: number, utc_offset: number | bigint): bigint;
+/** Write the label of a period: 2017-03-14 (day), 2017-W09 (ISO week, ISO year), 2017-03 (month), 2017-Q1 (quarter), 2017 (year); years with 4 digits (0001). (hand-written: output string buffer (char *buf, cap): returns the label) */
+export declare function scrm_period_label(index: number | bigint, unit: number): string;
+/** Initialise opts with the defaults of version. */
+export declare function scrm_cohorts_options_init(version: number): scrm_cohorts_options;
+/** Compute the cohort matrices of a dataset (definitions: see the group description). (hand-written: the acquisition array must hold acquisition_count values (checked before the call)) */
+export declare function scrm_cohorts_compute(ds: scrm_dataset, opts?: scrm_cohorts_options_in | null): scrm_cohorts;
+/** Merge two results computed with the same options on datasets with disjoint customers into the result of their union (see the group description). */
+export declare function scrm_cohorts_merge(a: scrm_cohorts, b: scrm_cohorts): scrm_cohorts;
+/** Free a result. */
+export declare function scrm_cohorts_free(r: scrm_cohorts | null): void;
+/** Number of cohorts C (rows), consecutive periods from the first to the last cohort. */
+export declare function scrm_cohorts_count(r: scrm_cohorts): number;
+/** Number of period columns K (k = 0 . */
+export declare function scrm_cohorts_periods(r: scrm_cohorts): number;
+/** Period index of cohort 0 (cohort c is period first + c). */
+export declare function scrm_cohorts_first_period(r: scrm_cohorts): bigint;
+/** Period index of the observation end E (the last observed period). */
+export declare function scrm_cohorts_observation_end(r: scrm_cohorts): bigint;
+/** The period unit of the result. */
+export declare function scrm_cohorts_unit(r: scrm_cohorts): number;
+/** Acquired customers per cohort. (hand-written: zero-copy per-cohort array) */
+export declare function scrm_cohorts_sizes(r: scrm_cohorts): BigUint64Array | null;
+/** Active customers per cell (row-major C × K; classic or rolling as the options said). (hand-written: zero-copy C x K matrix) */
+export declare function scrm_cohorts_active(r: scrm_cohorts): BigUint64Array | null;
+/** Counted orders per cell (row-major C × K). (hand-written: zero-copy C x K matrix) */
+export declare function scrm_cohorts_orders(r: scrm_cohorts): BigUint64Array | null;
+/** Revenue per cell (row-major C × K), exact, minor units. (hand-written: zero-copy C x K matrix) */
+export declare function scrm_cohorts_revenue(r: scrm_cohorts): BigInt64Array | null;
+/** Retention rate per cell: active / cohort size (NaN when not observable or the cohort is empty). (hand-written: zero-copy C x K matrix) */
+export declare function scrm_cohorts_retention(r: scrm_cohorts): Float64Array | null;
+/** Historical LTV per cell: revenue of periods 0..k / cohort size, minor units (NaN when not observable or the cohort is empty). (hand-written: zero-copy C x K matrix) */
+export declare function scrm_cohorts_ltv(r: scrm_cohorts): Float64Array | null;
+/** Cumulative orders per customer per cell: orders of periods 0..k / cohort size (NaN when not observable or the cohort is empty). (hand-written: zero-copy C x K matrix) */
+export declare function scrm_cohorts_cum_orders(r: scrm_cohorts): Float64Array | null;
+/** Write the label of a cohort (its period's label, as scrm_period_label()). (hand-written: output string buffer (char *buf, cap): returns the label) */
+export declare function scrm_cohorts_label(r: scrm_cohorts, cohort: number): string;
 /** Name and describe an error code. */
 export declare function scrm_strerror(code: number): string | null;
 /** The message of the last failure on the calling thread. */

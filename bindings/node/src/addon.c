@@ -192,6 +192,7 @@ static void sn_free_csv_report(void *p) { scrm_csv_report_free(p); }
 static void sn_free_segment_map(void *p) { scrm_segment_map_free(p); }
 static void sn_free_rfm(void *p) { scrm_rfm_free(p); }
 static void sn_free_kpi(void *p) { scrm_kpi_free(p); }
+static void sn_free_cohorts(void *p) { scrm_cohorts_free(p); }
 
 static const struct {
     const char *class_name;
@@ -206,6 +207,8 @@ static const struct {
                                {0x5c3a1d2e7f804b11ULL, 0x9e1f0a6b3c2d4e03ULL}},
     [SN_HANDLE_RFM] = {"scrm_rfm", sn_free_rfm, {0x5c3a1d2e7f804b11ULL, 0x9e1f0a6b3c2d4e04ULL}},
     [SN_HANDLE_KPI] = {"scrm_kpi", sn_free_kpi, {0x5c3a1d2e7f804b11ULL, 0x9e1f0a6b3c2d4e05ULL}},
+    [SN_HANDLE_COHORTS] = {"scrm_cohorts", sn_free_cohorts,
+                           {0x5c3a1d2e7f804b11ULL, 0x9e1f0a6b3c2d4e06ULL}},
 };
 
 static void sn_handle_unpin(sn_handle *h);
@@ -908,6 +911,40 @@ static int sn_field_get(napi_env env, napi_value obj, const sn_struct *s, size_t
         memcpy(dst, &p, sizeof p);
         return 1;
     }
+    case SN_F_I64_ARRAY: {
+        const int64_t *p = NULL;
+        size_t n = 0;
+        bool is_array = false;
+        if (!sn_is_nullish(env, v, &nullish))
+            return 0;
+        if (!nullish) {
+            SN_NAPI(env, napi_is_array(env, v, &is_array), return 0);
+            if (is_array) {
+                uint32_t len;
+                SN_NAPI(env, napi_get_array_length(env, v, &len), return 0);
+                int64_t *copy = sn_scratch_alloc(env, scr, (size_t)len * sizeof *copy);
+                if (!copy)
+                    return 0;
+                for (uint32_t i = 0; i < len; i++) {
+                    napi_value e;
+                    SN_NAPI(env, napi_get_element(env, v, i, &e), return 0);
+                    if (!sn_get_i64(env, e, f->name, &copy[i]))
+                        return 0;
+                }
+                p = copy;
+                n = len;
+            } else {
+                void *data;
+                if (!sn_get_array(env, v, napi_bigint64_array, 0, 0, f->name, &data, &n))
+                    return 0;
+                p = data;
+            }
+        }
+        if (fi < SN_SCRATCH_MAX)
+            scr->array_len[fi] = n;
+        memcpy(dst, &p, sizeof p);
+        return 1;
+    }
     case SN_F_HANDLE: {
         void *p;
         if (!sn_get_handle(env, v, (sn_handle_type)f->handle_type, 1, f->name, &p))
@@ -1047,6 +1084,7 @@ napi_value sn_options_to_js(napi_env env, const sn_struct *s, const void *opts)
             break;
         }
         case SN_F_F64_ARRAY:
+        case SN_F_I64_ARRAY:
         case SN_F_HANDLE:
         case SN_F_PROGRESS:
             NAPI_CALL(env, napi_get_null(env, &v));
@@ -1506,6 +1544,115 @@ static napi_value sn_scrm_set_allocator(napi_env env, napi_callback_info info)
     return sn_undefined(env);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Calendar and cohorts (shopcrm/cohort.h)                                    */
+/* ------------------------------------------------------------------------ */
+
+/* scrm_period_label(index, unit) -> string: the C output buffer is ours. */
+static napi_value sn_scrm_period_label(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    int64_t index;
+    int unit;
+    char buf[SCRM_PERIOD_LABEL_MAX];
+    if (!sn_args(env, info, 2, argv) || !sn_get_i64(env, argv[0], "index", &index) ||
+        !sn_get_int(env, argv[1], "unit", &unit))
+        return NULL;
+    int rc = scrm_period_label(buf, sizeof buf, index, unit);
+    if (rc < 0)
+        return sn_throw_scrm(env, rc);
+    return sn_from_string(env, buf);
+}
+
+/* Unwrap a cohort result for a getter. */
+static int sn_cohorts_arg(napi_env env, napi_callback_info info, size_t n, napi_value *argv,
+                          sn_handle **h)
+{
+    void *p;
+    if (!sn_args(env, info, n, argv))
+        return 0;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_COHORTS, 0, "r", &p))
+        return 0;
+    return sn_unwrap_raw(env, argv[0], SN_HANDLE_COHORTS, "r", h);
+}
+
+/* scrm_cohorts_label(r, cohort) -> string. */
+static napi_value sn_scrm_cohorts_label(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    sn_handle *h;
+    uint32_t cohort;
+    char buf[SCRM_PERIOD_LABEL_MAX];
+    if (!sn_cohorts_arg(env, info, 2, argv, &h) || !sn_get_u32(env, argv[1], "cohort", &cohort))
+        return NULL;
+    int rc = scrm_cohorts_label(buf, sizeof buf, h->ptr, cohort);
+    if (rc < 0)
+        return sn_throw_scrm(env, rc);
+    return sn_from_string(env, buf);
+}
+
+/* Zero-copy matrices (C x K, row-major) and the per-cohort sizes (C). */
+#define SN_COHORTS_COLUMN(fname, ctype, tatype, len_expr)                                      \
+    static napi_value sn_##fname(napi_env env, napi_callback_info info)                       \
+    {                                                                                          \
+        napi_value argv[1];                                                                    \
+        sn_handle *h;                                                                          \
+        if (!sn_cohorts_arg(env, info, 1, argv, &h))                                           \
+            return NULL;                                                                       \
+        const scrm_cohorts *r = h->ptr;                                                        \
+        const ctype *p = fname(r);                                                             \
+        if (!p)                                                                                \
+            return sn_null(env);                                                               \
+        return sn_column(env, h, p, (len_expr), sizeof(ctype), tatype);                        \
+    }
+#define SN_COHORTS_CELLS ((size_t)scrm_cohorts_count(r) * scrm_cohorts_periods(r))
+
+SN_COHORTS_COLUMN(scrm_cohorts_sizes, uint64_t, napi_biguint64_array, scrm_cohorts_count(r))
+SN_COHORTS_COLUMN(scrm_cohorts_active, uint64_t, napi_biguint64_array, SN_COHORTS_CELLS)
+SN_COHORTS_COLUMN(scrm_cohorts_orders, uint64_t, napi_biguint64_array, SN_COHORTS_CELLS)
+SN_COHORTS_COLUMN(scrm_cohorts_revenue, int64_t, napi_bigint64_array, SN_COHORTS_CELLS)
+SN_COHORTS_COLUMN(scrm_cohorts_retention, double, napi_float64_array, SN_COHORTS_CELLS)
+SN_COHORTS_COLUMN(scrm_cohorts_ltv, double, napi_float64_array, SN_COHORTS_CELLS)
+SN_COHORTS_COLUMN(scrm_cohorts_cum_orders, double, napi_float64_array, SN_COHORTS_CELLS)
+
+/* scrm_cohorts_compute(ds, opts) -> scrm_cohorts. Hand-written for one check
+ * the generic options code cannot make: the library reads acquisition_count
+ * values from the acquisition array, so the array must hold that many. */
+static napi_value sn_scrm_cohorts_compute(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    void *ds;
+    scrm_cohorts_options o;
+    sn_scratch scr;
+    scrm_cohorts *r = NULL;
+    const sn_struct *s = sn_gen_struct("scrm_cohorts_options");
+    sn_scratch_init(&scr, env);
+    if (!s) {
+        napi_throw_error(env, NULL, "scrm_cohorts_options: no field table");
+        return NULL;
+    }
+    if (!sn_args(env, info, 2, argv) ||
+        !sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds) ||
+        !sn_options_from_js(env, argv[1], s, &o, &scr)) {
+        sn_scratch_finish(env, &scr, 0);
+        return NULL;
+    }
+    for (size_t i = 0; i < s->n_fields && i < SN_SCRATCH_MAX; i++) {
+        if (s->fields[i].kind == SN_F_I64_ARRAY && o.acquisition &&
+            scr.array_len[i] < (size_t)o.acquisition_count) {
+            sn_scratch_finish(env, &scr, 0);
+            sn_throw_range(env, s->fields[i].name, "holds fewer than acquisition_count values");
+            return NULL;
+        }
+    }
+    int rc = scrm_cohorts_compute(&r, ds, &o);
+    if (!sn_scratch_finish(env, &scr, rc)) {
+        scrm_cohorts_free(r); /* only when the call succeeded but a callback threw */
+        return NULL;
+    }
+    return sn_wrap_handle(env, SN_HANDLE_COHORTS, r);
+}
+
 static const sn_export sn_hand_functions[] = {
     {"scrm_set_allocator", sn_scrm_set_allocator},
     {"scrm_dataset_append_str", sn_scrm_dataset_append_str},
@@ -1523,6 +1670,16 @@ static const sn_export sn_hand_functions[] = {
     {"scrm_rfm_segment_stat", sn_scrm_rfm_segment_stat},
     {"scrm_rfm_audience", sn_scrm_rfm_audience},
     {"scrm_segment_map_rule", sn_scrm_segment_map_rule},
+    {"scrm_period_label", sn_scrm_period_label},
+    {"scrm_cohorts_compute", sn_scrm_cohorts_compute},
+    {"scrm_cohorts_label", sn_scrm_cohorts_label},
+    {"scrm_cohorts_sizes", sn_scrm_cohorts_sizes},
+    {"scrm_cohorts_active", sn_scrm_cohorts_active},
+    {"scrm_cohorts_orders", sn_scrm_cohorts_orders},
+    {"scrm_cohorts_revenue", sn_scrm_cohorts_revenue},
+    {"scrm_cohorts_retention", sn_scrm_cohorts_retention},
+    {"scrm_cohorts_ltv", sn_scrm_cohorts_ltv},
+    {"scrm_cohorts_cum_orders", sn_scrm_cohorts_cum_orders},
 };
 
 /* ------------------------------------------------------------------------ */

@@ -40,6 +40,7 @@ typedef enum sn_handle_type {
     SN_HANDLE_SEGMENT_MAP,
     SN_HANDLE_RFM,
     SN_HANDLE_KPI,
+    SN_HANDLE_COHORTS,
     SN_HANDLE_COUNT
 } sn_handle_type;
 
@@ -115,6 +116,7 @@ typedef enum sn_field_kind {
     SN_F_DOUBLE,
     SN_F_STRING,    /* const char *: a JS string, copied for the call */
     SN_F_F64_ARRAY, /* const double *: Float64Array or Array of numbers */
+    SN_F_I64_ARRAY, /* const int64_t *: BigInt64Array or Array of integers */
     SN_F_HANDLE,    /* const scrm_x *: a wrapped handle (handle_type) */
     SN_F_PROGRESS,  /* scrm_progress_fn: a JS function, called synchronously */
     SN_F_PAYLOAD    /* void *: the payload of the preceding callback; not from JS */
@@ -141,7 +143,7 @@ typedef struct sn_struct {
 typedef struct sn_scratch {
     void *allocs[SN_SCRATCH_MAX];
     size_t n_allocs;
-    size_t array_len[SN_SCRATCH_MAX]; /* element count of SN_F_F64_ARRAY fields, by field index */
+    size_t array_len[SN_SCRATCH_MAX]; /* element count of SN_F_*_ARRAY fields, by field index */
     napi_env env;
     napi_value progress;  /* the JS callback, valid during the call */
     napi_ref exception;   /* what the callback threw, rethrown after the call */

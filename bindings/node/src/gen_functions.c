@@ -6,6 +6,32 @@
 
 /* ---- options structs: field tables for addon.c ---- */
 
+static int sn_init_scrm_cohorts_options(void *opts, unsigned version)
+{
+    return scrm_cohorts_options_init(opts, version);
+}
+
+static const sn_field sn_fields_scrm_cohorts_options[] = {
+    {"version", offsetof(scrm_cohorts_options, version), SN_F_UINT, 0},
+    {"unit", offsetof(scrm_cohorts_options, unit), SN_F_INT, 0},
+    {"utc_offset", offsetof(scrm_cohorts_options, utc_offset), SN_F_I64, 0},
+    {"start", offsetof(scrm_cohorts_options, start), SN_F_I64, 0},
+    {"end", offsetof(scrm_cohorts_options, end), SN_F_I64, 0},
+    {"min_amount", offsetof(scrm_cohorts_options, min_amount), SN_F_I64, 0},
+    {"refunds", offsetof(scrm_cohorts_options, refunds), SN_F_INT, 0},
+    {"mode", offsetof(scrm_cohorts_options, mode), SN_F_INT, 0},
+    {"acquisition", offsetof(scrm_cohorts_options, acquisition), SN_F_I64_ARRAY, 0},
+    {"acquisition_count", offsetof(scrm_cohorts_options, acquisition_count), SN_F_U32, 0},
+    {"threads", offsetof(scrm_cohorts_options, threads), SN_F_U32, 0},
+    {"progress", offsetof(scrm_cohorts_options, progress), SN_F_PROGRESS, 0},
+    {"progress_payload", offsetof(scrm_cohorts_options, progress_payload), SN_F_PAYLOAD, 0},
+};
+
+static const sn_struct sn_struct_scrm_cohorts_options = {
+    "scrm_cohorts_options", sizeof(scrm_cohorts_options), SCRM_COHORTS_OPTIONS_VERSION, sn_init_scrm_cohorts_options,
+    sn_fields_scrm_cohorts_options, sizeof sn_fields_scrm_cohorts_options / sizeof *sn_fields_scrm_cohorts_options,
+};
+
 static int sn_init_scrm_dataset_options(void *opts, unsigned version)
 {
     return scrm_dataset_options_init(opts, version);
@@ -67,6 +93,7 @@ static const sn_field sn_fields_scrm_kpi_options[] = {
     {"threads", offsetof(scrm_kpi_options, threads), SN_F_U32, 0},
     {"progress", offsetof(scrm_kpi_options, progress), SN_F_PROGRESS, 0},
     {"progress_payload", offsetof(scrm_kpi_options, progress_payload), SN_F_PAYLOAD, 0},
+    {"lookback", offsetof(scrm_kpi_options, lookback), SN_F_I64, 0},
 };
 
 static const sn_struct sn_struct_scrm_kpi_options = {
@@ -102,6 +129,7 @@ static const sn_struct sn_struct_scrm_rfm_options = {
 };
 
 const sn_struct *const sn_gen_structs[] = {
+    &sn_struct_scrm_cohorts_options,
     &sn_struct_scrm_dataset_options,
     &sn_struct_scrm_csv_options,
     &sn_struct_scrm_kpi_options,
@@ -110,6 +138,194 @@ const sn_struct *const sn_gen_structs[] = {
 const size_t sn_gen_struct_count = sizeof sn_gen_structs / sizeof *sn_gen_structs;
 
 /* ---- functions ---- */
+
+/* int scrm_period_index(int64_t *index_out, int64_t t, int unit, int64_t utc_offset) */
+static napi_value sn_scrm_period_index(napi_env env, napi_callback_info info)
+{
+    napi_value argv[3];
+    napi_value result = NULL;
+    int64_t index_out = 0;
+    int64_t t = 0;
+    int unit = 0;
+    int64_t utc_offset = 0;
+    if (!sn_args(env, info, 3, argv))
+        goto done;
+    if (!sn_get_i64(env, argv[0], "t", &t))
+        goto done;
+    if (!sn_get_int(env, argv[1], "unit", &unit))
+        goto done;
+    if (!sn_get_i64(env, argv[2], "utc_offset", &utc_offset))
+        goto done;
+    {
+        int rc = scrm_period_index(&index_out, t, unit, utc_offset);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = sn_from_i64(env, index_out);
+done:
+    return result;
+}
+
+/* int scrm_period_start(int64_t *t_out, int64_t index, int unit, int64_t utc_offset) */
+static napi_value sn_scrm_period_start(napi_env env, napi_callback_info info)
+{
+    napi_value argv[3];
+    napi_value result = NULL;
+    int64_t t_out = 0;
+    int64_t index = 0;
+    int unit = 0;
+    int64_t utc_offset = 0;
+    if (!sn_args(env, info, 3, argv))
+        goto done;
+    if (!sn_get_i64(env, argv[0], "index", &index))
+        goto done;
+    if (!sn_get_int(env, argv[1], "unit", &unit))
+        goto done;
+    if (!sn_get_i64(env, argv[2], "utc_offset", &utc_offset))
+        goto done;
+    {
+        int rc = scrm_period_start(&t_out, index, unit, utc_offset);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = sn_from_i64(env, t_out);
+done:
+    return result;
+}
+
+/* int scrm_cohorts_options_init(scrm_cohorts_options *opts, unsigned version) */
+static napi_value sn_scrm_cohorts_options_init(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    scrm_cohorts_options opts;
+    unsigned version = 0;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_uint(env, argv[0], "version", &version))
+        goto done;
+    {
+        int rc = scrm_cohorts_options_init(&opts, version);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = sn_options_to_js(env, &sn_struct_scrm_cohorts_options, &opts);
+done:
+    return result;
+}
+
+/* int scrm_cohorts_merge(scrm_cohorts **out, const scrm_cohorts *a, const scrm_cohorts *b) */
+static napi_value sn_scrm_cohorts_merge(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    napi_value result = NULL;
+    scrm_cohorts *out = NULL;
+    void *a = NULL;
+    void *b = NULL;
+    if (!sn_args(env, info, 2, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_COHORTS, 0, "a", &a))
+        goto done;
+    if (!sn_get_handle(env, argv[1], SN_HANDLE_COHORTS, 0, "b", &b))
+        goto done;
+    {
+        int rc = scrm_cohorts_merge(&out, a, b);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = sn_wrap_handle(env, SN_HANDLE_COHORTS, out);
+done:
+    return result;
+}
+
+/* void scrm_cohorts_free(scrm_cohorts *r): closes the wrapper */
+static napi_value sn_scrm_cohorts_free(napi_env env, napi_callback_info info)
+{
+    return sn_close_handle(env, info, SN_HANDLE_COHORTS);
+}
+
+/* uint32_t scrm_cohorts_count(const scrm_cohorts *r) */
+static napi_value sn_scrm_cohorts_count(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_COHORTS, 0, "r", &r))
+        goto done;
+    result = sn_from_u32(env, scrm_cohorts_count(r));
+done:
+    return result;
+}
+
+/* uint32_t scrm_cohorts_periods(const scrm_cohorts *r) */
+static napi_value sn_scrm_cohorts_periods(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_COHORTS, 0, "r", &r))
+        goto done;
+    result = sn_from_u32(env, scrm_cohorts_periods(r));
+done:
+    return result;
+}
+
+/* int64_t scrm_cohorts_first_period(const scrm_cohorts *r) */
+static napi_value sn_scrm_cohorts_first_period(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_COHORTS, 0, "r", &r))
+        goto done;
+    result = sn_from_i64(env, scrm_cohorts_first_period(r));
+done:
+    return result;
+}
+
+/* int64_t scrm_cohorts_observation_end(const scrm_cohorts *r) */
+static napi_value sn_scrm_cohorts_observation_end(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_COHORTS, 0, "r", &r))
+        goto done;
+    result = sn_from_i64(env, scrm_cohorts_observation_end(r));
+done:
+    return result;
+}
+
+/* int scrm_cohorts_unit(const scrm_cohorts *r) */
+static napi_value sn_scrm_cohorts_unit(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_COHORTS, 0, "r", &r))
+        goto done;
+    result = sn_from_i32(env, scrm_cohorts_unit(r));
+done:
+    return result;
+}
 
 /* const char *scrm_strerror(int code) */
 static napi_value sn_scrm_strerror(napi_env env, napi_callback_info info)
@@ -1384,6 +1600,16 @@ done:
 }
 
 const sn_export sn_gen_functions[] = {
+    {"scrm_period_index", sn_scrm_period_index},
+    {"scrm_period_start", sn_scrm_period_start},
+    {"scrm_cohorts_options_init", sn_scrm_cohorts_options_init},
+    {"scrm_cohorts_merge", sn_scrm_cohorts_merge},
+    {"scrm_cohorts_free", sn_scrm_cohorts_free},
+    {"scrm_cohorts_count", sn_scrm_cohorts_count},
+    {"scrm_cohorts_periods", sn_scrm_cohorts_periods},
+    {"scrm_cohorts_first_period", sn_scrm_cohorts_first_period},
+    {"scrm_cohorts_observation_end", sn_scrm_cohorts_observation_end},
+    {"scrm_cohorts_unit", sn_scrm_cohorts_unit},
     {"scrm_strerror", sn_scrm_strerror},
     {"scrm_last_error", sn_scrm_last_error},
     {"scrm_last_error_index", sn_scrm_last_error_index},
@@ -1453,6 +1679,13 @@ const size_t sn_gen_function_count = sizeof sn_gen_functions / sizeof *sn_gen_fu
 /* ---- constants: enum values and integer macros, by their C names ---- */
 
 const sn_constant sn_gen_constants[] = {
+    {"SCRM_PERIOD_DAY", SCRM_PERIOD_DAY},
+    {"SCRM_PERIOD_WEEK", SCRM_PERIOD_WEEK},
+    {"SCRM_PERIOD_MONTH", SCRM_PERIOD_MONTH},
+    {"SCRM_PERIOD_QUARTER", SCRM_PERIOD_QUARTER},
+    {"SCRM_PERIOD_YEAR", SCRM_PERIOD_YEAR},
+    {"SCRM_COHORT_CLASSIC", SCRM_COHORT_CLASSIC},
+    {"SCRM_COHORT_ROLLING", SCRM_COHORT_ROLLING},
     {"SCRM_OK", SCRM_OK},
     {"SCRM_EINVAL", SCRM_EINVAL},
     {"SCRM_ENOMEM", SCRM_ENOMEM},
@@ -1492,10 +1725,19 @@ const sn_constant sn_gen_constants[] = {
     {"SCRM_KPI_NEW_CUSTOMER_SHARE", SCRM_KPI_NEW_CUSTOMER_SHARE},
     {"SCRM_KPI_NEW_REVENUE_SHARE", SCRM_KPI_NEW_REVENUE_SHARE},
     {"SCRM_KPI_RETURNING_REVENUE_SHARE", SCRM_KPI_RETURNING_REVENUE_SHARE},
+    {"SCRM_KPI_CUSTOMERS_AT_START", SCRM_KPI_CUSTOMERS_AT_START},
+    {"SCRM_KPI_CUSTOMERS_AT_END", SCRM_KPI_CUSTOMERS_AT_END},
+    {"SCRM_KPI_RETAINED_CUSTOMERS", SCRM_KPI_RETAINED_CUSTOMERS},
+    {"SCRM_KPI_RETENTION_RATE", SCRM_KPI_RETENTION_RATE},
+    {"SCRM_KPI_CHURN_RATE", SCRM_KPI_CHURN_RATE},
+    {"SCRM_KPI_PURCHASE_INTERVALS", SCRM_KPI_PURCHASE_INTERVALS},
+    {"SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES", SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES},
+    {"SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES", SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES},
     {"SCRM_KPI_TYPE_COUNT", SCRM_KPI_TYPE_COUNT},
     {"SCRM_KPI_TYPE_MONEY", SCRM_KPI_TYPE_MONEY},
     {"SCRM_KPI_TYPE_MONEY_MEAN", SCRM_KPI_TYPE_MONEY_MEAN},
     {"SCRM_KPI_TYPE_RATIO", SCRM_KPI_TYPE_RATIO},
+    {"SCRM_KPI_TYPE_DAYS", SCRM_KPI_TYPE_DAYS},
     {"SCRM_RFM_METHOD_QUANTILE", SCRM_RFM_METHOD_QUANTILE},
     {"SCRM_RFM_METHOD_NTILE", SCRM_RFM_METHOD_NTILE},
     {"SCRM_RFM_METHOD_FIXED", SCRM_RFM_METHOD_FIXED},
@@ -1513,6 +1755,11 @@ const sn_constant sn_gen_constants[] = {
     {"SCRM_RFM_STAT_MEAN_RECENCY", SCRM_RFM_STAT_MEAN_RECENCY},
     {"SCRM_RFM_STAT_MEAN_FREQUENCY", SCRM_RFM_STAT_MEAN_FREQUENCY},
     {"SCRM_RFM_STAT_MEAN_MONETARY", SCRM_RFM_STAT_MEAN_MONETARY},
+    {"SCRM_PERIOD_MAX_UTC_OFFSET", (int64_t)SCRM_PERIOD_MAX_UTC_OFFSET},
+    {"SCRM_PERIOD_LABEL_MAX", (int64_t)SCRM_PERIOD_LABEL_MAX},
+    {"SCRM_COHORT_ALL", (int64_t)SCRM_COHORT_ALL},
+    {"SCRM_COHORTS_MAX_CELLS", (int64_t)SCRM_COHORTS_MAX_CELLS},
+    {"SCRM_COHORTS_OPTIONS_VERSION", (int64_t)SCRM_COHORTS_OPTIONS_VERSION},
     {"SCRM_VERSION_MAJOR", (int64_t)SCRM_VERSION_MAJOR},
     {"SCRM_VERSION_MINOR", (int64_t)SCRM_VERSION_MINOR},
     {"SCRM_VERSION_PATCH", (int64_t)SCRM_VERSION_PATCH},
@@ -1526,6 +1773,8 @@ const sn_constant sn_gen_constants[] = {
     {"SCRM_KPI_MAX_UTC_OFFSET", (int64_t)SCRM_KPI_MAX_UTC_OFFSET},
     {"SCRM_KPI_METRIC_COUNT", (int64_t)SCRM_KPI_METRIC_COUNT},
     {"SCRM_KPI_OPTIONS_VERSION", (int64_t)SCRM_KPI_OPTIONS_VERSION},
+    {"SCRM_KPI_DEFAULT_LOOKBACK", (int64_t)SCRM_KPI_DEFAULT_LOOKBACK},
+    {"SCRM_KPI_MAX_LOOKBACK", (int64_t)SCRM_KPI_MAX_LOOKBACK},
     {"SCRM_RFM_MAX_BINS", (int64_t)SCRM_RFM_MAX_BINS},
     {"SCRM_SEGMENT_NAME_MAX", (int64_t)SCRM_SEGMENT_NAME_MAX},
     {"SCRM_RFM_AS_OF_DEFAULT", (int64_t)SCRM_RFM_AS_OF_DEFAULT},

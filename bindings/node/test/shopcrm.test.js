@@ -176,6 +176,20 @@ test('kpi over the whole dataset and over a window', () => {
   assert.equal(feb.newRevenue, 2500);
   assert.equal(feb.returningRevenue, 8300);
   assert.equal(feb.averageOrderValue, 2700);
+  // retention in February with a 31-day lookback: at the start (an order in
+  // January) 101, 102, 103; at the end (since 2024-01-29) 101, 102, 104, of
+  // which 104 is new: (3 - 1) / 3. Intervals: 101 02-20 -> 02-29, 9 days.
+  const ret = ds.kpi({ start: Date.UTC(2024, 1, 1) / 1000, end: Date.UTC(2024, 2, 1) / 1000,
+    lookback: 31 * 86400 });
+  assert.equal(ret.customersAtStart, 3);
+  assert.equal(ret.customersAtEnd, 3);
+  assert.equal(ret.retainedCustomers, 2);
+  assert.equal(ret.retentionRate, 2 / 3);
+  assert.equal(ret.churnRate, 1 - 2 / 3);
+  assert.equal(ret.purchaseIntervals, 1);
+  assert.equal(ret.medianDaysBetweenPurchases, 9);
+  assert.equal(ret.meanDaysBetweenPurchases, 9);
+  assert.throws(() => ds.kpi({ lookback: 0 }), (e) => e.code === ffi.SCRM_EINVAL);
   // an empty window: counts 0, ratios NaN
   const none = ds.kpi({ start: 0, end: 1 });
   assert.equal(none.orders, 0);

@@ -1,4 +1,4 @@
-"""libshopcrm for Python: e-commerce customer analytics (RFM, KPIs, ...).
+"""libshopcrm for Python: e-commerce customer analytics (RFM, KPIs, cohorts, ...).
 
     import shopcrm
     ds = shopcrm.Dataset.from_csv('orders.csv', customer='customer_id', time='ts',
@@ -18,10 +18,11 @@ allocator from the one that allocated it is undefined. It stays reachable as
 """
 
 from . import _ffi
-from ._ffi import (CsvOnError, ErrorCode, KeyType, KpiMetric, KpiType, RfmDim, RfmFrequencyMode,
-                   RfmMethod, RfmMonetaryMode, RfmStat, TimeFormat)
+from ._ffi import (CohortMode, CsvOnError, ErrorCode, KeyType, KpiMetric, KpiType, PeriodUnit,
+                   RfmDim, RfmFrequencyMode, RfmMethod, RfmMonetaryMode, RfmStat, TimeFormat)
 from ._lib import path as library_path
 from ._util import have_numpy
+from .cohort import Cohorts, period_index, period_label, period_start
 from .dataset import CsvReport, Dataset, Reject
 from .errors import (Cancelled, Error, InvalidArgument, IOError_, NotFound, OutOfMemory,
                      Overflow, ParseError, RangeError, StateError, VersionError)
@@ -53,7 +54,8 @@ def order_key(order_id):
 
 
 __all__ = [
-    'Dataset', 'CsvReport', 'Reject', 'Rfm', 'SegmentMap', 'Kpi', 'nps', 'csat',
+    'Dataset', 'CsvReport', 'Reject', 'Rfm', 'SegmentMap', 'Kpi', 'nps', 'csat', 'Cohorts',
+    'period_index', 'period_start', 'period_label', 'PeriodUnit', 'CohortMode',
     'metric_names', 'version', 'version_number', 'strerror', 'order_key', 'have_numpy',
     'library_path',
     'Error', 'InvalidArgument', 'OutOfMemory', 'ParseError', 'IOError_', 'Overflow',

@@ -24,6 +24,16 @@ __all__ = []  # nothing for "import *": use the shopcrm package
 # Constants
 # ----------------------------------------------------------------------------
 
+#: Largest accepted |utc_offset| of the calendar and cohort functions, in seconds (18 hours).
+SCRM_PERIOD_MAX_UTC_OFFSET = 64800
+#: Buffer size that holds any period label with its NUL ("2017-03-14" plus room).
+SCRM_PERIOD_LABEL_MAX = 16
+#: Window bound of scrm_cohorts_options meaning "unbounded" (start and end).
+SCRM_COHORT_ALL = -9223372036854775808
+#: Largest number of cells C × K of a result; a larger matrix is SCRM_ERANGE.
+SCRM_COHORTS_MAX_CELLS = 67108864
+#: Current version of scrm_cohorts_options.
+SCRM_COHORTS_OPTIONS_VERSION = 1
 #: Major version: changes on an incompatible ABI change (it is the SONAME's number).
 SCRM_VERSION_MAJOR = 1
 #: Minor version: changes when functions are added.
@@ -49,9 +59,13 @@ SCRM_KPI_END_ALL = 9223372036854775807
 #: Largest accepted |utc_offset| of scrm_kpi_options, in seconds (18 hours, as ISO 8601).
 SCRM_KPI_MAX_UTC_OFFSET = 64800
 #: Number of metrics this version of the library knows (valid metrics are 0 .
-SCRM_KPI_METRIC_COUNT = 18
-#: Current version of scrm_kpi_options.
-SCRM_KPI_OPTIONS_VERSION = 1
+SCRM_KPI_METRIC_COUNT = 26
+#: Current version of scrm_kpi_options (2 adds lookback, since 1.1).
+SCRM_KPI_OPTIONS_VERSION = 2
+#: Default lookback of scrm_kpi_options: 365 days, in seconds.
+SCRM_KPI_DEFAULT_LOOKBACK = 31536000
+#: Largest accepted lookback: 100 years of 366 days, in seconds.
+SCRM_KPI_MAX_LOOKBACK = 3162240000
 #: Largest score bound a rule may use (the largest number of bins).
 SCRM_RFM_MAX_BINS = 10
 #: Longest segment name, in bytes (without the terminating NUL).
@@ -67,6 +81,34 @@ SCRM_RFM_OPTIONS_VERSION = 1
 # ----------------------------------------------------------------------------
 # Enums
 # ----------------------------------------------------------------------------
+
+
+class PeriodUnit(IntEnum):
+    """Calendar period units. (C: scrm_period_unit, shopcrm/cohort.h)"""
+
+    DAY = 0
+    WEEK = 1
+    MONTH = 2
+    QUARTER = 3
+    YEAR = 4
+
+
+SCRM_PERIOD_DAY = 0
+SCRM_PERIOD_WEEK = 1
+SCRM_PERIOD_MONTH = 2
+SCRM_PERIOD_QUARTER = 3
+SCRM_PERIOD_YEAR = 4
+
+
+class CohortMode(IntEnum):
+    """Retention mode. (C: scrm_cohort_mode, shopcrm/cohort.h)"""
+
+    CLASSIC = 0
+    ROLLING = 1
+
+
+SCRM_COHORT_CLASSIC = 0
+SCRM_COHORT_ROLLING = 1
 
 
 class ErrorCode(IntEnum):
@@ -160,6 +202,14 @@ class KpiMetric(IntEnum):
     NEW_CUSTOMER_SHARE = 15
     NEW_REVENUE_SHARE = 16
     RETURNING_REVENUE_SHARE = 17
+    CUSTOMERS_AT_START = 18
+    CUSTOMERS_AT_END = 19
+    RETAINED_CUSTOMERS = 20
+    RETENTION_RATE = 21
+    CHURN_RATE = 22
+    PURCHASE_INTERVALS = 23
+    MEAN_DAYS_BETWEEN_PURCHASES = 24
+    MEDIAN_DAYS_BETWEEN_PURCHASES = 25
 
 
 SCRM_KPI_ORDERS = 0
@@ -180,6 +230,14 @@ SCRM_KPI_REVENUE_PER_CUSTOMER = 14
 SCRM_KPI_NEW_CUSTOMER_SHARE = 15
 SCRM_KPI_NEW_REVENUE_SHARE = 16
 SCRM_KPI_RETURNING_REVENUE_SHARE = 17
+SCRM_KPI_CUSTOMERS_AT_START = 18
+SCRM_KPI_CUSTOMERS_AT_END = 19
+SCRM_KPI_RETAINED_CUSTOMERS = 20
+SCRM_KPI_RETENTION_RATE = 21
+SCRM_KPI_CHURN_RATE = 22
+SCRM_KPI_PURCHASE_INTERVALS = 23
+SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES = 24
+SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES = 25
 
 
 class KpiType(IntEnum):
@@ -189,12 +247,14 @@ class KpiType(IntEnum):
     MONEY = 2
     MONEY_MEAN = 3
     RATIO = 4
+    DAYS = 5
 
 
 SCRM_KPI_TYPE_COUNT = 1
 SCRM_KPI_TYPE_MONEY = 2
 SCRM_KPI_TYPE_MONEY_MEAN = 3
 SCRM_KPI_TYPE_RATIO = 4
+SCRM_KPI_TYPE_DAYS = 5
 
 
 class RfmMethod(IntEnum):
@@ -271,6 +331,13 @@ SCRM_RFM_STAT_MEAN_MONETARY = 6
 # ----------------------------------------------------------------------------
 
 
+class _Cohorts(Structure):
+    """A cohort result (opaque, immutable): matrices, sizes, labels. (C: scrm_cohorts)"""
+
+
+_CohortsP = POINTER(_Cohorts)
+
+
 class _Dataset(Structure):
     """An orders dataset (opaque). (C: scrm_dataset)"""
 
@@ -325,6 +392,27 @@ ProgressFn = CFUNCTYPE(c_int, c_uint64, c_uint64, c_void_p)
 # ----------------------------------------------------------------------------
 
 
+class CohortsOptions(Structure):
+    """Options of scrm_cohorts_compute(). (C: scrm_cohorts_options)"""
+
+    _version_ = SCRM_COHORTS_OPTIONS_VERSION
+    _fields_ = [
+        ('version', c_uint),
+        ('unit', c_int),
+        ('utc_offset', c_int64),
+        ('start', c_int64),
+        ('end', c_int64),
+        ('min_amount', c_int64),
+        ('refunds', c_int),
+        ('mode', c_int),
+        ('acquisition', POINTER(c_int64)),
+        ('acquisition_count', c_uint32),
+        ('threads', c_uint32),
+        ('progress', ProgressFn),
+        ('progress_payload', c_void_p),
+    ]
+
+
 class DatasetOptions(Structure):
     """Options of scrm_dataset_new(). (C: scrm_dataset_options)"""
 
@@ -375,6 +463,7 @@ class KpiOptions(Structure):
         ('threads', c_uint32),
         ('progress', ProgressFn),
         ('progress_payload', c_void_p),
+        ('lookback', c_int64),
     ]
 
 
@@ -403,6 +492,135 @@ class RfmOptions(Structure):
 # ----------------------------------------------------------------------------
 # Functions
 # ----------------------------------------------------------------------------
+
+# shopcrm/cohort.h
+
+# int scrm_period_index(int64_t *index_out, int64_t t, int unit, int64_t utc_offset)
+_f = _lib.scrm_period_index
+_f.argtypes = [POINTER(c_int64), c_int64, c_int, c_int64]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_period_index = _f
+
+# int scrm_period_start(int64_t *t_out, int64_t index, int unit, int64_t utc_offset)
+_f = _lib.scrm_period_start
+_f.argtypes = [POINTER(c_int64), c_int64, c_int, c_int64]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_period_start = _f
+
+# int scrm_period_label(char *buf, uint32_t cap, int64_t index, int unit)
+_f = _lib.scrm_period_label
+_f.argtypes = [c_char_p, c_uint32, c_int64, c_int]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_period_label = _f
+
+# int scrm_cohorts_options_init(scrm_cohorts_options *opts, unsigned version)
+_f = _lib.scrm_cohorts_options_init
+_f.argtypes = [POINTER(CohortsOptions), c_uint]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_cohorts_options_init = _f
+
+# int scrm_cohorts_compute(scrm_cohorts **out, const scrm_dataset *ds, const scrm_cohorts_options *opts)
+_f = _lib.scrm_cohorts_compute
+_f.argtypes = [POINTER(_CohortsP), _DatasetP, POINTER(CohortsOptions)]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_cohorts_compute = _f
+
+# int scrm_cohorts_merge(scrm_cohorts **out, const scrm_cohorts *a, const scrm_cohorts *b)
+_f = _lib.scrm_cohorts_merge
+_f.argtypes = [POINTER(_CohortsP), _CohortsP, _CohortsP]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_cohorts_merge = _f
+
+# void scrm_cohorts_free(scrm_cohorts *r)
+_f = _lib.scrm_cohorts_free
+_f.argtypes = [_CohortsP]
+_f.restype = None
+scrm_cohorts_free = _f
+
+# uint32_t scrm_cohorts_count(const scrm_cohorts *r)
+_f = _lib.scrm_cohorts_count
+_f.argtypes = [_CohortsP]
+_f.restype = c_uint32
+scrm_cohorts_count = _f
+
+# uint32_t scrm_cohorts_periods(const scrm_cohorts *r)
+_f = _lib.scrm_cohorts_periods
+_f.argtypes = [_CohortsP]
+_f.restype = c_uint32
+scrm_cohorts_periods = _f
+
+# int64_t scrm_cohorts_first_period(const scrm_cohorts *r)
+_f = _lib.scrm_cohorts_first_period
+_f.argtypes = [_CohortsP]
+_f.restype = c_int64
+scrm_cohorts_first_period = _f
+
+# int64_t scrm_cohorts_observation_end(const scrm_cohorts *r)
+_f = _lib.scrm_cohorts_observation_end
+_f.argtypes = [_CohortsP]
+_f.restype = c_int64
+scrm_cohorts_observation_end = _f
+
+# int scrm_cohorts_unit(const scrm_cohorts *r)
+_f = _lib.scrm_cohorts_unit
+_f.argtypes = [_CohortsP]
+_f.restype = c_int
+scrm_cohorts_unit = _f
+
+# const uint64_t *scrm_cohorts_sizes(const scrm_cohorts *r)
+_f = _lib.scrm_cohorts_sizes
+_f.argtypes = [_CohortsP]
+_f.restype = POINTER(c_uint64)
+scrm_cohorts_sizes = _f
+
+# const uint64_t *scrm_cohorts_active(const scrm_cohorts *r)
+_f = _lib.scrm_cohorts_active
+_f.argtypes = [_CohortsP]
+_f.restype = POINTER(c_uint64)
+scrm_cohorts_active = _f
+
+# const uint64_t *scrm_cohorts_orders(const scrm_cohorts *r)
+_f = _lib.scrm_cohorts_orders
+_f.argtypes = [_CohortsP]
+_f.restype = POINTER(c_uint64)
+scrm_cohorts_orders = _f
+
+# const int64_t *scrm_cohorts_revenue(const scrm_cohorts *r)
+_f = _lib.scrm_cohorts_revenue
+_f.argtypes = [_CohortsP]
+_f.restype = POINTER(c_int64)
+scrm_cohorts_revenue = _f
+
+# const double *scrm_cohorts_retention(const scrm_cohorts *r)
+_f = _lib.scrm_cohorts_retention
+_f.argtypes = [_CohortsP]
+_f.restype = POINTER(c_double)
+scrm_cohorts_retention = _f
+
+# const double *scrm_cohorts_ltv(const scrm_cohorts *r)
+_f = _lib.scrm_cohorts_ltv
+_f.argtypes = [_CohortsP]
+_f.restype = POINTER(c_double)
+scrm_cohorts_ltv = _f
+
+# const double *scrm_cohorts_cum_orders(const scrm_cohorts *r)
+_f = _lib.scrm_cohorts_cum_orders
+_f.argtypes = [_CohortsP]
+_f.restype = POINTER(c_double)
+scrm_cohorts_cum_orders = _f
+
+# int scrm_cohorts_label(char *buf, uint32_t cap, const scrm_cohorts *r, uint32_t cohort)
+_f = _lib.scrm_cohorts_label
+_f.argtypes = [c_char_p, c_uint32, _CohortsP, c_uint32]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_cohorts_label = _f
 
 # shopcrm/common.h
 
@@ -925,6 +1143,26 @@ del _f
 
 #: Every exported function declared above, in header order.
 FUNCTIONS = (
+    'scrm_period_index',
+    'scrm_period_start',
+    'scrm_period_label',
+    'scrm_cohorts_options_init',
+    'scrm_cohorts_compute',
+    'scrm_cohorts_merge',
+    'scrm_cohorts_free',
+    'scrm_cohorts_count',
+    'scrm_cohorts_periods',
+    'scrm_cohorts_first_period',
+    'scrm_cohorts_observation_end',
+    'scrm_cohorts_unit',
+    'scrm_cohorts_sizes',
+    'scrm_cohorts_active',
+    'scrm_cohorts_orders',
+    'scrm_cohorts_revenue',
+    'scrm_cohorts_retention',
+    'scrm_cohorts_ltv',
+    'scrm_cohorts_cum_orders',
+    'scrm_cohorts_label',
     'scrm_strerror',
     'scrm_last_error',
     'scrm_last_error_index',
@@ -1008,6 +1246,13 @@ FUNCTIONS = (
 
 #: The fallible functions (errcheck raises shopcrm.Error on a negative result).
 FALLIBLE = frozenset((
+    'scrm_period_index',
+    'scrm_period_start',
+    'scrm_period_label',
+    'scrm_cohorts_options_init',
+    'scrm_cohorts_compute',
+    'scrm_cohorts_merge',
+    'scrm_cohorts_label',
     'scrm_set_allocator',
     'scrm_dataset_options_init',
     'scrm_dataset_new',

@@ -343,11 +343,19 @@ class Dataset(Handle):
                        frequency=frequency, monetary=monetary, edges=edges,
                        segments=segments, threads=threads, progress=progress)
 
-    def kpi(self, start=None, end=None, utc_offset=0, threads=0, progress=None):
+    def kpi(self, start=None, end=None, utc_offset=0, threads=0, progress=None, lookback=None):
         """Shop KPIs of the window [start, end): see shopcrm.kpi.compute."""
         from .kpi import compute
         return compute(self, start=start, end=end, utc_offset=utc_offset, threads=threads,
-                       progress=progress)
+                       progress=progress, lookback=lookback)
+
+    def cohorts(self, period='month', mode='classic', start=None, end=None, utc_offset=0,
+                min_amount=0, refunds=False, acquisition=None, threads=0, progress=None):
+        """Cohort retention matrices (a shopcrm.Cohorts): see shopcrm.cohort.compute."""
+        from .cohort import compute
+        return compute(self, period=period, mode=mode, start=start, end=end,
+                       utc_offset=utc_offset, min_amount=min_amount, refunds=refunds,
+                       acquisition=acquisition, threads=threads, progress=progress)
 
 
 __all__ = ['Dataset', 'CsvReport', 'Reject', 'to_epoch']

@@ -1,5 +1,6 @@
 """Shop KPIs over a time window, NPS and CSAT (shopcrm/kpi.h)."""
 
+import datetime
 import math
 from collections.abc import Mapping
 from ctypes import byref, c_double, c_int32, c_int64
@@ -56,12 +57,22 @@ class Kpi(Mapping):
         return f'Kpi({self._values!r})'
 
 
-def compute(ds, start=None, end=None, utc_offset=0, threads=0, progress=None):
+def compute(ds, start=None, end=None, utc_offset=0, threads=0, progress=None, lookback=None):
     """The KPIs of ``ds`` for the window [start, end) (None: unbounded); start
     and end are epoch seconds or aware datetimes, compared with each order's
-    time + utc_offset (so a window of local midnights works)."""
+    time + utc_offset (so a window of local midnights works). ``lookback``
+    (seconds or a datetime.timedelta; None = 365 days) defines a customer *at*
+    a time t for the retention KPIs: an order in [t - lookback, t)."""
     dsp = ds._p()
     opts = init_options(_ffi.KpiOptions, _ffi.scrm_kpi_options_init)
+    if lookback is not None:
+        if isinstance(lookback, datetime.timedelta):
+            if lookback % datetime.timedelta(seconds=1):
+                raise ValueError('lookback: a whole number of seconds')
+            lookback = lookback // datetime.timedelta(seconds=1)
+        if isinstance(lookback, bool) or not isinstance(lookback, int):
+            raise TypeError('lookback: expected int seconds or a datetime.timedelta')
+        opts.lookback = lookback
     opts.start = _ffi.SCRM_KPI_START_ALL if start is None else to_epoch(start, 'start')
     opts.end = _ffi.SCRM_KPI_END_ALL if end is None else to_epoch(end, 'end')
     opts.utc_offset = utc_offset

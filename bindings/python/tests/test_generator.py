@@ -42,8 +42,11 @@ class Model(unittest.TestCase):
 
     def test_types(self):
         self.assertEqual([h.name for h in self.api.handles],
-                         ['scrm_dataset', 'scrm_csv_report', 'scrm_kpi', 'scrm_rfm',
-                          'scrm_segment_map'])
+                         ['scrm_cohorts', 'scrm_dataset', 'scrm_csv_report', 'scrm_kpi',
+                          'scrm_rfm', 'scrm_segment_map'])
+        co = next(s for s in self.api.structs if s.name == 'scrm_cohorts_options')
+        acq = next(f for f in co.fields if f.name == 'acquisition')
+        self.assertEqual(acq.ctype, 'const int64_t *')  # SN_F_I64_ARRAY in gen_node.py
         rfm = next(s for s in self.api.structs if s.name == 'scrm_rfm_options')
         self.assertEqual([f.name for f in rfm.fields][:4], ['version', 'as_of', 'utc_offset',
                                                             'bins'])

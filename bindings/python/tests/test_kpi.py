@@ -42,7 +42,7 @@ class Kpis(unittest.TestCase):
         self.assertAlmostEqual(k['revenue_per_customer'], 21000 / 5)
         self.assertEqual((k['new_customer_share'], k['new_revenue_share'],
                           k['returning_revenue_share']), (1.0, 1.0, 0.0))
-        self.assertEqual(len(k), 18)
+        self.assertEqual(len(k), 26)
         self.assertEqual(list(k), shopcrm.metric_names())
         self.assertEqual(k.to_dict()['orders'], 12)
         self.assertEqual(k.average_order_value, k['average_order_value'])
@@ -67,6 +67,31 @@ class Kpis(unittest.TestCase):
         self.assertEqual((k['orders'], k['refunds'], k['new_customers'], k['revenue'],
                           k['order_revenue'], k['refund_amount']), (1, 1, 1, 3000, 4000, -1000))
         self.assertAlmostEqual(k['average_order_value'], 4000.0)
+
+    def test_retention_kpis(self):
+        # Window [day 10, day 26), lookback 10 days. At the start (an order in
+        # [day 0, day 10)): c1, c2, c3, c5 = 4. At the end ([day 16, day 26)):
+        # c1 (day 20), c5 (day 25) = 2, none new: retention 2/4. Intervals with
+        # both orders in the window: c1 day 10 12:00 -> 20 09:00 -> 20 15:00,
+        # 9.875 and 0.25 days: mean = median = 5.0625.
+        for lookback in (10 * 86400, dt.timedelta(days=10)):
+            k = self.ds.kpi(start=day(10), end=day(26), lookback=lookback)
+            self.assertEqual((k['customers_at_start'], k['customers_at_end'],
+                              k['retained_customers'], k['purchase_intervals']), (4, 2, 2, 2))
+            self.assertEqual((k.retention_rate, k.churn_rate), (0.5, 0.5))
+            self.assertAlmostEqual(k['mean_days_between_purchases'], 5.0625)
+            self.assertAlmostEqual(k['median_days_between_purchases'], 5.0625)
+            self.assertEqual(k.types['median_days_between_purchases'], shopcrm.KpiType.DAYS)
+        # default lookback 365 days: every customer ordered before day 10 except c4
+        k = self.ds.kpi(start=day(10), end=day(26))
+        self.assertEqual(k['customers_at_start'], 4)
+        self.assertEqual(k['customers_at_end'], 4)  # c1, c2, c3, c5: none new
+        self.assertEqual(k['retention_rate'], 1.0)
+        self.assertTrue(math.isnan(self.ds.kpi()['retention_rate']))  # unbounded window
+        with self.assertRaises(shopcrm.InvalidArgument):
+            self.ds.kpi(start=day(10), end=day(26), lookback=0)
+        with self.assertRaises(TypeError):
+            self.ds.kpi(lookback=1.5)
 
     def test_empty_window_and_utc_offset(self):
         k = self.ds.kpi(start=0, end=1000)
