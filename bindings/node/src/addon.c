@@ -838,6 +838,59 @@ out:
     return cancel;
 }
 
+/* Element readers for sn_field_array. */
+static int get_f64(napi_env env, napi_value v, const char *what, void *out)
+{
+    return sn_get_double(env, v, what, out);
+}
+static int get_i64(napi_env env, napi_value v, const char *what, void *out)
+{
+    return sn_get_i64(env, v, what, out);
+}
+
+/* An options field that points at an array of numbers: null/undefined gives
+ * NULL; a JS Array is converted element by element into scratch memory that
+ * lives until the call returns; a TypedArray of type `tt` is used in place.
+ * The length is kept in the scratch for the caller's count checks. */
+static int sn_field_array(napi_env env, napi_value v, const sn_field *f, size_t fi,
+                          sn_scratch *scr, size_t elem, napi_typedarray_type tt,
+                          int (*get)(napi_env, napi_value, const char *, void *), void *dst)
+{
+    const void *p = NULL;
+    size_t n = 0;
+    bool is_array = false;
+    int nullish;
+    if (!sn_is_nullish(env, v, &nullish))
+        return 0;
+    if (!nullish) {
+        SN_NAPI(env, napi_is_array(env, v, &is_array), return 0);
+        if (is_array) {
+            uint32_t len;
+            SN_NAPI(env, napi_get_array_length(env, v, &len), return 0);
+            char *copy = sn_scratch_alloc(env, scr, (size_t)len * elem);
+            if (!copy)
+                return 0;
+            for (uint32_t i = 0; i < len; i++) {
+                napi_value e;
+                SN_NAPI(env, napi_get_element(env, v, i, &e), return 0);
+                if (!get(env, e, f->name, copy + (size_t)i * elem))
+                    return 0;
+            }
+            p = copy;
+            n = len;
+        } else {
+            void *data;
+            if (!sn_get_array(env, v, tt, 0, 0, f->name, &data, &n))
+                return 0;
+            p = data;
+        }
+    }
+    if (fi < SN_SCRATCH_MAX)
+        scr->array_len[fi] = n;
+    memcpy(dst, &p, sizeof p);
+    return 1;
+}
+
 static int sn_field_get(napi_env env, napi_value obj, const sn_struct *s, size_t fi, void *out,
                         sn_scratch *scr)
 {
@@ -877,74 +930,11 @@ static int sn_field_get(napi_env env, napi_value obj, const sn_struct *s, size_t
         memcpy(dst, &p, sizeof p);
         return 1;
     }
-    case SN_F_F64_ARRAY: {
-        const double *p = NULL;
-        size_t n = 0;
-        bool is_array = false;
-        if (!sn_is_nullish(env, v, &nullish))
-            return 0;
-        if (!nullish) {
-            SN_NAPI(env, napi_is_array(env, v, &is_array), return 0);
-            if (is_array) {
-                uint32_t len;
-                SN_NAPI(env, napi_get_array_length(env, v, &len), return 0);
-                double *copy = sn_scratch_alloc(env, scr, (size_t)len * sizeof *copy);
-                if (!copy)
-                    return 0;
-                for (uint32_t i = 0; i < len; i++) {
-                    napi_value e;
-                    SN_NAPI(env, napi_get_element(env, v, i, &e), return 0);
-                    if (!sn_get_double(env, e, f->name, &copy[i]))
-                        return 0;
-                }
-                p = copy;
-                n = len;
-            } else {
-                void *data;
-                if (!sn_get_array(env, v, napi_float64_array, 0, 0, f->name, &data, &n))
-                    return 0;
-                p = data;
-            }
-        }
-        if (fi < SN_SCRATCH_MAX)
-            scr->array_len[fi] = n;
-        memcpy(dst, &p, sizeof p);
-        return 1;
-    }
-    case SN_F_I64_ARRAY: {
-        const int64_t *p = NULL;
-        size_t n = 0;
-        bool is_array = false;
-        if (!sn_is_nullish(env, v, &nullish))
-            return 0;
-        if (!nullish) {
-            SN_NAPI(env, napi_is_array(env, v, &is_array), return 0);
-            if (is_array) {
-                uint32_t len;
-                SN_NAPI(env, napi_get_array_length(env, v, &len), return 0);
-                int64_t *copy = sn_scratch_alloc(env, scr, (size_t)len * sizeof *copy);
-                if (!copy)
-                    return 0;
-                for (uint32_t i = 0; i < len; i++) {
-                    napi_value e;
-                    SN_NAPI(env, napi_get_element(env, v, i, &e), return 0);
-                    if (!sn_get_i64(env, e, f->name, &copy[i]))
-                        return 0;
-                }
-                p = copy;
-                n = len;
-            } else {
-                void *data;
-                if (!sn_get_array(env, v, napi_bigint64_array, 0, 0, f->name, &data, &n))
-                    return 0;
-                p = data;
-            }
-        }
-        if (fi < SN_SCRATCH_MAX)
-            scr->array_len[fi] = n;
-        memcpy(dst, &p, sizeof p);
-        return 1;
-    }
+    case SN_F_F64_ARRAY:
+        return sn_field_array(env, v, f, fi, scr, sizeof(double), napi_float64_array, get_f64, dst);
+    case SN_F_I64_ARRAY:
+        return sn_field_array(env, v, f, fi, scr, sizeof(int64_t), napi_bigint64_array, get_i64,
+                              dst);
     case SN_F_HANDLE: {
         void *p;
         if (!sn_get_handle(env, v, (sn_handle_type)f->handle_type, 1, f->name, &p))
