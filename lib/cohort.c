@@ -49,15 +49,7 @@ static const size_t options_sizes[] = {sizeof(scrm_cohorts_options)};
 
 SCRM_EXPORT int scrm_cohorts_options_init(scrm_cohorts_options *opts, unsigned version)
 {
-    if (!opts)
-        return scrm__error(SCRM_EINVAL, -1, "scrm_cohorts_options_init: opts is NULL");
-    if (version < 1 || version > SCRM_COHORTS_OPTIONS_VERSION)
-        return scrm__error(SCRM_EVERSION, -1,
-                           "scrm_cohorts_options_init: options version %u is not known (1..%u)",
-                           version, (unsigned)SCRM_COHORTS_OPTIONS_VERSION);
-    memcpy(opts, &options_default, options_sizes[version - 1]);
-    opts->version = version;
-    return SCRM_OK;
+    return scrm__options_init(opts, &options_default, options_sizes, SCRM_COHORTS_OPTIONS_VERSION, version, "scrm_cohorts_options_init");
 }
 
 /* ---- result handle ---- */

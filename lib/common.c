@@ -201,6 +201,19 @@ int scrm__options_load(void *dst, const void *defaults, size_t full_size, const 
     return SCRM_OK;
 }
 
+int scrm__options_init(void *opts, const void *defaults, const size_t *sizes,
+                       unsigned n_versions, unsigned version, const char *fn)
+{
+    if (!opts)
+        return scrm__error(SCRM_EINVAL, -1, "%s: opts is NULL", fn);
+    if (version < 1 || version > n_versions)
+        return scrm__error(SCRM_EVERSION, -1, "%s: options version %u is not known (1..%u)", fn,
+                           version, n_versions);
+    memcpy(opts, defaults, sizes[version - 1]);
+    *(unsigned *)opts = version;
+    return SCRM_OK;
+}
+
 /* ---- threads ---- */
 
 uint32_t scrm__default_threads(void)

@@ -1362,15 +1362,7 @@ static const size_t csv_sizes[] = {sizeof(scrm_csv_options)};
 
 SCRM_EXPORT int scrm_csv_options_init(scrm_csv_options *opts, unsigned version)
 {
-    if (!opts)
-        return scrm__error(SCRM_EINVAL, -1, "scrm_csv_options_init: opts is NULL");
-    if (version < 1 || version > SCRM_CSV_OPTIONS_VERSION)
-        return scrm__error(SCRM_EVERSION, -1,
-                           "scrm_csv_options_init: options version %u is not known (1..%u)",
-                           version, (unsigned)SCRM_CSV_OPTIONS_VERSION);
-    memcpy(opts, &csv_defaults, csv_sizes[version - 1]);
-    opts->version = version;
-    return SCRM_OK;
+    return scrm__options_init(opts, &csv_defaults, csv_sizes, SCRM_CSV_OPTIONS_VERSION, version, "scrm_csv_options_init");
 }
 
 static int check_options(const scrm_csv_options *o)

@@ -76,13 +76,7 @@ static const size_t dataset_option_sizes[] = {sizeof(scrm_dataset_options)};
 
 SCRM_EXPORT int scrm_dataset_options_init(scrm_dataset_options *opts, unsigned version)
 {
-    if (!opts)
-        return scrm__error(SCRM_EINVAL, -1, "scrm_dataset_options_init: opts is NULL");
-    if (version != SCRM_DATASET_OPTIONS_VERSION)
-        return scrm__error(SCRM_EVERSION, -1,
-                           "scrm_dataset_options_init: version %u is not known", version);
-    *opts = dataset_defaults;
-    return SCRM_OK;
+    return scrm__options_init(opts, &dataset_defaults, dataset_option_sizes, SCRM_DATASET_OPTIONS_VERSION, version, "scrm_dataset_options_init");
 }
 
 SCRM_EXPORT int scrm_dataset_new(scrm_dataset **out, const scrm_dataset_options *opts)

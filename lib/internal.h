@@ -60,6 +60,10 @@ void scrm__error_restore(const scrm__saved_error *s);
  * sizes[v-1] is the struct size of version v. */
 int scrm__options_load(void *dst, const void *defaults, size_t full_size, const void *src,
                        const size_t *sizes, unsigned n_versions, const char *what);
+/* The body of every scrm_x_options_init(): fill the caller's struct of
+ * `version` (1..n_versions) with the defaults of that version. */
+int scrm__options_init(void *opts, const void *defaults, const size_t *sizes,
+                       unsigned n_versions, unsigned version, const char *fn);
 
 /* ---- threads ----
  * Run fn over [0, n) split in `threads` contiguous ranges, one per thread

@@ -71,15 +71,7 @@ static const size_t kpi_sizes[] = {
 
 SCRM_EXPORT int scrm_kpi_options_init(scrm_kpi_options *opts, unsigned version)
 {
-    if (!opts)
-        return scrm__error(SCRM_EINVAL, -1, "scrm_kpi_options_init: opts is NULL");
-    if (version < 1 || version > SCRM_KPI_OPTIONS_VERSION)
-        return scrm__error(SCRM_EVERSION, -1,
-                           "scrm_kpi_options_init: options version %u is not known (1..%u)",
-                           version, (unsigned)SCRM_KPI_OPTIONS_VERSION);
-    memcpy(opts, &kpi_defaults, kpi_sizes[version - 1]);
-    opts->version = version;
-    return SCRM_OK;
+    return scrm__options_init(opts, &kpi_defaults, kpi_sizes, SCRM_KPI_OPTIONS_VERSION, version, "scrm_kpi_options_init");
 }
 
 /* Totals of one partition. */

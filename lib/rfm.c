@@ -50,15 +50,7 @@ static const scrm_rfm_options options_default = SCRM_RFM_OPTIONS_INIT;
 
 SCRM_EXPORT int scrm_rfm_options_init(scrm_rfm_options *opts, unsigned version)
 {
-    if (!opts)
-        return scrm__error(SCRM_EINVAL, -1, "scrm_rfm_options_init: opts is NULL");
-    if (version < 1 || version > SCRM_RFM_OPTIONS_VERSION)
-        return scrm__error(SCRM_EVERSION, -1,
-                           "scrm_rfm_options_init: options version %u is not known (1..%d)",
-                           version, SCRM_RFM_OPTIONS_VERSION);
-    memcpy(opts, &options_default, options_sizes[version - 1]);
-    opts->version = version;
-    return SCRM_OK;
+    return scrm__options_init(opts, &options_default, options_sizes, SCRM_RFM_OPTIONS_VERSION, version, "scrm_rfm_options_init");
 }
 
 SCRM_EXPORT void scrm_rfm_free(scrm_rfm *r)
