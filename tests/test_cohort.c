@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "failalloc.h"
 #include "internal.h"
 #include "shopcrm.h"
 
@@ -823,44 +824,6 @@ static void test_cohorts_do_not_depend_on_the_thread_count(void **state)
 
 /* ---- allocation failures ---- */
 
-static struct {
-    long n, fail_at, live;
-    int always;
-} alloc_ctl;
-
-static int should_fail(void)
-{
-    alloc_ctl.n++;
-    return alloc_ctl.always ? alloc_ctl.n >= alloc_ctl.fail_at : alloc_ctl.n == alloc_ctl.fail_at;
-}
-static void *cnt_malloc(size_t size, void *payload)
-{
-    (void)payload;
-    if (should_fail())
-        return NULL;
-    void *p = malloc(size);
-    if (p)
-        alloc_ctl.live++;
-    return p;
-}
-static void *cnt_realloc(void *ptr, size_t size, void *payload)
-{
-    (void)payload;
-    if (should_fail())
-        return NULL;
-    void *p = realloc(ptr, size);
-    if (p && !ptr)
-        alloc_ctl.live++;
-    return p;
-}
-static void cnt_free(void *ptr, void *payload)
-{
-    (void)payload;
-    if (ptr)
-        alloc_ctl.live--;
-    free(ptr);
-}
-
 static void test_cohorts_allocation_failure_leaves_nothing(void **state)
 {
     (void)state;
@@ -870,30 +833,26 @@ static void test_cohorts_allocation_failure_leaves_nothing(void **state)
         for (int always = 0; always <= 1; always++) {
             int ok = 0;
             for (long n = 1; n < 1000 && !ok; n++) {
-                alloc_ctl.n = 0;
-                alloc_ctl.fail_at = n;
-                alloc_ctl.always = always;
-                alloc_ctl.live = 0;
-                assert_int_equal(scrm_set_allocator(cnt_malloc, cnt_realloc, cnt_free, NULL),
-                                 SCRM_OK);
+                failalloc_install(n - 1, always); /* fail the n-th allocation */
+                failalloc_live = 0;
                 scrm_cohorts *r = (scrm_cohorts *)&ok;
                 scrm_cohorts *const sentinel = r;
                 int rc = op == 0 ? scrm_cohorts_compute(&r, ds, NULL)
                                  : scrm_cohorts_merge(&r, base, base);
                 if (rc == SCRM_OK) {
                     ok = 1;
-                    assert_int_equal(alloc_ctl.live, 8); /* handle + 7 arrays */
+                    assert_int_equal(failalloc_live, 8); /* handle + 7 arrays */
                     assert_int_equal(scrm_cohorts_orders(r)[0], op == 0 ? 2 : 4);
                     scrm_cohorts_free(r);
-                    assert_int_equal(alloc_ctl.live, 0);
+                    assert_int_equal(failalloc_live, 0);
                     assert_true(n > 1);
                 } else {
                     assert_int_equal(rc, SCRM_ENOMEM);
                     assert_ptr_equal(r, sentinel);
-                    assert_int_equal(alloc_ctl.live, 0);
+                    assert_int_equal(failalloc_live, 0);
                     assert_non_null(strstr(scrm_last_error(), "out of memory"));
                 }
-                assert_int_equal(scrm_set_allocator(NULL, NULL, NULL, NULL), SCRM_OK);
+                failalloc_uninstall();
             }
             assert_true(ok);
         }

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "failalloc.h"
 #include "internal.h"
 #include "shopcrm.h"
 
@@ -768,45 +769,6 @@ static void test_kpi_progress_reports_rows_and_cancels(void **state)
 
 /* ---- allocation failure ---- */
 
-static struct {
-    long n, fail_at, live;
-    int always;
-} alloc_ctl;
-
-static int should_fail(void)
-{
-    alloc_ctl.n++;
-    return alloc_ctl.fail_at > 0 &&
-           (alloc_ctl.always ? alloc_ctl.n >= alloc_ctl.fail_at : alloc_ctl.n == alloc_ctl.fail_at);
-}
-static void *cnt_malloc(size_t size, void *payload)
-{
-    (void)payload;
-    if (should_fail())
-        return NULL;
-    void *p = malloc(size);
-    if (p)
-        alloc_ctl.live++;
-    return p;
-}
-static void *cnt_realloc(void *ptr, size_t size, void *payload)
-{
-    (void)payload;
-    if (should_fail())
-        return NULL;
-    void *p = realloc(ptr, size);
-    if (p && !ptr)
-        alloc_ctl.live++;
-    return p;
-}
-static void cnt_free(void *ptr, void *payload)
-{
-    (void)payload;
-    if (ptr)
-        alloc_ctl.live--;
-    free(ptr);
-}
-
 static void test_kpi_allocation_failure_leaves_nothing(void **state)
 {
     (void)state;
@@ -822,28 +784,25 @@ static void test_kpi_allocation_failure_leaves_nothing(void **state)
     for (int always = 0; always <= 1; always++) {
         int ok = 0;
         for (long n = 1; n < 1000 && !ok; n++) {
-            alloc_ctl.n = 0;
-            alloc_ctl.fail_at = n;
-            alloc_ctl.always = always;
-            alloc_ctl.live = 0;
-            assert_int_equal(scrm_set_allocator(cnt_malloc, cnt_realloc, cnt_free, NULL), SCRM_OK);
+            failalloc_install(n - 1, always); /* fail the n-th allocation */
+            failalloc_live = 0;
             scrm_kpi *k = (scrm_kpi *)&ok;
             scrm_kpi *const sentinel = k;
             int rc = scrm_kpi_compute(&k, ds, &o);
             if (rc == SCRM_OK) {
                 ok = 1;
-                assert_int_equal(alloc_ctl.live, 1); /* the result itself */
+                assert_int_equal(failalloc_live, 1); /* the result itself */
                 assert_int_equal(cnt(k, SCRM_KPI_REVENUE), 8600);
                 scrm_kpi_free(k);
-                assert_int_equal(alloc_ctl.live, 0);
+                assert_int_equal(failalloc_live, 0);
                 assert_true(n > 1); /* at least one allocation was failed first */
             } else {
                 assert_int_equal(rc, SCRM_ENOMEM);
                 assert_ptr_equal(k, sentinel);
-                assert_int_equal(alloc_ctl.live, 0);
+                assert_int_equal(failalloc_live, 0);
                 assert_non_null(strstr(scrm_last_error(), "out of memory"));
             }
-            assert_int_equal(scrm_set_allocator(NULL, NULL, NULL, NULL), SCRM_OK);
+            failalloc_uninstall();
         }
         assert_true(ok);
     }
