@@ -49,8 +49,8 @@ static const size_t options_sizes[] = {sizeof(scrm_cohorts_options)};
 
 SCRM_EXPORT int scrm_cohorts_options_init(scrm_cohorts_options *opts, unsigned version)
 {
-    return scrm__options_init(opts, &options_default, options_sizes, SCRM_COHORTS_OPTIONS_VERSION, version,
-                              "scrm_cohorts_options_init");
+    return scrm__options_init(opts, &options_default, options_sizes,
+                              SCRM_COHORTS_OPTIONS_VERSION, version, "scrm_cohorts_options_init");
 }
 
 /* ---- result handle ---- */

@@ -76,8 +76,8 @@ static const size_t dataset_option_sizes[] = {sizeof(scrm_dataset_options)};
 
 SCRM_EXPORT int scrm_dataset_options_init(scrm_dataset_options *opts, unsigned version)
 {
-    return scrm__options_init(opts, &dataset_defaults, dataset_option_sizes, SCRM_DATASET_OPTIONS_VERSION, version,
-                              "scrm_dataset_options_init");
+    return scrm__options_init(opts, &dataset_defaults, dataset_option_sizes,
+                              SCRM_DATASET_OPTIONS_VERSION, version, "scrm_dataset_options_init");
 }
 
 SCRM_EXPORT int scrm_dataset_new(scrm_dataset **out, const scrm_dataset_options *opts)

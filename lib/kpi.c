@@ -71,8 +71,8 @@ static const size_t kpi_sizes[] = {
 
 SCRM_EXPORT int scrm_kpi_options_init(scrm_kpi_options *opts, unsigned version)
 {
-    return scrm__options_init(opts, &kpi_defaults, kpi_sizes, SCRM_KPI_OPTIONS_VERSION, version,
-                              "scrm_kpi_options_init");
+    return scrm__options_init(opts, &kpi_defaults, kpi_sizes,
+                              SCRM_KPI_OPTIONS_VERSION, version, "scrm_kpi_options_init");
 }
 
 /* Totals of one partition. */

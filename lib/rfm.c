@@ -50,8 +50,8 @@ static const scrm_rfm_options options_default = SCRM_RFM_OPTIONS_INIT;
 
 SCRM_EXPORT int scrm_rfm_options_init(scrm_rfm_options *opts, unsigned version)
 {
-    return scrm__options_init(opts, &options_default, options_sizes, SCRM_RFM_OPTIONS_VERSION, version,
-                              "scrm_rfm_options_init");
+    return scrm__options_init(opts, &options_default, options_sizes,
+                              SCRM_RFM_OPTIONS_VERSION, version, "scrm_rfm_options_init");
 }
 
 SCRM_EXPORT void scrm_rfm_free(scrm_rfm *r)
