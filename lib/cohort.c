@@ -196,8 +196,6 @@ static inline __attribute__((always_inline)) void part_rows(const job *j, scratc
     const int refunds = j->refunds;
     const int32_t *lut = j->lut;
     int32_t *rp = s->rp, *acq = s->acq;
-    const uint32_t *cust = v.cust;
-    const int64_t *time = v.time, *amount = v.amount;
 
     uint64_t *bits = s->bits;
     memset(bits, 0, (size_t)nc * W * sizeof *bits);
@@ -229,20 +227,24 @@ static inline __attribute__((always_inline)) void part_rows(const job *j, scratc
             acq[c] = x != INT64_MIN && x >= j->acq_lo && x <= j->acq_hi ? acq_period(j, x)
                                                                        : ACQ_NONE;
         }
-        for (uint64_t i = 0; i < n; i++) {
-            const int64_t t = time[i], a = amount[i];
-            if (t < lo || t > hi)
-                continue;
-            const uint32_t c = cust[i];
-            const int32_t A = acq[c];
-            if (a >= min_amount) {
-                const int32_t r = DAY_PERIOD(t);
-                if (r >= A) /* acquired, not before the acquisition period */
-                    ADD_ORDER(c, A, r, a);
-            } else if (refunds && a < 0) {
-                const int32_t r = DAY_PERIOD(t);
-                if (r >= A)
-                    REV_ADD(rowoff[A] + (uint32_t)(r - A), a);
+        for (SCRM__EACH_SEG(v, g)) {
+            const uint32_t *cust = g->cust;
+            const int64_t *time = g->time, *amount = g->amount;
+            for (uint64_t i = 0; i < g->n; i++) {
+                const int64_t t = time[i], a = amount[i];
+                if (t < lo || t > hi)
+                    continue;
+                const uint32_t c = cust[i];
+                const int32_t A = acq[c];
+                if (a >= min_amount) {
+                    const int32_t r = DAY_PERIOD(t);
+                    if (r >= A) /* acquired, not before the acquisition period */
+                        ADD_ORDER(c, A, r, a);
+                } else if (refunds && a < 0) {
+                    const int32_t r = DAY_PERIOD(t);
+                    if (r >= A)
+                        REV_ADD(rowoff[A] + (uint32_t)(r - A), a);
+                }
             }
         }
     } else {
@@ -254,30 +256,45 @@ static inline __attribute__((always_inline)) void part_rows(const job *j, scratc
              * to two passes. */
             for (uint32_t c = 0; c < nc; c++)
                 acq[c] = ACQ_NONE;
+            uint32_t k = 0; /* the wrong row, if any, is row i of segment k */
             uint64_t i = 0;
-            for (; i < n; i++) {
-                const int64_t t = time[i], a = amount[i];
-                if (t < lo || t > hi || a < min_amount)
-                    continue;
-                const int32_t r = DAY_PERIOD(t);
-                const uint32_t c = cust[i];
-                int32_t A = acq[c];
-                if (A == ACQ_NONE)
-                    acq[c] = A = r;
-                else if (r < A)
-                    break;
-                ADD_ORDER(c, A, r, a);
-            }
-            done = n;
-            if (i < n) { /* undo rows 0..i-1 with the periods they used */
-                for (uint64_t u = 0; u < i; u++) {
-                    const int64_t t = time[u], a = amount[u];
+            int wrong = 0;
+            for (; k < v.n_seg; k++) {
+                const uint32_t *cust = v.seg[k].cust;
+                const int64_t *time = v.seg[k].time, *amount = v.seg[k].amount;
+                for (i = 0; i < v.seg[k].n; i++) {
+                    const int64_t t = time[i], a = amount[i];
                     if (t < lo || t > hi || a < min_amount)
                         continue;
-                    const int32_t r = DAY_PERIOD(t), A = acq[cust[u]];
-                    const uint64_t cell = rowoff[A] + (uint32_t)(r - A);
-                    REV_ADD(cell, -(i128)a);
-                    orders[cell]--;
+                    const int32_t r = DAY_PERIOD(t);
+                    const uint32_t c = cust[i];
+                    int32_t A = acq[c];
+                    if (A == ACQ_NONE)
+                        acq[c] = A = r;
+                    else if (r < A) {
+                        wrong = 1;
+                        break;
+                    }
+                    ADD_ORDER(c, A, r, a);
+                }
+                if (wrong)
+                    break;
+            }
+            done = n;
+            if (wrong) { /* undo the rows before it with the periods they used */
+                for (uint32_t q = 0; q <= k; q++) {
+                    const uint32_t *cust = v.seg[q].cust;
+                    const int64_t *time = v.seg[q].time, *amount = v.seg[q].amount;
+                    const uint64_t m = q < k ? v.seg[q].n : i;
+                    for (uint64_t u = 0; u < m; u++) {
+                        const int64_t t = time[u], a = amount[u];
+                        if (t < lo || t > hi || a < min_amount)
+                            continue;
+                        const int32_t r = DAY_PERIOD(t), A = acq[cust[u]];
+                        const uint64_t cell = rowoff[A] + (uint32_t)(r - A);
+                        REV_ADD(cell, -(i128)a);
+                        orders[cell]--;
+                    }
                 }
                 memset(bits, 0, (size_t)nc * W * sizeof *bits);
                 done = 0;
@@ -288,35 +305,47 @@ static inline __attribute__((always_inline)) void part_rows(const job *j, scratc
              * customer's acquisition period (the smallest) */
             for (uint32_t c = 0; c < nc; c++)
                 acq[c] = ACQ_NONE;
-            for (uint64_t i = 0; i < n; i++) {
-                const int64_t t = time[i], a = amount[i];
-                int32_t r = -1;
-                if (t >= lo && t <= hi) {
-                    if (a >= min_amount) {
-                        r = DAY_PERIOD(t);
-                        const uint32_t c = cust[i];
-                        if (r < acq[c])
-                            acq[c] = r;
-                    } else if (refunds && a < 0) {
-                        r = DAY_PERIOD(t);
+            uint64_t base = 0;
+            for (SCRM__EACH_SEG(v, g)) {
+                const uint32_t *cust = g->cust;
+                const int64_t *time = g->time, *amount = g->amount;
+                for (uint64_t i = 0; i < g->n; i++) {
+                    const int64_t t = time[i], a = amount[i];
+                    int32_t r = -1;
+                    if (t >= lo && t <= hi) {
+                        if (a >= min_amount) {
+                            r = DAY_PERIOD(t);
+                            const uint32_t c = cust[i];
+                            if (r < acq[c])
+                                acq[c] = r;
+                        } else if (refunds && a < 0) {
+                            r = DAY_PERIOD(t);
+                        }
                     }
+                    rp[base + i] = r;
                 }
-                rp[i] = r;
+                base += g->n;
             }
             /* pass 2: cells */
-            for (uint64_t i = 0; i < n; i++) {
-                const int32_t r = rp[i];
-                if (r < 0)
-                    continue;
-                const uint32_t c = cust[i];
-                const int32_t A = acq[c];
-                if (r < A) /* not acquired (ACQ_NONE), or before the acquisition period */
-                    continue;
-                const int64_t a = amount[i];
-                if (a >= 0)
-                    ADD_ORDER(c, A, r, a);
-                else
-                    REV_ADD(rowoff[A] + (uint32_t)(r - A), a);
+            base = 0;
+            for (SCRM__EACH_SEG(v, g)) {
+                const uint32_t *cust = g->cust;
+                const int64_t *amount = g->amount;
+                for (uint64_t i = 0; i < g->n; i++) {
+                    const int32_t r = rp[base + i];
+                    if (r < 0)
+                        continue;
+                    const uint32_t c = cust[i];
+                    const int32_t A = acq[c];
+                    if (r < A) /* not acquired (ACQ_NONE), or before the acquisition period */
+                        continue;
+                    const int64_t a = amount[i];
+                    if (a >= 0)
+                        ADD_ORDER(c, A, r, a);
+                    else
+                        REV_ADD(rowoff[A] + (uint32_t)(r - A), a);
+                }
+                base += g->n;
             }
         }
     }
@@ -367,11 +396,12 @@ static void do_part(const job *j, scratch *s, uint32_t p)
     scrm__part_view v;
     scrm__dataset_partition(j->ds, p, &v);
     uint64_t maxabs = 0;
-    for (uint64_t i = 0; i < v.n_rows; i++) {
-        const int64_t a = v.amount[i];
-        const uint64_t m = a < 0 ? 0u - (uint64_t)a : (uint64_t)a;
-        maxabs = m > maxabs ? m : maxabs;
-    }
+    for (SCRM__EACH_SEG(v, g))
+        for (uint64_t i = 0; i < g->n; i++) {
+            const int64_t a = g->amount[i];
+            const uint64_t m = a < 0 ? 0u - (uint64_t)a : (uint64_t)a;
+            maxabs = m > maxabs ? m : maxabs;
+        }
     const u128 bound = (u128)maxabs * v.n_rows;
     if (bound > (u128)INT64_MAX) {
         if (j->W == 1)

@@ -31,10 +31,19 @@ typedef struct part {
     uint64_t *thash;
     uint32_t *tval;
     uint32_t tcap;
-    /* rows, in append order, at [base, base + n_rows) of the dataset's
-     * row arrays, with room up to base + cap_rows */
-    uint64_t base, n_rows, cap_rows;
+    /* rows, in append order: the concatenation of n_seg segments, each a
+     * region of one slab with room up to its cap; only the last has room */
+    uint64_t n_rows;
+    uint32_t n_seg, cap_seg;
+    scrm__row_seg *seg;
 } part;
+
+/* One allocation of row storage: the regions of the partitions that needed
+ * room in one append, time and amount columns first, then cust. */
+typedef struct slab {
+    struct slab *next;
+    uint64_t rows;
+} slab;
 
 /* Order-key set of one partition: mixed keys, 0 = empty slot. */
 typedef struct oset {
@@ -61,12 +70,11 @@ struct scrm_dataset {
     arena_chunk *arena;
     uint64_t n_orders, n_dups;
     int64_t tmin, tmax;
-    /* Row storage: one allocation per column for all partitions, so large
-     * datasets get huge pages (page faults on fresh memory dominate ingest
-     * otherwise) and partitions grow without one realloc each. */
-    uint32_t *cust;
-    int64_t *time;
-    int64_t *amount;
+    /* Row storage: the slabs, newest first. An append that does not fit in
+     * the partitions' last segments gets one new slab for all partitions
+     * that need room, so large datasets get huge pages (page faults on fresh
+     * memory dominate ingest otherwise) and rows are never copied. */
+    slab *slabs;
 };
 
 /* ---- options ---- */
@@ -117,15 +125,18 @@ SCRM_EXPORT void scrm_dataset_free(scrm_dataset *ds)
         scrm__free(pt->gid);
         scrm__free(pt->thash);
         scrm__free(pt->tval);
+        scrm__free(pt->seg);
     }
     if (ds->osets)
         for (uint32_t p = 0; p < PARTS; p++)
             scrm__free(ds->osets[p].slot);
     scrm__free(ds->osets);
     scrm__free(ds->parts);
-    scrm__free(ds->cust);
-    scrm__free(ds->time);
-    scrm__free(ds->amount);
+    while (ds->slabs) {
+        slab *sl = ds->slabs;
+        ds->slabs = sl->next;
+        scrm__free(sl);
+    }
     scrm__free(ds->keys);
     scrm__free(ds->skeys);
     scrm__free(ds->slens);
@@ -174,6 +185,11 @@ typedef struct batch {
     uint32_t *pnew;            /* new customers per partition */
     uint64_t *pbytes;          /* string bytes of new customers per partition */
     uint64_t *tcount;          /* threads * PARTS counters for the scatter */
+    uint64_t *room;            /* per partition: room of its new segment (0: none) */
+    slab *new_slab;            /* the slab reserve_rows added, if any */
+    /* where each partition's rows of this batch go (its last segment) */
+    uint32_t **wcust;
+    int64_t **wtime, **wamount;
     uint32_t threads;
     int planned;               /* partitions [0, PARTS) were planned (for rollback) */
     uint64_t str_base;         /* offset of this batch's bytes in the new arena chunk */
@@ -263,7 +279,7 @@ static int plan_partition(batch *b, uint32_t p)
 {
     part *pt = &b->ds->parts[p];
     uint64_t lo = b->pstart[p], cnt = b->pstart[p + 1] - lo;
-    uint32_t k = 0, *cust = b->ds->cust + pt->base + pt->n_rows;
+    uint32_t k = 0, *cust = b->wcust[p];
     b->pnew[p] = 0;
     b->pbytes[p] = 0;
     if (!cnt)
@@ -377,53 +393,83 @@ static int reserve_partition(batch *b, uint32_t p)
     return SCRM_OK;
 }
 
-/* Make room for cnt[p] more rows in every partition. When some partition
- * is full, lay all partitions out anew in fresh arrays, each with room for
- * half as many rows again as it then holds (exactly as many for the first
- * batch, the common bulk load). The old rows are copied, so nothing is lost
- * if the batch fails later. */
-static int reserve_rows(scrm_dataset *ds, const uint64_t *pstart)
+/* Make room for the batch's rows of every partition: in its last segment
+ * when they fit, else in a new segment, in one new slab shared by all the
+ * partitions that need room. A new segment has room for the batch's rows
+ * plus half the partition's rows after the batch (no more for the first
+ * batch, the common bulk load), so a partition of n rows has O(log n)
+ * segments and no row is ever copied. Points b->w* at where each
+ * partition's rows go. Undone by unreserve_rows. */
+static int reserve_rows(batch *b)
 {
-    part *parts = ds->parts;
-    int fits = 1;
-    for (uint32_t p = 0; p < PARTS && fits; p++)
-        fits = parts[p].n_rows + (pstart[p + 1] - pstart[p]) <= parts[p].cap_rows;
-    if (fits)
-        return SCRM_OK;
+    scrm_dataset *ds = b->ds;
     uint64_t total = 0;
     for (uint32_t p = 0; p < PARTS; p++) {
-        uint64_t need = parts[p].n_rows + (pstart[p + 1] - pstart[p]);
-        total += ds->n_orders ? need + need / 2 : need;
-    }
-    uint32_t *cu = scrm__big_alloc(total * sizeof *cu);
-    int64_t *ti = scrm__big_alloc(total * sizeof *ti);
-    int64_t *am = scrm__big_alloc(total * sizeof *am);
-    if (!cu || !ti || !am) {
-        scrm__free(cu);
-        scrm__free(ti);
-        scrm__free(am);
-        return SCRM_ENOMEM;
-    }
-    uint64_t base = 0;
-    for (uint32_t p = 0; p < PARTS; p++) {
-        part *pt = &parts[p];
-        uint64_t need = pt->n_rows + (pstart[p + 1] - pstart[p]);
-        if (pt->n_rows) {
-            memcpy(cu + base, ds->cust + pt->base, pt->n_rows * sizeof *cu);
-            memcpy(ti + base, ds->time + pt->base, pt->n_rows * sizeof *ti);
-            memcpy(am + base, ds->amount + pt->base, pt->n_rows * sizeof *am);
+        part *pt = &ds->parts[p];
+        uint64_t need = b->pstart[p + 1] - b->pstart[p];
+        const scrm__row_seg *last = pt->n_seg ? &pt->seg[pt->n_seg - 1] : NULL;
+        b->room[p] = 0;
+        if (!need || (last && last->cap - last->n >= need))
+            continue;
+        if (pt->n_seg == pt->cap_seg) {
+            uint32_t c = pt->cap_seg ? pt->cap_seg * 2 : 4;
+            scrm__row_seg *sg = scrm__reallocarray(pt->seg, c, sizeof *sg);
+            if (!sg)
+                return SCRM_ENOMEM;
+            pt->seg = sg;
+            pt->cap_seg = c;
         }
-        pt->base = base;
-        pt->cap_rows = ds->n_orders ? need + need / 2 : need;
-        base += pt->cap_rows;
+        b->room[p] = need + (ds->n_orders ? (pt->n_rows + need) / 2 : 0);
+        total += b->room[p];
     }
-    scrm__free(ds->cust);
-    scrm__free(ds->time);
-    scrm__free(ds->amount);
-    ds->cust = cu;
-    ds->time = ti;
-    ds->amount = am;
+    if (total) {
+        const size_t row_bytes = 2 * sizeof(int64_t) + sizeof(uint32_t);
+        if (total > (SIZE_MAX - sizeof(slab)) / row_bytes)
+            return SCRM_ENOMEM;
+        slab *sl = scrm__big_alloc(sizeof(slab) + (size_t)total * row_bytes);
+        if (!sl)
+            return SCRM_ENOMEM;
+        sl->rows = total;
+        int64_t *time = (int64_t *)(void *)(sl + 1), *amount = time + total;
+        uint32_t *cust = (uint32_t *)(void *)(amount + total);
+        uint64_t off = 0;
+        for (uint32_t p = 0; p < PARTS; p++) {
+            if (!b->room[p])
+                continue;
+            part *pt = &ds->parts[p];
+            pt->seg[pt->n_seg++] = (scrm__row_seg){.cust = cust + off, .time = time + off,
+                                                   .amount = amount + off, .cap = b->room[p]};
+            off += b->room[p];
+        }
+        sl->next = ds->slabs;
+        ds->slabs = sl;
+        b->new_slab = sl;
+    }
+    for (uint32_t p = 0; p < PARTS; p++) {
+        part *pt = &ds->parts[p];
+        if (b->pstart[p + 1] == b->pstart[p])
+            continue;
+        scrm__row_seg *last = &pt->seg[pt->n_seg - 1];
+        b->wcust[p] = last->cust + last->n;
+        b->wtime[p] = last->time + last->n;
+        b->wamount[p] = last->amount + last->n;
+    }
     return SCRM_OK;
+}
+
+/* Drop the segments and slab reserve_rows added (their rows were never
+ * counted). */
+static void unreserve_rows(batch *b)
+{
+    scrm_dataset *ds = b->ds;
+    if (!b->new_slab)
+        return;
+    for (uint32_t p = 0; p < PARTS; p++)
+        if (b->room[p])
+            ds->parts[p].n_seg--;
+    ds->slabs = b->new_slab->next;
+    scrm__free(b->new_slab);
+    b->new_slab = NULL;
 }
 
 static int plan_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
@@ -501,6 +547,8 @@ static int commit_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread
         gbase += b->pnew[p];
         pt->n_cust += b->pnew[p];
         pt->n_rows += hi - lo;
+        if (hi > lo)
+            pt->seg[pt->n_seg - 1].n += hi - lo;
     }
     return SCRM_OK;
 }
@@ -661,19 +709,18 @@ static int scatter_range(void *ctx, uint32_t begin, uint32_t end, uint32_t threa
 {
     batch *b = ctx;
     uint64_t *pos = b->tcount + (size_t)thread * PARTS;
-    part *parts = b->ds->parts;
+    const uint64_t *pstart = b->pstart;
     for (uint32_t row = begin; row < end; row++) {
         if (b->dup && b->dup[row])
             continue;
         uint64_t x = b->is_str ? b->rhash[row] : b->ukeys[row];
         uint32_t p = PART_OF(b->is_str ? x : scrm__mix64(x));
-        uint64_t i = pos[p]++;
-        uint64_t r = parts[p].base + parts[p].n_rows + (i - b->pstart[p]);
+        uint64_t i = pos[p]++, d = i - pstart[p];
         b->pbuf[i] = x;
-        b->ds->time[r] = b->times[row];
-        b->ds->amount[r] = b->amounts[row];
+        b->wtime[p][d] = b->times[row];
+        b->wamount[p][d] = b->amounts[row];
         if (b->is_str)
-            b->ds->cust[r] = row;
+            b->wcust[p][d] = row;
     }
     return SCRM_OK;
 }
@@ -689,6 +736,10 @@ static void batch_free(batch *b)
     scrm__free(b->pnew);
     scrm__free(b->pbytes);
     scrm__free(b->tcount);
+    scrm__free(b->room);
+    scrm__free(b->wcust);
+    scrm__free(b->wtime);
+    scrm__free(b->wamount);
     scrm__free(b->chunk);
 }
 
@@ -776,12 +827,17 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     b->pnew = scrm__calloc(PARTS, sizeof *b->pnew);
     b->pbytes = scrm__calloc(PARTS, sizeof *b->pbytes);
     b->tcount = scrm__calloc((size_t)b->threads * PARTS, sizeof *b->tcount);
+    b->room = scrm__calloc(PARTS, sizeof *b->room);
+    b->wcust = scrm__calloc(PARTS, sizeof *b->wcust);
+    b->wtime = scrm__calloc(PARTS, sizeof *b->wtime);
+    b->wamount = scrm__calloc(PARTS, sizeof *b->wamount);
     if (b->okeys) {
         b->dup = scrm__calloc(n, 1);
         b->order = scrm__malloc((size_t)n * sizeof *b->order);
     }
     if (!b->pbuf || (b->is_str && !b->rhash) || !b->pstart || !b->pnew || !b->pbytes ||
-        !b->tcount || (b->okeys && (!b->dup || !b->order))) {
+        !b->tcount || !b->room || !b->wcust || !b->wtime || !b->wamount ||
+        (b->okeys && (!b->dup || !b->order))) {
         err = scrm__enomem(fn);
         goto done;
     }
@@ -807,8 +863,8 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     }
     b->pstart[PARTS] = acc;
     uint64_t added = acc;
-    /* Room for the rows first (growing keeps the content: nothing to undo). */
-    if ((err = reserve_rows(ds, b->pstart)) < 0) {
+    /* Room for the rows first (undone on failure). */
+    if ((err = reserve_rows(b)) < 0) {
         err = scrm__enomem(fn);
         goto done;
     }
@@ -900,11 +956,13 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     if (ds->key_type == SCRM_KEY_AUTO)
         ds->key_type = b->is_str ? SCRM_KEY_STRING : SCRM_KEY_U64;
     b->planned = 0;
+    b->new_slab = NULL;
     deduped = 0;
     if (added_out)
         *added_out = added;
 
 done:
+    unreserve_rows(b);
     if (b->planned)
         for (uint32_t p = 0; p < PARTS; p++)
             unplan_partition(b, p);
@@ -1103,9 +1161,8 @@ void scrm__dataset_partition(const scrm_dataset *ds, uint32_t p, scrm__part_view
     out->n_cust = pt->n_cust;
     out->gid = pt->gid;
     out->n_rows = pt->n_rows;
-    out->cust = ds->cust ? ds->cust + pt->base : NULL;
-    out->time = ds->time ? ds->time + pt->base : NULL;
-    out->amount = ds->amount ? ds->amount + pt->base : NULL;
+    out->n_seg = pt->n_seg;
+    out->seg = pt->seg;
 }
 
 uint32_t scrm__dataset_threads(const scrm_dataset *ds) { return ds->threads; }

@@ -116,17 +116,28 @@ void scrm__radix_sort_pairs(uint64_t *ka, uint32_t *ia, uint64_t *kb, uint32_t *
 /* ---- dataset internals for analyses ----
  * Orders are stored in partitions by a hash of the customer key. All orders
  * of a customer are in one partition; inside a partition customers have
- * local ids 0..n_cust-1 and rows are in append order. Analyses aggregate
+ * local ids 0..n_cust-1 and rows are in append order, as a few segments
+ * (appends add rows without moving earlier ones). Analyses aggregate
  * partition by partition (cache-resident) and write per-customer results
  * at the global index gid[local]. */
+typedef struct scrm__row_seg {
+    uint32_t *cust;         /* local customer id of each row */
+    int64_t *time;          /* order time of each row */
+    int64_t *amount;        /* amount (minor units) of each row */
+    uint64_t n;             /* rows in the segment */
+    uint64_t cap;           /* room (dataset internal) */
+} scrm__row_seg;
+
 typedef struct scrm__part_view {
     uint32_t n_cust;        /* customers of this partition */
     const uint32_t *gid;    /* local id -> global customer index */
-    uint64_t n_rows;        /* orders of this partition */
-    const uint32_t *cust;   /* local customer id of each row */
-    const int64_t *time;    /* order time of each row */
-    const int64_t *amount;  /* amount (minor units) of each row */
+    uint64_t n_rows;        /* orders of this partition: the sum of the segments' n */
+    uint32_t n_seg;         /* row segments, in append order */
+    const scrm__row_seg *seg;
 } scrm__part_view;
+
+/* Every row of a view: for (SCRM__EACH_SEG(v, g)) for (i = 0; i < g->n; i++) g->time[i]... */
+#define SCRM__EACH_SEG(v, g) const scrm__row_seg *g = (v).seg; g < (v).seg + (v).n_seg; g++
 
 uint32_t scrm__dataset_partition_count(const scrm_dataset *ds);
 void scrm__dataset_partition(const scrm_dataset *ds, uint32_t p, scrm__part_view *out);

@@ -124,11 +124,12 @@ static void kpi_intervals(const struct kpi_job *job, const scrm__part_view *v, s
         pos[c] = sum;
         sum += n;
     }
-    for (uint64_t i = 0; i < v->n_rows; i++) {
-        int64_t lt = v->time[i] + off;
-        if (v->amount[i] >= 0 && lt >= start && lt < end)
-            s->times[pos[v->cust[i]]++] = lt;
-    }
+    for (SCRM__EACH_SEG(*v, sg))
+        for (uint64_t i = 0; i < sg->n; i++) {
+            int64_t lt = sg->time[i] + off;
+            if (sg->amount[i] >= 0 && lt >= start && lt < end)
+                s->times[pos[sg->cust[i]]++] = lt;
+        }
     /* Now pos[c] is the end of customer c's run; runs are in local-id order. */
     int64_t *dst = job->intervals + t->interval_off;
     uint64_t b = 0, k = 0;
@@ -210,27 +211,28 @@ static void kpi_partition(const struct kpi_job *job, uint32_t p, struct scratch 
     /* Pass 1: each customer's first order and orders in the window; window sums.
      * Order times are within SCRM_TIME_MIN..MAX and |off| is bounded, so
      * time + off cannot overflow. */
-    for (uint64_t i = 0; i < v.n_rows; i++) {
-        uint32_t c = v.cust[i];
-        int64_t lt = v.time[i] + off, a = v.amount[i];
-        int in = lt >= start && lt < end;
-        if (a >= 0) {
-            if (lt < s->first[c])
-                s->first[c] = lt;
-            if (lt >= job->s_lo && lt < start)
-                s->at[c] |= 1;
-            if (lt >= job->e_lo && lt < end)
-                s->at[c] |= 2;
-            if (in) {
-                s->in_win[c]++;
-                t->orders++;
-                t->order_revenue += a;
+    for (SCRM__EACH_SEG(v, sg))
+        for (uint64_t i = 0; i < sg->n; i++) {
+            uint32_t c = sg->cust[i];
+            int64_t lt = sg->time[i] + off, a = sg->amount[i];
+            int in = lt >= start && lt < end;
+            if (a >= 0) {
+                if (lt < s->first[c])
+                    s->first[c] = lt;
+                if (lt >= job->s_lo && lt < start)
+                    s->at[c] |= 1;
+                if (lt >= job->e_lo && lt < end)
+                    s->at[c] |= 2;
+                if (in) {
+                    s->in_win[c]++;
+                    t->orders++;
+                    t->order_revenue += a;
+                }
+            } else if (in) {
+                t->refunds++;
+                t->refund_amount += a;
             }
-        } else if (in) {
-            t->refunds++;
-            t->refund_amount += a;
         }
-    }
     t->revenue = t->order_revenue + t->refund_amount;
 
     /* Classify the customers of the window. A customer with an order in the
@@ -261,16 +263,17 @@ static void kpi_partition(const struct kpi_job *job, uint32_t p, struct scratch 
     }
 
     /* Pass 2: revenue (refunds included) of each group. */
-    for (uint64_t i = 0; i < v.n_rows; i++) {
-        int64_t lt = v.time[i] + off;
-        if (lt < start || lt >= end)
-            continue;
-        uint8_t g = s->group[v.cust[i]];
-        if (g == 1)
-            t->new_revenue += v.amount[i];
-        else if (g == 2)
-            t->returning_revenue += v.amount[i];
-    }
+    for (SCRM__EACH_SEG(v, sg))
+        for (uint64_t i = 0; i < sg->n; i++) {
+            int64_t lt = sg->time[i] + off;
+            if (lt < start || lt >= end)
+                continue;
+            uint8_t g = s->group[sg->cust[i]];
+            if (g == 1)
+                t->new_revenue += sg->amount[i];
+            else if (g == 2)
+                t->returning_revenue += sg->amount[i];
+        }
 
     /* Pass 3: purchase intervals (uses up in_win). */
     kpi_intervals(job, &v, s, t);

@@ -186,9 +186,10 @@ static int agg_part(agg_ctx *c, scratch *s, uint32_t p)
         /* local copies: the stores below cannot alias the scratch pointers */
         int64_t *restrict sum = s->sum, *restrict lp = s->last_pos, *restrict la = s->last_any;
         uint32_t *restrict cnt = s->cnt;
-        const uint32_t *cu = v.cust;
-        const int64_t *tm = v.time, *am = v.amount;
-        for (uint64_t i = 0; i < v.n_rows; i++) {
+        for (SCRM__EACH_SEG(v, g)) {
+        const uint32_t *cu = g->cust;
+        const int64_t *tm = g->time, *am = g->amount;
+        for (uint64_t i = 0; i < g->n; i++) {
             uint32_t u = cu[i];
             int64_t t = tm[i], a = am[i];
             if (SCRM_UNLIKELY(scrm__add_overflow_i64(sum[u], a, &sum[u])))
@@ -203,6 +204,7 @@ static int agg_part(agg_ctx *c, scratch *s, uint32_t p)
             la[u] = t > la[u] ? t : la[u];
             pmax = t > pmax ? t : pmax;
         }
+        }
     }
     c->part_max[p] = pmax;
     c->part_rows[p] = v.n_rows;
@@ -215,11 +217,12 @@ static int agg_part(agg_ctx *c, scratch *s, uint32_t p)
             acc += s->cnt[i];
         }
         s->off[nc] = acc;
-        for (uint64_t i = 0; i < v.n_rows; i++)
-            if (v.amount[i] >= 0) {
-                uint32_t u = v.cust[i];
-                s->days[s->cur[u]++] = (int32_t)scrm__day(v.time[i], c->off);
-            }
+        for (SCRM__EACH_SEG(v, g))
+            for (uint64_t i = 0; i < g->n; i++)
+                if (g->amount[i] >= 0) {
+                    uint32_t u = g->cust[i];
+                    s->days[s->cur[u]++] = (int32_t)scrm__day(g->time[i], c->off);
+                }
         for (uint32_t i = 0; i < nc; i++)
             s->cnt[i] = distinct_days(s->days + s->off[i], s->off[i + 1] - s->off[i], s->tmp);
     }

@@ -673,14 +673,18 @@ static void split_by_parity(const scrm_dataset *ds, scrm_dataset **odd, scrm_dat
     for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
         scrm__part_view v;
         scrm__dataset_partition(ds, p, &v);
-        for (uint64_t i = 0; i < v.n_rows; i++) {
-            uint64_t key;
-            assert_int_equal(scrm_dataset_customer_key_u64(&key, ds, v.gid[v.cust[i]]), SCRM_OK);
-            const int s = (int)(key & 1);
-            k[s][m[s]] = key;
-            t[s][m[s]] = v.time[i];
-            a[s][m[s]] = v.amount[i];
-            m[s]++;
+        for (uint32_t q = 0; q < v.n_seg; q++) {
+            const scrm__row_seg *g = &v.seg[q];
+            for (uint64_t i = 0; i < g->n; i++) {
+                uint64_t key;
+                assert_int_equal(scrm_dataset_customer_key_u64(&key, ds, v.gid[g->cust[i]]),
+                                 SCRM_OK);
+                const int s = (int)(key & 1);
+                k[s][m[s]] = key;
+                t[s][m[s]] = g->time[i];
+                a[s][m[s]] = g->amount[i];
+                m[s]++;
+            }
         }
     }
     assert_int_equal(m[0] + m[1], n);

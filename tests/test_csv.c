@@ -48,8 +48,9 @@ static int64_t total_amount(const scrm_dataset *ds)
     for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
         scrm__part_view v;
         scrm__dataset_partition(ds, p, &v);
-        for (uint64_t i = 0; i < v.n_rows; i++)
-            s += v.amount[i];
+        for (uint32_t k = 0; k < v.n_seg; k++)
+            for (uint64_t i = 0; i < v.seg[k].n; i++)
+                s += v.seg[k].amount[i];
     }
     return s;
 }
@@ -62,8 +63,8 @@ static void only_order(const scrm_dataset *ds, int64_t *time, int64_t *amount)
         scrm__part_view v;
         scrm__dataset_partition(ds, p, &v);
         if (v.n_rows) {
-            *time = v.time[0];
-            *amount = v.amount[0];
+            *time = v.seg[0].time[0];
+            *amount = v.seg[0].amount[0];
             return;
         }
     }
@@ -78,9 +79,10 @@ static int64_t amount_of_u64(const scrm_dataset *ds, uint64_t key)
     for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
         scrm__part_view v;
         scrm__dataset_partition(ds, p, &v);
-        for (uint64_t i = 0; i < v.n_rows; i++)
-            if (v.gid[v.cust[i]] == idx)
-                s += v.amount[i];
+        for (uint32_t k = 0; k < v.n_seg; k++)
+            for (uint64_t i = 0; i < v.seg[k].n; i++)
+                if (v.gid[v.seg[k].cust[i]] == idx)
+                    s += v.seg[k].amount[i];
     }
     return s;
 }

@@ -32,8 +32,16 @@ static void view_totals(const scrm_dataset *ds, uint64_t *rows, uint64_t *custs)
         scrm__dataset_partition(ds, p, &v);
         *rows += v.n_rows;
         *custs += v.n_cust;
-        for (uint64_t i = 0; i < v.n_rows; i++)
-            assert_true(v.cust[i] < v.n_cust);
+        uint64_t seg_rows = 0;
+        for (uint32_t k = 0; k < v.n_seg; k++) {
+            const scrm__row_seg *g = &v.seg[k];
+            assert_true(g->n > 0);
+            assert_true(g->n <= g->cap);
+            for (uint64_t i = 0; i < g->n; i++)
+                assert_true(g->cust[i] < v.n_cust);
+            seg_rows += g->n;
+        }
+        assert_int_equal(seg_rows, v.n_rows);
     }
 }
 
@@ -132,11 +140,12 @@ static void test_u64_keys_are_interned_to_dense_indices(void **state)
     for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
         scrm__part_view v;
         scrm__dataset_partition(ds, p, &v);
-        for (uint64_t r = 0; r < v.n_rows; r++)
-            if (v.gid[v.cust[r]] == i42) {
-                sum42 += v.amount[r];
-                n42++;
-            }
+        for (uint32_t k = 0; k < v.n_seg; k++)
+            for (uint64_t r = 0; r < v.seg[k].n; r++)
+                if (v.gid[v.seg[k].cust[r]] == i42) {
+                    sum42 += v.seg[k].amount[r];
+                    n42++;
+                }
     }
     assert_int_equal(n42, 2);
     assert_int_equal(sum42, 1699);
@@ -315,8 +324,9 @@ static void test_large_batches_are_deterministic_across_threads(void **state)
         for (uint32_t p = 0; p < scrm__dataset_partition_count(ds[d]); p++) {
             scrm__part_view v;
             scrm__dataset_partition(ds[d], p, &v);
-            for (uint64_t r = 0; r < v.n_rows; r++)
-                sums[d][v.gid[v.cust[r]]] += v.amount[r];
+            for (uint32_t k = 0; k < v.n_seg; k++)
+                for (uint64_t r = 0; r < v.seg[k].n; r++)
+                    sums[d][v.gid[v.seg[k].cust[r]]] += v.seg[k].amount[r];
         }
     /* Direct per-key sums from the input, compared through find(). */
     for (uint32_t i = 0; i < N; i++) {
@@ -362,6 +372,64 @@ static void test_large_batches_are_deterministic_across_threads(void **state)
     free(c);
     free(t);
     free(a);
+}
+
+/* Many small appends: rows are added in segments, never moved. Each
+ * partition keeps its rows in append order, has few segments (room grows
+ * geometrically) and the sums match the input. */
+static void test_small_appends_keep_order_in_few_segments(void **state)
+{
+    (void)state;
+    enum { BATCHES = 600, PER = 97, NC = 5000 };
+    scrm_dataset *ds = new_ds(SCRM_KEY_U64, 2);
+    uint64_t c[PER];
+    int64_t t[PER], a[PER];
+    int64_t *sum = calloc(NC, sizeof *sum);
+    assert_non_null(sum);
+    uint64_t x = 7;
+    for (int b = 0; b < BATCHES; b++) {
+        for (int i = 0; i < PER; i++) {
+            x = x * 6364136223846793005u + 1442695040888963407u;
+            c[i] = (x >> 33) % NC * 0x9e3779b97f4a7c15u; /* spread over the key range */
+            t[i] = 1700000000 + (int64_t)b * 1000 + i;  /* increasing in append order */
+            a[i] = (int64_t)(x >> 50);
+        }
+        assert_int_equal(scrm_dataset_append_u64(ds, PER, c, t, a, NULL, NULL), SCRM_OK);
+        for (int i = 0; i < PER; i++) {
+            uint32_t g;
+            assert_int_equal(scrm_dataset_find_u64(&g, ds, c[i]), SCRM_OK);
+            assert_true(g < NC);
+            sum[g] += a[i];
+        }
+    }
+    uint64_t rows, custs, max_seg = 0, max_rows = 0;
+    view_totals(ds, &rows, &custs);
+    assert_int_equal(rows, (uint64_t)BATCHES * PER);
+    assert_int_equal(custs, scrm_dataset_customer_count(ds));
+    for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
+        scrm__part_view v;
+        scrm__dataset_partition(ds, p, &v);
+        int64_t prev = INT64_MIN;
+        for (uint32_t k = 0; k < v.n_seg; k++)
+            for (uint64_t r = 0; r < v.seg[k].n; r++) {
+                assert_true(v.seg[k].time[r] > prev); /* append order across segments */
+                prev = v.seg[k].time[r];
+                sum[v.gid[v.seg[k].cust[r]]] -= v.seg[k].amount[r];
+            }
+        max_seg = v.n_seg > max_seg ? v.n_seg : max_seg;
+        max_rows = v.n_rows > max_rows ? v.n_rows : max_rows;
+    }
+    for (uint32_t g = 0; g < custs; g++)
+        assert_int_equal(sum[g], 0);
+    /* Room for half the rows again on each new segment: a partition of n
+     * rows has at most about log_1.5(n) + 2 segments. */
+    assert_true(max_rows >= 60);
+    double bound = 2.0;
+    for (double r = 1; r < (double)max_rows; r *= 1.5)
+        bound += 1;
+    assert_true((double)max_seg <= bound);
+    free(sum);
+    scrm_dataset_free(ds);
 }
 
 static void test_string_key_ranks_are_bytewise(void **state)
@@ -500,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_order_keys_are_skipped_and_counted),
         cmocka_unit_test(test_order_key_from_string_is_stable),
         cmocka_unit_test(test_large_batches_are_deterministic_across_threads),
+        cmocka_unit_test(test_small_appends_keep_order_in_few_segments),
         cmocka_unit_test(test_string_key_ranks_are_bytewise),
         cmocka_unit_test(test_append_is_atomic_under_allocation_failure),
         cmocka_unit_test(test_new_under_allocation_failure),

@@ -57,8 +57,9 @@ static void load(result *r, const char *buf, size_t len, uint64_t min_chunk, uin
         for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
             scrm__part_view v;
             scrm__dataset_partition(ds, p, &v);
-            for (uint64_t i = 0; i < v.n_rows; i++)
-                r->digest += (uint64_t)(v.amount[i] ^ v.time[i]);
+            for (uint32_t k = 0; k < v.n_seg; k++)
+                for (uint64_t i = 0; i < v.seg[k].n; i++)
+                    r->digest += (uint64_t)(v.seg[k].amount[i] ^ v.seg[k].time[i]);
         }
         for (uint64_t i = 0; i < r->stored_rejects; i++) {
             uint64_t line;
