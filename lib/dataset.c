@@ -22,6 +22,7 @@
 #define PARTS (1u << PART_BITS)
 #define PART_OF(h) ((uint32_t)((h) >> (64 - PART_BITS)))
 #define MIN_TABLE 16u
+#define PLAN_AHEAD 16 /* rows to prefetch ahead in plan_partition */
 
 typedef struct part {
     /* customers of the partition */
@@ -290,6 +291,15 @@ static int plan_partition(batch *b, uint32_t p)
             return err;
     }
     for (uint64_t j = 0; j < cnt; j++) {
+        /* The table of a partition is cold when a batch reaches it (an
+         * append of 1M rows brings ~1000 rows to each table of ~4000
+         * slots): fetch the slots of later rows while this one probes. */
+        if (j + PLAN_AHEAD < cnt) {
+            uint64_t y = b->pbuf[lo + j + PLAN_AHEAD];
+            uint32_t t = (uint32_t)(b->is_str ? y : scrm__mix64(y)) & (pt->tcap - 1);
+            __builtin_prefetch(&pt->tval[t]);
+            __builtin_prefetch(&pt->thash[t]);
+        }
         uint64_t x = b->pbuf[lo + j], h;
         uint32_t row = 0;
         if (b->is_str) {
