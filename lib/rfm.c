@@ -335,6 +335,130 @@ static void edges_from_scores(const rank_ctx *c, int dim, uint32_t N, const uint
     }
 }
 
+/* QUANTILE scores by selection instead of a full sort. A customer's score
+ * depends only on c, the number of customers with a smaller key: score =
+ * 1 + floor(N c / n), so score > k exactly when key >= e_k, e_k = the
+ * smallest key with c >= t_k = ceil(k n / N). With w = the t_k-th smallest
+ * key (from 0), e_k = w when exactly t_k keys are below w, else the next
+ * larger key. One histogram pass over the top bits of the keys finds the
+ * bucket holding each t_k-th key; only the keys of those (at most N - 1)
+ * buckets are sorted ("quantile edges need only selection of N-1
+ * boundaries", DESIGN.md). Returns -1, having written nothing, when those
+ * buckets hold more than half of the keys (very skewed keys): the caller
+ * then sorts them all. */
+static int quantile_select(rank_ctx *c, int dim, uint32_t N, uint64_t kmin, uint64_t range,
+                           uint8_t *score, double *edges)
+{
+    const uint32_t n = c->n;
+    /* histogram of the top w bits of key - kmin, in aux (n + 256 entries) */
+    int w = 16;
+    while ((UINT64_C(1) << w) > (uint64_t)n + 256)
+        w--;
+    const int bits = 64 - __builtin_clzll(range); /* range > 0 here */
+    const int sh = bits > w ? bits - w : 0;
+    const uint32_t nb = (uint32_t)(range >> sh) + 1;
+    uint32_t *h = c->aux;
+    memset(h, 0, (size_t)nb * sizeof *h);
+    for (uint32_t i = 0; i < n; i++)
+        h[(dim_key(c, dim, i) - kmin) >> sh]++;
+
+    /* t_k (ascending in k) for the k whose t_k < n; ne of them */
+    uint64_t t[SCRM_RFM_MAX_BINS], before[SCRM_RFM_MAX_BINS];
+    uint32_t tb[SCRM_RFM_MAX_BINS], ne = 0;
+    for (uint32_t k = 1; k < N; k++) {
+        uint64_t tk = ((uint64_t)k * n + N - 1) / N;
+        if (tk >= n)
+            break;
+        t[ne++] = tk;
+    }
+    /* the bucket of each t_k-th key, the keys in earlier buckets, and the
+     * distinct target buckets with their place among the candidates */
+    uint32_t db[SCRM_RFM_MAX_BINS], dcount[SCRM_RFM_MAX_BINS], nd = 0;
+    uint64_t doff[SCRM_RFM_MAX_BINS], m = 0, acc = 0;
+    uint32_t b = 0;
+    for (uint32_t k = 0; k < ne; k++) {
+        while (acc + h[b] <= t[k])
+            acc += h[b++];
+        tb[k] = b;
+        before[k] = acc;
+        if (nd == 0 || db[nd - 1] != b) {
+            db[nd] = b;
+            dcount[nd] = h[b];
+            doff[nd] = m;
+            m += h[b];
+            nd++;
+        }
+    }
+    if (m > n / 2 && m > 4096)
+        return -1;
+    /* gather the candidates bucket by bucket (aux now marks target buckets) */
+    uint64_t pos[SCRM_RFM_MAX_BINS];
+    memset(h, 0, (size_t)nb * sizeof *h);
+    for (uint32_t d = 0; d < nd; d++) {
+        h[db[d]] = d + 1;
+        pos[d] = doff[d];
+    }
+    uint64_t *ka = c->ka, diff = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t key = dim_key(c, dim, i) - kmin;
+        uint32_t d = h[key >> sh];
+        if (d) {
+            ka[pos[d - 1]++] = key;
+            diff |= key;
+        }
+    }
+    for (uint64_t j = 0; j < m; j++)
+        c->ord[j] = (uint32_t)j;
+    uint32_t *ia = c->ord;
+    scrm__radix_sort_pairs(ka, ia, c->kb, c->aux, (uint32_t)m, diff, &ka, &ia);
+
+    /* the edges, as keys relative to kmin */
+    uint64_t ek[SCRM_RFM_MAX_BINS];
+    uint32_t nek = 0;
+    for (uint32_t k = 0; k < ne; k++) {
+        uint32_t d = 0;
+        while (db[d] != tb[k])
+            d++;
+        uint64_t lo = doff[d], hi = doff[d] + dcount[d], p = lo + (t[k] - before[k]);
+        uint64_t wk = ka[p], q = p;
+        while (q > lo && ka[q - 1] == wk)
+            q--;
+        if (before[k] + (q - lo) == t[k]) {
+            ek[nek++] = wk;
+            continue;
+        }
+        q = p + 1;
+        while (q < hi && ka[q] == wk)
+            q++;
+        if (q < hi) {
+            ek[nek++] = ka[q];
+            continue;
+        }
+        /* the next larger key is in a later bucket: one more pass */
+        uint64_t next = UINT64_MAX;
+        int found = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t key = dim_key(c, dim, i) - kmin;
+            if (key > wk && key <= next) {
+                next = key;
+                found = 1;
+            }
+        }
+        if (!found)
+            break; /* no customer scores above k, nor above any later k */
+        ek[nek++] = next;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t key = dim_key(c, dim, i) - kmin;
+        uint32_t sc = 1;
+        for (uint32_t k = 0; k < nek; k++)
+            sc += key >= ek[k];
+        score[i] = (uint8_t)sc;
+    }
+    edges_from_scores(c, dim, N, score, edges);
+    return 0;
+}
+
 /* Scores 1..N of one dimension by rank quantiles or NTILE, and the edges.
  * Customers are ordered by dim_key ascending; for NTILE equal keys keep the
  * order of seq (customers in key order), which is the tie-break. */
@@ -387,6 +511,9 @@ static void rank_dim(rank_ctx *c, int dim, int method, uint32_t N, const uint32_
         edges_from_scores(c, dim, N, score, edges);
         return;
     }
+    if (method == SCRM_RFM_METHOD_QUANTILE &&
+        quantile_select(c, dim, N, kmin, kmax - kmin, score, edges) == 0)
+        return;
     /* LSD radix sort of (key - kmin, index) pairs, 8-bit digits, skipping
      * the digits that are equal in every key */
     uint64_t *ka = c->ka, *kb = c->kb, diff = 0;

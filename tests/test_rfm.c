@@ -636,6 +636,98 @@ static void test_large_recency_range_uses_radix(void **state)
     scrm_dataset_free(ds);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* One order per customer with the given amounts; the M scores and edges by
+ * quantile must follow the definition in rfm.h, worked out here by sorting:
+ * score = 1 + floor(N c / n), c = customers with a strictly smaller value;
+ * e_k = the smallest value among the customers scoring above k. */
+static void check_quantile_m(const int64_t *amounts, uint32_t n, uint32_t N)
+{
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    uint64_t *k = malloc(n * sizeof *k);
+    int64_t *t = malloc(n * sizeof *t);
+    double *sorted = malloc(n * sizeof *sorted);
+    for (uint32_t i = 0; i < n; i++) {
+        k[i] = i + 1;
+        t[i] = B * DAY;
+    }
+    assert_int_equal(scrm_dataset_append_u64(ds, n, k, t, amounts, NULL, NULL), SCRM_OK);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.bins = N;
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    const double *mon = scrm_rfm_monetary(r);
+    const uint8_t *sc = scrm_rfm_scores(r, SCRM_RFM_M);
+    memcpy(sorted, mon, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_double);
+    double want_edge[SCRM_RFM_MAX_BINS];
+    for (uint32_t q = 0; q < N; q++)
+        want_edge[q] = NAN;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t lo = 0, hi = n; /* c = first position of mon[i] in sorted */
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (sorted[mid] < mon[i])
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        uint32_t want = 1 + (uint32_t)((uint64_t)N * lo / n);
+        if (sc[i] != want)
+            fail_msg("n %u N %u customer %u value %.2f: score %u, want %u", n, N, i, mon[i],
+                     sc[i], want);
+        for (uint32_t q = 1; q < want; q++)
+            if (isnan(want_edge[q - 1]) || mon[i] < want_edge[q - 1])
+                want_edge[q - 1] = mon[i];
+    }
+    check_edges(r, SCRM_RFM_M, want_edge, N - 1);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+    free(k);
+    free(t);
+    free(sorted);
+}
+
+static void test_quantile_scores_follow_the_definition(void **state)
+{
+    (void)state;
+    enum { n = 20000 };
+    int64_t *a = malloc(n * sizeof *a);
+    static const uint32_t bins[] = {2, 3, 5, 7, 10};
+    for (int shape = 0; shape < 4; shape++) {
+        uint64_t x = 12345;
+        for (uint32_t i = 0; i < n; i++) {
+            x = x * 6364136223846793005u + 1442695040888963407u;
+            uint64_t u = x >> 33;
+            switch (shape) {
+            case 0: /* spread, a few ties */
+                a[i] = 1 + (int64_t)(u % 10000000);
+                break;
+            case 1: /* a run of equal values alone in its histogram bucket,
+                     * holding the 1/5 quantile; spread values around it */
+                a[i] = i < 3000 ? 1 + (int64_t)(u % 4000)
+                       : i < 5000 ? 10000
+                                  : 100000 + (int64_t)(u % 100000000);
+                break;
+            case 2: /* everything in one bucket but one outlier */
+                a[i] = i == 7 ? INT64_C(1000000000000000) : 10000 + (int64_t)(u % 100);
+                break;
+            default: /* three values */
+                a[i] = 100 * (1 + (int64_t)(u % 3));
+            }
+        }
+        for (size_t b = 0; b < sizeof bins / sizeof bins[0]; b++)
+            check_quantile_m(a, n, bins[b]);
+    }
+    free(a);
+}
+
 static void test_revenue_overflow(void **state)
 {
     (void)state;
@@ -1214,6 +1306,7 @@ int main(void)
         cmocka_unit_test(test_as_of_explicit_and_too_early),
         cmocka_unit_test(test_fixed_edges),
         cmocka_unit_test(test_large_recency_range_uses_radix),
+        cmocka_unit_test(test_quantile_scores_follow_the_definition),
         cmocka_unit_test(test_revenue_overflow),
         cmocka_unit_test(test_empty_dataset_gives_empty_result),
         cmocka_unit_test(test_rfm11_every_segment_reachable_with_documented_counts),

@@ -55,8 +55,10 @@
  * NaN when no customer has a score > k. For QUANTILE this means: F or M score
  * > k exactly when value ≥ e_k, R score > k exactly when recency_days ≤ e_k.
  *
- * Ranking and binning are O(n): counting sort for small-range integer keys,
- * LSD radix sort (8-bit digits) otherwise. The one exception: the NTILE
+ * Ranking and binning are O(n): counting sort for small-range integer keys;
+ * otherwise QUANTILE selects the N−1 edges (a histogram of the top bits, then
+ * only the keys of the buckets holding an edge are sorted) and NTILE uses an
+ * LSD radix sort (8-bit digits). The one exception: the NTILE
  * tie-break of a dataset with string keys needs the keys in bytewise order,
  * which takes a comparison sort, O(n log n). Results are bit-identical
  * whatever the thread count.
