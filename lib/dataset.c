@@ -22,13 +22,15 @@
 #define PARTS (1u << PART_BITS)
 #define PART_OF(h) ((uint32_t)((h) >> (64 - PART_BITS)))
 #define MIN_TABLE 16u
+/* a table of cap slots holds at most n keys: load <= 3/4 */
+#define TABLE_FULL(n, cap) ((uint64_t)(n)*4 > (uint64_t)(cap)*3)
 #define PLAN_AHEAD 16 /* rows to prefetch ahead in plan_partition */
 
 typedef struct part {
     /* customers of the partition */
     uint32_t n_cust, cap_cust;
     uint32_t *gid;
-    /* key hash -> local id + 1 (0 = empty slot); linear probing, load <= 1/2 */
+    /* key hash -> local id + 1 (0 = empty slot); linear probing, load <= 3/4 */
     uint64_t *thash;
     uint32_t *tval;
     uint32_t tcap;
@@ -221,7 +223,7 @@ static int str_equal(const batch *b, const part *pt, uint32_t l, uint32_t row, u
 static int table_grow(part *pt, uint32_t need)
 {
     uint32_t cap = pt->tcap ? pt->tcap : MIN_TABLE;
-    while ((uint64_t)need * 2 > cap) {
+    while (TABLE_FULL(need, cap)) {
         if (cap > UINT32_MAX / 2)
             return SCRM_EOVERFLOW;
         cap *= 2;
@@ -326,7 +328,7 @@ static int plan_partition(batch *b, uint32_t p)
                 b->pnew[p] = k;
                 return SCRM_EOVERFLOW;
             }
-            if (((uint64_t)pt->n_cust + k + 1) * 2 > pt->tcap) {
+            if (TABLE_FULL((uint64_t)pt->n_cust + k + 1, pt->tcap)) {
                 int err = table_grow(pt, pt->n_cust + k + 1);
                 if (err) {
                     b->pnew[p] = k;
@@ -498,7 +500,7 @@ static int plan_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
             est += est / 8 + 8;
             if (est > rows)
                 est = rows;
-            if (((uint64_t)pt->n_cust + est) * 2 > pt->tcap && pt->n_cust + est < UINT32_MAX / 2 &&
+            if (TABLE_FULL(pt->n_cust + est, pt->tcap) && pt->n_cust + est < UINT32_MAX / 2 &&
                 table_grow(pt, (uint32_t)(pt->n_cust + est)) < 0)
                 return SCRM_ENOMEM;
         }
