@@ -271,6 +271,15 @@ static inline uint64_t dbl_key(double x)
     return (u >> 63) ? ~u : u | (UINT64_C(1) << 63);
 }
 
+/* The double of a dbl_key() key. */
+static inline double dbl_of_key(uint64_t u)
+{
+    u = (u >> 63) ? u & ~(UINT64_C(1) << 63) : ~u;
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
 typedef struct rank_ctx {
     uint32_t n;
     const int32_t *rec;
@@ -289,6 +298,16 @@ static inline uint64_t dim_key(const rank_ctx *c, int dim, uint32_t i)
     case SCRM_RFM_R: return (uint64_t)(uint32_t)(c->max_rec - c->rec[i]);
     case SCRM_RFM_F: return c->freq[i];
     default: return dbl_key(c->mon[i]);
+    }
+}
+
+/* The value whose dim_key() is key. */
+static inline double key_value(const rank_ctx *c, int dim, uint64_t key)
+{
+    switch (dim) {
+    case SCRM_RFM_R: return (double)(c->max_rec - (int64_t)key);
+    case SCRM_RFM_F: return (double)key;
+    default: return dbl_of_key(key);
     }
 }
 
@@ -350,8 +369,9 @@ static int quantile_select(rank_ctx *c, int dim, uint32_t N, uint64_t kmin, uint
                            uint8_t *score, double *edges)
 {
     const uint32_t n = c->n;
-    /* histogram of the top w bits of key - kmin, in aux (n + 256 entries) */
-    int w = 16;
+    /* histogram of the top w bits of key - kmin, in aux (n + 256 entries);
+     * 12 bits keep it in the L1 cache and the buckets to sort small */
+    int w = 12;
     while ((UINT64_C(1) << w) > (uint64_t)n + 256)
         w--;
     const int bits = 64 - __builtin_clzll(range); /* range > 0 here */
@@ -455,7 +475,9 @@ static int quantile_select(rank_ctx *c, int dim, uint32_t N, uint64_t kmin, uint
             sc += key >= ek[k];
         score[i] = (uint8_t)sc;
     }
-    edges_from_scores(c, dim, N, score, edges);
+    /* e_k is the key of a customer, the smallest of those scoring above k */
+    for (uint32_t k = 0; k + 1 < N; k++)
+        edges[k] = k < nek ? key_value(c, dim, ek[k] + kmin) : NAN;
     return 0;
 }
 
