@@ -85,6 +85,15 @@ struct scrm_dataset {
 static const scrm_dataset_options dataset_defaults = SCRM_DATASET_OPTIONS_INIT;
 static const size_t dataset_option_sizes[] = {sizeof(scrm_dataset_options)};
 
+static const scrm_append_options append_defaults = SCRM_APPEND_OPTIONS_INIT;
+static const size_t append_option_sizes[] = {sizeof(scrm_append_options)};
+
+SCRM_EXPORT int scrm_append_options_init(scrm_append_options *opts, unsigned version)
+{
+    return scrm__options_init(opts, &append_defaults, append_option_sizes,
+                              SCRM_APPEND_OPTIONS_VERSION, version, "scrm_append_options_init");
+}
+
 SCRM_EXPORT int scrm_dataset_options_init(scrm_dataset_options *opts, unsigned version)
 {
     return scrm__options_init(opts, &dataset_defaults, dataset_option_sizes,
@@ -175,6 +184,9 @@ typedef struct batch {
     const int64_t *times;
     const int64_t *amounts;
     const uint64_t *okeys;
+    scrm_progress_fn progress; /* from scrm_append_options; NULL = none */
+    void *payload;
+    const char *fn;            /* the public function, for messages */
     uint8_t *dup;              /* per row: 1 = skip (duplicate order key) */
     uint32_t *order;           /* dedup scratch: row indices by order-key partition */
     uint64_t *rhash;           /* per row: string key hash (string keys only) */
@@ -484,9 +496,22 @@ static void unreserve_rows(batch *b)
     b->new_slab = NULL;
 }
 
+/* Progress from the calling thread (thread 0), which plans partitions
+ * [begin, end): the share of its rows planned, applied to the batch. */
+static int plan_progress(const batch *b, uint32_t begin, uint32_t end, uint32_t p)
+{
+    uint32_t step = (end - begin) / 64 ? (end - begin) / 64 : 1;
+    if ((p + 1 - begin) % step != 0 || p + 1 == end)
+        return SCRM_OK;
+    uint64_t range = b->pstart[end] - b->pstart[begin], done = b->pstart[p + 1] - b->pstart[begin];
+    uint64_t est = range ? (uint64_t)((double)b->n * (double)done / (double)range) : 0;
+    if (b->progress(est, b->n, b->payload))
+        return scrm__error(SCRM_ECANCELLED, -1, "%s: cancelled by the progress callback", b->fn);
+    return SCRM_OK;
+}
+
 static int plan_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
 {
-    (void)thread;
     batch *b = ctx;
     /* Hash partitions are statistically alike, so the share of new customers
      * among the rows of the partitions planned so far predicts the next
@@ -509,6 +534,8 @@ static int plan_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
             return err;
         rows_seen += rows;
         new_seen += b->pnew[p];
+        if (thread == 0 && b->progress && (err = plan_progress(b, begin, end, p)) < 0)
+            return err;
     }
     return SCRM_OK;
 }
@@ -828,6 +855,10 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     int64_t tmin = INT64_MAX, tmax = INT64_MIN;
     if ((err = validate_rows(b, fn, &tmin, &tmax)) < 0)
         goto done;
+    if (b->progress && b->progress(0, n, b->payload)) {
+        err = scrm__error(SCRM_ECANCELLED, -1, "%s: cancelled by the progress callback", fn);
+        goto done;
+    }
 
     b->threads = ds->threads;
     if (n < 8192)
@@ -886,9 +917,10 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     b->planned = 1;
     err = scrm__parallel_for(b->threads, PARTS, plan_range, b);
     if (err < 0) {
-        err = err == SCRM_EOVERFLOW
-                  ? scrm__error(err, -1, "%s: too many customers in one partition", fn)
-                  : scrm__enomem(fn);
+        if (err == SCRM_EOVERFLOW)
+            err = scrm__error(err, -1, "%s: too many customers in one partition", fn);
+        else if (err != SCRM_ECANCELLED) /* cancelled: plan_progress said so */
+            err = scrm__enomem(fn);
         goto done;
     }
 
@@ -936,6 +968,11 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     }
     if ((err = scrm__parallel_for(b->threads, PARTS, reserve_range, b)) < 0) {
         err = scrm__enomem(fn);
+        goto done;
+    }
+
+    if (b->progress && b->progress(n, n, b->payload)) {
+        err = scrm__error(SCRM_ECANCELLED, -1, "%s: cancelled by the progress callback", fn);
         goto done;
     }
 
@@ -1001,22 +1038,63 @@ static int check_append(scrm_dataset *ds, uint64_t n, const void *customers, con
     return SCRM_OK;
 }
 
-SCRM_EXPORT int scrm_dataset_append_u64(scrm_dataset *ds, uint64_t n, const uint64_t *customers,
-                                        const int64_t *times, const int64_t *amounts,
-                                        const uint64_t *order_keys, uint64_t *added_out)
+/* The public appends: check the arguments and options, run the batch. */
+static int append_call(batch *b, uint64_t n, const void *customers, int type,
+                       uint64_t *added_out, const scrm_append_options *opts, const char *fn)
 {
-    static const char fn[] = "scrm_dataset_append_u64";
-    int err = check_append(ds, n, customers, times, amounts, SCRM_KEY_U64, fn);
+    scrm_append_options o;
+    int err = check_append(b->ds, n, customers, b->times, b->amounts, type, fn);
     if (err)
+        return err;
+    if ((err = scrm__options_load(&o, &append_defaults, sizeof o, opts, append_option_sizes, 1,
+                                  fn)) < 0)
         return err;
     if (n == 0) {
         if (added_out)
             *added_out = 0;
         return SCRM_OK;
     }
-    batch b = {.ds = ds, .n = (uint32_t)n, .ukeys = customers, .times = times,
+    b->n = (uint32_t)n;
+    b->progress = o.progress;
+    b->payload = o.progress_payload;
+    b->fn = fn;
+    return append(b, added_out, fn);
+}
+
+static int append_u64(scrm_dataset *ds, uint64_t n, const uint64_t *customers,
+                      const int64_t *times, const int64_t *amounts, const uint64_t *order_keys,
+                      uint64_t *added_out, const scrm_append_options *opts, const char *fn)
+{
+    batch b = {.ds = ds, .ukeys = customers, .times = times, .amounts = amounts,
+               .okeys = order_keys};
+    return append_call(&b, n, customers, SCRM_KEY_U64, added_out, opts, fn);
+}
+
+static int append_str(scrm_dataset *ds, uint64_t n, const char *const *customers,
+                      const uint32_t *lengths, const int64_t *times, const int64_t *amounts,
+                      const uint64_t *order_keys, uint64_t *added_out,
+                      const scrm_append_options *opts, const char *fn)
+{
+    batch b = {.ds = ds, .is_str = 1, .skeys = customers, .lens = lengths, .times = times,
                .amounts = amounts, .okeys = order_keys};
-    return append(&b, added_out, fn);
+    return append_call(&b, n, customers, SCRM_KEY_STRING, added_out, opts, fn);
+}
+
+SCRM_EXPORT int scrm_dataset_append_u64(scrm_dataset *ds, uint64_t n, const uint64_t *customers,
+                                        const int64_t *times, const int64_t *amounts,
+                                        const uint64_t *order_keys, uint64_t *added_out)
+{
+    return append_u64(ds, n, customers, times, amounts, order_keys, added_out, NULL,
+                      "scrm_dataset_append_u64");
+}
+
+SCRM_EXPORT int scrm_dataset_append_u64_ext(scrm_dataset *ds, uint64_t n,
+                                            const uint64_t *customers, const int64_t *times,
+                                            const int64_t *amounts, const uint64_t *order_keys,
+                                            uint64_t *added_out, const scrm_append_options *opts)
+{
+    return append_u64(ds, n, customers, times, amounts, order_keys, added_out, opts,
+                      "scrm_dataset_append_u64_ext");
 }
 
 SCRM_EXPORT int scrm_dataset_append_str(scrm_dataset *ds, uint64_t n,
@@ -1024,18 +1102,18 @@ SCRM_EXPORT int scrm_dataset_append_str(scrm_dataset *ds, uint64_t n,
                                         const int64_t *times, const int64_t *amounts,
                                         const uint64_t *order_keys, uint64_t *added_out)
 {
-    static const char fn[] = "scrm_dataset_append_str";
-    int err = check_append(ds, n, customers, times, amounts, SCRM_KEY_STRING, fn);
-    if (err)
-        return err;
-    if (n == 0) {
-        if (added_out)
-            *added_out = 0;
-        return SCRM_OK;
-    }
-    batch b = {.ds = ds, .n = (uint32_t)n, .is_str = 1, .skeys = customers, .lens = lengths,
-               .times = times, .amounts = amounts, .okeys = order_keys};
-    return append(&b, added_out, fn);
+    return append_str(ds, n, customers, lengths, times, amounts, order_keys, added_out, NULL,
+                      "scrm_dataset_append_str");
+}
+
+SCRM_EXPORT int scrm_dataset_append_str_ext(scrm_dataset *ds, uint64_t n,
+                                            const char *const *customers,
+                                            const uint32_t *lengths, const int64_t *times,
+                                            const int64_t *amounts, const uint64_t *order_keys,
+                                            uint64_t *added_out, const scrm_append_options *opts)
+{
+    return append_str(ds, n, customers, lengths, times, amounts, order_keys, added_out, opts,
+                      "scrm_dataset_append_str_ext");
 }
 
 /* ---- getters ---- */

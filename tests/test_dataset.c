@@ -432,6 +432,155 @@ static void test_small_appends_keep_order_in_few_segments(void **state)
     scrm_dataset_free(ds);
 }
 
+/* Progress of an append: what the callback saw, and when it cancels. */
+typedef struct progress_log {
+    int calls;
+    int cancel_at; /* call index that returns non-zero; -1 = never */
+    uint64_t last_done, total;
+    int monotonic;
+} progress_log;
+
+static int log_progress(uint64_t done, uint64_t total, void *payload)
+{
+    progress_log *l = payload;
+    if (l->calls == 0 && done != 0)
+        l->monotonic = 0;
+    if (l->calls > 0 && (done < l->last_done || total != l->total))
+        l->monotonic = 0;
+    if (done > total)
+        l->monotonic = 0;
+    l->last_done = done;
+    l->total = total;
+    return l->calls++ == l->cancel_at;
+}
+
+static int append_logged(scrm_dataset *ds, int is_str, uint32_t n, const uint64_t *c,
+                         const char *const *sk, const int64_t *t, const int64_t *a,
+                         const uint64_t *ok, progress_log *l)
+{
+    scrm_append_options o = SCRM_APPEND_OPTIONS_INIT;
+    o.progress = log_progress;
+    o.progress_payload = l;
+    uint64_t added = 777;
+    int rc = is_str ? scrm_dataset_append_str_ext(ds, n, sk, NULL, t, a, ok, &added, &o)
+                    : scrm_dataset_append_u64_ext(ds, n, c, t, a, ok, &added, &o);
+    if (rc != SCRM_OK)
+        assert_int_equal(added, 777); /* nothing written on failure */
+    return rc;
+}
+
+/* The callback sees (0, n) first, then non-decreasing progress, (n, n)
+ * last; cancelling at any of its calls adds nothing, and the dataset
+ * stays usable. */
+static void test_append_progress_reports_and_cancels(void **state)
+{
+    (void)state;
+    enum { N0 = 3000, N = 60000 };
+    uint64_t *c = malloc(N * sizeof *c), *ok = malloc(N * sizeof *ok);
+    int64_t *t = malloc(N * sizeof *t), *a = malloc(N * sizeof *a);
+    char (*buf)[24] = malloc(N * sizeof *buf);
+    const char **sk = malloc(N * sizeof *sk);
+    for (uint32_t i = 0; i < N; i++) {
+        c[i] = (uint64_t)(i % 20000) * 0x9e3779b97f4a7c15u + 3;
+        snprintf(buf[i], sizeof buf[i], "cust-%u", i % 20000);
+        sk[i] = buf[i];
+        t[i] = 1700000000 + i;
+        a[i] = 100 + i % 7;
+        ok[i] = i % 10 == 9 ? i - 1 : i; /* some duplicate order keys */
+    }
+    for (int is_str = 0; is_str < 2; is_str++)
+        for (uint32_t threads = 1; threads <= 2; threads++)
+            for (int with_ok = 0; with_ok < 2; with_ok++) {
+                scrm_dataset *ds = new_ds(is_str ? SCRM_KEY_STRING : SCRM_KEY_U64, threads);
+                progress_log l = {.cancel_at = -1, .monotonic = 1};
+                assert_int_equal(append_logged(ds, is_str, N0, c, sk, t, a, with_ok ? ok : NULL,
+                                               &l),
+                                 SCRM_OK);
+                uint64_t n0 = scrm_dataset_order_count(ds), c0 = scrm_dataset_customer_count(ds);
+                /* a full run: how many calls, and their shape */
+                scrm_dataset *ref = new_ds(is_str ? SCRM_KEY_STRING : SCRM_KEY_U64, threads);
+                assert_int_equal(append_logged(ref, is_str, N0, c, sk, t, a, with_ok ? ok : NULL,
+                                               &l),
+                                 SCRM_OK);
+                l = (progress_log){.cancel_at = -1, .monotonic = 1};
+                assert_int_equal(append_logged(ref, is_str, N, c, sk, t, a, with_ok ? ok : NULL,
+                                               &l),
+                                 SCRM_OK);
+                assert_true(l.monotonic);
+                assert_int_equal(l.total, N);
+                assert_int_equal(l.last_done, N);
+                assert_true(l.calls >= 3); /* start, some of the planning, end */
+                assert_true(l.calls <= 2 + 64);
+                int calls = l.calls;
+                for (int k = 0; k < calls; k++) {
+                    progress_log lc = {.cancel_at = k, .monotonic = 1};
+                    assert_int_equal(append_logged(ds, is_str, N, c, sk, t, a,
+                                                   with_ok ? ok : NULL, &lc),
+                                     SCRM_ECANCELLED);
+                    assert_int_equal(lc.calls, k + 1); /* no call after the cancelling one */
+                    assert_non_null(strstr(scrm_last_error(), "cancelled"));
+                    assert_int_equal(scrm_dataset_order_count(ds), n0);
+                    assert_int_equal(scrm_dataset_customer_count(ds), c0);
+                    uint64_t rows, custs;
+                    view_totals(ds, &rows, &custs);
+                    assert_int_equal(rows, n0);
+                    assert_int_equal(custs, c0);
+                    uint32_t idx;
+                    if (is_str)
+                        assert_int_equal(scrm_dataset_find_str(&idx, ds, sk[N - 1], -1),
+                                         SCRM_ENOTFOUND);
+                    else
+                        assert_int_equal(scrm_dataset_find_u64(&idx, ds, c[N - 1]),
+                                         SCRM_ENOTFOUND);
+                }
+                l = (progress_log){.cancel_at = -1, .monotonic = 1};
+                assert_int_equal(append_logged(ds, is_str, N, c, sk, t, a, with_ok ? ok : NULL,
+                                               &l),
+                                 SCRM_OK);
+                assert_int_equal(scrm_dataset_order_count(ds), scrm_dataset_order_count(ref));
+                assert_int_equal(scrm_dataset_customer_count(ds),
+                                 scrm_dataset_customer_count(ref));
+                assert_int_equal(scrm_dataset_duplicate_count(ds),
+                                 scrm_dataset_duplicate_count(ref));
+                scrm_dataset_free(ref);
+                scrm_dataset_free(ds);
+            }
+    free(c);
+    free(ok);
+    free(t);
+    free(a);
+    free(buf);
+    free(sk);
+}
+
+static void test_append_options_versions(void **state)
+{
+    (void)state;
+    scrm_append_options o;
+    assert_int_equal(scrm_append_options_init(&o, SCRM_APPEND_OPTIONS_VERSION), SCRM_OK);
+    assert_int_equal(o.version, SCRM_APPEND_OPTIONS_VERSION);
+    assert_null(o.progress);
+    assert_null(o.progress_payload);
+    assert_int_equal(scrm_append_options_init(NULL, SCRM_APPEND_OPTIONS_VERSION), SCRM_EINVAL);
+    assert_int_equal(scrm_append_options_init(&o, 99), SCRM_EVERSION);
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO, 1);
+    uint64_t c[2] = {1, 2};
+    int64_t t[2] = {1700000000, 1700000001}, a[2] = {5, 6};
+    o.version = 99;
+    assert_int_equal(scrm_dataset_append_u64_ext(ds, 2, c, t, a, NULL, NULL, &o), SCRM_EVERSION);
+    assert_int_equal(scrm_dataset_order_count(ds), 0);
+    assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_AUTO);
+    uint64_t added = 0;
+    assert_int_equal(scrm_dataset_append_u64_ext(ds, 2, c, t, a, NULL, &added, NULL), SCRM_OK);
+    assert_int_equal(added, 2);
+    const char *s[1] = {"x"};
+    assert_int_equal(scrm_dataset_append_str_ext(ds, 1, s, NULL, t, a, NULL, NULL, NULL),
+                     SCRM_EINVAL); /* the dataset has uint64 keys now */
+    assert_int_equal(scrm_dataset_append_u64_ext(NULL, 2, c, t, a, NULL, NULL, NULL),
+                     SCRM_EINVAL);
+    scrm_dataset_free(ds);
+}
+
 static void test_string_key_ranks_are_bytewise(void **state)
 {
     (void)state;
@@ -569,6 +718,8 @@ int main(void)
         cmocka_unit_test(test_order_key_from_string_is_stable),
         cmocka_unit_test(test_large_batches_are_deterministic_across_threads),
         cmocka_unit_test(test_small_appends_keep_order_in_few_segments),
+        cmocka_unit_test(test_append_progress_reports_and_cancels),
+        cmocka_unit_test(test_append_options_versions),
         cmocka_unit_test(test_string_key_ranks_are_bytewise),
         cmocka_unit_test(test_append_is_atomic_under_allocation_failure),
         cmocka_unit_test(test_new_under_allocation_failure),

@@ -47,6 +47,11 @@ HAND_WRITTEN = {
         '(ds: scrm_dataset, n: number | bigint, customers: string[] | Uint8Array, '
         'lengths: Uint32Array | null, times: BigInt64Array, amounts: BigInt64Array, '
         'order_keys: BigUint64Array | null): bigint'),
+    'scrm_dataset_append_str_ext': (
+        'as scrm_dataset_append_str, with options',
+        '(ds: scrm_dataset, n: number | bigint, customers: string[] | Uint8Array, '
+        'lengths: Uint32Array | null, times: BigInt64Array, amounts: BigInt64Array, '
+        'order_keys: BigUint64Array | null, opts?: scrm_append_options_in | null): bigint'),
     'scrm_rfm_compute': (
         'fixed edges arrays must hold bins - 1 values (checked before the call)',
         '(ds: scrm_dataset, opts?: scrm_rfm_options_in | null): scrm_rfm'),

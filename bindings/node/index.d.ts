@@ -269,14 +269,16 @@ export declare class Dataset {
                     times: ArrayLike<Time> | BigInt64Array,
                     amounts: ArrayLike<number | bigint> | BigInt64Array,
                     opts?: { orderKeys?: ArrayLike<number | bigint | string> | BigUint64Array | null;
-                             keyType?: 'auto' | 'u64' | 'string'; threads?: number }): Dataset;
+                             keyType?: 'auto' | 'u64' | 'string'; threads?: number;
+                             progress?: Progress | null }): Dataset;
   /** The report of the last CSV load, or null. */
   report: CsvReport | null;
   loadCsv(path: string, opts?: CsvOptions): CsvReport;
   append(customers: ArrayLike<number | bigint | string> | BigUint64Array,
          times: ArrayLike<Time> | BigInt64Array,
          amounts: ArrayLike<number | bigint> | BigInt64Array,
-         opts?: { orderKeys?: ArrayLike<number | bigint | string> | BigUint64Array | null }): number | bigint;
+         opts?: { orderKeys?: ArrayLike<number | bigint | string> | BigUint64Array | null;
+                  progress?: Progress | null }): number | bigint;
   readonly customers: number | bigint;
   readonly orders: number | bigint;
   readonly duplicates: number | bigint;

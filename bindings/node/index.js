@@ -670,11 +670,11 @@ class Dataset {
 
   /** A dataset from arrays (see append()). */
   static fromArrays(customers, times, amounts, opts = {}) {
-    const { orderKeys, keyType, threads } = checkKeys(opts, ['orderKeys', 'keyType', 'threads'],
-                                                      'fromArrays');
+    const { orderKeys, keyType, threads, progress } = checkKeys(
+      opts, ['orderKeys', 'keyType', 'threads', 'progress'], 'fromArrays');
     const ds = new Dataset({ keyType: keyType || 'auto', threads: threads || 0 });
     try {
-      ds.append(customers, times, amounts, { orderKeys });
+      ds.append(customers, times, amounts, { orderKeys, progress });
     } catch (e) {
       ds.close();
       throw e;
@@ -699,10 +699,13 @@ class Dataset {
    * (uint64 keys), or strings; times: Dates, epoch seconds or a
    * BigInt64Array; amounts: integers in minor units (cents) or a
    * BigInt64Array; orderKeys (optional): integers, strings or a
-   * BigUint64Array, for de-duplication. Returns the number of rows added.
+   * BigUint64Array, for de-duplication; progress (optional): (done, total)
+   * in rows, return true to cancel (nothing is added, ShopcrmError with code
+   * 'ECANCELLED'). Returns the number of rows added.
    */
   append(customers, times, amounts, opts = {}) {
-    const { orderKeys } = checkKeys(opts, ['orderKeys'], 'append');
+    const { orderKeys, progress } = checkKeys(opts, ['orderKeys', 'progress'], 'append');
+    const o = progress !== undefined ? { progress } : null;
     if (customers == null || typeof customers.length !== 'number') {
       throw new TypeError('customers: expected an array');
     }
@@ -712,14 +715,14 @@ class Dataset {
     const k = orderKeysArray(orderKeys, n);
     let added;
     if (n > 0 && typeof customers[0] === 'string') {
-      added = ffi.scrm_dataset_append_str(this[HANDLE], n, customers, null, t, a, k);
+      added = ffi.scrm_dataset_append_str_ext(this[HANDLE], n, customers, null, t, a, k, o);
     } else {
       let c = customers;
       if (!(c instanceof BigUint64Array)) {
         c = new BigUint64Array(n);
         for (let i = 0; i < n; i++) c[i] = toBigInt(customers[i], `customers[${i}]`, 0n, U64_MAX);
       }
-      added = ffi.scrm_dataset_append_u64(this[HANDLE], n, c, t, a, k);
+      added = ffi.scrm_dataset_append_u64_ext(this[HANDLE], n, c, t, a, k, o);
     }
     return num(added);
   }

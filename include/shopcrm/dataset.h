@@ -87,7 +87,8 @@ SCRM_EXPORT void scrm_dataset_free(scrm_dataset *ds);
  * Append @p n orders whose customers have `uint64_t` keys.
  *
  * The batch is atomic: if any row is bad (time outside ::SCRM_TIME_MIN ..
- * ::SCRM_TIME_MAX) or an allocation fails, nothing is added.
+ * ::SCRM_TIME_MAX) or an allocation fails, nothing is added. The same as
+ * scrm_dataset_append_u64_ext() with default options (no progress callback).
  *
  * @param ds          the dataset; its key type must be ::SCRM_KEY_U64 or still ::SCRM_KEY_AUTO.
  * @param n           number of rows (at most UINT32_MAX per call).
@@ -126,6 +127,84 @@ SCRM_EXPORT int scrm_dataset_append_str(scrm_dataset *ds, uint64_t n,
                                         const char *const *customers, const uint32_t *lengths,
                                         const int64_t *times, const int64_t *amounts,
                                         const uint64_t *order_keys, uint64_t *added_out);
+
+/** Current version of ::scrm_append_options. */
+#define SCRM_APPEND_OPTIONS_VERSION 1
+
+/**
+ * Options of scrm_dataset_append_u64_ext() and scrm_dataset_append_str_ext().
+ * Initialise with ::SCRM_APPEND_OPTIONS_INIT.
+ *
+ * The progress callback is called on the calling thread, with `total` = the
+ * rows of the batch: first with done = 0 once the rows are validated, then
+ * with the rows interned so far (estimated from the calling thread's share
+ * of the partitions, at most 64 times), last with done = total just before
+ * the rows are committed. Returning non-zero cancels the append:
+ * ::SCRM_ECANCELLED, and the dataset is as before the call.
+ */
+typedef struct scrm_append_options {
+    unsigned version;          /**< ::SCRM_APPEND_OPTIONS_VERSION. */
+    scrm_progress_fn progress; /**< Progress callback or NULL; units: rows of the batch. */
+    void *progress_payload;    /**< Passed to @p progress. */
+} scrm_append_options;
+
+/** Default ::scrm_append_options: no progress callback. */
+#define SCRM_APPEND_OPTIONS_INIT { SCRM_APPEND_OPTIONS_VERSION, NULL, NULL }
+
+/**
+ * Initialise @p opts with the defaults of @p version.
+ *
+ * @param[out] opts  the options to fill.
+ * @param version    ::SCRM_APPEND_OPTIONS_VERSION.
+ * @return SCRM_OK, SCRM_EINVAL (NULL), SCRM_EVERSION (unknown version).
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_append_options_init(scrm_append_options *opts, unsigned version);
+
+/**
+ * scrm_dataset_append_u64() with options: a progress callback that can
+ * cancel the append (see ::scrm_append_options).
+ *
+ * @param ds          the dataset; its key type must be ::SCRM_KEY_U64 or still ::SCRM_KEY_AUTO.
+ * @param n           number of rows (at most UINT32_MAX per call).
+ * @param customers   @p n customer keys.
+ * @param times       @p n order times (seconds since the epoch, UTC).
+ * @param amounts     @p n amounts in minor units (negative = refund).
+ * @param order_keys  @p n order keys for de-duplication, or NULL for none.
+ * @param[out] added_out  if not NULL, receives the number of rows added.
+ * @param opts        options, or NULL for defaults.
+ * @return SCRM_OK, SCRM_EINVAL (NULL array, wrong key type), SCRM_ERANGE (bad time),
+ *         SCRM_ENOMEM, SCRM_EVERSION (unknown options version), SCRM_ECANCELLED (the
+ *         callback asked to stop; nothing added).
+ * @note Thread safety: no other call may use @p ds meanwhile.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_dataset_append_u64_ext(scrm_dataset *ds, uint64_t n,
+                                            const uint64_t *customers, const int64_t *times,
+                                            const int64_t *amounts, const uint64_t *order_keys,
+                                            uint64_t *added_out, const scrm_append_options *opts);
+
+/**
+ * scrm_dataset_append_str() with options (see ::scrm_append_options).
+ *
+ * @param ds          the dataset; its key type must be ::SCRM_KEY_STRING or still ::SCRM_KEY_AUTO.
+ * @param n           number of rows (at most UINT32_MAX per call).
+ * @param customers   @p n pointers to keys; borrowed, the dataset copies them.
+ * @param lengths     @p n key lengths in bytes, or NULL when every key is NUL-terminated.
+ * @param times       @p n order times.
+ * @param amounts     @p n amounts in minor units.
+ * @param order_keys  @p n order keys, or NULL.
+ * @param[out] added_out  if not NULL, receives the number of rows added.
+ * @param opts        options, or NULL for defaults.
+ * @return SCRM_OK, SCRM_EINVAL, SCRM_ERANGE, SCRM_ENOMEM, SCRM_EVERSION, SCRM_ECANCELLED.
+ * @note Thread safety: no other call may use @p ds meanwhile.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_dataset_append_str_ext(scrm_dataset *ds, uint64_t n,
+                                            const char *const *customers,
+                                            const uint32_t *lengths, const int64_t *times,
+                                            const int64_t *amounts, const uint64_t *order_keys,
+                                            uint64_t *added_out, const scrm_append_options *opts);
 
 /**
  * Hash a string order id (such as Olist's 32-hex ids) to a 64-bit order key.

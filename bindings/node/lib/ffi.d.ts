@@ -81,6 +81,16 @@ export interface scrm_dataset_options {
   key_type: number;
   threads: number;
 }
+/** scrm_append_options as an argument: every field optional (default from scrm_append_options_init). */
+export interface scrm_append_options_in {
+  version?: number;
+  progress?: ((done: number, total: number) => unknown) | null;
+}
+/** scrm_append_options as returned by scrm_append_options_init. */
+export interface scrm_append_options {
+  version: number;
+  progress: null;
+}
 /** scrm_csv_options as an argument: every field optional (default from scrm_csv_options_init). */
 export interface scrm_csv_options_in {
   version?: number;
@@ -264,6 +274,7 @@ export declare const SCRM_VERSION_NUMBER: number;
 export declare const SCRM_TIME_MIN: number;
 export declare const SCRM_TIME_MAX: number;
 export declare const SCRM_DATASET_OPTIONS_VERSION: number;
+export declare const SCRM_APPEND_OPTIONS_VERSION: number;
 export declare const SCRM_CSV_OPTIONS_VERSION: number;
 export declare const SCRM_KPI_START_ALL: bigint;
 export declare const SCRM_KPI_END_ALL: bigint;
@@ -342,6 +353,12 @@ export declare function scrm_dataset_free(ds: scrm_dataset | null): void;
 export declare function scrm_dataset_append_u64(ds: scrm_dataset, n: number | bigint, customers: BigUint64Array | null, times: BigInt64Array | null, amounts: BigInt64Array | null, order_keys: BigUint64Array | null): bigint;
 /** Append n orders whose customers have string keys. (hand-written: an array of strings (or a Buffer of keys with their lengths)) */
 export declare function scrm_dataset_append_str(ds: scrm_dataset, n: number | bigint, customers: string[] | Uint8Array, lengths: Uint32Array | null, times: BigInt64Array, amounts: BigInt64Array, order_keys: BigUint64Array | null): bigint;
+/** Initialise opts with the defaults of version. */
+export declare function scrm_append_options_init(version: number): scrm_append_options;
+/** scrm_dataset_append_u64() with options: a progress callback that can cancel the append (see scrm_append_options). */
+export declare function scrm_dataset_append_u64_ext(ds: scrm_dataset, n: number | bigint, customers: BigUint64Array | null, times: BigInt64Array | null, amounts: BigInt64Array | null, order_keys: BigUint64Array | null, opts?: scrm_append_options_in | null): bigint;
+/** scrm_dataset_append_str() with options (see scrm_append_options). (hand-written: as scrm_dataset_append_str, with options) */
+export declare function scrm_dataset_append_str_ext(ds: scrm_dataset, n: number | bigint, customers: string[] | Uint8Array, lengths: Uint32Array | null, times: BigInt64Array, amounts: BigInt64Array, order_keys: BigUint64Array | null, opts?: scrm_append_options_in | null): bigint;
 /** Hash a string order id (such as Olist's 32-hex ids) to a 64-bit order key. */
 export declare function scrm_order_key_from_string(s: string | Uint8Array, len?: number | bigint): bigint;
 /** Number of distinct customers. */

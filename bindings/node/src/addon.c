@@ -1398,29 +1398,41 @@ static napi_value sn_scrm_rfm_compute(napi_env env, napi_callback_info info)
 }
 
 /* scrm_dataset_append_str(ds, n, customers, lengths, times, amounts,
- * order_keys) -> rows added (BigInt). customers: an Array of n strings (then
- * lengths must be null), or a Buffer of the keys' bytes back to back with
- * lengths a Uint32Array of n lengths (any bytes, NULs included). */
-static napi_value sn_scrm_dataset_append_str(napi_env env, napi_callback_info info)
+ * order_keys) -> rows added (BigInt); scrm_dataset_append_str_ext(...,
+ * opts) the same with options (with_opts). customers: an Array of n strings
+ * (then lengths must be null), or a Buffer of the keys' bytes back to back
+ * with lengths a Uint32Array of n lengths (any bytes, NULs included). */
+static napi_value sn_append_str(napi_env env, napi_callback_info info, int with_opts)
 {
-    napi_value argv[7], result = NULL;
+    napi_value argv[8], result = NULL;
     void *ds, *times, *amounts, *okeys, *lengths;
     uint64_t n, added = 0;
     const char **ptrs = NULL;
     char *pool = NULL;
     uint32_t *lens = NULL;
-    if (!sn_args(env, info, 7, argv) ||
+    scrm_append_options opts;
+    sn_scratch scr;
+    int finished = 0;
+    sn_scratch_init(&scr, env);
+    if (!sn_args(env, info, with_opts ? 8 : 7, argv) ||
         !sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds) ||
         !sn_get_u64(env, argv[1], "n", &n) ||
         !sn_get_array(env, argv[3], napi_uint32_array, 1, n, "lengths", &lengths, NULL) ||
         !sn_get_array(env, argv[4], napi_bigint64_array, 0, n, "times", &times, NULL) ||
         !sn_get_array(env, argv[5], napi_bigint64_array, 0, n, "amounts", &amounts, NULL) ||
-        !sn_get_array(env, argv[6], napi_biguint64_array, 1, n, "order_keys", &okeys, NULL))
+        !sn_get_array(env, argv[6], napi_biguint64_array, 1, n, "order_keys", &okeys, NULL) ||
+        (with_opts &&
+         !sn_options_from_js(env, argv[7], sn_gen_struct("scrm_append_options"), &opts, &scr))) {
+        sn_scratch_finish(env, &scr, 0);
         return NULL;
-    if (n > UINT32_MAX)
+    }
+    if (n > UINT32_MAX) {
+        sn_scratch_finish(env, &scr, 0);
         return sn_throw_range(env, "n", "at most 2^32 - 1 rows per call");
+    }
     ptrs = malloc((size_t)(n ? n : 1) * sizeof *ptrs);
     if (!ptrs) {
+        sn_scratch_finish(env, &scr, 0);
         napi_throw_error(env, NULL, "out of memory");
         return NULL;
     }
@@ -1495,17 +1507,30 @@ static napi_value sn_scrm_dataset_append_str(napi_env env, napi_callback_info in
         for (uint64_t i = 0; i < n; i++)
             ptrs[i] = pool + offs[i];
     }
-    int rc = scrm_dataset_append_str(ds, n, ptrs, lens, times, amounts, okeys, &added);
-    if (rc < 0)
-        sn_throw_scrm(env, rc);
-    else
+    int rc = with_opts ? scrm_dataset_append_str_ext(ds, n, ptrs, lens, times, amounts, okeys,
+                                                     &added, &opts)
+                       : scrm_dataset_append_str(ds, n, ptrs, lens, times, amounts, okeys, &added);
+    finished = 1;
+    if (sn_scratch_finish(env, &scr, rc))
         result = sn_from_u64(env, added);
 done:
+    if (!finished)
+        sn_scratch_finish(env, &scr, 0);
     if (lens != lengths)
         free(lens);
     free(pool);
     free(ptrs);
     return result;
+}
+
+static napi_value sn_scrm_dataset_append_str(napi_env env, napi_callback_info info)
+{
+    return sn_append_str(env, info, 0);
+}
+
+static napi_value sn_scrm_dataset_append_str_ext(napi_env env, napi_callback_info info)
+{
+    return sn_append_str(env, info, 1);
 }
 
 /* scrm_set_allocator(m, r, f, payload): only resetting to the C library's
@@ -1646,6 +1671,7 @@ static napi_value sn_scrm_cohorts_compute(napi_env env, napi_callback_info info)
 static const sn_export sn_hand_functions[] = {
     {"scrm_set_allocator", sn_scrm_set_allocator},
     {"scrm_dataset_append_str", sn_scrm_dataset_append_str},
+    {"scrm_dataset_append_str_ext", sn_scrm_dataset_append_str_ext},
     {"scrm_rfm_compute", sn_scrm_rfm_compute},
     {"scrm_rfm_recency_days", sn_scrm_rfm_recency_days},
     {"scrm_rfm_frequency", sn_scrm_rfm_frequency},

@@ -48,6 +48,22 @@ static const sn_struct sn_struct_scrm_dataset_options = {
     sn_fields_scrm_dataset_options, sizeof sn_fields_scrm_dataset_options / sizeof *sn_fields_scrm_dataset_options,
 };
 
+static int sn_init_scrm_append_options(void *opts, unsigned version)
+{
+    return scrm_append_options_init(opts, version);
+}
+
+static const sn_field sn_fields_scrm_append_options[] = {
+    {"version", offsetof(scrm_append_options, version), SN_F_UINT, 0},
+    {"progress", offsetof(scrm_append_options, progress), SN_F_PROGRESS, 0},
+    {"progress_payload", offsetof(scrm_append_options, progress_payload), SN_F_PAYLOAD, 0},
+};
+
+static const sn_struct sn_struct_scrm_append_options = {
+    "scrm_append_options", sizeof(scrm_append_options), SCRM_APPEND_OPTIONS_VERSION, sn_init_scrm_append_options,
+    sn_fields_scrm_append_options, sizeof sn_fields_scrm_append_options / sizeof *sn_fields_scrm_append_options,
+};
+
 static int sn_init_scrm_csv_options(void *opts, unsigned version)
 {
     return scrm_csv_options_init(opts, version);
@@ -131,6 +147,7 @@ static const sn_struct sn_struct_scrm_rfm_options = {
 const sn_struct *const sn_gen_structs[] = {
     &sn_struct_scrm_cohorts_options,
     &sn_struct_scrm_dataset_options,
+    &sn_struct_scrm_append_options,
     &sn_struct_scrm_csv_options,
     &sn_struct_scrm_kpi_options,
     &sn_struct_scrm_rfm_options,
@@ -496,6 +513,75 @@ static napi_value sn_scrm_dataset_append_u64(napi_env env, napi_callback_info in
     }
     result = sn_from_u64(env, added_out);
 done:
+    return result;
+}
+
+/* int scrm_append_options_init(scrm_append_options *opts, unsigned version) */
+static napi_value sn_scrm_append_options_init(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    scrm_append_options opts;
+    unsigned version = 0;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_uint(env, argv[0], "version", &version))
+        goto done;
+    {
+        int rc = scrm_append_options_init(&opts, version);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = sn_options_to_js(env, &sn_struct_scrm_append_options, &opts);
+done:
+    return result;
+}
+
+/* int scrm_dataset_append_u64_ext(scrm_dataset *ds, uint64_t n, const uint64_t *customers, const int64_t *times, const int64_t *amounts, const uint64_t *order_keys, uint64_t *added_out, const scrm_append_options *opts) */
+static napi_value sn_scrm_dataset_append_u64_ext(napi_env env, napi_callback_info info)
+{
+    napi_value argv[7];
+    napi_value result = NULL;
+    sn_scratch scr;
+    int finished = 0;
+    sn_scratch_init(&scr, env);
+    void *ds = NULL;
+    uint64_t n = 0;
+    void *customers = NULL;
+    void *times = NULL;
+    void *amounts = NULL;
+    void *order_keys = NULL;
+    uint64_t added_out = 0;
+    scrm_append_options opts;
+    if (!sn_args(env, info, 7, argv))
+        goto done;
+    if (!sn_get_u64(env, argv[1], "n", &n))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds))
+        goto done;
+    if (!sn_get_array(env, argv[2], napi_biguint64_array, 1, n, "customers", &customers, NULL))
+        goto done;
+    if (!sn_get_array(env, argv[3], napi_bigint64_array, 1, n, "times", &times, NULL))
+        goto done;
+    if (!sn_get_array(env, argv[4], napi_bigint64_array, 1, n, "amounts", &amounts, NULL))
+        goto done;
+    if (!sn_get_array(env, argv[5], napi_biguint64_array, 1, n, "order_keys", &order_keys, NULL))
+        goto done;
+    if (!sn_options_from_js(env, argv[6], &sn_struct_scrm_append_options, &opts, &scr))
+        goto done;
+    {
+        int rc = scrm_dataset_append_u64_ext(ds, n, customers, times, amounts, order_keys, &added_out, &opts);
+        finished = 1;
+        if (!sn_scratch_finish(env, &scr, rc)) {
+            goto done;
+        }
+    }
+    result = sn_from_u64(env, added_out);
+done:
+    if (!finished)
+        sn_scratch_finish(env, &scr, 0);
     return result;
 }
 
@@ -1620,6 +1706,8 @@ const sn_export sn_gen_functions[] = {
     {"scrm_dataset_new", sn_scrm_dataset_new},
     {"scrm_dataset_free", sn_scrm_dataset_free},
     {"scrm_dataset_append_u64", sn_scrm_dataset_append_u64},
+    {"scrm_append_options_init", sn_scrm_append_options_init},
+    {"scrm_dataset_append_u64_ext", sn_scrm_dataset_append_u64_ext},
     {"scrm_order_key_from_string", sn_scrm_order_key_from_string},
     {"scrm_dataset_customer_count", sn_scrm_dataset_customer_count},
     {"scrm_dataset_order_count", sn_scrm_dataset_order_count},
@@ -1767,6 +1855,7 @@ const sn_constant sn_gen_constants[] = {
     {"SCRM_TIME_MIN", (int64_t)SCRM_TIME_MIN},
     {"SCRM_TIME_MAX", (int64_t)SCRM_TIME_MAX},
     {"SCRM_DATASET_OPTIONS_VERSION", (int64_t)SCRM_DATASET_OPTIONS_VERSION},
+    {"SCRM_APPEND_OPTIONS_VERSION", (int64_t)SCRM_APPEND_OPTIONS_VERSION},
     {"SCRM_CSV_OPTIONS_VERSION", (int64_t)SCRM_CSV_OPTIONS_VERSION},
     {"SCRM_KPI_START_ALL", (int64_t)SCRM_KPI_START_ALL},
     {"SCRM_KPI_END_ALL", (int64_t)SCRM_KPI_END_ALL},

@@ -313,6 +313,35 @@ test('progress callbacks: called, cancel by return value or by throwing', () => 
   assert.equal(seen[0], seen[1]);
 });
 
+test('append progress: (0, n) first, (n, n) last; cancelling adds nothing', () => {
+  const n = 20000;
+  const keys = Array.from({ length: n }, (_, i) => i % 5000 + 1);
+  const names = keys.map((k) => `c${k}`);
+  const times = Array.from({ length: n }, (_, i) => 1700000000 + i);
+  const amounts = Array.from({ length: n }, () => 250);
+  for (const customers of [keys, names]) {
+    const ds = new Dataset({ threads: 2 });
+    const seen = [];
+    assert.equal(ds.append(customers, times, amounts,
+                           { progress: (done, total) => { seen.push([done, total]); } }), n);
+    assert.ok(seen.length >= 3);
+    assert.deepEqual(seen[0], [0, n]);
+    assert.deepEqual(seen[seen.length - 1], [n, n]);
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i][0] >= seen[i - 1][0]);
+    assert.throws(() => ds.append(customers, times, amounts, { progress: (d) => d === n }),
+                  (e) => e instanceof ShopcrmError && e.code === ffi.SCRM_ECANCELLED);
+    const boom = new Error('stop appending');
+    assert.throws(() => ds.append(customers, times, amounts, { progress: () => { throw boom; } }),
+                  (e) => e === boom);
+    assert.equal(ds.orders, n); // the cancelled appends added nothing
+    assert.equal(ds.customers, 5000);
+    ds.close();
+  }
+  const ds = Dataset.fromArrays(keys, times, amounts, { progress: () => false });
+  assert.equal(ds.orders, n);
+  ds.close();
+});
+
 test('columns are zero-copy and outlive their result', async () => {
   const ds = sample();
   let res = ds.rfm();

@@ -50,6 +50,8 @@ SCRM_TIME_MIN = -62135596800
 SCRM_TIME_MAX = 253402300799
 #: Current version of scrm_dataset_options.
 SCRM_DATASET_OPTIONS_VERSION = 1
+#: Current version of scrm_append_options.
+SCRM_APPEND_OPTIONS_VERSION = 1
 #: Current version of scrm_csv_options.
 SCRM_CSV_OPTIONS_VERSION = 1
 #: Window start meaning "no lower bound" (the whole dataset's past).
@@ -424,6 +426,17 @@ class DatasetOptions(Structure):
     ]
 
 
+class AppendOptions(Structure):
+    """Options of scrm_dataset_append_u64_ext() and scrm_dataset_append_str_ext(). (C: scrm_append_options)"""
+
+    _version_ = SCRM_APPEND_OPTIONS_VERSION
+    _fields_ = [
+        ('version', c_uint),
+        ('progress', ProgressFn),
+        ('progress_payload', c_void_p),
+    ]
+
+
 class CsvOptions(Structure):
     """Options of scrm_csv_load_file() and scrm_csv_load_buffer(). (C: scrm_csv_options)"""
 
@@ -704,6 +717,29 @@ _f.argtypes = [_DatasetP, c_uint64, POINTER(c_char_p), POINTER(c_uint32), POINTE
 _f.restype = c_int
 _f.errcheck = _check
 scrm_dataset_append_str = _f
+
+# int scrm_append_options_init(scrm_append_options *opts, unsigned version)
+_f = _lib.scrm_append_options_init
+_f.argtypes = [POINTER(AppendOptions), c_uint]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_append_options_init = _f
+
+# int scrm_dataset_append_u64_ext(scrm_dataset *ds, uint64_t n, const uint64_t *customers, const int64_t *times, const int64_t *amounts, const uint64_t *order_keys, uint64_t *added_out, const scrm_append_options *opts)
+_f = _lib.scrm_dataset_append_u64_ext
+_f.argtypes = [_DatasetP, c_uint64, POINTER(c_uint64), POINTER(c_int64), POINTER(c_int64),
+               POINTER(c_uint64), POINTER(c_uint64), POINTER(AppendOptions)]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_dataset_append_u64_ext = _f
+
+# int scrm_dataset_append_str_ext(scrm_dataset *ds, uint64_t n, const char *const *customers, const uint32_t *lengths, const int64_t *times, const int64_t *amounts, const uint64_t *order_keys, uint64_t *added_out, const scrm_append_options *opts)
+_f = _lib.scrm_dataset_append_str_ext
+_f.argtypes = [_DatasetP, c_uint64, POINTER(c_char_p), POINTER(c_uint32), POINTER(c_int64),
+               POINTER(c_int64), POINTER(c_uint64), POINTER(c_uint64), POINTER(AppendOptions)]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_dataset_append_str_ext = _f
 
 # uint64_t scrm_order_key_from_string(const char *s, uint64_t len)
 _f = _lib.scrm_order_key_from_string
@@ -1175,6 +1211,9 @@ FUNCTIONS = (
     'scrm_dataset_free',
     'scrm_dataset_append_u64',
     'scrm_dataset_append_str',
+    'scrm_append_options_init',
+    'scrm_dataset_append_u64_ext',
+    'scrm_dataset_append_str_ext',
     'scrm_order_key_from_string',
     'scrm_dataset_customer_count',
     'scrm_dataset_order_count',
@@ -1258,6 +1297,9 @@ FALLIBLE = frozenset((
     'scrm_dataset_new',
     'scrm_dataset_append_u64',
     'scrm_dataset_append_str',
+    'scrm_append_options_init',
+    'scrm_dataset_append_u64_ext',
+    'scrm_dataset_append_str_ext',
     'scrm_dataset_time_range',
     'scrm_dataset_customer_key_u64',
     'scrm_dataset_customer_key_str',

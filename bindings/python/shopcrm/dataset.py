@@ -104,11 +104,12 @@ class Dataset(Handle):
         return ds
 
     @classmethod
-    def from_arrays(cls, customers, times, amounts, order_keys=None, key_type='auto', threads=0):
+    def from_arrays(cls, customers, times, amounts, order_keys=None, key_type='auto', threads=0,
+                    progress=None):
         """A new dataset holding one batch (see :meth:`append`)."""
         ds = cls(key_type=key_type, threads=threads)
         try:
-            ds.append(customers, times, amounts, order_keys)
+            ds.append(customers, times, amounts, order_keys, progress=progress)
         except BaseException:
             ds.close()
             raise
@@ -116,7 +117,7 @@ class Dataset(Handle):
 
     # -- appends ------------------------------------------------------------
 
-    def append(self, customers, times, amounts, order_keys=None):
+    def append(self, customers, times, amounts, order_keys=None, progress=None):
         """Append one atomic batch of orders; return the number of rows added
         (rows minus duplicate order keys).
 
@@ -127,6 +128,9 @@ class Dataset(Handle):
         uint64 ints, or str/bytes order ids (hashed with
         scrm_order_key_from_string, as the CSV loader does). Numpy arrays of
         the C type (uint64 / int64) are passed without a copy.
+        progress(done, total): called with rows of the batch, (0, n) first and
+        (n, n) last; returning False or raising cancels the append (nothing
+        is added; shopcrm.Cancelled, or the exception raised).
 
         On error nothing is added: shopcrm.RangeError (bad time) or
         InvalidArgument (empty key) with ``index`` = the 0-based row."""
@@ -143,15 +147,20 @@ class Dataset(Handle):
                 raise ValueError('order_keys and customers differ in length')
             ok = self._order_keys(order_keys)
         added = c_uint64()
+        opts = init_options(_ffi.AppendOptions, _ffi.scrm_append_options_init)
+        prog = Progress(progress)
+        prog.install(opts)
         if self._string_keys(customers):
             keys = [encode(c, f'customers[{i}]') for i, c in enumerate(customers)]
             arr = (c_char_p * n)(*keys)
             lens = (c_uint32 * n)(*[len(k) for k in keys])
-            _ffi.scrm_dataset_append_str(p, n, arr, lens, t, a, ok, byref(added))
+            prog.call(_ffi.scrm_dataset_append_str_ext, p, n, arr, lens, t, a, ok, byref(added),
+                      byref(opts))
         else:
             c = int_array(customers, c_uint64, np.uint64 if np is not None else None,
                           'customers')
-            _ffi.scrm_dataset_append_u64(p, n, c, t, a, ok, byref(added))
+            prog.call(_ffi.scrm_dataset_append_u64_ext, p, n, c, t, a, ok, byref(added),
+                      byref(opts))
         return added.value
 
     @staticmethod

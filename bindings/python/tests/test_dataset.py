@@ -114,6 +114,34 @@ class Appends(unittest.TestCase):
         self.assertEqual((cm.exception.code, cm.exception.index), (-1, 1))
         self.assertEqual(len(sd), 0)
 
+    def test_append_progress_and_cancel(self):
+        n = 20000
+        keys = [i % 5000 + 1 for i in range(n)]
+        times = [t(0) + i for i in range(n)]
+        amounts = [250] * n
+        for customers in (keys, [f'c{k}' for k in keys]):
+            ds = shopcrm.Dataset(threads=2)
+            calls = []
+            self.assertEqual(ds.append(customers, times, amounts,
+                                       progress=lambda d, tot: calls.append((d, tot))), n)
+            self.assertGreaterEqual(len(calls), 3)
+            self.assertEqual(calls[0], (0, n))
+            self.assertEqual(calls[-1], (n, n))  # units are rows of the batch
+            self.assertEqual([d for d, _ in calls], sorted(d for d, _ in calls))
+            with self.assertRaises(shopcrm.Cancelled):
+                ds.append(customers, times, amounts, progress=lambda d, tot: d < tot)
+
+            class Stop(Exception):
+                pass
+
+            def stop(done, total):
+                raise Stop()
+            with self.assertRaises(Stop):
+                ds.append(customers, times, amounts, progress=stop)
+            self.assertEqual((ds.orders, ds.customers), (n, 5000))  # cancelled: nothing added
+        ds = shopcrm.Dataset.from_arrays(keys, times, amounts, progress=lambda d, tot: None)
+        self.assertEqual(ds.orders, n)
+
     def test_handles(self):
         ds = small_dataset()
         res = weakref.ref(ds._res)
