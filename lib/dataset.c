@@ -1271,21 +1271,100 @@ void scrm__dataset_partition(const scrm_dataset *ds, uint32_t p, scrm__part_view
 
 uint32_t scrm__dataset_threads(const scrm_dataset *ds) { return ds->threads; }
 
-static int cmp_str_gid(const void *a, const void *b, void *ctx)
+/* ---- string keys in bytewise order ----
+ * MSD radix sort on 8-byte chunks: a range of keys equal in their first
+ * `off` bytes is sorted by (next 8 bytes read big-endian and zero-padded,
+ * then how many of those bytes exist), with the LSD radix sort of pairs;
+ * keys that go on past the chunk and share it form a new range at off + 8.
+ * Comparing padded chunks as integers compares the bytes as memcmp does,
+ * and among equal chunks a key that ends in the chunk is a prefix of the
+ * longer ones, so it comes first: the order of cmp_str (memcmp, then the
+ * shorter first). O(total key bytes) and no comparison sort but for
+ * ranges of fewer than 16 keys. */
+
+/* memcmp order, a prefix before its extensions; both keys are equal in
+ * their first off bytes. */
+static int cmp_str(const scrm_dataset *ds, uint32_t x, uint32_t y, uint64_t off)
 {
-    const scrm_dataset *ds = ctx;
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    uint32_t lx = ds->slens[x], ly = ds->slens[y];
-    int c = memcmp(ds->skeys[x], ds->skeys[y], lx < ly ? lx : ly);
+    uint64_t lx = ds->slens[x] - off, ly = ds->slens[y] - off;
+    int c = memcmp(ds->skeys[x] + off, ds->skeys[y] + off, (size_t)(lx < ly ? lx : ly));
     if (c)
         return c;
     return lx < ly ? -1 : lx > ly;
+}
+
+static uint64_t str_chunk(const scrm_dataset *ds, uint32_t g, uint64_t off)
+{
+    const unsigned char *s = (const unsigned char *)ds->skeys[g];
+    uint64_t len = ds->slens[g], v = 0;
+    for (uint64_t k = off; k < off + 8; k++)
+        v = v << 8 | (k < len ? s[k] : 0u);
+    return v;
+}
+
+typedef struct str_range {
+    uint32_t lo, hi; /* [lo, hi) of the order array */
+    uint64_t off;    /* bytes all its keys share */
+} str_range;
+
+/* Sort the n customer indices in ord by key; ka, kb (n each), ib (n) and
+ * stack (n / 2 + 1) are scratch. */
+static void sort_str_keys(const scrm_dataset *ds, uint32_t *ord, uint32_t n, uint64_t *ka,
+                          uint64_t *kb, uint32_t *ib, str_range *stack)
+{
+    size_t top = 0;
+    if (n > 1)
+        stack[top++] = (str_range){0, n, 0};
+    while (top) {
+        str_range r = stack[--top];
+        uint32_t m = r.hi - r.lo, *o = ord + r.lo, *is;
+        uint64_t *ks, diff = 0;
+        if (m < 16) { /* insertion sort */
+            for (uint32_t j = 1; j < m; j++) {
+                uint32_t x = o[j], i = j;
+                for (; i > 0 && cmp_str(ds, x, o[i - 1], r.off) < 0; i--)
+                    o[i] = o[i - 1];
+                o[i] = x;
+            }
+            continue;
+        }
+        /* by bytes left in the chunk (0..8, 9 = more), then by the chunk:
+         * two stable passes, the less significant first */
+        for (uint32_t j = 0; j < m; j++) {
+            uint64_t left = ds->slens[o[j]] - r.off;
+            ka[j] = left > 8 ? 9 : left;
+            diff |= ka[j];
+        }
+        scrm__radix_sort_pairs(ka, o, kb, ib, m, diff, &ks, &is);
+        if (is != o)
+            memcpy(o, is, (size_t)m * sizeof *o);
+        diff = 0;
+        for (uint32_t j = 0; j < m; j++) {
+            ka[j] = str_chunk(ds, o[j], r.off);
+            diff |= ka[j] ^ ka[0];
+        }
+        scrm__radix_sort_pairs(ka, o, kb, ib, m, diff, &ks, &is);
+        if (is != o)
+            memcpy(o, is, (size_t)m * sizeof *o);
+        /* runs of one chunk: the keys that go on (last in the run) recurse */
+        for (uint32_t j = 0; j < m;) {
+            uint32_t k = j + 1, c = j;
+            while (k < m && ks[k] == ks[j])
+                k++;
+            while (c < k && ds->slens[o[c]] - r.off <= 8)
+                c++;
+            if (k - c >= 2)
+                stack[top++] = (str_range){r.lo + c, r.lo + k, r.off + 8};
+            j = k;
+        }
+    }
 }
 
 int scrm__dataset_key_ranks(uint32_t **rank_out, const scrm_dataset *ds)
 {
     uint32_t n = ds->n_cust, *rank = NULL, *ord = NULL, *ib = NULL, *sorted;
     uint64_t *ka = NULL, *kb = NULL;
+    str_range *stack = NULL;
     int err = SCRM_OK;
     rank = scrm__malloc((size_t)n * sizeof *rank);
     ord = scrm__malloc((size_t)n * sizeof *ord);
@@ -1294,20 +1373,25 @@ int scrm__dataset_key_ranks(uint32_t **rank_out, const scrm_dataset *ds)
     for (uint32_t i = 0; i < n; i++)
         ord[i] = i;
     sorted = ord;
-    if (ds->key_type == SCRM_KEY_STRING) {
-        qsort_r(ord, n, sizeof *ord, cmp_str_gid, (void *)ds);
-    } else if (n > 1) {
+    if (n > 1) {
         ka = scrm__malloc((size_t)n * sizeof *ka);
         kb = scrm__malloc((size_t)n * sizeof *kb);
         ib = scrm__malloc((size_t)n * sizeof *ib);
         if (!ka || !kb || !ib)
             goto nomem;
-        uint64_t diff = 0, *ks;
-        for (uint32_t i = 0; i < n; i++) {
-            ka[i] = ds->keys[i];
-            diff |= ka[i] ^ ds->keys[0];
+        if (ds->key_type == SCRM_KEY_STRING) {
+            /* pending ranges are disjoint, of 2 keys or more */
+            if (!(stack = scrm__malloc(((size_t)n / 2 + 1) * sizeof *stack)))
+                goto nomem;
+            sort_str_keys(ds, ord, n, ka, kb, ib, stack);
+        } else {
+            uint64_t diff = 0, *ks;
+            for (uint32_t i = 0; i < n; i++) {
+                ka[i] = ds->keys[i];
+                diff |= ka[i] ^ ds->keys[0];
+            }
+            scrm__radix_sort_pairs(ka, ord, kb, ib, n, diff, &ks, &sorted);
         }
-        scrm__radix_sort_pairs(ka, ord, kb, ib, n, diff, &ks, &sorted);
     }
     for (uint32_t i = 0; i < n; i++)
         rank[sorted[i]] = i;
@@ -1322,5 +1406,6 @@ done:
     scrm__free(ka);
     scrm__free(kb);
     scrm__free(ib);
+    scrm__free(stack);
     return err;
 }

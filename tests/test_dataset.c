@@ -600,6 +600,82 @@ static void test_string_key_ranks_are_bytewise(void **state)
     scrm_dataset_free(ds);
 }
 
+typedef struct test_key {
+    char b[48];
+    uint32_t len;
+} test_key;
+
+static int cmp_test_key(const void *x, const void *y)
+{
+    const test_key *a = x, *b = y;
+    int c = memcmp(a->b, b->b, a->len < b->len ? a->len : b->len);
+    return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+/* Many keys with long shared prefixes, NUL and high bytes, keys that are
+ * prefixes of others: the ranks follow memcmp order, shorter first, as a
+ * comparison sort of the same keys says. */
+static void test_string_key_ranks_match_a_comparison_sort(void **state)
+{
+    (void)state;
+    enum { N = 6000 };
+    test_key *k = calloc(N, sizeof *k);
+    const char **ptr = malloc(N * sizeof *ptr);
+    uint32_t *len = malloc(N * sizeof *len);
+    int64_t *t = malloc(N * sizeof *t), *a = malloc(N * sizeof *a);
+    uint64_t x = 99;
+    uint32_t n = 0;
+    static const char *const prefixes[] = {"", "customer-", "customer-0000", "\xff\xfe",
+                                           "a-very-long-shared-prefix-of-32b", "ab"};
+    while (n < N) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        const char *pre = prefixes[(x >> 40) % 6];
+        uint32_t pl = (uint32_t)strlen(pre), extra = (uint32_t)((x >> 20) % 12);
+        test_key key = {{0}, pl + extra};
+        memcpy(key.b, pre, pl);
+        for (uint32_t j = 0; j < extra; j++) {
+            x = x * 6364136223846793005u + 1442695040888963407u;
+            uint32_t v = (uint32_t)(x >> 56);
+            key.b[pl + j] = (char)(v < 40 ? 0 : v < 80 ? 0xff : '0' + v % 10); /* NUL, high, digits */
+        }
+        if (key.len == 0)
+            continue;
+        int dup = 0; /* keys must be distinct */
+        for (uint32_t i = n > 64 ? n - 64 : 0; i < n && !dup; i++)
+            dup = k[i].len == key.len && memcmp(k[i].b, key.b, key.len) == 0;
+        if (!dup)
+            k[n++] = key;
+    }
+    scrm_dataset *ds = new_ds(SCRM_KEY_STRING, 2);
+    for (uint32_t i = 0; i < N; i++) {
+        ptr[i] = k[i].b;
+        len[i] = k[i].len;
+        t[i] = 1700000000;
+        a[i] = 1;
+    }
+    assert_int_equal(scrm_dataset_append_str(ds, N, ptr, len, t, a, NULL, NULL), SCRM_OK);
+    uint32_t *rank;
+    assert_int_equal(scrm__dataset_key_ranks(&rank, ds), SCRM_OK);
+    qsort(k, N, sizeof *k, cmp_test_key);
+    uint32_t distinct = 0;
+    for (uint32_t r = 0; r < N; r++) {
+        if (r > 0 && cmp_test_key(&k[r - 1], &k[r]) == 0)
+            continue; /* a duplicate the window above missed: one customer */
+        uint32_t idx;
+        assert_int_equal(scrm_dataset_find_str(&idx, ds, k[r].b, k[r].len), SCRM_OK);
+        assert_int_equal(rank[idx], distinct);
+        distinct++;
+    }
+    assert_int_equal(distinct, scrm_dataset_customer_count(ds));
+    scrm__free(rank);
+    scrm_dataset_free(ds);
+    free(k);
+    free(ptr);
+    free(len);
+    free(t);
+    free(a);
+}
+
 /* Fail the Nth allocation for N = 0, 1, ... until the append succeeds; each
  * failure must leave the dataset exactly as it was and leak nothing. Run with
  * "fail once" and "fail always". */
@@ -721,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_append_progress_reports_and_cancels),
         cmocka_unit_test(test_append_options_versions),
         cmocka_unit_test(test_string_key_ranks_are_bytewise),
+        cmocka_unit_test(test_string_key_ranks_match_a_comparison_sort),
         cmocka_unit_test(test_append_is_atomic_under_allocation_failure),
         cmocka_unit_test(test_new_under_allocation_failure),
     };

@@ -58,10 +58,10 @@
  * Ranking and binning are O(n): counting sort for small-range integer keys;
  * otherwise QUANTILE selects the N−1 edges (a histogram of the top bits, then
  * only the keys of the buckets holding an edge are sorted) and NTILE uses an
- * LSD radix sort (8-bit digits). The one exception: the NTILE
- * tie-break of a dataset with string keys needs the keys in bytewise order,
- * which takes a comparison sort, O(n log n). Results are bit-identical
- * whatever the thread count.
+ * LSD radix sort (8-bit digits). The NTILE tie-break of a dataset with
+ * string keys needs the keys in bytewise order: an MSD radix sort on 8-byte
+ * chunks, O(total key bytes). Results are bit-identical whatever the thread
+ * count.
  *
  * ## Segments
  * A ::scrm_segment_map is an ordered list of rules (name, R lo..hi, F lo..hi,
