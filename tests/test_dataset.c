@@ -45,6 +45,20 @@ static void view_totals(const scrm_dataset *ds, uint64_t *rows, uint64_t *custs)
     }
 }
 
+/* A failed or cancelled append left the dataset with these counts, in its
+ * counters and in its partition views. */
+static void assert_counts(const scrm_dataset *ds, uint64_t orders, uint64_t customers,
+                          uint64_t duplicates)
+{
+    assert_int_equal(scrm_dataset_order_count(ds), orders);
+    assert_int_equal(scrm_dataset_customer_count(ds), customers);
+    assert_int_equal(scrm_dataset_duplicate_count(ds), duplicates);
+    uint64_t rows, custs;
+    view_totals(ds, &rows, &custs);
+    assert_int_equal(rows, orders);
+    assert_int_equal(custs, customers);
+}
+
 static void test_options_init_and_versions(void **state)
 {
     (void)state;
@@ -496,7 +510,8 @@ static void test_append_progress_reports_and_cancels(void **state)
                 assert_int_equal(append_logged(ds, is_str, N0, c, sk, t, a, with_ok ? ok : NULL,
                                                &l),
                                  SCRM_OK);
-                uint64_t n0 = scrm_dataset_order_count(ds), c0 = scrm_dataset_customer_count(ds);
+                uint64_t n0 = scrm_dataset_order_count(ds), c0 = scrm_dataset_customer_count(ds),
+                         d0 = scrm_dataset_duplicate_count(ds);
                 /* a full run: how many calls, and their shape */
                 scrm_dataset *ref = new_ds(is_str ? SCRM_KEY_STRING : SCRM_KEY_U64, threads);
                 assert_int_equal(append_logged(ref, is_str, N0, c, sk, t, a, with_ok ? ok : NULL,
@@ -519,12 +534,7 @@ static void test_append_progress_reports_and_cancels(void **state)
                                      SCRM_ECANCELLED);
                     assert_int_equal(lc.calls, k + 1); /* no call after the cancelling one */
                     assert_non_null(strstr(scrm_last_error(), "cancelled"));
-                    assert_int_equal(scrm_dataset_order_count(ds), n0);
-                    assert_int_equal(scrm_dataset_customer_count(ds), c0);
-                    uint64_t rows, custs;
-                    view_totals(ds, &rows, &custs);
-                    assert_int_equal(rows, n0);
-                    assert_int_equal(custs, c0);
+                    assert_counts(ds, n0, c0, d0);
                     uint32_t idx;
                     if (is_str)
                         assert_int_equal(scrm_dataset_find_str(&idx, ds, sk[N - 1], -1),
@@ -718,13 +728,7 @@ static void check_append_under_failures(int is_str, int with_okeys, int always)
         }
         assert_int_equal(rc, SCRM_ENOMEM);
         assert_int_equal(added, 12345);
-        assert_int_equal(scrm_dataset_order_count(ds), n0);
-        assert_int_equal(scrm_dataset_customer_count(ds), c0);
-        assert_int_equal(scrm_dataset_duplicate_count(ds), d0);
-        uint64_t rows, custs;
-        view_totals(ds, &rows, &custs);
-        assert_int_equal(rows, n0);
-        assert_int_equal(custs, c0);
+        assert_counts(ds, n0, c0, d0);
         /* Customers of the first batch are found; new ones are not. */
         uint32_t idx;
         if (is_str) {
