@@ -645,6 +645,32 @@ done:
 
 /* ---- compute ---- */
 
+/* The three dimensions ranked on up to three threads, each with its own
+ * scratch (sets == 3) or one after the other sharing one (sets == 1).
+ * Ranks do not depend on the order. M first: it costs about R and F
+ * together, so two threads split the work evenly. */
+typedef struct rank_job {
+    rank_ctx *rc;
+    uint32_t sets;
+    int method;
+    uint32_t N;
+    const uint32_t *seq;
+    scrm_rfm *r;
+} rank_job;
+
+static int rank_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
+{
+    static const int order[3] = {SCRM_RFM_M, SCRM_RFM_R, SCRM_RFM_F};
+    rank_job *j = ctx;
+    (void)thread;
+    for (uint32_t k = begin; k < end; k++) {
+        int d = order[k];
+        rank_dim(&j->rc[j->sets == 3 ? d : 0], d, j->method, j->N, j->seq, j->r->score[d],
+                 j->r->edges[d]);
+    }
+    return SCRM_OK;
+}
+
 static void free_scratch(scratch *scr, uint32_t threads)
 {
     if (!scr)
@@ -673,7 +699,7 @@ SCRM_EXPORT int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds,
     uint64_t *part_rows = NULL;
     uint32_t *rank = NULL, *seq = NULL;
     int32_t *lut = NULL;
-    rank_ctx rc = {0};
+    rank_ctx rc[3] = {{0}};
     uint32_t threads = 0;
     int err;
 
@@ -857,25 +883,29 @@ SCRM_EXPORT int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds,
     }
 
     /* ---- phase 2: scores ---- */
-    rc.n = n;
-    rc.rec = r->recency;
-    rc.freq = r->frequency;
-    rc.mon = r->monetary;
-    rc.max_rec = max_rec;
+    for (int d = 0; d < 3; d++)
+        rc[d] = (rank_ctx){.n = n, .rec = r->recency, .freq = r->frequency,
+                           .mon = r->monetary, .max_rec = max_rec};
     if (o.method == SCRM_RFM_METHOD_FIXED) {
         const double *e[3] = {o.r_edges, o.f_edges, o.m_edges};
         for (int d = 0; d < 3; d++) {
-            score_fixed(&rc, d, N, e[d], r->score[d]);
+            score_fixed(&rc[0], d, N, e[d], r->score[d]);
             memcpy(r->edges[d], e[d], (size_t)(N - 1) * sizeof(double));
         }
     } else {
-        rc.ka = scrm__big_alloc((size_t)n * sizeof *rc.ka);
-        rc.kb = scrm__big_alloc((size_t)n * sizeof *rc.kb);
-        rc.ord = scrm__big_alloc((size_t)n * sizeof *rc.ord);
-        rc.aux = scrm__big_alloc(((size_t)n + 256) * sizeof *rc.aux);
-        if (!rc.ka || !rc.kb || !rc.ord || !rc.aux) {
-            err = scrm__enomem(fn);
-            goto done;
+        /* One scratch set per dimension when they are ranked in parallel
+         * (memory is touched only as far as a method needs it). */
+        rank_job rj = {.rc = rc, .sets = threads > 1 && n >= 8192 ? 3 : 1, .method = o.method,
+                       .N = N, .r = r};
+        for (uint32_t k = 0; k < rj.sets; k++) {
+            rc[k].ka = scrm__big_alloc((size_t)n * sizeof *rc[k].ka);
+            rc[k].kb = scrm__big_alloc((size_t)n * sizeof *rc[k].kb);
+            rc[k].ord = scrm__big_alloc((size_t)n * sizeof *rc[k].ord);
+            rc[k].aux = scrm__big_alloc(((size_t)n + 256) * sizeof *rc[k].aux);
+            if (!rc[k].ka || !rc[k].kb || !rc[k].ord || !rc[k].aux) {
+                err = scrm__enomem(fn);
+                goto done;
+            }
         }
         if (o.method == SCRM_RFM_METHOD_NTILE && n > 0) {
             /* customers in key order: the NTILE tie-break */
@@ -889,8 +919,8 @@ SCRM_EXPORT int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds,
             for (uint32_t i = 0; i < n; i++)
                 seq[rank[i]] = i;
         }
-        for (int d = 0; d < 3; d++)
-            rank_dim(&rc, d, o.method, N, seq, r->score[d], r->edges[d]);
+        rj.seq = seq;
+        scrm__parallel_for(rj.sets == 3 ? (threads < 3 ? threads : 3) : 1, 3, rank_range, &rj);
     }
 
     /* ---- phase 3: segments and summary ---- */
@@ -925,10 +955,12 @@ done:
     scrm__free(rank);
     scrm__free(seq);
     scrm__free(lut);
-    scrm__free(rc.ka);
-    scrm__free(rc.kb);
-    scrm__free(rc.ord);
-    scrm__free(rc.aux);
+    for (int k = 0; k < 3; k++) {
+        scrm__free(rc[k].ka);
+        scrm__free(rc[k].kb);
+        scrm__free(rc[k].ord);
+        scrm__free(rc[k].aux);
+    }
     return err;
 }
 

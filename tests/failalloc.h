@@ -1,25 +1,31 @@
 /* A counting allocator for allocation-failure tests (SQLite's OOM tests,
  * libgit2's cl_alloc_limit): fails the Nth allocation from now, counts live
- * blocks so a test can assert that nothing leaked. */
+ * blocks so a test can assert that nothing leaked. Atomic counters: the
+ * library allocates from its worker threads too. */
 #ifndef SCRM_TEST_FAILALLOC_H
 #define SCRM_TEST_FAILALLOC_H
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <shopcrm.h>
 
-static long failalloc_countdown = -1; /* -1: never fail; 0: fail this one */
-static int failalloc_always;           /* once failed, fail every later call too */
-static long failalloc_live;
-static int failalloc_failed;
+static _Atomic long failalloc_countdown = -1; /* -1: never fail; 0: fail this one */
+static _Atomic int failalloc_always;           /* once failed, fail every later call too */
+static _Atomic long failalloc_live;
+static _Atomic int failalloc_failed;
 
 static int failalloc_should_fail(void)
 {
     if (failalloc_failed && failalloc_always)
         return 1;
-    if (failalloc_countdown < 0)
-        return 0;
-    if (failalloc_countdown-- == 0) {
-        failalloc_failed = 1;
-        return 1;
+    long c = atomic_load(&failalloc_countdown);
+    while (c >= 0) { /* take one step of the countdown, unless another thread did */
+        if (atomic_compare_exchange_weak(&failalloc_countdown, &c, c - 1)) {
+            if (c == 0) {
+                failalloc_failed = 1;
+                return 1;
+            }
+            return 0;
+        }
     }
     return 0;
 }

@@ -1287,6 +1287,39 @@ static void test_allocation_failures_leave_nothing(void **state)
     scrm_dataset_free(ds);
 }
 
+/* The parallel path (two threads, a dataset past the threading threshold,
+ * one scratch set per dimension): every allocation failure is reported and
+ * leaks nothing; NTILE with string keys covers the key-rank sort too. */
+static void test_allocation_failures_with_threads(void **state)
+{
+    (void)state;
+    for (int strings = 0; strings < 2; strings++) {
+        scrm_dataset *ds = make_synthetic(20000, 90000, strings);
+        int ok = 0;
+        for (long nth = 0; nth < 2000 && !ok; nth++) {
+            failalloc_install(nth, 0);
+            long live = failalloc_live;
+            scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+            o.threads = 2;
+            o.method = strings ? SCRM_RFM_METHOD_NTILE : SCRM_RFM_METHOD_QUANTILE;
+            scrm_rfm *r = (scrm_rfm *)(uintptr_t)0x77;
+            int err = scrm_rfm_compute(&r, ds, &o);
+            failalloc_disarm();
+            if (err == SCRM_OK) {
+                ok = 1;
+                scrm_rfm_free(r);
+            } else {
+                assert_int_equal(err, SCRM_ENOMEM);
+                assert_true(r == (scrm_rfm *)(uintptr_t)0x77);
+            }
+            assert_int_equal(failalloc_live, live);
+            failalloc_uninstall();
+        }
+        assert_true(ok);
+        scrm_dataset_free(ds);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1320,6 +1353,7 @@ int main(void)
         cmocka_unit_test(test_progress_and_cancel),
         cmocka_unit_test(test_thread_count_does_not_change_results),
         cmocka_unit_test(test_allocation_failures_leave_nothing),
+        cmocka_unit_test(test_allocation_failures_with_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
