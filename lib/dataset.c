@@ -197,6 +197,8 @@ typedef struct batch {
     uint64_t *pbuf;
     uint32_t *slen;            /* per row string length (string keys only) */
     uint64_t *pstart;          /* PARTS + 1: region of each partition in order[] */
+    uint32_t *active;          /* the partitions with rows in this batch, ascending */
+    uint32_t n_active;         /* stages after the scatter visit only these */
     uint32_t *pnew;            /* new customers per partition */
     uint64_t *pbytes;          /* string bytes of new customers per partition */
     uint64_t *tcount;          /* threads * PARTS counters for the scatter */
@@ -206,7 +208,7 @@ typedef struct batch {
     uint32_t **wcust;
     int64_t **wtime, **wamount;
     uint32_t threads;
-    int planned;               /* partitions [0, PARTS) were planned (for rollback) */
+    int planned;               /* the active partitions were planned (for rollback) */
     uint64_t str_base;         /* offset of this batch's bytes in the new arena chunk */
     arena_chunk *chunk;
 } batch;
@@ -428,12 +430,13 @@ static int reserve_rows(batch *b)
 {
     scrm_dataset *ds = b->ds;
     uint64_t total = 0;
-    for (uint32_t p = 0; p < PARTS; p++) {
+    for (uint32_t a = 0; a < b->n_active; a++) {
+        uint32_t p = b->active[a];
         part *pt = &ds->parts[p];
         uint64_t need = b->pstart[p + 1] - b->pstart[p];
         const scrm__row_seg *last = pt->n_seg ? &pt->seg[pt->n_seg - 1] : NULL;
         b->room[p] = 0;
-        if (!need || (last && last->cap - last->n >= need))
+        if (last && last->cap - last->n >= need)
             continue;
         if (pt->n_seg == pt->cap_seg) {
             uint32_t c = pt->cap_seg ? pt->cap_seg * 2 : 4;
@@ -457,7 +460,8 @@ static int reserve_rows(batch *b)
         int64_t *time = (int64_t *)(void *)(sl + 1), *amount = time + total;
         uint32_t *cust = (uint32_t *)(void *)(amount + total);
         uint64_t off = 0;
-        for (uint32_t p = 0; p < PARTS; p++) {
+        for (uint32_t a = 0; a < b->n_active; a++) {
+            uint32_t p = b->active[a];
             if (!b->room[p])
                 continue;
             part *pt = &ds->parts[p];
@@ -469,10 +473,9 @@ static int reserve_rows(batch *b)
         ds->slabs = sl;
         b->new_slab = sl;
     }
-    for (uint32_t p = 0; p < PARTS; p++) {
+    for (uint32_t a = 0; a < b->n_active; a++) {
+        uint32_t p = b->active[a];
         part *pt = &ds->parts[p];
-        if (b->pstart[p + 1] == b->pstart[p])
-            continue;
         scrm__row_seg *last = &pt->seg[pt->n_seg - 1];
         b->wcust[p] = last->cust + last->n;
         b->wtime[p] = last->time + last->n;
@@ -488,22 +491,25 @@ static void unreserve_rows(batch *b)
     scrm_dataset *ds = b->ds;
     if (!b->new_slab)
         return;
-    for (uint32_t p = 0; p < PARTS; p++)
-        if (b->room[p])
-            ds->parts[p].n_seg--;
+    for (uint32_t a = 0; a < b->n_active; a++)
+        if (b->room[b->active[a]])
+            ds->parts[b->active[a]].n_seg--;
     ds->slabs = b->new_slab->next;
     scrm__free(b->new_slab);
     b->new_slab = NULL;
 }
 
-/* Progress from the calling thread (thread 0), which plans partitions
- * [begin, end): the share of its rows planned, applied to the batch. */
-static int plan_progress(const batch *b, uint32_t begin, uint32_t end, uint32_t p)
+/* Progress from the calling thread (thread 0), which plans the active
+ * partitions [begin, end) and has planned [begin, a]: the share of its rows
+ * planned, applied to the batch. */
+static int plan_progress(const batch *b, uint32_t begin, uint32_t end, uint32_t a)
 {
     uint32_t step = (end - begin) / 64 ? (end - begin) / 64 : 1;
-    if ((p + 1 - begin) % step != 0 || p + 1 == end)
+    if ((a + 1 - begin) % step != 0 || a + 1 == end)
         return SCRM_OK;
-    uint64_t range = b->pstart[end] - b->pstart[begin], done = b->pstart[p + 1] - b->pstart[begin];
+    uint64_t first = b->pstart[b->active[begin]];
+    uint64_t range = b->pstart[b->active[end - 1] + 1] - first;
+    uint64_t done = b->pstart[b->active[a] + 1] - first;
     uint64_t est = range ? (uint64_t)((double)b->n * (double)done / (double)range) : 0;
     if (b->progress(est, b->n, b->payload))
         return scrm__error(SCRM_ECANCELLED, -1, "%s: cancelled by the progress callback", b->fn);
@@ -517,7 +523,8 @@ static int plan_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
      * among the rows of the partitions planned so far predicts the next
      * partition's: size its table once instead of doubling it ~8 times. */
     uint64_t rows_seen = 0, new_seen = 0;
-    for (uint32_t p = begin; p < end; p++) {
+    for (uint32_t a = begin; a < end; a++) {
+        uint32_t p = b->active[a];
         part *pt = &b->ds->parts[p];
         uint64_t rows = b->pstart[p + 1] - b->pstart[p];
         if (rows_seen >= 4096 && rows) {
@@ -534,7 +541,7 @@ static int plan_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
             return err;
         rows_seen += rows;
         new_seen += b->pnew[p];
-        if (thread == 0 && b->progress && (err = plan_progress(b, begin, end, p)) < 0)
+        if (thread == 0 && b->progress && (err = plan_progress(b, begin, end, a)) < 0)
             return err;
     }
     return SCRM_OK;
@@ -544,8 +551,8 @@ static int reserve_range(void *ctx, uint32_t begin, uint32_t end, uint32_t threa
 {
     (void)thread;
     batch *b = ctx;
-    for (uint32_t p = begin; p < end; p++) {
-        int err = reserve_partition(b, p);
+    for (uint32_t a = begin; a < end; a++) {
+        int err = reserve_partition(b, b->active[a]);
         if (err)
             return err;
     }
@@ -560,11 +567,12 @@ static int commit_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread
     scrm_dataset *ds = b->ds;
     uint32_t gbase = ds->n_cust;
     uint64_t sbase = 0;
-    for (uint32_t p = 0; p < begin; p++) {
-        gbase += b->pnew[p];
-        sbase += b->pbytes[p];
+    for (uint32_t a = 0; a < begin; a++) {
+        gbase += b->pnew[b->active[a]];
+        sbase += b->pbytes[b->active[a]];
     }
-    for (uint32_t p = begin; p < end; p++) {
+    for (uint32_t a = begin; a < end; a++) {
+        uint32_t p = b->active[a];
         part *pt = &ds->parts[p];
         uint64_t lo = b->pstart[p], hi = b->pstart[p + 1];
         for (uint32_t k = 0; k < b->pnew[p]; k++) {
@@ -786,6 +794,7 @@ static void batch_free(batch *b)
     scrm__free(b->pbuf);
     scrm__free(b->slen);
     scrm__free(b->pstart);
+    scrm__free(b->active);
     scrm__free(b->pnew);
     scrm__free(b->pbytes);
     scrm__free(b->tcount);
@@ -880,20 +889,23 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     b->pbuf = scrm__big_alloc((size_t)n * sizeof *b->pbuf);
     if (b->is_str)
         b->rhash = scrm__malloc((size_t)n * sizeof *b->rhash);
-    b->pstart = scrm__calloc(PARTS + 1, sizeof *b->pstart);
-    b->pnew = scrm__calloc(PARTS, sizeof *b->pnew);
-    b->pbytes = scrm__calloc(PARTS, sizeof *b->pbytes);
-    b->tcount = scrm__calloc((size_t)b->threads * PARTS, sizeof *b->tcount);
-    b->room = scrm__calloc(PARTS, sizeof *b->room);
-    b->wcust = scrm__calloc(PARTS, sizeof *b->wcust);
-    b->wtime = scrm__calloc(PARTS, sizeof *b->wtime);
-    b->wamount = scrm__calloc(PARTS, sizeof *b->wamount);
+    /* Per-partition arrays: written for the active partitions before they
+     * are read (no zeroing: small batches touch few partitions). */
+    b->pstart = scrm__malloc((PARTS + 1) * sizeof *b->pstart);
+    b->active = scrm__malloc(PARTS * sizeof *b->active);
+    b->pnew = scrm__malloc(PARTS * sizeof *b->pnew);
+    b->pbytes = scrm__malloc(PARTS * sizeof *b->pbytes);
+    b->tcount = scrm__malloc((size_t)b->threads * PARTS * sizeof *b->tcount);
+    b->room = scrm__malloc(PARTS * sizeof *b->room);
+    b->wcust = scrm__malloc(PARTS * sizeof *b->wcust);
+    b->wtime = scrm__malloc(PARTS * sizeof *b->wtime);
+    b->wamount = scrm__malloc(PARTS * sizeof *b->wamount);
     if (b->okeys) {
         b->dup = scrm__calloc(n, 1);
         b->order = scrm__malloc((size_t)n * sizeof *b->order);
     }
     if (!b->pbuf || (b->is_str && !b->rhash) || !b->pstart || !b->pnew || !b->pbytes ||
-        !b->tcount || !b->room || !b->wcust || !b->wtime || !b->wamount ||
+        !b->tcount || !b->room || !b->wcust || !b->wtime || !b->wamount || !b->active ||
         (b->okeys && (!b->dup || !b->order))) {
         err = scrm__enomem(fn);
         goto done;
@@ -920,6 +932,13 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     }
     b->pstart[PARTS] = acc;
     uint64_t added = acc;
+    b->n_active = 0;
+    for (uint32_t p = 0; p < PARTS; p++)
+        if (b->pstart[p + 1] > b->pstart[p]) {
+            b->active[b->n_active++] = p;
+            b->pnew[p] = 0;
+            b->pbytes[p] = 0;
+        }
     /* Room for the rows first (undone on failure). */
     if ((err = reserve_rows(b)) < 0) {
         err = scrm__enomem(fn);
@@ -929,7 +948,7 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
 
     /* Plan: intern customers (inserts into the tables; undone on failure). */
     b->planned = 1;
-    err = scrm__parallel_for(b->threads, PARTS, plan_range, b);
+    err = scrm__parallel_for(b->threads, b->n_active, plan_range, b);
     if (err < 0) {
         if (err == SCRM_EOVERFLOW)
             err = scrm__error(err, -1, "%s: too many customers in one partition", fn);
@@ -940,9 +959,9 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
 
     /* Reserve: every allocation the commit needs. */
     uint64_t new_cust = 0, new_bytes = 0;
-    for (uint32_t p = 0; p < PARTS; p++) {
-        new_cust += b->pnew[p];
-        new_bytes += b->pbytes[p];
+    for (uint32_t a = 0; a < b->n_active; a++) {
+        new_cust += b->pnew[b->active[a]];
+        new_bytes += b->pbytes[b->active[a]];
     }
     if ((uint64_t)ds->n_cust + new_cust > UINT32_MAX - 1) {
         err = scrm__error(SCRM_EOVERFLOW, -1, "%s: more than %u customers", fn,
@@ -980,7 +999,7 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
         err = scrm__enomem(fn);
         goto done;
     }
-    if ((err = scrm__parallel_for(b->threads, PARTS, reserve_range, b)) < 0) {
+    if ((err = scrm__parallel_for(b->threads, b->n_active, reserve_range, b)) < 0) {
         err = scrm__enomem(fn);
         goto done;
     }
@@ -991,7 +1010,7 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     }
 
     /* Commit: nothing below can fail. */
-    scrm__parallel_for(b->threads, PARTS, commit_range, b);
+    scrm__parallel_for(b->threads, b->n_active, commit_range, b);
     if (b->chunk) {
         b->chunk->next = ds->arena;
         ds->arena = b->chunk;
@@ -1027,8 +1046,8 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
 done:
     unreserve_rows(b);
     if (b->planned)
-        for (uint32_t p = 0; p < PARTS; p++)
-            unplan_partition(b, p);
+        for (uint32_t a = 0; a < b->n_active; a++)
+            unplan_partition(b, b->active[a]);
     if (deduped)
         undedup(b);
     batch_free(b);
