@@ -826,6 +826,83 @@ static void test_cohorts_do_not_depend_on_the_thread_count(void **state)
     scrm_dataset_free(ds);
 }
 
+/* The retail rows appended newest first in batches of 97 rows: every
+ * partition then holds its rows in several segments, later segments with
+ * earlier orders, so the one-pass attempt fails part way through a later
+ * segment and is undone across segments. The matrices must equal those of
+ * the same rows in one append, and of the CSV load. */
+static void test_cohorts_do_not_depend_on_how_rows_were_appended(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = load_retail(2);
+    const uint64_t n = scrm_dataset_order_count(ds);
+    uint64_t *k = malloc(n * sizeof *k);
+    int64_t *t = malloc(n * sizeof *t), *a = malloc(n * sizeof *a);
+    assert_non_null(k);
+    assert_non_null(t);
+    assert_non_null(a);
+    uint64_t m = 0;
+    for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
+        scrm__part_view v;
+        scrm__dataset_partition(ds, p, &v);
+        for (uint32_t q = 0; q < v.n_seg; q++)
+            for (uint64_t i = 0; i < v.seg[q].n; i++) {
+                assert_int_equal(
+                    scrm_dataset_customer_key_u64(&k[m], ds, v.gid[v.seg[q].cust[i]]), SCRM_OK);
+                t[m] = v.seg[q].time[i];
+                a[m] = v.seg[q].amount[i];
+                m++;
+            }
+    }
+    assert_int_equal(m, n);
+    /* newest first (insertion sort on time, descending: 7441 rows) */
+    for (uint64_t i = 1; i < n; i++)
+        for (uint64_t j = i; j > 0 && t[j - 1] < t[j]; j--) {
+            uint64_t tk = k[j];
+            int64_t tt = t[j], ta = a[j];
+            k[j] = k[j - 1];
+            t[j] = t[j - 1];
+            a[j] = a[j - 1];
+            k[j - 1] = tk;
+            t[j - 1] = tt;
+            a[j - 1] = ta;
+        }
+    scrm_dataset *one = NULL, *many = NULL;
+    assert_int_equal(scrm_dataset_new(&one, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_new(&many, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(one, n, k, t, a, NULL, NULL), SCRM_OK);
+    for (uint64_t i = 0; i < n; i += 97) {
+        uint64_t b = n - i < 97 ? n - i : 97;
+        assert_int_equal(scrm_dataset_append_u64(many, b, k + i, t + i, a + i, NULL, NULL),
+                         SCRM_OK);
+    }
+    uint32_t max_seg = 0;
+    for (uint32_t p = 0; p < scrm__dataset_partition_count(many); p++) {
+        scrm__part_view v;
+        scrm__dataset_partition(many, p, &v);
+        max_seg = v.n_seg > max_seg ? v.n_seg : max_seg;
+    }
+    assert_true(max_seg >= 3);
+    for (int variant = 0; variant < 4; variant++) {
+        scrm_cohorts_options o = SCRM_COHORTS_OPTIONS_INIT;
+        o.mode = variant & 1 ? SCRM_COHORT_ROLLING : SCRM_COHORT_CLASSIC;
+        o.refunds = variant >> 1;
+        o.unit = variant == 2 ? SCRM_PERIOD_WEEK : SCRM_PERIOD_MONTH;
+        scrm_cohorts *x = compute(ds, &o), *y = compute(one, &o), *z = compute(many, &o);
+        assert_same_result(y, x);
+        assert_same_result(z, x);
+        scrm_cohorts_free(x);
+        scrm_cohorts_free(y);
+        scrm_cohorts_free(z);
+    }
+    scrm_dataset_free(one);
+    scrm_dataset_free(many);
+    scrm_dataset_free(ds);
+    free(k);
+    free(t);
+    free(a);
+}
+
 /* ---- allocation failures ---- */
 
 static void test_cohorts_allocation_failure_leaves_nothing(void **state)
@@ -884,6 +961,7 @@ int main(void)
         cmocka_unit_test(test_cohorts_merge_of_a_split_equals_the_whole),
         cmocka_unit_test(test_cohorts_merge_rejects_different_options),
         cmocka_unit_test(test_cohorts_do_not_depend_on_the_thread_count),
+        cmocka_unit_test(test_cohorts_do_not_depend_on_how_rows_were_appended),
         cmocka_unit_test(test_cohorts_allocation_failure_leaves_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
