@@ -1116,7 +1116,10 @@ static void test_progress_and_cancel(void **state)
 }
 
 /* A synthetic dataset: n customers, deterministic pseudo-random orders. */
-static scrm_dataset *make_synthetic(uint32_t n_cust, uint32_t n_rows, int strings)
+/* n_rows random orders of n_cust customers, appended in batches of
+ * `batch` rows (0: one append). */
+static scrm_dataset *make_synthetic_batched(uint32_t n_cust, uint32_t n_rows, int strings,
+                                            uint32_t batch)
 {
     uint64_t x = 88172645463325252ull;
     uint64_t *k = malloc(n_rows * sizeof *k);
@@ -1135,17 +1138,65 @@ static scrm_dataset *make_synthetic(uint32_t n_cust, uint32_t n_rows, int string
     }
     scrm_dataset *ds = NULL;
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    if (strings)
-        assert_int_equal(scrm_dataset_append_str(ds, n_rows, sp, NULL, t, a, NULL, NULL),
-                         SCRM_OK);
-    else
-        assert_int_equal(scrm_dataset_append_u64(ds, n_rows, k, t, a, NULL, NULL), SCRM_OK);
+    if (!batch)
+        batch = n_rows;
+    for (uint32_t i = 0; i < n_rows; i += batch) {
+        uint32_t b = n_rows - i < batch ? n_rows - i : batch;
+        if (strings)
+            assert_int_equal(scrm_dataset_append_str(ds, b, sp + i, NULL, t + i, a + i, NULL,
+                                                     NULL),
+                             SCRM_OK);
+        else
+            assert_int_equal(scrm_dataset_append_u64(ds, b, k + i, t + i, a + i, NULL, NULL),
+                             SCRM_OK);
+    }
     free(k);
     free(t);
     free(a);
     free(sk);
     free(sp);
     return ds;
+}
+
+static scrm_dataset *make_synthetic(uint32_t n_cust, uint32_t n_rows, int strings)
+{
+    return make_synthetic_batched(n_cust, n_rows, strings, 0);
+}
+
+/* Rows appended in many small batches (several segments per partition)
+ * give each customer the same values, scores and segment as one append;
+ * customer indices differ, so customers are matched by key. */
+static void test_results_do_not_depend_on_append_batches(void **state)
+{
+    (void)state;
+    scrm_dataset *one = make_synthetic_batched(20000, 90000, 0, 0);
+    scrm_dataset *many = make_synthetic_batched(20000, 90000, 0, 333);
+    for (int method = 0; method < 2; method++) {
+        scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+        o.method = method;
+        o.threads = 2;
+        scrm_rfm *x = NULL, *y = NULL;
+        assert_int_equal(scrm_rfm_compute(&x, one, &o), SCRM_OK);
+        assert_int_equal(scrm_rfm_compute(&y, many, &o), SCRM_OK);
+        uint32_t n = scrm_rfm_customer_count(x);
+        assert_int_equal(scrm_rfm_customer_count(y), n);
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t key;
+            uint32_t j;
+            assert_int_equal(scrm_dataset_customer_key_u64(&key, one, i), SCRM_OK);
+            assert_int_equal(scrm_dataset_find_u64(&j, many, key), SCRM_OK);
+            assert_int_equal(scrm_rfm_recency_days(x)[i], scrm_rfm_recency_days(y)[j]);
+            assert_int_equal(scrm_rfm_frequency(x)[i], scrm_rfm_frequency(y)[j]);
+            assert_int_equal(scrm_rfm_revenue(x)[i], scrm_rfm_revenue(y)[j]);
+            for (int d = 0; d < 3; d++)
+                assert_int_equal(scrm_rfm_scores(x, d)[i], scrm_rfm_scores(y, d)[j]);
+            assert_int_equal(scrm_rfm_segments(x)[i], scrm_rfm_segments(y)[j]);
+        }
+        scrm_rfm_free(x);
+        scrm_rfm_free(y);
+    }
+    scrm_dataset_free(one);
+    scrm_dataset_free(many);
 }
 
 static void assert_same_result(const scrm_rfm *a, const scrm_rfm *b)
@@ -1354,6 +1405,7 @@ int main(void)
         cmocka_unit_test(test_thread_count_does_not_change_results),
         cmocka_unit_test(test_allocation_failures_leave_nothing),
         cmocka_unit_test(test_allocation_failures_with_threads),
+        cmocka_unit_test(test_results_do_not_depend_on_append_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
