@@ -81,6 +81,7 @@ struct part_total {
     uint64_t at_start, at_end, retained, intervals;
     i128 revenue, order_revenue, refund_amount, new_revenue, returning_revenue;
     i128 interval_sum;     /* seconds, sum of the purchase intervals */
+    int64_t interval_max;  /* the largest interval (0 when none) */
     uint64_t interval_off; /* first slot of this partition in the interval array */
 };
 
@@ -134,6 +135,7 @@ static void kpi_intervals(const struct kpi_job *job, const scrm__part_view *v, s
     int64_t *dst = job->intervals + t->interval_off;
     uint64_t b = 0, k = 0;
     i128 total = 0;
+    int64_t imax = 0;
     for (uint32_t c = 0; c < v->n_cust; c++) {
         uint64_t e = pos[c];
         if (e - b >= 2) {
@@ -151,14 +153,17 @@ static void kpi_intervals(const struct kpi_job *job, const scrm__part_view *v, s
                 qsort(r, n, sizeof *r, cmp_i64);
             }
             for (size_t x = 1; x < n; x++) {
-                dst[k++] = r[x] - r[x - 1];
-                total += r[x] - r[x - 1];
+                int64_t gap = r[x] - r[x - 1];
+                dst[k++] = gap;
+                total += gap;
+                imax = gap > imax ? gap : imax;
             }
         }
         b = e;
     }
     t->intervals = k;
     t->interval_sum = total;
+    t->interval_max = imax;
 }
 
 /* The k-th smallest of a[0..n) (0-based), reordering a: Hoare's selection
@@ -190,6 +195,51 @@ static int64_t select_kth(int64_t *a, int64_t n, int64_t k)
             return a[k];
     }
     return a[k];
+}
+
+/* The values of ranks k - 1 (if k > 0 and lo is not NULL) and k, from 0,
+ * of a[0..n), all in 0..max: radix selection, as for the RFM quantile
+ * edges. One pass makes a histogram of the top 12 bits of the values; only
+ * the values of the (at most two) buckets holding the ranks are copied out
+ * and selected among with select_kth. Without memory for that copy,
+ * select_kth runs on all of a (same values, slower). */
+static void select_ranks(int64_t *a, int64_t n, int64_t k, int64_t max, int64_t *lo, int64_t *hi)
+{
+    enum { W = 12 };
+    const int bits = max ? 64 - __builtin_clzll((uint64_t)max) : 1;
+    const int sh = bits > W ? bits - W : 0;
+    uint64_t cnt[1u << W] = {0};
+    for (int64_t i = 0; i < n; i++)
+        cnt[(uint64_t)a[i] >> sh]++;
+    /* bucket of rank k - 1 (when wanted) and of rank k */
+    const int want_lo = lo && k > 0;
+    int64_t first = want_lo ? k - 1 : k, before = 0;
+    uint32_t b0 = 0;
+    while (before + (int64_t)cnt[b0] <= first)
+        before += (int64_t)cnt[b0++];
+    uint32_t b1 = b0;
+    int64_t at_b1 = before;
+    while (at_b1 + (int64_t)cnt[b1] <= k)
+        at_b1 += (int64_t)cnt[b1++];
+    const int64_t m = (int64_t)cnt[b0] + (b1 != b0 ? (int64_t)cnt[b1] : 0);
+    int64_t *c = scrm__malloc((size_t)m * sizeof *c);
+    if (!c) {
+        *hi = select_kth(a, n, k);
+        if (want_lo)
+            *lo = select_kth(a, n, k - 1);
+        return;
+    }
+    int64_t j = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t bucket = (uint64_t)a[i] >> sh;
+        if (bucket == b0 || bucket == b1)
+            c[j++] = a[i];
+    }
+    /* c holds the values of ranks before .. before + m - 1, in any order */
+    *hi = select_kth(c, m, k - before);
+    if (want_lo)
+        *lo = select_kth(c, m, k - 1 - before);
+    scrm__free(c);
 }
 
 static void kpi_partition(const struct kpi_job *job, uint32_t p, struct scratch *s,
@@ -445,6 +495,7 @@ SCRM_EXPORT int scrm_kpi_compute(scrm_kpi **out, const scrm_dataset *ds,
         sum.retained += t->retained;
         sum.intervals += t->intervals;
         sum.interval_sum += t->interval_sum;
+        sum.interval_max = t->interval_max > sum.interval_max ? t->interval_max : sum.interval_max;
         sum.orders += t->orders;
         sum.refunds += t->refunds;
         sum.customers += t->customers;
@@ -504,17 +555,9 @@ SCRM_EXPORT int scrm_kpi_compute(scrm_kpi **out, const scrm_dataset *ds,
     val[SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES] =
         sum.intervals ? (double)sum.interval_sum / (double)sum.intervals / 86400.0 : NAN;
     if (sum.intervals) {
-        int64_t n = (int64_t)sum.intervals;
-        int64_t hi = select_kth(intervals, n, n / 2);
-        double med = (double)hi;
-        if (n % 2 == 0) {
-            /* The lower middle is the largest value left of n/2 after selection. */
-            int64_t lo = intervals[0];
-            for (int64_t i = 1; i < n / 2; i++)
-                if (intervals[i] > lo)
-                    lo = intervals[i];
-            med = ((double)lo + (double)hi) / 2.0;
-        }
+        int64_t n = (int64_t)sum.intervals, lo = 0, hi = 0;
+        select_ranks(intervals, n, n / 2, sum.interval_max, n % 2 == 0 ? &lo : NULL, &hi);
+        double med = n % 2 == 0 ? ((double)lo + (double)hi) / 2.0 : (double)hi;
         val[SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES] = med / 86400.0;
     } else {
         val[SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES] = NAN;

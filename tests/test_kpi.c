@@ -656,6 +656,71 @@ static void test_kpi_median_of_many_intervals(void **state)
     scrm_kpi_free(k);
     scrm_dataset_free(ds);
 }
+
+static int cmp_i64_test(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* The median of the purchase intervals against one worked out here by
+ * sorting (each customer's order times, their gaps, all gaps), for gap
+ * shapes that stress the selection: many equal gaps (same-second orders),
+ * gaps spread over seconds, and one gap of nineteen centuries that puts
+ * almost every other gap in the lowest histogram bucket. */
+static void test_kpi_median_matches_a_sort(void **state)
+{
+    (void)state;
+    enum { N = 40000, NC = 3000 };
+    uint64_t *c = malloc(N * sizeof *c);
+    int64_t *t = malloc(N * sizeof *t), *a = malloc(N * sizeof *a);
+    int64_t *gaps = malloc(N * sizeof *gaps), *ts = malloc(N * sizeof *ts);
+    assert_true(c && t && a && gaps && ts);
+    uint64_t x = 777;
+    for (int shape = 0; shape < 3; shape++)
+        for (int extra = 0; extra < 2; extra++) { /* odd and even interval counts */
+            uint32_t n = N - (uint32_t)extra;
+            for (uint32_t i = 0; i < n; i++) {
+                x = scrm__mix64(x + i);
+                c[i] = x % NC + 1;
+                t[i] = shape == 0   ? (int64_t)(x >> 40) % 50 * D      /* few distinct times */
+                       : shape == 1 ? 1700000000 + (int64_t)(x >> 30) % (90 * D)
+                                    : 1700000000 + (int64_t)(x >> 30) % (9 * D);
+                a[i] = 100;
+            }
+            if (shape == 2) { /* customer 1: one order in the year 68 */
+                c[0] = 1;
+                t[0] = -60000000000;
+            }
+            scrm_dataset *ds = NULL;
+            assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+            assert_int_equal(scrm_dataset_append_u64(ds, n, c, t, a, NULL, NULL), SCRM_OK);
+            /* the gaps, customer by customer */
+            uint32_t m = 0;
+            for (uint64_t cust = 1; cust <= NC; cust++) {
+                uint32_t k = 0;
+                for (uint32_t i = 0; i < n; i++)
+                    if (c[i] == cust)
+                        ts[k++] = t[i];
+                qsort(ts, k, sizeof *ts, cmp_i64_test);
+                for (uint32_t i = 1; i < k; i++)
+                    gaps[m++] = ts[i] - ts[i - 1];
+            }
+            qsort(gaps, m, sizeof *gaps, cmp_i64_test);
+            double want = m % 2 ? (double)gaps[m / 2]
+                                : ((double)gaps[m / 2 - 1] + (double)gaps[m / 2]) / 2.0;
+            scrm_kpi *k = compute(ds, SCRM_KPI_START_ALL, SCRM_KPI_END_ALL, 0);
+            assert_int_equal(cnt(k, SCRM_KPI_PURCHASE_INTERVALS), m);
+            check_ratio(k, SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES, want / 86400.0, "median");
+            scrm_kpi_free(k);
+            scrm_dataset_free(ds);
+        }
+    free(c);
+    free(t);
+    free(a);
+    free(gaps);
+    free(ts);
+}
 #undef D
 
 /* ---- results do not depend on the thread count ---- */
@@ -929,6 +994,7 @@ int main(void)
         cmocka_unit_test(test_kpi_retention_unbounded_window_is_nan),
         cmocka_unit_test(test_kpi_options_version_1_gets_default_lookback),
         cmocka_unit_test(test_kpi_median_of_many_intervals),
+        cmocka_unit_test(test_kpi_median_matches_a_sort),
         cmocka_unit_test(test_kpi_bit_identical_across_thread_counts),
         cmocka_unit_test(test_kpi_progress_reports_rows_and_cancels),
         cmocka_unit_test(test_kpi_allocation_failure_leaves_nothing),
