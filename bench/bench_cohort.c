@@ -1,6 +1,7 @@
-/* bench_cohort: monthly cohort matrices on an ingested synthetic dataset.
+/* bench_cohort: monthly cohort matrices (or, with --kpi, the shop KPIs) on
+ * an ingested synthetic dataset.
  *
- *   bench_cohort [--threads 1,2] [--repeat R] [--unit U] [--seed S] [SIZES...]
+ *   bench_cohort [--threads 1,2] [--repeat R] [--unit U] [--kpi] [--seed S] [SIZES...]
  *
  * SIZES are order counts (default: 10M 50M; about SIZE / 8 customers over
  * 3 years, bench/gen.h, so monthly cohorts make a 36 x 36 matrix). The
@@ -14,7 +15,8 @@
  * Prints one line per measurement; asserts nothing.
  * Target (issue 5, 2-core machine): 10M orders / 1.25M customers, monthly
  * cohorts over 3 years, 2 threads: <= 0.05 s; 50M: <= 0.2 s; memory <= the
- * dataset's plus the matrix. */
+ * dataset's plus the matrix. --kpi times scrm_kpi_compute() with default
+ * options (the whole dataset, 365-day lookback) the same way (no target). */
 #include "gen.h"
 
 #include <inttypes.h>
@@ -103,7 +105,7 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     uint32_t threads_list[8] = {1, 2}, n_threads = 2, repeat = 5;
-    int unit = SCRM_PERIOD_MONTH;
+    int unit = SCRM_PERIOD_MONTH, kpi = 0;
     uint64_t seed = 42, sizes[16];
     int n_sizes = 0;
     for (int i = 1; i < argc; i++) {
@@ -118,6 +120,8 @@ int main(int argc, char **argv)
             repeat = (uint32_t)atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--unit") && i + 1 < argc) {
             unit = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--kpi")) {
+            kpi = 1;
         } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
             seed = strtoull(argv[++i], NULL, 10);
         } else if (n_sizes < 16) {
@@ -164,28 +168,38 @@ int main(int argc, char **argv)
                 scrm_cohorts_options o = SCRM_COHORTS_OPTIONS_INIT;
                 o.unit = unit;
                 o.threads = threads_list[ti];
+                scrm_kpi_options ko = SCRM_KPI_OPTIONS_INIT;
+                ko.threads = threads_list[ti];
                 scrm_cohorts *r = NULL;
+                scrm_kpi *k = NULL;
                 const long long before = atomic_load(&g_live);
                 atomic_store(&g_peak, before);
                 const double c0 = cpu_now(), t0 = bench_now();
-                int err = scrm_cohorts_compute(&r, ds, &o);
+                int err = kpi ? scrm_kpi_compute(&k, ds, &ko) : scrm_cohorts_compute(&r, ds, &o);
                 times[rep] = bench_now() - t0;
                 cpu[rep] = cpu_now() - c0;
                 if (err != SCRM_OK) {
-                    fprintf(stderr, "cohorts: %s (%s)\n", scrm_strerror(err), scrm_last_error());
+                    fprintf(stderr, "%s: %s (%s)\n", kpi ? "kpi" : "cohorts", scrm_strerror(err),
+                            scrm_last_error());
                     return 1;
                 }
                 extra = atomic_load(&g_peak) - before;
-                C = scrm_cohorts_count(r);
-                K = scrm_cohorts_periods(r);
+                C = r ? scrm_cohorts_count(r) : 0;
+                K = r ? scrm_cohorts_periods(r) : 0;
                 scrm_cohorts_free(r);
+                scrm_kpi_free(k);
             }
             qsort(times, repeat, sizeof times[0], cmp_double);
             qsort(cpu, repeat, sizeof cpu[0], cmp_double);
-            printf("orders %" PRIu64 " customers %" PRIu64 " threads %u unit %d: %u x %u cells, "
+            char what[64];
+            if (kpi)
+                snprintf(what, sizeof what, "kpi");
+            else
+                snprintf(what, sizeof what, "unit %d: %u x %u cells", unit, C, K);
+            printf("orders %" PRIu64 " customers %" PRIu64 " threads %u %s, "
                    "best %.4f s, median %.4f s, cpu %.4f s; dataset %.1f MB, extra %.2f MB "
                    "(%.2f B/order)\n",
-                   orders, (uint64_t)scrm_dataset_customer_count(ds), threads_list[ti], unit, C, K,
+                   orders, (uint64_t)scrm_dataset_customer_count(ds), threads_list[ti], what,
                    times[0], times[repeat / 2], cpu[0], (double)ds_bytes / 1e6, (double)extra / 1e6,
                    (double)extra / (double)orders);
             fflush(stdout);
