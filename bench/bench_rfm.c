@@ -405,12 +405,21 @@ int main(int argc, char **argv)
                total * 1e9 / (double)r->orders, peak_bytes(r) / 1e6,
                peak_bytes(r) / (double)r->orders, r->cpu_user_s, r->cpu_sys_s);
     }
+    /* The target is for the machine's cores (2 here): other thread counts
+     * are printed for reference, without a verdict. */
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
     for (int i = 0; i < n_rows; i++) {
         const result *r = &table[i];
         if (!r->ok || r->orders != TARGET_ORDERS)
             continue;
         double total = r->ingest_s + r->rfm_s;
         double bpo = peak_bytes(r) / (double)r->orders;
+        if ((long)r->threads != cores) {
+            printf("reference, 10M orders, %u thread(s): ingest+RFM %.3f s, peak %.1f B/order "
+                   "(the target is for all %ld cores)\n",
+                   r->threads, total, bpo, cores);
+            continue;
+        }
         printf("target, 10M orders, %u thread(s): ingest+RFM %.3f s vs <= %.1f s (%s, %+.0f%%); "
                "peak %.1f B/order vs <= %.0f (%s, %+.0f%%)\n",
                r->threads, total, TARGET_SECONDS, total <= TARGET_SECONDS ? "met" : "MISSED",
