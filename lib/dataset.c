@@ -45,7 +45,6 @@ typedef struct part {
  * room in one append, time and amount columns first, then cust. */
 typedef struct slab {
     struct slab *next;
-    uint64_t rows;
 } slab;
 
 /* Order-key set of one partition: mixed keys, 0 = empty slot. */
@@ -456,7 +455,6 @@ static int reserve_rows(batch *b)
         slab *sl = scrm__big_alloc(sizeof(slab) + (size_t)total * row_bytes);
         if (!sl)
             return SCRM_ENOMEM;
-        sl->rows = total;
         int64_t *time = (int64_t *)(void *)(sl + 1), *amount = time + total;
         uint32_t *cust = (uint32_t *)(void *)(amount + total);
         uint64_t off = 0;
@@ -594,8 +592,7 @@ static int commit_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread
         gbase += b->pnew[p];
         pt->n_cust += b->pnew[p];
         pt->n_rows += hi - lo;
-        if (hi > lo)
-            pt->seg[pt->n_seg - 1].n += hi - lo;
+        pt->seg[pt->n_seg - 1].n += hi - lo; /* active: it has rows, so a segment */
     }
     return SCRM_OK;
 }

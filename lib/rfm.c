@@ -187,23 +187,23 @@ static int agg_part(agg_ctx *c, scratch *s, uint32_t p)
         int64_t *restrict sum = s->sum, *restrict lp = s->last_pos, *restrict la = s->last_any;
         uint32_t *restrict cnt = s->cnt;
         for (SCRM__EACH_SEG(v, g)) {
-        const uint32_t *cu = g->cust;
-        const int64_t *tm = g->time, *am = g->amount;
-        for (uint64_t i = 0; i < g->n; i++) {
-            uint32_t u = cu[i];
-            int64_t t = tm[i], a = am[i];
-            if (SCRM_UNLIKELY(scrm__add_overflow_i64(sum[u], a, &sum[u])))
-                return scrm__error(SCRM_EOVERFLOW, -1,
-                                   "scrm_rfm_compute: the revenue of customer index %u does not "
-                                   "fit in int64 minor units",
-                                   v.gid[u]);
-            if (a >= 0) {
-                cnt[u]++;
-                lp[u] = t > lp[u] ? t : lp[u];
+            const uint32_t *cu = g->cust;
+            const int64_t *tm = g->time, *am = g->amount;
+            for (uint64_t i = 0; i < g->n; i++) {
+                uint32_t u = cu[i];
+                int64_t t = tm[i], a = am[i];
+                if (SCRM_UNLIKELY(scrm__add_overflow_i64(sum[u], a, &sum[u])))
+                    return scrm__error(SCRM_EOVERFLOW, -1,
+                                       "scrm_rfm_compute: the revenue of customer index %u "
+                                       "does not fit in int64 minor units",
+                                       v.gid[u]);
+                if (a >= 0) {
+                    cnt[u]++;
+                    lp[u] = t > lp[u] ? t : lp[u];
+                }
+                la[u] = t > la[u] ? t : la[u];
+                pmax = t > pmax ? t : pmax;
             }
-            la[u] = t > la[u] ? t : la[u];
-            pmax = t > pmax ? t : pmax;
-        }
         }
     }
     c->part_max[p] = pmax;

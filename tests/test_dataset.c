@@ -646,7 +646,8 @@ static void test_string_key_ranks_match_a_comparison_sort(void **state)
         for (uint32_t j = 0; j < extra; j++) {
             x = x * 6364136223846793005u + 1442695040888963407u;
             uint32_t v = (uint32_t)(x >> 56);
-            key.b[pl + j] = (char)(v < 40 ? 0 : v < 80 ? 0xff : '0' + v % 10); /* NUL, high, digits */
+            /* NUL, high bytes, digits */
+            key.b[pl + j] = (char)(v < 40 ? 0 : v < 80 ? 0xff : '0' + v % 10);
         }
         if (key.len == 0)
             continue;
