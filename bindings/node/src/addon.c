@@ -1356,28 +1356,44 @@ static napi_value sn_scrm_segment_map_rule(napi_env env, napi_callback_info info
     return arr;
 }
 
+/* The (ds, opts) arguments of an analysis: the dataset handle and the
+ * options struct `type` converted into *opts (scratch in *scr, which the
+ * caller finishes). Returns the struct's field table, or NULL with an
+ * exception pending and nothing left to finish. */
+static const sn_struct *sn_dataset_and_options(napi_env env, napi_callback_info info,
+                                               const char *type, void **ds, void *opts,
+                                               sn_scratch *scr)
+{
+    napi_value argv[2];
+    const sn_struct *s = sn_gen_struct(type);
+    sn_scratch_init(scr, env);
+    if (!s) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s: no field table", type);
+        napi_throw_error(env, NULL, msg);
+        return NULL;
+    }
+    if (!sn_args(env, info, 2, argv) ||
+        !sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", ds) ||
+        !sn_options_from_js(env, argv[1], s, opts, scr)) {
+        sn_scratch_finish(env, scr, 0);
+        return NULL;
+    }
+    return s;
+}
+
 /* scrm_rfm_compute(ds, opts) -> scrm_rfm. Hand-written for one check the
  * generic options code cannot make: FIXED edges arrays must hold bins−1
  * values, since the library reads that many. */
 static napi_value sn_scrm_rfm_compute(napi_env env, napi_callback_info info)
 {
-    napi_value argv[2];
     void *ds;
     scrm_rfm_options o;
     sn_scratch scr;
     scrm_rfm *r = NULL;
-    const sn_struct *s = sn_gen_struct("scrm_rfm_options");
-    sn_scratch_init(&scr, env);
-    if (!s) {
-        napi_throw_error(env, NULL, "scrm_rfm_options: no field table");
+    const sn_struct *s = sn_dataset_and_options(env, info, "scrm_rfm_options", &ds, &o, &scr);
+    if (!s)
         return NULL;
-    }
-    if (!sn_args(env, info, 2, argv) ||
-        !sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds) ||
-        !sn_options_from_js(env, argv[1], s, &o, &scr)) {
-        sn_scratch_finish(env, &scr, 0);
-        return NULL;
-    }
     for (size_t i = 0; i < s->n_fields && i < SN_SCRATCH_MAX; i++) {
         const double *p;
         if (s->fields[i].kind != SN_F_F64_ARRAY)
@@ -1635,23 +1651,14 @@ SN_COHORTS_COLUMN(scrm_cohorts_cum_orders, double, napi_float64_array, SN_COHORT
  * values from the acquisition array, so the array must hold that many. */
 static napi_value sn_scrm_cohorts_compute(napi_env env, napi_callback_info info)
 {
-    napi_value argv[2];
     void *ds;
     scrm_cohorts_options o;
     sn_scratch scr;
     scrm_cohorts *r = NULL;
-    const sn_struct *s = sn_gen_struct("scrm_cohorts_options");
-    sn_scratch_init(&scr, env);
-    if (!s) {
-        napi_throw_error(env, NULL, "scrm_cohorts_options: no field table");
+    const sn_struct *s =
+        sn_dataset_and_options(env, info, "scrm_cohorts_options", &ds, &o, &scr);
+    if (!s)
         return NULL;
-    }
-    if (!sn_args(env, info, 2, argv) ||
-        !sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds) ||
-        !sn_options_from_js(env, argv[1], s, &o, &scr)) {
-        sn_scratch_finish(env, &scr, 0);
-        return NULL;
-    }
     for (size_t i = 0; i < s->n_fields && i < SN_SCRATCH_MAX; i++) {
         if (s->fields[i].kind == SN_F_I64_ARRAY && o.acquisition &&
             scr.array_len[i] < (size_t)o.acquisition_count) {
