@@ -21,22 +21,13 @@ import subprocess
 import sys
 import tempfile
 
+from example_run import run_example
+
 HEADER = 'cohort,period,cohort_size,active_customers,orders,revenue,retention'
 
 
 def run(cmd, out_csv, data):
-    p = subprocess.run(cmd + [out_csv, data], capture_output=True, text=True, timeout=300)
-    if p.returncode != 0:
-        sys.exit(f'FAIL: {cmd} exited {p.returncode}\n{p.stdout}\n{p.stderr}')
-    m = re.search(r'^wrote (\d+) cells to (.*)$', p.stdout, re.M)
-    if not m or m.group(2) != out_csv:
-        sys.exit(f'FAIL: {cmd} did not report the file it wrote:\n{p.stdout}')
-    with open(out_csv, 'rb') as f:
-        body = f.read()
-    rows = body.count(b'\n') - 1  # minus the header
-    if rows != int(m.group(1)):
-        sys.exit(f'FAIL: {cmd} says {m.group(1)} cells but wrote {rows} rows')
-    return p.stdout.replace(out_csv, 'OUT'), body
+    return run_example(cmd, out_csv, 'cells', 'OUT', (data,))
 
 
 def check_csv(body):

@@ -8,25 +8,14 @@ usage: check_examples_agree.py C_EXAMPLE PY_EXAMPLE NODE_EXAMPLE|- NODE|- DATA.c
 (the Python and Node runs take their library and addon from the environment)
 """
 import os
-import re
-import subprocess
 import sys
 import tempfile
 
+from example_run import run_example
+
 
 def run(cmd, out_csv):
-    p = subprocess.run(cmd + [out_csv], capture_output=True, text=True, timeout=300)
-    if p.returncode != 0:
-        sys.exit(f'FAIL: {cmd} exited {p.returncode}\n{p.stdout}\n{p.stderr}')
-    m = re.search(r'^wrote (\d+) customers .* to (.*)$', p.stdout, re.M)
-    if not m or m.group(2) != out_csv:
-        sys.exit(f'FAIL: {cmd} did not report the audience it wrote:\n{p.stdout}')
-    with open(out_csv, 'rb') as f:
-        body = f.read()
-    rows = body.count(b'\n') - 1  # minus the header
-    if rows != int(m.group(1)):
-        sys.exit(f'FAIL: {cmd} says {m.group(1)} customers but wrote {rows} rows')
-    return p.stdout.replace(out_csv, 'AUDIENCE'), body
+    return run_example(cmd, out_csv, 'customers', 'AUDIENCE')
 
 
 def main():
