@@ -154,7 +154,7 @@ int main(int argc, char **argv)
         const int64_t *t, *a;
         uint32_t n;
         while ((n = bench_gen_next(&g, &c, &t, &a)) > 0)
-            if (scrm_dataset_append_u64(ds, n, c, t, a, NULL, NULL) != SCRM_OK) {
+            if (scrm_dataset_append_u64(NULL, ds, n, c, t, a, NULL, NULL) != SCRM_OK) {
                 fprintf(stderr, "append: %s\n", scrm_last_error());
                 return 1;
             }

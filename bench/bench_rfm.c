@@ -168,12 +168,12 @@ static void measure(result *r, uint64_t orders, uint32_t threads)
     }
     if (whole) {
         u0 = timed_begin(&t0);
-        err = scrm_dataset_append_u64(ds, orders, all_c, all_t, all_a, NULL, NULL);
+        err = scrm_dataset_append_u64(NULL, ds, orders, all_c, all_t, all_a, NULL, NULL);
         ingest += timed_end(r, u0, t0);
     } else {
         while (err == SCRM_OK && (n = bench_gen_next(&g, &c, &t, &a)) > 0) {
             u0 = timed_begin(&t0);
-            err = scrm_dataset_append_u64(ds, n, c, t, a, NULL, NULL);
+            err = scrm_dataset_append_u64(NULL, ds, n, c, t, a, NULL, NULL);
             ingest += timed_end(r, u0, t0);
         }
     }

@@ -16,6 +16,6 @@
 #include "shopcrm/io.h"
 #include "shopcrm/rfm.h"
 #include "shopcrm/kpi.h"
-#include "shopcrm/cohort.h"
+#include "shopcrm/cohorts.h"
 
 #endif /* SHOPCRM_H */

@@ -915,7 +915,7 @@ static int process_row(struct ctx *c, struct chunk *ch, const span *f, unsigned 
         if (n == 0)
             return reject(c, ch, line, c->rolename[R_ORDER], "empty order id") ? ROW_STOP
                                                                                  : ROW_SKIP;
-        c->ok[slot] = scrm_order_key_from_string(s, n);
+        c->ok[slot] = scrm_dataset_order_key_from_string(s, n);
     }
     return ROW_OK;
 }
@@ -1798,9 +1798,9 @@ static int csv_load(scrm_csv_report **report_out, scrm_dataset *ds, const char *
     }
     if (nrows) {
         if (c->key_mode == KEY_STRING)
-            err = scrm_dataset_append_str(ds, nrows, c->cs, c->cl, c->tm, c->am, c->ok, &added);
+            err = scrm_dataset_append_str(&added, ds, nrows, c->cs, c->cl, c->tm, c->am, c->ok, NULL);
         else
-            err = scrm_dataset_append_u64(ds, nrows, c->cu, c->tm, c->am, c->ok, &added);
+            err = scrm_dataset_append_u64(&added, ds, nrows, c->cu, c->tm, c->am, c->ok, NULL);
         if (err)
             goto done;
     }

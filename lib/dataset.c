@@ -62,6 +62,7 @@ typedef struct arena_chunk {
 struct scrm_dataset {
     int key_type;
     uint32_t threads;
+    uint32_t minor_digits;
     part *parts;
     oset *osets;     /* NULL until the first append with order keys */
     int ozero;       /* the one order key whose mixed value is 0 was seen */
@@ -83,14 +84,16 @@ struct scrm_dataset {
 
 static const scrm_dataset_options dataset_defaults = SCRM_DATASET_OPTIONS_INIT;
 static const size_t dataset_option_sizes[] = {sizeof(scrm_dataset_options)};
+SCRM__CHECK_SIZES(dataset_option_sizes, SCRM_DATASET_OPTIONS_VERSION);
 
-static const scrm_append_options append_defaults = SCRM_APPEND_OPTIONS_INIT;
-static const size_t append_option_sizes[] = {sizeof(scrm_append_options)};
+static const scrm_dataset_append_options append_defaults = SCRM_DATASET_APPEND_OPTIONS_INIT;
+static const size_t append_option_sizes[] = {sizeof(scrm_dataset_append_options)};
+SCRM__CHECK_SIZES(append_option_sizes, SCRM_DATASET_APPEND_OPTIONS_VERSION);
 
-SCRM_EXPORT int scrm_append_options_init(scrm_append_options *opts, unsigned version)
+SCRM_EXPORT int scrm_dataset_append_options_init(scrm_dataset_append_options *opts, unsigned version)
 {
     return scrm__options_init(opts, &append_defaults, append_option_sizes,
-                              SCRM_APPEND_OPTIONS_VERSION, version, "scrm_append_options_init");
+                              SCRM_DATASET_APPEND_OPTIONS_VERSION, version, "scrm_dataset_append_options_init");
 }
 
 SCRM_EXPORT int scrm_dataset_options_init(scrm_dataset_options *opts, unsigned version)
@@ -106,8 +109,11 @@ SCRM_EXPORT int scrm_dataset_new(scrm_dataset **out, const scrm_dataset_options 
     if (!out)
         return scrm__error(SCRM_EINVAL, -1, "scrm_dataset_new: out is NULL");
     if ((err = scrm__options_load(&o, &dataset_defaults, sizeof o, opts, dataset_option_sizes,
-                                  1, "scrm_dataset_new")) < 0)
+                                  SCRM_DATASET_OPTIONS_VERSION, "scrm_dataset_new")) < 0)
         return err;
+    if (o.minor_digits > SCRM_MAX_MINOR_DIGITS)
+        return scrm__error(SCRM_EINVAL, -1, "scrm_dataset_new: minor_digits %u is not 0..%d",
+                           o.minor_digits, SCRM_MAX_MINOR_DIGITS);
     if (o.key_type < SCRM_KEY_AUTO || o.key_type > SCRM_KEY_STRING)
         return scrm__error(SCRM_EINVAL, -1, "scrm_dataset_new: key_type %d is not a scrm_key_type",
                            o.key_type);
@@ -121,6 +127,7 @@ SCRM_EXPORT int scrm_dataset_new(scrm_dataset **out, const scrm_dataset_options 
     }
     ds->key_type = o.key_type;
     ds->threads = o.threads ? o.threads : scrm__default_threads();
+    ds->minor_digits = o.minor_digits;
     ds->tmin = INT64_MAX;
     ds->tmax = INT64_MIN;
     *out = ds;
@@ -164,7 +171,7 @@ SCRM_EXPORT void scrm_dataset_free(scrm_dataset *ds)
 #define STR_SEED UINT64_C(0x5c0f3a1e2d4b6987)
 #define ORDER_SEED UINT64_C(0x0d3e7f1a9b2c4e65)
 
-SCRM_EXPORT uint64_t scrm_order_key_from_string(const char *s, uint64_t len)
+SCRM_EXPORT uint64_t scrm_dataset_order_key_from_string(const char *s, uint64_t len)
 {
     if (!s)
         len = 0;
@@ -183,7 +190,7 @@ typedef struct batch {
     const int64_t *times;
     const int64_t *amounts;
     const uint64_t *okeys;
-    scrm_progress_fn progress; /* from scrm_append_options; NULL = none */
+    scrm_progress_fn progress; /* from scrm_dataset_append_options; NULL = none */
     void *payload;
     const char *fn;            /* the public function, for messages */
     uint8_t *dup;              /* per row: 1 = skip (duplicate order key) */
@@ -1070,13 +1077,14 @@ static int check_append(scrm_dataset *ds, uint64_t n, const void *customers, con
 
 /* The public appends: check the arguments and options, run the batch. */
 static int append_call(batch *b, uint64_t n, const void *customers, int type,
-                       uint64_t *added_out, const scrm_append_options *opts, const char *fn)
+                       uint64_t *added_out, const scrm_dataset_append_options *opts, const char *fn)
 {
-    scrm_append_options o;
+    scrm_dataset_append_options o;
     int err = check_append(b->ds, n, customers, b->times, b->amounts, type, fn);
     if (err)
         return err;
-    if ((err = scrm__options_load(&o, &append_defaults, sizeof o, opts, append_option_sizes, 1,
+    if ((err = scrm__options_load(&o, &append_defaults, sizeof o, opts, append_option_sizes,
+                                  SCRM_DATASET_APPEND_OPTIONS_VERSION,
                                   fn)) < 0)
         return err;
     if (n == 0) {
@@ -1093,7 +1101,7 @@ static int append_call(batch *b, uint64_t n, const void *customers, int type,
 
 static int append_u64(scrm_dataset *ds, uint64_t n, const uint64_t *customers,
                       const int64_t *times, const int64_t *amounts, const uint64_t *order_keys,
-                      uint64_t *added_out, const scrm_append_options *opts, const char *fn)
+                      uint64_t *added_out, const scrm_dataset_append_options *opts, const char *fn)
 {
     batch b = {.ds = ds, .ukeys = customers, .times = times, .amounts = amounts,
                .okeys = order_keys};
@@ -1103,47 +1111,30 @@ static int append_u64(scrm_dataset *ds, uint64_t n, const uint64_t *customers,
 static int append_str(scrm_dataset *ds, uint64_t n, const char *const *customers,
                       const uint32_t *lengths, const int64_t *times, const int64_t *amounts,
                       const uint64_t *order_keys, uint64_t *added_out,
-                      const scrm_append_options *opts, const char *fn)
+                      const scrm_dataset_append_options *opts, const char *fn)
 {
     batch b = {.ds = ds, .is_str = 1, .skeys = customers, .lens = lengths, .times = times,
                .amounts = amounts, .okeys = order_keys};
     return append_call(&b, n, customers, SCRM_KEY_STRING, added_out, opts, fn);
 }
 
-SCRM_EXPORT int scrm_dataset_append_u64(scrm_dataset *ds, uint64_t n, const uint64_t *customers,
-                                        const int64_t *times, const int64_t *amounts,
-                                        const uint64_t *order_keys, uint64_t *added_out)
+SCRM_EXPORT int scrm_dataset_append_u64(uint64_t *added_out, scrm_dataset *ds, uint64_t n,
+                                        const uint64_t *customers, const int64_t *times,
+                                        const int64_t *amounts, const uint64_t *order_keys,
+                                        const scrm_dataset_append_options *opts)
 {
-    return append_u64(ds, n, customers, times, amounts, order_keys, added_out, NULL,
+    return append_u64(ds, n, customers, times, amounts, order_keys, added_out, opts,
                       "scrm_dataset_append_u64");
 }
 
-SCRM_EXPORT int scrm_dataset_append_u64_ext(scrm_dataset *ds, uint64_t n,
-                                            const uint64_t *customers, const int64_t *times,
-                                            const int64_t *amounts, const uint64_t *order_keys,
-                                            uint64_t *added_out, const scrm_append_options *opts)
-{
-    return append_u64(ds, n, customers, times, amounts, order_keys, added_out, opts,
-                      "scrm_dataset_append_u64_ext");
-}
-
-SCRM_EXPORT int scrm_dataset_append_str(scrm_dataset *ds, uint64_t n,
+SCRM_EXPORT int scrm_dataset_append_str(uint64_t *added_out, scrm_dataset *ds, uint64_t n,
                                         const char *const *customers, const uint32_t *lengths,
                                         const int64_t *times, const int64_t *amounts,
-                                        const uint64_t *order_keys, uint64_t *added_out)
-{
-    return append_str(ds, n, customers, lengths, times, amounts, order_keys, added_out, NULL,
-                      "scrm_dataset_append_str");
-}
-
-SCRM_EXPORT int scrm_dataset_append_str_ext(scrm_dataset *ds, uint64_t n,
-                                            const char *const *customers,
-                                            const uint32_t *lengths, const int64_t *times,
-                                            const int64_t *amounts, const uint64_t *order_keys,
-                                            uint64_t *added_out, const scrm_append_options *opts)
+                                        const uint64_t *order_keys,
+                                        const scrm_dataset_append_options *opts)
 {
     return append_str(ds, n, customers, lengths, times, amounts, order_keys, added_out, opts,
-                      "scrm_dataset_append_str_ext");
+                      "scrm_dataset_append_str");
 }
 
 /* ---- getters ---- */
@@ -1161,6 +1152,27 @@ SCRM_EXPORT uint64_t scrm_dataset_order_count(const scrm_dataset *ds)
 SCRM_EXPORT uint64_t scrm_dataset_duplicate_count(const scrm_dataset *ds)
 {
     return ds ? ds->n_dups : 0;
+}
+
+SCRM_EXPORT uint32_t scrm_dataset_minor_digits(const scrm_dataset *ds)
+{
+    return ds ? ds->minor_digits : 2;
+}
+
+int scrm__dataset_set_minor_digits(scrm_dataset *ds, uint32_t minor_digits, const char *fn)
+{
+    if (minor_digits > SCRM_MAX_MINOR_DIGITS)
+        return scrm__error(SCRM_EINVAL, -1, "%s: minor_digits %u is not 0..%d", fn, minor_digits,
+                           SCRM_MAX_MINOR_DIGITS);
+    if (minor_digits == ds->minor_digits)
+        return SCRM_OK;
+    if (ds->n_orders)
+        return scrm__error(SCRM_EINVAL, -1,
+                           "%s: the dataset holds amounts with %u minor digits; these have %u "
+                           "(load them into a new dataset, or give minor_digits %u)",
+                           fn, ds->minor_digits, minor_digits, ds->minor_digits);
+    ds->minor_digits = minor_digits;
+    return SCRM_OK;
 }
 
 SCRM_EXPORT int scrm_dataset_key_type(const scrm_dataset *ds)

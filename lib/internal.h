@@ -64,6 +64,10 @@ int scrm__options_load(void *dst, const void *defaults, size_t full_size, const 
  * `version` (1..n_versions) with the defaults of that version. */
 int scrm__options_init(void *opts, const void *defaults, const size_t *sizes,
                        unsigned n_versions, unsigned version, const char *fn);
+/* Ties an options size table to its version macro: one size per version. */
+#define SCRM__CHECK_SIZES(sizes, version)                                                     \
+    _Static_assert(sizeof(sizes) / sizeof((sizes)[0]) == (version),                          \
+                   #sizes " must list one struct size per version up to " #version)
 
 /* ---- threads ----
  * Run fn over [0, n) split in `threads` contiguous ranges, one per thread
@@ -142,12 +146,15 @@ typedef struct scrm__part_view {
 uint32_t scrm__dataset_partition_count(const scrm_dataset *ds);
 void scrm__dataset_partition(const scrm_dataset *ds, uint32_t p, scrm__part_view *out);
 uint32_t scrm__dataset_threads(const scrm_dataset *ds);
+/* Set the currency's minor digits: allowed while the dataset has no order,
+ * or when unchanged; otherwise SCRM_EINVAL naming fn. */
+int scrm__dataset_set_minor_digits(scrm_dataset *ds, uint32_t minor_digits, const char *fn);
 /* Rank of each customer's key in key order (numeric for u64 keys, bytewise
  * for strings, shorter prefix first): rank[gid] in 0..n-1. Caller frees
  * with scrm__free(). */
 int scrm__dataset_key_ranks(uint32_t **rank_out, const scrm_dataset *ds);
 
-/* ---- calendar (lib/calendar.c) ----
+/* ---- time and money (lib/timemoney.c) ----
  * Proleptic Gregorian civil dates <-> days since 1970-01-01 (Howard Hinnant,
  * "chrono-Compatible Low-Level Date Algorithms"). m is 1..12, d is 1..31;
  * days_from_civil does not validate (see scrm__valid_date). */
@@ -156,10 +163,12 @@ void scrm__civil_from_days(int64_t days, int64_t *y_out, unsigned *m_out, unsign
 int scrm__is_leap_year(int64_t y);
 unsigned scrm__days_in_month(int64_t y, unsigned m); /* 0 if m is not 1..12 */
 int scrm__valid_date(int64_t y, unsigned m, unsigned d);
-/* Periods (include/shopcrm/cohort.h): the period index of a civil day, the
+/* Periods (include/shopcrm/common.h): the period index of a civil day, the
  * first day of a period, and the shared argument check (sets the error). */
 int64_t scrm__period_of_day(int64_t day, int unit);
 int64_t scrm__period_first_day(int64_t index, int unit);
 int scrm__period_check(const char *fn, int unit, int64_t utc_offset);
+/* |utc_offset| <= SCRM_MAX_UTC_OFFSET, or SCRM_EINVAL with "fn: ..." set. */
+int scrm__utc_offset_check(const char *fn, int64_t utc_offset);
 
 #endif

@@ -68,6 +68,7 @@ static const size_t kpi_sizes[] = {
     offsetof(scrm_kpi_options, progress_payload) + sizeof(void *),
     sizeof(scrm_kpi_options),
 };
+SCRM__CHECK_SIZES(kpi_sizes, SCRM_KPI_OPTIONS_VERSION);
 
 SCRM_EXPORT int scrm_kpi_options_init(scrm_kpi_options *opts, unsigned version)
 {
@@ -379,10 +380,8 @@ SCRM_EXPORT int scrm_kpi_compute(scrm_kpi **out, const scrm_dataset *ds,
         return scrm__error(SCRM_EINVAL, -1,
                            "scrm_kpi_compute: window start %lld is after its end %lld",
                            (long long)o.start, (long long)o.end);
-    if (o.utc_offset > SCRM_KPI_MAX_UTC_OFFSET || o.utc_offset < -SCRM_KPI_MAX_UTC_OFFSET)
-        return scrm__error(SCRM_EINVAL, -1,
-                           "scrm_kpi_compute: utc_offset %lld s is beyond +-%d s",
-                           (long long)o.utc_offset, SCRM_KPI_MAX_UTC_OFFSET);
+    if ((err = scrm__utc_offset_check("scrm_kpi_compute", o.utc_offset)) < 0)
+        return err;
     if (o.lookback < 1 || o.lookback > SCRM_KPI_MAX_LOOKBACK)
         return scrm__error(SCRM_EINVAL, -1,
                            "scrm_kpi_compute: lookback %lld s is outside 1 .. %lld s (100 years)",
@@ -665,14 +664,14 @@ static int survey_count(uint64_t *good_out, uint64_t *bad_out, const int32_t *sc
     return SCRM_OK;
 }
 
-SCRM_EXPORT int scrm_nps(double *out, const int32_t *scores, uint64_t n)
+SCRM_EXPORT int scrm_kpi_nps(double *out, const int32_t *scores, uint64_t n)
 {
     uint64_t promoters, detractors;
     int err;
     if (!out)
-        return scrm__error(SCRM_EINVAL, -1, "scrm_nps: out is NULL");
+        return scrm__error(SCRM_EINVAL, -1, "scrm_kpi_nps: out is NULL");
     /* Reichheld (2003): promoters answer 9-10, detractors 0-6, on 0..10. */
-    if ((err = survey_count(&promoters, &detractors, scores, n, 0, 10, 9, 6, "scrm_nps")) < 0)
+    if ((err = survey_count(&promoters, &detractors, scores, n, 0, 10, 9, 6, "scrm_kpi_nps")) < 0)
         return err;
     /* The difference of counts is exact; one division and one rounding. */
     double diff = promoters >= detractors ? (double)(promoters - detractors)
@@ -681,13 +680,13 @@ SCRM_EXPORT int scrm_nps(double *out, const int32_t *scores, uint64_t n)
     return SCRM_OK;
 }
 
-SCRM_EXPORT int scrm_csat(double *out, const int32_t *scores, uint64_t n)
+SCRM_EXPORT int scrm_kpi_csat(double *out, const int32_t *scores, uint64_t n)
 {
     uint64_t satisfied, low;
     int err;
     if (!out)
-        return scrm__error(SCRM_EINVAL, -1, "scrm_csat: out is NULL");
-    if ((err = survey_count(&satisfied, &low, scores, n, 1, 5, 4, 3, "scrm_csat")) < 0)
+        return scrm__error(SCRM_EINVAL, -1, "scrm_kpi_csat: out is NULL");
+    if ((err = survey_count(&satisfied, &low, scores, n, 1, 5, 4, 3, "scrm_kpi_csat")) < 0)
         return err;
     *out = 100.0 * (double)satisfied / (double)n;
     return SCRM_OK;

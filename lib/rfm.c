@@ -46,6 +46,7 @@ struct scrm_rfm {
 };
 
 static const size_t options_sizes[] = {sizeof(scrm_rfm_options)};
+SCRM__CHECK_SIZES(options_sizes, SCRM_RFM_OPTIONS_VERSION);
 static const scrm_rfm_options options_default = SCRM_RFM_OPTIONS_INIT;
 
 SCRM_EXPORT int scrm_rfm_options_init(scrm_rfm_options *opts, unsigned version)
@@ -706,7 +707,7 @@ SCRM_EXPORT int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds,
     if (!out || !ds)
         return scrm__error(SCRM_EINVAL, -1, "%s: NULL argument", fn);
     if ((err = scrm__options_load(&o, &options_default, sizeof o, opts, options_sizes,
-                                  sizeof options_sizes / sizeof options_sizes[0], fn)) < 0)
+                                  SCRM_RFM_OPTIONS_VERSION, fn)) < 0)
         return err;
     uint32_t N = o.bins;
     if (N < 2 || N > SCRM_RFM_MAX_BINS)
@@ -720,9 +721,8 @@ SCRM_EXPORT int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds,
                            o.frequency_mode);
     if (o.monetary_mode != SCRM_RFM_MONETARY_SUM && o.monetary_mode != SCRM_RFM_MONETARY_MEAN)
         return scrm__error(SCRM_EINVAL, -1, "%s: unknown monetary mode %d", fn, o.monetary_mode);
-    if (o.utc_offset < -SCRM_RFM_MAX_UTC_OFFSET || o.utc_offset > SCRM_RFM_MAX_UTC_OFFSET)
-        return scrm__error(SCRM_EINVAL, -1, "%s: utc_offset %lld s is beyond +-%d s", fn,
-                           (long long)o.utc_offset, SCRM_RFM_MAX_UTC_OFFSET);
+    if ((err = scrm__utc_offset_check(fn, o.utc_offset)) < 0)
+        return err;
     if (o.as_of != SCRM_RFM_AS_OF_DEFAULT && (o.as_of < SCRM_TIME_MIN || o.as_of > SCRM_TIME_MAX))
         return scrm__error(SCRM_ERANGE, -1,
                            "%s: as_of %lld is outside 0001-01-01 .. 9999-12-31", fn,

@@ -1,4 +1,4 @@
-"""Shared by the example tests (check_examples_agree.py, check_cohort_examples.py)."""
+"""Shared by the example tests (check_examples_agree.py, check_cohorts_examples.py)."""
 import re
 import subprocess
 import sys

@@ -84,10 +84,9 @@ int main(int argc, char **argv)
     if (err)
         die("dataset", err);
     if (strings)
-        err = scrm_dataset_append_str(ds, n, (const char *const *)skeys, NULL, times, amounts,
-                                      NULL, NULL);
+        err = scrm_dataset_append_str(NULL, ds, n, (const char *const *)skeys, NULL, times, amounts, NULL, NULL);
     else
-        err = scrm_dataset_append_u64(ds, n, ukeys, times, amounts, NULL, NULL);
+        err = scrm_dataset_append_u64(NULL, ds, n, ukeys, times, amounts, NULL, NULL);
     if (err)
         die("append", err);
 

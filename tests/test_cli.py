@@ -66,7 +66,7 @@ HEADER = ["customer", "recency_days", "frequency", "monetary", "r", "f", "m", "s
 
 def pandas_cohorts(df, orders, period, mode):
     """The long-form cohort CSV rows recomputed with pandas from the
-    definitions (cohort.h, docs/cli.md): cohort = period of the first order
+    definitions (cohorts.h, docs/cli.md): cohort = period of the first order
     (amount >= 0), k = periods since, observation end = period of the last
     row, one row per cell with cohort + k <= end."""
     epoch, monday0 = pd.Timestamp("1970-01-01"), pd.Timestamp("1969-12-29")

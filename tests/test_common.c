@@ -81,7 +81,7 @@ static void test_allocator_is_used_for_every_allocation(void **state)
     uint64_t c[] = {1, 2};
     int64_t t[] = {0, 1};
     int64_t a[] = {5, 6};
-    assert_int_equal(scrm_dataset_append_u64(ds, 2, c, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 2, c, t, a, NULL, NULL), SCRM_OK);
     scrm_dataset_free(ds);
     assert_int_equal(failalloc_live, 0);
     failalloc_uninstall();

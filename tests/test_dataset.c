@@ -91,7 +91,7 @@ static void test_empty_dataset(void **state)
     assert_int_equal(scrm_dataset_time_range(&lo, &hi, ds), SCRM_ENOTFOUND);
     assert_int_equal(lo, 7);
     uint64_t added = 99;
-    assert_int_equal(scrm_dataset_append_u64(ds, 0, NULL, NULL, NULL, NULL, &added), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(&added, ds, 0, NULL, NULL, NULL, NULL, NULL), SCRM_OK);
     assert_int_equal(added, 0);
     assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_AUTO);
     uint32_t idx;
@@ -112,7 +112,7 @@ static void test_u64_keys_are_interned_to_dense_indices(void **state)
     int64_t t[] = {1000, 500, 2000, 1500, -86400};
     int64_t a[] = {1999, 500, -300, 0, 100};
     uint64_t added = 0;
-    assert_int_equal(scrm_dataset_append_u64(ds, 5, c, t, a, NULL, &added), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(&added, ds, 5, c, t, a, NULL, NULL), SCRM_OK);
     assert_int_equal(added, 5);
     assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_U64);
     assert_int_equal(scrm_dataset_customer_count(ds), 3);
@@ -173,11 +173,11 @@ static void test_string_keys_with_and_without_lengths(void **state)
     const char *c1[] = {"alice@example.com", "bob", "alice@example.com"};
     int64_t t[] = {10, 20, 30};
     int64_t a[] = {100, 200, 300};
-    assert_int_equal(scrm_dataset_append_str(ds, 3, c1, NULL, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_str(NULL, ds, 3, c1, NULL, t, a, NULL, NULL), SCRM_OK);
     /* Length-given keys: "bobby" cut to "bob" is bob; a key with an embedded NUL is distinct. */
     const char *c2[] = {"bobby", "x\0y"};
     uint32_t lens[] = {3, 3};
-    assert_int_equal(scrm_dataset_append_str(ds, 2, c2, lens, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_str(NULL, ds, 2, c2, lens, t, a, NULL, NULL), SCRM_OK);
     assert_int_equal(scrm_dataset_customer_count(ds), 3);
     assert_int_equal(scrm_dataset_order_count(ds), 5);
     assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_STRING);
@@ -196,10 +196,10 @@ static void test_string_keys_with_and_without_lengths(void **state)
     assert_string_equal(s, "alice@example.com");
     /* Keys stay valid after more appends (arena chunks never move). */
     const char *c3[] = {"carol"};
-    assert_int_equal(scrm_dataset_append_str(ds, 1, c3, NULL, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_str(NULL, ds, 1, c3, NULL, t, a, NULL, NULL), SCRM_OK);
     assert_string_equal(s, "alice@example.com");
     uint64_t u = 1;
-    assert_int_equal(scrm_dataset_append_u64(ds, 1, &u, t, a, NULL, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 1, &u, t, a, NULL, NULL), SCRM_EINVAL);
     assert_int_equal(scrm_dataset_customer_key_u64(&u, ds, 0), SCRM_EINVAL);
     scrm_dataset_free(ds);
 }
@@ -211,35 +211,35 @@ static void test_bad_row_adds_nothing_and_names_the_row(void **state)
     uint64_t c[] = {1, 2, 3, 4};
     int64_t t[] = {0, SCRM_TIME_MAX, SCRM_TIME_MAX + 1, 0};
     int64_t a[] = {1, 2, 3, 4};
-    assert_int_equal(scrm_dataset_append_u64(ds, 4, c, t, a, NULL, NULL), SCRM_ERANGE);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 4, c, t, a, NULL, NULL), SCRM_ERANGE);
     assert_int_equal(scrm_last_error_index(), 2);
     assert_non_null(strstr(scrm_last_error(), "row 2"));
     assert_int_equal(scrm_dataset_order_count(ds), 0);
     assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_AUTO);
     int64_t t2[] = {SCRM_TIME_MIN, SCRM_TIME_MIN - 1};
-    assert_int_equal(scrm_dataset_append_u64(ds, 2, c, t2, a, NULL, NULL), SCRM_ERANGE);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 2, c, t2, a, NULL, NULL), SCRM_ERANGE);
     assert_int_equal(scrm_last_error_index(), 1);
     /* Both limits themselves are accepted. */
     int64_t t3[] = {SCRM_TIME_MIN, SCRM_TIME_MAX};
-    assert_int_equal(scrm_dataset_append_u64(ds, 2, c, t3, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 2, c, t3, a, NULL, NULL), SCRM_OK);
     assert_int_equal(scrm_dataset_order_count(ds), 2);
 
     scrm_dataset *ss = new_ds(SCRM_KEY_STRING, 0);
     const char *k[] = {"a", "", "c"};
-    assert_int_equal(scrm_dataset_append_str(ss, 3, k, NULL, t3, a, NULL, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_append_str(NULL, ss, 3, k, NULL, t3, a, NULL, NULL), SCRM_EINVAL);
     assert_int_equal(scrm_last_error_index(), 1);
     const char *k2[] = {"a", NULL};
-    assert_int_equal(scrm_dataset_append_str(ss, 2, k2, NULL, t3, a, NULL, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_append_str(NULL, ss, 2, k2, NULL, t3, a, NULL, NULL), SCRM_EINVAL);
     assert_int_equal(scrm_last_error_index(), 1);
     assert_int_equal(scrm_dataset_customer_count(ss), 0);
     scrm_dataset_free(ss);
 
     /* NULL arrays. */
-    assert_int_equal(scrm_dataset_append_u64(NULL, 1, c, t, a, NULL, NULL), SCRM_EINVAL);
-    assert_int_equal(scrm_dataset_append_u64(ds, 1, NULL, t, a, NULL, NULL), SCRM_EINVAL);
-    assert_int_equal(scrm_dataset_append_u64(ds, 1, c, NULL, a, NULL, NULL), SCRM_EINVAL);
-    assert_int_equal(scrm_dataset_append_u64(ds, 1, c, t, NULL, NULL, NULL), SCRM_EINVAL);
-    assert_int_equal(scrm_dataset_append_u64(ds, (uint64_t)UINT32_MAX + 1, c, t, a, NULL, NULL),
+    assert_int_equal(scrm_dataset_append_u64(NULL, NULL, 1, c, t, a, NULL, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 1, NULL, t, a, NULL, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 1, c, NULL, a, NULL, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 1, c, t, NULL, NULL, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, (uint64_t)UINT32_MAX + 1, c, t, a, NULL, NULL),
                      SCRM_EINVAL);
     assert_int_equal(scrm_dataset_order_count(ds), 2);
     scrm_dataset_free(ds);
@@ -255,7 +255,7 @@ static void test_duplicate_order_keys_are_skipped_and_counted(void **state)
     int64_t a[] = {1, 2, 3, 4, 5};
     uint64_t ok[] = {100, 100, 0, 0, 7};
     uint64_t added;
-    assert_int_equal(scrm_dataset_append_u64(ds, 5, c, t, a, ok, &added), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(&added, ds, 5, c, t, a, ok, NULL), SCRM_OK);
     assert_int_equal(added, 3);
     assert_int_equal(scrm_dataset_duplicate_count(ds), 2);
     /* Customer 3's only order was a duplicate: it does not exist. */
@@ -270,15 +270,15 @@ static void test_duplicate_order_keys_are_skipped_and_counted(void **state)
     /* Across batches. */
     uint64_t c2[] = {9, 9};
     uint64_t ok2[] = {7, 8};
-    assert_int_equal(scrm_dataset_append_u64(ds, 2, c2, t, a, ok2, &added), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(&added, ds, 2, c2, t, a, ok2, NULL), SCRM_OK);
     assert_int_equal(added, 1);
     assert_int_equal(scrm_dataset_duplicate_count(ds), 3);
     assert_int_equal(scrm_dataset_order_count(ds), 4);
     uint64_t ok3[] = {0, 0};
-    assert_int_equal(scrm_dataset_append_u64(ds, 2, c2, t, a, ok3, &added), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(&added, ds, 2, c2, t, a, ok3, NULL), SCRM_OK);
     assert_int_equal(added, 0);
     /* Orders without keys are never duplicates. */
-    assert_int_equal(scrm_dataset_append_u64(ds, 2, c2, t, a, NULL, &added), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(&added, ds, 2, c2, t, a, NULL, NULL), SCRM_OK);
     assert_int_equal(added, 2);
     assert_int_equal(scrm_dataset_order_count(ds), 6);
     scrm_dataset_free(ds);
@@ -287,14 +287,14 @@ static void test_duplicate_order_keys_are_skipped_and_counted(void **state)
 static void test_order_key_from_string_is_stable(void **state)
 {
     (void)state;
-    uint64_t a = scrm_order_key_from_string("e481f51cbdc54678b7cc49136f2d6af7", 32);
-    uint64_t b = scrm_order_key_from_string("e481f51cbdc54678b7cc49136f2d6af7", 32);
-    uint64_t c = scrm_order_key_from_string("e481f51cbdc54678b7cc49136f2d6af8", 32);
+    uint64_t a = scrm_dataset_order_key_from_string("e481f51cbdc54678b7cc49136f2d6af7", 32);
+    uint64_t b = scrm_dataset_order_key_from_string("e481f51cbdc54678b7cc49136f2d6af7", 32);
+    uint64_t c = scrm_dataset_order_key_from_string("e481f51cbdc54678b7cc49136f2d6af8", 32);
     assert_true(a == b);
     assert_true(a != c);
-    assert_true(scrm_order_key_from_string("ab", 1) == scrm_order_key_from_string("a", 1));
-    assert_true(scrm_order_key_from_string("", 0) == scrm_order_key_from_string(NULL, 5));
-    assert_true(scrm_order_key_from_string("a", 1) != scrm_order_key_from_string("a\0", 2));
+    assert_true(scrm_dataset_order_key_from_string("ab", 1) == scrm_dataset_order_key_from_string("a", 1));
+    assert_true(scrm_dataset_order_key_from_string("", 0) == scrm_dataset_order_key_from_string(NULL, 5));
+    assert_true(scrm_dataset_order_key_from_string("a", 1) != scrm_dataset_order_key_from_string("a\0", 2));
 }
 
 /* A large batch (threads, table growth, many partitions): every key maps
@@ -319,13 +319,11 @@ static void test_large_batches_are_deterministic_across_threads(void **state)
     fill_big(c, t, a, N, NCUST);
     scrm_dataset *d1 = new_ds(SCRM_KEY_U64, 1), *d2 = new_ds(SCRM_KEY_U64, 2);
     /* d1 in one batch, d2 in three uneven batches: same customers and sums. */
-    assert_int_equal(scrm_dataset_append_u64(d1, N, c, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, d1, N, c, t, a, NULL, NULL), SCRM_OK);
     uint32_t cut1 = 1000, cut2 = 200000;
-    assert_int_equal(scrm_dataset_append_u64(d2, cut1, c, t, a, NULL, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(d2, cut2 - cut1, c + cut1, t + cut1, a + cut1, NULL,
-                                             NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(d2, N - cut2, c + cut2, t + cut2, a + cut2, NULL,
-                                             NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, d2, cut1, c, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, d2, cut2 - cut1, c + cut1, t + cut1, a + cut1, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, d2, N - cut2, c + cut2, t + cut2, a + cut2, NULL, NULL), SCRM_OK);
     uint64_t expect_cust = scrm_dataset_customer_count(d1);
     assert_true(expect_cust > NCUST * 9 / 10 && expect_cust <= NCUST);
     assert_int_equal(scrm_dataset_customer_count(d2), expect_cust);
@@ -361,7 +359,7 @@ static void test_large_batches_are_deterministic_across_threads(void **state)
     }
     /* Same batches, different thread counts: identical indices. */
     scrm_dataset *d3 = new_ds(SCRM_KEY_U64, 2);
-    assert_int_equal(scrm_dataset_append_u64(d3, N, c, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, d3, N, c, t, a, NULL, NULL), SCRM_OK);
     for (uint64_t g = 0; g < expect_cust; g++) {
         uint64_t k1, k3;
         scrm_dataset_customer_key_u64(&k1, d1, (uint32_t)g);
@@ -408,7 +406,7 @@ static void test_small_appends_keep_order_in_few_segments(void **state)
             t[i] = 1700000000 + (int64_t)b * 1000 + i;  /* increasing in append order */
             a[i] = (int64_t)(x >> 50);
         }
-        assert_int_equal(scrm_dataset_append_u64(ds, PER, c, t, a, NULL, NULL), SCRM_OK);
+        assert_int_equal(scrm_dataset_append_u64(NULL, ds, PER, c, t, a, NULL, NULL), SCRM_OK);
         for (int i = 0; i < PER; i++) {
             uint32_t g;
             assert_int_equal(scrm_dataset_find_u64(&g, ds, c[i]), SCRM_OK);
@@ -472,12 +470,12 @@ static int append_logged(scrm_dataset *ds, int is_str, uint32_t n, const uint64_
                          const char *const *sk, const int64_t *t, const int64_t *a,
                          const uint64_t *ok, progress_log *l)
 {
-    scrm_append_options o = SCRM_APPEND_OPTIONS_INIT;
+    scrm_dataset_append_options o = SCRM_DATASET_APPEND_OPTIONS_INIT;
     o.progress = log_progress;
     o.progress_payload = l;
     uint64_t added = 777;
-    int rc = is_str ? scrm_dataset_append_str_ext(ds, n, sk, NULL, t, a, ok, &added, &o)
-                    : scrm_dataset_append_u64_ext(ds, n, c, t, a, ok, &added, &o);
+    int rc = is_str ? scrm_dataset_append_str(&added, ds, n, sk, NULL, t, a, ok, &o)
+                    : scrm_dataset_append_u64(&added, ds, n, c, t, a, ok, &o);
     if (rc != SCRM_OK)
         assert_int_equal(added, 777); /* nothing written on failure */
     return rc;
@@ -566,27 +564,27 @@ static void test_append_progress_reports_and_cancels(void **state)
 static void test_append_options_versions(void **state)
 {
     (void)state;
-    scrm_append_options o;
-    assert_int_equal(scrm_append_options_init(&o, SCRM_APPEND_OPTIONS_VERSION), SCRM_OK);
-    assert_int_equal(o.version, SCRM_APPEND_OPTIONS_VERSION);
+    scrm_dataset_append_options o;
+    assert_int_equal(scrm_dataset_append_options_init(&o, SCRM_DATASET_APPEND_OPTIONS_VERSION), SCRM_OK);
+    assert_int_equal(o.version, SCRM_DATASET_APPEND_OPTIONS_VERSION);
     assert_null(o.progress);
     assert_null(o.progress_payload);
-    assert_int_equal(scrm_append_options_init(NULL, SCRM_APPEND_OPTIONS_VERSION), SCRM_EINVAL);
-    assert_int_equal(scrm_append_options_init(&o, 99), SCRM_EVERSION);
+    assert_int_equal(scrm_dataset_append_options_init(NULL, SCRM_DATASET_APPEND_OPTIONS_VERSION), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_append_options_init(&o, 99), SCRM_EVERSION);
     scrm_dataset *ds = new_ds(SCRM_KEY_AUTO, 1);
     uint64_t c[2] = {1, 2};
     int64_t t[2] = {1700000000, 1700000001}, a[2] = {5, 6};
     o.version = 99;
-    assert_int_equal(scrm_dataset_append_u64_ext(ds, 2, c, t, a, NULL, NULL, &o), SCRM_EVERSION);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 2, c, t, a, NULL, &o), SCRM_EVERSION);
     assert_int_equal(scrm_dataset_order_count(ds), 0);
     assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_AUTO);
     uint64_t added = 0;
-    assert_int_equal(scrm_dataset_append_u64_ext(ds, 2, c, t, a, NULL, &added, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(&added, ds, 2, c, t, a, NULL, NULL), SCRM_OK);
     assert_int_equal(added, 2);
     const char *s[1] = {"x"};
-    assert_int_equal(scrm_dataset_append_str_ext(ds, 1, s, NULL, t, a, NULL, NULL, NULL),
+    assert_int_equal(scrm_dataset_append_str(NULL, ds, 1, s, NULL, t, a, NULL, NULL),
                      SCRM_EINVAL); /* the dataset has uint64 keys now */
-    assert_int_equal(scrm_dataset_append_u64_ext(NULL, 2, c, t, a, NULL, NULL, NULL),
+    assert_int_equal(scrm_dataset_append_u64(NULL, NULL, 2, c, t, a, NULL, NULL),
                      SCRM_EINVAL);
     scrm_dataset_free(ds);
 }
@@ -597,7 +595,7 @@ static void test_string_key_ranks_are_bytewise(void **state)
     scrm_dataset *ds = new_ds(SCRM_KEY_STRING, 0);
     const char *k[] = {"b", "ab", "a", "\xc3\xa9", "B"};
     int64_t t[] = {1, 1, 1, 1, 1}, a[] = {1, 1, 1, 1, 1};
-    assert_int_equal(scrm_dataset_append_str(ds, 5, k, NULL, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_str(NULL, ds, 5, k, NULL, t, a, NULL, NULL), SCRM_OK);
     uint32_t *rank;
     assert_int_equal(scrm__dataset_key_ranks(&rank, ds), SCRM_OK);
     static const char *want[] = {"B", "a", "ab", "b", "\xc3\xa9"};
@@ -664,7 +662,7 @@ static void test_string_key_ranks_match_a_comparison_sort(void **state)
         t[i] = 1700000000;
         a[i] = 1;
     }
-    assert_int_equal(scrm_dataset_append_str(ds, N, ptr, len, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_str(NULL, ds, N, ptr, len, t, a, NULL, NULL), SCRM_OK);
     uint32_t *rank;
     assert_int_equal(scrm__dataset_key_ranks(&rank, ds), SCRM_OK);
     qsort(k, N, sizeof *k, cmp_test_key);
@@ -709,9 +707,8 @@ static void check_append_under_failures(int is_str, int with_okeys, int always)
     scrm_dataset *ds = new_ds(is_str ? SCRM_KEY_STRING : SCRM_KEY_U64, 2);
     /* A first batch so there is state to preserve. */
     uint64_t added0;
-    int rc0 = is_str ? scrm_dataset_append_str(ds, 1000, sk, NULL, t, a, with_okeys ? ok : NULL,
-                                               &added0)
-                     : scrm_dataset_append_u64(ds, 1000, c, t, a, with_okeys ? ok : NULL, &added0);
+    int rc0 = is_str ? scrm_dataset_append_str(&added0, ds, 1000, sk, NULL, t, a, with_okeys ? ok : NULL, NULL)
+                     : scrm_dataset_append_u64(&added0, ds, 1000, c, t, a, with_okeys ? ok : NULL, NULL);
     assert_int_equal(rc0, SCRM_OK);
     uint64_t n0 = scrm_dataset_order_count(ds), c0 = scrm_dataset_customer_count(ds),
              d0 = scrm_dataset_duplicate_count(ds);
@@ -719,9 +716,8 @@ static void check_append_under_failures(int is_str, int with_okeys, int always)
     for (long fail_at = 0; fail_at < 10000 && !ok_seen; fail_at++) {
         failalloc_install(fail_at, always);
         uint64_t added = 12345;
-        int rc = is_str ? scrm_dataset_append_str(ds, N, sk, NULL, t, a, with_okeys ? ok : NULL,
-                                                  &added)
-                        : scrm_dataset_append_u64(ds, N, c, t, a, with_okeys ? ok : NULL, &added);
+        int rc = is_str ? scrm_dataset_append_str(&added, ds, N, sk, NULL, t, a, with_okeys ? ok : NULL, NULL)
+                        : scrm_dataset_append_u64(&added, ds, N, c, t, a, with_okeys ? ok : NULL, NULL);
         failalloc_disarm();
         if (rc == SCRM_OK) {
             ok_seen = 1;
@@ -742,11 +738,11 @@ static void check_append_under_failures(int is_str, int with_okeys, int always)
     /* The same batch into a fresh dataset gives the same counts. */
     scrm_dataset *ref = new_ds(is_str ? SCRM_KEY_STRING : SCRM_KEY_U64, 1);
     if (is_str) {
-        scrm_dataset_append_str(ref, 1000, sk, NULL, t, a, with_okeys ? ok : NULL, NULL);
-        scrm_dataset_append_str(ref, N, sk, NULL, t, a, with_okeys ? ok : NULL, NULL);
+        scrm_dataset_append_str(NULL, ref, 1000, sk, NULL, t, a, with_okeys ? ok : NULL, NULL);
+        scrm_dataset_append_str(NULL, ref, N, sk, NULL, t, a, with_okeys ? ok : NULL, NULL);
     } else {
-        scrm_dataset_append_u64(ref, 1000, c, t, a, with_okeys ? ok : NULL, NULL);
-        scrm_dataset_append_u64(ref, N, c, t, a, with_okeys ? ok : NULL, NULL);
+        scrm_dataset_append_u64(NULL, ref, 1000, c, t, a, with_okeys ? ok : NULL, NULL);
+        scrm_dataset_append_u64(NULL, ref, N, c, t, a, with_okeys ? ok : NULL, NULL);
     }
     assert_int_equal(scrm_dataset_order_count(ds), scrm_dataset_order_count(ref));
     assert_int_equal(scrm_dataset_customer_count(ds), scrm_dataset_customer_count(ref));

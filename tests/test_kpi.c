@@ -1,4 +1,4 @@
-/* Tests of shop KPIs (scrm_kpi_*) and survey scores (scrm_nps, scrm_csat).
+/* Tests of shop KPIs (scrm_kpi_*) and survey scores (scrm_kpi_nps, scrm_kpi_csat).
  *
  * Expected values are worked out by hand from the fixture below (see the
  * comments next to each table), never copied from the code's output. */
@@ -47,7 +47,7 @@ static scrm_dataset *fixture(void)
 {
     scrm_dataset *ds = NULL;
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(ds, FX_N, fx_cust, fx_time, fx_amount, NULL, NULL),
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, FX_N, fx_cust, fx_time, fx_amount, NULL, NULL),
                      SCRM_OK);
     return ds;
 }
@@ -278,7 +278,7 @@ static void test_kpi_zero_revenue_gives_nan_shares(void **state)
     uint64_t c = 42;
     int64_t t = 0, a = 0;
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(ds, 1, &c, &t, &a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 1, &c, &t, &a, NULL, NULL), SCRM_OK);
     scrm_kpi *k = NULL;
     assert_int_equal(scrm_kpi_compute(&k, ds, NULL), SCRM_OK);
     struct want_counts w = {1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0};
@@ -300,7 +300,7 @@ static void test_kpi_revenue_overflow_is_an_error(void **state)
     int64_t a[] = {INT64_MAX, 1};
     scrm_dataset *ds = NULL;
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(ds, 2, c, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 2, c, t, a, NULL, NULL), SCRM_OK);
     scrm_kpi *k = (scrm_kpi *)&k; /* sentinel: must stay unchanged */
     scrm_kpi *const sentinel = k;
     assert_int_equal(scrm_kpi_compute(&k, ds, NULL), SCRM_EOVERFLOW);
@@ -318,7 +318,7 @@ static void test_kpi_revenue_overflow_is_an_error(void **state)
     int64_t t2[] = {0, 1, 2, 3};
     int64_t a2[] = {INT64_MAX, INT64_MAX, INT64_MIN, INT64_MIN + 2};
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(ds, 4, c2, t2, a2, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 4, c2, t2, a2, NULL, NULL), SCRM_OK);
     k = sentinel;
     assert_int_equal(scrm_kpi_compute(&k, ds, NULL), SCRM_EOVERFLOW);
     assert_ptr_equal(k, sentinel);
@@ -345,8 +345,8 @@ static void test_kpi_bad_arguments(void **state)
     static const struct {
         int64_t off;
         int want;
-    } offs[] = {{SCRM_KPI_MAX_UTC_OFFSET, SCRM_OK}, {SCRM_KPI_MAX_UTC_OFFSET + 1, SCRM_EINVAL},
-                {-SCRM_KPI_MAX_UTC_OFFSET, SCRM_OK}, {-SCRM_KPI_MAX_UTC_OFFSET - 1, SCRM_EINVAL},
+    } offs[] = {{SCRM_MAX_UTC_OFFSET, SCRM_OK}, {SCRM_MAX_UTC_OFFSET + 1, SCRM_EINVAL},
+                {-SCRM_MAX_UTC_OFFSET, SCRM_OK}, {-SCRM_MAX_UTC_OFFSET - 1, SCRM_EINVAL},
                 {INT64_MIN, SCRM_EINVAL}};
     for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
         o = (scrm_kpi_options)SCRM_KPI_OPTIONS_INIT;
@@ -498,7 +498,7 @@ static scrm_dataset *retention_fixture(void)
 {
     scrm_dataset *ds = NULL;
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(ds, RT_N, rt_cust, rt_time, rt_amount, NULL, NULL),
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, RT_N, rt_cust, rt_time, rt_amount, NULL, NULL),
                      SCRM_OK);
     return ds;
 }
@@ -642,13 +642,13 @@ static void test_kpi_median_of_many_intervals(void **state)
     a[K] = a[K + 1] = 1;
     scrm_dataset *ds = NULL;
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(ds, K, c, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, K, c, t, a, NULL, NULL), SCRM_OK);
     scrm_kpi *k = compute(ds, SCRM_KPI_START_ALL, SCRM_KPI_END_ALL, 0);
     assert_int_equal(cnt(k, SCRM_KPI_PURCHASE_INTERVALS), K - 1);
     check_ratio(k, SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES, 500.0, "999 intervals");
     check_ratio(k, SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES, 500.0, "999 intervals");
     scrm_kpi_free(k);
-    assert_int_equal(scrm_dataset_append_u64(ds, 2, c + K, t + K, a + K, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 2, c + K, t + K, a + K, NULL, NULL), SCRM_OK);
     k = compute(ds, SCRM_KPI_START_ALL, SCRM_KPI_END_ALL, 0);
     assert_int_equal(cnt(k, SCRM_KPI_PURCHASE_INTERVALS), K);
     check_ratio(k, SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES, 500.5, "1000 intervals");
@@ -694,7 +694,7 @@ static void test_kpi_median_matches_a_sort(void **state)
             }
             scrm_dataset *ds = NULL;
             assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-            assert_int_equal(scrm_dataset_append_u64(ds, n, c, t, a, NULL, NULL), SCRM_OK);
+            assert_int_equal(scrm_dataset_append_u64(NULL, ds, n, c, t, a, NULL, NULL), SCRM_OK);
             /* the gaps, customer by customer */
             uint32_t m = 0;
             for (uint64_t cust = 1; cust <= NC; cust++) {
@@ -746,7 +746,7 @@ static void test_kpi_bit_identical_across_thread_counts(void **state)
     }
     scrm_dataset *ds = NULL;
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(ds, N, c, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, N, c, t, a, NULL, NULL), SCRM_OK);
 
     /* Oracle by brute force per customer key (hand computation can't do 200k rows). */
     int64_t start = 100 * 86400, end = 300 * 86400;
@@ -841,7 +841,7 @@ static void test_kpi_allocation_failure_leaves_nothing(void **state)
     scrm_dataset_options dopt = SCRM_DATASET_OPTIONS_INIT;
     dopt.threads = 2;
     assert_int_equal(scrm_dataset_new(&ds, &dopt), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(ds, FX_N, fx_cust, fx_time, fx_amount, NULL, NULL),
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, FX_N, fx_cust, fx_time, fx_amount, NULL, NULL),
                      SCRM_OK);
     scrm_kpi_options o = SCRM_KPI_OPTIONS_INIT;
     o.start = 1000;
@@ -903,7 +903,7 @@ static void test_nps_hand_worked(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         double got = -1e9;
-        assert_int_equal(scrm_nps(&got, cases[i].s, cases[i].n), SCRM_OK);
+        assert_int_equal(scrm_kpi_nps(&got, cases[i].s, cases[i].n), SCRM_OK);
         if (fabs(got - cases[i].want) > 1e-12)
             fail_msg("%s: nps %.17g, want %.17g", cases[i].name, got, cases[i].want);
     }
@@ -916,18 +916,18 @@ static void test_nps_rejects_bad_input(void **state)
     static const int32_t high[] = {11};
     static const int32_t ok[] = {5};
     double out = 42.0;
-    assert_int_equal(scrm_nps(&out, low, 4), SCRM_ERANGE);
+    assert_int_equal(scrm_kpi_nps(&out, low, 4), SCRM_ERANGE);
     assert_int_equal(scrm_last_error_index(), 2);
     assert_non_null(strstr(scrm_last_error(), "answer 2"));
-    assert_int_equal(scrm_nps(&out, high, 1), SCRM_ERANGE);
+    assert_int_equal(scrm_kpi_nps(&out, high, 1), SCRM_ERANGE);
     assert_int_equal(scrm_last_error_index(), 0);
-    assert_int_equal(scrm_nps(&out, ok, 0), SCRM_EINVAL);
-    assert_int_equal(scrm_nps(&out, NULL, 1), SCRM_EINVAL);
-    assert_int_equal(scrm_nps(NULL, ok, 1), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_nps(&out, ok, 0), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_nps(&out, NULL, 1), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_nps(NULL, ok, 1), SCRM_EINVAL);
     assert_true(out == 42.0);
     /* the band edges themselves are in range */
     static const int32_t bounds[] = {0, 10};
-    assert_int_equal(scrm_nps(&out, bounds, 2), SCRM_OK);
+    assert_int_equal(scrm_kpi_nps(&out, bounds, 2), SCRM_OK);
     assert_true(out == 0.0);
 }
 
@@ -952,7 +952,7 @@ static void test_csat_hand_worked(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         double got = -1e9;
-        assert_int_equal(scrm_csat(&got, cases[i].s, cases[i].n), SCRM_OK);
+        assert_int_equal(scrm_kpi_csat(&got, cases[i].s, cases[i].n), SCRM_OK);
         if (fabs(got - cases[i].want) > 1e-12)
             fail_msg("%s: csat %.17g, want %.17g", cases[i].name, got, cases[i].want);
     }
@@ -965,15 +965,15 @@ static void test_csat_rejects_bad_input(void **state)
     static const int32_t six[] = {1, 2, 3, 6};
     static const int32_t ok[] = {1, 5};
     double out = 42.0;
-    assert_int_equal(scrm_csat(&out, zero, 2), SCRM_ERANGE);
+    assert_int_equal(scrm_kpi_csat(&out, zero, 2), SCRM_ERANGE);
     assert_int_equal(scrm_last_error_index(), 1);
-    assert_int_equal(scrm_csat(&out, six, 4), SCRM_ERANGE);
+    assert_int_equal(scrm_kpi_csat(&out, six, 4), SCRM_ERANGE);
     assert_int_equal(scrm_last_error_index(), 3);
-    assert_int_equal(scrm_csat(&out, ok, 0), SCRM_EINVAL);
-    assert_int_equal(scrm_csat(&out, NULL, 2), SCRM_EINVAL);
-    assert_int_equal(scrm_csat(NULL, ok, 2), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_csat(&out, ok, 0), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_csat(&out, NULL, 2), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_csat(NULL, ok, 2), SCRM_EINVAL);
     assert_true(out == 42.0);
-    assert_int_equal(scrm_csat(&out, ok, 2), SCRM_OK);
+    assert_int_equal(scrm_kpi_csat(&out, ok, 2), SCRM_OK);
     assert_true(out == 50.0);
 }
 

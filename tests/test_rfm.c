@@ -36,7 +36,7 @@ static scrm_dataset *make_ds(const row *rows, size_t n)
         a[i] = rows[i].amount;
     }
     if (n)
-        assert_int_equal(scrm_dataset_append_u64(ds, n, k, t, a, NULL, NULL), SCRM_OK);
+        assert_int_equal(scrm_dataset_append_u64(NULL, ds, n, k, t, a, NULL, NULL), SCRM_OK);
     free(k);
     free(t);
     free(a);
@@ -261,7 +261,7 @@ static void test_ntile_string_keys_break_ties_bytewise(void **state)
     int64_t t[4] = {B * DAY, B * DAY, B * DAY, B * DAY}, a[4] = {5, 5, 5, 5};
     scrm_dataset *ds = NULL;
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_str(ds, 4, keys, NULL, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_str(NULL, ds, 4, keys, NULL, t, a, NULL, NULL), SCRM_OK);
     scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
     o.method = SCRM_RFM_METHOD_NTILE;
     o.bins = 4;
@@ -377,7 +377,7 @@ static void test_bad_options_rejected(void **state)
         case 2: o.method = 3; break;
         case 3: o.frequency_mode = 2; break;
         case 4: o.monetary_mode = -1; break;
-        case 5: o.utc_offset = SCRM_RFM_MAX_UTC_OFFSET + 1; break;
+        case 5: o.utc_offset = SCRM_MAX_UTC_OFFSET + 1; break;
         case 6: o.as_of = SCRM_TIME_MAX + 1; break;
         case 7: o.version = 0; break;
         case 8: o.version = 2; break;
@@ -497,7 +497,7 @@ static void test_utc_offset_moves_days_across_midnight(void **state)
     uint64_t k[2] = {1, 1};
     scrm_dataset *ds = NULL;
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(ds, 2, k, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 2, k, t, a, NULL, NULL), SCRM_OK);
     static const struct {
         int64_t off;
         uint32_t days;
@@ -657,7 +657,7 @@ static void check_quantile_m(const int64_t *amounts, uint32_t n, uint32_t N)
         k[i] = i + 1;
         t[i] = B * DAY;
     }
-    assert_int_equal(scrm_dataset_append_u64(ds, n, k, t, amounts, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, n, k, t, amounts, NULL, NULL), SCRM_OK);
     scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
     o.bins = N;
     scrm_rfm *r = NULL;
@@ -969,7 +969,7 @@ static void test_audience_csv_escapes_formulas(void **state)
     }
     scrm_dataset *ds = NULL;
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_str(ds, 8, keys, NULL, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_str(NULL, ds, 8, keys, NULL, t, a, NULL, NULL), SCRM_OK);
     scrm_segment_map *m = NULL;
     assert_int_equal(scrm_segment_map_new(&m), SCRM_OK);
     assert_int_equal(scrm_segment_map_add(m, "=Evil,seg", 1, 10, 1, 10, 1, 10), SCRM_OK);
@@ -1143,11 +1143,10 @@ static scrm_dataset *make_synthetic_batched(uint32_t n_cust, uint32_t n_rows, in
     for (uint32_t i = 0; i < n_rows; i += batch) {
         uint32_t b = n_rows - i < batch ? n_rows - i : batch;
         if (strings)
-            assert_int_equal(scrm_dataset_append_str(ds, b, sp + i, NULL, t + i, a + i, NULL,
-                                                     NULL),
+            assert_int_equal(scrm_dataset_append_str(NULL, ds, b, sp + i, NULL, t + i, a + i, NULL, NULL),
                              SCRM_OK);
         else
-            assert_int_equal(scrm_dataset_append_u64(ds, b, k + i, t + i, a + i, NULL, NULL),
+            assert_int_equal(scrm_dataset_append_u64(NULL, ds, b, k + i, t + i, a + i, NULL, NULL),
                              SCRM_OK);
     }
     free(k);

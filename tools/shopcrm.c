@@ -184,7 +184,7 @@ static const char help_cohorts[] =
     "(retention), active customers, orders, revenue, or the cumulative revenue\n"
     "per acquired customer (ltv). Cells after the last observed period are left\n"
     "empty. Refunds (negative amounts) are not counted. Definitions:\n"
-    "include/shopcrm/cohort.h and docs/cli.md.\n"
+    "include/shopcrm/cohorts.h and docs/cli.md.\n"
     "\n"
     "Cohort options:\n"
     "  --period P            day|week|month|quarter|year (default month; weeks are\n"
@@ -319,9 +319,9 @@ static int parse_offset(const char *s, int64_t *out)
         !digits(s + 4, 2, &m) && m < 60) {
         int64_t v = (int64_t)h * 3600 + m * 60;
         *out = s[0] == '-' ? -v : v;
-        return *out >= -SCRM_KPI_MAX_UTC_OFFSET && *out <= SCRM_KPI_MAX_UTC_OFFSET ? 0 : -1;
+        return *out >= -SCRM_MAX_UTC_OFFSET && *out <= SCRM_MAX_UTC_OFFSET ? 0 : -1;
     }
-    return parse_i64(s, -SCRM_KPI_MAX_UTC_OFFSET, SCRM_KPI_MAX_UTC_OFFSET, out);
+    return parse_i64(s, -SCRM_MAX_UTC_OFFSET, SCRM_MAX_UTC_OFFSET, out);
 }
 
 /* A comma-separated list of finite numbers. */
@@ -600,7 +600,7 @@ static int apply(struct args *a, const struct option_def *o, const char *v)
         int i = pick(v, names, 2);
         if (i < 0)
             return usage_error(c, "--mode: '%s' is not one of classic, rolling", v);
-        a->mode = i == 0 ? SCRM_COHORT_CLASSIC : SCRM_COHORT_ROLLING;
+        a->mode = i == 0 ? SCRM_COHORTS_CLASSIC : SCRM_COHORTS_ROLLING;
         break;
     }
     case O_SVG:
@@ -622,7 +622,7 @@ static int parse_args(struct args *a, int argc, char **argv)
     a->n_edges[0] = a->n_edges[1] = a->n_edges[2] = -1;
     a->period = SCRM_PERIOD_MONTH;
     a->metric = M_RETENTION;
-    a->mode = SCRM_COHORT_CLASSIC;
+    a->mode = SCRM_COHORTS_CLASSIC;
 
     if (argc < 2) {
         fputs(help_main, stderr);
@@ -1244,7 +1244,7 @@ struct cohort_view {
     char (*label)[SCRM_PERIOD_LABEL_MAX];
 };
 
-/* Cell (c, k) is observed when c + k < K (cohort.h: "observable"). */
+/* Cell (c, k) is observed when c + k < K (cohorts.h: "observable"). */
 static int observed(const struct cohort_view *v, uint32_t c, uint32_t k)
 {
     return (uint64_t)c + k < v->K;
@@ -1361,7 +1361,7 @@ static int write_cohort_svg(const char *path, const struct cohort_view *v, const
     }
     snprintf(title, sizeof title, "%s by %s cohort%s", what[a->metric], unit_adj[a->period],
              a->metric == M_RETENTION || a->metric == M_CUSTOMERS
-                 ? (a->mode == SCRM_COHORT_ROLLING ? " (rolling)" : " (classic)")
+                 ? (a->mode == SCRM_COHORTS_ROLLING ? " (rolling)" : " (classic)")
                  : "");
     snprintf(sub, sizeof sub, "%s: %u cohorts, observed through %s; metric %s%s", a->file, v->C,
              obs_end, metric_names[a->metric],
@@ -1474,7 +1474,7 @@ static int run_cohorts(struct args *a)
         msg("timing: load %.3f s (%.1f MB/s), cohorts %.3f s", L.seconds,
             L.seconds > 0 ? (double)L.bytes / 1e6 / L.seconds : 0.0, t_cohorts);
 
-    const char *mode = a->mode == SCRM_COHORT_ROLLING ? "rolling" : "classic";
+    const char *mode = a->mode == SCRM_COHORTS_ROLLING ? "rolling" : "classic";
     if (a->json) {
         fputs("{\"command\":\"cohorts\",", out);
         json_load(out, a, &L);

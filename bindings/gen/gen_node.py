@@ -46,12 +46,7 @@ HAND_WRITTEN = {
         'an array of strings (or a Buffer of keys with their lengths)',
         '(ds: scrm_dataset, n: number | bigint, customers: string[] | Uint8Array, '
         'lengths: Uint32Array | null, times: BigInt64Array, amounts: BigInt64Array, '
-        'order_keys: BigUint64Array | null): bigint'),
-    'scrm_dataset_append_str_ext': (
-        'as scrm_dataset_append_str, with options',
-        '(ds: scrm_dataset, n: number | bigint, customers: string[] | Uint8Array, '
-        'lengths: Uint32Array | null, times: BigInt64Array, amounts: BigInt64Array, '
-        'order_keys: BigUint64Array | null, opts?: scrm_append_options_in | null): bigint'),
+        'order_keys: BigUint64Array | null, opts?: scrm_dataset_append_options_in | null): bigint'),
     'scrm_rfm_compute': (
         'fixed edges arrays must hold bins - 1 values (checked before the call)',
         '(ds: scrm_dataset, opts?: scrm_rfm_options_in | null): scrm_rfm'),
@@ -75,13 +70,9 @@ HAND_WRITTEN = {
                           '(r: scrm_rfm, segments: Int32Array, n_segments: number): Uint32Array'),
     'scrm_segment_map_rule': ('output array of 6 bounds',
                               '(map: scrm_segment_map, index: number): number[]'),
-    'scrm_period_label': ('output string buffer (char *buf, cap): returns the label',
-                          '(index: number | bigint, unit: number): string'),
     'scrm_cohorts_compute': (
         'the acquisition array must hold acquisition_count values (checked before the call)',
         '(ds: scrm_dataset, opts?: scrm_cohorts_options_in | null): scrm_cohorts'),
-    'scrm_cohorts_label': ('output string buffer (char *buf, cap): returns the label',
-                           '(r: scrm_cohorts, cohort: number): string'),
     'scrm_cohorts_sizes': ('zero-copy per-cohort array', '(r: scrm_cohorts): BigUint64Array | null'),
     'scrm_cohorts_active': ('zero-copy C x K matrix', '(r: scrm_cohorts): BigUint64Array | null'),
     'scrm_cohorts_orders': ('zero-copy C x K matrix', '(r: scrm_cohorts): BigUint64Array | null'),
@@ -156,7 +147,9 @@ def classify(api, fn):
                 if kind == 'enum':
                     args.append(Arg('scalar', p, 'int'))
                 elif kind == 'scalar' and t.base in SCALARS:
-                    if p.name == 'len' and prev is not None and prev.kind == 'bytes':
+                    if p.name == 'cap' and prev is not None and prev.kind == 'out_buf':
+                        args.append(Arg('buf_cap', p, t.base))
+                    elif p.name == 'len' and prev is not None and prev.kind == 'bytes':
                         if t.base not in ('int64_t', 'uint64_t'):
                             raise Unsupported(f'{p.name}: length type {t.base}')
                         prev.extra['len'] = p.name
@@ -191,6 +184,11 @@ def classify(api, fn):
                     args.append(Arg('out_scalar', p, t.base))
             elif len(t.pointers) == 1 and not t.const and kind == 'struct':
                 args.append(Arg('out_options', p, t.base))
+            elif t.pointers == (False,) and t.base == 'char' and not t.const and \
+                    i + 1 < len(params) and params[i + 1].name == 'cap':
+                # (char *buf, uint32_t cap): a short text (labels, times,
+                # money); the wrapper owns the buffer and returns a string
+                args.append(Arg('out_buf', p, 'char'))
             elif t.pointers == (False, False) and t.base == 'char' and t.const:
                 args.append(Arg('out_string', p, 'char'))
             elif t.pointers == (False, False) and kind == 'handle' and not t.const:
@@ -217,7 +215,7 @@ def classify(api, fn):
             raise Unsupported(f'return type {fn.ret}')
     js = 0
     for a in args:
-        if not a.kind.startswith('out_'):
+        if not a.kind.startswith('out_') and a.kind != 'buf_cap':
             a.js = js
             js += 1
     return args
@@ -268,6 +266,8 @@ def gen_wrapper(api, fn, args):
             L.append(f'    {a.base} {n};')
         elif a.kind == 'out_string':
             L.append(f'    const char *{n} = NULL;')
+        elif a.kind == 'out_buf':
+            L.append(f'    char {n}[SN_TEXT_MAX] = "";')
         elif a.kind == 'out_handle':
             L.append(f'    {a.base} *{n} = NULL;')
     L.append(f'    if (!sn_args(env, info, {njs}, argv))')
@@ -308,6 +308,10 @@ def gen_wrapper(api, fn, args):
             cargs.append(n)
         elif a.kind == 'options':
             cargs.append(f'&{n}')
+        elif a.kind == 'out_buf':
+            cargs.append(n)
+        elif a.kind == 'buf_cap':
+            cargs.append(f'sizeof {args[args.index(a) - 1].p.name}')
         elif a.kind.startswith('out_'):
             cargs.append(f'&{n}')
     call = f'{fn.name}({", ".join(cargs)})'
@@ -334,6 +338,8 @@ def gen_wrapper(api, fn, args):
             n = a.p.name
             if a.kind == 'out_scalar':
                 return f'{MAKER[a.base]}(env, {n})'
+            if a.kind == 'out_buf':
+                return f'sn_from_string(env, {n})'
             if a.kind == 'out_string':
                 if 'len' in a.extra:
                     return f'sn_from_string_len(env, {n}, {a.extra["len"]})'
@@ -610,7 +616,9 @@ def generate(api, repo_root):
             elif a.kind == 'bytes':
                 ps.append(f'{n}: string | Uint8Array')
             elif a.kind == 'len':
-                ps.append(f'{n}?: number | bigint')
+                # optional (defaults to the byte length); `?` only when last
+                last = all(b.js is None for b in args[args.index(a) + 1:])
+                ps.append(f'{n}?: number | bigint' if last else f'{n}: number | bigint | null | undefined')
             elif a.kind == 'handle':
                 ps.append(f'{n}: {a.base}')
             elif a.kind == 'array':
@@ -622,7 +630,7 @@ def generate(api, repo_root):
         def ts_of(a):
             if a.kind == 'out_scalar':
                 return ts_out(a.base)
-            if a.kind == 'out_string':
+            if a.kind in ('out_string', 'out_buf'):
                 return 'string'
             if a.kind in ('out_handle', 'out_options'):
                 return a.base

@@ -104,8 +104,8 @@ function orderKeysArray(keys, n) {
   const out = new BigUint64Array(n);
   for (let i = 0; i < n; i++) {
     const k = keys[i];
-    // string ids are hashed as the CSV loader does (scrm_order_key_from_string)
-    out[i] = typeof k === 'string' ? ffi.scrm_order_key_from_string(k)
+    // string ids are hashed as the CSV loader does (scrm_dataset_order_key_from_string)
+    out[i] = typeof k === 'string' ? ffi.scrm_dataset_order_key_from_string(k)
                                    : toBigInt(k, `orderKeys[${i}]`, 0n, U64_MAX);
   }
   return out;
@@ -346,18 +346,18 @@ class RfmResult {
 addDispose(RfmResult);
 
 // ---------------------------------------------------------------------------
-// Calendar periods and cohorts (shopcrm/cohort.h, docs/cohorts.md)
+// Calendar periods and cohorts (shopcrm/cohorts.h, docs/cohorts.md)
 // ---------------------------------------------------------------------------
 
 const UNITS = {
   day: ffi.SCRM_PERIOD_DAY, week: ffi.SCRM_PERIOD_WEEK, month: ffi.SCRM_PERIOD_MONTH,
   quarter: ffi.SCRM_PERIOD_QUARTER, year: ffi.SCRM_PERIOD_YEAR,
 };
-const MODES = { classic: ffi.SCRM_COHORT_CLASSIC, rolling: ffi.SCRM_COHORT_ROLLING };
+const MODES = { classic: ffi.SCRM_COHORTS_CLASSIC, rolling: ffi.SCRM_COHORTS_ROLLING };
 /** The columns of the long form (toLong(), writeCsv(), `shopcrm cohorts --out`). */
 const LONG_COLUMNS = ['cohort', 'period', 'cohort_size', 'active_customers', 'orders', 'revenue',
                       'retention'];
-const NOT_ACQUIRED = -(1n << 63n); // SCRM_COHORT_ALL, INT64_MIN
+const NOT_ACQUIRED = -(1n << 63n); // SCRM_COHORTS_ALL, INT64_MIN
 
 /**
  * The period index of time t (Date or epoch seconds): whole periods between
@@ -715,14 +715,14 @@ class Dataset {
     const k = orderKeysArray(orderKeys, n);
     let added;
     if (n > 0 && typeof customers[0] === 'string') {
-      added = ffi.scrm_dataset_append_str_ext(this[HANDLE], n, customers, null, t, a, k, o);
+      added = ffi.scrm_dataset_append_str(this[HANDLE], n, customers, null, t, a, k, o);
     } else {
       let c = customers;
       if (!(c instanceof BigUint64Array)) {
         c = new BigUint64Array(n);
         for (let i = 0; i < n; i++) c[i] = toBigInt(customers[i], `customers[${i}]`, 0n, U64_MAX);
       }
-      added = ffi.scrm_dataset_append_u64_ext(this[HANDLE], n, c, t, a, k, o);
+      added = ffi.scrm_dataset_append_u64(this[HANDLE], n, c, t, a, k, o);
     }
     return num(added);
   }
@@ -904,13 +904,13 @@ function surveyArray(scores, what) {
 /** Net Promoter Score of 0..10 answers: % promoters (9-10) - % detractors (0-6). */
 function nps(scores) {
   const a = surveyArray(scores, 'nps');
-  return ffi.scrm_nps(a, a.length);
+  return ffi.scrm_kpi_nps(a, a.length);
 }
 
 /** CSAT of 1..5 answers: % of answers 4 or 5. */
 function csat(scores) {
   const a = surveyArray(scores, 'csat');
-  return ffi.scrm_csat(a, a.length);
+  return ffi.scrm_kpi_csat(a, a.length);
 }
 
 /** The library's version, "MAJOR.MINOR.PATCH". */

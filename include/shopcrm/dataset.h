@@ -37,10 +37,6 @@ typedef enum scrm_key_type {
     SCRM_KEY_STRING = 2  /**< Byte-string keys (UTF-8 or any bytes; compared bytewise). */
 } scrm_key_type;
 
-/** Earliest time a dataset accepts: 0001-01-01T00:00:00Z. */
-#define SCRM_TIME_MIN INT64_C(-62135596800)
-/** Latest time a dataset accepts: 9999-12-31T23:59:59Z. */
-#define SCRM_TIME_MAX INT64_C(253402300799)
 
 /** Current version of ::scrm_dataset_options. */
 #define SCRM_DATASET_OPTIONS_VERSION 1
@@ -50,10 +46,18 @@ typedef struct scrm_dataset_options {
     unsigned version;   /**< ::SCRM_DATASET_OPTIONS_VERSION. */
     int key_type;       /**< A ::scrm_key_type; default ::SCRM_KEY_AUTO. */
     uint32_t threads;   /**< Worker threads for appends and analyses; 0 = one per core. Results do not depend on it. */
+    /**
+     * Digits of the currency's minor unit, 0 .. ::SCRM_MAX_MINOR_DIGITS;
+     * default 2 (cents). Amounts are always stored in minor units; every
+     * writer of money in major units (CSV exports, the CLI, the bindings)
+     * divides by 10^minor_digits: 0 for yen, 3 for Kuwaiti dinars. A CSV
+     * load into an empty dataset may set it (::scrm_csv_options.minor_digits).
+     */
+    uint32_t minor_digits;
 } scrm_dataset_options;
 
 /** Default ::scrm_dataset_options. */
-#define SCRM_DATASET_OPTIONS_INIT { SCRM_DATASET_OPTIONS_VERSION, SCRM_KEY_AUTO, 0 }
+#define SCRM_DATASET_OPTIONS_INIT { SCRM_DATASET_OPTIONS_VERSION, SCRM_KEY_AUTO, 0, 2 }
 
 /**
  * Initialise @p opts with the defaults of @p version.
@@ -83,57 +87,12 @@ SCRM_EXPORT int scrm_dataset_new(scrm_dataset **out, const scrm_dataset_options 
  */
 SCRM_EXPORT void scrm_dataset_free(scrm_dataset *ds);
 
-/**
- * Append @p n orders whose customers have `uint64_t` keys.
- *
- * The batch is atomic: if any row is bad (time outside ::SCRM_TIME_MIN ..
- * ::SCRM_TIME_MAX) or an allocation fails, nothing is added. The same as
- * scrm_dataset_append_u64_ext() with default options (no progress callback).
- *
- * @param ds          the dataset; its key type must be ::SCRM_KEY_U64 or still ::SCRM_KEY_AUTO.
- * @param n           number of rows (at most UINT32_MAX per call).
- * @param customers   @p n customer keys.
- * @param times       @p n order times (seconds since the epoch, UTC).
- * @param amounts     @p n amounts in minor units (negative = refund).
- * @param order_keys  @p n order keys for de-duplication, or NULL for none.
- * @param[out] added_out  if not NULL, receives the number of rows added (n minus duplicates).
- * @return SCRM_OK, SCRM_EINVAL (NULL array, wrong key type), SCRM_ERANGE (bad time), SCRM_ENOMEM.
- * @note Thread safety: no other call may use @p ds meanwhile.
- * @since 1.0
- */
-SCRM_EXPORT int scrm_dataset_append_u64(scrm_dataset *ds, uint64_t n, const uint64_t *customers,
-                                        const int64_t *times, const int64_t *amounts,
-                                        const uint64_t *order_keys, uint64_t *added_out);
+/** Current version of ::scrm_dataset_append_options. */
+#define SCRM_DATASET_APPEND_OPTIONS_VERSION 1
 
 /**
- * Append @p n orders whose customers have string keys.
- *
- * Same rules as scrm_dataset_append_u64(); an empty key is an error
- * (SCRM_EINVAL) naming the row.
- *
- * @param ds          the dataset; its key type must be ::SCRM_KEY_STRING or still ::SCRM_KEY_AUTO.
- * @param n           number of rows (at most UINT32_MAX per call).
- * @param customers   @p n pointers to keys; borrowed, the dataset copies them.
- * @param lengths     @p n key lengths in bytes, or NULL when every key is NUL-terminated.
- * @param times       @p n order times.
- * @param amounts     @p n amounts in minor units.
- * @param order_keys  @p n order keys, or NULL (see scrm_order_key_from_string()).
- * @param[out] added_out  if not NULL, receives the number of rows added.
- * @return SCRM_OK, SCRM_EINVAL, SCRM_ERANGE, SCRM_ENOMEM.
- * @note Thread safety: no other call may use @p ds meanwhile.
- * @since 1.0
- */
-SCRM_EXPORT int scrm_dataset_append_str(scrm_dataset *ds, uint64_t n,
-                                        const char *const *customers, const uint32_t *lengths,
-                                        const int64_t *times, const int64_t *amounts,
-                                        const uint64_t *order_keys, uint64_t *added_out);
-
-/** Current version of ::scrm_append_options. */
-#define SCRM_APPEND_OPTIONS_VERSION 1
-
-/**
- * Options of scrm_dataset_append_u64_ext() and scrm_dataset_append_str_ext().
- * Initialise with ::SCRM_APPEND_OPTIONS_INIT.
+ * Options of scrm_dataset_append_u64() and scrm_dataset_append_str().
+ * Initialise with ::SCRM_DATASET_APPEND_OPTIONS_INIT.
  *
  * The progress callback is called on the calling thread, with `total` = the
  * rows of the batch: first with done = 0 once the rows are validated, then
@@ -142,69 +101,85 @@ SCRM_EXPORT int scrm_dataset_append_str(scrm_dataset *ds, uint64_t n,
  * the rows are committed. Returning non-zero cancels the append:
  * ::SCRM_ECANCELLED, and the dataset is as before the call.
  */
-typedef struct scrm_append_options {
-    unsigned version;          /**< ::SCRM_APPEND_OPTIONS_VERSION. */
+typedef struct scrm_dataset_append_options {
+    unsigned version;          /**< ::SCRM_DATASET_APPEND_OPTIONS_VERSION. */
     scrm_progress_fn progress; /**< Progress callback or NULL; units: rows of the batch. */
     void *progress_payload;    /**< Passed to @p progress. */
-} scrm_append_options;
+} scrm_dataset_append_options;
 
-/** Default ::scrm_append_options: no progress callback. */
-#define SCRM_APPEND_OPTIONS_INIT { SCRM_APPEND_OPTIONS_VERSION, NULL, NULL }
+/** Default ::scrm_dataset_append_options: no progress callback. */
+#define SCRM_DATASET_APPEND_OPTIONS_INIT { SCRM_DATASET_APPEND_OPTIONS_VERSION, NULL, NULL }
 
 /**
  * Initialise @p opts with the defaults of @p version.
  *
  * @param[out] opts  the options to fill.
- * @param version    ::SCRM_APPEND_OPTIONS_VERSION.
+ * @param version    ::SCRM_DATASET_APPEND_OPTIONS_VERSION.
  * @return SCRM_OK, SCRM_EINVAL (NULL), SCRM_EVERSION (unknown version).
  * @since 1.0
  */
-SCRM_EXPORT int scrm_append_options_init(scrm_append_options *opts, unsigned version);
+SCRM_EXPORT int scrm_dataset_append_options_init(scrm_dataset_append_options *opts,
+                                                 unsigned version);
 
 /**
- * scrm_dataset_append_u64() with options: a progress callback that can
- * cancel the append (see ::scrm_append_options).
+ * Append @p n orders whose customers have `uint64_t` keys.
  *
+ * The batch is atomic: if any row is bad (time outside ::SCRM_TIME_MIN ..
+ * ::SCRM_TIME_MAX), an allocation fails or the progress callback cancels,
+ * nothing is added.
+ *
+ * @param[out] added_out  if not NULL, receives the number of rows added (n minus duplicates).
  * @param ds          the dataset; its key type must be ::SCRM_KEY_U64 or still ::SCRM_KEY_AUTO.
  * @param n           number of rows (at most UINT32_MAX per call).
  * @param customers   @p n customer keys.
  * @param times       @p n order times (seconds since the epoch, UTC).
  * @param amounts     @p n amounts in minor units (negative = refund).
  * @param order_keys  @p n order keys for de-duplication, or NULL for none.
- * @param[out] added_out  if not NULL, receives the number of rows added.
- * @param opts        options, or NULL for defaults.
+ * @param opts        options (a progress callback), or NULL for defaults.
  * @return SCRM_OK, SCRM_EINVAL (NULL array, wrong key type), SCRM_ERANGE (bad time),
  *         SCRM_ENOMEM, SCRM_EVERSION (unknown options version), SCRM_ECANCELLED (the
  *         callback asked to stop; nothing added).
  * @note Thread safety: no other call may use @p ds meanwhile.
  * @since 1.0
  */
-SCRM_EXPORT int scrm_dataset_append_u64_ext(scrm_dataset *ds, uint64_t n,
-                                            const uint64_t *customers, const int64_t *times,
-                                            const int64_t *amounts, const uint64_t *order_keys,
-                                            uint64_t *added_out, const scrm_append_options *opts);
+SCRM_EXPORT int scrm_dataset_append_u64(uint64_t *added_out, scrm_dataset *ds, uint64_t n,
+                                        const uint64_t *customers, const int64_t *times,
+                                        const int64_t *amounts, const uint64_t *order_keys,
+                                        const scrm_dataset_append_options *opts);
 
 /**
- * scrm_dataset_append_str() with options (see ::scrm_append_options).
+ * Append @p n orders whose customers have string keys.
  *
+ * Same rules as scrm_dataset_append_u64(); an empty key is an error
+ * (SCRM_EINVAL) naming the row.
+ *
+ * @param[out] added_out  if not NULL, receives the number of rows added.
  * @param ds          the dataset; its key type must be ::SCRM_KEY_STRING or still ::SCRM_KEY_AUTO.
  * @param n           number of rows (at most UINT32_MAX per call).
  * @param customers   @p n pointers to keys; borrowed, the dataset copies them.
  * @param lengths     @p n key lengths in bytes, or NULL when every key is NUL-terminated.
  * @param times       @p n order times.
  * @param amounts     @p n amounts in minor units.
- * @param order_keys  @p n order keys, or NULL.
- * @param[out] added_out  if not NULL, receives the number of rows added.
+ * @param order_keys  @p n order keys, or NULL (see scrm_dataset_order_key_from_string()).
  * @param opts        options, or NULL for defaults.
  * @return SCRM_OK, SCRM_EINVAL, SCRM_ERANGE, SCRM_ENOMEM, SCRM_EVERSION, SCRM_ECANCELLED.
  * @note Thread safety: no other call may use @p ds meanwhile.
  * @since 1.0
  */
-SCRM_EXPORT int scrm_dataset_append_str_ext(scrm_dataset *ds, uint64_t n,
-                                            const char *const *customers,
-                                            const uint32_t *lengths, const int64_t *times,
-                                            const int64_t *amounts, const uint64_t *order_keys,
-                                            uint64_t *added_out, const scrm_append_options *opts);
+SCRM_EXPORT int scrm_dataset_append_str(uint64_t *added_out, scrm_dataset *ds, uint64_t n,
+                                        const char *const *customers, const uint32_t *lengths,
+                                        const int64_t *times, const int64_t *amounts,
+                                        const uint64_t *order_keys,
+                                        const scrm_dataset_append_options *opts);
+
+/**
+ * The digits of the currency's minor unit (see ::scrm_dataset_options.minor_digits).
+ *
+ * @param ds  the dataset.
+ * @return 0 .. ::SCRM_MAX_MINOR_DIGITS; 2 for NULL.
+ * @since 1.0
+ */
+SCRM_EXPORT uint32_t scrm_dataset_minor_digits(const scrm_dataset *ds);
 
 /**
  * Hash a string order id (such as Olist's 32-hex ids) to a 64-bit order key.
@@ -218,7 +193,7 @@ SCRM_EXPORT int scrm_dataset_append_str_ext(scrm_dataset *ds, uint64_t n,
  * @return the order key (stable across versions and platforms).
  * @since 1.0
  */
-SCRM_EXPORT uint64_t scrm_order_key_from_string(const char *s, uint64_t len);
+SCRM_EXPORT uint64_t scrm_dataset_order_key_from_string(const char *s, uint64_t len);
 
 /**
  * Number of distinct customers.

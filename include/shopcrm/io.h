@@ -96,7 +96,7 @@ typedef struct scrm_csv_options {
     const char *amount_column;
     /**
      * Name of an order id column, or NULL (default) for none. Each id is
-     * hashed with scrm_order_key_from_string(); a row whose order id was seen
+     * hashed with scrm_dataset_order_key_from_string(); a row whose order id was seen
      * before (in this file or an earlier append) is skipped as a duplicate.
      * An empty order id is a bad row. Do not name a column that repeats per
      * line item (such as an invoice number in a file of invoice lines).

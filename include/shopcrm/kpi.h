@@ -42,9 +42,6 @@ extern "C" {
 #define SCRM_KPI_START_ALL INT64_MIN
 /** Window end meaning "no upper bound". */
 #define SCRM_KPI_END_ALL INT64_MAX
-/** Largest accepted |utc_offset| of ::scrm_kpi_options, in seconds (18 hours, as ISO 8601). */
-#define SCRM_KPI_MAX_UTC_OFFSET 64800
-
 /**
  * The metrics of a ::scrm_kpi result. Passed as `int`; values never change.
  *
@@ -164,7 +161,7 @@ typedef struct scrm_kpi_options {
     int64_t end;               /**< Window end, exclusive; default ::SCRM_KPI_END_ALL. Must be ≥ `start`. */
     int64_t utc_offset;        /**< Offset in seconds added to each order time before it is compared with
                                     `start` and `end`, so the window can be given in a shop's local
-                                    time (e.g. local midnights); default 0, at most ::SCRM_KPI_MAX_UTC_OFFSET
+                                    time (e.g. local midnights); default 0, at most ::SCRM_MAX_UTC_OFFSET
                                     in absolute value. The sentinel bounds stay unbounded. */
     uint32_t threads;          /**< Worker threads; 0 = the dataset's setting. Results do not depend on it. */
     scrm_progress_fn progress; /**< Called with (rows done, rows in all); non-zero cancels. May be NULL. */
@@ -294,7 +291,7 @@ SCRM_EXPORT int scrm_kpi_metric_type(int metric);
  * @note Thread safety: safe.
  * @since 1.0
  */
-SCRM_EXPORT int scrm_nps(double *out, const int32_t *scores, uint64_t n);
+SCRM_EXPORT int scrm_kpi_nps(double *out, const int32_t *scores, uint64_t n);
 
 /**
  * Customer satisfaction score: the percentage of answers 4 ("satisfied") or 5
@@ -308,7 +305,7 @@ SCRM_EXPORT int scrm_nps(double *out, const int32_t *scores, uint64_t n);
  * @note Thread safety: safe.
  * @since 1.0
  */
-SCRM_EXPORT int scrm_csat(double *out, const int32_t *scores, uint64_t n);
+SCRM_EXPORT int scrm_kpi_csat(double *out, const int32_t *scores, uint64_t n);
 
 #ifdef __cplusplus
 }

@@ -270,9 +270,6 @@ SCRM_EXPORT int32_t scrm_segment_map_match(const scrm_segment_map *map, uint32_t
 
 /** ::scrm_rfm_options.as_of value meaning "the start of the day after the last order's day". */
 #define SCRM_RFM_AS_OF_DEFAULT INT64_MIN
-/** Largest accepted |utc_offset| of ::scrm_rfm_options, in seconds (18 hours, as ISO 8601). */
-#define SCRM_RFM_MAX_UTC_OFFSET 64800
-
 /** Scoring method. Passed as `int`; values never change. */
 typedef enum scrm_rfm_method {
     SCRM_RFM_METHOD_QUANTILE = 0, /**< Rank quantiles; ties share a score (the default). */
@@ -306,7 +303,7 @@ typedef enum scrm_rfm_dim {
 typedef struct scrm_rfm_options {
     unsigned version;        /**< ::SCRM_RFM_OPTIONS_VERSION. */
     int64_t as_of;           /**< Analysis time (seconds since the epoch), or ::SCRM_RFM_AS_OF_DEFAULT. */
-    int64_t utc_offset;      /**< Seconds added to times before taking civil days; |x| ≤ ::SCRM_RFM_MAX_UTC_OFFSET. Default 0. */
+    int64_t utc_offset;      /**< Seconds added to times before taking civil days; |x| ≤ ::SCRM_MAX_UTC_OFFSET. Default 0. */
     uint32_t bins;           /**< Number of scores N, 2..10. Default 5. */
     int method;              /**< A ::scrm_rfm_method. Default quantile. */
     int frequency_mode;      /**< A ::scrm_rfm_frequency_mode. Default orders. */

@@ -13,7 +13,7 @@ int main(void)
     uint64_t added = 0;
 
     if (scrm_dataset_new(&ds, NULL) != SCRM_OK ||
-        scrm_dataset_append_u64(ds, 6, customers, times, amounts, order_keys, &added) != SCRM_OK) {
+        scrm_dataset_append_u64(&added, ds, 6, customers, times, amounts, order_keys, NULL) != SCRM_OK) {
         fprintf(stderr, "error: %s\n", scrm_last_error());
         return 1;
     }

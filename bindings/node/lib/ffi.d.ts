@@ -74,20 +74,22 @@ export interface scrm_dataset_options_in {
   version?: number;
   key_type?: number;
   threads?: number;
+  minor_digits?: number;
 }
 /** scrm_dataset_options as returned by scrm_dataset_options_init. */
 export interface scrm_dataset_options {
   version: number;
   key_type: number;
   threads: number;
+  minor_digits: number;
 }
-/** scrm_append_options as an argument: every field optional (default from scrm_append_options_init). */
-export interface scrm_append_options_in {
+/** scrm_dataset_append_options as an argument: every field optional (default from scrm_dataset_append_options_init). */
+export interface scrm_dataset_append_options_in {
   version?: number;
   progress?: ((done: number, total: number) => unknown) | null;
 }
-/** scrm_append_options as returned by scrm_append_options_init. */
-export interface scrm_append_options {
+/** scrm_dataset_append_options as returned by scrm_dataset_append_options_init. */
+export interface scrm_dataset_append_options {
   version: number;
   progress: null;
 }
@@ -186,13 +188,8 @@ export interface scrm_rfm_options {
   progress: null;
 }
 
-export declare const SCRM_PERIOD_DAY: number;
-export declare const SCRM_PERIOD_WEEK: number;
-export declare const SCRM_PERIOD_MONTH: number;
-export declare const SCRM_PERIOD_QUARTER: number;
-export declare const SCRM_PERIOD_YEAR: number;
-export declare const SCRM_COHORT_CLASSIC: number;
-export declare const SCRM_COHORT_ROLLING: number;
+export declare const SCRM_COHORTS_CLASSIC: number;
+export declare const SCRM_COHORTS_ROLLING: number;
 export declare const SCRM_OK: number;
 export declare const SCRM_EINVAL: number;
 export declare const SCRM_ENOMEM: number;
@@ -204,6 +201,14 @@ export declare const SCRM_EVERSION: number;
 export declare const SCRM_ECANCELLED: number;
 export declare const SCRM_ERANGE: number;
 export declare const SCRM_ESTATE: number;
+export declare const SCRM_TIME_STYLE_DATE: number;
+export declare const SCRM_TIME_STYLE_DATETIME: number;
+export declare const SCRM_TIME_STYLE_ISO8601: number;
+export declare const SCRM_PERIOD_DAY: number;
+export declare const SCRM_PERIOD_WEEK: number;
+export declare const SCRM_PERIOD_MONTH: number;
+export declare const SCRM_PERIOD_QUARTER: number;
+export declare const SCRM_PERIOD_YEAR: number;
 export declare const SCRM_KEY_AUTO: number;
 export declare const SCRM_KEY_U64: number;
 export declare const SCRM_KEY_STRING: number;
@@ -262,9 +267,7 @@ export declare const SCRM_RFM_STAT_MEAN_M: number;
 export declare const SCRM_RFM_STAT_MEAN_RECENCY: number;
 export declare const SCRM_RFM_STAT_MEAN_FREQUENCY: number;
 export declare const SCRM_RFM_STAT_MEAN_MONETARY: number;
-export declare const SCRM_PERIOD_MAX_UTC_OFFSET: number;
-export declare const SCRM_PERIOD_LABEL_MAX: number;
-export declare const SCRM_COHORT_ALL: bigint;
+export declare const SCRM_COHORTS_ALL: bigint;
 export declare const SCRM_COHORTS_MAX_CELLS: number;
 export declare const SCRM_COHORTS_OPTIONS_VERSION: number;
 export declare const SCRM_VERSION_MAJOR: number;
@@ -273,12 +276,16 @@ export declare const SCRM_VERSION_PATCH: number;
 export declare const SCRM_VERSION_NUMBER: number;
 export declare const SCRM_TIME_MIN: number;
 export declare const SCRM_TIME_MAX: number;
+export declare const SCRM_MAX_UTC_OFFSET: number;
+export declare const SCRM_MAX_MINOR_DIGITS: number;
+export declare const SCRM_TIME_TEXT_MAX: number;
+export declare const SCRM_MONEY_TEXT_MAX: number;
+export declare const SCRM_PERIOD_LABEL_MAX: number;
 export declare const SCRM_DATASET_OPTIONS_VERSION: number;
-export declare const SCRM_APPEND_OPTIONS_VERSION: number;
+export declare const SCRM_DATASET_APPEND_OPTIONS_VERSION: number;
 export declare const SCRM_CSV_OPTIONS_VERSION: number;
 export declare const SCRM_KPI_START_ALL: bigint;
 export declare const SCRM_KPI_END_ALL: bigint;
-export declare const SCRM_KPI_MAX_UTC_OFFSET: number;
 export declare const SCRM_KPI_METRIC_COUNT: number;
 export declare const SCRM_KPI_OPTIONS_VERSION: number;
 export declare const SCRM_KPI_DEFAULT_LOOKBACK: number;
@@ -286,15 +293,8 @@ export declare const SCRM_KPI_MAX_LOOKBACK: number;
 export declare const SCRM_RFM_MAX_BINS: number;
 export declare const SCRM_SEGMENT_NAME_MAX: number;
 export declare const SCRM_RFM_AS_OF_DEFAULT: bigint;
-export declare const SCRM_RFM_MAX_UTC_OFFSET: number;
 export declare const SCRM_RFM_OPTIONS_VERSION: number;
 
-/** The period index of a time (see the group description). */
-export declare function scrm_period_index(t: number | bigint, unit: number, utc_offset: number | bigint): bigint;
-/** The time (UTC) at which a period starts: local midnight of its first day minus utc_offset. */
-export declare function scrm_period_start(index: number | bigint, unit: number, utc_offset: number | bigint): bigint;
-/** Write the label of a period: 2017-03-14 (day), 2017-W09 (ISO week, ISO year), 2017-03 (month), 2017-Q1 (quarter), 2017 (year); years with 4 digits (0001). (hand-written: output string buffer (char *buf, cap): returns the label) */
-export declare function scrm_period_label(index: number | bigint, unit: number): string;
 /** Initialise opts with the defaults of version. */
 export declare function scrm_cohorts_options_init(version: number): scrm_cohorts_options;
 /** Compute the cohort matrices of a dataset (definitions: see the group description). (hand-written: the acquisition array must hold acquisition_count values (checked before the call)) */
@@ -327,7 +327,7 @@ export declare function scrm_cohorts_retention(r: scrm_cohorts): Float64Array | 
 export declare function scrm_cohorts_ltv(r: scrm_cohorts): Float64Array | null;
 /** Cumulative orders per customer per cell: orders of periods 0..k / cohort size (NaN when not observable or the cohort is empty). (hand-written: zero-copy C x K matrix) */
 export declare function scrm_cohorts_cum_orders(r: scrm_cohorts): Float64Array | null;
-/** Write the label of a cohort (its period's label, as scrm_period_label()). (hand-written: output string buffer (char *buf, cap): returns the label) */
+/** Write the label of a cohort (its period's label, as scrm_period_label()). */
 export declare function scrm_cohorts_label(r: scrm_cohorts, cohort: number): string;
 /** Name and describe an error code. */
 export declare function scrm_strerror(code: number): string | null;
@@ -343,24 +343,40 @@ export declare function scrm_version(): string | null;
 export declare function scrm_version_number(): number;
 /** Replace the allocator used by every allocation of the library. (hand-written: C function pointers: only resetting to the default allocator is allowed (JavaScript cannot run on worker threads or inside GC finalizers)) */
 export declare function scrm_set_allocator(m: null, r: null, f: null, payload?: null): void;
+/** Write a time as text in local time (t + utc_offset). */
+export declare function scrm_time_print(t: number | bigint, utc_offset: number | bigint, style: number): string;
+/** Read one time value, in one of the formats of the CSV loader (scrm_time_format, shopcrm/io.h): ISO 8601 (2024-01-15, 2024-01-15 13:45, 2024-01-15T13:45:00Z, ...-03:00), YYYYMMDD, DD/MM/YYYY[ HH:MM[:SS]], or epoch seconds. */
+export declare function scrm_time_parse(s: string | Uint8Array, len: number | bigint | null | undefined, format: number, utc_offset: number | bigint): bigint;
+/** Read a UTC offset: seconds (-10800), ±HH:MM, ±HHMM, ±HH, or Z. */
+export declare function scrm_time_parse_offset(s: string | Uint8Array, len?: number | bigint): bigint;
+/** Write an amount of minor units in major units with exactly minor_digits decimals and a point as the separator: 123456 with 2 digits is "1234.56", minus 5 is "-0.05", 1500 yen with 0 digits is "1500". */
+export declare function scrm_money_print(amount: number | bigint, minor_digits: number): string;
+/** An amount of minor units (or a mean of them) in major units: minor / 10^minor_digits, as a double. */
+export declare function scrm_money_to_major(minor: number, minor_digits: number): number;
+/** An amount in major units as minor units, rounded half away from zero. */
+export declare function scrm_money_from_major(major: number, minor_digits: number): bigint;
+/** The period index of a time (see the group description). */
+export declare function scrm_period_index(t: number | bigint, unit: number, utc_offset: number | bigint): bigint;
+/** The time (UTC) at which a period starts: local midnight of its first day minus utc_offset. */
+export declare function scrm_period_start(index: number | bigint, unit: number, utc_offset: number | bigint): bigint;
+/** Write the label of a period: 2017-03-14 (day), 2017-W09 (ISO week, ISO year), 2017-03 (month), 2017-Q1 (quarter), 2017 (year); years with 4 digits (0001). */
+export declare function scrm_period_label(index: number | bigint, unit: number): string;
 /** Initialise opts with the defaults of version. */
 export declare function scrm_dataset_options_init(version: number): scrm_dataset_options;
 /** Create an empty dataset. */
 export declare function scrm_dataset_new(opts?: scrm_dataset_options_in | null): scrm_dataset;
 /** Free a dataset and everything it owns. */
 export declare function scrm_dataset_free(ds: scrm_dataset | null): void;
-/** Append n orders whose customers have uint64_t keys. */
-export declare function scrm_dataset_append_u64(ds: scrm_dataset, n: number | bigint, customers: BigUint64Array | null, times: BigInt64Array | null, amounts: BigInt64Array | null, order_keys: BigUint64Array | null): bigint;
-/** Append n orders whose customers have string keys. (hand-written: an array of strings (or a Buffer of keys with their lengths)) */
-export declare function scrm_dataset_append_str(ds: scrm_dataset, n: number | bigint, customers: string[] | Uint8Array, lengths: Uint32Array | null, times: BigInt64Array, amounts: BigInt64Array, order_keys: BigUint64Array | null): bigint;
 /** Initialise opts with the defaults of version. */
-export declare function scrm_append_options_init(version: number): scrm_append_options;
-/** scrm_dataset_append_u64() with options: a progress callback that can cancel the append (see scrm_append_options). */
-export declare function scrm_dataset_append_u64_ext(ds: scrm_dataset, n: number | bigint, customers: BigUint64Array | null, times: BigInt64Array | null, amounts: BigInt64Array | null, order_keys: BigUint64Array | null, opts?: scrm_append_options_in | null): bigint;
-/** scrm_dataset_append_str() with options (see scrm_append_options). (hand-written: as scrm_dataset_append_str, with options) */
-export declare function scrm_dataset_append_str_ext(ds: scrm_dataset, n: number | bigint, customers: string[] | Uint8Array, lengths: Uint32Array | null, times: BigInt64Array, amounts: BigInt64Array, order_keys: BigUint64Array | null, opts?: scrm_append_options_in | null): bigint;
+export declare function scrm_dataset_append_options_init(version: number): scrm_dataset_append_options;
+/** Append n orders whose customers have uint64_t keys. */
+export declare function scrm_dataset_append_u64(ds: scrm_dataset, n: number | bigint, customers: BigUint64Array | null, times: BigInt64Array | null, amounts: BigInt64Array | null, order_keys: BigUint64Array | null, opts?: scrm_dataset_append_options_in | null): bigint;
+/** Append n orders whose customers have string keys. (hand-written: an array of strings (or a Buffer of keys with their lengths)) */
+export declare function scrm_dataset_append_str(ds: scrm_dataset, n: number | bigint, customers: string[] | Uint8Array, lengths: Uint32Array | null, times: BigInt64Array, amounts: BigInt64Array, order_keys: BigUint64Array | null, opts?: scrm_dataset_append_options_in | null): bigint;
+/** The digits of the currency's minor unit (see scrm_dataset_options.minor_digits). */
+export declare function scrm_dataset_minor_digits(ds: scrm_dataset): number;
 /** Hash a string order id (such as Olist's 32-hex ids) to a 64-bit order key. */
-export declare function scrm_order_key_from_string(s: string | Uint8Array, len?: number | bigint): bigint;
+export declare function scrm_dataset_order_key_from_string(s: string | Uint8Array, len?: number | bigint): bigint;
 /** Number of distinct customers. */
 export declare function scrm_dataset_customer_count(ds: scrm_dataset): bigint;
 /** Number of orders stored (duplicates excluded). */
@@ -384,7 +400,7 @@ export declare function scrm_csv_options_init(version: number): scrm_csv_options
 /** Load orders from the CSV file at path into ds. */
 export declare function scrm_csv_load_file(ds: scrm_dataset, path: string | Uint8Array, opts?: scrm_csv_options_in | null): scrm_csv_report;
 /** Load orders from CSV text in memory into ds. */
-export declare function scrm_csv_load_buffer(ds: scrm_dataset, data: string | Uint8Array, len?: number | bigint, opts?: scrm_csv_options_in | null): scrm_csv_report;
+export declare function scrm_csv_load_buffer(ds: scrm_dataset, data: string | Uint8Array, len: number | bigint | null | undefined, opts?: scrm_csv_options_in | null): scrm_csv_report;
 /** Free a report. */
 export declare function scrm_csv_report_free(report: scrm_csv_report | null): void;
 /** Data rows read (empty lines and the header excluded). */
@@ -424,9 +440,9 @@ export declare function scrm_kpi_metric_name(metric: number): string | null;
 /** The kind of number a metric is. */
 export declare function scrm_kpi_metric_type(metric: number): number;
 /** Net Promoter Score of survey answers on the 0–10 "how likely are you to recommend us" scale (Reichheld, F. F. 2003, "The One Number You Need to Grow", Harvard Business Review 81(12)): the percentage of promoters (answers 9–10) minus the percentage of detractors (0–6); passives (7–8) count only in the total. */
-export declare function scrm_nps(scores: Int32Array | null, n: number | bigint): number;
+export declare function scrm_kpi_nps(scores: Int32Array | null, n: number | bigint): number;
 /** Customer satisfaction score: the percentage of answers 4 ("satisfied") or 5 ("very satisfied") on a 1–5 scale. */
-export declare function scrm_csat(scores: Int32Array | null, n: number | bigint): number;
+export declare function scrm_kpi_csat(scores: Int32Array | null, n: number | bigint): number;
 /** Create an empty segment map (no rule: every customer is unassigned). */
 export declare function scrm_segment_map_new(): scrm_segment_map;
 /** Free a segment map. */

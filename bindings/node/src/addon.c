@@ -1414,11 +1414,10 @@ static napi_value sn_scrm_rfm_compute(napi_env env, napi_callback_info info)
 }
 
 /* scrm_dataset_append_str(ds, n, customers, lengths, times, amounts,
- * order_keys) -> rows added (BigInt); scrm_dataset_append_str_ext(...,
- * opts) the same with options (with_opts). customers: an Array of n strings
+ * order_keys, opts) -> rows added (BigInt). customers: an Array of n strings
  * (then lengths must be null), or a Buffer of the keys' bytes back to back
  * with lengths a Uint32Array of n lengths (any bytes, NULs included). */
-static napi_value sn_append_str(napi_env env, napi_callback_info info, int with_opts)
+static napi_value sn_scrm_dataset_append_str(napi_env env, napi_callback_info info)
 {
     napi_value argv[8], result = NULL;
     void *ds, *times, *amounts, *okeys, *lengths;
@@ -1426,19 +1425,19 @@ static napi_value sn_append_str(napi_env env, napi_callback_info info, int with_
     const char **ptrs = NULL;
     char *pool = NULL;
     uint32_t *lens = NULL;
-    scrm_append_options opts;
+    scrm_dataset_append_options opts;
     sn_scratch scr;
     int finished = 0;
     sn_scratch_init(&scr, env);
-    if (!sn_args(env, info, with_opts ? 8 : 7, argv) ||
+    if (!sn_args(env, info, 8, argv) ||
         !sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds) ||
         !sn_get_u64(env, argv[1], "n", &n) ||
         !sn_get_array(env, argv[3], napi_uint32_array, 1, n, "lengths", &lengths, NULL) ||
         !sn_get_array(env, argv[4], napi_bigint64_array, 0, n, "times", &times, NULL) ||
         !sn_get_array(env, argv[5], napi_bigint64_array, 0, n, "amounts", &amounts, NULL) ||
         !sn_get_array(env, argv[6], napi_biguint64_array, 1, n, "order_keys", &okeys, NULL) ||
-        (with_opts &&
-         !sn_options_from_js(env, argv[7], sn_gen_struct("scrm_append_options"), &opts, &scr))) {
+        !sn_options_from_js(env, argv[7], sn_gen_struct("scrm_dataset_append_options"), &opts,
+                            &scr)) {
         sn_scratch_finish(env, &scr, 0);
         return NULL;
     }
@@ -1523,9 +1522,7 @@ static napi_value sn_append_str(napi_env env, napi_callback_info info, int with_
         for (uint64_t i = 0; i < n; i++)
             ptrs[i] = pool + offs[i];
     }
-    int rc = with_opts ? scrm_dataset_append_str_ext(ds, n, ptrs, lens, times, amounts, okeys,
-                                                     &added, &opts)
-                       : scrm_dataset_append_str(ds, n, ptrs, lens, times, amounts, okeys, &added);
+    int rc = scrm_dataset_append_str(&added, ds, n, ptrs, lens, times, amounts, okeys, &opts);
     finished = 1;
     if (sn_scratch_finish(env, &scr, rc))
         result = sn_from_u64(env, added);
@@ -1537,16 +1534,6 @@ done:
     free(pool);
     free(ptrs);
     return result;
-}
-
-static napi_value sn_scrm_dataset_append_str(napi_env env, napi_callback_info info)
-{
-    return sn_append_str(env, info, 0);
-}
-
-static napi_value sn_scrm_dataset_append_str_ext(napi_env env, napi_callback_info info)
-{
-    return sn_append_str(env, info, 1);
 }
 
 /* scrm_set_allocator(m, r, f, payload): only resetting to the C library's
@@ -1576,24 +1563,8 @@ static napi_value sn_scrm_set_allocator(napi_env env, napi_callback_info info)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Calendar and cohorts (shopcrm/cohort.h)                                    */
+/* Calendar and cohorts (shopcrm/cohorts.h)                                    */
 /* ------------------------------------------------------------------------ */
-
-/* scrm_period_label(index, unit) -> string: the C output buffer is ours. */
-static napi_value sn_scrm_period_label(napi_env env, napi_callback_info info)
-{
-    napi_value argv[2];
-    int64_t index;
-    int unit;
-    char buf[SCRM_PERIOD_LABEL_MAX];
-    if (!sn_args(env, info, 2, argv) || !sn_get_i64(env, argv[0], "index", &index) ||
-        !sn_get_int(env, argv[1], "unit", &unit))
-        return NULL;
-    int rc = scrm_period_label(buf, sizeof buf, index, unit);
-    if (rc < 0)
-        return sn_throw_scrm(env, rc);
-    return sn_from_string(env, buf);
-}
 
 /* Unwrap a cohort result for a getter. */
 static int sn_cohorts_arg(napi_env env, napi_callback_info info, size_t n, napi_value *argv,
@@ -1605,21 +1576,6 @@ static int sn_cohorts_arg(napi_env env, napi_callback_info info, size_t n, napi_
     if (!sn_get_handle(env, argv[0], SN_HANDLE_COHORTS, 0, "r", &p))
         return 0;
     return sn_unwrap_raw(env, argv[0], SN_HANDLE_COHORTS, "r", h);
-}
-
-/* scrm_cohorts_label(r, cohort) -> string. */
-static napi_value sn_scrm_cohorts_label(napi_env env, napi_callback_info info)
-{
-    napi_value argv[2];
-    sn_handle *h;
-    uint32_t cohort;
-    char buf[SCRM_PERIOD_LABEL_MAX];
-    if (!sn_cohorts_arg(env, info, 2, argv, &h) || !sn_get_u32(env, argv[1], "cohort", &cohort))
-        return NULL;
-    int rc = scrm_cohorts_label(buf, sizeof buf, h->ptr, cohort);
-    if (rc < 0)
-        return sn_throw_scrm(env, rc);
-    return sn_from_string(env, buf);
 }
 
 /* Zero-copy matrices (C x K, row-major) and the per-cohort sizes (C). */
@@ -1678,7 +1634,6 @@ static napi_value sn_scrm_cohorts_compute(napi_env env, napi_callback_info info)
 static const sn_export sn_hand_functions[] = {
     {"scrm_set_allocator", sn_scrm_set_allocator},
     {"scrm_dataset_append_str", sn_scrm_dataset_append_str},
-    {"scrm_dataset_append_str_ext", sn_scrm_dataset_append_str_ext},
     {"scrm_rfm_compute", sn_scrm_rfm_compute},
     {"scrm_rfm_recency_days", sn_scrm_rfm_recency_days},
     {"scrm_rfm_frequency", sn_scrm_rfm_frequency},
@@ -1693,9 +1648,7 @@ static const sn_export sn_hand_functions[] = {
     {"scrm_rfm_segment_stat", sn_scrm_rfm_segment_stat},
     {"scrm_rfm_audience", sn_scrm_rfm_audience},
     {"scrm_segment_map_rule", sn_scrm_segment_map_rule},
-    {"scrm_period_label", sn_scrm_period_label},
     {"scrm_cohorts_compute", sn_scrm_cohorts_compute},
-    {"scrm_cohorts_label", sn_scrm_cohorts_label},
     {"scrm_cohorts_sizes", sn_scrm_cohorts_sizes},
     {"scrm_cohorts_active", sn_scrm_cohorts_active},
     {"scrm_cohorts_orders", sn_scrm_cohorts_orders},

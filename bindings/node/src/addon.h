@@ -139,6 +139,9 @@ typedef struct sn_struct {
 } sn_struct;
 
 #define SN_SCRATCH_MAX 16
+/* Room for the short texts of (char *buf, uint32_t cap) outputs: period and
+ * cohort labels, times, money (each header bounds them far below). */
+#define SN_TEXT_MAX 128
 /** Per-call state of an options conversion: copies to free, progress callback. */
 typedef struct sn_scratch {
     void *allocs[SN_SCRATCH_MAX];

@@ -41,6 +41,7 @@ static const sn_field sn_fields_scrm_dataset_options[] = {
     {"version", offsetof(scrm_dataset_options, version), SN_F_UINT, 0},
     {"key_type", offsetof(scrm_dataset_options, key_type), SN_F_INT, 0},
     {"threads", offsetof(scrm_dataset_options, threads), SN_F_U32, 0},
+    {"minor_digits", offsetof(scrm_dataset_options, minor_digits), SN_F_U32, 0},
 };
 
 static const sn_struct sn_struct_scrm_dataset_options = {
@@ -48,20 +49,20 @@ static const sn_struct sn_struct_scrm_dataset_options = {
     sn_fields_scrm_dataset_options, sizeof sn_fields_scrm_dataset_options / sizeof *sn_fields_scrm_dataset_options,
 };
 
-static int sn_init_scrm_append_options(void *opts, unsigned version)
+static int sn_init_scrm_dataset_append_options(void *opts, unsigned version)
 {
-    return scrm_append_options_init(opts, version);
+    return scrm_dataset_append_options_init(opts, version);
 }
 
-static const sn_field sn_fields_scrm_append_options[] = {
-    {"version", offsetof(scrm_append_options, version), SN_F_UINT, 0},
-    {"progress", offsetof(scrm_append_options, progress), SN_F_PROGRESS, 0},
-    {"progress_payload", offsetof(scrm_append_options, progress_payload), SN_F_PAYLOAD, 0},
+static const sn_field sn_fields_scrm_dataset_append_options[] = {
+    {"version", offsetof(scrm_dataset_append_options, version), SN_F_UINT, 0},
+    {"progress", offsetof(scrm_dataset_append_options, progress), SN_F_PROGRESS, 0},
+    {"progress_payload", offsetof(scrm_dataset_append_options, progress_payload), SN_F_PAYLOAD, 0},
 };
 
-static const sn_struct sn_struct_scrm_append_options = {
-    "scrm_append_options", sizeof(scrm_append_options), SCRM_APPEND_OPTIONS_VERSION, sn_init_scrm_append_options,
-    sn_fields_scrm_append_options, sizeof sn_fields_scrm_append_options / sizeof *sn_fields_scrm_append_options,
+static const sn_struct sn_struct_scrm_dataset_append_options = {
+    "scrm_dataset_append_options", sizeof(scrm_dataset_append_options), SCRM_DATASET_APPEND_OPTIONS_VERSION, sn_init_scrm_dataset_append_options,
+    sn_fields_scrm_dataset_append_options, sizeof sn_fields_scrm_dataset_append_options / sizeof *sn_fields_scrm_dataset_append_options,
 };
 
 static int sn_init_scrm_csv_options(void *opts, unsigned version)
@@ -147,7 +148,7 @@ static const sn_struct sn_struct_scrm_rfm_options = {
 const sn_struct *const sn_gen_structs[] = {
     &sn_struct_scrm_cohorts_options,
     &sn_struct_scrm_dataset_options,
-    &sn_struct_scrm_append_options,
+    &sn_struct_scrm_dataset_append_options,
     &sn_struct_scrm_csv_options,
     &sn_struct_scrm_kpi_options,
     &sn_struct_scrm_rfm_options,
@@ -155,64 +156,6 @@ const sn_struct *const sn_gen_structs[] = {
 const size_t sn_gen_struct_count = sizeof sn_gen_structs / sizeof *sn_gen_structs;
 
 /* ---- functions ---- */
-
-/* int scrm_period_index(int64_t *index_out, int64_t t, int unit, int64_t utc_offset) */
-static napi_value sn_scrm_period_index(napi_env env, napi_callback_info info)
-{
-    napi_value argv[3];
-    napi_value result = NULL;
-    int64_t index_out = 0;
-    int64_t t = 0;
-    int unit = 0;
-    int64_t utc_offset = 0;
-    if (!sn_args(env, info, 3, argv))
-        goto done;
-    if (!sn_get_i64(env, argv[0], "t", &t))
-        goto done;
-    if (!sn_get_int(env, argv[1], "unit", &unit))
-        goto done;
-    if (!sn_get_i64(env, argv[2], "utc_offset", &utc_offset))
-        goto done;
-    {
-        int rc = scrm_period_index(&index_out, t, unit, utc_offset);
-        if (rc < 0) {
-            sn_throw_scrm(env, rc);
-            goto done;
-        }
-    }
-    result = sn_from_i64(env, index_out);
-done:
-    return result;
-}
-
-/* int scrm_period_start(int64_t *t_out, int64_t index, int unit, int64_t utc_offset) */
-static napi_value sn_scrm_period_start(napi_env env, napi_callback_info info)
-{
-    napi_value argv[3];
-    napi_value result = NULL;
-    int64_t t_out = 0;
-    int64_t index = 0;
-    int unit = 0;
-    int64_t utc_offset = 0;
-    if (!sn_args(env, info, 3, argv))
-        goto done;
-    if (!sn_get_i64(env, argv[0], "index", &index))
-        goto done;
-    if (!sn_get_int(env, argv[1], "unit", &unit))
-        goto done;
-    if (!sn_get_i64(env, argv[2], "utc_offset", &utc_offset))
-        goto done;
-    {
-        int rc = scrm_period_start(&t_out, index, unit, utc_offset);
-        if (rc < 0) {
-            sn_throw_scrm(env, rc);
-            goto done;
-        }
-    }
-    result = sn_from_i64(env, t_out);
-done:
-    return result;
-}
 
 /* int scrm_cohorts_options_init(scrm_cohorts_options *opts, unsigned version) */
 static napi_value sn_scrm_cohorts_options_init(napi_env env, napi_callback_info info)
@@ -344,6 +287,32 @@ done:
     return result;
 }
 
+/* int scrm_cohorts_label(char *buf, uint32_t cap, const scrm_cohorts *r, uint32_t cohort) */
+static napi_value sn_scrm_cohorts_label(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    napi_value result = NULL;
+    char buf[SN_TEXT_MAX] = "";
+    void *r = NULL;
+    uint32_t cohort = 0;
+    if (!sn_args(env, info, 2, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_COHORTS, 0, "r", &r))
+        goto done;
+    if (!sn_get_u32(env, argv[1], "cohort", &cohort))
+        goto done;
+    {
+        int rc = scrm_cohorts_label(buf, sizeof buf, r, cohort);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = sn_from_string(env, buf);
+done:
+    return result;
+}
+
 /* const char *scrm_strerror(int code) */
 static napi_value sn_scrm_strerror(napi_env env, napi_callback_info info)
 {
@@ -420,6 +389,249 @@ done:
     return result;
 }
 
+/* int scrm_time_print(char *buf, uint32_t cap, int64_t t, int64_t utc_offset, int style) */
+static napi_value sn_scrm_time_print(napi_env env, napi_callback_info info)
+{
+    napi_value argv[3];
+    napi_value result = NULL;
+    char buf[SN_TEXT_MAX] = "";
+    int64_t t = 0;
+    int64_t utc_offset = 0;
+    int style = 0;
+    if (!sn_args(env, info, 3, argv))
+        goto done;
+    if (!sn_get_i64(env, argv[0], "t", &t))
+        goto done;
+    if (!sn_get_i64(env, argv[1], "utc_offset", &utc_offset))
+        goto done;
+    if (!sn_get_int(env, argv[2], "style", &style))
+        goto done;
+    {
+        int rc = scrm_time_print(buf, sizeof buf, t, utc_offset, style);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = sn_from_string(env, buf);
+done:
+    return result;
+}
+
+/* int scrm_time_parse(int64_t *out, const char *s, uint64_t len, int format, int64_t utc_offset) */
+static napi_value sn_scrm_time_parse(napi_env env, napi_callback_info info)
+{
+    napi_value argv[4];
+    napi_value result = NULL;
+    int64_t out = 0;
+    sn_bytes s = {NULL, 0, 0};
+    uint64_t len = 0;
+    int format = 0;
+    int64_t utc_offset = 0;
+    if (!sn_args(env, info, 4, argv))
+        goto done;
+    if (!sn_get_bytes(env, argv[0], 0, 0, "s", &s))
+        goto done;
+    if (!sn_get_len_u64(env, argv[1], &s, "len", &len))
+        goto done;
+    if (!sn_get_int(env, argv[2], "format", &format))
+        goto done;
+    if (!sn_get_i64(env, argv[3], "utc_offset", &utc_offset))
+        goto done;
+    {
+        int rc = scrm_time_parse(&out, s.data, len, format, utc_offset);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = sn_from_i64(env, out);
+done:
+    sn_bytes_free(&s);
+    return result;
+}
+
+/* int scrm_time_parse_offset(int64_t *out, const char *s, uint64_t len) */
+static napi_value sn_scrm_time_parse_offset(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    napi_value result = NULL;
+    int64_t out = 0;
+    sn_bytes s = {NULL, 0, 0};
+    uint64_t len = 0;
+    if (!sn_args(env, info, 2, argv))
+        goto done;
+    if (!sn_get_bytes(env, argv[0], 0, 0, "s", &s))
+        goto done;
+    if (!sn_get_len_u64(env, argv[1], &s, "len", &len))
+        goto done;
+    {
+        int rc = scrm_time_parse_offset(&out, s.data, len);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = sn_from_i64(env, out);
+done:
+    sn_bytes_free(&s);
+    return result;
+}
+
+/* int scrm_money_print(char *buf, uint32_t cap, int64_t amount, uint32_t minor_digits) */
+static napi_value sn_scrm_money_print(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    napi_value result = NULL;
+    char buf[SN_TEXT_MAX] = "";
+    int64_t amount = 0;
+    uint32_t minor_digits = 0;
+    if (!sn_args(env, info, 2, argv))
+        goto done;
+    if (!sn_get_i64(env, argv[0], "amount", &amount))
+        goto done;
+    if (!sn_get_u32(env, argv[1], "minor_digits", &minor_digits))
+        goto done;
+    {
+        int rc = scrm_money_print(buf, sizeof buf, amount, minor_digits);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = sn_from_string(env, buf);
+done:
+    return result;
+}
+
+/* double scrm_money_to_major(double minor, uint32_t minor_digits) */
+static napi_value sn_scrm_money_to_major(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    napi_value result = NULL;
+    double minor = 0;
+    uint32_t minor_digits = 0;
+    if (!sn_args(env, info, 2, argv))
+        goto done;
+    if (!sn_get_double(env, argv[0], "minor", &minor))
+        goto done;
+    if (!sn_get_u32(env, argv[1], "minor_digits", &minor_digits))
+        goto done;
+    result = sn_from_double(env, scrm_money_to_major(minor, minor_digits));
+done:
+    return result;
+}
+
+/* int scrm_money_from_major(int64_t *out, double major, uint32_t minor_digits) */
+static napi_value sn_scrm_money_from_major(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    napi_value result = NULL;
+    int64_t out = 0;
+    double major = 0;
+    uint32_t minor_digits = 0;
+    if (!sn_args(env, info, 2, argv))
+        goto done;
+    if (!sn_get_double(env, argv[0], "major", &major))
+        goto done;
+    if (!sn_get_u32(env, argv[1], "minor_digits", &minor_digits))
+        goto done;
+    {
+        int rc = scrm_money_from_major(&out, major, minor_digits);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = sn_from_i64(env, out);
+done:
+    return result;
+}
+
+/* int scrm_period_index(int64_t *index_out, int64_t t, int unit, int64_t utc_offset) */
+static napi_value sn_scrm_period_index(napi_env env, napi_callback_info info)
+{
+    napi_value argv[3];
+    napi_value result = NULL;
+    int64_t index_out = 0;
+    int64_t t = 0;
+    int unit = 0;
+    int64_t utc_offset = 0;
+    if (!sn_args(env, info, 3, argv))
+        goto done;
+    if (!sn_get_i64(env, argv[0], "t", &t))
+        goto done;
+    if (!sn_get_int(env, argv[1], "unit", &unit))
+        goto done;
+    if (!sn_get_i64(env, argv[2], "utc_offset", &utc_offset))
+        goto done;
+    {
+        int rc = scrm_period_index(&index_out, t, unit, utc_offset);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = sn_from_i64(env, index_out);
+done:
+    return result;
+}
+
+/* int scrm_period_start(int64_t *t_out, int64_t index, int unit, int64_t utc_offset) */
+static napi_value sn_scrm_period_start(napi_env env, napi_callback_info info)
+{
+    napi_value argv[3];
+    napi_value result = NULL;
+    int64_t t_out = 0;
+    int64_t index = 0;
+    int unit = 0;
+    int64_t utc_offset = 0;
+    if (!sn_args(env, info, 3, argv))
+        goto done;
+    if (!sn_get_i64(env, argv[0], "index", &index))
+        goto done;
+    if (!sn_get_int(env, argv[1], "unit", &unit))
+        goto done;
+    if (!sn_get_i64(env, argv[2], "utc_offset", &utc_offset))
+        goto done;
+    {
+        int rc = scrm_period_start(&t_out, index, unit, utc_offset);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = sn_from_i64(env, t_out);
+done:
+    return result;
+}
+
+/* int scrm_period_label(char *buf, uint32_t cap, int64_t index, int unit) */
+static napi_value sn_scrm_period_label(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    napi_value result = NULL;
+    char buf[SN_TEXT_MAX] = "";
+    int64_t index = 0;
+    int unit = 0;
+    if (!sn_args(env, info, 2, argv))
+        goto done;
+    if (!sn_get_i64(env, argv[0], "index", &index))
+        goto done;
+    if (!sn_get_int(env, argv[1], "unit", &unit))
+        goto done;
+    {
+        int rc = scrm_period_label(buf, sizeof buf, index, unit);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = sn_from_string(env, buf);
+done:
+    return result;
+}
+
 /* int scrm_dataset_options_init(scrm_dataset_options *opts, unsigned version) */
 static napi_value sn_scrm_dataset_options_init(napi_env env, napi_callback_info info)
 {
@@ -478,83 +690,45 @@ static napi_value sn_scrm_dataset_free(napi_env env, napi_callback_info info)
     return sn_close_handle(env, info, SN_HANDLE_DATASET);
 }
 
-/* int scrm_dataset_append_u64(scrm_dataset *ds, uint64_t n, const uint64_t *customers, const int64_t *times, const int64_t *amounts, const uint64_t *order_keys, uint64_t *added_out) */
-static napi_value sn_scrm_dataset_append_u64(napi_env env, napi_callback_info info)
-{
-    napi_value argv[6];
-    napi_value result = NULL;
-    void *ds = NULL;
-    uint64_t n = 0;
-    void *customers = NULL;
-    void *times = NULL;
-    void *amounts = NULL;
-    void *order_keys = NULL;
-    uint64_t added_out = 0;
-    if (!sn_args(env, info, 6, argv))
-        goto done;
-    if (!sn_get_u64(env, argv[1], "n", &n))
-        goto done;
-    if (!sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds))
-        goto done;
-    if (!sn_get_array(env, argv[2], napi_biguint64_array, 1, n, "customers", &customers, NULL))
-        goto done;
-    if (!sn_get_array(env, argv[3], napi_bigint64_array, 1, n, "times", &times, NULL))
-        goto done;
-    if (!sn_get_array(env, argv[4], napi_bigint64_array, 1, n, "amounts", &amounts, NULL))
-        goto done;
-    if (!sn_get_array(env, argv[5], napi_biguint64_array, 1, n, "order_keys", &order_keys, NULL))
-        goto done;
-    {
-        int rc = scrm_dataset_append_u64(ds, n, customers, times, amounts, order_keys, &added_out);
-        if (rc < 0) {
-            sn_throw_scrm(env, rc);
-            goto done;
-        }
-    }
-    result = sn_from_u64(env, added_out);
-done:
-    return result;
-}
-
-/* int scrm_append_options_init(scrm_append_options *opts, unsigned version) */
-static napi_value sn_scrm_append_options_init(napi_env env, napi_callback_info info)
+/* int scrm_dataset_append_options_init(scrm_dataset_append_options *opts, unsigned version) */
+static napi_value sn_scrm_dataset_append_options_init(napi_env env, napi_callback_info info)
 {
     napi_value argv[1];
     napi_value result = NULL;
-    scrm_append_options opts;
+    scrm_dataset_append_options opts;
     unsigned version = 0;
     if (!sn_args(env, info, 1, argv))
         goto done;
     if (!sn_get_uint(env, argv[0], "version", &version))
         goto done;
     {
-        int rc = scrm_append_options_init(&opts, version);
+        int rc = scrm_dataset_append_options_init(&opts, version);
         if (rc < 0) {
             sn_throw_scrm(env, rc);
             goto done;
         }
     }
-    result = sn_options_to_js(env, &sn_struct_scrm_append_options, &opts);
+    result = sn_options_to_js(env, &sn_struct_scrm_dataset_append_options, &opts);
 done:
     return result;
 }
 
-/* int scrm_dataset_append_u64_ext(scrm_dataset *ds, uint64_t n, const uint64_t *customers, const int64_t *times, const int64_t *amounts, const uint64_t *order_keys, uint64_t *added_out, const scrm_append_options *opts) */
-static napi_value sn_scrm_dataset_append_u64_ext(napi_env env, napi_callback_info info)
+/* int scrm_dataset_append_u64(uint64_t *added_out, scrm_dataset *ds, uint64_t n, const uint64_t *customers, const int64_t *times, const int64_t *amounts, const uint64_t *order_keys, const scrm_dataset_append_options *opts) */
+static napi_value sn_scrm_dataset_append_u64(napi_env env, napi_callback_info info)
 {
     napi_value argv[7];
     napi_value result = NULL;
     sn_scratch scr;
     int finished = 0;
     sn_scratch_init(&scr, env);
+    uint64_t added_out = 0;
     void *ds = NULL;
     uint64_t n = 0;
     void *customers = NULL;
     void *times = NULL;
     void *amounts = NULL;
     void *order_keys = NULL;
-    uint64_t added_out = 0;
-    scrm_append_options opts;
+    scrm_dataset_append_options opts;
     if (!sn_args(env, info, 7, argv))
         goto done;
     if (!sn_get_u64(env, argv[1], "n", &n))
@@ -569,10 +743,10 @@ static napi_value sn_scrm_dataset_append_u64_ext(napi_env env, napi_callback_inf
         goto done;
     if (!sn_get_array(env, argv[5], napi_biguint64_array, 1, n, "order_keys", &order_keys, NULL))
         goto done;
-    if (!sn_options_from_js(env, argv[6], &sn_struct_scrm_append_options, &opts, &scr))
+    if (!sn_options_from_js(env, argv[6], &sn_struct_scrm_dataset_append_options, &opts, &scr))
         goto done;
     {
-        int rc = scrm_dataset_append_u64_ext(ds, n, customers, times, amounts, order_keys, &added_out, &opts);
+        int rc = scrm_dataset_append_u64(&added_out, ds, n, customers, times, amounts, order_keys, &opts);
         finished = 1;
         if (!sn_scratch_finish(env, &scr, rc)) {
             goto done;
@@ -585,8 +759,23 @@ done:
     return result;
 }
 
-/* uint64_t scrm_order_key_from_string(const char *s, uint64_t len) */
-static napi_value sn_scrm_order_key_from_string(napi_env env, napi_callback_info info)
+/* uint32_t scrm_dataset_minor_digits(const scrm_dataset *ds) */
+static napi_value sn_scrm_dataset_minor_digits(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *ds = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds))
+        goto done;
+    result = sn_from_u32(env, scrm_dataset_minor_digits(ds));
+done:
+    return result;
+}
+
+/* uint64_t scrm_dataset_order_key_from_string(const char *s, uint64_t len) */
+static napi_value sn_scrm_dataset_order_key_from_string(napi_env env, napi_callback_info info)
 {
     napi_value argv[2];
     napi_value result = NULL;
@@ -598,7 +787,7 @@ static napi_value sn_scrm_order_key_from_string(napi_env env, napi_callback_info
         goto done;
     if (!sn_get_len_u64(env, argv[1], &s, "len", &len))
         goto done;
-    result = sn_from_u64(env, scrm_order_key_from_string(s.data, len));
+    result = sn_from_u64(env, scrm_dataset_order_key_from_string(s.data, len));
 done:
     sn_bytes_free(&s);
     return result;
@@ -1249,8 +1438,8 @@ done:
     return result;
 }
 
-/* int scrm_nps(double *out, const int32_t *scores, uint64_t n) */
-static napi_value sn_scrm_nps(napi_env env, napi_callback_info info)
+/* int scrm_kpi_nps(double *out, const int32_t *scores, uint64_t n) */
+static napi_value sn_scrm_kpi_nps(napi_env env, napi_callback_info info)
 {
     napi_value argv[2];
     napi_value result = NULL;
@@ -1264,7 +1453,7 @@ static napi_value sn_scrm_nps(napi_env env, napi_callback_info info)
     if (!sn_get_array(env, argv[0], napi_int32_array, 1, n, "scores", &scores, NULL))
         goto done;
     {
-        int rc = scrm_nps(&out, scores, n);
+        int rc = scrm_kpi_nps(&out, scores, n);
         if (rc < 0) {
             sn_throw_scrm(env, rc);
             goto done;
@@ -1275,8 +1464,8 @@ done:
     return result;
 }
 
-/* int scrm_csat(double *out, const int32_t *scores, uint64_t n) */
-static napi_value sn_scrm_csat(napi_env env, napi_callback_info info)
+/* int scrm_kpi_csat(double *out, const int32_t *scores, uint64_t n) */
+static napi_value sn_scrm_kpi_csat(napi_env env, napi_callback_info info)
 {
     napi_value argv[2];
     napi_value result = NULL;
@@ -1290,7 +1479,7 @@ static napi_value sn_scrm_csat(napi_env env, napi_callback_info info)
     if (!sn_get_array(env, argv[0], napi_int32_array, 1, n, "scores", &scores, NULL))
         goto done;
     {
-        int rc = scrm_csat(&out, scores, n);
+        int rc = scrm_kpi_csat(&out, scores, n);
         if (rc < 0) {
             sn_throw_scrm(env, rc);
             goto done;
@@ -1686,8 +1875,6 @@ done:
 }
 
 const sn_export sn_gen_functions[] = {
-    {"scrm_period_index", sn_scrm_period_index},
-    {"scrm_period_start", sn_scrm_period_start},
     {"scrm_cohorts_options_init", sn_scrm_cohorts_options_init},
     {"scrm_cohorts_merge", sn_scrm_cohorts_merge},
     {"scrm_cohorts_free", sn_scrm_cohorts_free},
@@ -1696,19 +1883,29 @@ const sn_export sn_gen_functions[] = {
     {"scrm_cohorts_first_period", sn_scrm_cohorts_first_period},
     {"scrm_cohorts_observation_end", sn_scrm_cohorts_observation_end},
     {"scrm_cohorts_unit", sn_scrm_cohorts_unit},
+    {"scrm_cohorts_label", sn_scrm_cohorts_label},
     {"scrm_strerror", sn_scrm_strerror},
     {"scrm_last_error", sn_scrm_last_error},
     {"scrm_last_error_index", sn_scrm_last_error_index},
     {"scrm_clear_error", sn_scrm_clear_error},
     {"scrm_version", sn_scrm_version},
     {"scrm_version_number", sn_scrm_version_number},
+    {"scrm_time_print", sn_scrm_time_print},
+    {"scrm_time_parse", sn_scrm_time_parse},
+    {"scrm_time_parse_offset", sn_scrm_time_parse_offset},
+    {"scrm_money_print", sn_scrm_money_print},
+    {"scrm_money_to_major", sn_scrm_money_to_major},
+    {"scrm_money_from_major", sn_scrm_money_from_major},
+    {"scrm_period_index", sn_scrm_period_index},
+    {"scrm_period_start", sn_scrm_period_start},
+    {"scrm_period_label", sn_scrm_period_label},
     {"scrm_dataset_options_init", sn_scrm_dataset_options_init},
     {"scrm_dataset_new", sn_scrm_dataset_new},
     {"scrm_dataset_free", sn_scrm_dataset_free},
+    {"scrm_dataset_append_options_init", sn_scrm_dataset_append_options_init},
     {"scrm_dataset_append_u64", sn_scrm_dataset_append_u64},
-    {"scrm_append_options_init", sn_scrm_append_options_init},
-    {"scrm_dataset_append_u64_ext", sn_scrm_dataset_append_u64_ext},
-    {"scrm_order_key_from_string", sn_scrm_order_key_from_string},
+    {"scrm_dataset_minor_digits", sn_scrm_dataset_minor_digits},
+    {"scrm_dataset_order_key_from_string", sn_scrm_dataset_order_key_from_string},
     {"scrm_dataset_customer_count", sn_scrm_dataset_customer_count},
     {"scrm_dataset_order_count", sn_scrm_dataset_order_count},
     {"scrm_dataset_duplicate_count", sn_scrm_dataset_duplicate_count},
@@ -1740,8 +1937,8 @@ const sn_export sn_gen_functions[] = {
     {"scrm_kpi_window", sn_scrm_kpi_window},
     {"scrm_kpi_metric_name", sn_scrm_kpi_metric_name},
     {"scrm_kpi_metric_type", sn_scrm_kpi_metric_type},
-    {"scrm_nps", sn_scrm_nps},
-    {"scrm_csat", sn_scrm_csat},
+    {"scrm_kpi_nps", sn_scrm_kpi_nps},
+    {"scrm_kpi_csat", sn_scrm_kpi_csat},
     {"scrm_segment_map_new", sn_scrm_segment_map_new},
     {"scrm_segment_map_free", sn_scrm_segment_map_free},
     {"scrm_segment_map_add", sn_scrm_segment_map_add},
@@ -1767,13 +1964,8 @@ const size_t sn_gen_function_count = sizeof sn_gen_functions / sizeof *sn_gen_fu
 /* ---- constants: enum values and integer macros, by their C names ---- */
 
 const sn_constant sn_gen_constants[] = {
-    {"SCRM_PERIOD_DAY", SCRM_PERIOD_DAY},
-    {"SCRM_PERIOD_WEEK", SCRM_PERIOD_WEEK},
-    {"SCRM_PERIOD_MONTH", SCRM_PERIOD_MONTH},
-    {"SCRM_PERIOD_QUARTER", SCRM_PERIOD_QUARTER},
-    {"SCRM_PERIOD_YEAR", SCRM_PERIOD_YEAR},
-    {"SCRM_COHORT_CLASSIC", SCRM_COHORT_CLASSIC},
-    {"SCRM_COHORT_ROLLING", SCRM_COHORT_ROLLING},
+    {"SCRM_COHORTS_CLASSIC", SCRM_COHORTS_CLASSIC},
+    {"SCRM_COHORTS_ROLLING", SCRM_COHORTS_ROLLING},
     {"SCRM_OK", SCRM_OK},
     {"SCRM_EINVAL", SCRM_EINVAL},
     {"SCRM_ENOMEM", SCRM_ENOMEM},
@@ -1785,6 +1977,14 @@ const sn_constant sn_gen_constants[] = {
     {"SCRM_ECANCELLED", SCRM_ECANCELLED},
     {"SCRM_ERANGE", SCRM_ERANGE},
     {"SCRM_ESTATE", SCRM_ESTATE},
+    {"SCRM_TIME_STYLE_DATE", SCRM_TIME_STYLE_DATE},
+    {"SCRM_TIME_STYLE_DATETIME", SCRM_TIME_STYLE_DATETIME},
+    {"SCRM_TIME_STYLE_ISO8601", SCRM_TIME_STYLE_ISO8601},
+    {"SCRM_PERIOD_DAY", SCRM_PERIOD_DAY},
+    {"SCRM_PERIOD_WEEK", SCRM_PERIOD_WEEK},
+    {"SCRM_PERIOD_MONTH", SCRM_PERIOD_MONTH},
+    {"SCRM_PERIOD_QUARTER", SCRM_PERIOD_QUARTER},
+    {"SCRM_PERIOD_YEAR", SCRM_PERIOD_YEAR},
     {"SCRM_KEY_AUTO", SCRM_KEY_AUTO},
     {"SCRM_KEY_U64", SCRM_KEY_U64},
     {"SCRM_KEY_STRING", SCRM_KEY_STRING},
@@ -1843,9 +2043,7 @@ const sn_constant sn_gen_constants[] = {
     {"SCRM_RFM_STAT_MEAN_RECENCY", SCRM_RFM_STAT_MEAN_RECENCY},
     {"SCRM_RFM_STAT_MEAN_FREQUENCY", SCRM_RFM_STAT_MEAN_FREQUENCY},
     {"SCRM_RFM_STAT_MEAN_MONETARY", SCRM_RFM_STAT_MEAN_MONETARY},
-    {"SCRM_PERIOD_MAX_UTC_OFFSET", (int64_t)SCRM_PERIOD_MAX_UTC_OFFSET},
-    {"SCRM_PERIOD_LABEL_MAX", (int64_t)SCRM_PERIOD_LABEL_MAX},
-    {"SCRM_COHORT_ALL", (int64_t)SCRM_COHORT_ALL},
+    {"SCRM_COHORTS_ALL", (int64_t)SCRM_COHORTS_ALL},
     {"SCRM_COHORTS_MAX_CELLS", (int64_t)SCRM_COHORTS_MAX_CELLS},
     {"SCRM_COHORTS_OPTIONS_VERSION", (int64_t)SCRM_COHORTS_OPTIONS_VERSION},
     {"SCRM_VERSION_MAJOR", (int64_t)SCRM_VERSION_MAJOR},
@@ -1854,12 +2052,16 @@ const sn_constant sn_gen_constants[] = {
     {"SCRM_VERSION_NUMBER", (int64_t)SCRM_VERSION_NUMBER},
     {"SCRM_TIME_MIN", (int64_t)SCRM_TIME_MIN},
     {"SCRM_TIME_MAX", (int64_t)SCRM_TIME_MAX},
+    {"SCRM_MAX_UTC_OFFSET", (int64_t)SCRM_MAX_UTC_OFFSET},
+    {"SCRM_MAX_MINOR_DIGITS", (int64_t)SCRM_MAX_MINOR_DIGITS},
+    {"SCRM_TIME_TEXT_MAX", (int64_t)SCRM_TIME_TEXT_MAX},
+    {"SCRM_MONEY_TEXT_MAX", (int64_t)SCRM_MONEY_TEXT_MAX},
+    {"SCRM_PERIOD_LABEL_MAX", (int64_t)SCRM_PERIOD_LABEL_MAX},
     {"SCRM_DATASET_OPTIONS_VERSION", (int64_t)SCRM_DATASET_OPTIONS_VERSION},
-    {"SCRM_APPEND_OPTIONS_VERSION", (int64_t)SCRM_APPEND_OPTIONS_VERSION},
+    {"SCRM_DATASET_APPEND_OPTIONS_VERSION", (int64_t)SCRM_DATASET_APPEND_OPTIONS_VERSION},
     {"SCRM_CSV_OPTIONS_VERSION", (int64_t)SCRM_CSV_OPTIONS_VERSION},
     {"SCRM_KPI_START_ALL", (int64_t)SCRM_KPI_START_ALL},
     {"SCRM_KPI_END_ALL", (int64_t)SCRM_KPI_END_ALL},
-    {"SCRM_KPI_MAX_UTC_OFFSET", (int64_t)SCRM_KPI_MAX_UTC_OFFSET},
     {"SCRM_KPI_METRIC_COUNT", (int64_t)SCRM_KPI_METRIC_COUNT},
     {"SCRM_KPI_OPTIONS_VERSION", (int64_t)SCRM_KPI_OPTIONS_VERSION},
     {"SCRM_KPI_DEFAULT_LOOKBACK", (int64_t)SCRM_KPI_DEFAULT_LOOKBACK},
@@ -1867,7 +2069,6 @@ const sn_constant sn_gen_constants[] = {
     {"SCRM_RFM_MAX_BINS", (int64_t)SCRM_RFM_MAX_BINS},
     {"SCRM_SEGMENT_NAME_MAX", (int64_t)SCRM_SEGMENT_NAME_MAX},
     {"SCRM_RFM_AS_OF_DEFAULT", (int64_t)SCRM_RFM_AS_OF_DEFAULT},
-    {"SCRM_RFM_MAX_UTC_OFFSET", (int64_t)SCRM_RFM_MAX_UTC_OFFSET},
     {"SCRM_RFM_OPTIONS_VERSION", (int64_t)SCRM_RFM_OPTIONS_VERSION},
 };
 const size_t sn_gen_constant_count = sizeof sn_gen_constants / sizeof *sn_gen_constants;

@@ -35,7 +35,7 @@ test('arrays are checked against their count', () => {
   assert.throws(() => ffi.scrm_dataset_append_u64(ds, 3, c, t, t, null), RangeError);
   assert.throws(() => ffi.scrm_dataset_append_u64(ds, 2, t, t, t, null), TypeError);
   assert.equal(ffi.scrm_dataset_append_u64(ds, 2, c, t, t, null), 2n);
-  assert.throws(() => ffi.scrm_nps(new Int32Array([1]), 2), RangeError);
+  assert.throws(() => ffi.scrm_kpi_nps(new Int32Array([1]), 2), RangeError);
   ffi.scrm_dataset_free(ds);
 });
 
@@ -58,7 +58,7 @@ test('strings: outputs with lengths, NUL bytes refused where C stops at them', (
   const i = ffi.scrm_dataset_find_str(ds, 'a\0b');
   assert.equal(ffi.scrm_dataset_customer_key_str(ds, i), 'a\0b');
   assert.throws(() => ffi.scrm_segment_map_preset('rfm11\0-v1'), TypeError);
-  assert.equal(ffi.scrm_order_key_from_string('abc'), ffi.scrm_order_key_from_string('abcdef', 3));
+  assert.equal(ffi.scrm_dataset_order_key_from_string('abc'), ffi.scrm_dataset_order_key_from_string('abcdef', 3));
   ffi.scrm_dataset_free(ds);
 });
 

@@ -18,11 +18,11 @@ allocator from the one that allocated it is undefined. It stays reachable as
 """
 
 from . import _ffi
-from ._ffi import (CohortMode, CsvOnError, ErrorCode, KeyType, KpiMetric, KpiType, PeriodUnit,
+from ._ffi import (CohortsMode, CsvOnError, ErrorCode, KeyType, KpiMetric, KpiType, PeriodUnit,
                    RfmDim, RfmFrequencyMode, RfmMethod, RfmMonetaryMode, RfmStat, TimeFormat)
 from ._lib import path as library_path
 from ._util import have_numpy
-from .cohort import Cohorts, period_index, period_label, period_start
+from .cohorts import Cohorts, period_index, period_label, period_start
 from .dataset import CsvReport, Dataset, Reject
 from .errors import (Cancelled, Error, InvalidArgument, IOError_, NotFound, OutOfMemory,
                      Overflow, ParseError, RangeError, StateError, VersionError)
@@ -50,12 +50,12 @@ def strerror(code):
 def order_key(order_id):
     """The 64-bit order key of a string order id (as the CSV loader hashes it)."""
     b = order_id.encode('utf-8') if isinstance(order_id, str) else bytes(order_id)
-    return _ffi.scrm_order_key_from_string(b, len(b))
+    return _ffi.scrm_dataset_order_key_from_string(b, len(b))
 
 
 __all__ = [
     'Dataset', 'CsvReport', 'Reject', 'Rfm', 'SegmentMap', 'Kpi', 'nps', 'csat', 'Cohorts',
-    'period_index', 'period_start', 'period_label', 'PeriodUnit', 'CohortMode',
+    'period_index', 'period_start', 'period_label', 'PeriodUnit', 'CohortsMode',
     'metric_names', 'version', 'version_number', 'strerror', 'order_key', 'have_numpy',
     'library_path',
     'Error', 'InvalidArgument', 'OutOfMemory', 'ParseError', 'IOError_', 'Overflow',

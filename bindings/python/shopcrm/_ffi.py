@@ -24,12 +24,8 @@ __all__ = []  # nothing for "import *": use the shopcrm package
 # Constants
 # ----------------------------------------------------------------------------
 
-#: Largest accepted |utc_offset| of the calendar and cohort functions, in seconds (18 hours).
-SCRM_PERIOD_MAX_UTC_OFFSET = 64800
-#: Buffer size that holds any period label with its NUL ("2017-03-14" plus room).
-SCRM_PERIOD_LABEL_MAX = 16
 #: Window bound of scrm_cohorts_options meaning "unbounded" (start and end).
-SCRM_COHORT_ALL = -9223372036854775808
+SCRM_COHORTS_ALL = -9223372036854775808
 #: Largest number of cells C × K of a result; a larger matrix is SCRM_ERANGE.
 SCRM_COHORTS_MAX_CELLS = 67108864
 #: Current version of scrm_cohorts_options.
@@ -48,18 +44,26 @@ SCRM_VERSION_STRING = '1.0.0'
 SCRM_TIME_MIN = -62135596800
 #: Latest time a dataset accepts: 9999-12-31T23:59:59Z.
 SCRM_TIME_MAX = 253402300799
+#: Largest accepted |utc_offset| everywhere (CSV loading, RFM, KPIs, cohorts, periods), in seconds: 18 hours, as ISO 8601 allows.
+SCRM_MAX_UTC_OFFSET = 64800
+#: Largest number of minor-unit digits of a currency (datasets, CSV amounts, money output).
+SCRM_MAX_MINOR_DIGITS = 6
+#: Buffer size that holds any text of scrm_time_print() with its NUL.
+SCRM_TIME_TEXT_MAX = 32
+#: Buffer size that holds any text of scrm_money_print() with its NUL.
+SCRM_MONEY_TEXT_MAX = 32
+#: Buffer size that holds any period label with its NUL ("2017-03-14" plus room).
+SCRM_PERIOD_LABEL_MAX = 16
 #: Current version of scrm_dataset_options.
 SCRM_DATASET_OPTIONS_VERSION = 1
-#: Current version of scrm_append_options.
-SCRM_APPEND_OPTIONS_VERSION = 1
+#: Current version of scrm_dataset_append_options.
+SCRM_DATASET_APPEND_OPTIONS_VERSION = 1
 #: Current version of scrm_csv_options.
 SCRM_CSV_OPTIONS_VERSION = 1
 #: Window start meaning "no lower bound" (the whole dataset's past).
 SCRM_KPI_START_ALL = -9223372036854775808
 #: Window end meaning "no upper bound".
 SCRM_KPI_END_ALL = 9223372036854775807
-#: Largest accepted |utc_offset| of scrm_kpi_options, in seconds (18 hours, as ISO 8601).
-SCRM_KPI_MAX_UTC_OFFSET = 64800
 #: Number of metrics this version of the library knows (valid metrics are 0 .
 SCRM_KPI_METRIC_COUNT = 26
 #: Current version of scrm_kpi_options (2 adds lookback, since 1.1).
@@ -74,8 +78,6 @@ SCRM_RFM_MAX_BINS = 10
 SCRM_SEGMENT_NAME_MAX = 255
 #: scrm_rfm_options.as_of value meaning "the start of the day after the last order's day".
 SCRM_RFM_AS_OF_DEFAULT = -9223372036854775808
-#: Largest accepted |utc_offset| of scrm_rfm_options, in seconds (18 hours, as ISO 8601).
-SCRM_RFM_MAX_UTC_OFFSET = 64800
 #: Current version of scrm_rfm_options.
 SCRM_RFM_OPTIONS_VERSION = 1
 
@@ -85,32 +87,15 @@ SCRM_RFM_OPTIONS_VERSION = 1
 # ----------------------------------------------------------------------------
 
 
-class PeriodUnit(IntEnum):
-    """Calendar period units. (C: scrm_period_unit, shopcrm/cohort.h)"""
-
-    DAY = 0
-    WEEK = 1
-    MONTH = 2
-    QUARTER = 3
-    YEAR = 4
-
-
-SCRM_PERIOD_DAY = 0
-SCRM_PERIOD_WEEK = 1
-SCRM_PERIOD_MONTH = 2
-SCRM_PERIOD_QUARTER = 3
-SCRM_PERIOD_YEAR = 4
-
-
-class CohortMode(IntEnum):
-    """Retention mode. (C: scrm_cohort_mode, shopcrm/cohort.h)"""
+class CohortsMode(IntEnum):
+    """Retention mode. (C: scrm_cohorts_mode, shopcrm/cohorts.h)"""
 
     CLASSIC = 0
     ROLLING = 1
 
 
-SCRM_COHORT_CLASSIC = 0
-SCRM_COHORT_ROLLING = 1
+SCRM_COHORTS_CLASSIC = 0
+SCRM_COHORTS_ROLLING = 1
 
 
 class ErrorCode(IntEnum):
@@ -140,6 +125,36 @@ SCRM_EVERSION = -7
 SCRM_ECANCELLED = -8
 SCRM_ERANGE = -9
 SCRM_ESTATE = -10
+
+
+class TimeStyle(IntEnum):
+    """How scrm_time_print() writes a time. (C: scrm_time_style, shopcrm/common.h)"""
+
+    DATE = 0
+    DATETIME = 1
+    ISO8601 = 2
+
+
+SCRM_TIME_STYLE_DATE = 0
+SCRM_TIME_STYLE_DATETIME = 1
+SCRM_TIME_STYLE_ISO8601 = 2
+
+
+class PeriodUnit(IntEnum):
+    """Calendar period units. (C: scrm_period_unit, shopcrm/common.h)"""
+
+    DAY = 0
+    WEEK = 1
+    MONTH = 2
+    QUARTER = 3
+    YEAR = 4
+
+
+SCRM_PERIOD_DAY = 0
+SCRM_PERIOD_WEEK = 1
+SCRM_PERIOD_MONTH = 2
+SCRM_PERIOD_QUARTER = 3
+SCRM_PERIOD_YEAR = 4
 
 
 class KeyType(IntEnum):
@@ -423,13 +438,14 @@ class DatasetOptions(Structure):
         ('version', c_uint),
         ('key_type', c_int),
         ('threads', c_uint32),
+        ('minor_digits', c_uint32),
     ]
 
 
-class AppendOptions(Structure):
-    """Options of scrm_dataset_append_u64_ext() and scrm_dataset_append_str_ext(). (C: scrm_append_options)"""
+class DatasetAppendOptions(Structure):
+    """Options of scrm_dataset_append_u64() and scrm_dataset_append_str(). (C: scrm_dataset_append_options)"""
 
-    _version_ = SCRM_APPEND_OPTIONS_VERSION
+    _version_ = SCRM_DATASET_APPEND_OPTIONS_VERSION
     _fields_ = [
         ('version', c_uint),
         ('progress', ProgressFn),
@@ -506,28 +522,7 @@ class RfmOptions(Structure):
 # Functions
 # ----------------------------------------------------------------------------
 
-# shopcrm/cohort.h
-
-# int scrm_period_index(int64_t *index_out, int64_t t, int unit, int64_t utc_offset)
-_f = _lib.scrm_period_index
-_f.argtypes = [POINTER(c_int64), c_int64, c_int, c_int64]
-_f.restype = c_int
-_f.errcheck = _check
-scrm_period_index = _f
-
-# int scrm_period_start(int64_t *t_out, int64_t index, int unit, int64_t utc_offset)
-_f = _lib.scrm_period_start
-_f.argtypes = [POINTER(c_int64), c_int64, c_int, c_int64]
-_f.restype = c_int
-_f.errcheck = _check
-scrm_period_start = _f
-
-# int scrm_period_label(char *buf, uint32_t cap, int64_t index, int unit)
-_f = _lib.scrm_period_label
-_f.argtypes = [c_char_p, c_uint32, c_int64, c_int]
-_f.restype = c_int
-_f.errcheck = _check
-scrm_period_label = _f
+# shopcrm/cohorts.h
 
 # int scrm_cohorts_options_init(scrm_cohorts_options *opts, unsigned version)
 _f = _lib.scrm_cohorts_options_init
@@ -680,6 +675,68 @@ _f.restype = c_int
 _f.errcheck = _check
 scrm_set_allocator = _f
 
+# int scrm_time_print(char *buf, uint32_t cap, int64_t t, int64_t utc_offset, int style)
+_f = _lib.scrm_time_print
+_f.argtypes = [c_char_p, c_uint32, c_int64, c_int64, c_int]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_time_print = _f
+
+# int scrm_time_parse(int64_t *out, const char *s, uint64_t len, int format, int64_t utc_offset)
+_f = _lib.scrm_time_parse
+_f.argtypes = [POINTER(c_int64), c_char_p, c_uint64, c_int, c_int64]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_time_parse = _f
+
+# int scrm_time_parse_offset(int64_t *out, const char *s, uint64_t len)
+_f = _lib.scrm_time_parse_offset
+_f.argtypes = [POINTER(c_int64), c_char_p, c_uint64]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_time_parse_offset = _f
+
+# int scrm_money_print(char *buf, uint32_t cap, int64_t amount, uint32_t minor_digits)
+_f = _lib.scrm_money_print
+_f.argtypes = [c_char_p, c_uint32, c_int64, c_uint32]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_money_print = _f
+
+# double scrm_money_to_major(double minor, uint32_t minor_digits)
+_f = _lib.scrm_money_to_major
+_f.argtypes = [c_double, c_uint32]
+_f.restype = c_double
+scrm_money_to_major = _f
+
+# int scrm_money_from_major(int64_t *out, double major, uint32_t minor_digits)
+_f = _lib.scrm_money_from_major
+_f.argtypes = [POINTER(c_int64), c_double, c_uint32]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_money_from_major = _f
+
+# int scrm_period_index(int64_t *index_out, int64_t t, int unit, int64_t utc_offset)
+_f = _lib.scrm_period_index
+_f.argtypes = [POINTER(c_int64), c_int64, c_int, c_int64]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_period_index = _f
+
+# int scrm_period_start(int64_t *t_out, int64_t index, int unit, int64_t utc_offset)
+_f = _lib.scrm_period_start
+_f.argtypes = [POINTER(c_int64), c_int64, c_int, c_int64]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_period_start = _f
+
+# int scrm_period_label(char *buf, uint32_t cap, int64_t index, int unit)
+_f = _lib.scrm_period_label
+_f.argtypes = [c_char_p, c_uint32, c_int64, c_int]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_period_label = _f
+
 # shopcrm/dataset.h
 
 # int scrm_dataset_options_init(scrm_dataset_options *opts, unsigned version)
@@ -702,50 +759,41 @@ _f.argtypes = [_DatasetP]
 _f.restype = None
 scrm_dataset_free = _f
 
-# int scrm_dataset_append_u64(scrm_dataset *ds, uint64_t n, const uint64_t *customers, const int64_t *times, const int64_t *amounts, const uint64_t *order_keys, uint64_t *added_out)
+# int scrm_dataset_append_options_init(scrm_dataset_append_options *opts, unsigned version)
+_f = _lib.scrm_dataset_append_options_init
+_f.argtypes = [POINTER(DatasetAppendOptions), c_uint]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_dataset_append_options_init = _f
+
+# int scrm_dataset_append_u64(uint64_t *added_out, scrm_dataset *ds, uint64_t n, const uint64_t *customers, const int64_t *times, const int64_t *amounts, const uint64_t *order_keys, const scrm_dataset_append_options *opts)
 _f = _lib.scrm_dataset_append_u64
-_f.argtypes = [_DatasetP, c_uint64, POINTER(c_uint64), POINTER(c_int64), POINTER(c_int64),
-               POINTER(c_uint64), POINTER(c_uint64)]
+_f.argtypes = [POINTER(c_uint64), _DatasetP, c_uint64, POINTER(c_uint64), POINTER(c_int64),
+               POINTER(c_int64), POINTER(c_uint64), POINTER(DatasetAppendOptions)]
 _f.restype = c_int
 _f.errcheck = _check
 scrm_dataset_append_u64 = _f
 
-# int scrm_dataset_append_str(scrm_dataset *ds, uint64_t n, const char *const *customers, const uint32_t *lengths, const int64_t *times, const int64_t *amounts, const uint64_t *order_keys, uint64_t *added_out)
+# int scrm_dataset_append_str(uint64_t *added_out, scrm_dataset *ds, uint64_t n, const char *const *customers, const uint32_t *lengths, const int64_t *times, const int64_t *amounts, const uint64_t *order_keys, const scrm_dataset_append_options *opts)
 _f = _lib.scrm_dataset_append_str
-_f.argtypes = [_DatasetP, c_uint64, POINTER(c_char_p), POINTER(c_uint32), POINTER(c_int64),
-               POINTER(c_int64), POINTER(c_uint64), POINTER(c_uint64)]
+_f.argtypes = [POINTER(c_uint64), _DatasetP, c_uint64, POINTER(c_char_p), POINTER(c_uint32),
+               POINTER(c_int64), POINTER(c_int64), POINTER(c_uint64),
+               POINTER(DatasetAppendOptions)]
 _f.restype = c_int
 _f.errcheck = _check
 scrm_dataset_append_str = _f
 
-# int scrm_append_options_init(scrm_append_options *opts, unsigned version)
-_f = _lib.scrm_append_options_init
-_f.argtypes = [POINTER(AppendOptions), c_uint]
-_f.restype = c_int
-_f.errcheck = _check
-scrm_append_options_init = _f
+# uint32_t scrm_dataset_minor_digits(const scrm_dataset *ds)
+_f = _lib.scrm_dataset_minor_digits
+_f.argtypes = [_DatasetP]
+_f.restype = c_uint32
+scrm_dataset_minor_digits = _f
 
-# int scrm_dataset_append_u64_ext(scrm_dataset *ds, uint64_t n, const uint64_t *customers, const int64_t *times, const int64_t *amounts, const uint64_t *order_keys, uint64_t *added_out, const scrm_append_options *opts)
-_f = _lib.scrm_dataset_append_u64_ext
-_f.argtypes = [_DatasetP, c_uint64, POINTER(c_uint64), POINTER(c_int64), POINTER(c_int64),
-               POINTER(c_uint64), POINTER(c_uint64), POINTER(AppendOptions)]
-_f.restype = c_int
-_f.errcheck = _check
-scrm_dataset_append_u64_ext = _f
-
-# int scrm_dataset_append_str_ext(scrm_dataset *ds, uint64_t n, const char *const *customers, const uint32_t *lengths, const int64_t *times, const int64_t *amounts, const uint64_t *order_keys, uint64_t *added_out, const scrm_append_options *opts)
-_f = _lib.scrm_dataset_append_str_ext
-_f.argtypes = [_DatasetP, c_uint64, POINTER(c_char_p), POINTER(c_uint32), POINTER(c_int64),
-               POINTER(c_int64), POINTER(c_uint64), POINTER(c_uint64), POINTER(AppendOptions)]
-_f.restype = c_int
-_f.errcheck = _check
-scrm_dataset_append_str_ext = _f
-
-# uint64_t scrm_order_key_from_string(const char *s, uint64_t len)
-_f = _lib.scrm_order_key_from_string
+# uint64_t scrm_dataset_order_key_from_string(const char *s, uint64_t len)
+_f = _lib.scrm_dataset_order_key_from_string
 _f.argtypes = [c_char_p, c_uint64]
 _f.restype = c_uint64
-scrm_order_key_from_string = _f
+scrm_dataset_order_key_from_string = _f
 
 # uint64_t scrm_dataset_customer_count(const scrm_dataset *ds)
 _f = _lib.scrm_dataset_customer_count
@@ -950,19 +998,19 @@ _f.argtypes = [c_int]
 _f.restype = c_int
 scrm_kpi_metric_type = _f
 
-# int scrm_nps(double *out, const int32_t *scores, uint64_t n)
-_f = _lib.scrm_nps
+# int scrm_kpi_nps(double *out, const int32_t *scores, uint64_t n)
+_f = _lib.scrm_kpi_nps
 _f.argtypes = [POINTER(c_double), POINTER(c_int32), c_uint64]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_nps = _f
+scrm_kpi_nps = _f
 
-# int scrm_csat(double *out, const int32_t *scores, uint64_t n)
-_f = _lib.scrm_csat
+# int scrm_kpi_csat(double *out, const int32_t *scores, uint64_t n)
+_f = _lib.scrm_kpi_csat
 _f.argtypes = [POINTER(c_double), POINTER(c_int32), c_uint64]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_csat = _f
+scrm_kpi_csat = _f
 
 # shopcrm/rfm.h
 
@@ -1179,9 +1227,6 @@ del _f
 
 #: Every exported function declared above, in header order.
 FUNCTIONS = (
-    'scrm_period_index',
-    'scrm_period_start',
-    'scrm_period_label',
     'scrm_cohorts_options_init',
     'scrm_cohorts_compute',
     'scrm_cohorts_merge',
@@ -1206,15 +1251,23 @@ FUNCTIONS = (
     'scrm_version',
     'scrm_version_number',
     'scrm_set_allocator',
+    'scrm_time_print',
+    'scrm_time_parse',
+    'scrm_time_parse_offset',
+    'scrm_money_print',
+    'scrm_money_to_major',
+    'scrm_money_from_major',
+    'scrm_period_index',
+    'scrm_period_start',
+    'scrm_period_label',
     'scrm_dataset_options_init',
     'scrm_dataset_new',
     'scrm_dataset_free',
+    'scrm_dataset_append_options_init',
     'scrm_dataset_append_u64',
     'scrm_dataset_append_str',
-    'scrm_append_options_init',
-    'scrm_dataset_append_u64_ext',
-    'scrm_dataset_append_str_ext',
-    'scrm_order_key_from_string',
+    'scrm_dataset_minor_digits',
+    'scrm_dataset_order_key_from_string',
     'scrm_dataset_customer_count',
     'scrm_dataset_order_count',
     'scrm_dataset_duplicate_count',
@@ -1246,8 +1299,8 @@ FUNCTIONS = (
     'scrm_kpi_window',
     'scrm_kpi_metric_name',
     'scrm_kpi_metric_type',
-    'scrm_nps',
-    'scrm_csat',
+    'scrm_kpi_nps',
+    'scrm_kpi_csat',
     'scrm_segment_map_new',
     'scrm_segment_map_free',
     'scrm_segment_map_add',
@@ -1285,21 +1338,24 @@ FUNCTIONS = (
 
 #: The fallible functions (errcheck raises shopcrm.Error on a negative result).
 FALLIBLE = frozenset((
-    'scrm_period_index',
-    'scrm_period_start',
-    'scrm_period_label',
     'scrm_cohorts_options_init',
     'scrm_cohorts_compute',
     'scrm_cohorts_merge',
     'scrm_cohorts_label',
     'scrm_set_allocator',
+    'scrm_time_print',
+    'scrm_time_parse',
+    'scrm_time_parse_offset',
+    'scrm_money_print',
+    'scrm_money_from_major',
+    'scrm_period_index',
+    'scrm_period_start',
+    'scrm_period_label',
     'scrm_dataset_options_init',
     'scrm_dataset_new',
+    'scrm_dataset_append_options_init',
     'scrm_dataset_append_u64',
     'scrm_dataset_append_str',
-    'scrm_append_options_init',
-    'scrm_dataset_append_u64_ext',
-    'scrm_dataset_append_str_ext',
     'scrm_dataset_time_range',
     'scrm_dataset_customer_key_u64',
     'scrm_dataset_customer_key_str',
@@ -1313,8 +1369,8 @@ FALLIBLE = frozenset((
     'scrm_kpi_compute',
     'scrm_kpi_count',
     'scrm_kpi_window',
-    'scrm_nps',
-    'scrm_csat',
+    'scrm_kpi_nps',
+    'scrm_kpi_csat',
     'scrm_segment_map_new',
     'scrm_segment_map_add',
     'scrm_segment_map_preset',

@@ -126,7 +126,7 @@ class Dataset(Handle):
         numpy datetime64 (UTC); a naive datetime is a ValueError. amounts:
         integers in minor units (cents; negative = refund). order_keys: None,
         uint64 ints, or str/bytes order ids (hashed with
-        scrm_order_key_from_string, as the CSV loader does). Numpy arrays of
+        scrm_dataset_order_key_from_string, as the CSV loader does). Numpy arrays of
         the C type (uint64 / int64) are passed without a copy.
         progress(done, total): called with rows of the batch, (0, n) first and
         (n, n) last; returning False or raising cancels the append (nothing
@@ -147,19 +147,19 @@ class Dataset(Handle):
                 raise ValueError('order_keys and customers differ in length')
             ok = self._order_keys(order_keys)
         added = c_uint64()
-        opts = init_options(_ffi.AppendOptions, _ffi.scrm_append_options_init)
+        opts = init_options(_ffi.DatasetAppendOptions, _ffi.scrm_dataset_append_options_init)
         prog = Progress(progress)
         prog.install(opts)
         if self._string_keys(customers):
             keys = [encode(c, f'customers[{i}]') for i, c in enumerate(customers)]
             arr = (c_char_p * n)(*keys)
             lens = (c_uint32 * n)(*[len(k) for k in keys])
-            prog.call(_ffi.scrm_dataset_append_str_ext, p, n, arr, lens, t, a, ok, byref(added),
+            prog.call(_ffi.scrm_dataset_append_str, byref(added), p, n, arr, lens, t, a, ok,
                       byref(opts))
         else:
             c = int_array(customers, c_uint64, np.uint64 if np is not None else None,
                           'customers')
-            prog.call(_ffi.scrm_dataset_append_u64_ext, p, n, c, t, a, ok, byref(added),
+            prog.call(_ffi.scrm_dataset_append_u64, byref(added), p, n, c, t, a, ok,
                       byref(opts))
         return added.value
 
@@ -179,7 +179,7 @@ class Dataset(Handle):
             out = []
             for i, s in enumerate(order_keys):
                 b = encode(s, f'order_keys[{i}]')
-                out.append(_ffi.scrm_order_key_from_string(b, len(b)))
+                out.append(_ffi.scrm_dataset_order_key_from_string(b, len(b)))
             return (c_uint64 * len(out))(*out)
         return int_array(order_keys, c_uint64, np.uint64 if np is not None else None,
                          'order_keys')
@@ -360,8 +360,8 @@ class Dataset(Handle):
 
     def cohorts(self, period='month', mode='classic', start=None, end=None, utc_offset=0,
                 min_amount=0, refunds=False, acquisition=None, threads=0, progress=None):
-        """Cohort retention matrices (a shopcrm.Cohorts): see shopcrm.cohort.compute."""
-        from .cohort import compute
+        """Cohort retention matrices (a shopcrm.Cohorts): see shopcrm.cohorts.compute."""
+        from .cohorts import compute
         return compute(self, period=period, mode=mode, start=start, end=end,
                        utc_offset=utc_offset, min_amount=min_amount, refunds=refunds,
                        acquisition=acquisition, threads=threads, progress=progress)

@@ -112,7 +112,7 @@ def nps(scores):
     InvalidArgument for no answers."""
     arr, n = _scores(scores)
     out = c_double(math.nan)
-    _ffi.scrm_nps(byref(out), arr, n)
+    _ffi.scrm_kpi_nps(byref(out), arr, n)
     return out.value
 
 
@@ -120,7 +120,7 @@ def csat(scores):
     """Customer satisfaction (0..100): % of answers 4 or 5 on a 1..5 scale."""
     arr, n = _scores(scores)
     out = c_double(math.nan)
-    _ffi.scrm_csat(byref(out), arr, n)
+    _ffi.scrm_kpi_csat(byref(out), arr, n)
     return out.value
 
 

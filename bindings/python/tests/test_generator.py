@@ -34,7 +34,7 @@ class Model(unittest.TestCase):
         self.assertTrue(f.fallible)
         self.assertEqual(f.header, 'shopcrm/dataset.h')
         f = self.api.function('scrm_dataset_append_str')
-        self.assertEqual([p.ctype for p in f.params][2], 'const char *const *')
+        self.assertEqual([p.ctype for p in f.params][3], 'const char *const *')
         self.assertFalse(self.api.function('scrm_version_number').fallible)
         self.assertFalse(self.api.function('scrm_kpi_metric_type').fallible)
         self.assertEqual(self.api.function('scrm_csv_report_reject').params[1],

@@ -219,7 +219,7 @@ class Matrices(Close):
         with self.assertRaises(ValueError):
             self.ds.cohorts(acquisition=seq[:3])
         if np is not None:  # datetime64 in customer index order; NaT: not acquired
-            d64 = np.array([None if x is None else int(shopcrm.cohort.to_epoch(x))
+            d64 = np.array([None if x is None else int(shopcrm.cohorts.to_epoch(x))
                             for x in seq], dtype='datetime64[s]')
             with self.ds.cohorts(acquisition=d64) as co:
                 self.assertMatrix(co.revenue, want_revenue)
@@ -313,7 +313,7 @@ class Conversions(unittest.TestCase):
         self.assertEqual(rows[1], {'cohort': '2024-01', 'period': 1, 'cohort_size': 2,
                                    'active_customers': 1, 'orders': 1, 'revenue': 2000,
                                    'retention': 0.5})
-        self.assertEqual(list(rows[0]), list(shopcrm.cohort.LONG_COLUMNS))
+        self.assertEqual(list(rows[0]), list(shopcrm.cohorts.LONG_COLUMNS))
 
     def test_write_csv(self):
         with tempfile.TemporaryDirectory() as d:
@@ -330,10 +330,10 @@ class Conversions(unittest.TestCase):
                          '2024-02,1,2,1,1,20.00,0.5\n')
 
     def test_formatting(self):
-        f = shopcrm.cohort.format_money
+        f = shopcrm.cohorts.format_money
         self.assertEqual([f(0), f(5), f(-5), f(123456), f(-100)],
                          ['0.00', '0.05', '-0.05', '1234.56', '-1.00'])
-        r = shopcrm.cohort.format_rate
+        r = shopcrm.cohorts.format_rate
         # Shortest of %.15g/%.16g/%.17g that reads back: 1/3 needs 16 digits, 0.1 + 0.2 17;
         # %g switches to exponents below 1e-4.
         self.assertEqual([r(1 / 3), r(0.1 + 0.2), r(1 / 128), r(NAN), r(1.0), r(5e-5), r(0.0)],
@@ -352,7 +352,7 @@ class Conversions(unittest.TestCase):
         with self.assertRaises(ValueError):
             self.co.to_pandas('happiness')
         long = self.co.to_long()
-        self.assertEqual(list(long.columns), list(shopcrm.cohort.LONG_COLUMNS))
+        self.assertEqual(list(long.columns), list(shopcrm.cohorts.LONG_COLUMNS))
         self.assertEqual(len(long), 5)
         self.assertEqual(long['revenue'].sum(), 4000 + 2000 + 1500 + 6500 + 2000)
 

@@ -1,34 +1,8 @@
 /**
- * @file shopcrm/cohort.h
- * @brief Calendar periods (day, ISO week, month, quarter, year) and cohort
- *        retention matrices.
+ * @file shopcrm/cohorts.h
+ * @brief Cohort retention matrices (calendar periods: shopcrm/common.h).
  *
- * @defgroup scrm_cohort Calendar periods and cohorts
- * ## Calendar
- * Civil-date arithmetic on the proleptic Gregorian calendar with a fixed UTC
- * offset (no time-zone database). A time `t` (seconds since the epoch, UTC)
- * has the local time `t + utc_offset`; its period is taken on the local
- * civil date. Periods are numbered by a **period index**: the number of whole
- * periods between the period containing local 1970-01-01 and the period
- * containing the time, so index 0 is the period of the epoch and earlier
- * periods have negative indices:
- * - ::SCRM_PERIOD_DAY: days since 1970-01-01.
- * - ::SCRM_PERIOD_WEEK: ISO 8601 weeks (Monday to Sunday); index 0 is the
- *   week of 1970-01-01, which started on Monday 1969-12-29 (1970-W01). The
- *   label uses the ISO week-numbering year, the year of the week's Thursday
- *   (ISO 8601-1:2019, 3.1.1.23 and 5.2.3): 2020-12-31 and 2021-01-03 are in
- *   2020-W53, 2021-01-04 starts 2021-W01.
- * - ::SCRM_PERIOD_MONTH: (year − 1970)·12 + month − 1.
- * - ::SCRM_PERIOD_QUARTER: (year − 1970)·4 + (month − 1) / 3.
- * - ::SCRM_PERIOD_YEAR: year − 1970.
- *
- * Valid local times are those of years 1..9999, i.e. `t + utc_offset` in
- * ::SCRM_TIME_MIN .. ::SCRM_TIME_MAX; since 0001-01-01 is a Monday, every
- * period of every unit that meets this range lies inside it. |utc_offset| is
- * at most ::SCRM_PERIOD_MAX_UTC_OFFSET (18 hours, as ISO 8601 allows).
- * scrm_period_start() is the exact inverse of scrm_period_index():
- * `start(index(t)) <= t < start(index(t) + 1)`.
- *
+ * @defgroup scrm_cohorts Cohorts
  * ## Cohort matrices
  * A customer's **acquisition time** is the time of their first *counted
  * order* (below), or a time given per customer (::scrm_cohorts_options.acquisition).
@@ -61,8 +35,8 @@
  * Cell (c, k) is **observable** when c + k ≤ K − 1.
  *
  * Cells (row-major, C × K, index c·K + k):
- * - **active**: ::SCRM_COHORT_CLASSIC: distinct customers of cohort c with a
- *   counted order in period k; ::SCRM_COHORT_ROLLING: with a counted order in
+ * - **active**: ::SCRM_COHORTS_CLASSIC: distinct customers of cohort c with a
+ *   counted order in period k; ::SCRM_COHORTS_ROLLING: with a counted order in
  *   period k or later (up to E).
  * - **orders**: counted orders in period k.
  * - **revenue**: exact sum of their amounts (and of refunds when `refunds` is
@@ -97,78 +71,14 @@
  * per day).
  * @{
  */
-#ifndef SHOPCRM_COHORT_H
-#define SHOPCRM_COHORT_H
+#ifndef SHOPCRM_COHORTS_H
+#define SHOPCRM_COHORTS_H
 
 #include "dataset.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ------------------------------------------------------------------------ */
-/* Calendar                                                                  */
-/* ------------------------------------------------------------------------ */
-
-/** Calendar period units. Passed as `int`; values never change. */
-typedef enum scrm_period_unit {
-    SCRM_PERIOD_DAY = 0,     /**< Civil day. */
-    SCRM_PERIOD_WEEK = 1,    /**< ISO 8601 week: Monday start, ISO week-numbering year. */
-    SCRM_PERIOD_MONTH = 2,   /**< Calendar month. */
-    SCRM_PERIOD_QUARTER = 3, /**< Calendar quarter (Jan–Mar is Q1). */
-    SCRM_PERIOD_YEAR = 4     /**< Calendar year. */
-} scrm_period_unit;
-
-/** Largest accepted |utc_offset| of the calendar and cohort functions, in seconds (18 hours). */
-#define SCRM_PERIOD_MAX_UTC_OFFSET 64800
-
-/** Buffer size that holds any period label with its NUL ("2017-03-14" plus room). */
-#define SCRM_PERIOD_LABEL_MAX 16
-
-/**
- * The period index of a time (see the group description).
- *
- * @param[out] index_out  receives the index.
- * @param t               seconds since the epoch, UTC.
- * @param unit            a ::scrm_period_unit.
- * @param utc_offset      seconds added to @p t to get local time; |x| ≤ ::SCRM_PERIOD_MAX_UTC_OFFSET.
- * @return SCRM_OK, SCRM_EINVAL (NULL, bad unit or offset), SCRM_ERANGE
- *         (`t + utc_offset` outside years 1..9999).
- * @note Thread safety: safe.
- * @since 1.0
- */
-SCRM_EXPORT int scrm_period_index(int64_t *index_out, int64_t t, int unit, int64_t utc_offset);
-
-/**
- * The time (UTC) at which a period starts: local midnight of its first day
- * minus @p utc_offset.
- *
- * @param[out] t_out  receives the time.
- * @param index       a period index.
- * @param unit        a ::scrm_period_unit.
- * @param utc_offset  as for scrm_period_index().
- * @return SCRM_OK, SCRM_EINVAL (NULL, bad unit or offset), SCRM_ERANGE (the
- *         period is not within years 1..9999).
- * @note Thread safety: safe.
- * @since 1.0
- */
-SCRM_EXPORT int scrm_period_start(int64_t *t_out, int64_t index, int unit, int64_t utc_offset);
-
-/**
- * Write the label of a period: `2017-03-14` (day), `2017-W09` (ISO week,
- * ISO year), `2017-03` (month), `2017-Q1` (quarter), `2017` (year); years
- * with 4 digits (`0001`).
- *
- * @param[out] buf  receives the NUL-terminated label.
- * @param cap       size of @p buf in bytes (::SCRM_PERIOD_LABEL_MAX is always enough).
- * @param index     a period index.
- * @param unit      a ::scrm_period_unit.
- * @return SCRM_OK, SCRM_EINVAL (NULL, bad unit, @p cap too small: @p buf
- *         unchanged), SCRM_ERANGE (period outside years 1..9999).
- * @note Thread safety: safe.
- * @since 1.0
- */
-SCRM_EXPORT int scrm_period_label(char *buf, uint32_t cap, int64_t index, int unit);
 
 /* ------------------------------------------------------------------------ */
 /* Cohorts                                                                   */
@@ -178,13 +88,13 @@ SCRM_EXPORT int scrm_period_label(char *buf, uint32_t cap, int64_t index, int un
 typedef struct scrm_cohorts scrm_cohorts;
 
 /** Retention mode. Passed as `int`. */
-typedef enum scrm_cohort_mode {
-    SCRM_COHORT_CLASSIC = 0, /**< Active in period k: a counted order in that period (the default). */
-    SCRM_COHORT_ROLLING = 1  /**< Active in period k or any later observed period. */
-} scrm_cohort_mode;
+typedef enum scrm_cohorts_mode {
+    SCRM_COHORTS_CLASSIC = 0, /**< Active in period k: a counted order in that period (the default). */
+    SCRM_COHORTS_ROLLING = 1  /**< Active in period k or any later observed period. */
+} scrm_cohorts_mode;
 
 /** Window bound of ::scrm_cohorts_options meaning "unbounded" (start and end). */
-#define SCRM_COHORT_ALL INT64_MIN
+#define SCRM_COHORTS_ALL INT64_MIN
 
 /** Largest number of cells C × K of a result; a larger matrix is ::SCRM_ERANGE. */
 #define SCRM_COHORTS_MAX_CELLS 67108864
@@ -196,12 +106,12 @@ typedef enum scrm_cohort_mode {
 typedef struct scrm_cohorts_options {
     unsigned version;        /**< ::SCRM_COHORTS_OPTIONS_VERSION. */
     int unit;                /**< A ::scrm_period_unit; default ::SCRM_PERIOD_MONTH. */
-    int64_t utc_offset;      /**< Seconds added to times before taking periods; |x| ≤ ::SCRM_PERIOD_MAX_UTC_OFFSET. Default 0. */
-    int64_t start;           /**< Window start, inclusive (UTC seconds), or ::SCRM_COHORT_ALL (default). */
-    int64_t end;             /**< Window end, exclusive (UTC seconds), or ::SCRM_COHORT_ALL (default); must be > `start`. */
+    int64_t utc_offset;      /**< Seconds added to times before taking periods; |x| ≤ ::SCRM_MAX_UTC_OFFSET. Default 0. */
+    int64_t start;           /**< Window start, inclusive (UTC seconds), or ::SCRM_COHORTS_ALL (default). */
+    int64_t end;             /**< Window end, exclusive (UTC seconds), or ::SCRM_COHORTS_ALL (default); must be > `start`. */
     int64_t min_amount;      /**< Smallest amount (minor units, ≥ 0) of a counted order. Default 0. */
     int refunds;             /**< 1: refunds (amount < 0) count in revenue; 0: ignored (default). */
-    int mode;                /**< A ::scrm_cohort_mode; default ::SCRM_COHORT_CLASSIC. */
+    int mode;                /**< A ::scrm_cohorts_mode; default ::SCRM_COHORTS_CLASSIC. */
     const int64_t *acquisition; /**< NULL (default): acquisition = first counted order; else one time per
                                      customer index of the dataset (INT64_MIN: not acquired); borrowed during the call. */
     uint32_t acquisition_count; /**< Length of `acquisition`: must equal scrm_dataset_customer_count() when it is not NULL. */
@@ -212,8 +122,8 @@ typedef struct scrm_cohorts_options {
 
 /** Default ::scrm_cohorts_options: monthly, UTC, all orders, classic retention. */
 #define SCRM_COHORTS_OPTIONS_INIT                                                              \
-    { SCRM_COHORTS_OPTIONS_VERSION, SCRM_PERIOD_MONTH, 0, SCRM_COHORT_ALL, SCRM_COHORT_ALL, 0, \
-      0, SCRM_COHORT_CLASSIC, NULL, 0, 0, NULL, NULL }
+    { SCRM_COHORTS_OPTIONS_VERSION, SCRM_PERIOD_MONTH, 0, SCRM_COHORTS_ALL, SCRM_COHORTS_ALL, 0, \
+      0, SCRM_COHORTS_CLASSIC, NULL, 0, 0, NULL, NULL }
 
 /**
  * Initialise @p opts with the defaults of @p version.
@@ -385,4 +295,4 @@ SCRM_EXPORT int scrm_cohorts_label(char *buf, uint32_t cap, const scrm_cohorts *
 #endif
 
 /** @} */
-#endif /* SHOPCRM_COHORT_H */
+#endif /* SHOPCRM_COHORTS_H */

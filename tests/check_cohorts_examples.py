@@ -10,7 +10,7 @@ observable cells.
 With SHOPCRM (the command line), `shopcrm cohorts DATA.csv --out F.csv` must
 write the same bytes too: the examples and the CLI share the format.
 
-usage: check_cohort_examples.py C_EXAMPLE PY_EXAMPLE NODE_EXAMPLE|- NODE|- DATA.csv [SHOPCRM]
+usage: check_cohorts_examples.py C_EXAMPLE PY_EXAMPLE NODE_EXAMPLE|- NODE|- DATA.csv [SHOPCRM]
 (the Python and Node runs take their library and addon from the environment)
 """
 import csv

@@ -1,4 +1,4 @@
-/* Cohort retention matrices (include/shopcrm/cohort.h).
+/* Cohort retention matrices (include/shopcrm/cohorts.h).
  *
  * Frame: all periods P0..E (NP of them) that a cohort or an order can fall
  * in, P0 = the first period of a window row or given acquisition time, E =
@@ -46,6 +46,7 @@ struct scrm_cohorts {
 
 static const scrm_cohorts_options options_default = SCRM_COHORTS_OPTIONS_INIT;
 static const size_t options_sizes[] = {sizeof(scrm_cohorts_options)};
+SCRM__CHECK_SIZES(options_sizes, SCRM_COHORTS_OPTIONS_VERSION);
 
 SCRM_EXPORT int scrm_cohorts_options_init(scrm_cohorts_options *opts, unsigned version)
 {
@@ -476,7 +477,7 @@ SCRM_EXPORT int scrm_cohorts_compute(scrm_cohorts **out, const scrm_dataset *ds,
     if (!out || !ds)
         return scrm__error(SCRM_EINVAL, -1, "%s: NULL %s", fn, !out ? "out" : "dataset");
     if ((err = scrm__options_load(&o, &options_default, sizeof o, opts, options_sizes,
-                                  sizeof options_sizes / sizeof options_sizes[0], fn)) < 0)
+                                  SCRM_COHORTS_OPTIONS_VERSION, fn)) < 0)
         return err;
     if ((err = scrm__period_check(fn, o.unit, o.utc_offset)) != SCRM_OK)
         return err;
@@ -485,9 +486,9 @@ SCRM_EXPORT int scrm_cohorts_compute(scrm_cohorts **out, const scrm_dataset *ds,
                            (long long)o.min_amount);
     if (o.refunds != 0 && o.refunds != 1)
         return scrm__error(SCRM_EINVAL, -1, "%s: refunds must be 0 or 1, not %d", fn, o.refunds);
-    if (o.mode != SCRM_COHORT_CLASSIC && o.mode != SCRM_COHORT_ROLLING)
+    if (o.mode != SCRM_COHORTS_CLASSIC && o.mode != SCRM_COHORTS_ROLLING)
         return scrm__error(SCRM_EINVAL, -1, "%s: unknown mode %d", fn, o.mode);
-    const int has_start = o.start != SCRM_COHORT_ALL, has_end = o.end != SCRM_COHORT_ALL;
+    const int has_start = o.start != SCRM_COHORTS_ALL, has_end = o.end != SCRM_COHORTS_ALL;
     if (has_start && has_end && o.end <= o.start)
         return scrm__error(SCRM_EINVAL, -1, "%s: window end %lld is not after its start %lld", fn,
                            (long long)o.end, (long long)o.start);
@@ -655,7 +656,7 @@ SCRM_EXPORT int scrm_cohorts_compute(scrm_cohorts **out, const scrm_dataset *ds,
     j.hi = hi;
     j.min_amount = o.min_amount;
     j.refunds = o.refunds;
-    j.rolling = o.mode == SCRM_COHORT_ROLLING;
+    j.rolling = o.mode == SCRM_COHORTS_ROLLING;
     j.unit = o.unit;
     j.off = o.utc_offset;
     j.P0 = P0;

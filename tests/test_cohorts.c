@@ -65,7 +65,7 @@ static scrm_dataset *fixture(uint32_t threads)
     scrm_dataset_options o = SCRM_DATASET_OPTIONS_INIT;
     o.threads = threads;
     assert_int_equal(scrm_dataset_new(&ds, &o), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(ds, FX_N, fx_cust, fx_time, fx_amount, NULL, NULL),
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, FX_N, fx_cust, fx_time, fx_amount, NULL, NULL),
                      SCRM_OK);
     return ds;
 }
@@ -194,7 +194,7 @@ static void test_cohorts_do_not_depend_on_the_row_order(void **state)
     }
     scrm_dataset *ds = NULL;
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(ds, FX_N, cust, t, amt, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, FX_N, cust, t, amt, NULL, NULL), SCRM_OK);
     scrm_cohorts *r = compute(ds, NULL);
     const struct want w = {4, 4, M_JAN, M_APR, def_sizes, def_active, def_orders,
                            def_revenue, def_retention, def_ltv, def_cum};
@@ -203,7 +203,7 @@ static void test_cohorts_do_not_depend_on_the_row_order(void **state)
     scrm_dataset *fwd = fixture(1);
     for (int variant = 0; variant < 4; variant++) {
         scrm_cohorts_options o = SCRM_COHORTS_OPTIONS_INIT;
-        o.mode = variant & 1 ? SCRM_COHORT_ROLLING : SCRM_COHORT_CLASSIC;
+        o.mode = variant & 1 ? SCRM_COHORTS_ROLLING : SCRM_COHORTS_CLASSIC;
         o.refunds = variant >> 1;
         o.min_amount = variant == 1 ? 100 : 0;
         scrm_cohorts *x = compute(ds, &o), *y = compute(fwd, &o);
@@ -230,7 +230,7 @@ static void test_cohorts_rolling_counts_later_activity(void **state)
                                  /**/ 1, N_, N_, N_};
     scrm_dataset *ds = fixture(1);
     scrm_cohorts_options o = SCRM_COHORTS_OPTIONS_INIT;
-    o.mode = SCRM_COHORT_ROLLING;
+    o.mode = SCRM_COHORTS_ROLLING;
     scrm_cohorts *r = compute(ds, &o);
     const struct want w = {4, 4, M_JAN, M_APR, def_sizes, act, def_orders,
                            def_revenue, ret, def_ltv, def_cum};
@@ -401,7 +401,7 @@ static void test_cohorts_weeks_and_utc_offsets(void **state)
     const int64_t amt[] = {100, 200};
     scrm_dataset *ds = NULL;
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(ds, 2, cust, t, amt, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 2, cust, t, amt, NULL, NULL), SCRM_OK);
     scrm_cohorts_options o = SCRM_COHORTS_OPTIONS_INIT;
     o.unit = SCRM_PERIOD_WEEK;
     scrm_cohorts *r = compute(ds, &o);
@@ -421,7 +421,7 @@ static void test_cohorts_weeks_and_utc_offsets(void **state)
     const int64_t t2[] = {1488324600, MAR + 10 * D};
     ds = NULL;
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(ds, 2, c2, t2, amt, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 2, c2, t2, amt, NULL, NULL), SCRM_OK);
     o = (scrm_cohorts_options)SCRM_COHORTS_OPTIONS_INIT;
     r = compute(ds, &o); /* UTC: Feb cohort, active in Feb and Mar */
     assert_int_equal(scrm_cohorts_first_period(r), M_FEB);
@@ -557,8 +557,8 @@ static void test_cohorts_bad_arguments(void **state)
     assert_int_equal(o.version, 1);
     assert_int_equal(o.unit, SCRM_PERIOD_MONTH);
     assert_int_equal(o.start, def.start);
-    assert_int_equal(o.end, SCRM_COHORT_ALL);
-    assert_int_equal(o.mode, SCRM_COHORT_CLASSIC);
+    assert_int_equal(o.end, SCRM_COHORTS_ALL);
+    assert_int_equal(o.mode, SCRM_COHORTS_CLASSIC);
     assert_null(o.acquisition);
     assert_null(o.progress);
     scrm_dataset_free(ds);
@@ -572,7 +572,7 @@ static void test_cohorts_revenue_overflow_is_reported(void **state)
     const int64_t amt[] = {INT64_MAX / 2 + 1, INT64_MAX / 2 + 1};
     scrm_dataset *ds = NULL;
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(ds, 2, cust, t, amt, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 2, cust, t, amt, NULL, NULL), SCRM_OK);
     scrm_cohorts *r = NULL;
     assert_int_equal(scrm_cohorts_compute(&r, ds, NULL), SCRM_EOVERFLOW);
     assert_null(r);
@@ -593,7 +593,7 @@ static void test_cohorts_revenue_overflow_is_reported(void **state)
     const int64_t a3[] = {INT64_MAX, -INT64_MAX, 5};
     ds = NULL;
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(ds, 3, c3, t3, a3, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 3, c3, t3, a3, NULL, NULL), SCRM_OK);
     o = (scrm_cohorts_options)SCRM_COHORTS_OPTIONS_INIT;
     o.refunds = 1;
     r = compute(ds, &o);
@@ -691,7 +691,7 @@ static void split_by_parity(const scrm_dataset *ds, scrm_dataset **odd, scrm_dat
     scrm_dataset **outs[2] = {even, odd};
     for (int s = 0; s < 2; s++) {
         assert_int_equal(scrm_dataset_new(outs[s], NULL), SCRM_OK);
-        assert_int_equal(scrm_dataset_append_u64(*outs[s], m[s], k[s], t[s], a[s], NULL, NULL),
+        assert_int_equal(scrm_dataset_append_u64(NULL, *outs[s], m[s], k[s], t[s], a[s], NULL, NULL),
                          SCRM_OK);
         free(k[s]);
         free(t[s]);
@@ -732,7 +732,7 @@ static void test_cohorts_merge_of_a_split_equals_the_whole(void **state)
         scrm_cohorts_options o = SCRM_COHORTS_OPTIONS_INIT;
         switch (variant) {
         case 1: o.unit = SCRM_PERIOD_WEEK; o.refunds = 1; break;
-        case 2: o.mode = SCRM_COHORT_ROLLING; o.min_amount = 1000; break;
+        case 2: o.mode = SCRM_COHORTS_ROLLING; o.min_amount = 1000; break;
         case 3: /* [2011-03-01, 2011-09-01) */
             o.unit = SCRM_PERIOD_QUARTER; o.start = 1298937600; o.end = 1314835200; break;
         case 4: o.unit = SCRM_PERIOD_DAY; o.utc_offset = -5 * 3600; break;
@@ -781,7 +781,7 @@ static void test_cohorts_merge_rejects_different_options(void **state)
         case 3: o.end = MAY; break;
         case 4: o.min_amount = 1; break;
         case 5: o.refunds = 1; break;
-        default: o.mode = SCRM_COHORT_ROLLING; break;
+        default: o.mode = SCRM_COHORTS_ROLLING; break;
         }
         other = compute(ds, &o);
         assert_int_equal(scrm_cohorts_merge(&m, base, other), SCRM_EINVAL);
@@ -810,7 +810,7 @@ static void test_cohorts_do_not_depend_on_the_thread_count(void **state)
     for (int variant = 0; variant < 3; variant++) {
         scrm_cohorts_options o = SCRM_COHORTS_OPTIONS_INIT;
         o.unit = variant == 1 ? SCRM_PERIOD_DAY : SCRM_PERIOD_MONTH;
-        o.mode = variant == 2 ? SCRM_COHORT_ROLLING : SCRM_COHORT_CLASSIC;
+        o.mode = variant == 2 ? SCRM_COHORTS_ROLLING : SCRM_COHORTS_CLASSIC;
         o.refunds = 1;
         o.threads = 1;
         scrm_cohorts *one = compute(ds, &o);
@@ -870,10 +870,10 @@ static void test_cohorts_do_not_depend_on_how_rows_were_appended(void **state)
     scrm_dataset *one = NULL, *many = NULL;
     assert_int_equal(scrm_dataset_new(&one, NULL), SCRM_OK);
     assert_int_equal(scrm_dataset_new(&many, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(one, n, k, t, a, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, one, n, k, t, a, NULL, NULL), SCRM_OK);
     for (uint64_t i = 0; i < n; i += 97) {
         uint64_t b = n - i < 97 ? n - i : 97;
-        assert_int_equal(scrm_dataset_append_u64(many, b, k + i, t + i, a + i, NULL, NULL),
+        assert_int_equal(scrm_dataset_append_u64(NULL, many, b, k + i, t + i, a + i, NULL, NULL),
                          SCRM_OK);
     }
     uint32_t max_seg = 0;
@@ -885,7 +885,7 @@ static void test_cohorts_do_not_depend_on_how_rows_were_appended(void **state)
     assert_true(max_seg >= 3);
     for (int variant = 0; variant < 4; variant++) {
         scrm_cohorts_options o = SCRM_COHORTS_OPTIONS_INIT;
-        o.mode = variant & 1 ? SCRM_COHORT_ROLLING : SCRM_COHORT_CLASSIC;
+        o.mode = variant & 1 ? SCRM_COHORTS_ROLLING : SCRM_COHORTS_CLASSIC;
         o.refunds = variant >> 1;
         o.unit = variant == 2 ? SCRM_PERIOD_WEEK : SCRM_PERIOD_MONTH;
         scrm_cohorts *x = compute(ds, &o), *y = compute(one, &o), *z = compute(many, &o);

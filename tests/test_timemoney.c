@@ -1,5 +1,8 @@
-/* Tests of the calendar periods (scrm_period_index, scrm_period_start,
- * scrm_period_label).
+/* Tests of time and money (shopcrm/common.h): calendar periods
+ * (scrm_period_index, scrm_period_start, scrm_period_label), times and UTC
+ * offsets as text (scrm_time_print, scrm_time_parse, scrm_time_parse_offset),
+ * money in major units (scrm_money_print, scrm_money_to_major,
+ * scrm_money_from_major) and the dataset's minor digits.
  *
  * Expected values are worked out by hand: 1970-01-01 is day 0, a Thursday;
  * its ISO week started on Monday 1969-12-29 (day -3), so week index =
@@ -276,6 +279,205 @@ static void test_iso_weeks_follow_the_thursday_rule(void **state)
     }
 }
 
+
+/* 2024-01-15 is day 19737 (2024-01-01 is 1704067200 / 86400 = 19723). */
+#define JAN15 (INT64_C(19737) * D)
+
+static void test_time_print_styles_and_offsets(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t t, off;
+        int style;
+        const char *want;
+    } cases[] = {
+        {JAN15 + 13 * H + 45 * 60, 0, SCRM_TIME_STYLE_DATE, "2024-01-15"},
+        {JAN15 + 13 * H + 45 * 60, 0, SCRM_TIME_STYLE_DATETIME, "2024-01-15 13:45:00"},
+        {JAN15 + 13 * H + 45 * 60, 0, SCRM_TIME_STYLE_ISO8601, "2024-01-15T13:45:00Z"},
+        /* São Paulo, UTC-3: 02:00Z is 23:00 the day before */
+        {JAN15 + 2 * H, -3 * H, SCRM_TIME_STYLE_ISO8601, "2024-01-14T23:00:00-03:00"},
+        {JAN15 + 2 * H, -3 * H, SCRM_TIME_STYLE_DATE, "2024-01-14"},
+        {JAN15, 5 * H + 30 * 60, SCRM_TIME_STYLE_ISO8601, "2024-01-15T05:30:00+05:30"},
+        {JAN15, 61, SCRM_TIME_STYLE_ISO8601, "2024-01-15T00:01:01+00:01:01"},
+        {INT64_C(-62135596800), 0, SCRM_TIME_STYLE_DATETIME, "0001-01-01 00:00:00"},
+        {INT64_C(253402300799), 0, SCRM_TIME_STYLE_DATETIME, "9999-12-31 23:59:59"},
+        {-1, 0, SCRM_TIME_STYLE_DATETIME, "1969-12-31 23:59:59"},
+        {INT64_C(19782) * D, 0, SCRM_TIME_STYLE_DATE, "2024-02-29"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[SCRM_TIME_TEXT_MAX];
+        assert_int_equal(scrm_time_print(buf, sizeof buf, cases[i].t, cases[i].off, cases[i].style),
+                         SCRM_OK);
+        assert_string_equal(buf, cases[i].want);
+    }
+}
+
+static void test_time_print_errors_leave_the_buffer(void **state)
+{
+    (void)state;
+    char buf[11] = "unchanged";
+    assert_int_equal(scrm_time_print(buf, 10, JAN15, 0, SCRM_TIME_STYLE_DATE), SCRM_EINVAL);
+    assert_string_equal(buf, "unchanged");
+    assert_int_equal(scrm_time_print(buf, 11, JAN15, 0, SCRM_TIME_STYLE_DATE), SCRM_OK);
+    assert_string_equal(buf, "2024-01-15");
+    strcpy(buf, "unchanged");
+    assert_int_equal(scrm_time_print(buf, 11, JAN15, 0, 3), SCRM_EINVAL);
+    assert_int_equal(scrm_time_print(buf, 11, JAN15, SCRM_MAX_UTC_OFFSET + 1, 0), SCRM_EINVAL);
+    assert_int_equal(scrm_time_print(buf, 11, INT64_C(253402300799), 1, 0), SCRM_ERANGE);
+    assert_int_equal(scrm_time_print(buf, 11, INT64_C(-62135596800), -1, 0), SCRM_ERANGE);
+    assert_int_equal(scrm_time_print(buf, 11, INT64_MAX, SCRM_MAX_UTC_OFFSET, 0), SCRM_ERANGE);
+    assert_string_equal(buf, "unchanged");
+    assert_int_equal(scrm_time_print(NULL, 11, JAN15, 0, 0), SCRM_EINVAL);
+}
+
+static void test_time_parse_offset_forms(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        int rc;
+        int64_t want;
+    } cases[] = {
+        {"-10800", SCRM_OK, -10800}, {"-03:00", SCRM_OK, -10800}, {"-0300", SCRM_OK, -10800},
+        {"-03", SCRM_OK, -10800},    {"+05:30", SCRM_OK, 19800},  {"Z", SCRM_OK, 0},
+        {"0", SCRM_OK, 0},           {"+18:00", SCRM_OK, 64800},  {"64800", SCRM_OK, 64800},
+        {"-64800", SCRM_OK, -64800}, {"64801", SCRM_EINVAL, 0},   {"+18:01", SCRM_EINVAL, 0},
+        {"-03:60", SCRM_EINVAL, 0},  {"", SCRM_EINVAL, 0},        {"-", SCRM_EINVAL, 0},
+        {"3h", SCRM_EINVAL, 0},      {"-03:0", SCRM_EINVAL, 0},   {"z", SCRM_EINVAL, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t v = 12345;
+        int rc = scrm_time_parse_offset(&v, cases[i].s, strlen(cases[i].s));
+        if (rc != cases[i].rc)
+            fail_msg("'%s': rc %d, want %d", cases[i].s, rc, cases[i].rc);
+        assert_int_equal(v, cases[i].rc == SCRM_OK ? cases[i].want : 12345);
+    }
+}
+
+static void test_time_parse_formats_worked_by_hand(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        int format;
+        int64_t off;
+        int rc;
+        int64_t want;
+    } cases[] = {
+        {"2024-01-15", SCRM_TIME_AUTO, 0, SCRM_OK, JAN15},
+        {"2024-01-15", SCRM_TIME_ISO8601, -3 * H, SCRM_OK, JAN15 + 3 * H},
+        {"2024-01-15 13:45", SCRM_TIME_AUTO, 0, SCRM_OK, JAN15 + 13 * H + 45 * 60},
+        {"2024-01-15T13:45:10", SCRM_TIME_AUTO, 0, SCRM_OK, JAN15 + 13 * H + 45 * 60 + 10},
+        {"2024-01-15T13:45:10Z", SCRM_TIME_AUTO, -3 * H, SCRM_OK, JAN15 + 13 * H + 45 * 60 + 10},
+        {"2024-01-15T13:45:10-03:00", SCRM_TIME_AUTO, 0, SCRM_OK, JAN15 + 16 * H + 45 * 60 + 10},
+        {"20240115", SCRM_TIME_AUTO, 0, SCRM_OK, JAN15},
+        {"20240115", SCRM_TIME_YYYYMMDD, 0, SCRM_OK, JAN15},
+        {"20240115", SCRM_TIME_EPOCH, 0, SCRM_OK, 20240115},
+        {"1705276800", SCRM_TIME_AUTO, 0, SCRM_OK, JAN15},
+        {"-1", SCRM_TIME_EPOCH, 0, SCRM_OK, -1},
+        {"15/01/2024", SCRM_TIME_AUTO, 0, SCRM_OK, JAN15},
+        {"5/1/2024 09:30", SCRM_TIME_DMY, 0, SCRM_OK, JAN15 - 10 * D + 9 * H + 30 * 60},
+        {"2024-02-29", SCRM_TIME_AUTO, 0, SCRM_OK, INT64_C(19782) * D},
+        {"2023-02-29", SCRM_TIME_AUTO, 0, SCRM_EPARSE, 0},
+        {"2024-13-01", SCRM_TIME_AUTO, 0, SCRM_EPARSE, 0},
+        {"2024-01-15 25:00", SCRM_TIME_AUTO, 0, SCRM_EPARSE, 0},
+        {"2024-01-15x", SCRM_TIME_AUTO, 0, SCRM_EPARSE, 0},
+        {"2024-01-15", SCRM_TIME_YYYYMMDD, 0, SCRM_EPARSE, 0},
+        {"", SCRM_TIME_AUTO, 0, SCRM_EPARSE, 0},
+        {"0001-01-01", SCRM_TIME_AUTO, 0, SCRM_OK, INT64_C(-62135596800)},
+        {"0001-01-01", SCRM_TIME_AUTO, 1, SCRM_ERANGE, 0},
+        {"9999-12-31T23:59:59", SCRM_TIME_AUTO, 0, SCRM_OK, INT64_C(253402300799)},
+        {"9999-12-31T23:59:59", SCRM_TIME_AUTO, -1, SCRM_ERANGE, 0},
+        {"2024-01-15", 5, 0, SCRM_EINVAL, 0},
+        {"2024-01-15", SCRM_TIME_AUTO, SCRM_MAX_UTC_OFFSET + 1, SCRM_EINVAL, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t v = 777;
+        int rc = scrm_time_parse(&v, cases[i].s, strlen(cases[i].s), cases[i].format,
+                                 cases[i].off);
+        if (rc != cases[i].rc)
+            fail_msg("'%s' (format %d): rc %d, want %d (%s)", cases[i].s, cases[i].format, rc,
+                     cases[i].rc, scrm_last_error());
+        if (rc == SCRM_OK && v != cases[i].want)
+            fail_msg("'%s': %lld, want %lld", cases[i].s, (long long)v,
+                     (long long)cases[i].want);
+        if (rc != SCRM_OK)
+            assert_int_equal(v, 777);
+    }
+    /* not NUL-terminated: only len bytes are read */
+    int64_t v;
+    assert_int_equal(scrm_time_parse(&v, "2024-01-15junk", 10, SCRM_TIME_AUTO, 0), SCRM_OK);
+    assert_int_equal(v, JAN15);
+    assert_int_equal(scrm_time_parse(NULL, "2024-01-15", 10, 0, 0), SCRM_EINVAL);
+}
+
+static void test_money_print_uses_the_minor_digits(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t a;
+        uint32_t digits;
+        const char *want;
+    } cases[] = {
+        {123456, 2, "1234.56"}, {-5, 2, "-0.05"},   {0, 2, "0.00"},       {1500, 0, "1500"},
+        {-1500, 0, "-1500"},    {12345, 3, "12.345"}, {7, 6, "0.000007"},
+        {INT64_MIN, 2, "-92233720368547758.08"}, {INT64_MAX, 0, "9223372036854775807"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[SCRM_MONEY_TEXT_MAX];
+        assert_int_equal(scrm_money_print(buf, sizeof buf, cases[i].a, cases[i].digits), SCRM_OK);
+        assert_string_equal(buf, cases[i].want);
+    }
+    char small[5] = "keep";
+    assert_int_equal(scrm_money_print(small, sizeof small, 123456, 2), SCRM_EINVAL);
+    assert_string_equal(small, "keep");
+    assert_int_equal(scrm_money_print(small, sizeof small, 1, 7), SCRM_EINVAL);
+    assert_int_equal(scrm_money_print(small, sizeof small, 1234, 0), SCRM_OK);
+    assert_string_equal(small, "1234");
+}
+
+static void test_money_major_conversions(void **state)
+{
+    (void)state;
+    assert_true(scrm_money_to_major(123456, 2) == 1234.56);
+    assert_true(scrm_money_to_major(1500, 0) == 1500.0);
+    assert_true(scrm_money_to_major(12345, 3) == 12.345);
+    int64_t v = 99;
+    assert_int_equal(scrm_money_from_major(&v, 12.5, 2), SCRM_OK);
+    assert_int_equal(v, 1250);
+    assert_int_equal(scrm_money_from_major(&v, 0.125 * 2, 0), SCRM_OK); /* 0.25 -> 0 */
+    assert_int_equal(v, 0);
+    assert_int_equal(scrm_money_from_major(&v, 2.5, 0), SCRM_OK); /* half away from zero */
+    assert_int_equal(v, 3);
+    assert_int_equal(scrm_money_from_major(&v, -2.5, 0), SCRM_OK);
+    assert_int_equal(v, -3);
+    assert_int_equal(scrm_money_from_major(&v, 1e300, 2), SCRM_ERANGE);
+    assert_int_equal(scrm_money_from_major(&v, 9.3e16, 2), SCRM_ERANGE);
+    assert_int_equal(v, -3);
+    assert_int_equal(scrm_money_from_major(&v, 0.0 / 0.0, 2), SCRM_EINVAL);
+    assert_int_equal(scrm_money_from_major(&v, 1.0, 7), SCRM_EINVAL);
+    assert_int_equal(scrm_money_from_major(NULL, 1.0, 2), SCRM_EINVAL);
+}
+
+static void test_dataset_minor_digits_option(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_minor_digits(NULL), 2);
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_minor_digits(ds), 2);
+    scrm_dataset_free(ds);
+    scrm_dataset_options o = SCRM_DATASET_OPTIONS_INIT;
+    o.minor_digits = 0;
+    assert_int_equal(scrm_dataset_new(&ds, &o), SCRM_OK);
+    assert_int_equal(scrm_dataset_minor_digits(ds), 0);
+    scrm_dataset_free(ds);
+    ds = NULL;
+    o.minor_digits = SCRM_MAX_MINOR_DIGITS + 1;
+    assert_int_equal(scrm_dataset_new(&ds, &o), SCRM_EINVAL);
+    assert_null(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +487,13 @@ int main(void)
         cmocka_unit_test(test_period_label_needs_room_for_the_nul),
         cmocka_unit_test(test_period_index_and_start_are_inverse_on_random_times),
         cmocka_unit_test(test_iso_weeks_follow_the_thursday_rule),
+        cmocka_unit_test(test_time_print_styles_and_offsets),
+        cmocka_unit_test(test_time_print_errors_leave_the_buffer),
+        cmocka_unit_test(test_time_parse_offset_forms),
+        cmocka_unit_test(test_time_parse_formats_worked_by_hand),
+        cmocka_unit_test(test_money_print_uses_the_minor_digits),
+        cmocka_unit_test(test_money_major_conversions),
+        cmocka_unit_test(test_dataset_minor_digits_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
-"""Calendar periods and cohort retention matrices (shopcrm/cohort.h).
+"""Calendar periods and cohort retention matrices (shopcrm/cohorts.h).
 
 Definitions (cohort, classic and rolling retention, historical LTV, the
-observation end, merge) are those of include/shopcrm/cohort.h; the guide is
+observation end, merge) are those of include/shopcrm/cohorts.h; the guide is
 docs/cohorts.md.
 """
 
@@ -16,7 +16,7 @@ from ._util import Handle, Progress, column, init_options, np, pd, seq_len, to_e
 _UNITS = {'day': _ffi.PeriodUnit.DAY, 'week': _ffi.PeriodUnit.WEEK,
           'month': _ffi.PeriodUnit.MONTH, 'quarter': _ffi.PeriodUnit.QUARTER,
           'year': _ffi.PeriodUnit.YEAR}
-_MODES = {'classic': _ffi.CohortMode.CLASSIC, 'rolling': _ffi.CohortMode.ROLLING}
+_MODES = {'classic': _ffi.CohortsMode.CLASSIC, 'rolling': _ffi.CohortsMode.ROLLING}
 
 #: The metrics of a Cohorts result (to_pandas(metric=...)).
 METRICS = ('active', 'orders', 'revenue', 'retention', 'ltv', 'cum_orders')
@@ -38,7 +38,7 @@ def _unit(unit):
 
 def _mode(mode):
     if isinstance(mode, int) and not isinstance(mode, bool):
-        return int(_ffi.CohortMode(mode))
+        return int(_ffi.CohortsMode(mode))
     try:
         return int(_MODES[mode.lower()])
     except (KeyError, AttributeError):
@@ -282,7 +282,7 @@ class Cohorts(Handle):
 def _acquisition(ds, acquisition):
     """An int64 array of one acquisition time per customer index."""
     n = ds.customers
-    missing = _ffi.SCRM_COHORT_ALL  # INT64_MIN: not acquired
+    missing = _ffi.SCRM_COHORTS_ALL  # INT64_MIN: not acquired
     if isinstance(acquisition, Mapping):
         vals = [missing] * n
         for key, t in acquisition.items():
@@ -305,7 +305,7 @@ def _acquisition(ds, acquisition):
 
 def compute(ds, period='month', mode='classic', start=None, end=None, utc_offset=0,
             min_amount=0, refunds=False, acquisition=None, threads=0, progress=None):
-    """Cohort matrices of ``ds`` (definitions: include/shopcrm/cohort.h).
+    """Cohort matrices of ``ds`` (definitions: include/shopcrm/cohorts.h).
 
     period: 'day', 'week' (ISO), 'month', 'quarter' or 'year'. mode:
     'classic' (active in period k) or 'rolling' (in period k or later).
@@ -320,8 +320,8 @@ def compute(ds, period='month', mode='classic', start=None, end=None, utc_offset
     opts = init_options(_ffi.CohortsOptions, _ffi.scrm_cohorts_options_init)
     opts.unit = _unit(period)
     opts.mode = _mode(mode)
-    opts.start = _ffi.SCRM_COHORT_ALL if start is None else to_epoch(start, 'start')
-    opts.end = _ffi.SCRM_COHORT_ALL if end is None else to_epoch(end, 'end')
+    opts.start = _ffi.SCRM_COHORTS_ALL if start is None else to_epoch(start, 'start')
+    opts.end = _ffi.SCRM_COHORTS_ALL if end is None else to_epoch(end, 'end')
     opts.utc_offset = utc_offset
     opts.min_amount = min_amount
     opts.refunds = 1 if refunds else 0

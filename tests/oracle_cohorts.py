@@ -3,8 +3,8 @@
 
 Computes the cohort matrices (sizes, distinct active customers, orders,
 revenue, retention, cumulative revenue and orders per customer) with pandas,
-from the definitions in include/shopcrm/cohort.h, and compares them cell by
-cell with what tests/cohort_dump prints for the same data and options.
+from the definitions in include/shopcrm/cohorts.h, and compares them cell by
+cell with what tests/cohorts_dump prints for the same data and options.
 pandas does the calendar too (Period with freq D, W-SUN (Monday-start weeks),
 M, Q, A; ISO week labels from Timestamp.isocalendar()), so no code is shared
 with the library.
@@ -14,7 +14,7 @@ Retail" data set: real invoice lines with cancellations; see
 cohort_online_retail.README.md). amount = quantity x unit price in pence,
 computed exactly with decimal and rounded half away from zero.
 
-usage: oracle_cohort.py COHORT_DUMP CSV
+usage: oracle_cohorts.py COHORT_DUMP CSV
 """
 import decimal
 import subprocess

@@ -1,10 +1,10 @@
-/* Test driver for tests/oracle_cohort.py: loads orders from a CSV with the
+/* Test driver for tests/oracle_cohorts.py: loads orders from a CSV with the
  * columns customer_id,date,quantity,unit_price (amount = quantity x unit
  * price), runs scrm_cohorts_compute() with the options given on the command
  * line and prints the shape, then one line per cell:
  *   label,k,size,active,orders,revenue,retention,ltv,cum_orders
  *
- * usage: cohort_dump FILE UNIT MODE REFUNDS MIN_AMOUNT UTC_OFFSET START|all END|all THREADS
+ * usage: cohorts_dump FILE UNIT MODE REFUNDS MIN_AMOUNT UTC_OFFSET START|all END|all THREADS
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,7 +15,7 @@
 
 static void die(const char *what, int err)
 {
-    fprintf(stderr, "cohort_dump: %s: %s (%s)\n", what, scrm_strerror(err), scrm_last_error());
+    fprintf(stderr, "cohorts_dump: %s: %s (%s)\n", what, scrm_strerror(err), scrm_last_error());
     exit(1);
 }
 
@@ -30,7 +30,7 @@ static void print_double(double x)
 int main(int argc, char **argv)
 {
     if (argc != 10) {
-        fprintf(stderr, "usage: cohort_dump FILE UNIT MODE REFUNDS MIN_AMOUNT UTC_OFFSET "
+        fprintf(stderr, "usage: cohorts_dump FILE UNIT MODE REFUNDS MIN_AMOUNT UTC_OFFSET "
                         "START|all END|all THREADS\n");
         return 2;
     }

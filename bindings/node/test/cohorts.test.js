@@ -1,6 +1,6 @@
 'use strict';
 // Calendar periods and cohort matrices through the Node API. Expected values
-// are worked out by hand from the definitions of include/shopcrm/cohort.h.
+// are worked out by hand from the definitions of include/shopcrm/cohorts.h.
 //
 // The dataset (times at 12:00 UTC unless said; cents):
 //   c1: 2024-01-05 1000, 2024-02-10 2000, 2024-03-15 500
