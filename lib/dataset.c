@@ -73,12 +73,55 @@ struct scrm_dataset {
     arena_chunk *arena;
     uint64_t n_orders, n_dups;
     int64_t tmin, tmax;
+    /* Per-customer summaries (lib/summary.c), one per UTC offset, built by
+     * the first analysis that needs one and dropped by the next append.
+     * Analyses may run on one dataset from several threads at once, so the
+     * list is pushed onto atomically (the dataset is const to them). */
+    _Atomic(scrm__summary *) summaries;
     /* Row storage: the slabs, newest first. An append that does not fit in
      * the partitions' last segments gets one new slab for all partitions
      * that need room, so large datasets get huge pages (page faults on fresh
      * memory dominate ingest otherwise) and rows are never copied. */
     slab *slabs;
 };
+
+/* ---- cached per-customer summaries ---- */
+
+/* The dataset changed: its summaries no longer describe it. */
+static void drop_summaries(scrm_dataset *ds)
+{
+    scrm__summary *s = atomic_exchange(&ds->summaries, NULL);
+    while (s) {
+        scrm__summary *next = s->next;
+        scrm__summary_free(s);
+        s = next;
+    }
+}
+
+const scrm__summary *scrm__dataset_summary(const scrm_dataset *ds, int64_t utc_offset)
+{
+    for (const scrm__summary *s = atomic_load(&((scrm_dataset *)ds)->summaries); s; s = s->next)
+        if (s->utc_offset == utc_offset)
+            return s;
+    return NULL;
+}
+
+const scrm__summary *scrm__dataset_cache_summary(const scrm_dataset *cds, scrm__summary *s)
+{
+    /* the cache is not part of the dataset's value: a const dataset may fill it */
+    scrm_dataset *ds = (scrm_dataset *)cds;
+    scrm__summary *head = atomic_load(&ds->summaries);
+    for (;;) {
+        for (scrm__summary *o = head; o; o = o->next)
+            if (o->utc_offset == s->utc_offset) { /* another thread was first */
+                scrm__summary_free(s);
+                return o;
+            }
+        s->next = head;
+        if (atomic_compare_exchange_weak(&ds->summaries, &head, s))
+            return s;
+    }
+}
 
 /* ---- options ---- */
 
@@ -163,6 +206,7 @@ SCRM_EXPORT void scrm_dataset_free(scrm_dataset *ds)
         ds->arena = c->next;
         scrm__free(c);
     }
+    drop_summaries(ds);
     scrm__free(ds);
 }
 
@@ -1035,6 +1079,8 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
         ds->tmin = tmin < ds->tmin ? tmin : ds->tmin;
         ds->tmax = tmax > ds->tmax ? tmax : ds->tmax;
     }
+    if (added || new_cust)
+        drop_summaries(ds);
     ds->n_cust += (uint32_t)new_cust;
     ds->n_orders += added;
     ds->n_dups += n - added;

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "shopcrm.h"
@@ -153,6 +154,98 @@ int scrm__dataset_set_minor_digits(scrm_dataset *ds, uint32_t minor_digits, cons
  * for strings, shorter prefix first): rank[gid] in 0..n-1. Caller frees
  * with scrm__free(). */
 int scrm__dataset_key_ranks(uint32_t **rank_out, const scrm_dataset *ds);
+
+/* ---- per-customer summary (lib/summary.c) ----
+ * Computed once per dataset version and UTC offset, during the first
+ * analysis pass that needs it (scrm__run with want_summary), cached on the
+ * dataset and dropped by the next append. Arrays by global customer index. */
+typedef struct scrm__summary {
+    struct scrm__summary *next; /* dataset cache: one per UTC offset */
+    int64_t utc_offset;         /* purchase days are local days with this offset */
+    uint32_t n;                 /* customers */
+    int64_t *first;             /* earliest order time (amount >= 0); INT64_MIN if none */
+    int64_t *last;              /* latest order time (amount >= 0); INT64_MIN if none */
+    int64_t *last_row;          /* latest time of any row (refunds too) */
+    uint32_t *orders;           /* orders (rows with amount >= 0) */
+    uint32_t *days;             /* distinct local days with an order */
+    int64_t *order_revenue;     /* exact sum of the amounts >= 0 */
+    int64_t *refunds;           /* exact sum of the amounts < 0 */
+    _Atomic int64_t overflow;   /* smallest index of a customer whose sums overflow int64, or -1 */
+} scrm__summary;
+
+/* The summary cached on ds for utc_offset, or NULL. */
+const scrm__summary *scrm__dataset_summary(const scrm_dataset *ds, int64_t utc_offset);
+/* Cache s on ds (which takes ownership) unless another thread did first; returns the one cached. */
+const scrm__summary *scrm__dataset_cache_summary(const scrm_dataset *ds, scrm__summary *s);
+/* Allocation of an empty summary for n customers, and its release. */
+scrm__summary *scrm__summary_new(uint32_t n, int64_t utc_offset);
+void scrm__summary_free(scrm__summary *s);
+/* Per-thread scratch for building summaries of partitions up to these sizes. */
+typedef struct scrm__summary_scratch {
+    int64_t *first, *last, *last_row;
+    uint32_t *orders, *days, *off;
+    int32_t *day;  /* unsorted partitions: order days grouped by customer */
+    uint32_t *tmp; /* radix temporary for them */
+    __extension__ __int128 *pos, *neg;
+} scrm__summary_scratch;
+int scrm__summary_scratch_new(scrm__summary_scratch *s, uint32_t max_cust, uint64_t max_rows);
+void scrm__summary_scratch_free(scrm__summary_scratch *s);
+/* Fill the summary entries of the customers of one partition. */
+void scrm__summary_part(scrm__summary *s, scrm__summary_scratch *scr, const scrm__part_view *v);
+
+/* ---- the analysis runner (lib/runner.c) ----
+ * What every analysis does around its own arithmetic: the thread count,
+ * per-thread scratch, the walk over the partitions (spread over threads in
+ * contiguous ranges, so results merged in partition or thread order do not
+ * depend on the thread count), progress and cancellation, the shared
+ * per-customer summary, and the merge of per-thread results in thread order. */
+#define SCRM__MAX_THREADS 64
+
+/* The thread count of an analysis: requested, else the dataset's, else one
+ * per core; at most SCRM__MAX_THREADS and at most one per partition. */
+uint32_t scrm__threads(uint32_t requested, const scrm_dataset *ds);
+
+/* Sizes every analysis allocates its scratch for. */
+typedef struct scrm__shape {
+    uint32_t n_parts, max_cust; /* partitions, most customers in one */
+    uint64_t max_rows, rows;    /* most rows in one partition, all rows */
+    uint64_t customers;
+} scrm__shape;
+void scrm__dataset_shape(const scrm_dataset *ds, scrm__shape *out);
+
+typedef struct scrm__run {
+    const char *fn;            /* the public function, for messages */
+    const scrm_dataset *ds;
+    uint32_t threads;          /* requested (0: the dataset's) */
+    scrm_progress_fn progress; /* may be NULL */
+    void *payload;
+    int progress_rows;         /* units: 0 = partitions, 1 = rows */
+    int want_summary;          /* build (or reuse) the per-customer summary */
+    int64_t utc_offset;        /* of the summary */
+    size_t scratch_size;       /* bytes of one thread's scratch (0: none) */
+    /* allocate one thread's scratch (zeroed on entry); SCRM_ENOMEM or 0 */
+    int (*scratch_new)(void *ctx, void *scratch, const scrm__shape *shape);
+    void (*scratch_free)(void *ctx, void *scratch);
+    /* once, on the calling thread, after the summary is known and before
+     * any partition (may be NULL) */
+    int (*begin)(void *ctx, const scrm__summary *summary);
+    /* one partition: its rows in v; sum is the summary when wanted */
+    int (*part)(void *ctx, void *scratch, uint32_t p, const scrm__part_view *v,
+                const scrm__summary *sum);
+    /* after every partition, in thread order: merge thread t's scratch (may be NULL) */
+    int (*merge)(void *ctx, void *scratch, uint32_t thread);
+    void *ctx;
+    /* out: the threads used, the shape, and the summary (when wanted; valid
+     * until the dataset changes) */
+    uint32_t threads_used;
+    scrm__shape shape;
+    const scrm__summary *summary;
+} scrm__run;
+/* Run an analysis pass. Progress: thread 0 reports after each of its
+ * partitions, the calling thread once more with (total, total) at the end;
+ * a non-zero return cancels (SCRM_ECANCELLED, "<fn>: cancelled by the
+ * progress callback"). Returns the first error in partition order. */
+int scrm__run_partitions(scrm__run *r);
 
 /* ---- time and money (lib/timemoney.c) ----
  * Proleptic Gregorian civil dates <-> days since 1970-01-01 (Howard Hinnant,

@@ -83,181 +83,35 @@ static void civil_from_days(int64_t z, char buf[64])
     snprintf(buf, 64, "%04lld-%02u-%02u", (long long)y, m, d);
 }
 
-/* ---- phase 1: aggregation ---- */
-
-typedef struct scratch {
-    int64_t *last_pos; /* time of the last order (amount >= 0), INT64_MIN if none */
-    int64_t *last_any; /* time of the last row */
-    int64_t *sum;      /* exact sum of amounts */
-    uint32_t *cnt;     /* orders */
-    uint32_t *off;     /* days mode: n_cust + 1 offsets */
-    uint32_t *cur;     /* days mode: fill cursors */
-    int32_t *days;     /* days mode: order days grouped by customer */
-    uint32_t *tmp;     /* days mode: radix temporary */
-} scratch;
+/* ---- phase 1: per-customer values from the shared summary ---- */
 
 typedef struct agg_ctx {
-    const scrm_dataset *ds;
     int days_mode, mean_mode;
     int64_t off;
-    scratch *scr;              /* one per thread */
-    int32_t *last_day;         /* per customer: day of the last order (or refund) */
-    uint32_t *freq;
-    int64_t *rev;
-    double *mon;
-    int64_t *part_max;         /* per partition: latest time, INT64_MIN if empty */
-    uint64_t *part_rows;
-    scrm_progress_fn progress;
-    void *payload;
-    uint32_t n_parts;
-    atomic_uint done;
-    atomic_int cancel;
+    scrm_rfm *r;
 } agg_ctx;
 
-/* Number of distinct values of d[0..k); may reorder d. */
-static uint32_t distinct_days(int32_t *d, uint32_t k, uint32_t *tmp)
+/* The customers of one partition: the day of their last order (or of their
+ * last refund when they have no order), frequency, revenue, monetary. */
+static int agg_part(void *ctx, void *scratch, uint32_t p, const scrm__part_view *v,
+                    const scrm__summary *s)
 {
-    if (k == 0)
-        return 0;
-    uint32_t i;
-    for (i = 1; i < k && d[i - 1] <= d[i]; i++)
-        ;
-    if (i < k) {
-        if (k <= 32) { /* insertion sort */
-            for (uint32_t a = 1; a < k; a++) {
-                int32_t x = d[a];
-                uint32_t b = a;
-                while (b > 0 && d[b - 1] > x) {
-                    d[b] = d[b - 1];
-                    b--;
-                }
-                d[b] = x;
-            }
-        } else { /* LSD radix on the biased days, 8-bit digits */
-            uint32_t *u = (uint32_t *)d, *a = u, *b = tmp;
-            for (uint32_t j = 0; j < k; j++)
-                a[j] = (uint32_t)d[j] ^ UINT32_C(0x80000000);
-            uint32_t all_or = 0, all_and = UINT32_MAX;
-            for (uint32_t j = 0; j < k; j++) {
-                all_or |= a[j];
-                all_and &= a[j];
-            }
-            for (int sh = 0; sh < 32; sh += 8) {
-                if ((((all_or ^ all_and) >> sh) & 0xff) == 0)
-                    continue;
-                uint32_t c[256] = {0};
-                for (uint32_t j = 0; j < k; j++)
-                    c[(a[j] >> sh) & 0xff]++;
-                uint32_t acc = 0;
-                for (int x = 0; x < 256; x++) {
-                    uint32_t t = c[x];
-                    c[x] = acc;
-                    acc += t;
-                }
-                for (uint32_t j = 0; j < k; j++)
-                    b[c[(a[j] >> sh) & 0xff]++] = a[j];
-                uint32_t *sw = a;
-                a = b;
-                b = sw;
-            }
-            if (a != u)
-                memcpy(u, a, (size_t)k * sizeof *u);
-            /* the bias keeps the order; equality is what is counted below */
-        }
+    const agg_ctx *c = ctx;
+    scrm_rfm *r = c->r;
+    (void)scratch;
+    (void)p;
+    for (uint32_t i = 0; i < v->n_cust; i++) {
+        const uint32_t g = v->gid[i];
+        const int64_t t = s->last[g] != INT64_MIN ? s->last[g] : s->last_row[g];
+        const uint32_t f = c->days_mode ? s->days[g] : s->orders[g];
+        /* orders >= 0 and refunds <= 0 each fit, so their sum does */
+        const int64_t sum = s->order_revenue[g] + s->refunds[g];
+        r->recency[g] = (int32_t)scrm__day(t, c->off);
+        r->frequency[g] = f;
+        r->revenue[g] = sum;
+        r->monetary[g] = c->mean_mode && f ? (double)sum / (double)f : (double)sum;
     }
-    uint32_t c = 1;
-    for (uint32_t j = 1; j < k; j++)
-        c += d[j] != d[j - 1];
-    return c;
-}
-
-static int agg_part(agg_ctx *c, scratch *s, uint32_t p)
-{
-    scrm__part_view v;
-    scrm__dataset_partition(c->ds, p, &v);
-    uint32_t nc = v.n_cust;
-    int64_t pmax = INT64_MIN;
-    for (uint32_t i = 0; i < nc; i++) {
-        s->last_pos[i] = INT64_MIN;
-        s->last_any[i] = INT64_MIN;
-        s->sum[i] = 0;
-        s->cnt[i] = 0;
-    }
-    {
-        /* local copies: the stores below cannot alias the scratch pointers */
-        int64_t *restrict sum = s->sum, *restrict lp = s->last_pos, *restrict la = s->last_any;
-        uint32_t *restrict cnt = s->cnt;
-        for (SCRM__EACH_SEG(v, g)) {
-            const uint32_t *cu = g->cust;
-            const int64_t *tm = g->time, *am = g->amount;
-            for (uint64_t i = 0; i < g->n; i++) {
-                uint32_t u = cu[i];
-                int64_t t = tm[i], a = am[i];
-                if (SCRM_UNLIKELY(scrm__add_overflow_i64(sum[u], a, &sum[u])))
-                    return scrm__error(SCRM_EOVERFLOW, -1,
-                                       "scrm_rfm_compute: the revenue of customer index %u "
-                                       "does not fit in int64 minor units",
-                                       v.gid[u]);
-                if (a >= 0) {
-                    cnt[u]++;
-                    lp[u] = t > lp[u] ? t : lp[u];
-                }
-                la[u] = t > la[u] ? t : la[u];
-                pmax = t > pmax ? t : pmax;
-            }
-        }
-    }
-    c->part_max[p] = pmax;
-    c->part_rows[p] = v.n_rows;
-    if (c->days_mode) {
-        /* group the order days by customer, then count distinct days */
-        uint32_t acc = 0;
-        for (uint32_t i = 0; i < nc; i++) {
-            s->off[i] = acc;
-            s->cur[i] = acc;
-            acc += s->cnt[i];
-        }
-        s->off[nc] = acc;
-        for (SCRM__EACH_SEG(v, g))
-            for (uint64_t i = 0; i < g->n; i++)
-                if (g->amount[i] >= 0) {
-                    uint32_t u = g->cust[i];
-                    s->days[s->cur[u]++] = (int32_t)scrm__day(g->time[i], c->off);
-                }
-        for (uint32_t i = 0; i < nc; i++)
-            s->cnt[i] = distinct_days(s->days + s->off[i], s->off[i + 1] - s->off[i], s->tmp);
-    }
-    for (uint32_t i = 0; i < nc; i++) {
-        uint32_t g = v.gid[i];
-        int64_t t = s->last_pos[i] != INT64_MIN ? s->last_pos[i] : s->last_any[i];
-        c->last_day[g] = (int32_t)scrm__day(t, c->off);
-        c->freq[g] = s->cnt[i];
-        c->rev[g] = s->sum[i];
-        c->mon[g] = c->mean_mode && s->cnt[i] ? (double)s->sum[i] / (double)s->cnt[i]
-                                               : (double)s->sum[i];
-    }
-    return 0;
-}
-
-static int agg_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
-{
-    agg_ctx *c = ctx;
-    scratch *s = &c->scr[thread];
-    for (uint32_t p = begin; p < end; p++) {
-        if (atomic_load_explicit(&c->cancel, memory_order_relaxed))
-            return SCRM_ECANCELLED;
-        int err = agg_part(c, s, p);
-        if (err)
-            return err;
-        unsigned d = atomic_fetch_add_explicit(&c->done, 1, memory_order_relaxed) + 1;
-        /* the callback runs on the calling thread only (thread 0) */
-        if (thread == 0 && c->progress && c->progress(d, c->n_parts, c->payload)) {
-            atomic_store(&c->cancel, 1);
-            return scrm__error(SCRM_ECANCELLED, -1, "scrm_rfm_compute: cancelled by the "
-                                                    "progress callback");
-        }
-    }
-    return 0;
+    return SCRM_OK;
 }
 
 /* ---- phase 2: ranking ---- */
@@ -672,104 +526,66 @@ static int rank_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
     return SCRM_OK;
 }
 
-static void free_scratch(scratch *scr, uint32_t threads)
+/* Every option check, before any work (the compute below assumes them). */
+static int check_options(const scrm_rfm_options *o, const char *fn)
 {
-    if (!scr)
-        return;
-    for (uint32_t t = 0; t < threads; t++) {
-        scrm__free(scr[t].last_pos);
-        scrm__free(scr[t].last_any);
-        scrm__free(scr[t].sum);
-        scrm__free(scr[t].cnt);
-        scrm__free(scr[t].off);
-        scrm__free(scr[t].cur);
-        scrm__free(scr[t].days);
-        scrm__free(scr[t].tmp);
-    }
-    scrm__free(scr);
-}
-
-SCRM_EXPORT int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds,
-                                 const scrm_rfm_options *opts)
-{
-    static const char fn[] = "scrm_rfm_compute";
-    scrm_rfm_options o;
-    scrm_rfm *r = NULL;
-    scratch *scr = NULL;
-    int64_t *part_max = NULL;
-    uint64_t *part_rows = NULL;
-    uint32_t *rank = NULL, *seq = NULL;
-    int32_t *lut = NULL;
-    rank_ctx rc[3] = {{0}};
-    uint32_t threads = 0;
     int err;
-
-    if (!out || !ds)
-        return scrm__error(SCRM_EINVAL, -1, "%s: NULL argument", fn);
-    if ((err = scrm__options_load(&o, &options_default, sizeof o, opts, options_sizes,
-                                  SCRM_RFM_OPTIONS_VERSION, fn)) < 0)
-        return err;
-    uint32_t N = o.bins;
+    uint32_t N = o->bins;
     if (N < 2 || N > SCRM_RFM_MAX_BINS)
         return scrm__error(SCRM_EINVAL, -1, "%s: bins must be 2..%d (got %u)", fn,
                            SCRM_RFM_MAX_BINS, N);
-    if (o.method < SCRM_RFM_METHOD_QUANTILE || o.method > SCRM_RFM_METHOD_FIXED)
-        return scrm__error(SCRM_EINVAL, -1, "%s: unknown method %d", fn, o.method);
-    if (o.frequency_mode != SCRM_RFM_FREQUENCY_ORDERS &&
-        o.frequency_mode != SCRM_RFM_FREQUENCY_DAYS)
+    if (o->method < SCRM_RFM_METHOD_QUANTILE || o->method > SCRM_RFM_METHOD_FIXED)
+        return scrm__error(SCRM_EINVAL, -1, "%s: unknown method %d", fn, o->method);
+    if (o->frequency_mode != SCRM_RFM_FREQUENCY_ORDERS &&
+        o->frequency_mode != SCRM_RFM_FREQUENCY_DAYS)
         return scrm__error(SCRM_EINVAL, -1, "%s: unknown frequency mode %d", fn,
-                           o.frequency_mode);
-    if (o.monetary_mode != SCRM_RFM_MONETARY_SUM && o.monetary_mode != SCRM_RFM_MONETARY_MEAN)
-        return scrm__error(SCRM_EINVAL, -1, "%s: unknown monetary mode %d", fn, o.monetary_mode);
-    if ((err = scrm__utc_offset_check(fn, o.utc_offset)) < 0)
+                           o->frequency_mode);
+    if (o->monetary_mode != SCRM_RFM_MONETARY_SUM && o->monetary_mode != SCRM_RFM_MONETARY_MEAN)
+        return scrm__error(SCRM_EINVAL, -1, "%s: unknown monetary mode %d", fn,
+                           o->monetary_mode);
+    if ((err = scrm__utc_offset_check(fn, o->utc_offset)) < 0)
         return err;
-    if (o.as_of != SCRM_RFM_AS_OF_DEFAULT && (o.as_of < SCRM_TIME_MIN || o.as_of > SCRM_TIME_MAX))
+    if (o->as_of != SCRM_RFM_AS_OF_DEFAULT && (o->as_of < SCRM_TIME_MIN || o->as_of > SCRM_TIME_MAX))
         return scrm__error(SCRM_ERANGE, -1,
                            "%s: as_of %lld is outside 0001-01-01 .. 9999-12-31", fn,
-                           (long long)o.as_of);
-    if (o.method == SCRM_RFM_METHOD_FIXED &&
-        ((err = check_edges(o.r_edges, N, 'R')) < 0 ||
-         (err = check_edges(o.f_edges, N, 'F')) < 0 ||
-         (err = check_edges(o.m_edges, N, 'M')) < 0))
+                           (long long)o->as_of);
+    if (o->method == SCRM_RFM_METHOD_FIXED &&
+        ((err = check_edges(o->r_edges, N, 'R')) < 0 ||
+         (err = check_edges(o->f_edges, N, 'F')) < 0 ||
+         (err = check_edges(o->m_edges, N, 'M')) < 0))
         return err;
-    if (o.segments && scrm_segment_map_bins(o.segments) &&
-        scrm_segment_map_bins(o.segments) != N)
+    if (o->segments && scrm_segment_map_bins(o->segments) &&
+        scrm_segment_map_bins(o->segments) != N)
         return scrm__error(SCRM_EINVAL, -1,
                            "%s: the segment map is made for %u bins, but bins is %u (give "
                            "another map, or an empty one from scrm_segment_map_new())",
-                           fn, scrm_segment_map_bins(o.segments), N);
+                           fn, scrm_segment_map_bins(o->segments), N);
+    return SCRM_OK;
+}
 
-    uint64_t n64 = scrm_dataset_customer_count(ds);
-    if (n64 > UINT32_MAX)
-        return scrm__error(SCRM_EINVAL, -1, "%s: too many customers", fn);
-    uint32_t n = (uint32_t)n64;
-    uint32_t n_parts = scrm__dataset_partition_count(ds);
-    threads = o.threads ? o.threads : scrm__dataset_threads(ds);
-    if (threads == 0)
-        threads = scrm__default_threads();
-    if (threads > 64)
-        threads = 64;
-    if (threads > n_parts)
-        threads = n_parts ? n_parts : 1;
-
-    /* ---- allocate the result ---- */
-    r = scrm__calloc(1, sizeof *r);
+/* A result for n customers with every array allocated (values unset). */
+static int result_new(scrm_rfm **out, uint32_t n, const scrm_rfm_options *o, const char *fn)
+{
+    scrm_rfm *r = scrm__calloc(1, sizeof *r);
     if (!r)
         return scrm__enomem(fn);
     r->n = n;
-    r->bins = N;
-    r->method = o.method;
-    r->frequency_mode = o.frequency_mode;
-    r->monetary_mode = o.monetary_mode;
-    r->utc_offset = o.utc_offset;
-    if (o.segments)
-        err = scrm_segment_map_copy(&r->map, o.segments);
-    else if (N == 5)
+    r->bins = o->bins;
+    r->method = o->method;
+    r->frequency_mode = o->frequency_mode;
+    r->monetary_mode = o->monetary_mode;
+    r->utc_offset = o->utc_offset;
+    int err;
+    if (o->segments)
+        err = scrm_segment_map_copy(&r->map, o->segments);
+    else if (o->bins == 5)
         err = scrm_segment_map_preset(&r->map, "rfm11-v1");
     else
         err = scrm_segment_map_new(&r->map);
-    if (err)
-        goto done;
+    if (err) {
+        scrm_rfm_free(r);
+        return err;
+    }
     r->n_seg = scrm_segment_map_count(r->map);
     r->recency = scrm__big_alloc((size_t)n * sizeof *r->recency);
     r->frequency = scrm__big_alloc((size_t)n * sizeof *r->frequency);
@@ -780,187 +596,182 @@ SCRM_EXPORT int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds,
     r->segment = scrm__big_alloc((size_t)n * sizeof *r->segment);
     r->seg_count = scrm__calloc((size_t)r->n_seg + 1, sizeof *r->seg_count);
     r->seg_revenue = scrm__calloc((size_t)r->n_seg + 1, sizeof *r->seg_revenue);
-    for (int s = 0; s < N_STATS; s++)
-        r->seg_stat[s] = scrm__calloc((size_t)r->n_seg + 1, sizeof(double));
-    part_max = scrm__malloc((size_t)n_parts * sizeof *part_max);
-    part_rows = scrm__malloc((size_t)n_parts * sizeof *part_rows);
-    scr = scrm__calloc(threads, sizeof *scr);
     int missing = !r->recency || !r->frequency || !r->monetary || !r->revenue || !r->score[0] ||
                   !r->score[1] || !r->score[2] || !r->segment || !r->seg_count ||
-                  !r->seg_revenue || !part_max || !part_rows || !scr;
-    for (int s = 0; s < N_STATS; s++)
-        missing |= !r->seg_stat[s];
+                  !r->seg_revenue;
+    for (int k = 0; k < N_STATS; k++) {
+        r->seg_stat[k] = scrm__calloc((size_t)r->n_seg + 1, sizeof(double));
+        missing |= !r->seg_stat[k];
+    }
     if (missing) {
-        err = scrm__enomem(fn);
-        goto done;
+        scrm_rfm_free(r);
+        return scrm__enomem(fn);
     }
+    *out = r;
+    return SCRM_OK;
+}
 
-    /* ---- phase 1: aggregate ---- */
-    uint32_t max_cust = 0;
-    uint64_t max_rows = 0;
-    for (uint32_t p = 0; p < n_parts; p++) {
-        scrm__part_view v;
-        scrm__dataset_partition(ds, p, &v);
-        max_cust = v.n_cust > max_cust ? v.n_cust : max_cust;
-        max_rows = v.n_rows > max_rows ? v.n_rows : max_rows;
-    }
-    int days_mode = o.frequency_mode == SCRM_RFM_FREQUENCY_DAYS;
-    if (days_mode && max_rows > UINT32_MAX) {
-        err = scrm__error(SCRM_EINVAL, -1, "%s: a partition has too many orders", fn);
-        goto done;
-    }
-    for (uint32_t t = 0; t < threads; t++) {
-        scratch *s = &scr[t];
-        s->last_pos = scrm__malloc((size_t)max_cust * sizeof(int64_t));
-        s->last_any = scrm__malloc((size_t)max_cust * sizeof(int64_t));
-        s->sum = scrm__malloc((size_t)max_cust * sizeof(int64_t));
-        s->cnt = scrm__malloc((size_t)max_cust * sizeof(uint32_t));
-        missing = !s->last_pos || !s->last_any || !s->sum || !s->cnt;
-        if (days_mode) {
-            s->off = scrm__malloc(((size_t)max_cust + 1) * sizeof(uint32_t));
-            s->cur = scrm__malloc((size_t)max_cust * sizeof(uint32_t));
-            s->days = scrm__malloc((size_t)max_rows * sizeof(int32_t));
-            s->tmp = scrm__malloc((size_t)max_rows * sizeof(uint32_t));
-            missing |= !s->off || !s->cur || !s->days || !s->tmp;
-        }
-        if (missing) {
-            err = scrm__enomem(fn);
-            goto done;
-        }
-    }
-    agg_ctx ac = {.ds = ds,
-                  .days_mode = days_mode,
-                  .mean_mode = o.monetary_mode == SCRM_RFM_MONETARY_MEAN,
-                  .off = o.utc_offset,
-                  .scr = scr,
-                  .last_day = r->recency,
-                  .freq = r->frequency,
-                  .rev = r->revenue,
-                  .mon = r->monetary,
-                  .part_max = part_max,
-                  .part_rows = part_rows,
-                  .progress = o.progress,
-                  .payload = o.progress_payload,
-                  .n_parts = n_parts};
-    atomic_init(&ac.done, 0);
-    atomic_init(&ac.cancel, 0);
-    if ((err = scrm__parallel_for(threads, n_parts, agg_range, &ac)) < 0)
-        goto done;
-    free_scratch(scr, threads);
-    scr = NULL;
-
-    /* ---- as_of and recency ---- */
-    int64_t tmax = INT64_MIN;
-    uint64_t rows = 0;
-    for (uint32_t p = 0; p < n_parts; p++) {
-        tmax = part_max[p] > tmax ? part_max[p] : tmax;
-        rows += part_rows[p];
-    }
-    if (rows == 0) {
-        r->as_of = o.as_of == SCRM_RFM_AS_OF_DEFAULT ? 0 : o.as_of;
+/* as_of (the default, or checked against the last order's day), then
+ * recency in days from it; r->recency holds last-order days on entry. */
+static int recency_from_days(scrm_rfm *r, const scrm_dataset *ds, int64_t as_of, int64_t off,
+                             int32_t *max_rec_out, const char *fn)
+{
+    int64_t tmin, tmax;
+    if (scrm_dataset_order_count(ds) == 0 || scrm_dataset_time_range(&tmin, &tmax, ds) < 0) {
+        scrm_clear_error();
+        r->as_of = as_of == SCRM_RFM_AS_OF_DEFAULT ? 0 : as_of;
     } else {
-        int64_t last_day = scrm__day(tmax, o.utc_offset);
-        if (o.as_of == SCRM_RFM_AS_OF_DEFAULT) {
-            r->as_of = (last_day + 1) * 86400 - o.utc_offset;
-        } else if (scrm__day(o.as_of, o.utc_offset) < last_day) {
+        int64_t last_day = scrm__day(tmax, off);
+        if (as_of == SCRM_RFM_AS_OF_DEFAULT) {
+            r->as_of = (last_day + 1) * 86400 - off;
+        } else if (scrm__day(as_of, off) < last_day) {
             char a[64], b[64];
-            civil_from_days(scrm__day(o.as_of, o.utc_offset), a);
+            civil_from_days(scrm__day(as_of, off), a);
             civil_from_days(last_day, b);
-            err = scrm__error(SCRM_ERANGE, -1,
-                              "%s: as_of (%s) is before the day of the last order (%s)", fn, a,
-                              b);
-            goto done;
+            return scrm__error(SCRM_ERANGE, -1,
+                               "%s: as_of (%s) is before the day of the last order (%s)", fn, a,
+                               b);
         } else {
-            r->as_of = o.as_of;
+            r->as_of = as_of;
         }
     }
-    int64_t as_of_day = scrm__day(r->as_of, o.utc_offset);
+    int64_t as_of_day = scrm__day(r->as_of, off);
     int32_t max_rec = 0;
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < r->n; i++) {
         int32_t d = (int32_t)(as_of_day - r->recency[i]);
         r->recency[i] = d;
         max_rec = d > max_rec ? d : max_rec;
     }
+    *max_rec_out = max_rec;
+    return SCRM_OK;
+}
 
-    /* ---- phase 2: scores ---- */
+/* Phase 2: the three scores (and edges) of every customer. */
+static int score_all(scrm_rfm *r, const scrm_dataset *ds, const scrm_rfm_options *o,
+                     int32_t max_rec, uint32_t threads, const char *fn)
+{
+    const uint32_t n = r->n, N = r->bins;
+    rank_ctx rc[3] = {{0}};
+    uint32_t *rank = NULL, *seq = NULL;
+    int err = SCRM_OK;
     for (int d = 0; d < 3; d++)
-        rc[d] = (rank_ctx){.n = n, .rec = r->recency, .freq = r->frequency,
-                           .mon = r->monetary, .max_rec = max_rec};
-    if (o.method == SCRM_RFM_METHOD_FIXED) {
-        const double *e[3] = {o.r_edges, o.f_edges, o.m_edges};
+        rc[d] = (rank_ctx){.n = n, .rec = r->recency, .freq = r->frequency, .mon = r->monetary,
+                           .max_rec = max_rec};
+    if (o->method == SCRM_RFM_METHOD_FIXED) {
+        const double *e[3] = {o->r_edges, o->f_edges, o->m_edges};
         for (int d = 0; d < 3; d++) {
             score_fixed(&rc[0], d, N, e[d], r->score[d]);
             memcpy(r->edges[d], e[d], (size_t)(N - 1) * sizeof(double));
         }
-    } else {
-        /* One scratch set per dimension when they are ranked in parallel
-         * (memory is touched only as far as a method needs it). */
-        rank_job rj = {.rc = rc, .sets = threads > 1 && n >= 8192 ? 3 : 1, .method = o.method,
-                       .N = N, .r = r};
-        for (uint32_t k = 0; k < rj.sets; k++) {
-            rc[k].ka = scrm__big_alloc((size_t)n * sizeof *rc[k].ka);
-            rc[k].kb = scrm__big_alloc((size_t)n * sizeof *rc[k].kb);
-            rc[k].ord = scrm__big_alloc((size_t)n * sizeof *rc[k].ord);
-            rc[k].aux = scrm__big_alloc(((size_t)n + 256) * sizeof *rc[k].aux);
-            if (!rc[k].ka || !rc[k].kb || !rc[k].ord || !rc[k].aux) {
-                err = scrm__enomem(fn);
-                goto done;
-            }
+        return SCRM_OK;
+    }
+    /* One scratch set per dimension when they are ranked in parallel
+     * (memory is touched only as far as a method needs it). */
+    rank_job rj = {.rc = rc, .sets = threads > 1 && n >= 8192 ? 3 : 1, .method = o->method,
+                   .N = N, .r = r};
+    for (uint32_t k = 0; k < rj.sets; k++) {
+        rc[k].ka = scrm__big_alloc((size_t)n * sizeof *rc[k].ka);
+        rc[k].kb = scrm__big_alloc((size_t)n * sizeof *rc[k].kb);
+        rc[k].ord = scrm__big_alloc((size_t)n * sizeof *rc[k].ord);
+        rc[k].aux = scrm__big_alloc(((size_t)n + 256) * sizeof *rc[k].aux);
+        if (!rc[k].ka || !rc[k].kb || !rc[k].ord || !rc[k].aux) {
+            err = scrm__enomem(fn);
+            goto done;
         }
-        if (o.method == SCRM_RFM_METHOD_NTILE && n > 0) {
-            /* customers in key order: the NTILE tie-break */
-            if ((err = scrm__dataset_key_ranks(&rank, ds)) < 0)
-                goto done;
-            seq = scrm__big_alloc((size_t)n * sizeof *seq);
-            if (!seq) {
-                err = scrm__enomem(fn);
-                goto done;
-            }
-            for (uint32_t i = 0; i < n; i++)
-                seq[rank[i]] = i;
+    }
+    if (o->method == SCRM_RFM_METHOD_NTILE && n > 0) {
+        /* customers in key order: the NTILE tie-break */
+        if ((err = scrm__dataset_key_ranks(&rank, ds)) < 0)
+            goto done;
+        seq = scrm__big_alloc((size_t)n * sizeof *seq);
+        if (!seq) {
+            err = scrm__enomem(fn);
+            goto done;
         }
-        rj.seq = seq;
-        scrm__parallel_for(rj.sets == 3 ? (threads < 3 ? threads : 3) : 1, 3, rank_range, &rj);
+        for (uint32_t i = 0; i < n; i++)
+            seq[rank[i]] = i;
     }
-
-    /* ---- phase 3: segments and summary ---- */
-    uint32_t cells = N * N * N;
-    lut = scrm__malloc((size_t)cells * sizeof *lut);
-    if (!lut) {
-        err = scrm__enomem(fn);
-        goto done;
-    }
-    for (uint32_t a = 1; a <= N; a++)
-        for (uint32_t b = 1; b <= N; b++)
-            for (uint32_t c = 1; c <= N; c++)
-                lut[((a - 1) * N + (b - 1)) * N + (c - 1)] =
-                    scrm_segment_map_match(r->map, a, b, c);
-    for (uint32_t i = 0; i < n; i++)
-        r->segment[i] = lut[((uint32_t)(r->score[0][i] - 1) * N + (r->score[1][i] - 1)) * N +
-                            (r->score[2][i] - 1)];
-    if ((err = summarize(r)) < 0)
-        goto done;
-    if (o.progress && o.progress(n_parts, n_parts, o.progress_payload)) {
-        err = scrm__error(SCRM_ECANCELLED, -1, "%s: cancelled by the progress callback", fn);
-        goto done;
-    }
-
-    *out = r;
-    r = NULL;
+    rj.seq = seq;
+    scrm__parallel_for(rj.sets == 3 ? (threads < 3 ? threads : 3) : 1, 3, rank_range, &rj);
 done:
-    scrm_rfm_free(r);
-    free_scratch(scr, threads);
-    scrm__free(part_max);
-    scrm__free(part_rows);
     scrm__free(rank);
     scrm__free(seq);
-    scrm__free(lut);
     for (int k = 0; k < 3; k++) {
         scrm__free(rc[k].ka);
         scrm__free(rc[k].kb);
         scrm__free(rc[k].ord);
         scrm__free(rc[k].aux);
     }
+    return err;
+}
+
+/* Phase 3: segments from a lookup table of the N^3 score cells, then the
+ * segment summary. */
+static int segment_all(scrm_rfm *r, const char *fn)
+{
+    const uint32_t N = r->bins, cells = N * N * N;
+    int32_t *lut = scrm__malloc((size_t)cells * sizeof *lut);
+    if (!lut)
+        return scrm__enomem(fn);
+    for (uint32_t a = 1; a <= N; a++)
+        for (uint32_t b = 1; b <= N; b++)
+            for (uint32_t c = 1; c <= N; c++)
+                lut[((a - 1) * N + (b - 1)) * N + (c - 1)] =
+                    scrm_segment_map_match(r->map, a, b, c);
+    for (uint32_t i = 0; i < r->n; i++)
+        r->segment[i] = lut[((uint32_t)(r->score[0][i] - 1) * N + (r->score[1][i] - 1)) * N +
+                            (r->score[2][i] - 1)];
+    scrm__free(lut);
+    return summarize(r);
+}
+
+SCRM_EXPORT int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds,
+                                 const scrm_rfm_options *opts)
+{
+    static const char fn[] = "scrm_rfm_compute";
+    scrm_rfm_options o;
+    scrm_rfm *r = NULL;
+    int err;
+
+    if (!out || !ds)
+        return scrm__error(SCRM_EINVAL, -1, "%s: NULL argument", fn);
+    if ((err = scrm__options_load(&o, &options_default, sizeof o, opts, options_sizes,
+                                  SCRM_RFM_OPTIONS_VERSION, fn)) < 0 ||
+        (err = check_options(&o, fn)) < 0)
+        return err;
+    uint64_t n64 = scrm_dataset_customer_count(ds);
+    if (n64 > UINT32_MAX)
+        return scrm__error(SCRM_EINVAL, -1, "%s: too many customers", fn);
+    if ((err = result_new(&r, (uint32_t)n64, &o, fn)) < 0)
+        return err;
+
+    /* phase 1: per-customer values, partition by partition */
+    agg_ctx ac = {.days_mode = o.frequency_mode == SCRM_RFM_FREQUENCY_DAYS,
+                  .mean_mode = o.monetary_mode == SCRM_RFM_MONETARY_MEAN,
+                  .off = o.utc_offset,
+                  .r = r};
+    scrm__run run = {.fn = fn, .ds = ds, .threads = o.threads, .progress = o.progress,
+                     .payload = o.progress_payload, .want_summary = 1,
+                     .utc_offset = o.utc_offset, .part = agg_part, .ctx = &ac};
+    if ((err = scrm__run_partitions(&run)) < 0)
+        goto done;
+    int64_t bad = atomic_load(&run.summary->overflow);
+    if (bad >= 0) {
+        err = scrm__error(SCRM_EOVERFLOW, -1,
+                          "%s: the revenue of customer index %lld does not fit in int64 minor "
+                          "units",
+                          fn, (long long)bad);
+        goto done;
+    }
+    int32_t max_rec = 0;
+    if ((err = recency_from_days(r, ds, o.as_of, o.utc_offset, &max_rec, fn)) < 0 ||
+        (err = score_all(r, ds, &o, max_rec, run.threads_used, fn)) < 0 ||
+        (err = segment_all(r, fn)) < 0)
+        goto done;
+    *out = r;
+    r = NULL;
+done:
+    scrm_rfm_free(r);
     return err;
 }
 

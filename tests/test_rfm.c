@@ -1252,10 +1252,68 @@ static void test_thread_count_does_not_change_results(void **state)
     }
 }
 
+/* Warm the dataset's cached per-customer summary (UTC offset 0), so that
+ * the allocation-failure loops below see only the allocations of the
+ * analysis itself: the summary is kept by the dataset after the first
+ * successful analysis (its own failures are tested in
+ * test_summary_allocation_failures_keep_nothing). */
+static void warm_summary(scrm_dataset *ds)
+{
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
+    scrm_rfm_free(r);
+}
+
+/* Every allocation failure while the shared summary is being built fails
+ * the analysis with SCRM_ENOMEM and caches nothing: after freeing the
+ * dataset, no block is left; a later analysis (building the summary then)
+ * gives the result of a fresh dataset. */
+static void test_summary_allocation_failures_keep_nothing(void **state)
+{
+    (void)state;
+    scrm_rfm *want = NULL;
+    scrm_dataset *fresh = make_ds(hand, NHAND);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.frequency_mode = SCRM_RFM_FREQUENCY_DAYS;
+    assert_int_equal(scrm_rfm_compute(&want, fresh, &o), SCRM_OK);
+    int ok = 0, failed = 0;
+    for (long nth = 0; nth < 500 && !ok; nth++) {
+        failalloc_install(-1, 0);
+        long base = failalloc_live;
+        scrm_dataset *ds = make_ds(hand, NHAND);
+        failalloc_install(nth, 0);
+        scrm_rfm *r = NULL;
+        int err = scrm_rfm_compute(&r, ds, &o);
+        failalloc_disarm();
+        if (err == SCRM_OK) {
+            ok = 1;
+        } else {
+            assert_int_equal(err, SCRM_ENOMEM);
+            failed++;
+            assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+        }
+        assert_int_equal(scrm_rfm_customer_count(r), scrm_rfm_customer_count(want));
+        for (uint32_t i = 0; i < scrm_rfm_customer_count(r); i++) {
+            assert_int_equal(scrm_rfm_frequency(r)[i], scrm_rfm_frequency(want)[i]);
+            assert_int_equal(scrm_rfm_recency_days(r)[i], scrm_rfm_recency_days(want)[i]);
+            assert_int_equal(scrm_rfm_revenue(r)[i], scrm_rfm_revenue(want)[i]);
+        }
+        scrm_rfm_free(r);
+        scrm_dataset_free(ds);
+        assert_int_equal(failalloc_live, base);
+        failalloc_uninstall();
+    }
+    assert_true(ok);
+    assert_true(failed > 8); /* the summary's own allocations were among those failed */
+    scrm_rfm_free(want);
+    scrm_dataset_free(fresh);
+}
+
 static void test_allocation_failures_leave_nothing(void **state)
 {
     (void)state;
     scrm_dataset *ds = make_ds(hand, NHAND);
+    warm_summary(ds);
     char path[512];
     tmp_path(path, sizeof path, "oom.csv");
     for (int variant = 0; variant < 6; variant++) {
@@ -1345,6 +1403,7 @@ static void test_allocation_failures_with_threads(void **state)
     (void)state;
     for (int strings = 0; strings < 2; strings++) {
         scrm_dataset *ds = make_synthetic(20000, 90000, strings);
+        warm_summary(ds);
         int ok = 0;
         for (long nth = 0; nth < 2000 && !ok; nth++) {
             failalloc_install(nth, 0);
@@ -1401,6 +1460,7 @@ int main(void)
         cmocka_unit_test(test_write_csv_hand_worked),
         cmocka_unit_test(test_write_csv_mean_rounds_half_away_from_zero),
         cmocka_unit_test(test_progress_and_cancel),
+        cmocka_unit_test(test_summary_allocation_failures_keep_nothing),
         cmocka_unit_test(test_thread_count_does_not_change_results),
         cmocka_unit_test(test_allocation_failures_leave_nothing),
         cmocka_unit_test(test_allocation_failures_with_threads),

@@ -1,0 +1,240 @@
+/* The per-customer summary shared by the analyses (lib/internal.h): first
+ * and last order, last row, orders, distinct purchase days, revenue of
+ * orders and of refunds. Built partition by partition inside an analysis
+ * pass (lib/runner.c), while the partition's rows are in cache, and cached
+ * on the dataset until the next append.
+ *
+ * Distinct days in one pass when each customer's orders come in time order
+ * (an order log appended as it happens): a customer's day count grows when
+ * an order falls on another day than their previous one. An order earlier
+ * than the customer's previous one marks the partition unsorted, and its
+ * days are then grouped by customer and counted after a sort. */
+#include "internal.h"
+
+__extension__ typedef __int128 i128;
+
+scrm__summary *scrm__summary_new(uint32_t n, int64_t utc_offset)
+{
+    scrm__summary *s = scrm__calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->utc_offset = utc_offset;
+    s->n = n;
+    atomic_init(&s->overflow, -1);
+    size_t m = n ? n : 1;
+    s->first = scrm__big_alloc(m * sizeof *s->first);
+    s->last = scrm__big_alloc(m * sizeof *s->last);
+    s->last_row = scrm__big_alloc(m * sizeof *s->last_row);
+    s->orders = scrm__big_alloc(m * sizeof *s->orders);
+    s->days = scrm__big_alloc(m * sizeof *s->days);
+    s->order_revenue = scrm__big_alloc(m * sizeof *s->order_revenue);
+    s->refunds = scrm__big_alloc(m * sizeof *s->refunds);
+    if (!s->first || !s->last || !s->last_row || !s->orders || !s->days || !s->order_revenue ||
+        !s->refunds) {
+        scrm__summary_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void scrm__summary_free(scrm__summary *s)
+{
+    if (!s)
+        return;
+    scrm__free(s->first);
+    scrm__free(s->last);
+    scrm__free(s->last_row);
+    scrm__free(s->orders);
+    scrm__free(s->days);
+    scrm__free(s->order_revenue);
+    scrm__free(s->refunds);
+    scrm__free(s);
+}
+
+int scrm__summary_scratch_new(scrm__summary_scratch *s, uint32_t max_cust, uint64_t max_rows)
+{
+    size_t c = max_cust ? max_cust : 1, r = max_rows ? (size_t)max_rows : 1;
+    memset(s, 0, sizeof *s);
+    if (max_rows > UINT32_MAX)
+        return scrm__error(SCRM_EINVAL, -1, "a partition has more than 2^32 - 1 orders");
+    s->first = scrm__malloc(c * sizeof *s->first);
+    s->last = scrm__malloc(c * sizeof *s->last);
+    s->last_row = scrm__malloc(c * sizeof *s->last_row);
+    s->orders = scrm__malloc(c * sizeof *s->orders);
+    s->days = scrm__malloc(c * sizeof *s->days);
+    s->off = scrm__malloc((c + 1) * sizeof *s->off);
+    s->pos = scrm__malloc(c * sizeof *s->pos);
+    s->neg = scrm__malloc(c * sizeof *s->neg);
+    /* the day arrays are needed only by unsorted partitions: allocated
+     * here all the same, so that a pass never allocates (plain malloc:
+     * pages that are not written stay untouched) */
+    s->day = scrm__malloc(r * sizeof *s->day);
+    s->tmp = scrm__malloc(r * sizeof *s->tmp);
+    if (!s->first || !s->last || !s->last_row || !s->orders || !s->days || !s->off || !s->pos ||
+        !s->neg || !s->day || !s->tmp) {
+        scrm__summary_scratch_free(s);
+        return scrm__enomem("per-customer summary");
+    }
+    return SCRM_OK;
+}
+
+void scrm__summary_scratch_free(scrm__summary_scratch *s)
+{
+    scrm__free(s->first);
+    scrm__free(s->last);
+    scrm__free(s->last_row);
+    scrm__free(s->orders);
+    scrm__free(s->days);
+    scrm__free(s->off);
+    scrm__free(s->pos);
+    scrm__free(s->neg);
+    scrm__free(s->day);
+    scrm__free(s->tmp);
+    memset(s, 0, sizeof *s);
+}
+
+/* Number of distinct values of d[0..k); may reorder d. */
+static uint32_t distinct_days(int32_t *d, uint32_t k, uint32_t *tmp)
+{
+    if (k == 0)
+        return 0;
+    uint32_t i;
+    for (i = 1; i < k && d[i - 1] <= d[i]; i++)
+        ;
+    if (i < k) {
+        if (k <= 32) { /* insertion sort */
+            for (uint32_t a = 1; a < k; a++) {
+                int32_t x = d[a];
+                uint32_t b = a;
+                while (b > 0 && d[b - 1] > x) {
+                    d[b] = d[b - 1];
+                    b--;
+                }
+                d[b] = x;
+            }
+        } else { /* LSD radix on the biased days, 8-bit digits */
+            uint32_t *u = (uint32_t *)d, *a = u, *b = tmp;
+            for (uint32_t j = 0; j < k; j++)
+                a[j] = (uint32_t)d[j] ^ UINT32_C(0x80000000);
+            uint32_t all_or = 0, all_and = UINT32_MAX;
+            for (uint32_t j = 0; j < k; j++) {
+                all_or |= a[j];
+                all_and &= a[j];
+            }
+            for (int sh = 0; sh < 32; sh += 8) {
+                if ((((all_or ^ all_and) >> sh) & 0xff) == 0)
+                    continue;
+                uint32_t c[256] = {0};
+                for (uint32_t j = 0; j < k; j++)
+                    c[(a[j] >> sh) & 0xff]++;
+                uint32_t acc = 0;
+                for (int x = 0; x < 256; x++) {
+                    uint32_t t = c[x];
+                    c[x] = acc;
+                    acc += t;
+                }
+                for (uint32_t j = 0; j < k; j++)
+                    b[c[(a[j] >> sh) & 0xff]++] = a[j];
+                uint32_t *sw = a;
+                a = b;
+                b = sw;
+            }
+            if (a != u)
+                memcpy(u, a, (size_t)k * sizeof *u);
+            /* the bias keeps the order; equality is what is counted below */
+        }
+    }
+    uint32_t c = 1;
+    for (uint32_t j = 1; j < k; j++)
+        c += d[j] != d[j - 1];
+    return c;
+}
+
+/* Days of an unsorted partition: group the order days by customer, count. */
+static void days_by_grouping(scrm__summary_scratch *s, const scrm__part_view *v, int64_t off)
+{
+    uint32_t nc = v->n_cust, acc = 0;
+    for (uint32_t c = 0; c < nc; c++) {
+        s->off[c] = acc;
+        s->days[c] = acc; /* fill cursor */
+        acc += s->orders[c];
+    }
+    s->off[nc] = acc;
+    for (SCRM__EACH_SEG(*v, g))
+        for (uint64_t i = 0; i < g->n; i++)
+            if (g->amount[i] >= 0)
+                s->day[s->days[g->cust[i]]++] = (int32_t)scrm__day(g->time[i], off);
+    for (uint32_t c = 0; c < nc; c++)
+        s->days[c] = distinct_days(s->day + s->off[c], s->off[c + 1] - s->off[c], s->tmp);
+}
+
+void scrm__summary_part(scrm__summary *sum, scrm__summary_scratch *s, const scrm__part_view *v)
+{
+    const uint32_t nc = v->n_cust;
+    const int64_t off = sum->utc_offset;
+    int sorted = 1;
+    for (uint32_t c = 0; c < nc; c++) {
+        s->first[c] = INT64_MAX;
+        s->last[c] = INT64_MIN;
+        s->last_row[c] = INT64_MIN;
+        s->orders[c] = 0;
+        s->days[c] = 0;
+        s->pos[c] = 0;
+        s->neg[c] = 0;
+    }
+    {
+        int64_t *restrict first = s->first, *restrict last = s->last, *restrict lr = s->last_row;
+        uint32_t *restrict orders = s->orders, *restrict days = s->days;
+        i128 *restrict pos = s->pos, *restrict neg = s->neg;
+        for (SCRM__EACH_SEG(*v, g)) {
+            const uint32_t *cu = g->cust;
+            const int64_t *tm = g->time, *am = g->amount;
+            for (uint64_t i = 0; i < g->n; i++) {
+                const uint32_t c = cu[i];
+                const int64_t t = tm[i], a = am[i];
+                lr[c] = t > lr[c] ? t : lr[c];
+                if (a < 0) {
+                    neg[c] += a;
+                    continue;
+                }
+                pos[c] += a;
+                orders[c]++;
+                first[c] = t < first[c] ? t : first[c];
+                if (t >= last[c]) {
+                    /* in time order: a new day when it differs from the last one's */
+                    days[c] += last[c] == INT64_MIN || scrm__day(t, off) != scrm__day(last[c], off);
+                    last[c] = t;
+                } else {
+                    sorted = 0;
+                }
+            }
+        }
+    }
+    if (!sorted)
+        days_by_grouping(s, v, off);
+    int64_t bad = -1;
+    for (uint32_t c = 0; c < nc; c++) {
+        const uint32_t g = v->gid[c];
+        const int none = s->orders[c] == 0;
+        sum->first[g] = none ? INT64_MIN : s->first[c];
+        sum->last[g] = s->last[c];
+        sum->last_row[g] = s->last_row[c];
+        sum->orders[g] = s->orders[c];
+        sum->days[g] = s->days[c];
+        if (s->pos[c] > INT64_MAX || s->neg[c] < INT64_MIN) {
+            if (bad < 0 || (int64_t)g < bad)
+                bad = g;
+            sum->order_revenue[g] = s->pos[c] > INT64_MAX ? INT64_MAX : (int64_t)s->pos[c];
+            sum->refunds[g] = s->neg[c] < INT64_MIN ? INT64_MIN : (int64_t)s->neg[c];
+        } else {
+            sum->order_revenue[g] = (int64_t)s->pos[c];
+            sum->refunds[g] = (int64_t)s->neg[c];
+        }
+    }
+    if (bad >= 0) { /* keep the smallest index: the same whatever the thread count */
+        int64_t cur = atomic_load(&sum->overflow);
+        while ((cur < 0 || bad < cur) &&
+               !atomic_compare_exchange_weak(&sum->overflow, &cur, bad))
+            ;
+    }
+}
