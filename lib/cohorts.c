@@ -152,7 +152,6 @@ typedef struct scratch {
 } scratch;
 
 typedef struct job {
-    const scrm_dataset *ds;
     const int32_t *lut;   /* day - day_lo -> frame period */
     int64_t t0;           /* UTC start of day_lo */
     int64_t lo, hi;       /* window rows: lo <= t <= hi */
@@ -163,15 +162,11 @@ typedef struct job {
     uint32_t NP, W;
     const uint64_t *rowoff; /* NP: start of row a in the triangular matrices */
     uint64_t tri;           /* cells of the triangular matrices */
-    const int64_t *acq_time; /* given acquisition times or NULL */
+    const int64_t *acq_time; /* given acquisition times (or the summary's first orders) or NULL */
+    int use_summary;         /* acquisition = the summary's first order of each customer */
     int64_t acq_lo, acq_hi;  /* given times inside the window: acq_lo <= x <= acq_hi */
     int64_t lut_day_lo, lut_days;
-    scratch *scr;
-    uint32_t n_parts;
-    scrm_progress_fn progress;
-    void *payload;
-    atomic_uint done;
-    atomic_int cancel;
+    scratch total;           /* the threads' matrices added up, in thread order */
 } job;
 
 /* Frame period of a given acquisition time x (inside the window). */
@@ -392,10 +387,9 @@ static void flush_rev64(scratch *s, uint64_t tri)
  * before the budget would pass INT64_MAX the sums are flushed into the
  * 128-bit ones, and a partition whose own bound passes it adds into those
  * directly. Exact either way, and the same sums whatever the thread count. */
-static void do_part(const job *j, scratch *s, uint32_t p)
+static void do_part(const job *j, scratch *s, const scrm__part_view *vp)
 {
-    scrm__part_view v;
-    scrm__dataset_partition(j->ds, p, &v);
+    const scrm__part_view v = *vp;
     uint64_t maxabs = 0;
     for (SCRM__EACH_SEG(v, g))
         for (uint64_t i = 0; i < g->n; i++) {
@@ -420,39 +414,82 @@ static void do_part(const job *j, scratch *s, uint32_t p)
         part_rows(j, s, &v, 0, 0);
 }
 
-static int run_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
+/* ---- the runner's callbacks ---- */
+
+static void scratch_release(scratch *s)
 {
-    job *j = ctx;
-    scratch *s = &j->scr[thread];
-    for (uint32_t p = begin; p < end; p++) {
-        if (atomic_load_explicit(&j->cancel, memory_order_relaxed))
-            return SCRM_ECANCELLED;
-        do_part(j, s, p);
-        unsigned d = atomic_fetch_add_explicit(&j->done, 1, memory_order_relaxed) + 1;
-        if (thread == 0 && j->progress && j->progress(d, j->n_parts, j->payload)) {
-            atomic_store(&j->cancel, 1);
-            return scrm__error(SCRM_ECANCELLED, -1,
-                               "scrm_cohorts_compute: cancelled by the progress callback");
-        }
-    }
-    return 0;
+    scrm__free(s->rp);
+    scrm__free(s->acq);
+    scrm__free(s->bits);
+    scrm__free(s->orders);
+    scrm__free(s->act);
+    scrm__free(s->sizes);
+    scrm__free(s->rev);
+    scrm__free(s->rev64);
 }
 
-static void free_scratch(scratch *scr, uint32_t threads)
+/* The matrices of one thread (rows: rows and customers too when rows_too). */
+static int scratch_make(const job *j, scratch *s, const scrm__shape *sh, int rows_too)
 {
-    if (!scr)
-        return;
-    for (uint32_t t = 0; t < threads; t++) {
-        scrm__free(scr[t].rp);
-        scrm__free(scr[t].acq);
-        scrm__free(scr[t].bits);
-        scrm__free(scr[t].orders);
-        scrm__free(scr[t].act);
-        scrm__free(scr[t].sizes);
-        scrm__free(scr[t].rev);
-        scrm__free(scr[t].rev64);
+    if (rows_too) {
+        s->rp = scrm__malloc((size_t)(sh->max_rows ? sh->max_rows : 1) * sizeof *s->rp);
+        s->acq = scrm__malloc((size_t)(sh->max_cust ? sh->max_cust : 1) * sizeof *s->acq);
+        s->bits = scrm__malloc((size_t)(sh->max_cust ? sh->max_cust : 1) * j->W * sizeof *s->bits);
     }
-    scrm__free(scr);
+    s->orders = zalloc_big((size_t)j->tri, sizeof *s->orders);
+    s->act = zalloc_big((size_t)j->tri, sizeof *s->act);
+    s->sizes = scrm__calloc(j->NP, sizeof *s->sizes);
+    s->rev = zalloc_big((size_t)j->tri, sizeof *s->rev);
+    s->rev64 = zalloc_big((size_t)j->tri, sizeof *s->rev64);
+    if ((rows_too && (!s->rp || !s->acq || !s->bits)) || !s->orders || !s->act || !s->sizes ||
+        !s->rev || !s->rev64)
+        return scrm__enomem("scrm_cohorts_compute");
+    return SCRM_OK;
+}
+
+static int scratch_new(void *ctx, void *scr, const scrm__shape *sh)
+{
+    return scratch_make(ctx, scr, sh, 1);
+}
+
+static void scratch_free(void *ctx, void *scr)
+{
+    (void)ctx;
+    scratch_release(scr);
+}
+
+static int begin(void *ctx, const scrm__summary *sum)
+{
+    job *j = ctx;
+    if (j->use_summary)
+        j->acq_time = sum->first; /* INT64_MIN (no order) is "not acquired" */
+    return SCRM_OK;
+}
+
+static int run_part(void *ctx, void *scr, uint32_t p, const scrm__part_view *v,
+                    const scrm__summary *sum)
+{
+    (void)p;
+    (void)sum;
+    do_part(ctx, scr, v);
+    return SCRM_OK;
+}
+
+/* Thread t's matrices into the total, in thread order. */
+static int merge(void *ctx, void *scr, uint32_t t)
+{
+    job *j = ctx;
+    scratch *s = scr, *tot = &j->total;
+    (void)t;
+    flush_rev64(s, j->tri);
+    for (uint64_t i = 0; i < j->tri; i++) {
+        tot->orders[i] += s->orders[i];
+        tot->act[i] += s->act[i];
+        tot->rev[i] += s->rev[i];
+    }
+    for (uint32_t a = 0; a < j->NP; a++)
+        tot->sizes[a] += s->sizes[a];
+    return SCRM_OK;
 }
 
 /* Local period of a time that must be within years 1..9999. */
@@ -468,234 +505,149 @@ static int period_of(int64_t *out, int64_t t, int unit, int64_t off, const char 
     return SCRM_OK;
 }
 
-SCRM_EXPORT int scrm_cohorts_compute(scrm_cohorts **out, const scrm_dataset *ds,
-                                     const scrm_cohorts_options *opts)
+/* Every option check that needs no data. */
+static int check_options(const scrm_cohorts_options *o, const scrm_dataset *ds, const char *fn)
 {
-    static const char fn[] = "scrm_cohorts_compute";
-    scrm_cohorts_options o;
     int err;
-    if (!out || !ds)
-        return scrm__error(SCRM_EINVAL, -1, "%s: NULL %s", fn, !out ? "out" : "dataset");
-    if ((err = scrm__options_load(&o, &options_default, sizeof o, opts, options_sizes,
-                                  SCRM_COHORTS_OPTIONS_VERSION, fn)) < 0)
+    if ((err = scrm__period_check(fn, o->unit, o->utc_offset)) != SCRM_OK)
         return err;
-    if ((err = scrm__period_check(fn, o.unit, o.utc_offset)) != SCRM_OK)
-        return err;
-    if (o.min_amount < 0)
+    if (o->min_amount < 0)
         return scrm__error(SCRM_EINVAL, -1, "%s: min_amount %lld is negative", fn,
-                           (long long)o.min_amount);
-    if (o.refunds != 0 && o.refunds != 1)
-        return scrm__error(SCRM_EINVAL, -1, "%s: refunds must be 0 or 1, not %d", fn, o.refunds);
-    if (o.mode != SCRM_COHORTS_CLASSIC && o.mode != SCRM_COHORTS_ROLLING)
-        return scrm__error(SCRM_EINVAL, -1, "%s: unknown mode %d", fn, o.mode);
-    const int has_start = o.start != SCRM_COHORTS_ALL, has_end = o.end != SCRM_COHORTS_ALL;
-    if (has_start && has_end && o.end <= o.start)
-        return scrm__error(SCRM_EINVAL, -1, "%s: window end %lld is not after its start %lld", fn,
-                           (long long)o.end, (long long)o.start);
-    int64_t E = INT64_MIN, tmp = 0;
-    if (has_start && (err = period_of(&tmp, o.start, o.unit, o.utc_offset, "window start")))
-        return err;
-    if (has_end && (err = period_of(&E, o.end - 1, o.unit, o.utc_offset, "window end - 1")))
-        return err;
-    const uint32_t n_cust = scrm_dataset_customer_count(ds);
-    if (o.acquisition && o.acquisition_count != n_cust)
+                           (long long)o->min_amount);
+    if (o->refunds != 0 && o->refunds != 1)
+        return scrm__error(SCRM_EINVAL, -1, "%s: refunds must be 0 or 1, not %d", fn,
+                           o->refunds);
+    if (o->mode != SCRM_COHORTS_CLASSIC && o->mode != SCRM_COHORTS_ROLLING)
+        return scrm__error(SCRM_EINVAL, -1, "%s: unknown mode %d", fn, o->mode);
+    if (o->start != SCRM_COHORTS_ALL && o->end != SCRM_COHORTS_ALL && o->end <= o->start)
+        return scrm__error(SCRM_EINVAL, -1, "%s: window end %lld is not after its start %lld",
+                           fn, (long long)o->end, (long long)o->start);
+    const uint64_t n_cust = scrm_dataset_customer_count(ds);
+    if (o->acquisition && o->acquisition_count != n_cust)
         return scrm__error(SCRM_EINVAL, -1,
-                           "%s: acquisition_count %u is not the dataset's %u customers", fn,
-                           o.acquisition_count, n_cust);
-    /* window as lo <= t <= hi */
-    const int64_t lo = has_start ? o.start : INT64_MIN, hi = has_end ? o.end - 1 : INT64_MAX;
-
-    /* given acquisition times: range check, and the extreme ones in the window */
-    int64_t acq_min = INT64_MAX, acq_max = INT64_MIN;
-    if (o.acquisition) {
-        for (uint32_t i = 0; i < n_cust; i++) {
-            const int64_t x = o.acquisition[i];
-            if (x == INT64_MIN)
-                continue;
+                           "%s: acquisition_count %u is not the dataset's %llu customers", fn,
+                           o->acquisition_count, (unsigned long long)n_cust);
+    if (o->acquisition)
+        for (uint32_t i = 0; i < o->acquisition_count; i++) {
+            const int64_t x = o->acquisition[i];
             int64_t local;
-            if (scrm__add_overflow_i64(x, o.utc_offset, &local) || local < SCRM_TIME_MIN ||
-                local > SCRM_TIME_MAX)
+            if (x != INT64_MIN && (scrm__add_overflow_i64(x, o->utc_offset, &local) ||
+                                   local < SCRM_TIME_MIN || local > SCRM_TIME_MAX))
                 return scrm__error(SCRM_ERANGE, i,
                                    "%s: acquisition time %lld of customer %u (with utc_offset "
                                    "%lld s) is outside years 1..9999",
-                                   fn, (long long)x, i, (long long)o.utc_offset);
-            if (x < lo || x > hi)
+                                   fn, (long long)x, i, (long long)o->utc_offset);
+        }
+    return SCRM_OK;
+}
+
+/* The frame: periods P0..E; *empty when no cohort can be formed. */
+typedef struct frame {
+    int64_t lo, hi;       /* window rows: lo <= t <= hi */
+    int64_t P0, E;
+    int64_t wmin, wmax;   /* time range of the window's rows */
+    int rows_in_window, empty;
+} frame;
+
+static int frame_of(frame *f, const scrm_cohorts_options *o, const scrm_dataset *ds,
+                    const char *fn)
+{
+    int err;
+    const int has_start = o->start != SCRM_COHORTS_ALL, has_end = o->end != SCRM_COHORTS_ALL;
+    int64_t tmp = 0;
+    memset(f, 0, sizeof *f);
+    f->E = INT64_MIN;
+    if (has_start && (err = period_of(&tmp, o->start, o->unit, o->utc_offset, "window start")))
+        return err;
+    if (has_end && (err = period_of(&f->E, o->end - 1, o->unit, o->utc_offset, "window end - 1")))
+        return err;
+    f->lo = has_start ? o->start : INT64_MIN;
+    f->hi = has_end ? o->end - 1 : INT64_MAX;
+
+    /* given acquisition times: the extreme ones in the window */
+    int64_t acq_min = INT64_MAX, acq_max = INT64_MIN;
+    if (o->acquisition)
+        for (uint32_t i = 0; i < o->acquisition_count; i++) {
+            const int64_t x = o->acquisition[i];
+            if (x == INT64_MIN || x < f->lo || x > f->hi)
                 continue;
             acq_min = x < acq_min ? x : acq_min;
             acq_max = x > acq_max ? x : acq_max;
         }
-    }
 
     /* rows of the window: their time range */
-    int64_t tmin = 0, tmax = 0, wmin = INT64_MAX, wmax = INT64_MIN;
+    int64_t tmin = 0, tmax = 0;
+    f->wmin = INT64_MAX;
+    f->wmax = INT64_MIN;
     const int have_rows = scrm_dataset_order_count(ds) > 0 &&
                           scrm_dataset_time_range(&tmin, &tmax, ds) == SCRM_OK;
     if (have_rows) {
-        wmin = tmin > lo ? tmin : lo;
-        wmax = tmax < hi ? tmax : hi;
-        if (!has_end && (err = period_of(&tmp, tmax, o.unit, o.utc_offset, "last order time")))
+        f->wmin = tmin > f->lo ? tmin : f->lo;
+        f->wmax = tmax < f->hi ? tmax : f->hi;
+        if (!has_end && (err = period_of(&tmp, tmax, o->unit, o->utc_offset, "last order time")))
             return err;
         if (!has_end)
-            E = tmp;
+            f->E = tmp;
     }
-    const int rows_in_window = wmin <= wmax;
-    if (rows_in_window) {
-        if ((err = period_of(&tmp, wmin, o.unit, o.utc_offset, "order time")) ||
-            (err = period_of(&tmp, wmax, o.unit, o.utc_offset, "order time")))
-            return err;
-    }
+    f->rows_in_window = f->wmin <= f->wmax;
+    if (f->rows_in_window &&
+        ((err = period_of(&tmp, f->wmin, o->unit, o->utc_offset, "order time")) ||
+         (err = period_of(&tmp, f->wmax, o->unit, o->utc_offset, "order time"))))
+        return err;
     if (!has_end && acq_max != INT64_MIN) {
-        period_of(&tmp, acq_max, o.unit, o.utc_offset, "acquisition");
-        E = tmp > E ? tmp : E;
+        period_of(&tmp, acq_max, o->unit, o->utc_offset, "acquisition");
+        f->E = tmp > f->E ? tmp : f->E;
     }
-
-    /* frame start P0 */
-    int64_t P0 = INT64_MAX;
-    if (rows_in_window)
-        P0 = scrm__period_of_day(scrm__day(wmin, o.utc_offset), o.unit);
+    f->P0 = INT64_MAX;
+    if (f->rows_in_window)
+        f->P0 = scrm__period_of_day(scrm__day(f->wmin, o->utc_offset), o->unit);
     if (acq_min != INT64_MAX) {
-        period_of(&tmp, acq_min, o.unit, o.utc_offset, "acquisition");
-        P0 = tmp < P0 ? tmp : P0;
+        period_of(&tmp, acq_min, o->unit, o->utc_offset, "acquisition");
+        f->P0 = tmp < f->P0 ? tmp : f->P0;
     }
-    const int anything = o.acquisition ? acq_min != INT64_MAX : rows_in_window;
-    if (!anything || P0 > E) {
-        scrm_cohorts *r = result_new(0, 0, fn);
-        if (!r)
-            return SCRM_ENOMEM;
-        r->unit = o.unit;
-        r->utc_offset = o.utc_offset;
-        r->start = o.start;
-        r->end = o.end;
-        r->min_amount = o.min_amount;
-        r->refunds = o.refunds;
-        r->mode = o.mode;
-        r->obs_end = E;
-        *out = r;
-        return SCRM_OK;
-    }
-    const uint64_t NP64 = (uint64_t)(E - P0) + 1;
-    if (NP64 * NP64 > SCRM_COHORTS_MAX_CELLS)
+    const int anything = o->acquisition ? acq_min != INT64_MAX : f->rows_in_window;
+    f->empty = !anything || f->P0 > f->E;
+    if (!f->empty && (uint64_t)(f->E - f->P0 + 1) * (uint64_t)(f->E - f->P0 + 1) >
+                         SCRM_COHORTS_MAX_CELLS)
         return scrm__error(SCRM_ERANGE, -1,
                            "%s: %llu periods observed: %llu cells is over the limit of %u", fn,
-                           (unsigned long long)NP64, (unsigned long long)(NP64 * NP64),
+                           (unsigned long long)(f->E - f->P0 + 1),
+                           (unsigned long long)((f->E - f->P0 + 1) * (f->E - f->P0 + 1)),
                            (unsigned)SCRM_COHORTS_MAX_CELLS);
-    const uint32_t NP = (uint32_t)NP64, W = (NP + 63) / 64;
+    return SCRM_OK;
+}
 
-    uint32_t threads = o.threads ? o.threads : scrm__dataset_threads(ds);
-    if (threads == 0)
-        threads = scrm__default_threads();
-    if (threads > 64)
-        threads = 64;
-    const uint32_t n_parts = scrm__dataset_partition_count(ds);
-    if (threads > n_parts)
-        threads = n_parts ? n_parts : 1;
-
-    uint64_t max_rows = 0;
-    uint32_t max_cust = 0;
-    for (uint32_t p = 0; p < n_parts; p++) {
-        scrm__part_view v;
-        scrm__dataset_partition(ds, p, &v);
-        max_rows = v.n_rows > max_rows ? v.n_rows : max_rows;
-        max_cust = v.n_cust > max_cust ? v.n_cust : max_cust;
-    }
-
-    int32_t *lut = NULL;
-    uint64_t *rowoff = NULL;
-    scratch *scr = NULL;
-    scrm_cohorts *r = NULL;
-    job j;
-    memset(&j, 0, sizeof j);
-    const uint64_t tri = NP64 * (NP64 + 1) / 2;
-
-    rowoff = scrm__malloc((size_t)NP * sizeof *rowoff);
-    scr = scrm__calloc(threads, sizeof *scr);
-    if (!rowoff || !scr)
-        goto nomem;
-    /* row a holds NP - a cells: rowoff[a] = sum_{b<a} (NP - b) = a*NP - a(a-1)/2 */
-    for (uint32_t a = 0; a < NP; a++)
-        rowoff[a] = (uint64_t)a * NP - ((uint64_t)a * (a ? a - 1 : 0)) / 2;
-
-    if (rows_in_window) {
-        const int64_t d_lo = scrm__day(wmin, o.utc_offset), d_hi = scrm__day(wmax, o.utc_offset);
-        const int64_t days = d_hi - d_lo + 1;
-        lut = scrm__big_alloc((size_t)days * sizeof *lut);
-        if (!lut)
-            goto nomem;
-        /* walk periods, not days: one civil computation per period */
-        int64_t pidx = scrm__period_of_day(d_lo, o.unit);
-        int64_t next = scrm__period_first_day(pidx + 1, o.unit);
-        for (int64_t d = d_lo; d <= d_hi; d++) {
-            if (d >= next) {
-                pidx++;
-                next = scrm__period_first_day(pidx + 1, o.unit);
-            }
-            lut[d - d_lo] = (int32_t)(pidx - P0);
+/* Day -> frame period table over the window's rows (walking periods, not
+ * days: one civil computation per period). */
+static int32_t *period_lut(job *j, const frame *f, const scrm_cohorts_options *o)
+{
+    const int64_t d_lo = scrm__day(f->wmin, o->utc_offset), d_hi = scrm__day(f->wmax, o->utc_offset);
+    const int64_t days = d_hi - d_lo + 1;
+    int32_t *lut = scrm__big_alloc((size_t)days * sizeof *lut);
+    if (!lut)
+        return NULL;
+    int64_t pidx = scrm__period_of_day(d_lo, o->unit);
+    int64_t next = scrm__period_first_day(pidx + 1, o->unit);
+    for (int64_t d = d_lo; d <= d_hi; d++) {
+        if (d >= next) {
+            pidx++;
+            next = scrm__period_first_day(pidx + 1, o->unit);
         }
-        j.t0 = d_lo * 86400 - o.utc_offset;
-        j.lut_day_lo = d_lo;
-        j.lut_days = days;
+        lut[d - d_lo] = (int32_t)(pidx - f->P0);
     }
-    for (uint32_t t = 0; t < threads; t++) {
-        scratch *s = &scr[t];
-        s->rp = scrm__malloc((size_t)(max_rows ? max_rows : 1) * sizeof *s->rp);
-        s->acq = scrm__malloc((size_t)(max_cust ? max_cust : 1) * sizeof *s->acq);
-        s->bits = scrm__malloc((size_t)(max_cust ? max_cust : 1) * W * sizeof *s->bits);
-        s->orders = zalloc_big((size_t)tri, sizeof *s->orders);
-        s->act = zalloc_big((size_t)tri, sizeof *s->act);
-        s->sizes = scrm__calloc(NP, sizeof *s->sizes);
-        s->rev = zalloc_big((size_t)tri, sizeof *s->rev);
-        s->rev64 = zalloc_big((size_t)tri, sizeof *s->rev64);
-        if (!s->rp || !s->acq || !s->bits || !s->orders || !s->act || !s->sizes || !s->rev ||
-            !s->rev64)
-            goto nomem;
-    }
+    j->t0 = d_lo * 86400 - o->utc_offset;
+    j->lut_day_lo = d_lo;
+    j->lut_days = days;
+    return lut;
+}
 
-    j.ds = ds;
-    j.lut = lut;
-    j.lo = lo;
-    j.hi = hi;
-    j.min_amount = o.min_amount;
-    j.refunds = o.refunds;
-    j.rolling = o.mode == SCRM_COHORTS_ROLLING;
-    j.unit = o.unit;
-    j.off = o.utc_offset;
-    j.P0 = P0;
-    j.NP = NP;
-    j.W = W;
-    j.rowoff = rowoff;
-    j.tri = tri;
-    j.acq_time = o.acquisition;
-    j.acq_lo = lo;
-    j.acq_hi = hi;
-    j.scr = scr;
-    j.n_parts = n_parts;
-    j.progress = o.progress;
-    j.payload = o.progress_payload;
-    atomic_init(&j.done, 0);
-    atomic_init(&j.cancel, 0);
-    if (!rows_in_window) {
-        /* only given acquisition times: no row to read; the lookup table is
-         * empty, so acq_period computes periods directly */
-        j.lo = 1;
-        j.hi = 0;
-    }
-    err = scrm__parallel_for(threads, n_parts, run_range, &j);
-    if (err)
-        goto fail;
-
-    /* add the per-thread matrices into thread 0's, in thread order */
-    for (uint32_t t = 0; t < threads; t++)
-        flush_rev64(&scr[t], tri);
-    scratch *s0 = &scr[0];
-    for (uint32_t t = 1; t < threads; t++) {
-        for (uint64_t i = 0; i < tri; i++) {
-            s0->orders[i] += scr[t].orders[i];
-            s0->act[i] += scr[t].act[i];
-            s0->rev[i] += scr[t].rev[i];
-        }
-        for (uint32_t a = 0; a < NP; a++)
-            s0->sizes[a] += scr[t].sizes[a];
-    }
+/* The result from the added-up frame matrices: the rows from the first to
+ * the last non-empty cohort. */
+static int assemble(scrm_cohorts **out, const job *j, const scrm_cohorts_options *o,
+                    const char *fn)
+{
+    const scratch *s0 = &j->total;
+    const uint32_t NP = j->NP;
     uint32_t c_first = NP, c_last = 0;
     for (uint32_t a = 0; a < NP; a++)
         if (s0->sizes[a]) {
@@ -703,46 +655,115 @@ SCRM_EXPORT int scrm_cohorts_compute(scrm_cohorts **out, const scrm_dataset *ds,
             c_last = a;
         }
     if (c_first == NP) { /* e.g. only given times, all outside the window */
-        r = result_new(0, 0, fn);
-        if (!r)
-            goto nomem;
-    } else {
-        const uint32_t C = c_last - c_first + 1, K = NP - c_first;
-        r = result_new(C, K, fn);
-        if (!r)
-            goto nomem;
-        r->first = P0 + c_first;
-        for (uint32_t c = 0; c < C; c++) {
-            const uint32_t a = c_first + c, len = NP - a; /* observable cells of the row */
-            const uint64_t ro = rowoff[a];
-            r->sizes[c] = s0->sizes[a];
-            if (j.rolling) { /* suffix sums of the last-active histogram */
-                uint64_t acc = 0;
-                for (uint32_t k = len; k-- > 0;) {
-                    acc += s0->act[ro + k];
-                    r->active[(size_t)c * K + k] = acc;
-                }
-            } else {
-                for (uint32_t k = 0; k < len; k++)
-                    r->active[(size_t)c * K + k] = s0->act[ro + k];
+        *out = result_new(0, 0, fn);
+        return *out ? SCRM_OK : SCRM_ENOMEM;
+    }
+    const uint32_t C = c_last - c_first + 1, K = NP - c_first;
+    scrm_cohorts *r = result_new(C, K, fn);
+    if (!r)
+        return SCRM_ENOMEM;
+    r->first = j->P0 + c_first;
+    for (uint32_t c = 0; c < C; c++) {
+        const uint32_t a = c_first + c, len = NP - a; /* observable cells of the row */
+        const uint64_t ro = j->rowoff[a];
+        r->sizes[c] = s0->sizes[a];
+        if (j->rolling) { /* suffix sums of the last-active histogram */
+            uint64_t acc = 0;
+            for (uint32_t k = len; k-- > 0;) {
+                acc += s0->act[ro + k];
+                r->active[(size_t)c * K + k] = acc;
             }
-            for (uint32_t k = 0; k < len; k++) {
-                const i128 v = s0->rev[ro + k];
-                if (v > INT64_MAX || v < INT64_MIN) {
-                    char lab[SCRM_PERIOD_LABEL_MAX];
-                    if (scrm_period_label(lab, sizeof lab, P0 + a, o.unit) != SCRM_OK)
-                        lab[0] = 0;
-                    err = scrm__error(SCRM_EOVERFLOW, -1,
-                                      "%s: the revenue of cohort %s, period %u does not fit "
-                                      "int64",
-                                      fn, lab, k);
-                    goto fail;
-                }
-                r->revenue[(size_t)c * K + k] = (int64_t)v;
-                r->orders[(size_t)c * K + k] = s0->orders[ro + k];
-            }
+        } else {
+            for (uint32_t k = 0; k < len; k++)
+                r->active[(size_t)c * K + k] = s0->act[ro + k];
         }
-        result_ratios(r);
+        for (uint32_t k = 0; k < len; k++) {
+            const i128 v = s0->rev[ro + k];
+            if (v > INT64_MAX || v < INT64_MIN) {
+                char lab[SCRM_PERIOD_LABEL_MAX];
+                if (scrm_period_label(lab, sizeof lab, j->P0 + a, o->unit) != SCRM_OK)
+                    lab[0] = 0;
+                scrm_cohorts_free(r);
+                return scrm__error(SCRM_EOVERFLOW, -1,
+                                   "%s: the revenue of cohort %s, period %u does not fit int64",
+                                   fn, lab, k);
+            }
+            r->revenue[(size_t)c * K + k] = (int64_t)v;
+            r->orders[(size_t)c * K + k] = s0->orders[ro + k];
+        }
+    }
+    result_ratios(r);
+    *out = r;
+    return SCRM_OK;
+}
+
+SCRM_EXPORT int scrm_cohorts_compute(scrm_cohorts **out, const scrm_dataset *ds,
+                                     const scrm_cohorts_options *opts)
+{
+    static const char fn[] = "scrm_cohorts_compute";
+    scrm_cohorts_options o;
+    frame f;
+    int err;
+    if (!out || !ds)
+        return scrm__error(SCRM_EINVAL, -1, "%s: NULL %s", fn, !out ? "out" : "dataset");
+    if ((err = scrm__options_load(&o, &options_default, sizeof o, opts, options_sizes,
+                                  SCRM_COHORTS_OPTIONS_VERSION, fn)) < 0 ||
+        (err = check_options(&o, ds, fn)) < 0 || (err = frame_of(&f, &o, ds, fn)) < 0)
+        return err;
+
+    scrm_cohorts *r = NULL;
+    int32_t *lut = NULL;
+    uint64_t *rowoff = NULL;
+    job j;
+    memset(&j, 0, sizeof j);
+    if (!f.empty) {
+        const uint64_t NP64 = (uint64_t)(f.E - f.P0) + 1;
+        const uint32_t NP = (uint32_t)NP64;
+        j.NP = NP;
+        j.W = (NP + 63) / 64;
+        j.tri = NP64 * (NP64 + 1) / 2;
+        j.P0 = f.P0;
+        j.lo = f.lo;
+        j.hi = f.hi;
+        j.min_amount = o.min_amount;
+        j.refunds = o.refunds;
+        j.rolling = o.mode == SCRM_COHORTS_ROLLING;
+        j.unit = o.unit;
+        j.off = o.utc_offset;
+        j.acq_time = o.acquisition;
+        j.acq_lo = f.lo;
+        j.acq_hi = f.hi;
+        /* Without given times, a customer's acquisition is their first
+         * counted order in the window: with no window start and every
+         * order counted (min_amount 0), that is the first order of the
+         * shared per-customer summary, and one pass over the rows does. */
+        j.use_summary = !o.acquisition && o.start == SCRM_COHORTS_ALL && o.min_amount == 0;
+        rowoff = scrm__malloc((size_t)NP * sizeof *rowoff);
+        if (!rowoff || (err = scratch_make(&j, &j.total, NULL, 0)) < 0)
+            goto nomem;
+        /* row a holds NP - a cells: rowoff[a] = sum_{b<a} (NP - b) = a*NP - a(a-1)/2 */
+        for (uint32_t a = 0; a < NP; a++)
+            rowoff[a] = (uint64_t)a * NP - ((uint64_t)a * (a ? a - 1 : 0)) / 2;
+        j.rowoff = rowoff;
+        if (f.rows_in_window) {
+            if (!(lut = period_lut(&j, &f, &o)))
+                goto nomem;
+            j.lut = lut;
+        } else {
+            /* only given acquisition times: no row to read; the lookup table
+             * is empty, so acq_period computes periods directly */
+            j.lo = 1;
+            j.hi = 0;
+        }
+        scrm__run run = {.fn = fn, .ds = ds, .threads = o.threads, .progress = o.progress,
+                         .payload = o.progress_payload, .want_summary = j.use_summary,
+                         .utc_offset = 0, .scratch_size = sizeof(scratch),
+                         .scratch_new = scratch_new, .scratch_free = scratch_free,
+                         .begin = begin, .part = run_part, .merge = merge, .ctx = &j};
+        if ((err = scrm__run_partitions(&run)) < 0 || (err = assemble(&r, &j, &o, fn)) < 0)
+            goto done;
+    } else if (!(r = result_new(0, 0, fn))) {
+        goto nomem;
     }
     r->unit = o.unit;
     r->utc_offset = o.utc_offset;
@@ -751,20 +772,18 @@ SCRM_EXPORT int scrm_cohorts_compute(scrm_cohorts **out, const scrm_dataset *ds,
     r->min_amount = o.min_amount;
     r->refunds = o.refunds;
     r->mode = o.mode;
-    r->obs_end = E;
-    scrm__free(lut);
-    scrm__free(rowoff);
-    free_scratch(scr, threads);
+    r->obs_end = f.E;
     *out = r;
-    return SCRM_OK;
-
+    r = NULL;
+    err = SCRM_OK;
+    goto done;
 nomem:
     err = scrm__enomem(fn);
-fail:
+done:
     scrm_cohorts_free(r);
     scrm__free(lut);
     scrm__free(rowoff);
-    free_scratch(scr, threads);
+    scratch_release(&j.total);
     return err;
 }
 

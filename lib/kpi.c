@@ -96,13 +96,10 @@ struct scratch {
 };
 
 struct kpi_job {
-    const scrm_dataset *ds;
     int64_t start, end, off;
     int64_t s_lo, e_lo; /* lookback windows [s_lo, start) and [e_lo, end) */
     int end_bounded;    /* end is not SCRM_KPI_END_ALL */
     int64_t *intervals; /* one slot per row; partition p writes at totals[p].interval_off */
-    uint32_t p_begin; /* partitions of this block: p_begin + [begin, end) */
-    struct scratch *scratch;
     struct part_total *totals;
 };
 
@@ -243,33 +240,32 @@ static void select_ranks(int64_t *a, int64_t n, int64_t k, int64_t max, int64_t 
     scrm__free(c);
 }
 
-static void kpi_partition(const struct kpi_job *job, uint32_t p, struct scratch *s,
-                          struct part_total *t)
+static void kpi_partition(const struct kpi_job *job, const scrm__part_view *pv,
+                          const scrm__summary *sum, struct scratch *s, struct part_total *t)
 {
-    scrm__part_view v;
-    scrm__dataset_partition(job->ds, p, &v);
+    const scrm__part_view v = *pv;
     const int64_t start = job->start, end = job->end, off = job->off;
 
+    /* each customer's first order in the whole dataset, from the summary,
+     * in local time (times and |off| are bounded: no overflow) */
     for (uint32_t c = 0; c < v.n_cust; c++) {
-        s->first[c] = INT64_MAX;
+        const int64_t f = sum->first[v.gid[c]];
+        s->first[c] = f == INT64_MIN ? INT64_MAX : f + off;
         s->in_win[c] = 0;
         s->at[c] = 0;
     }
-    uint64_t interval_off = t->interval_off; /* set by the caller */
+    uint64_t interval_off = t->interval_off; /* set by begin() */
     memset(t, 0, sizeof *t);
     t->interval_off = interval_off;
 
-    /* Pass 1: each customer's first order and orders in the window; window sums.
-     * Order times are within SCRM_TIME_MIN..MAX and |off| is bounded, so
-     * time + off cannot overflow. */
+    /* Pass 1: each customer's orders in the window and in the lookback
+     * windows; window sums. */
     for (SCRM__EACH_SEG(v, sg))
         for (uint64_t i = 0; i < sg->n; i++) {
             uint32_t c = sg->cust[i];
             int64_t lt = sg->time[i] + off, a = sg->amount[i];
             int in = lt >= start && lt < end;
             if (a >= 0) {
-                if (lt < s->first[c])
-                    s->first[c] = lt;
                 if (lt >= job->s_lo && lt < start)
                     s->at[c] |= 1;
                 if (lt >= job->e_lo && lt < end)
@@ -330,19 +326,40 @@ static void kpi_partition(const struct kpi_job *job, uint32_t p, struct scratch 
     kpi_intervals(job, &v, s, t);
 }
 
-static int kpi_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
+/* ---- the runner's callbacks ---- */
+
+static int kpi_scratch_new(void *ctx, void *scratch, const scrm__shape *sh)
+{
+    struct scratch *s = scratch;
+    size_t n = sh->max_cust ? sh->max_cust : 1;
+    (void)ctx;
+    s->first = scrm__calloc(n, sizeof *s->first);
+    s->in_win = scrm__calloc(n, sizeof *s->in_win);
+    s->group = scrm__calloc(n, sizeof *s->group);
+    s->at = scrm__calloc(n, sizeof *s->at);
+    s->times = scrm__calloc(sh->max_rows ? (size_t)sh->max_rows : 1, sizeof *s->times);
+    if (!s->first || !s->in_win || !s->group || !s->at || !s->times)
+        return scrm__enomem("scrm_kpi_compute");
+    return SCRM_OK;
+}
+
+static void kpi_scratch_free(void *ctx, void *scratch)
+{
+    struct scratch *s = scratch;
+    (void)ctx;
+    scrm__free(s->first);
+    scrm__free(s->in_win);
+    scrm__free(s->group);
+    scrm__free(s->at);
+    scrm__free(s->times);
+}
+
+static int kpi_part(void *ctx, void *scratch, uint32_t p, const scrm__part_view *v,
+                    const scrm__summary *sum)
 {
     const struct kpi_job *job = ctx;
-    /* This range's partitions write their intervals one after the other from
-     * the first one's row offset, so the array has one hole per range at most. */
-    uint64_t cursor = job->totals[job->p_begin + begin].interval_off;
-    for (uint32_t i = begin; i < end; i++) {
-        struct part_total *t = &job->totals[job->p_begin + i];
-        t->interval_off = cursor;
-        kpi_partition(job, job->p_begin + i, &job->scratch[thread], t);
-        cursor += t->intervals;
-    }
-    return 0;
+    kpi_partition(job, v, sum, scratch, &job->totals[p]);
+    return SCRM_OK;
 }
 
 static int fit_i64(int64_t *out, i128 v, const char *what)
@@ -360,120 +377,71 @@ static double ratio(double num, double den)
     return den != 0.0 ? num / den : NAN;
 }
 
+/* Every option check, before any work. */
+static int check_options(const scrm_kpi_options *o)
+{
+    int err;
+    if (o->start > o->end)
+        return scrm__error(SCRM_EINVAL, -1,
+                           "scrm_kpi_compute: window start %lld is after its end %lld",
+                           (long long)o->start, (long long)o->end);
+    if ((err = scrm__utc_offset_check("scrm_kpi_compute", o->utc_offset)) < 0)
+        return err;
+    if (o->lookback < 1 || o->lookback > SCRM_KPI_MAX_LOOKBACK)
+        return scrm__error(SCRM_EINVAL, -1,
+                           "scrm_kpi_compute: lookback %lld s is outside 1 .. %lld s (100 years)",
+                           (long long)o->lookback, (long long)SCRM_KPI_MAX_LOOKBACK);
+    return SCRM_OK;
+}
+
 SCRM_EXPORT int scrm_kpi_compute(scrm_kpi **out, const scrm_dataset *ds,
                                  const scrm_kpi_options *opts)
 {
     scrm_kpi_options o;
-    struct scratch *scratch = NULL;
     struct part_total *totals = NULL;
     int64_t *intervals = NULL;
     scrm_kpi *k = NULL;
-    uint32_t threads = 0;
     int err;
 
     if (!out || !ds)
         return scrm__error(SCRM_EINVAL, -1, "scrm_kpi_compute: %s is NULL", !out ? "out" : "ds");
     if ((err = scrm__options_load(&o, &kpi_defaults, sizeof o, opts, kpi_sizes,
-                                  SCRM_KPI_OPTIONS_VERSION, "scrm_kpi_compute")) < 0)
+                                  SCRM_KPI_OPTIONS_VERSION, "scrm_kpi_compute")) < 0 ||
+        (err = check_options(&o)) < 0)
         return err;
-    if (o.start > o.end)
-        return scrm__error(SCRM_EINVAL, -1,
-                           "scrm_kpi_compute: window start %lld is after its end %lld",
-                           (long long)o.start, (long long)o.end);
-    if ((err = scrm__utc_offset_check("scrm_kpi_compute", o.utc_offset)) < 0)
-        return err;
-    if (o.lookback < 1 || o.lookback > SCRM_KPI_MAX_LOOKBACK)
-        return scrm__error(SCRM_EINVAL, -1,
-                           "scrm_kpi_compute: lookback %lld s is outside 1 .. %lld s (100 years)",
-                           (long long)o.lookback, (long long)SCRM_KPI_MAX_LOOKBACK);
 
-    uint32_t n_parts = scrm__dataset_partition_count(ds);
-    uint32_t max_cust = 0;
-    uint64_t total_rows = 0, max_rows = 0;
-    for (uint32_t p = 0; p < n_parts; p++) {
-        scrm__part_view v;
-        scrm__dataset_partition(ds, p, &v);
-        if (v.n_cust > max_cust)
-            max_cust = v.n_cust;
-        if (v.n_rows > max_rows)
-            max_rows = v.n_rows;
-        total_rows += v.n_rows;
-    }
-    threads = o.threads ? o.threads : scrm__dataset_threads(ds);
-    if (threads < 1)
-        threads = 1;
-    if (threads > 64)
-        threads = 64;
-    if (threads > n_parts)
-        threads = n_parts ? n_parts : 1;
-
-    /* Every allocation happens here, on the calling thread, before any work. */
+    /* Every allocation of the result happens here, on the calling thread,
+     * before any work; one interval slot per row (see the top of this
+     * file), partition p's from its first row's offset. */
+    const uint32_t n_parts = scrm__dataset_partition_count(ds);
+    uint64_t total_rows = scrm_dataset_order_count(ds);
     k = scrm__calloc(1, sizeof *k);
     totals = scrm__calloc(n_parts ? n_parts : 1, sizeof *totals);
-    scratch = scrm__calloc(threads, sizeof *scratch);
-    if (!k || !totals || !scratch) {
-        err = scrm__enomem("scrm_kpi_compute");
-        goto done;
-    }
-    for (uint32_t t = 0; t < threads; t++) {
-        size_t n = max_cust ? max_cust : 1;
-        scratch[t].first = scrm__calloc(n, sizeof *scratch[t].first);
-        scratch[t].in_win = scrm__calloc(n, sizeof *scratch[t].in_win);
-        scratch[t].group = scrm__calloc(n, sizeof *scratch[t].group);
-        scratch[t].at = scrm__calloc(n, sizeof *scratch[t].at);
-        scratch[t].times = scrm__calloc(max_rows ? (size_t)max_rows : 1, sizeof *scratch[t].times);
-        if (!scratch[t].first || !scratch[t].in_win || !scratch[t].group || !scratch[t].at ||
-            !scratch[t].times) {
-            err = scrm__enomem("scrm_kpi_compute");
-            goto done;
-        }
-    }
-
-    /* Lookback windows [start - L, start) and [end - L, end), clamped so that
-     * no subtraction overflows; an unbounded start has no customers at it
-     * (the clamped window is empty), an unbounded end none either. */
-    /* One interval slot per row (see the top of this file). */
-    if (total_rows > SIZE_MAX / sizeof *intervals ||
+    if (!k || !totals || total_rows > SIZE_MAX / sizeof *intervals ||
         !(intervals = scrm__malloc(total_rows ? (size_t)total_rows * sizeof *intervals : 1))) {
         err = scrm__enomem("scrm_kpi_compute");
         goto done;
     }
-    {
-        uint64_t off = 0;
-        for (uint32_t p = 0; p < n_parts; p++) {
-            scrm__part_view v;
-            scrm__dataset_partition(ds, p, &v);
-            totals[p].interval_off = off;
-            off += v.n_rows;
-        }
+    for (uint64_t p = 0, off = 0; p < n_parts; p++) {
+        scrm__part_view v;
+        scrm__dataset_partition(ds, (uint32_t)p, &v);
+        totals[p].interval_off = off;
+        off += v.n_rows;
     }
-    struct kpi_job job = {ds, o.start, o.end, o.utc_offset,
+    /* Lookback windows [start - L, start) and [end - L, end), clamped so that
+     * no subtraction overflows; an unbounded start has no customers at it
+     * (the clamped window is empty), an unbounded end none either. */
+    struct kpi_job job = {o.start, o.end, o.utc_offset,
                           o.start > INT64_MIN + o.lookback ? o.start - o.lookback : INT64_MIN,
                           o.end > INT64_MIN + o.lookback ? o.end - o.lookback : INT64_MIN,
-                          o.end != SCRM_KPI_END_ALL, intervals, 0, scratch, totals};
-    /* With a progress callback, work in blocks of partitions and report
-     * between blocks (from the calling thread only); without, in one go. */
-    uint32_t block = n_parts;
-    if (o.progress && n_parts > 32)
-        block = (n_parts + 31) / 32;
-    uint64_t rows_done = 0;
-    for (uint32_t b = 0; b < n_parts; b += block) {
-        uint32_t nb = n_parts - b < block ? n_parts - b : block;
-        job.p_begin = b;
-        if ((err = scrm__parallel_for(threads, nb, kpi_range, &job)) < 0)
-            goto done;
-        if (o.progress) {
-            for (uint32_t p = b; p < b + nb; p++) {
-                scrm__part_view v;
-                scrm__dataset_partition(ds, p, &v);
-                rows_done += v.n_rows;
-            }
-            if (o.progress(rows_done, total_rows, o.progress_payload)) {
-                err = scrm__error(SCRM_ECANCELLED, -1, "scrm_kpi_compute: cancelled");
-                goto done;
-            }
-        }
-    }
+                          o.end != SCRM_KPI_END_ALL, intervals, totals};
+    scrm__run run = {.fn = "scrm_kpi_compute", .ds = ds, .threads = o.threads,
+                     .progress = o.progress, .payload = o.progress_payload, .progress_rows = 1,
+                     .want_summary = 1, .utc_offset = 0, .scratch_size = sizeof(struct scratch),
+                     .scratch_new = kpi_scratch_new, .scratch_free = kpi_scratch_free,
+                     .part = kpi_part, .ctx = &job};
+    if ((err = scrm__run_partitions(&run)) < 0)
+        goto done;
 
     /* Pack the partitions' intervals together, in partition order. */
     uint64_t n_intervals = 0;
@@ -570,16 +538,7 @@ SCRM_EXPORT int scrm_kpi_compute(scrm_kpi **out, const scrm_dataset *ds,
     err = SCRM_OK;
 
 done:
-    if (scratch)
-        for (uint32_t t = 0; t < threads; t++) {
-            scrm__free(scratch[t].first);
-            scrm__free(scratch[t].in_win);
-            scrm__free(scratch[t].group);
-            scrm__free(scratch[t].at);
-            scrm__free(scratch[t].times);
-        }
     scrm__free(intervals);
-    scrm__free(scratch);
     scrm__free(totals);
     scrm__free(k);
     return err;
