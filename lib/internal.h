@@ -164,8 +164,8 @@ typedef struct scrm__summary {
     int64_t utc_offset;         /* purchase days are local days with this offset */
     uint32_t n;                 /* customers */
     int64_t *first;             /* earliest order time (amount >= 0); INT64_MIN if none */
-    int64_t *last;              /* latest order time (amount >= 0); INT64_MIN if none */
-    int64_t *last_row;          /* latest time of any row (refunds too) */
+    int64_t *last;              /* latest order time (amount >= 0); for a customer
+                                 * without an order, the latest refund time */
     uint32_t *orders;           /* orders (rows with amount >= 0) */
     uint32_t *days;             /* distinct local days with an order */
     int64_t *order_revenue;     /* exact sum of the amounts >= 0 */

@@ -102,7 +102,7 @@ static int agg_part(void *ctx, void *scratch, uint32_t p, const scrm__part_view 
     (void)p;
     for (uint32_t i = 0; i < v->n_cust; i++) {
         const uint32_t g = v->gid[i];
-        const int64_t t = s->last[g] != INT64_MIN ? s->last[g] : s->last_row[g];
+        const int64_t t = s->last[g];
         const uint32_t f = c->days_mode ? s->days[g] : s->orders[g];
         /* orders >= 0 and refunds <= 0 each fit, so their sum does */
         const int64_t sum = s->order_revenue[g] + s->refunds[g];
@@ -500,10 +500,11 @@ done:
 
 /* ---- compute ---- */
 
-/* The three dimensions ranked on up to three threads, each with its own
- * scratch (sets == 3) or one after the other sharing one (sets == 1).
+/* The three dimensions ranked on up to three threads, each thread with its
+ * own scratch set (sets = threads), one after the other on one thread.
  * Ranks do not depend on the order. M first: it costs about R and F
- * together, so two threads split the work evenly. */
+ * together, so two threads (M | R, F) split the work evenly, with two
+ * scratch sets rather than three. */
 typedef struct rank_job {
     rank_ctx *rc;
     uint32_t sets;
@@ -517,10 +518,9 @@ static int rank_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
 {
     static const int order[3] = {SCRM_RFM_M, SCRM_RFM_R, SCRM_RFM_F};
     rank_job *j = ctx;
-    (void)thread;
     for (uint32_t k = begin; k < end; k++) {
         int d = order[k];
-        rank_dim(&j->rc[j->sets == 3 ? d : 0], d, j->method, j->N, j->seq, j->r->score[d],
+        rank_dim(&j->rc[thread], d, j->method, j->N, j->seq, j->r->score[d],
                  j->r->edges[d]);
     }
     return SCRM_OK;
@@ -667,7 +667,8 @@ static int score_all(scrm_rfm *r, const scrm_dataset *ds, const scrm_rfm_options
     }
     /* One scratch set per dimension when they are ranked in parallel
      * (memory is touched only as far as a method needs it). */
-    rank_job rj = {.rc = rc, .sets = threads > 1 && n >= 8192 ? 3 : 1, .method = o->method,
+    rank_job rj = {.rc = rc, .sets = threads > 1 && n >= 8192 ? (threads < 3 ? threads : 3) : 1,
+                   .method = o->method,
                    .N = N, .r = r};
     for (uint32_t k = 0; k < rj.sets; k++) {
         rc[k].ka = scrm__big_alloc((size_t)n * sizeof *rc[k].ka);
@@ -692,7 +693,7 @@ static int score_all(scrm_rfm *r, const scrm_dataset *ds, const scrm_rfm_options
             seq[rank[i]] = i;
     }
     rj.seq = seq;
-    scrm__parallel_for(rj.sets == 3 ? (threads < 3 ? threads : 3) : 1, 3, rank_range, &rj);
+    scrm__parallel_for(rj.sets, 3, rank_range, &rj);
 done:
     scrm__free(rank);
     scrm__free(seq);

@@ -24,13 +24,11 @@ scrm__summary *scrm__summary_new(uint32_t n, int64_t utc_offset)
     size_t m = n ? n : 1;
     s->first = scrm__big_alloc(m * sizeof *s->first);
     s->last = scrm__big_alloc(m * sizeof *s->last);
-    s->last_row = scrm__big_alloc(m * sizeof *s->last_row);
     s->orders = scrm__big_alloc(m * sizeof *s->orders);
     s->days = scrm__big_alloc(m * sizeof *s->days);
     s->order_revenue = scrm__big_alloc(m * sizeof *s->order_revenue);
     s->refunds = scrm__big_alloc(m * sizeof *s->refunds);
-    if (!s->first || !s->last || !s->last_row || !s->orders || !s->days || !s->order_revenue ||
-        !s->refunds) {
+    if (!s->first || !s->last || !s->orders || !s->days || !s->order_revenue || !s->refunds) {
         scrm__summary_free(s);
         return NULL;
     }
@@ -43,7 +41,6 @@ void scrm__summary_free(scrm__summary *s)
         return;
     scrm__free(s->first);
     scrm__free(s->last);
-    scrm__free(s->last_row);
     scrm__free(s->orders);
     scrm__free(s->days);
     scrm__free(s->order_revenue);
@@ -217,8 +214,7 @@ void scrm__summary_part(scrm__summary *sum, scrm__summary_scratch *s, const scrm
         const uint32_t g = v->gid[c];
         const int none = s->orders[c] == 0;
         sum->first[g] = none ? INT64_MIN : s->first[c];
-        sum->last[g] = s->last[c];
-        sum->last_row[g] = s->last_row[c];
+        sum->last[g] = none ? s->last_row[c] : s->last[c];
         sum->orders[g] = s->orders[c];
         sum->days[g] = s->days[c];
         if (s->pos[c] > INT64_MAX || s->neg[c] < INT64_MIN) {
