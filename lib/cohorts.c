@@ -866,65 +866,29 @@ SCRM_EXPORT int scrm_cohorts_merge(scrm_cohorts **out, const scrm_cohorts *a,
 
 /* ---- getters ---- */
 
-SCRM_EXPORT uint32_t scrm_cohorts_count(const scrm_cohorts *r)
-{
-    return r ? r->C : 0;
-}
+SCRM__GETTER(uint32_t, scrm_cohorts_count, scrm_cohorts, C, 0)
 
-SCRM_EXPORT uint32_t scrm_cohorts_periods(const scrm_cohorts *r)
-{
-    return r ? r->K : 0;
-}
+SCRM__GETTER(uint32_t, scrm_cohorts_periods, scrm_cohorts, K, 0)
 
-SCRM_EXPORT int64_t scrm_cohorts_first_period(const scrm_cohorts *r)
-{
-    return r ? r->first : 0;
-}
+SCRM__GETTER(int64_t, scrm_cohorts_first_period, scrm_cohorts, first, 0)
 
-SCRM_EXPORT int64_t scrm_cohorts_observation_end(const scrm_cohorts *r)
-{
-    return r ? r->obs_end : INT64_MIN;
-}
+SCRM__GETTER(int64_t, scrm_cohorts_observation_end, scrm_cohorts, obs_end, INT64_MIN)
 
-SCRM_EXPORT int scrm_cohorts_unit(const scrm_cohorts *r)
-{
-    return r ? r->unit : -1;
-}
+SCRM__GETTER(int, scrm_cohorts_unit, scrm_cohorts, unit, -1)
 
-SCRM_EXPORT const uint64_t *scrm_cohorts_sizes(const scrm_cohorts *r)
-{
-    return r ? r->sizes : NULL;
-}
+SCRM__GETTER(const uint64_t *, scrm_cohorts_sizes, scrm_cohorts, sizes, NULL)
 
-SCRM_EXPORT const uint64_t *scrm_cohorts_active(const scrm_cohorts *r)
-{
-    return r ? r->active : NULL;
-}
+SCRM__GETTER(const uint64_t *, scrm_cohorts_active, scrm_cohorts, active, NULL)
 
-SCRM_EXPORT const uint64_t *scrm_cohorts_orders(const scrm_cohorts *r)
-{
-    return r ? r->orders : NULL;
-}
+SCRM__GETTER(const uint64_t *, scrm_cohorts_orders, scrm_cohorts, orders, NULL)
 
-SCRM_EXPORT const int64_t *scrm_cohorts_revenue(const scrm_cohorts *r)
-{
-    return r ? r->revenue : NULL;
-}
+SCRM__GETTER(const int64_t *, scrm_cohorts_revenue, scrm_cohorts, revenue, NULL)
 
-SCRM_EXPORT const double *scrm_cohorts_retention(const scrm_cohorts *r)
-{
-    return r ? r->retention : NULL;
-}
+SCRM__GETTER(const double *, scrm_cohorts_retention, scrm_cohorts, retention, NULL)
 
-SCRM_EXPORT const double *scrm_cohorts_ltv(const scrm_cohorts *r)
-{
-    return r ? r->ltv : NULL;
-}
+SCRM__GETTER(const double *, scrm_cohorts_ltv, scrm_cohorts, ltv, NULL)
 
-SCRM_EXPORT const double *scrm_cohorts_cum_orders(const scrm_cohorts *r)
-{
-    return r ? r->cum_orders : NULL;
-}
+SCRM__GETTER(const double *, scrm_cohorts_cum_orders, scrm_cohorts, cum_orders, NULL)
 
 SCRM_EXPORT int scrm_cohorts_label(char *buf, uint32_t cap, const scrm_cohorts *r,
                                    uint32_t cohort)

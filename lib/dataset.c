@@ -1185,25 +1185,13 @@ SCRM_EXPORT int scrm_dataset_append_str(uint64_t *added_out, scrm_dataset *ds, u
 
 /* ---- getters ---- */
 
-SCRM_EXPORT uint64_t scrm_dataset_customer_count(const scrm_dataset *ds)
-{
-    return ds ? ds->n_cust : 0;
-}
+SCRM__GETTER(uint64_t, scrm_dataset_customer_count, scrm_dataset, n_cust, 0)
 
-SCRM_EXPORT uint64_t scrm_dataset_order_count(const scrm_dataset *ds)
-{
-    return ds ? ds->n_orders : 0;
-}
+SCRM__GETTER(uint64_t, scrm_dataset_order_count, scrm_dataset, n_orders, 0)
 
-SCRM_EXPORT uint64_t scrm_dataset_duplicate_count(const scrm_dataset *ds)
-{
-    return ds ? ds->n_dups : 0;
-}
+SCRM__GETTER(uint64_t, scrm_dataset_duplicate_count, scrm_dataset, n_dups, 0)
 
-SCRM_EXPORT uint32_t scrm_dataset_minor_digits(const scrm_dataset *ds)
-{
-    return ds ? ds->minor_digits : 2;
-}
+SCRM__GETTER(uint32_t, scrm_dataset_minor_digits, scrm_dataset, minor_digits, 2)
 
 int scrm__dataset_set_minor_digits(scrm_dataset *ds, uint32_t minor_digits, const char *fn)
 {
@@ -1221,10 +1209,7 @@ int scrm__dataset_set_minor_digits(scrm_dataset *ds, uint32_t minor_digits, cons
     return SCRM_OK;
 }
 
-SCRM_EXPORT int scrm_dataset_key_type(const scrm_dataset *ds)
-{
-    return ds ? ds->key_type : SCRM_KEY_AUTO;
-}
+SCRM__GETTER(int, scrm_dataset_key_type, scrm_dataset, key_type, SCRM_KEY_AUTO)
 
 SCRM_EXPORT int scrm_dataset_time_range(int64_t *min_out, int64_t *max_out,
                                         const scrm_dataset *ds)

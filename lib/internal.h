@@ -31,6 +31,10 @@
 #define SCRM_UNLIKELY(x) (x)
 #endif
 
+/* A public getter of one field of a result handle: `dflt` for NULL. */
+#define SCRM__GETTER(ret, name, type, field, dflt)                                            \
+    SCRM_EXPORT ret name(const type *h) { return h ? (ret)h->field : (dflt); }
+
 /* ---- allocation: every allocation of the library goes through these ---- */
 void *scrm__malloc(size_t size);
 void *scrm__calloc(size_t n, size_t size);           /* zeroed, n*size overflow-checked */

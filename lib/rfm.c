@@ -778,17 +778,11 @@ done:
 
 /* ---- getters ---- */
 
-SCRM_EXPORT uint32_t scrm_rfm_customer_count(const scrm_rfm *r) { return r ? r->n : 0; }
-SCRM_EXPORT const int32_t *scrm_rfm_recency_days(const scrm_rfm *r)
-{
-    return r ? r->recency : NULL;
-}
-SCRM_EXPORT const uint32_t *scrm_rfm_frequency(const scrm_rfm *r)
-{
-    return r ? r->frequency : NULL;
-}
-SCRM_EXPORT const double *scrm_rfm_monetary(const scrm_rfm *r) { return r ? r->monetary : NULL; }
-SCRM_EXPORT const int64_t *scrm_rfm_revenue(const scrm_rfm *r) { return r ? r->revenue : NULL; }
+SCRM__GETTER(uint32_t, scrm_rfm_customer_count, scrm_rfm, n, 0)
+SCRM__GETTER(const int32_t *, scrm_rfm_recency_days, scrm_rfm, recency, NULL)
+SCRM__GETTER(const uint32_t *, scrm_rfm_frequency, scrm_rfm, frequency, NULL)
+SCRM__GETTER(const double *, scrm_rfm_monetary, scrm_rfm, monetary, NULL)
+SCRM__GETTER(const int64_t *, scrm_rfm_revenue, scrm_rfm, revenue, NULL)
 SCRM_EXPORT const uint8_t *scrm_rfm_scores(const scrm_rfm *r, int dim)
 {
     return r && dim >= 0 && dim < 3 ? r->score[dim] : NULL;
@@ -797,29 +791,17 @@ SCRM_EXPORT const double *scrm_rfm_edges(const scrm_rfm *r, int dim)
 {
     return r && dim >= 0 && dim < 3 ? r->edges[dim] : NULL;
 }
-SCRM_EXPORT const int32_t *scrm_rfm_segments(const scrm_rfm *r) { return r ? r->segment : NULL; }
-SCRM_EXPORT int64_t scrm_rfm_as_of(const scrm_rfm *r) { return r ? r->as_of : 0; }
-SCRM_EXPORT uint32_t scrm_rfm_bins(const scrm_rfm *r) { return r ? r->bins : 0; }
-SCRM_EXPORT const scrm_segment_map *scrm_rfm_segment_map(const scrm_rfm *r)
-{
-    return r ? r->map : NULL;
-}
-SCRM_EXPORT const uint64_t *scrm_rfm_segment_customers(const scrm_rfm *r)
-{
-    return r ? r->seg_count : NULL;
-}
-SCRM_EXPORT const int64_t *scrm_rfm_segment_revenue(const scrm_rfm *r)
-{
-    return r ? r->seg_revenue : NULL;
-}
+SCRM__GETTER(const int32_t *, scrm_rfm_segments, scrm_rfm, segment, NULL)
+SCRM__GETTER(int64_t, scrm_rfm_as_of, scrm_rfm, as_of, 0)
+SCRM__GETTER(uint32_t, scrm_rfm_bins, scrm_rfm, bins, 0)
+SCRM__GETTER(const scrm_segment_map *, scrm_rfm_segment_map, scrm_rfm, map, NULL)
+SCRM__GETTER(const uint64_t *, scrm_rfm_segment_customers, scrm_rfm, seg_count, NULL)
+SCRM__GETTER(const int64_t *, scrm_rfm_segment_revenue, scrm_rfm, seg_revenue, NULL)
 SCRM_EXPORT const double *scrm_rfm_segment_stat(const scrm_rfm *r, int stat)
 {
     return r && stat >= 0 && stat < N_STATS ? r->seg_stat[stat] : NULL;
 }
-SCRM_EXPORT uint64_t scrm_rfm_unassigned_count(const scrm_rfm *r)
-{
-    return r ? r->unassigned : 0;
-}
+SCRM__GETTER(uint64_t, scrm_rfm_unassigned_count, scrm_rfm, unassigned, 0)
 
 /* ---- audiences ---- */
 
