@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -1309,6 +1310,55 @@ static void test_summary_allocation_failures_keep_nothing(void **state)
     scrm_dataset_free(fresh);
 }
 
+/* Analyses started together on a fresh dataset each build the shared
+ * summary; one copy is kept and every result equals a one-thread run. */
+struct race {
+    scrm_dataset *ds;
+    scrm_rfm *r;
+    int rc, days;
+};
+
+static void *race_main(void *arg)
+{
+    struct race *x = arg;
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.threads = 1;
+    o.frequency_mode = x->days ? SCRM_RFM_FREQUENCY_DAYS : SCRM_RFM_FREQUENCY_ORDERS;
+    x->rc = scrm_rfm_compute(&x->r, x->ds, &o);
+    return NULL;
+}
+
+static void test_concurrent_analyses_share_one_summary(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 8; round++) {
+        scrm_dataset *ds = make_synthetic(3000, 20000, round & 1);
+        struct race x[4];
+        pthread_t tid[4];
+        for (int t = 0; t < 4; t++) {
+            x[t] = (struct race){ds, NULL, -1, t & 1};
+            assert_int_equal(pthread_create(&tid[t], NULL, race_main, &x[t]), 0);
+        }
+        for (int t = 0; t < 4; t++) {
+            pthread_join(tid[t], NULL);
+            assert_int_equal(x[t].rc, SCRM_OK);
+        }
+        for (int t = 2; t < 4; t++)
+            assert_same_result(x[t - 2].r, x[t].r);
+        /* again, now from the cached summary */
+        for (int t = 0; t < 2; t++) {
+            struct race y = {ds, NULL, -1, t};
+            race_main(&y);
+            assert_int_equal(y.rc, SCRM_OK);
+            assert_same_result(x[t].r, y.r);
+            scrm_rfm_free(y.r);
+        }
+        for (int t = 0; t < 4; t++)
+            scrm_rfm_free(x[t].r);
+        scrm_dataset_free(ds);
+    }
+}
+
 static void test_allocation_failures_leave_nothing(void **state)
 {
     (void)state;
@@ -1461,6 +1511,7 @@ int main(void)
         cmocka_unit_test(test_write_csv_mean_rounds_half_away_from_zero),
         cmocka_unit_test(test_progress_and_cancel),
         cmocka_unit_test(test_summary_allocation_failures_keep_nothing),
+        cmocka_unit_test(test_concurrent_analyses_share_one_summary),
         cmocka_unit_test(test_thread_count_does_not_change_results),
         cmocka_unit_test(test_allocation_failures_leave_nothing),
         cmocka_unit_test(test_allocation_failures_with_threads),
