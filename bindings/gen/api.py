@@ -15,7 +15,7 @@ come from it, never from regular expressions over the headers), and returns an
                function returns int and its @return lists SCRM_OK (a negative
                result is then an error code)
                ret_len / ret_shape: the declared length (shape) of a returned array;
-               Param.length / Param.buffer: declared length of an array
+               lengths / buffers: parameter -> declared length of an array
                parameter, or its (capacity, count) protocol (see below)
 ``enums``      Enum(name, values, brief, header); values: EnumValue(name, value, brief)
 ``defines``    Define(name, text, value, ctype, brief, header): object-like
@@ -23,7 +23,8 @@ come from it, never from regular expressions over the headers), and returns an
                (SCRM_*_OPTIONS_VERSION, SCRM_VERSION_*, SCRM_TIME_MIN, ...);
                value is a Python int or str, ctype 'int', 'int64_t',
                'uint64_t' or 'const char *'
-``structs``    Struct(name, fields, brief, header); fields: Field(name, ctype, brief)
+``structs``    Struct(name, fields, brief, header, lengths); fields: Field(name, ctype, brief);
+               lengths: field -> declared length of an array field
                in declaration order (the versioned options structs)
 ``callbacks``  Callback(name, ret, params, brief, header): typedef'd function pointers
 ``handles``    Handle(name, brief, header): typedefs of incomplete structs
@@ -96,15 +97,12 @@ class Param(NamedTuple):
     name: str
     ctype: str
     direction: str  # 'in', 'out' or 'inout'
-    length: str = ''     # @scrm_len{expr} in its @param text: elements of the array
-    buffer: Tuple[str, ...] = ()  # @scrm_buffer{cap, count_out}: (capacity, count) parameters
 
 
 class Field(NamedTuple):
     name: str
     ctype: str
     brief: str
-    length: str = ''     # @scrm_len{expr} in its doc: the array holds at least expr values
 
 
 class EnumValue(NamedTuple):
@@ -130,6 +128,8 @@ class Function:
     fallible: bool = False  # returns int and @return lists SCRM_OK: negative = error code
     ret_len: str = ''       # @scrm_len{expr} in @return: elements of the returned array
     ret_shape: List[str] = field(default_factory=list)  # @scrm_shape{rows, cols} in @return
+    lengths: dict = field(default_factory=dict)  # parameter -> @scrm_len{expr} of its @param
+    buffers: dict = field(default_factory=dict)  # parameter -> (cap, count) of @scrm_buffer
 
 
 @dataclass
@@ -156,6 +156,7 @@ class Struct:
     fields: List[Field]
     brief: str
     header: str
+    lengths: dict = field(default_factory=dict)  # field -> @scrm_len{expr}: holds at least expr
 
 
 @dataclass
@@ -595,7 +596,9 @@ def _declarations(el: Optional[ET.Element]) -> dict:
 def _aliases(include_dir: str) -> str:
     """The ALIASES setting of docs/Doxyfile.in (one definition for the HTML
     documentation and the generator), as Doxyfile text."""
-    path = os.path.join(include_dir, '..', 'docs', 'Doxyfile.in')
+    del include_dir  # the aliases are the project's, whatever headers are read
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'docs',
+                        'Doxyfile.in')
     try:
         with open(path, encoding='utf-8') as f:
             lines = f.read().split('\n')
@@ -818,6 +821,7 @@ class _Builder:
         ret = self.ctype(_text(m.find('type')), where + ' (return type)')
         dirs = _directions(m)
         pdecl = _param_declarations(m)
+        lengths, buffers = {}, {}
         params = []
         pels = m.findall('param')
         if len(pels) == 1 and _text(pels[0].find('type')) == 'void' \
@@ -835,9 +839,12 @@ class _Builder:
             d = pdecl.get(pname, {})
             if 'Shape' in d:
                 raise ApiError(f'{where}: @scrm_shape is for @return only (parameter {pname})')
+            if d.get('Length'):
+                lengths[pname] = d['Length'][0]
+            if d.get('Buffer'):
+                buffers[pname] = tuple(d['Buffer'])
             params.append(Param(pname, self.ctype(ptype, f'{where} parameter {pname}'),
-                                dirs.get(pname, 'in'), ''.join(d.get('Length', [])),
-                                tuple(d.get('Buffer', ()))))
+                                dirs.get(pname, 'in')))
         # Cross-check with the argument string and the documented names.
         expected = _split_params(m.findtext('argsstring') or '()', where)
         if [n for n, _ in expected] != [p.name for p in params]:
@@ -858,7 +865,7 @@ class _Builder:
                                            _text(m.find('briefdescription')), header,
                                            returns, fallible,
                                            ''.join(rdecl.get('Length', [])),
-                                           list(rdecl.get('Shape', []))))
+                                           list(rdecl.get('Shape', [])), lengths, buffers))
 
     def do_enum(self, m, header, *_):
         name = m.findtext('name')
@@ -941,6 +948,7 @@ class _Builder:
             return
         cd = struct_defs[name]
         fields = []
+        flengths = {}
         for var in cd.iter('memberdef'):
             if var.get('kind') != 'variable':
                 raise ApiError(f'{where}: unsupported struct member kind {var.get("kind")}')
@@ -955,12 +963,13 @@ class _Builder:
             fd.update(_declarations(var.find('detaileddescription')))
             if set(fd) - {'Length'}:
                 raise ApiError(f'{fwhere}: only @scrm_len applies to a field')
+            if fd.get('Length'):
+                flengths[fname] = fd['Length'][0]
             fields.append((self.line_of(var), Field(fname, self.ctype(_text(var.find('type')),
                                                                       fwhere),
-                                                    _text(var.find('briefdescription')),
-                                                    ''.join(fd.get('Length', [])))))
+                                                    _text(var.find('briefdescription')))))
         fields.sort(key=lambda x: x[0])
-        self.api.structs.append(Struct(name, [f for _, f in fields], brief, header))
+        self.api.structs.append(Struct(name, [f for _, f in fields], brief, header, flengths))
 
     def check_len(self, text, names, where):
         """Parse a length declaration and check what it refers to."""
@@ -988,18 +997,16 @@ class _Builder:
                 raise ApiError(f'{where}: give @scrm_len or @scrm_shape, not both')
             for e in ([f.ret_len] if f.ret_len else []) + f.ret_shape:
                 self.check_len(e, names, where + ' (@return)')
-            for p in f.params:
-                if p.length:
-                    self.check_len(p.length, names, f'{where} parameter {p.name}')
-                if p.buffer:
-                    if len(p.buffer) != 2 or any(b not in names for b in p.buffer):
-                        raise ApiError(f'{where} parameter {p.name}: @scrm_buffer{{cap, count}} '
-                                       'must name two parameters')
+            for pname, e in f.lengths.items():
+                self.check_len(e, names, f'{where} parameter {pname}')
+            for pname, b in f.buffers.items():
+                if len(b) != 2 or any(x not in names for x in b):
+                    raise ApiError(f'{where} parameter {pname}: @scrm_buffer{{cap, count}} '
+                                   'must name two parameters')
         for s in self.api.structs:
             names = {x.name for x in s.fields}
-            for x in s.fields:
-                if x.length:
-                    self.check_len(x.length, names, f'{s.header}: struct {s.name} field {x.name}')
+            for fname, e in s.lengths.items():
+                self.check_len(e, names, f'{s.header}: struct {s.name} field {fname}')
 
     def check_types(self):
         known = set(BASE_TYPES)
