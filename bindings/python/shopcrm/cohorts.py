@@ -8,10 +8,11 @@ docs/cohorts.md.
 import ctypes
 import math
 from collections.abc import Mapping
-from ctypes import byref, c_double, c_int64, c_uint64
+from ctypes import byref, c_int64
 
 from . import _ffi
-from ._util import Handle, Progress, column, init_options, np, pd, seq_len, to_epoch
+from ._columns import CohortsColumns
+from ._util import Handle, Progress, init_options, np, pd, seq_len, to_epoch
 
 _UNITS = {'day': _ffi.PeriodUnit.DAY, 'week': _ffi.PeriodUnit.WEEK,
           'month': _ffi.PeriodUnit.MONTH, 'quarter': _ffi.PeriodUnit.QUARTER,
@@ -114,7 +115,7 @@ def format_rate(x):
 # Results
 # ---------------------------------------------------------------------------
 
-class Cohorts(Handle):
+class Cohorts(CohortsColumns, Handle):
     """Cohort matrices (C: scrm_cohorts): ``rows`` cohorts (C) × ``cols``
     periods since acquisition (K).
 
@@ -123,7 +124,9 @@ class Cohorts(Handle):
     customer), ``cum_orders`` (float64, NaN where not observable) are
     read-only 2-D arrays of shape (C, K) over the library's memory (no copy)
     and ``sizes`` a 1-D uint64 array of C; each keeps the C result alive, so
-    it stays valid after close(). Without numpy they are lists of rows."""
+    it stays valid after close(). Without numpy they are lists of rows. The
+    accessors come from shopcrm._columns (generated from the @scrm_shape
+    declarations of cohorts.h)."""
 
     _what = 'cohort result'
 
@@ -156,59 +159,6 @@ class Cohorts(Handle):
     def close(self):
         self._cache = {}
         super().close()
-
-    def _matrix(self, name, getter, ctype, np_dtype):
-        if name in self._cache:
-            return self._cache[name]
-        p = self._p()
-        c, k = self.rows, self.cols
-        flat = column(self._res, getter(p), ctype, c * k, np_dtype)
-        if np is not None:
-            m = flat.reshape(c, k)  # a view: still zero-copy and read-only
-        else:
-            m = [flat[i * k:(i + 1) * k] for i in range(c)]
-        self._cache[name] = m
-        return m
-
-    @property
-    def sizes(self):
-        """Acquired customers per cohort (C values)."""
-        if 'sizes' not in self._cache:
-            self._cache['sizes'] = column(self._res, _ffi.scrm_cohorts_sizes(self._p()),
-                                          c_uint64, self.rows, np and np.uint64)
-        return self._cache['sizes']
-
-    @property
-    def active(self):
-        """Active customers per cell (classic or rolling, as computed)."""
-        return self._matrix('active', _ffi.scrm_cohorts_active, c_uint64, np and np.uint64)
-
-    @property
-    def orders(self):
-        """Counted orders per cell."""
-        return self._matrix('orders', _ffi.scrm_cohorts_orders, c_uint64, np and np.uint64)
-
-    @property
-    def revenue(self):
-        """Exact revenue per cell, minor units."""
-        return self._matrix('revenue', _ffi.scrm_cohorts_revenue, c_int64, np and np.int64)
-
-    @property
-    def retention(self):
-        """active / cohort size (NaN: not observable or empty cohort)."""
-        return self._matrix('retention', _ffi.scrm_cohorts_retention, c_double,
-                            np and np.float64)
-
-    @property
-    def ltv(self):
-        """Historical LTV: revenue of periods 0..k / cohort size, minor units."""
-        return self._matrix('ltv', _ffi.scrm_cohorts_ltv, c_double, np and np.float64)
-
-    @property
-    def cum_orders(self):
-        """Orders of periods 0..k / cohort size."""
-        return self._matrix('cum_orders', _ffi.scrm_cohorts_cum_orders, c_double,
-                            np and np.float64)
 
     def observable(self, cohort, period):
         """True when cell (cohort, period) lies at or before the observation end."""
@@ -330,6 +280,7 @@ def compute(ds, period='month', mode='classic', start=None, end=None, utc_offset
     if acquisition is not None:
         opts.acquisition, keep = _acquisition(ds, acquisition)
         opts.acquisition_count = ds.customers
+        _ffi.check_lengths(opts, {'acquisition': len(keep)})  # @scrm_len{acquisition_count}
     prog = Progress(progress)
     prog.install(opts)
     out = _ffi._CohortsP()
