@@ -230,6 +230,8 @@ export interface CohortCell {
  */
 export declare class CohortResult {
   readonly rows: number;
+  /** The dataset's currency minor digits (writeCsv's major units). */
+  readonly minorDigits: number;
   readonly cols: number;
   readonly unit: PeriodUnit;
   /** Cohort labels: '2017-03', '2017-W09', '2017-Q1', ... */
@@ -263,14 +265,17 @@ export declare class CohortResult {
 }
 
 export declare class Dataset {
-  constructor(opts?: { keyType?: 'auto' | 'u64' | 'string'; threads?: number });
+  constructor(opts?: { keyType?: 'auto' | 'u64' | 'string'; threads?: number;
+                       minorDigits?: number });
   static fromCsv(path: string, opts?: CsvOptions): Dataset;
   static fromArrays(customers: ArrayLike<number | bigint | string> | BigUint64Array,
                     times: ArrayLike<Time> | BigInt64Array,
                     amounts: ArrayLike<number | bigint> | BigInt64Array,
                     opts?: { orderKeys?: ArrayLike<number | bigint | string> | BigUint64Array | null;
                              keyType?: 'auto' | 'u64' | 'string'; threads?: number;
-                             progress?: Progress | null }): Dataset;
+                             progress?: Progress | null; minorDigits?: number }): Dataset;
+  /** Digits of the currency's minor unit (2 for cents, 0 for yen, 3 for dinars). */
+  readonly minorDigits: number;
   /** The report of the last CSV load, or null. */
   report: CsvReport | null;
   loadCsv(path: string, opts?: CsvOptions): CsvReport;
@@ -304,8 +309,8 @@ export declare function periodIndex(t: Time, unit?: PeriodUnit, utcOffset?: numb
 export declare function periodStart(index: number | bigint, unit?: PeriodUnit, utcOffset?: number): number | bigint;
 /** '2017-03-14', '2017-W09', '2017-03', '2017-Q1' or '2017'. */
 export declare function periodLabel(index: number | bigint, unit?: PeriodUnit): string;
-/** Exact major units of minor units: -1234 -> '-12.34'. */
-export declare function formatMoney(minor: number | bigint): string;
+/** Exact major units of minor units with minorDigits (default 2): -1234 -> '-12.34'. */
+export declare function formatMoney(minor: number | bigint, minorDigits?: number): string;
 /** printf("%.*f"): exact, ties to even; '' for NaN. */
 export declare function formatFixed(x: number, digits?: number): string;
 /** printf("%.*g"): exact, ties to even. */

@@ -90,11 +90,13 @@ def period_label(index, unit='month'):
 # Formatting shared with the C and Node examples and `shopcrm cohorts --out`
 # ---------------------------------------------------------------------------
 
-def format_money(minor):
-    """Exact major units of integer minor units (2 digits): -1234 -> '-12.34'."""
-    sign = '-' if minor < 0 else ''
-    units, rest = divmod(abs(int(minor)), 100)
-    return f'{sign}{units}.{rest:02d}'
+def format_money(minor, minor_digits=2):
+    """Exact major units of integer minor units, with the currency's minor
+    digits (scrm_money_print): -1234 -> '-12.34'; with 0 digits 1500 ->
+    '1500', with 3 digits 1500 -> '1.500'."""
+    buf = ctypes.create_string_buffer(_ffi.SCRM_MONEY_TEXT_MAX)
+    _ffi.scrm_money_print(buf, len(buf), int(minor), minor_digits)
+    return buf.value.decode('ascii')
 
 
 def format_rate(x):
@@ -130,9 +132,11 @@ class Cohorts(CohortsColumns, Handle):
 
     _what = 'cohort result'
 
-    def __init__(self, ptr):
+    def __init__(self, ptr, minor_digits=2):
         super().__init__(ptr, _ffi.scrm_cohorts_free)
         self._cache = {}
+        #: The dataset's currency minor digits (write_csv's major units).
+        self.minor_digits = minor_digits
         self.rows = _ffi.scrm_cohorts_count(ptr)
         self.cols = _ffi.scrm_cohorts_periods(ptr)
         self.unit = _unit_name(_ffi.scrm_cohorts_unit(ptr))
@@ -203,14 +207,14 @@ class Cohorts(CohortsColumns, Handle):
     def write_csv(self, path):
         """Write the long form as CSV: ``cohort,period,cohort_size,
         active_customers,orders,revenue,retention``, revenue in major units
-        (2 decimals, exact), retention as format_rate() writes it (empty for
+        (exact, with the dataset's minor digits: 2 decimals for cents), retention as format_rate() writes it (empty for
         an empty cohort); the format of `shopcrm cohorts --out`
         (docs/cohorts.md)."""
         with open(path, 'w', encoding='ascii', newline='') as f:
             f.write(','.join(LONG_COLUMNS) + '\n')
             for r in self.to_long(as_frame=False):
                 f.write(f"{r['cohort']},{r['period']},{r['cohort_size']},"
-                        f"{r['active_customers']},{r['orders']},{format_money(r['revenue'])},"
+                        f"{r['active_customers']},{r['orders']},{format_money(r['revenue'], self.minor_digits)},"
                         f"{format_rate(r['retention'])}\n")
 
     def merge(self, other):
@@ -220,7 +224,7 @@ class Cohorts(CohortsColumns, Handle):
             raise TypeError('merge: expected a Cohorts result')
         out = _ffi._CohortsP()
         _ffi.scrm_cohorts_merge(byref(out), self._p(), other._p())
-        return Cohorts(out)
+        return Cohorts(out, self.minor_digits)
 
     def __repr__(self):
         if self.closed:
@@ -286,7 +290,7 @@ def compute(ds, period='month', mode='classic', start=None, end=None, utc_offset
     out = _ffi._CohortsP()
     prog.call(_ffi.scrm_cohorts_compute, byref(out), dsp, byref(opts))
     del keep
-    return Cohorts(out)
+    return Cohorts(out, ds.minor_digits)
 
 
 __all__ = ['Cohorts', 'compute', 'period_index', 'period_start', 'period_label', 'METRICS',
