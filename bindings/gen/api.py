@@ -14,16 +14,31 @@ come from it, never from regular expressions over the headers), and returns an
                not marked); returns: the @return text; fallible: True when the
                function returns int and its @return lists SCRM_OK (a negative
                result is then an error code)
+               ret_len / ret_shape: the declared length (shape) of a returned array;
+               lengths / buffers: parameter -> declared length of an array
+               parameter, or its (capacity, count) protocol (see below)
 ``enums``      Enum(name, values, brief, header); values: EnumValue(name, value, brief)
 ``defines``    Define(name, text, value, ctype, brief, header): object-like
                macros whose value is an integer or string constant
                (SCRM_*_OPTIONS_VERSION, SCRM_VERSION_*, SCRM_TIME_MIN, ...);
                value is a Python int or str, ctype 'int', 'int64_t',
                'uint64_t' or 'const char *'
-``structs``    Struct(name, fields, brief, header); fields: Field(name, ctype, brief)
+``structs``    Struct(name, fields, brief, header, lengths); fields: Field(name, ctype, brief);
+               lengths: field -> declared length of an array field
                in declaration order (the versioned options structs)
 ``callbacks``  Callback(name, ret, params, brief, header): typedef'd function pointers
 ``handles``    Handle(name, brief, header): typedefs of incomplete structs
+
+Array lengths are declared in the doc comments with the aliases of
+docs/Doxyfile.in (rendered as readable text, read back here from the XML):
+``@scrm_len{expr}`` (in @return, a @param or a struct field's doc: the array
+has / must hold expr elements), ``@scrm_shape{rows, cols}`` (in @return: a
+row-major matrix of rows x cols), ``@scrm_buffer{cap, count}`` (in an output
+array's @param: it holds ``cap`` elements, the count needed is written to
+``count``; a first call with NULL asks for it). ``expr`` is the small language
+of ``parse_len()``: integers, parameter (or sibling field) names, calls of
+functions of the API, ``+ - *`` and parentheses, e.g.
+``scrm_cohorts_count(r) * scrm_cohorts_periods(r)`` or ``bins - 1``.
 
 Every ctype is normalised to one canonical spelling:
 ``[const ]BASE`` followed, for each pointer level, by ``*`` or ``*const``
@@ -111,6 +126,10 @@ class Function:
     header: str
     returns: str = ''       # the text of its @return documentation
     fallible: bool = False  # returns int and @return lists SCRM_OK: negative = error code
+    ret_len: str = ''       # @scrm_len{expr} in @return: elements of the returned array
+    ret_shape: List[str] = field(default_factory=list)  # @scrm_shape{rows, cols} in @return
+    lengths: dict = field(default_factory=dict)  # parameter -> @scrm_len{expr} of its @param
+    buffers: dict = field(default_factory=dict)  # parameter -> (cap, count) of @scrm_buffer
 
 
 @dataclass
@@ -137,6 +156,7 @@ class Struct:
     fields: List[Field]
     brief: str
     header: str
+    lengths: dict = field(default_factory=dict)  # field -> @scrm_len{expr}: holds at least expr
 
 
 @dataclass
@@ -459,6 +479,145 @@ def _evaluate(name, toks, where):
 
 
 # --------------------------------------------------------------------------
+# Length declarations (@scrm_len, @scrm_shape, @scrm_buffer)
+# --------------------------------------------------------------------------
+
+_LEN_TOKEN_RE = re.compile(r'\s*(?:(?P<num>\d+)|(?P<id>[A-Za-z_]\w*)|(?P<op>[-+*(),]))')
+
+
+def parse_len(text: str, where: str):
+    """Parse a length expression into a tree of tuples:
+    ('num', n) | ('name', id) | ('call', fn, [args]) | (op, left, right)
+    with op one of '+', '-', '*'. Usual precedence, left associative."""
+    toks = []
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        m = _LEN_TOKEN_RE.match(text, pos)
+        if not m or m.end() == pos:
+            raise ApiError(f'{where}: cannot parse length {text!r} at {text[pos:]!r}')
+        toks.append((m.lastgroup, m.group(m.lastgroup)))
+        pos = m.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    i = 0
+
+    def peek():
+        return toks[i][1] if i < len(toks) else None
+
+    def take(expected=None):
+        nonlocal i
+        if i >= len(toks) or (expected is not None and toks[i][1] != expected):
+            raise ApiError(f'{where}: length {text!r}: expected {expected or "a term"}')
+        i += 1
+        return toks[i - 1]
+
+    def atom():
+        kind, v = take()
+        if kind == 'num':
+            return ('num', int(v))
+        if kind == 'id':
+            if peek() == '(':
+                take('(')
+                args = []
+                if peek() != ')':
+                    args.append(expr())
+                    while peek() == ',':
+                        take(',')
+                        args.append(expr())
+                take(')')
+                return ('call', v, args)
+            return ('name', v)
+        if v == '(':
+            e = expr()
+            take(')')
+            return e
+        raise ApiError(f'{where}: length {text!r}: unexpected {v!r}')
+
+    def term():
+        e = atom()
+        while peek() == '*':
+            take('*')
+            e = ('*', e, atom())
+        return e
+
+    def expr():
+        e = term()
+        while peek() in ('+', '-'):
+            op = take()[1]
+            e = (op, e, term())
+        return e
+
+    tree = expr()
+    if i != len(toks):
+        raise ApiError(f'{where}: length {text!r}: unexpected {toks[i][1]!r}')
+    return tree
+
+
+def len_names(tree) -> List[str]:
+    """The plain names (parameters or fields) a length expression reads."""
+    if tree[0] == 'num':
+        return []
+    if tree[0] == 'name':
+        return [tree[1]]
+    if tree[0] == 'call':
+        return [n for a in tree[2] for n in len_names(a)]
+    return len_names(tree[1]) + len_names(tree[2])
+
+
+def len_calls(tree) -> List[Tuple[str, int]]:
+    """(function, argument count) of every call in a length expression."""
+    if tree[0] in ('num', 'name'):
+        return []
+    if tree[0] == 'call':
+        return [(tree[1], len(tree[2]))] + [c for a in tree[2] for c in len_calls(a)]
+    return len_calls(tree[1]) + len_calls(tree[2])
+
+
+def _declarations(el: Optional[ET.Element]) -> dict:
+    """{'Length': [expr], 'Shape': [rows, cols], 'Buffer': [cap, count]} of the
+    aliases rendered in @p el: a <bold>Label:</bold> followed by its
+    <computeroutput> arguments (docs/Doxyfile.in ALIASES)."""
+    found = {}
+    if el is None:
+        return found
+    wanted = {'Length:': 1, 'Shape:': 2, 'Buffer:': 2}
+    for parent in el.iter():
+        kids = list(parent)
+        for j, k in enumerate(kids):
+            label = _text(k)
+            if k.tag != 'bold' or label not in wanted:
+                continue
+            args = [_text(c) for c in kids[j + 1:] if c.tag == 'computeroutput']
+            found[label[:-1]] = args[:wanted[label]]
+    return found
+
+
+def _aliases(include_dir: str) -> str:
+    """The ALIASES setting of docs/Doxyfile.in (one definition for the HTML
+    documentation and the generator), as Doxyfile text."""
+    del include_dir  # the aliases are the project's, whatever headers are read
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'docs',
+                        'Doxyfile.in')
+    try:
+        with open(path, encoding='utf-8') as f:
+            lines = f.read().split('\n')
+    except FileNotFoundError:
+        raise ApiError(f'{path}: missing (it defines the @scrm_len ALIASES)') from None
+    out = []
+    for i, line in enumerate(lines):
+        if re.match(r'^ALIASES\s*\+?=', line):
+            j = i
+            out.append(lines[j])
+            while lines[j].rstrip().endswith('\\'):
+                j += 1
+                out.append(lines[j])
+    if not out:
+        raise ApiError(f'{path}: no ALIASES (the @scrm_len declarations need them)')
+    return '\n'.join(out) + '\n'
+
+
+# --------------------------------------------------------------------------
 # Doxygen
 # --------------------------------------------------------------------------
 
@@ -489,7 +648,7 @@ GENERATE_XML           = YES
 XML_OUTPUT             = xml
 XML_PROGRAMLISTING     = NO
 HAVE_DOT               = NO
-"""
+"""  # + the ALIASES of docs/Doxyfile.in
 # HTML is generated too (into the temporary directory, then discarded):
 # doxygen 1.9.4 with XML as its only output misreports parameters.
 
@@ -502,6 +661,7 @@ def run_doxygen(include_dir: str, out_dir: str, doxygen: str = 'doxygen') -> str
     doxyfile = os.path.join(out_dir, 'Doxyfile')
     with open(doxyfile, 'w', encoding='utf-8') as f:
         f.write(_DOXYFILE.format(include=os.path.abspath(include_dir), out=out_dir))
+        f.write(_aliases(include_dir))
     res = subprocess.run([exe, doxyfile], cwd=out_dir, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, check=False)
     if res.returncode != 0:
@@ -518,6 +678,19 @@ def _directions(member: ET.Element) -> dict:
             d = pn.get('direction', 'in')
             dirs[_text(pn)] = {'in': 'in', 'out': 'out', 'inout': 'inout'}.get(d, d)
     return dirs
+
+
+def _param_declarations(member: ET.Element) -> dict:
+    """Parameter name -> _declarations() of its @param text."""
+    out = {}
+    for plist in member.iter('parameterlist'):
+        if plist.get('kind') != 'param':
+            continue
+        for item in plist.findall('parameteritem'):
+            d = _declarations(item.find('parameterdescription'))
+            for pn in item.iter('parametername'):
+                out[_text(pn)] = d
+    return out
 
 
 def _split_params(argsstring: str, where: str) -> List[Tuple[str, str]]:
@@ -637,6 +810,7 @@ class _Builder:
             if sname not in typedef_structs:
                 raise ApiError(f'struct {sname}: every struct must have a typedef of the same name')
         self.check_types()
+        self.check_lengths()
         return self.api
 
     def do_function(self, m, header, *_):
@@ -646,6 +820,8 @@ class _Builder:
             raise ApiError(f'{where}: static or inline functions are not supported')
         ret = self.ctype(_text(m.find('type')), where + ' (return type)')
         dirs = _directions(m)
+        pdecl = _param_declarations(m)
+        lengths, buffers = {}, {}
         params = []
         pels = m.findall('param')
         if len(pels) == 1 and _text(pels[0].find('type')) == 'void' \
@@ -660,6 +836,13 @@ class _Builder:
                 raise ApiError(f'{where}: a parameter has no name')
             if p.find('array') is not None:
                 raise ApiError(f'{where}: array parameter {pname} is not supported')
+            d = pdecl.get(pname, {})
+            if 'Shape' in d:
+                raise ApiError(f'{where}: @scrm_shape is for @return only (parameter {pname})')
+            if d.get('Length'):
+                lengths[pname] = d['Length'][0]
+            if d.get('Buffer'):
+                buffers[pname] = tuple(d['Buffer'])
             params.append(Param(pname, self.ctype(ptype, f'{where} parameter {pname}'),
                                 dirs.get(pname, 'in')))
         # Cross-check with the argument string and the documented names.
@@ -672,9 +855,17 @@ class _Builder:
             raise ApiError(f'{where}: documented parameters {sorted(stray)} are not declared')
         returns = ' '.join(_text(ss) for ss in m.iter('simplesect') if ss.get('kind') == 'return')
         fallible = ret == 'int' and re.search(r'\bSCRM_OK\b', returns) is not None
+        rdecl = {}
+        for ss in m.iter('simplesect'):
+            if ss.get('kind') == 'return':
+                rdecl.update(_declarations(ss))
+        if 'Buffer' in rdecl:
+            raise ApiError(f'{where}: @scrm_buffer belongs in an output @param')
         self.api.functions.append(Function(name, ret, params,
                                            _text(m.find('briefdescription')), header,
-                                           returns, fallible))
+                                           returns, fallible,
+                                           ''.join(rdecl.get('Length', [])),
+                                           list(rdecl.get('Shape', [])), lengths, buffers))
 
     def do_enum(self, m, header, *_):
         name = m.findtext('name')
@@ -757,6 +948,7 @@ class _Builder:
             return
         cd = struct_defs[name]
         fields = []
+        flengths = {}
         for var in cd.iter('memberdef'):
             if var.get('kind') != 'variable':
                 raise ApiError(f'{where}: unsupported struct member kind {var.get("kind")}')
@@ -767,11 +959,54 @@ class _Builder:
                                'declared inline are not supported')
             if var.findtext('bitfield'):
                 raise ApiError(f'{fwhere}: bit-fields are not supported')
+            fd = _declarations(var.find('briefdescription'))
+            fd.update(_declarations(var.find('detaileddescription')))
+            if set(fd) - {'Length'}:
+                raise ApiError(f'{fwhere}: only @scrm_len applies to a field')
+            if fd.get('Length'):
+                flengths[fname] = fd['Length'][0]
             fields.append((self.line_of(var), Field(fname, self.ctype(_text(var.find('type')),
                                                                       fwhere),
                                                     _text(var.find('briefdescription')))))
         fields.sort(key=lambda x: x[0])
-        self.api.structs.append(Struct(name, [f for _, f in fields], brief, header))
+        self.api.structs.append(Struct(name, [f for _, f in fields], brief, header, flengths))
+
+    def check_len(self, text, names, where):
+        """Parse a length declaration and check what it refers to."""
+        tree = parse_len(text, where)
+        for n in len_names(tree):
+            if n not in names:
+                raise ApiError(f'{where}: length {text!r} reads {n!r}, which is not one of '
+                               f'{sorted(names)}')
+        for fn, argc in len_calls(tree):
+            try:
+                f = self.api.function(fn)
+            except KeyError:
+                raise ApiError(f'{where}: length {text!r} calls {fn}, not a function of the '
+                               'API') from None
+            if len(f.params) != argc:
+                raise ApiError(f'{where}: length {text!r}: {fn} takes {len(f.params)} '
+                               'arguments')
+        return tree
+
+    def check_lengths(self):
+        for f in self.api.functions:
+            names = {p.name for p in f.params}
+            where = f'{f.header}: function {f.name}'
+            if f.ret_shape and f.ret_len:
+                raise ApiError(f'{where}: give @scrm_len or @scrm_shape, not both')
+            for e in ([f.ret_len] if f.ret_len else []) + f.ret_shape:
+                self.check_len(e, names, where + ' (@return)')
+            for pname, e in f.lengths.items():
+                self.check_len(e, names, f'{where} parameter {pname}')
+            for pname, b in f.buffers.items():
+                if len(b) != 2 or any(x not in names for x in b):
+                    raise ApiError(f'{where} parameter {pname}: @scrm_buffer{{cap, count}} '
+                                   'must name two parameters')
+        for s in self.api.structs:
+            names = {x.name for x in s.fields}
+            for fname, e in s.lengths.items():
+                self.check_len(e, names, f'{s.header}: struct {s.name} field {fname}')
 
     def check_types(self):
         known = set(BASE_TYPES)

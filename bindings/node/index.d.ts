@@ -4,6 +4,10 @@ import * as ffi from './lib/ffi';
 
 export { ffi };
 
+/** The TypedArray a column getter of the low-level layer returns (generated in
+ *  lib/ffi.d.ts from the header's @scrm_len declarations), without its null. */
+export type Column<F extends (...args: never[]) => unknown> = NonNullable<ReturnType<F>>;
+
 /** Thrown for every library failure (and by the low-level layer). */
 export declare class ShopcrmError extends Error {
   constructor(message: string, code: number, codeName: string, index: number);
@@ -160,23 +164,24 @@ export declare class RfmResult {
   readonly bins: number;
   readonly asOf: Date;
   readonly asOfSeconds: number | bigint;
-  readonly recencyDays: Int32Array;
-  readonly frequency: Uint32Array;
+  readonly recencyDays: Column<typeof ffi.scrm_rfm_recency_days>;
+  readonly frequency: Column<typeof ffi.scrm_rfm_frequency>;
   /** Minor units (sum or mean). */
-  readonly monetary: Float64Array;
+  readonly monetary: Column<typeof ffi.scrm_rfm_monetary>;
   /** Exact revenue in minor units. */
-  readonly revenue: BigInt64Array;
-  readonly r: Uint8Array;
-  readonly f: Uint8Array;
-  readonly m: Uint8Array;
+  readonly revenue: Column<typeof ffi.scrm_rfm_revenue>;
+  readonly r: Column<typeof ffi.scrm_rfm_scores>;
+  readonly f: Column<typeof ffi.scrm_rfm_scores>;
+  readonly m: Column<typeof ffi.scrm_rfm_scores>;
   /** Segment index, -1 when unassigned. */
-  readonly segment: Int32Array;
-  readonly edges: { r: Float64Array; f: Float64Array; m: Float64Array };
+  readonly segment: Column<typeof ffi.scrm_rfm_segments>;
+  readonly edges: { r: Column<typeof ffi.scrm_rfm_edges>; f: Column<typeof ffi.scrm_rfm_edges>;
+                    m: Column<typeof ffi.scrm_rfm_edges> };
   readonly segmentNames: string[];
   segmentName(i: number): string | null;
   key(i: number): Key;
   segments(): SegmentSummary[];
-  audienceIndices(names: string | null | (string | null)[]): Uint32Array;
+  audienceIndices(names: string | null | (string | null)[]): ReturnType<typeof ffi.scrm_rfm_audience>;
   audience(names: string | null | (string | null)[]): Key[];
   writeCsv(path: string): void;
   writeAudienceCsv(path: string, names: string | null | (string | null)[]): void;
@@ -230,6 +235,8 @@ export interface CohortCell {
  */
 export declare class CohortResult {
   readonly rows: number;
+  /** The dataset's currency minor digits (writeCsv's major units). */
+  readonly minorDigits: number;
   readonly cols: number;
   readonly unit: PeriodUnit;
   /** Cohort labels: '2017-03', '2017-W09', '2017-Q1', ... */
@@ -239,16 +246,16 @@ export declare class CohortResult {
   /** Period index of the last observed period, or null. */
   readonly observationEnd: number | bigint | null;
   /** Acquired customers per cohort (rows values). */
-  readonly sizes: BigUint64Array;
-  readonly active: BigUint64Array;
-  readonly orders: BigUint64Array;
+  readonly sizes: Column<typeof ffi.scrm_cohorts_sizes>;
+  readonly active: Column<typeof ffi.scrm_cohorts_active>;
+  readonly orders: Column<typeof ffi.scrm_cohorts_orders>;
   /** Exact, minor units. */
-  readonly revenue: BigInt64Array;
-  readonly retention: Float64Array;
+  readonly revenue: Column<typeof ffi.scrm_cohorts_revenue>;
+  readonly retention: Column<typeof ffi.scrm_cohorts_retention>;
   /** Cumulative revenue per acquired customer, minor units. */
-  readonly ltv: Float64Array;
+  readonly ltv: Column<typeof ffi.scrm_cohorts_ltv>;
   /** Cumulative orders per acquired customer. */
-  readonly cumOrders: Float64Array;
+  readonly cumOrders: Column<typeof ffi.scrm_cohorts_cum_orders>;
   /** Row c of a matrix, as a subarray view. */
   row(metric: 'active' | 'orders', c: number): BigUint64Array;
   row(metric: 'revenue', c: number): BigInt64Array;
@@ -263,14 +270,17 @@ export declare class CohortResult {
 }
 
 export declare class Dataset {
-  constructor(opts?: { keyType?: 'auto' | 'u64' | 'string'; threads?: number });
+  constructor(opts?: { keyType?: 'auto' | 'u64' | 'string'; threads?: number;
+                       minorDigits?: number });
   static fromCsv(path: string, opts?: CsvOptions): Dataset;
   static fromArrays(customers: ArrayLike<number | bigint | string> | BigUint64Array,
                     times: ArrayLike<Time> | BigInt64Array,
                     amounts: ArrayLike<number | bigint> | BigInt64Array,
                     opts?: { orderKeys?: ArrayLike<number | bigint | string> | BigUint64Array | null;
                              keyType?: 'auto' | 'u64' | 'string'; threads?: number;
-                             progress?: Progress | null }): Dataset;
+                             progress?: Progress | null; minorDigits?: number }): Dataset;
+  /** Digits of the currency's minor unit (2 for cents, 0 for yen, 3 for dinars). */
+  readonly minorDigits: number;
   /** The report of the last CSV load, or null. */
   report: CsvReport | null;
   loadCsv(path: string, opts?: CsvOptions): CsvReport;
@@ -304,8 +314,8 @@ export declare function periodIndex(t: Time, unit?: PeriodUnit, utcOffset?: numb
 export declare function periodStart(index: number | bigint, unit?: PeriodUnit, utcOffset?: number): number | bigint;
 /** '2017-03-14', '2017-W09', '2017-03', '2017-Q1' or '2017'. */
 export declare function periodLabel(index: number | bigint, unit?: PeriodUnit): string;
-/** Exact major units of minor units: -1234 -> '-12.34'. */
-export declare function formatMoney(minor: number | bigint): string;
+/** Exact major units of minor units with minorDigits (default 2): -1234 -> '-12.34'. */
+export declare function formatMoney(minor: number | bigint, minorDigits?: number): string;
 /** printf("%.*f"): exact, ties to even; '' for NaN. */
 export declare function formatFixed(x: number, digits?: number): string;
 /** printf("%.*g"): exact, ties to even. */

@@ -378,11 +378,12 @@ function periodLabel(index, unit = 'month') {
   return ffi.scrm_period_label(index, pick(UNITS, unit, 'unit'));
 }
 
-/** Exact major units of integer minor units (2 digits): -1234n -> '-12.34'. */
-function formatMoney(minor) {
-  const v = BigInt(minor);
-  const a = v < 0n ? -v : v;
-  return `${v < 0n ? '-' : ''}${a / 100n}.${String(a % 100n).padStart(2, '0')}`;
+/**
+ * Exact major units of integer minor units with the currency's minor digits
+ * (scrm_money_print): -1234n -> '-12.34'; 1500 with 0 digits -> '1500', with 3 -> '1.500'.
+ */
+function formatMoney(minor, minorDigits = 2) {
+  return ffi.scrm_money_print(BigInt(minor), minorDigits);
 }
 
 /* The decomposition x = mant * 2^e2 of a finite double (sign dropped). */
@@ -484,8 +485,10 @@ function formatRate(x) {
  * C). They stay valid after close().
  */
 class CohortResult {
-  constructor(handle) {
+  constructor(handle, minorDigits = 2) {
     this[HANDLE] = handle;
+    /** The dataset's currency minor digits (writeCsv's major units). */
+    this.minorDigits = minorDigits;
     this.rows = ffi.scrm_cohorts_count(handle);
     this.cols = ffi.scrm_cohorts_periods(handle);
     this.unit = nameOf(UNITS, ffi.scrm_cohorts_unit(handle));
@@ -545,7 +548,8 @@ class CohortResult {
 
   /**
    * Write the long form as CSV (cohort,period,cohort_size,active_customers,
-   * orders,revenue,retention): revenue in major units with 2 decimals (exact),
+   * orders,revenue,retention): revenue in major units (exact, with the
+   * dataset's minor digits: 2 decimals for cents),
    * retention as the shortest of %.15g / %.16g / %.17g that reads back exactly
    * (empty for an empty cohort); the format of `shopcrm cohorts --out` and of
    * the C and Python examples.
@@ -554,7 +558,7 @@ class CohortResult {
     const lines = [LONG_COLUMNS.join(',')];
     for (const r of this.toLong()) {
       lines.push(`${r.cohort},${r.period},${r.cohort_size},${r.active_customers},${r.orders},` +
-                 `${formatMoney(r.revenue)},${formatRate(r.retention)}`);
+                 `${formatMoney(r.revenue, this.minorDigits)},${formatRate(r.retention)}`);
     }
     fs.writeFileSync(file, lines.join('\n') + '\n');
   }
@@ -562,7 +566,7 @@ class CohortResult {
   /** The result of the union of two datasets with disjoint customers (same options). */
   merge(other) {
     if (!(other instanceof CohortResult)) throw new TypeError('merge: expected a CohortResult');
-    return new CohortResult(ffi.scrm_cohorts_merge(this[HANDLE], other[HANDLE]));
+    return new CohortResult(ffi.scrm_cohorts_merge(this[HANDLE], other[HANDLE]), this.minorDigits);
   }
 
   /** Release the result; matrices already taken stay valid until collected. */
@@ -640,9 +644,14 @@ function readReport(rep) {
 }
 
 class Dataset {
-  /** An empty dataset. keyType: 'auto' (default), 'u64' or 'string'. */
-  constructor({ keyType = 'auto', threads = 0 } = {}) {
-    this[HANDLE] = ffi.scrm_dataset_new({ key_type: pick(KEY_TYPES, keyType, 'keyType'), threads });
+  /**
+   * An empty dataset. keyType: 'auto' (default), 'u64' or 'string';
+   * minorDigits: the currency's minor unit digits (default 2; 0 for yen, 3 for dinars).
+   */
+  constructor({ keyType = 'auto', threads = 0, minorDigits } = {}) {
+    const o = { key_type: pick(KEY_TYPES, keyType, 'keyType'), threads };
+    if (minorDigits !== undefined) o.minor_digits = minorDigits;
+    this[HANDLE] = ffi.scrm_dataset_new(o);
     /** The report of the last CSV load (fromCsv / loadCsv), or null. */
     this.report = null;
   }
@@ -670,9 +679,9 @@ class Dataset {
 
   /** A dataset from arrays (see append()). */
   static fromArrays(customers, times, amounts, opts = {}) {
-    const { orderKeys, keyType, threads, progress } = checkKeys(
-      opts, ['orderKeys', 'keyType', 'threads', 'progress'], 'fromArrays');
-    const ds = new Dataset({ keyType: keyType || 'auto', threads: threads || 0 });
+    const { orderKeys, keyType, threads, progress, minorDigits } = checkKeys(
+      opts, ['orderKeys', 'keyType', 'threads', 'progress', 'minorDigits'], 'fromArrays');
+    const ds = new Dataset({ keyType: keyType || 'auto', threads: threads || 0, minorDigits });
     try {
       ds.append(customers, times, amounts, { orderKeys, progress });
     } catch (e) {
@@ -735,6 +744,8 @@ class Dataset {
   get duplicates() { return num(ffi.scrm_dataset_duplicate_count(this[HANDLE])); }
   /** 'auto' (nothing appended yet), 'u64' or 'string'. */
   get keyType() { return nameOf(KEY_TYPES, ffi.scrm_dataset_key_type(this[HANDLE])); }
+  /** Digits of the currency's minor unit (2 for cents, 0 for yen, 3 for dinars). */
+  get minorDigits() { return ffi.scrm_dataset_minor_digits(this[HANDLE]); }
 
   /** {min, max} order times as Dates (and minSeconds, maxSeconds), or null when empty. */
   get timeRange() {
@@ -873,7 +884,7 @@ class Dataset {
     }
     if (opts.threads !== undefined) o.threads = opts.threads;
     if (opts.progress !== undefined) o.progress = opts.progress;
-    return new CohortResult(ffi.scrm_cohorts_compute(this[HANDLE], o));
+    return new CohortResult(ffi.scrm_cohorts_compute(this[HANDLE], o), this.minorDigits);
   }
 
   /** Free the dataset now (results computed from it stay valid); later use throws. */

@@ -113,7 +113,8 @@ typedef struct scrm_cohorts_options {
     int refunds;             /**< 1: refunds (amount < 0) count in revenue; 0: ignored (default). */
     int mode;                /**< A ::scrm_cohorts_mode; default ::SCRM_COHORTS_CLASSIC. */
     const int64_t *acquisition; /**< NULL (default): acquisition = first counted order; else one time per
-                                     customer index of the dataset (INT64_MIN: not acquired); borrowed during the call. */
+                                     customer index of the dataset (INT64_MIN: not acquired); borrowed during the call.
+                                     @scrm_len{acquisition_count} */
     uint32_t acquisition_count; /**< Length of `acquisition`: must equal scrm_dataset_customer_count() when it is not NULL. */
     uint32_t threads;        /**< Worker threads; 0 = the dataset's. Results do not depend on it. */
     scrm_progress_fn progress; /**< Progress callback or NULL; units: dataset partitions. Called on the calling thread only. */
@@ -221,8 +222,9 @@ SCRM_EXPORT int scrm_cohorts_unit(const scrm_cohorts *r);
 /**
  * Acquired customers per cohort.
  * @param r  the result.
- * @return a read-only array of C counts owned by @p r (valid until
+ * @return a read-only array of counts owned by @p r (valid until
  *         scrm_cohorts_free()), or NULL for NULL or an empty result.
+ *         @scrm_len{scrm_cohorts_count(r)}
  * @since 1.0
  */
 SCRM_EXPORT const uint64_t *scrm_cohorts_sizes(const scrm_cohorts *r);
@@ -230,7 +232,8 @@ SCRM_EXPORT const uint64_t *scrm_cohorts_sizes(const scrm_cohorts *r);
 /**
  * Active customers per cell (row-major C × K; classic or rolling as the options said).
  * @param r  the result.
- * @return a read-only array of C·K counts owned by @p r, or NULL for NULL or an empty result.
+ * @return a read-only array of counts owned by @p r, or NULL for NULL or an empty result.
+ *         @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)}
  * @since 1.0
  */
 SCRM_EXPORT const uint64_t *scrm_cohorts_active(const scrm_cohorts *r);
@@ -238,7 +241,8 @@ SCRM_EXPORT const uint64_t *scrm_cohorts_active(const scrm_cohorts *r);
 /**
  * Counted orders per cell (row-major C × K).
  * @param r  the result.
- * @return a read-only array of C·K counts owned by @p r, or NULL for NULL or an empty result.
+ * @return a read-only array of counts owned by @p r, or NULL for NULL or an empty result.
+ *         @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)}
  * @since 1.0
  */
 SCRM_EXPORT const uint64_t *scrm_cohorts_orders(const scrm_cohorts *r);
@@ -246,7 +250,8 @@ SCRM_EXPORT const uint64_t *scrm_cohorts_orders(const scrm_cohorts *r);
 /**
  * Revenue per cell (row-major C × K), exact, minor units.
  * @param r  the result.
- * @return a read-only array of C·K sums owned by @p r, or NULL for NULL or an empty result.
+ * @return a read-only array of sums owned by @p r, or NULL for NULL or an empty result.
+ *         @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)}
  * @since 1.0
  */
 SCRM_EXPORT const int64_t *scrm_cohorts_revenue(const scrm_cohorts *r);
@@ -254,7 +259,8 @@ SCRM_EXPORT const int64_t *scrm_cohorts_revenue(const scrm_cohorts *r);
 /**
  * Retention rate per cell: active / cohort size (NaN when not observable or the cohort is empty).
  * @param r  the result.
- * @return a read-only array of C·K values owned by @p r, or NULL for NULL or an empty result.
+ * @return a read-only array of values owned by @p r, or NULL for NULL or an empty result.
+ *         @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)}
  * @since 1.0
  */
 SCRM_EXPORT const double *scrm_cohorts_retention(const scrm_cohorts *r);
@@ -263,7 +269,8 @@ SCRM_EXPORT const double *scrm_cohorts_retention(const scrm_cohorts *r);
  * Historical LTV per cell: revenue of periods 0..k / cohort size, minor units
  * (NaN when not observable or the cohort is empty).
  * @param r  the result.
- * @return a read-only array of C·K values owned by @p r, or NULL for NULL or an empty result.
+ * @return a read-only array of values owned by @p r, or NULL for NULL or an empty result.
+ *         @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)}
  * @since 1.0
  */
 SCRM_EXPORT const double *scrm_cohorts_ltv(const scrm_cohorts *r);
@@ -272,7 +279,8 @@ SCRM_EXPORT const double *scrm_cohorts_ltv(const scrm_cohorts *r);
  * Cumulative orders per customer per cell: orders of periods 0..k / cohort
  * size (NaN when not observable or the cohort is empty).
  * @param r  the result.
- * @return a read-only array of C·K values owned by @p r, or NULL for NULL or an empty result.
+ * @return a read-only array of values owned by @p r, or NULL for NULL or an empty result.
+ *         @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)}
  * @since 1.0
  */
 SCRM_EXPORT const double *scrm_cohorts_cum_orders(const scrm_cohorts *r);

@@ -220,7 +220,7 @@ SCRM_EXPORT const char *scrm_segment_map_name(const scrm_segment_map *map, uint3
 /**
  * The score bounds of segment @p index.
  *
- * @param[out] bounds_out  receives 6 values: r_lo, r_hi, f_lo, f_hi, m_lo, m_hi.
+ * @param[out] bounds_out  receives r_lo, r_hi, f_lo, f_hi, m_lo, m_hi. @scrm_len{6}
  * @param map              the map.
  * @param index            a segment index.
  * @return SCRM_OK, SCRM_EINVAL (NULL), SCRM_ENOTFOUND (index out of range).
@@ -308,9 +308,9 @@ typedef struct scrm_rfm_options {
     int method;              /**< A ::scrm_rfm_method. Default quantile. */
     int frequency_mode;      /**< A ::scrm_rfm_frequency_mode. Default orders. */
     int monetary_mode;       /**< A ::scrm_rfm_monetary_mode. Default sum. */
-    const double *r_edges;   /**< FIXED only: N−1 strictly ascending recency_days edges; borrowed during the call. */
-    const double *f_edges;   /**< FIXED only: N−1 strictly ascending frequency edges. */
-    const double *m_edges;   /**< FIXED only: N−1 strictly ascending monetary edges (minor units, as ::scrm_rfm_monetary_mode says). */
+    const double *r_edges;   /**< FIXED only: N−1 strictly ascending recency_days edges; borrowed during the call. @scrm_len{bins - 1} */
+    const double *f_edges;   /**< FIXED only: N−1 strictly ascending frequency edges. @scrm_len{bins - 1} */
+    const double *m_edges;   /**< FIXED only: N−1 strictly ascending monetary edges (minor units, as ::scrm_rfm_monetary_mode says). @scrm_len{bins - 1} */
     const scrm_segment_map *segments; /**< Segment map, copied into the result; NULL = the "rfm11-v1" preset when bins is 5, no segments otherwise. */
     uint32_t threads;        /**< Worker threads; 0 = the dataset's. Results do not depend on it. */
     scrm_progress_fn progress; /**< Progress callback or NULL; units: dataset partitions aggregated. Called on the calling thread only. */
@@ -375,6 +375,7 @@ SCRM_EXPORT uint32_t scrm_rfm_customer_count(const scrm_rfm *r);
  * Recency in days of each customer.
  * @param r  the result.
  * @return a read-only array owned by @p r (valid until scrm_rfm_free()), or NULL for NULL.
+ *         @scrm_len{scrm_rfm_customer_count(r)}
  * @since 1.0
  */
 SCRM_EXPORT const int32_t *scrm_rfm_recency_days(const scrm_rfm *r);
@@ -383,6 +384,7 @@ SCRM_EXPORT const int32_t *scrm_rfm_recency_days(const scrm_rfm *r);
  * Frequency of each customer (orders or distinct days, as the options said).
  * @param r  the result.
  * @return a read-only array owned by @p r, or NULL for NULL.
+ *         @scrm_len{scrm_rfm_customer_count(r)}
  * @since 1.0
  */
 SCRM_EXPORT const uint32_t *scrm_rfm_frequency(const scrm_rfm *r);
@@ -391,6 +393,7 @@ SCRM_EXPORT const uint32_t *scrm_rfm_frequency(const scrm_rfm *r);
  * Monetary value of each customer (minor units; sum or mean).
  * @param r  the result.
  * @return a read-only array owned by @p r, or NULL for NULL.
+ *         @scrm_len{scrm_rfm_customer_count(r)}
  * @since 1.0
  */
 SCRM_EXPORT const double *scrm_rfm_monetary(const scrm_rfm *r);
@@ -399,6 +402,7 @@ SCRM_EXPORT const double *scrm_rfm_monetary(const scrm_rfm *r);
  * Exact revenue (sum of all amounts, refunds included) of each customer, in minor units.
  * @param r  the result.
  * @return a read-only array owned by @p r, or NULL for NULL.
+ *         @scrm_len{scrm_rfm_customer_count(r)}
  * @since 1.0
  */
 SCRM_EXPORT const int64_t *scrm_rfm_revenue(const scrm_rfm *r);
@@ -408,6 +412,7 @@ SCRM_EXPORT const int64_t *scrm_rfm_revenue(const scrm_rfm *r);
  * @param r    the result.
  * @param dim  a ::scrm_rfm_dim.
  * @return a read-only array owned by @p r, or NULL for NULL or a bad @p dim.
+ *         @scrm_len{scrm_rfm_customer_count(r)}
  * @since 1.0
  */
 SCRM_EXPORT const uint8_t *scrm_rfm_scores(const scrm_rfm *r, int dim);
@@ -417,7 +422,8 @@ SCRM_EXPORT const uint8_t *scrm_rfm_scores(const scrm_rfm *r, int dim);
  * where no customer reaches the score).
  * @param r    the result.
  * @param dim  a ::scrm_rfm_dim.
- * @return a read-only array of scrm_rfm_bins() − 1 values owned by @p r, or NULL.
+ * @return a read-only array owned by @p r, or NULL.
+ *         @scrm_len{scrm_rfm_bins(r) - 1}
  * @since 1.0
  */
 SCRM_EXPORT const double *scrm_rfm_edges(const scrm_rfm *r, int dim);
@@ -426,6 +432,7 @@ SCRM_EXPORT const double *scrm_rfm_edges(const scrm_rfm *r, int dim);
  * Segment of each customer: an index into scrm_rfm_segment_map(), or −1 (unassigned).
  * @param r  the result.
  * @return a read-only array owned by @p r, or NULL for NULL.
+ *         @scrm_len{scrm_rfm_customer_count(r)}
  * @since 1.0
  */
 SCRM_EXPORT const int32_t *scrm_rfm_segments(const scrm_rfm *r);
@@ -475,8 +482,9 @@ typedef enum scrm_rfm_stat {
 /**
  * Customers per segment.
  * @param r  the result.
- * @return a read-only array of scrm_segment_map_count() + 1 counts owned by
- *         @p r: entry s for segment s, the last entry for the unassigned; NULL for NULL.
+ * @return a read-only array of counts owned by @p r: entry s for segment s,
+ *         the last entry for the unassigned; NULL for NULL.
+ *         @scrm_len{scrm_segment_map_count(scrm_rfm_segment_map(r)) + 1}
  * @since 1.0
  */
 SCRM_EXPORT const uint64_t *scrm_rfm_segment_customers(const scrm_rfm *r);
@@ -484,8 +492,9 @@ SCRM_EXPORT const uint64_t *scrm_rfm_segment_customers(const scrm_rfm *r);
 /**
  * Revenue per segment (exact sum of the customers' revenue, minor units).
  * @param r  the result.
- * @return a read-only array of scrm_segment_map_count() + 1 sums (last: the
- *         unassigned) owned by @p r; NULL for NULL.
+ * @return a read-only array of sums (last: the unassigned) owned by @p r;
+ *         NULL for NULL.
+ *         @scrm_len{scrm_segment_map_count(scrm_rfm_segment_map(r)) + 1}
  * @since 1.0
  */
 SCRM_EXPORT const int64_t *scrm_rfm_segment_revenue(const scrm_rfm *r);
@@ -494,8 +503,9 @@ SCRM_EXPORT const int64_t *scrm_rfm_segment_revenue(const scrm_rfm *r);
  * A statistic per segment.
  * @param r     the result.
  * @param stat  a ::scrm_rfm_stat.
- * @return a read-only array of scrm_segment_map_count() + 1 values (last: the
- *         unassigned) owned by @p r; NULL for NULL or a bad @p stat.
+ * @return a read-only array of values (last: the unassigned) owned by @p r;
+ *         NULL for NULL or a bad @p stat.
+ *         @scrm_len{scrm_segment_map_count(scrm_rfm_segment_map(r)) + 1}
  * @since 1.0
  */
 SCRM_EXPORT const double *scrm_rfm_segment_stat(const scrm_rfm *r, int stat);
@@ -519,11 +529,12 @@ SCRM_EXPORT uint64_t scrm_rfm_unassigned_count(const scrm_rfm *r);
  * of that many entries.
  *
  * @param[out] indices_out  receives up to @p capacity customer indices, or NULL.
+ *                          @scrm_buffer{capacity, count_out}
  * @param capacity          the length of @p indices_out (ignored when it is NULL).
  * @param[out] count_out    receives the audience's size (may be larger than
  *                          @p capacity: then only the first @p capacity are written).
  * @param r                 the result.
- * @param segments          @p n_segments segment indices; −1 selects the unassigned.
+ * @param segments          segment indices; −1 selects the unassigned. @scrm_len{n_segments}
  * @param n_segments        their number (0: empty audience).
  * @return SCRM_OK, SCRM_EINVAL (NULL, segment index out of range).
  * @since 1.0

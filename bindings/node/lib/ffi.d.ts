@@ -297,7 +297,7 @@ export declare const SCRM_RFM_OPTIONS_VERSION: number;
 
 /** Initialise opts with the defaults of version. */
 export declare function scrm_cohorts_options_init(version: number): scrm_cohorts_options;
-/** Compute the cohort matrices of a dataset (definitions: see the group description). (hand-written: the acquisition array must hold acquisition_count values (checked before the call)) */
+/** Compute the cohort matrices of a dataset (definitions: see the group description). */
 export declare function scrm_cohorts_compute(ds: scrm_dataset, opts?: scrm_cohorts_options_in | null): scrm_cohorts;
 /** Merge two results computed with the same options on datasets with disjoint customers into the result of their union (see the group description). */
 export declare function scrm_cohorts_merge(a: scrm_cohorts, b: scrm_cohorts): scrm_cohorts;
@@ -313,19 +313,19 @@ export declare function scrm_cohorts_first_period(r: scrm_cohorts): bigint;
 export declare function scrm_cohorts_observation_end(r: scrm_cohorts): bigint;
 /** The period unit of the result. */
 export declare function scrm_cohorts_unit(r: scrm_cohorts): number;
-/** Acquired customers per cohort. (hand-written: zero-copy per-cohort array) */
+/** Acquired customers per cohort. */
 export declare function scrm_cohorts_sizes(r: scrm_cohorts): BigUint64Array | null;
-/** Active customers per cell (row-major C × K; classic or rolling as the options said). (hand-written: zero-copy C x K matrix) */
+/** Active customers per cell (row-major C × K; classic or rolling as the options said). */
 export declare function scrm_cohorts_active(r: scrm_cohorts): BigUint64Array | null;
-/** Counted orders per cell (row-major C × K). (hand-written: zero-copy C x K matrix) */
+/** Counted orders per cell (row-major C × K). */
 export declare function scrm_cohorts_orders(r: scrm_cohorts): BigUint64Array | null;
-/** Revenue per cell (row-major C × K), exact, minor units. (hand-written: zero-copy C x K matrix) */
+/** Revenue per cell (row-major C × K), exact, minor units. */
 export declare function scrm_cohorts_revenue(r: scrm_cohorts): BigInt64Array | null;
-/** Retention rate per cell: active / cohort size (NaN when not observable or the cohort is empty). (hand-written: zero-copy C x K matrix) */
+/** Retention rate per cell: active / cohort size (NaN when not observable or the cohort is empty). */
 export declare function scrm_cohorts_retention(r: scrm_cohorts): Float64Array | null;
-/** Historical LTV per cell: revenue of periods 0..k / cohort size, minor units (NaN when not observable or the cohort is empty). (hand-written: zero-copy C x K matrix) */
+/** Historical LTV per cell: revenue of periods 0..k / cohort size, minor units (NaN when not observable or the cohort is empty). */
 export declare function scrm_cohorts_ltv(r: scrm_cohorts): Float64Array | null;
-/** Cumulative orders per customer per cell: orders of periods 0..k / cohort size (NaN when not observable or the cohort is empty). (hand-written: zero-copy C x K matrix) */
+/** Cumulative orders per customer per cell: orders of periods 0..k / cohort size (NaN when not observable or the cohort is empty). */
 export declare function scrm_cohorts_cum_orders(r: scrm_cohorts): Float64Array | null;
 /** Write the label of a cohort (its period's label, as scrm_period_label()). */
 export declare function scrm_cohorts_label(r: scrm_cohorts, cohort: number): string;
@@ -459,8 +459,8 @@ export declare function scrm_segment_map_copy(map: scrm_segment_map): scrm_segme
 export declare function scrm_segment_map_count(map: scrm_segment_map): number;
 /** The name of segment index. */
 export declare function scrm_segment_map_name(map: scrm_segment_map, index: number): string | null;
-/** The score bounds of segment index. (hand-written: output array of 6 bounds) */
-export declare function scrm_segment_map_rule(map: scrm_segment_map, index: number): number[];
+/** The score bounds of segment index. */
+export declare function scrm_segment_map_rule(map: scrm_segment_map, index: number): Uint32Array;
 /** Find a segment by name. */
 export declare function scrm_segment_map_find(map: scrm_segment_map, name: string | Uint8Array): number;
 /** The number of bins a map was designed for. */
@@ -469,42 +469,42 @@ export declare function scrm_segment_map_bins(map: scrm_segment_map): number;
 export declare function scrm_segment_map_match(map: scrm_segment_map, r: number, f: number, m: number): number;
 /** Initialise opts with the defaults of version. */
 export declare function scrm_rfm_options_init(version: number): scrm_rfm_options;
-/** Score every customer of ds by recency, frequency and monetary value and assign segments (definitions: see the group description). (hand-written: fixed edges arrays must hold bins - 1 values (checked before the call)) */
+/** Score every customer of ds by recency, frequency and monetary value and assign segments (definitions: see the group description). */
 export declare function scrm_rfm_compute(ds: scrm_dataset, opts?: scrm_rfm_options_in | null): scrm_rfm;
 /** Free a result. */
 export declare function scrm_rfm_free(r: scrm_rfm | null): void;
 /** Number of customers of the result (the dataset's customer count at compute time). */
 export declare function scrm_rfm_customer_count(r: scrm_rfm): number;
-/** Recency in days of each customer. (hand-written: zero-copy column) */
+/** Recency in days of each customer. */
 export declare function scrm_rfm_recency_days(r: scrm_rfm): Int32Array | null;
-/** Frequency of each customer (orders or distinct days, as the options said). (hand-written: zero-copy column) */
+/** Frequency of each customer (orders or distinct days, as the options said). */
 export declare function scrm_rfm_frequency(r: scrm_rfm): Uint32Array | null;
-/** Monetary value of each customer (minor units; sum or mean). (hand-written: zero-copy column) */
+/** Monetary value of each customer (minor units; sum or mean). */
 export declare function scrm_rfm_monetary(r: scrm_rfm): Float64Array | null;
-/** Exact revenue (sum of all amounts, refunds included) of each customer, in minor units. (hand-written: zero-copy column) */
+/** Exact revenue (sum of all amounts, refunds included) of each customer, in minor units. */
 export declare function scrm_rfm_revenue(r: scrm_rfm): BigInt64Array | null;
-/** Scores 1..bins of one dimension. (hand-written: zero-copy column) */
+/** Scores 1..bins of one dimension. */
 export declare function scrm_rfm_scores(r: scrm_rfm, dim: number): Uint8Array | null;
-/** The bins−1 edges used for one dimension (see the group description; NaN where no customer reaches the score). (hand-written: zero-copy column of bins - 1 values) */
+/** The bins−1 edges used for one dimension (see the group description; NaN where no customer reaches the score). */
 export declare function scrm_rfm_edges(r: scrm_rfm, dim: number): Float64Array | null;
-/** Segment of each customer: an index into scrm_rfm_segment_map(), or −1 (unassigned). (hand-written: zero-copy column) */
+/** Segment of each customer: an index into scrm_rfm_segment_map(), or −1 (unassigned). */
 export declare function scrm_rfm_segments(r: scrm_rfm): Int32Array | null;
 /** The as_of time used (the default resolved; 0 for an empty dataset with the default). */
 export declare function scrm_rfm_as_of(r: scrm_rfm): bigint;
 /** The number of bins N used. */
 export declare function scrm_rfm_bins(r: scrm_rfm): number;
-/** The segment map used: a copy owned by the result. (hand-written: borrowed handle that keeps its result alive) */
+/** The segment map used: a copy owned by the result. */
 export declare function scrm_rfm_segment_map(r: scrm_rfm): scrm_segment_map | null;
-/** Customers per segment. (hand-written: zero-copy per-segment array) */
+/** Customers per segment. */
 export declare function scrm_rfm_segment_customers(r: scrm_rfm): BigUint64Array | null;
-/** Revenue per segment (exact sum of the customers' revenue, minor units). (hand-written: zero-copy per-segment array) */
+/** Revenue per segment (exact sum of the customers' revenue, minor units). */
 export declare function scrm_rfm_segment_revenue(r: scrm_rfm): BigInt64Array | null;
-/** A statistic per segment. (hand-written: zero-copy per-segment array) */
+/** A statistic per segment. */
 export declare function scrm_rfm_segment_stat(r: scrm_rfm, stat: number): Float64Array | null;
 /** Number of customers no rule matched. */
 export declare function scrm_rfm_unassigned_count(r: scrm_rfm): bigint;
-/** The customers of chosen segments (an audience), in ascending customer index. (hand-written: output array sized by a first call) */
-export declare function scrm_rfm_audience(r: scrm_rfm, segments: Int32Array, n_segments: number): Uint32Array;
+/** The customers of chosen segments (an audience), in ascending customer index. */
+export declare function scrm_rfm_audience(r: scrm_rfm, segments: Int32Array | null, n_segments: number): Uint32Array;
 /** Write an audience as CSV: a header customer,segment, then one line per customer of the chosen segments (ascending customer index) with its key and segment name ("" for the unassigned). */
 export declare function scrm_rfm_audience_write_csv(r: scrm_rfm, ds: scrm_dataset, segments: Int32Array | null, n_segments: number, path: string | Uint8Array): void;
 /** Write every customer as CSV: a header customer,recency_days,frequency,monetary,r,f,m,segment, then one line per customer in customer index order. */

@@ -5,9 +5,10 @@
  * options-struct field tables, constants) is generated into
  * gen_functions.c by bindings/gen/gen_node.py; this file holds what needs
  * judgement: module init, the ShopcrmError class, handle wrappers and their
- * lifetime, zero-copy columns, options conversion with progress callbacks,
- * and the functions whose arguments are not plain (arrays of strings,
- * returned arrays, borrowed handles).
+ * lifetime, zero-copy columns (sn_column; the getters themselves are
+ * generated from the @scrm_len declarations of the headers), options
+ * conversion with progress callbacks, and the two functions whose arguments
+ * cannot be described (an array of strings; C allocator callbacks).
  *
  * Only <node_api.h> is used (ABI-stable across Node versions), NAPI_VERSION 8.
  */
@@ -157,7 +158,7 @@ static napi_value sn_throw_type(napi_env env, const char *what, const char *expe
     return NULL;
 }
 
-static napi_value sn_throw_range(napi_env env, const char *what, const char *detail)
+napi_value sn_throw_range(napi_env env, const char *what, const char *detail)
 {
     char msg[256];
     snprintf(msg, sizeof msg, "%s: %s", what, detail);
@@ -178,37 +179,13 @@ static napi_value sn_throw_range(napi_env env, const char *what, const char *det
  * itself lives until the wrapper is collected and the last pin is gone.
  * Finalizers run on the JS thread: no locking.
  */
-typedef struct sn_handle {
+struct sn_handle {
     sn_handle_type type;
     void *ptr;               /* NULL once freed */
     unsigned pins;
     int js_alive;            /* the wrapper object is not collected yet */
     int closed;              /* close() / scrm_x_free() was called */
     struct sn_handle *owner; /* borrowed handle: ptr belongs to owner (pinned) */
-} sn_handle;
-
-static void sn_free_dataset(void *p) { scrm_dataset_free(p); }
-static void sn_free_csv_report(void *p) { scrm_csv_report_free(p); }
-static void sn_free_segment_map(void *p) { scrm_segment_map_free(p); }
-static void sn_free_rfm(void *p) { scrm_rfm_free(p); }
-static void sn_free_kpi(void *p) { scrm_kpi_free(p); }
-static void sn_free_cohorts(void *p) { scrm_cohorts_free(p); }
-
-static const struct {
-    const char *class_name;
-    void (*free_fn)(void *);
-    napi_type_tag tag; /* napi_type_tag_object: type-checked unwrap */
-} sn_handle_types[SN_HANDLE_COUNT] = {
-    [SN_HANDLE_DATASET] = {"scrm_dataset", sn_free_dataset,
-                           {0x5c3a1d2e7f804b11ULL, 0x9e1f0a6b3c2d4e01ULL}},
-    [SN_HANDLE_CSV_REPORT] = {"scrm_csv_report", sn_free_csv_report,
-                              {0x5c3a1d2e7f804b11ULL, 0x9e1f0a6b3c2d4e02ULL}},
-    [SN_HANDLE_SEGMENT_MAP] = {"scrm_segment_map", sn_free_segment_map,
-                               {0x5c3a1d2e7f804b11ULL, 0x9e1f0a6b3c2d4e03ULL}},
-    [SN_HANDLE_RFM] = {"scrm_rfm", sn_free_rfm, {0x5c3a1d2e7f804b11ULL, 0x9e1f0a6b3c2d4e04ULL}},
-    [SN_HANDLE_KPI] = {"scrm_kpi", sn_free_kpi, {0x5c3a1d2e7f804b11ULL, 0x9e1f0a6b3c2d4e05ULL}},
-    [SN_HANDLE_COHORTS] = {"scrm_cohorts", sn_free_cohorts,
-                           {0x5c3a1d2e7f804b11ULL, 0x9e1f0a6b3c2d4e06ULL}},
 };
 
 static void sn_handle_unpin(sn_handle *h);
@@ -223,7 +200,7 @@ static void sn_handle_release_native(sn_handle *h)
         h->ptr = NULL;
         sn_handle_unpin(owner);
     } else {
-        sn_handle_types[h->type].free_fn(h->ptr);
+        sn_gen_handle_types[h->type].free_fn(h->ptr);
         h->ptr = NULL;
     }
 }
@@ -277,7 +254,7 @@ static napi_value sn_wrap(napi_env env, sn_handle *h)
     napi_status s = napi_new_instance(env, ctor, 0, NULL, &obj);
     st->constructing = 0;
     SN_NAPI(env, s, goto fail);
-    SN_NAPI(env, napi_type_tag_object(env, obj, &sn_handle_types[h->type].tag), goto fail);
+    SN_NAPI(env, napi_type_tag_object(env, obj, &sn_gen_handle_types[h->type].tag), goto fail);
     SN_NAPI(env, napi_wrap(env, obj, h, sn_handle_finalize, NULL, NULL), goto fail);
     return obj;
 fail:
@@ -289,7 +266,7 @@ napi_value sn_wrap_handle(napi_env env, sn_handle_type type, void *ptr)
 {
     sn_handle *h = calloc(1, sizeof *h);
     if (!h) {
-        sn_handle_types[type].free_fn(ptr);
+        sn_gen_handle_types[type].free_fn(ptr);
         napi_throw_error(env, NULL, "out of memory");
         return NULL;
     }
@@ -298,12 +275,12 @@ napi_value sn_wrap_handle(napi_env env, sn_handle_type type, void *ptr)
     h->js_alive = 1;
     napi_value obj = sn_wrap(env, h);
     if (!obj)
-        sn_handle_types[type].free_fn(ptr);
+        sn_gen_handle_types[type].free_fn(ptr);
     return obj;
 }
 
 /* A handle whose memory belongs to @p owner (kept alive by a pin). */
-static napi_value sn_wrap_borrowed(napi_env env, sn_handle_type type, void *ptr, sn_handle *owner)
+napi_value sn_wrap_borrowed(napi_env env, sn_handle_type type, void *ptr, sn_handle *owner)
 {
     sn_handle *h = calloc(1, sizeof *h);
     if (!h) {
@@ -330,10 +307,10 @@ static int sn_unwrap_raw(napi_env env, napi_value v, sn_handle_type type, const 
     void *data = NULL;
     SN_NAPI(env, napi_typeof(env, v, &t), return 0);
     if (t == napi_object)
-        SN_NAPI(env, napi_check_object_type_tag(env, v, &sn_handle_types[type].tag, &ok),
+        SN_NAPI(env, napi_check_object_type_tag(env, v, &sn_gen_handle_types[type].tag, &ok),
                 return 0);
     if (!ok) {
-        sn_throw_type(env, what, sn_handle_types[type].class_name);
+        sn_throw_type(env, what, sn_gen_handle_types[type].class_name);
         return 0;
     }
     SN_NAPI(env, napi_unwrap(env, v, &data), return 0);
@@ -358,12 +335,27 @@ int sn_get_handle(napi_env env, napi_value v, sn_handle_type type, int nullable,
     if (h->closed || !h->ptr) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s: the %s handle is closed", what,
-                 sn_handle_types[type].class_name);
+                 sn_gen_handle_types[type].class_name);
         sn_throw_error(env, SCRM_ESTATE, msg, -1);
         return 0;
     }
     *out = h->ptr;
     return 1;
+}
+
+int sn_get_handle_ref(napi_env env, napi_value v, sn_handle_type type, const char *what,
+                      sn_handle **h, void **out)
+{
+    return sn_get_handle(env, v, type, 0, what, out) && sn_unwrap_raw(env, v, type, what, h);
+}
+
+napi_value sn_new_typedarray(napi_env env, napi_typedarray_type type, size_t count, size_t elem,
+                             void **data)
+{
+    napi_value ab, ta;
+    NAPI_CALL(env, napi_create_arraybuffer(env, count * elem, data, &ab));
+    NAPI_CALL(env, napi_create_typedarray(env, type, count, ab, 0, &ta));
+    return ta;
 }
 
 napi_value sn_close_handle(napi_env env, napi_callback_info info, sn_handle_type type)
@@ -758,6 +750,13 @@ napi_value sn_from_string_len(napi_env env, const char *s, size_t len)
     return r;
 }
 
+napi_value sn_null(napi_env env)
+{
+    napi_value r;
+    NAPI_CALL(env, napi_get_null(env, &r));
+    return r;
+}
+
 napi_value sn_undefined(napi_env env)
 {
     napi_value r;
@@ -1012,7 +1011,7 @@ int sn_options_from_js(napi_env env, napi_value v, const sn_struct *s, void *out
     for (size_t i = 0; i < s->n_fields; i++)
         if (!sn_field_get(env, v, s, i, out, scr))
             return 0;
-    return 1;
+    return !s->check || s->check(env, out, scr);
 }
 
 napi_value sn_options_to_js(napi_env env, const sn_struct *s, const void *opts)
@@ -1143,8 +1142,8 @@ static void sn_column_finalize(napi_env env, void *data, void *hint)
  * buffers are not allowed (napi_no_external_buffers_allowed, e.g. Electron's
  * V8 sandbox) the column is a copy (node-addon-api doc/external_buffer.md).
  */
-static napi_value sn_column(napi_env env, sn_handle *h, const void *data, size_t count,
-                            size_t elem, napi_typedarray_type type)
+napi_value sn_column(napi_env env, sn_handle *h, const void *data, size_t count, size_t elem,
+                     napi_typedarray_type type)
 {
     napi_value ab, ta;
     size_t bytes = count * elem;
@@ -1184,233 +1183,6 @@ static napi_value sn_column(napi_env env, sn_handle *h, const void *data, size_t
     }
     NAPI_CALL(env, napi_create_typedarray(env, type, count, ab, 0, &ta));
     return ta;
-}
-
-/* Unwrap an RFM result for a column getter. */
-static int sn_rfm_arg(napi_env env, napi_callback_info info, size_t n, napi_value *argv,
-                      sn_handle **h)
-{
-    void *p;
-    if (!sn_args(env, info, n, argv))
-        return 0;
-    if (!sn_get_handle(env, argv[0], SN_HANDLE_RFM, 0, "r", &p))
-        return 0;
-    return sn_unwrap_raw(env, argv[0], SN_HANDLE_RFM, "r", h);
-}
-
-static napi_value sn_null(napi_env env)
-{
-    napi_value r;
-    NAPI_CALL(env, napi_get_null(env, &r));
-    return r;
-}
-
-#define SN_RFM_COLUMN(fname, ctype, tatype)                                                   \
-    static napi_value sn_##fname(napi_env env, napi_callback_info info)                       \
-    {                                                                                          \
-        napi_value argv[1];                                                                    \
-        sn_handle *h;                                                                          \
-        if (!sn_rfm_arg(env, info, 1, argv, &h))                                               \
-            return NULL;                                                                       \
-        const ctype *p = fname(h->ptr);                                                        \
-        if (!p)                                                                                \
-            return sn_null(env);                                                               \
-        return sn_column(env, h, p, scrm_rfm_customer_count(h->ptr), sizeof(ctype), tatype);   \
-    }
-
-SN_RFM_COLUMN(scrm_rfm_recency_days, int32_t, napi_int32_array)
-SN_RFM_COLUMN(scrm_rfm_frequency, uint32_t, napi_uint32_array)
-SN_RFM_COLUMN(scrm_rfm_monetary, double, napi_float64_array)
-SN_RFM_COLUMN(scrm_rfm_revenue, int64_t, napi_bigint64_array)
-SN_RFM_COLUMN(scrm_rfm_segments, int32_t, napi_int32_array)
-
-/* Per-segment arrays: segment count + 1 entries (the last: unassigned). */
-static size_t sn_rfm_segment_len(const scrm_rfm *r)
-{
-    return (size_t)scrm_segment_map_count(scrm_rfm_segment_map(r)) + 1;
-}
-
-static napi_value sn_scrm_rfm_segment_customers(napi_env env, napi_callback_info info)
-{
-    napi_value argv[1];
-    sn_handle *h;
-    if (!sn_rfm_arg(env, info, 1, argv, &h))
-        return NULL;
-    const uint64_t *p = scrm_rfm_segment_customers(h->ptr);
-    if (!p)
-        return sn_null(env);
-    return sn_column(env, h, p, sn_rfm_segment_len(h->ptr), sizeof *p, napi_biguint64_array);
-}
-
-static napi_value sn_scrm_rfm_segment_revenue(napi_env env, napi_callback_info info)
-{
-    napi_value argv[1];
-    sn_handle *h;
-    if (!sn_rfm_arg(env, info, 1, argv, &h))
-        return NULL;
-    const int64_t *p = scrm_rfm_segment_revenue(h->ptr);
-    if (!p)
-        return sn_null(env);
-    return sn_column(env, h, p, sn_rfm_segment_len(h->ptr), sizeof *p, napi_bigint64_array);
-}
-
-static napi_value sn_scrm_rfm_segment_stat(napi_env env, napi_callback_info info)
-{
-    napi_value argv[2];
-    sn_handle *h;
-    int stat;
-    if (!sn_rfm_arg(env, info, 2, argv, &h) || !sn_get_int(env, argv[1], "stat", &stat))
-        return NULL;
-    const double *p = scrm_rfm_segment_stat(h->ptr, stat);
-    if (!p)
-        return sn_null(env);
-    return sn_column(env, h, p, sn_rfm_segment_len(h->ptr), sizeof *p, napi_float64_array);
-}
-
-static napi_value sn_scrm_rfm_scores(napi_env env, napi_callback_info info)
-{
-    napi_value argv[2];
-    sn_handle *h;
-    int dim;
-    if (!sn_rfm_arg(env, info, 2, argv, &h) || !sn_get_int(env, argv[1], "dim", &dim))
-        return NULL;
-    const uint8_t *p = scrm_rfm_scores(h->ptr, dim);
-    if (!p)
-        return sn_null(env);
-    return sn_column(env, h, p, scrm_rfm_customer_count(h->ptr), 1, napi_uint8_array);
-}
-
-static napi_value sn_scrm_rfm_edges(napi_env env, napi_callback_info info)
-{
-    napi_value argv[2];
-    sn_handle *h;
-    int dim;
-    if (!sn_rfm_arg(env, info, 2, argv, &h) || !sn_get_int(env, argv[1], "dim", &dim))
-        return NULL;
-    const double *p = scrm_rfm_edges(h->ptr, dim);
-    if (!p)
-        return sn_null(env);
-    return sn_column(env, h, p, scrm_rfm_bins(h->ptr) - 1, sizeof *p, napi_float64_array);
-}
-
-/* The result's own segment map: a borrowed handle that pins the result. */
-static napi_value sn_scrm_rfm_segment_map(napi_env env, napi_callback_info info)
-{
-    napi_value argv[1];
-    sn_handle *h;
-    if (!sn_rfm_arg(env, info, 1, argv, &h))
-        return NULL;
-    const scrm_segment_map *map = scrm_rfm_segment_map(h->ptr);
-    if (!map)
-        return sn_null(env);
-    return sn_wrap_borrowed(env, SN_HANDLE_SEGMENT_MAP, (void *)(uintptr_t)map, h);
-}
-
-/* scrm_rfm_audience(r, segments: Int32Array, n_segments) -> Uint32Array of
- * customer indices (the C two-call protocol done here). */
-static napi_value sn_scrm_rfm_audience(napi_env env, napi_callback_info info)
-{
-    napi_value argv[3], ab, ta;
-    void *r, *segs;
-    uint32_t n_segs;
-    uint64_t count = 0;
-    if (!sn_args(env, info, 3, argv) || !sn_get_handle(env, argv[0], SN_HANDLE_RFM, 0, "r", &r) ||
-        !sn_get_u32(env, argv[2], "n_segments", &n_segs) ||
-        !sn_get_array(env, argv[1], napi_int32_array, 0, n_segs, "segments", &segs, NULL))
-        return NULL;
-    int rc = scrm_rfm_audience(NULL, 0, &count, r, segs, n_segs);
-    if (rc < 0)
-        return sn_throw_scrm(env, rc);
-    void *dst = NULL;
-    NAPI_CALL(env, napi_create_arraybuffer(env, (size_t)count * sizeof(uint32_t), &dst, &ab));
-    if (count) {
-        uint64_t again = 0;
-        rc = scrm_rfm_audience(dst, count, &again, r, segs, n_segs);
-        if (rc < 0)
-            return sn_throw_scrm(env, rc);
-    }
-    NAPI_CALL(env, napi_create_typedarray(env, napi_uint32_array, (size_t)count, ab, 0, &ta));
-    return ta;
-}
-
-/* scrm_segment_map_rule(map, index) -> [r_lo, r_hi, f_lo, f_hi, m_lo, m_hi] */
-static napi_value sn_scrm_segment_map_rule(napi_env env, napi_callback_info info)
-{
-    napi_value argv[2], arr;
-    void *map;
-    uint32_t index, bounds[6];
-    if (!sn_args(env, info, 2, argv) ||
-        !sn_get_handle(env, argv[0], SN_HANDLE_SEGMENT_MAP, 0, "map", &map) ||
-        !sn_get_u32(env, argv[1], "index", &index))
-        return NULL;
-    int rc = scrm_segment_map_rule(bounds, map, index);
-    if (rc < 0)
-        return sn_throw_scrm(env, rc);
-    NAPI_CALL(env, napi_create_array_with_length(env, 6, &arr));
-    for (uint32_t i = 0; i < 6; i++) {
-        napi_value v = sn_from_u32(env, bounds[i]);
-        if (!v)
-            return NULL;
-        NAPI_CALL(env, napi_set_element(env, arr, i, v));
-    }
-    return arr;
-}
-
-/* The (ds, opts) arguments of an analysis: the dataset handle and the
- * options struct `type` converted into *opts (scratch in *scr, which the
- * caller finishes). Returns the struct's field table, or NULL with an
- * exception pending and nothing left to finish. */
-static const sn_struct *sn_dataset_and_options(napi_env env, napi_callback_info info,
-                                               const char *type, void **ds, void *opts,
-                                               sn_scratch *scr)
-{
-    napi_value argv[2];
-    const sn_struct *s = sn_gen_struct(type);
-    sn_scratch_init(scr, env);
-    if (!s) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%s: no field table", type);
-        napi_throw_error(env, NULL, msg);
-        return NULL;
-    }
-    if (!sn_args(env, info, 2, argv) ||
-        !sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", ds) ||
-        !sn_options_from_js(env, argv[1], s, opts, scr)) {
-        sn_scratch_finish(env, scr, 0);
-        return NULL;
-    }
-    return s;
-}
-
-/* scrm_rfm_compute(ds, opts) -> scrm_rfm. Hand-written for one check the
- * generic options code cannot make: FIXED edges arrays must hold bins−1
- * values, since the library reads that many. */
-static napi_value sn_scrm_rfm_compute(napi_env env, napi_callback_info info)
-{
-    void *ds;
-    scrm_rfm_options o;
-    sn_scratch scr;
-    scrm_rfm *r = NULL;
-    const sn_struct *s = sn_dataset_and_options(env, info, "scrm_rfm_options", &ds, &o, &scr);
-    if (!s)
-        return NULL;
-    for (size_t i = 0; i < s->n_fields && i < SN_SCRATCH_MAX; i++) {
-        const double *p;
-        if (s->fields[i].kind != SN_F_F64_ARRAY)
-            continue;
-        memcpy(&p, (const char *)&o + s->fields[i].offset, sizeof p);
-        if (p && o.bins >= 2 && scr.array_len[i] < (size_t)o.bins - 1) {
-            sn_scratch_finish(env, &scr, 0);
-            sn_throw_range(env, s->fields[i].name, "needs bins - 1 values");
-            return NULL;
-        }
-    }
-    int rc = scrm_rfm_compute(&r, ds, &o);
-    if (!sn_scratch_finish(env, &scr, rc)) {
-        scrm_rfm_free(r); /* only when the call succeeded but a callback threw */
-        return NULL;
-    }
-    return sn_wrap_handle(env, SN_HANDLE_RFM, r);
 }
 
 /* scrm_dataset_append_str(ds, n, customers, lengths, times, amounts,
@@ -1562,100 +1334,9 @@ static napi_value sn_scrm_set_allocator(napi_env env, napi_callback_info info)
     return sn_undefined(env);
 }
 
-/* ------------------------------------------------------------------------ */
-/* Calendar and cohorts (shopcrm/cohorts.h)                                    */
-/* ------------------------------------------------------------------------ */
-
-/* Unwrap a cohort result for a getter. */
-static int sn_cohorts_arg(napi_env env, napi_callback_info info, size_t n, napi_value *argv,
-                          sn_handle **h)
-{
-    void *p;
-    if (!sn_args(env, info, n, argv))
-        return 0;
-    if (!sn_get_handle(env, argv[0], SN_HANDLE_COHORTS, 0, "r", &p))
-        return 0;
-    return sn_unwrap_raw(env, argv[0], SN_HANDLE_COHORTS, "r", h);
-}
-
-/* Zero-copy matrices (C x K, row-major) and the per-cohort sizes (C). */
-#define SN_COHORTS_COLUMN(fname, ctype, tatype, len_expr)                                      \
-    static napi_value sn_##fname(napi_env env, napi_callback_info info)                       \
-    {                                                                                          \
-        napi_value argv[1];                                                                    \
-        sn_handle *h;                                                                          \
-        if (!sn_cohorts_arg(env, info, 1, argv, &h))                                           \
-            return NULL;                                                                       \
-        const scrm_cohorts *r = h->ptr;                                                        \
-        const ctype *p = fname(r);                                                             \
-        if (!p)                                                                                \
-            return sn_null(env);                                                               \
-        return sn_column(env, h, p, (len_expr), sizeof(ctype), tatype);                        \
-    }
-#define SN_COHORTS_CELLS ((size_t)scrm_cohorts_count(r) * scrm_cohorts_periods(r))
-
-SN_COHORTS_COLUMN(scrm_cohorts_sizes, uint64_t, napi_biguint64_array, scrm_cohorts_count(r))
-SN_COHORTS_COLUMN(scrm_cohorts_active, uint64_t, napi_biguint64_array, SN_COHORTS_CELLS)
-SN_COHORTS_COLUMN(scrm_cohorts_orders, uint64_t, napi_biguint64_array, SN_COHORTS_CELLS)
-SN_COHORTS_COLUMN(scrm_cohorts_revenue, int64_t, napi_bigint64_array, SN_COHORTS_CELLS)
-SN_COHORTS_COLUMN(scrm_cohorts_retention, double, napi_float64_array, SN_COHORTS_CELLS)
-SN_COHORTS_COLUMN(scrm_cohorts_ltv, double, napi_float64_array, SN_COHORTS_CELLS)
-SN_COHORTS_COLUMN(scrm_cohorts_cum_orders, double, napi_float64_array, SN_COHORTS_CELLS)
-
-/* scrm_cohorts_compute(ds, opts) -> scrm_cohorts. Hand-written for one check
- * the generic options code cannot make: the library reads acquisition_count
- * values from the acquisition array, so the array must hold that many. */
-static napi_value sn_scrm_cohorts_compute(napi_env env, napi_callback_info info)
-{
-    void *ds;
-    scrm_cohorts_options o;
-    sn_scratch scr;
-    scrm_cohorts *r = NULL;
-    const sn_struct *s =
-        sn_dataset_and_options(env, info, "scrm_cohorts_options", &ds, &o, &scr);
-    if (!s)
-        return NULL;
-    for (size_t i = 0; i < s->n_fields && i < SN_SCRATCH_MAX; i++) {
-        if (s->fields[i].kind == SN_F_I64_ARRAY && o.acquisition &&
-            scr.array_len[i] < (size_t)o.acquisition_count) {
-            sn_scratch_finish(env, &scr, 0);
-            sn_throw_range(env, s->fields[i].name, "holds fewer than acquisition_count values");
-            return NULL;
-        }
-    }
-    int rc = scrm_cohorts_compute(&r, ds, &o);
-    if (!sn_scratch_finish(env, &scr, rc)) {
-        scrm_cohorts_free(r); /* only when the call succeeded but a callback threw */
-        return NULL;
-    }
-    return sn_wrap_handle(env, SN_HANDLE_COHORTS, r);
-}
-
 static const sn_export sn_hand_functions[] = {
     {"scrm_set_allocator", sn_scrm_set_allocator},
     {"scrm_dataset_append_str", sn_scrm_dataset_append_str},
-    {"scrm_rfm_compute", sn_scrm_rfm_compute},
-    {"scrm_rfm_recency_days", sn_scrm_rfm_recency_days},
-    {"scrm_rfm_frequency", sn_scrm_rfm_frequency},
-    {"scrm_rfm_monetary", sn_scrm_rfm_monetary},
-    {"scrm_rfm_revenue", sn_scrm_rfm_revenue},
-    {"scrm_rfm_scores", sn_scrm_rfm_scores},
-    {"scrm_rfm_edges", sn_scrm_rfm_edges},
-    {"scrm_rfm_segments", sn_scrm_rfm_segments},
-    {"scrm_rfm_segment_map", sn_scrm_rfm_segment_map},
-    {"scrm_rfm_segment_customers", sn_scrm_rfm_segment_customers},
-    {"scrm_rfm_segment_revenue", sn_scrm_rfm_segment_revenue},
-    {"scrm_rfm_segment_stat", sn_scrm_rfm_segment_stat},
-    {"scrm_rfm_audience", sn_scrm_rfm_audience},
-    {"scrm_segment_map_rule", sn_scrm_segment_map_rule},
-    {"scrm_cohorts_compute", sn_scrm_cohorts_compute},
-    {"scrm_cohorts_sizes", sn_scrm_cohorts_sizes},
-    {"scrm_cohorts_active", sn_scrm_cohorts_active},
-    {"scrm_cohorts_orders", sn_scrm_cohorts_orders},
-    {"scrm_cohorts_revenue", sn_scrm_cohorts_revenue},
-    {"scrm_cohorts_retention", sn_scrm_cohorts_retention},
-    {"scrm_cohorts_ltv", sn_scrm_cohorts_ltv},
-    {"scrm_cohorts_cum_orders", sn_scrm_cohorts_cum_orders},
 };
 
 /* ------------------------------------------------------------------------ */
@@ -1699,7 +1380,7 @@ static napi_value sn_init(napi_env env, napi_value exports)
 
     for (int i = 0; i < SN_HANDLE_COUNT; i++) {
         napi_value ctor;
-        NAPI_CALL(env, napi_define_class(env, sn_handle_types[i].class_name, NAPI_AUTO_LENGTH,
+        NAPI_CALL(env, napi_define_class(env, sn_gen_handle_types[i].class_name, NAPI_AUTO_LENGTH,
                                          sn_handle_construct, NULL, 0, NULL, &ctor));
         NAPI_CALL(env, napi_create_reference(env, ctor, 1, &st->ctor[i]));
     }

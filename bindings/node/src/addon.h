@@ -33,16 +33,20 @@ void sn_throw_napi(napi_env env, napi_status status, const char *call);
 
 /* ---- handles ---------------------------------------------------------- */
 
-/** Handle types (one JS wrapper class each); indices into sn_handle_types[]. */
-typedef enum sn_handle_type {
-    SN_HANDLE_DATASET = 0,
-    SN_HANDLE_CSV_REPORT,
-    SN_HANDLE_SEGMENT_MAP,
-    SN_HANDLE_RFM,
-    SN_HANDLE_KPI,
-    SN_HANDLE_COHORTS,
-    SN_HANDLE_COUNT
-} sn_handle_type;
+/* The handle types (enum sn_handle_type, one JS wrapper class each), generated
+ * from the handle typedefs of the headers. */
+#include "gen_handles.h"
+
+/** What the wrapper of a handle type needs (generated: sn_gen_handle_types). */
+typedef struct sn_handle_info {
+    const char *class_name;
+    void (*free_fn)(void *); /* scrm_x_free */
+    napi_type_tag tag;       /* napi_type_tag_object: type-checked unwrap */
+} sn_handle_info;
+extern const sn_handle_info sn_gen_handle_types[SN_HANDLE_COUNT];
+
+/** A wrapped handle (addon.c): the native pointer, its pins and its owner. */
+typedef struct sn_handle sn_handle;
 
 /** Unwrap a handle of type @p type (a closed handle throws SCRM_ESTATE).
  *  With @p nullable, null/undefined give *out = NULL. */
@@ -52,6 +56,18 @@ int sn_get_handle(napi_env env, napi_value v, sn_handle_type type, int nullable,
 napi_value sn_wrap_handle(napi_env env, sn_handle_type type, void *ptr);
 /** Implementation of scrm_x_free(handle): close the wrapper. */
 napi_value sn_close_handle(napi_env env, napi_callback_info info, sn_handle_type type);
+/** Like sn_get_handle (not nullable), also giving the wrapper, for results
+ *  whose memory must outlive the call (columns, borrowed handles). */
+int sn_get_handle_ref(napi_env env, napi_value v, sn_handle_type type, const char *what,
+                      sn_handle **h, void **out);
+/** Wrap @p ptr, owned by the native object of @p owner, which stays pinned
+ *  while the new wrapper lives (a getter's result lives as long as its parent). */
+napi_value sn_wrap_borrowed(napi_env env, sn_handle_type type, void *ptr, sn_handle *owner);
+/** A TypedArray over @p count elements at @p data, owned by @p h: an external
+ *  ArrayBuffer that pins @p h until collected (a copy where external buffers
+ *  are not allowed, or when @p data is NULL or @p count is 0). */
+napi_value sn_column(napi_env env, sn_handle *h, const void *data, size_t count, size_t elem,
+                     napi_typedarray_type type);
 
 /* ---- arguments -------------------------------------------------------- */
 
@@ -97,6 +113,13 @@ napi_value sn_from_double(napi_env env, double v);
 napi_value sn_from_string(napi_env env, const char *s); /* NULL gives null */
 napi_value sn_from_string_len(napi_env env, const char *s, size_t len);
 napi_value sn_undefined(napi_env env);
+napi_value sn_null(napi_env env);
+/** Throw a RangeError "what: detail"; returns NULL. */
+napi_value sn_throw_range(napi_env env, const char *what, const char *detail);
+/** A new TypedArray of @p count elements of @p elem bytes that JS owns; its
+ *  memory in *data (for outputs the library writes). */
+napi_value sn_new_typedarray(napi_env env, napi_typedarray_type type, size_t count, size_t elem,
+                             void **data);
 /** Set @p obj[name] = @p v; 0 on failure (exception pending). */
 int sn_set(napi_env env, napi_value obj, const char *name, napi_value v);
 
@@ -129,6 +152,7 @@ typedef struct sn_field {
     int handle_type; /* SN_F_HANDLE only */
 } sn_field;
 
+struct sn_scratch;
 typedef struct sn_struct {
     const char *name;   /* C type name */
     size_t size;
@@ -136,6 +160,9 @@ typedef struct sn_struct {
     int (*init)(void *opts, unsigned version);
     const sn_field *fields;
     size_t n_fields;
+    /* The declared lengths of its array fields (@scrm_len), checked once all
+     * fields are read; NULL when there are none. */
+    int (*check)(napi_env env, const void *opts, const struct sn_scratch *scr);
 } sn_struct;
 
 #define SN_SCRATCH_MAX 16

@@ -4,6 +4,47 @@
 
 #include <stddef.h>
 
+/* ---- handles: class name, free function, type tag ---- */
+
+static void sn_free_scrm_cohorts(void *p)
+{
+    scrm_cohorts_free(p);
+}
+
+static void sn_free_scrm_dataset(void *p)
+{
+    scrm_dataset_free(p);
+}
+
+static void sn_free_scrm_csv_report(void *p)
+{
+    scrm_csv_report_free(p);
+}
+
+static void sn_free_scrm_kpi(void *p)
+{
+    scrm_kpi_free(p);
+}
+
+static void sn_free_scrm_rfm(void *p)
+{
+    scrm_rfm_free(p);
+}
+
+static void sn_free_scrm_segment_map(void *p)
+{
+    scrm_segment_map_free(p);
+}
+
+const sn_handle_info sn_gen_handle_types[SN_HANDLE_COUNT] = {
+    [SN_HANDLE_COHORTS] = {"scrm_cohorts", sn_free_scrm_cohorts, {0x5c3a1d2e7f804b11ULL, 0x6880b0cddc2931dbULL}},
+    [SN_HANDLE_DATASET] = {"scrm_dataset", sn_free_scrm_dataset, {0x5c3a1d2e7f804b11ULL, 0xd3e9789632ec861dULL}},
+    [SN_HANDLE_CSV_REPORT] = {"scrm_csv_report", sn_free_scrm_csv_report, {0x5c3a1d2e7f804b11ULL, 0x6ffdd8ea904d3398ULL}},
+    [SN_HANDLE_KPI] = {"scrm_kpi", sn_free_scrm_kpi, {0x5c3a1d2e7f804b11ULL, 0x229d958a5c307637ULL}},
+    [SN_HANDLE_RFM] = {"scrm_rfm", sn_free_scrm_rfm, {0x5c3a1d2e7f804b11ULL, 0xe543768a393c2b8aULL}},
+    [SN_HANDLE_SEGMENT_MAP] = {"scrm_segment_map", sn_free_scrm_segment_map, {0x5c3a1d2e7f804b11ULL, 0xa39507cea1c76e39ULL}},
+};
+
 /* ---- options structs: field tables for addon.c ---- */
 
 static int sn_init_scrm_cohorts_options(void *opts, unsigned version)
@@ -27,9 +68,24 @@ static const sn_field sn_fields_scrm_cohorts_options[] = {
     {"progress_payload", offsetof(scrm_cohorts_options, progress_payload), SN_F_PAYLOAD, 0},
 };
 
+/* The @scrm_len declarations of scrm_cohorts_options's array fields. */
+static int sn_check_scrm_cohorts_options(napi_env env, const void *opts, const sn_scratch *scr)
+{
+    const scrm_cohorts_options *o = opts;
+    if (o->acquisition) {
+        int64_t need = (int64_t)o->acquisition_count;
+        if (need > 0 && (uint64_t)scr->array_len[8] < (uint64_t)need) {
+            sn_throw_range(env, "acquisition", "holds fewer than acquisition_count values");
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static const sn_struct sn_struct_scrm_cohorts_options = {
     "scrm_cohorts_options", sizeof(scrm_cohorts_options), SCRM_COHORTS_OPTIONS_VERSION, sn_init_scrm_cohorts_options,
     sn_fields_scrm_cohorts_options, sizeof sn_fields_scrm_cohorts_options / sizeof *sn_fields_scrm_cohorts_options,
+    sn_check_scrm_cohorts_options,
 };
 
 static int sn_init_scrm_dataset_options(void *opts, unsigned version)
@@ -47,6 +103,7 @@ static const sn_field sn_fields_scrm_dataset_options[] = {
 static const sn_struct sn_struct_scrm_dataset_options = {
     "scrm_dataset_options", sizeof(scrm_dataset_options), SCRM_DATASET_OPTIONS_VERSION, sn_init_scrm_dataset_options,
     sn_fields_scrm_dataset_options, sizeof sn_fields_scrm_dataset_options / sizeof *sn_fields_scrm_dataset_options,
+    NULL,
 };
 
 static int sn_init_scrm_dataset_append_options(void *opts, unsigned version)
@@ -63,6 +120,7 @@ static const sn_field sn_fields_scrm_dataset_append_options[] = {
 static const sn_struct sn_struct_scrm_dataset_append_options = {
     "scrm_dataset_append_options", sizeof(scrm_dataset_append_options), SCRM_DATASET_APPEND_OPTIONS_VERSION, sn_init_scrm_dataset_append_options,
     sn_fields_scrm_dataset_append_options, sizeof sn_fields_scrm_dataset_append_options / sizeof *sn_fields_scrm_dataset_append_options,
+    NULL,
 };
 
 static int sn_init_scrm_csv_options(void *opts, unsigned version)
@@ -95,6 +153,7 @@ static const sn_field sn_fields_scrm_csv_options[] = {
 static const sn_struct sn_struct_scrm_csv_options = {
     "scrm_csv_options", sizeof(scrm_csv_options), SCRM_CSV_OPTIONS_VERSION, sn_init_scrm_csv_options,
     sn_fields_scrm_csv_options, sizeof sn_fields_scrm_csv_options / sizeof *sn_fields_scrm_csv_options,
+    NULL,
 };
 
 static int sn_init_scrm_kpi_options(void *opts, unsigned version)
@@ -116,6 +175,7 @@ static const sn_field sn_fields_scrm_kpi_options[] = {
 static const sn_struct sn_struct_scrm_kpi_options = {
     "scrm_kpi_options", sizeof(scrm_kpi_options), SCRM_KPI_OPTIONS_VERSION, sn_init_scrm_kpi_options,
     sn_fields_scrm_kpi_options, sizeof sn_fields_scrm_kpi_options / sizeof *sn_fields_scrm_kpi_options,
+    NULL,
 };
 
 static int sn_init_scrm_rfm_options(void *opts, unsigned version)
@@ -140,9 +200,38 @@ static const sn_field sn_fields_scrm_rfm_options[] = {
     {"progress_payload", offsetof(scrm_rfm_options, progress_payload), SN_F_PAYLOAD, 0},
 };
 
+/* The @scrm_len declarations of scrm_rfm_options's array fields. */
+static int sn_check_scrm_rfm_options(napi_env env, const void *opts, const sn_scratch *scr)
+{
+    const scrm_rfm_options *o = opts;
+    if (o->r_edges) {
+        int64_t need = ((int64_t)o->bins - INT64_C(1));
+        if (need > 0 && (uint64_t)scr->array_len[7] < (uint64_t)need) {
+            sn_throw_range(env, "r_edges", "holds fewer than bins - 1 values");
+            return 0;
+        }
+    }
+    if (o->f_edges) {
+        int64_t need = ((int64_t)o->bins - INT64_C(1));
+        if (need > 0 && (uint64_t)scr->array_len[8] < (uint64_t)need) {
+            sn_throw_range(env, "f_edges", "holds fewer than bins - 1 values");
+            return 0;
+        }
+    }
+    if (o->m_edges) {
+        int64_t need = ((int64_t)o->bins - INT64_C(1));
+        if (need > 0 && (uint64_t)scr->array_len[9] < (uint64_t)need) {
+            sn_throw_range(env, "m_edges", "holds fewer than bins - 1 values");
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static const sn_struct sn_struct_scrm_rfm_options = {
     "scrm_rfm_options", sizeof(scrm_rfm_options), SCRM_RFM_OPTIONS_VERSION, sn_init_scrm_rfm_options,
     sn_fields_scrm_rfm_options, sizeof sn_fields_scrm_rfm_options / sizeof *sn_fields_scrm_rfm_options,
+    sn_check_scrm_rfm_options,
 };
 
 const sn_struct *const sn_gen_structs[] = {
@@ -177,6 +266,38 @@ static napi_value sn_scrm_cohorts_options_init(napi_env env, napi_callback_info 
     }
     result = sn_options_to_js(env, &sn_struct_scrm_cohorts_options, &opts);
 done:
+    return result;
+}
+
+/* int scrm_cohorts_compute(scrm_cohorts **out, const scrm_dataset *ds, const scrm_cohorts_options *opts) */
+static napi_value sn_scrm_cohorts_compute(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    napi_value result = NULL;
+    sn_scratch scr;
+    int finished = 0;
+    sn_scratch_init(&scr, env);
+    scrm_cohorts *out = NULL;
+    void *ds = NULL;
+    scrm_cohorts_options opts;
+    if (!sn_args(env, info, 2, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds))
+        goto done;
+    if (!sn_options_from_js(env, argv[1], &sn_struct_scrm_cohorts_options, &opts, &scr))
+        goto done;
+    {
+        int rc = scrm_cohorts_compute(&out, ds, &opts);
+        finished = 1;
+        if (!sn_scratch_finish(env, &scr, rc)) {
+            scrm_cohorts_free(out); /* N-API failed in the progress callback */
+            goto done;
+        }
+    }
+    result = sn_wrap_handle(env, SN_HANDLE_COHORTS, out);
+done:
+    if (!finished)
+        sn_scratch_finish(env, &scr, 0);
     return result;
 }
 
@@ -283,6 +404,174 @@ static napi_value sn_scrm_cohorts_unit(napi_env env, napi_callback_info info)
     if (!sn_get_handle(env, argv[0], SN_HANDLE_COHORTS, 0, "r", &r))
         goto done;
     result = sn_from_i32(env, scrm_cohorts_unit(r));
+done:
+    return result;
+}
+
+/* const uint64_t *scrm_cohorts_sizes(const scrm_cohorts *r) */
+static napi_value sn_scrm_cohorts_sizes(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_COHORTS, "r", &r_ref, &r))
+        goto done;
+    {
+        const uint64_t *col = scrm_cohorts_sizes(r);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = (int64_t)scrm_cohorts_count(r); /* scrm_cohorts_count(r) */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_biguint64_array);
+    }
+done:
+    return result;
+}
+
+/* const uint64_t *scrm_cohorts_active(const scrm_cohorts *r) */
+static napi_value sn_scrm_cohorts_active(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_COHORTS, "r", &r_ref, &r))
+        goto done;
+    {
+        const uint64_t *col = scrm_cohorts_active(r);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = ((int64_t)scrm_cohorts_count(r) * (int64_t)scrm_cohorts_periods(r)); /* scrm_cohorts_count(r) x scrm_cohorts_periods(r) */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_biguint64_array);
+    }
+done:
+    return result;
+}
+
+/* const uint64_t *scrm_cohorts_orders(const scrm_cohorts *r) */
+static napi_value sn_scrm_cohorts_orders(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_COHORTS, "r", &r_ref, &r))
+        goto done;
+    {
+        const uint64_t *col = scrm_cohorts_orders(r);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = ((int64_t)scrm_cohorts_count(r) * (int64_t)scrm_cohorts_periods(r)); /* scrm_cohorts_count(r) x scrm_cohorts_periods(r) */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_biguint64_array);
+    }
+done:
+    return result;
+}
+
+/* const int64_t *scrm_cohorts_revenue(const scrm_cohorts *r) */
+static napi_value sn_scrm_cohorts_revenue(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_COHORTS, "r", &r_ref, &r))
+        goto done;
+    {
+        const int64_t *col = scrm_cohorts_revenue(r);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = ((int64_t)scrm_cohorts_count(r) * (int64_t)scrm_cohorts_periods(r)); /* scrm_cohorts_count(r) x scrm_cohorts_periods(r) */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_bigint64_array);
+    }
+done:
+    return result;
+}
+
+/* const double *scrm_cohorts_retention(const scrm_cohorts *r) */
+static napi_value sn_scrm_cohorts_retention(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_COHORTS, "r", &r_ref, &r))
+        goto done;
+    {
+        const double *col = scrm_cohorts_retention(r);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = ((int64_t)scrm_cohorts_count(r) * (int64_t)scrm_cohorts_periods(r)); /* scrm_cohorts_count(r) x scrm_cohorts_periods(r) */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_float64_array);
+    }
+done:
+    return result;
+}
+
+/* const double *scrm_cohorts_ltv(const scrm_cohorts *r) */
+static napi_value sn_scrm_cohorts_ltv(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_COHORTS, "r", &r_ref, &r))
+        goto done;
+    {
+        const double *col = scrm_cohorts_ltv(r);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = ((int64_t)scrm_cohorts_count(r) * (int64_t)scrm_cohorts_periods(r)); /* scrm_cohorts_count(r) x scrm_cohorts_periods(r) */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_float64_array);
+    }
+done:
+    return result;
+}
+
+/* const double *scrm_cohorts_cum_orders(const scrm_cohorts *r) */
+static napi_value sn_scrm_cohorts_cum_orders(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_COHORTS, "r", &r_ref, &r))
+        goto done;
+    {
+        const double *col = scrm_cohorts_cum_orders(r);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = ((int64_t)scrm_cohorts_count(r) * (int64_t)scrm_cohorts_periods(r)); /* scrm_cohorts_count(r) x scrm_cohorts_periods(r) */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_float64_array);
+    }
 done:
     return result;
 }
@@ -1655,6 +1944,39 @@ done:
     return result;
 }
 
+/* int scrm_segment_map_rule(uint32_t *bounds_out, const scrm_segment_map *map, uint32_t index) */
+static napi_value sn_scrm_segment_map_rule(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    napi_value result = NULL;
+    void *bounds_out = NULL;
+    napi_value bounds_out_v = NULL;
+    void *map = NULL;
+    uint32_t index = 0;
+    if (!sn_args(env, info, 2, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_SEGMENT_MAP, 0, "map", &map))
+        goto done;
+    if (!sn_get_u32(env, argv[1], "index", &index))
+        goto done;
+    {
+        int64_t len = INT64_C(6);
+        bounds_out_v = sn_new_typedarray(env, napi_uint32_array, len > 0 ? (size_t)len : 0, sizeof(uint32_t), &bounds_out);
+        if (!bounds_out_v)
+            goto done;
+    }
+    {
+        int rc = scrm_segment_map_rule(bounds_out, map, index);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = bounds_out_v;
+done:
+    return result;
+}
+
 /* int scrm_segment_map_find(uint32_t *index_out, const scrm_segment_map *map, const char *name) */
 static napi_value sn_scrm_segment_map_find(napi_env env, napi_callback_info info)
 {
@@ -1744,6 +2066,38 @@ done:
     return result;
 }
 
+/* int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds, const scrm_rfm_options *opts) */
+static napi_value sn_scrm_rfm_compute(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    napi_value result = NULL;
+    sn_scratch scr;
+    int finished = 0;
+    sn_scratch_init(&scr, env);
+    scrm_rfm *out = NULL;
+    void *ds = NULL;
+    scrm_rfm_options opts;
+    if (!sn_args(env, info, 2, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds))
+        goto done;
+    if (!sn_options_from_js(env, argv[1], &sn_struct_scrm_rfm_options, &opts, &scr))
+        goto done;
+    {
+        int rc = scrm_rfm_compute(&out, ds, &opts);
+        finished = 1;
+        if (!sn_scratch_finish(env, &scr, rc)) {
+            scrm_rfm_free(out); /* N-API failed in the progress callback */
+            goto done;
+        }
+    }
+    result = sn_wrap_handle(env, SN_HANDLE_RFM, out);
+done:
+    if (!finished)
+        sn_scratch_finish(env, &scr, 0);
+    return result;
+}
+
 /* void scrm_rfm_free(scrm_rfm *r): closes the wrapper */
 static napi_value sn_scrm_rfm_free(napi_env env, napi_callback_info info)
 {
@@ -1761,6 +2115,180 @@ static napi_value sn_scrm_rfm_customer_count(napi_env env, napi_callback_info in
     if (!sn_get_handle(env, argv[0], SN_HANDLE_RFM, 0, "r", &r))
         goto done;
     result = sn_from_u32(env, scrm_rfm_customer_count(r));
+done:
+    return result;
+}
+
+/* const int32_t *scrm_rfm_recency_days(const scrm_rfm *r) */
+static napi_value sn_scrm_rfm_recency_days(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_RFM, "r", &r_ref, &r))
+        goto done;
+    {
+        const int32_t *col = scrm_rfm_recency_days(r);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = (int64_t)scrm_rfm_customer_count(r); /* scrm_rfm_customer_count(r) */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_int32_array);
+    }
+done:
+    return result;
+}
+
+/* const uint32_t *scrm_rfm_frequency(const scrm_rfm *r) */
+static napi_value sn_scrm_rfm_frequency(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_RFM, "r", &r_ref, &r))
+        goto done;
+    {
+        const uint32_t *col = scrm_rfm_frequency(r);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = (int64_t)scrm_rfm_customer_count(r); /* scrm_rfm_customer_count(r) */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_uint32_array);
+    }
+done:
+    return result;
+}
+
+/* const double *scrm_rfm_monetary(const scrm_rfm *r) */
+static napi_value sn_scrm_rfm_monetary(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_RFM, "r", &r_ref, &r))
+        goto done;
+    {
+        const double *col = scrm_rfm_monetary(r);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = (int64_t)scrm_rfm_customer_count(r); /* scrm_rfm_customer_count(r) */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_float64_array);
+    }
+done:
+    return result;
+}
+
+/* const int64_t *scrm_rfm_revenue(const scrm_rfm *r) */
+static napi_value sn_scrm_rfm_revenue(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_RFM, "r", &r_ref, &r))
+        goto done;
+    {
+        const int64_t *col = scrm_rfm_revenue(r);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = (int64_t)scrm_rfm_customer_count(r); /* scrm_rfm_customer_count(r) */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_bigint64_array);
+    }
+done:
+    return result;
+}
+
+/* const uint8_t *scrm_rfm_scores(const scrm_rfm *r, int dim) */
+static napi_value sn_scrm_rfm_scores(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    int dim = 0;
+    if (!sn_args(env, info, 2, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_RFM, "r", &r_ref, &r))
+        goto done;
+    if (!sn_get_int(env, argv[1], "dim", &dim))
+        goto done;
+    {
+        const uint8_t *col = scrm_rfm_scores(r, dim);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = (int64_t)scrm_rfm_customer_count(r); /* scrm_rfm_customer_count(r) */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_uint8_array);
+    }
+done:
+    return result;
+}
+
+/* const double *scrm_rfm_edges(const scrm_rfm *r, int dim) */
+static napi_value sn_scrm_rfm_edges(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    int dim = 0;
+    if (!sn_args(env, info, 2, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_RFM, "r", &r_ref, &r))
+        goto done;
+    if (!sn_get_int(env, argv[1], "dim", &dim))
+        goto done;
+    {
+        const double *col = scrm_rfm_edges(r, dim);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = ((int64_t)scrm_rfm_bins(r) - INT64_C(1)); /* scrm_rfm_bins(r) - 1 */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_float64_array);
+    }
+done:
+    return result;
+}
+
+/* const int32_t *scrm_rfm_segments(const scrm_rfm *r) */
+static napi_value sn_scrm_rfm_segments(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_RFM, "r", &r_ref, &r))
+        goto done;
+    {
+        const int32_t *col = scrm_rfm_segments(r);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = (int64_t)scrm_rfm_customer_count(r); /* scrm_rfm_customer_count(r) */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_int32_array);
+    }
 done:
     return result;
 }
@@ -1795,6 +2323,100 @@ done:
     return result;
 }
 
+/* const scrm_segment_map *scrm_rfm_segment_map(const scrm_rfm *r) */
+static napi_value sn_scrm_rfm_segment_map(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_RFM, "r", &r_ref, &r))
+        goto done;
+    {
+        const scrm_segment_map *child = scrm_rfm_segment_map(r);
+        result = child ? sn_wrap_borrowed(env, SN_HANDLE_SEGMENT_MAP, (void *)(uintptr_t)child, r_ref) : sn_null(env);
+    }
+done:
+    return result;
+}
+
+/* const uint64_t *scrm_rfm_segment_customers(const scrm_rfm *r) */
+static napi_value sn_scrm_rfm_segment_customers(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_RFM, "r", &r_ref, &r))
+        goto done;
+    {
+        const uint64_t *col = scrm_rfm_segment_customers(r);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = ((int64_t)scrm_segment_map_count(scrm_rfm_segment_map(r)) + INT64_C(1)); /* scrm_segment_map_count(scrm_rfm_segment_map(r)) + 1 */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_biguint64_array);
+    }
+done:
+    return result;
+}
+
+/* const int64_t *scrm_rfm_segment_revenue(const scrm_rfm *r) */
+static napi_value sn_scrm_rfm_segment_revenue(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_RFM, "r", &r_ref, &r))
+        goto done;
+    {
+        const int64_t *col = scrm_rfm_segment_revenue(r);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = ((int64_t)scrm_segment_map_count(scrm_rfm_segment_map(r)) + INT64_C(1)); /* scrm_segment_map_count(scrm_rfm_segment_map(r)) + 1 */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_bigint64_array);
+    }
+done:
+    return result;
+}
+
+/* const double *scrm_rfm_segment_stat(const scrm_rfm *r, int stat) */
+static napi_value sn_scrm_rfm_segment_stat(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    int stat = 0;
+    if (!sn_args(env, info, 2, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_RFM, "r", &r_ref, &r))
+        goto done;
+    if (!sn_get_int(env, argv[1], "stat", &stat))
+        goto done;
+    {
+        const double *col = scrm_rfm_segment_stat(r, stat);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = ((int64_t)scrm_segment_map_count(scrm_rfm_segment_map(r)) + INT64_C(1)); /* scrm_segment_map_count(scrm_rfm_segment_map(r)) + 1 */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_float64_array);
+    }
+done:
+    return result;
+}
+
 /* uint64_t scrm_rfm_unassigned_count(const scrm_rfm *r) */
 static napi_value sn_scrm_rfm_unassigned_count(napi_env env, napi_callback_info info)
 {
@@ -1806,6 +2428,48 @@ static napi_value sn_scrm_rfm_unassigned_count(napi_env env, napi_callback_info 
     if (!sn_get_handle(env, argv[0], SN_HANDLE_RFM, 0, "r", &r))
         goto done;
     result = sn_from_u64(env, scrm_rfm_unassigned_count(r));
+done:
+    return result;
+}
+
+/* int scrm_rfm_audience(uint32_t *indices_out, uint64_t capacity, uint64_t *count_out, const scrm_rfm *r, const int32_t *segments, uint32_t n_segments) */
+static napi_value sn_scrm_rfm_audience(napi_env env, napi_callback_info info)
+{
+    napi_value argv[3];
+    napi_value result = NULL;
+    void *indices_out = NULL;
+    napi_value indices_out_v = NULL;
+    uint64_t count_out = 0;
+    void *r = NULL;
+    void *segments = NULL;
+    uint32_t n_segments = 0;
+    if (!sn_args(env, info, 3, argv))
+        goto done;
+    if (!sn_get_u32(env, argv[2], "n_segments", &n_segments))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_RFM, 0, "r", &r))
+        goto done;
+    if (!sn_get_array(env, argv[1], napi_int32_array, 1, n_segments, "segments", &segments, NULL))
+        goto done;
+    {
+        /* first call: the count needed (count_out) */
+        int rc = scrm_rfm_audience(NULL, 0, &count_out, r, segments, n_segments);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    indices_out_v = sn_new_typedarray(env, napi_uint32_array, (size_t)count_out, sizeof(uint32_t), &indices_out);
+    if (!indices_out_v)
+        goto done;
+    {
+        int rc = scrm_rfm_audience(indices_out, count_out, &count_out, r, segments, n_segments);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = indices_out_v;
 done:
     return result;
 }
@@ -1876,6 +2540,7 @@ done:
 
 const sn_export sn_gen_functions[] = {
     {"scrm_cohorts_options_init", sn_scrm_cohorts_options_init},
+    {"scrm_cohorts_compute", sn_scrm_cohorts_compute},
     {"scrm_cohorts_merge", sn_scrm_cohorts_merge},
     {"scrm_cohorts_free", sn_scrm_cohorts_free},
     {"scrm_cohorts_count", sn_scrm_cohorts_count},
@@ -1883,6 +2548,13 @@ const sn_export sn_gen_functions[] = {
     {"scrm_cohorts_first_period", sn_scrm_cohorts_first_period},
     {"scrm_cohorts_observation_end", sn_scrm_cohorts_observation_end},
     {"scrm_cohorts_unit", sn_scrm_cohorts_unit},
+    {"scrm_cohorts_sizes", sn_scrm_cohorts_sizes},
+    {"scrm_cohorts_active", sn_scrm_cohorts_active},
+    {"scrm_cohorts_orders", sn_scrm_cohorts_orders},
+    {"scrm_cohorts_revenue", sn_scrm_cohorts_revenue},
+    {"scrm_cohorts_retention", sn_scrm_cohorts_retention},
+    {"scrm_cohorts_ltv", sn_scrm_cohorts_ltv},
+    {"scrm_cohorts_cum_orders", sn_scrm_cohorts_cum_orders},
     {"scrm_cohorts_label", sn_scrm_cohorts_label},
     {"scrm_strerror", sn_scrm_strerror},
     {"scrm_last_error", sn_scrm_last_error},
@@ -1947,15 +2619,29 @@ const sn_export sn_gen_functions[] = {
     {"scrm_segment_map_copy", sn_scrm_segment_map_copy},
     {"scrm_segment_map_count", sn_scrm_segment_map_count},
     {"scrm_segment_map_name", sn_scrm_segment_map_name},
+    {"scrm_segment_map_rule", sn_scrm_segment_map_rule},
     {"scrm_segment_map_find", sn_scrm_segment_map_find},
     {"scrm_segment_map_bins", sn_scrm_segment_map_bins},
     {"scrm_segment_map_match", sn_scrm_segment_map_match},
     {"scrm_rfm_options_init", sn_scrm_rfm_options_init},
+    {"scrm_rfm_compute", sn_scrm_rfm_compute},
     {"scrm_rfm_free", sn_scrm_rfm_free},
     {"scrm_rfm_customer_count", sn_scrm_rfm_customer_count},
+    {"scrm_rfm_recency_days", sn_scrm_rfm_recency_days},
+    {"scrm_rfm_frequency", sn_scrm_rfm_frequency},
+    {"scrm_rfm_monetary", sn_scrm_rfm_monetary},
+    {"scrm_rfm_revenue", sn_scrm_rfm_revenue},
+    {"scrm_rfm_scores", sn_scrm_rfm_scores},
+    {"scrm_rfm_edges", sn_scrm_rfm_edges},
+    {"scrm_rfm_segments", sn_scrm_rfm_segments},
     {"scrm_rfm_as_of", sn_scrm_rfm_as_of},
     {"scrm_rfm_bins", sn_scrm_rfm_bins},
+    {"scrm_rfm_segment_map", sn_scrm_rfm_segment_map},
+    {"scrm_rfm_segment_customers", sn_scrm_rfm_segment_customers},
+    {"scrm_rfm_segment_revenue", sn_scrm_rfm_segment_revenue},
+    {"scrm_rfm_segment_stat", sn_scrm_rfm_segment_stat},
     {"scrm_rfm_unassigned_count", sn_scrm_rfm_unassigned_count},
+    {"scrm_rfm_audience", sn_scrm_rfm_audience},
     {"scrm_rfm_audience_write_csv", sn_scrm_rfm_audience_write_csv},
     {"scrm_rfm_write_csv", sn_scrm_rfm_write_csv},
 };

@@ -247,6 +247,36 @@ test('long form and CSV', () => {
   ds.close();
 });
 
+test('writeCsv uses the dataset\'s minor digits', () => {
+  // Same amounts as yen (0 digits) and as dinars (3 digits): major units follow
+  // the dataset's currency, never a fixed 100.
+  const cases = [['yen', 0, ['4000', '2000', '1500', '6500', '2000']],
+                 ['dinar', 3, ['4.000', '2.000', '1.500', '6.500', '2.000']],
+                 ['cent', 2, ['40.00', '20.00', '15.00', '65.00', '20.00']]];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scrm-cohort-'));
+  for (const [name, digits, want] of cases) {
+    const ds = Dataset.fromArrays(ROWS.map((r) => r[0]), ROWS.map((r) => T(r[1])),
+                                  ROWS.map((r) => r[2]), { minorDigits: digits });
+    assert.equal(ds.minorDigits, digits, name);
+    const co = ds.cohorts();
+    assert.equal(co.minorDigits, digits, name);
+    const file = path.join(dir, `${name}.csv`);
+    co.writeCsv(file);
+    const got = fs.readFileSync(file, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[5]);
+    assert.deepEqual(got, want, name);
+    const m = co.merge(co);
+    assert.equal(m.minorDigits, digits, name);
+    m.close();
+    co.close();
+    ds.close();
+  }
+  fs.rmSync(dir, { recursive: true });
+  assert.equal(new Dataset().minorDigits, 2);
+  assert.deepEqual([shopcrm.formatMoney(1500, 0), shopcrm.formatMoney(-1500n, 3),
+                    shopcrm.formatMoney(5, 3), shopcrm.formatMoney(-7, 0)],
+                   ['1500', '-1.500', '0.005', '-7']);
+});
+
 test('number formatting matches printf', () => {
   const f = shopcrm.formatFixed;
   // 1/128 = 0.0078125 exactly: a tie, to even as printf("%.6f"); toFixed gives 0.007813.

@@ -74,3 +74,63 @@ test('error codes and messages', () => {
   assert.equal(ffi.scrm_last_error_index(), -1n);
   assert.equal(ffi.scrm_kpi_metric_name(ffi.SCRM_KPI_METRIC_COUNT), null);
 });
+
+// The generated wrappers that follow the headers' length declarations
+// (@scrm_len, @scrm_shape, @scrm_buffer).
+function scored(bins = 3, extra = {}) {
+  const ds = ffi.scrm_dataset_new({ key_type: ffi.SCRM_KEY_U64 });
+  const c = new BigUint64Array([1n, 2n, 3n, 4n]);
+  const t = new BigInt64Array([86400n, 2n * 86400n, 3n * 86400n, 9n * 86400n]);
+  const a = new BigInt64Array([100n, 200n, 300n, 400n]);
+  ffi.scrm_dataset_append_u64(ds, 4, c, t, a, null);
+  return { ds, r: ffi.scrm_rfm_compute(ds, { bins, ...extra }) };
+}
+
+test('columns have their declared lengths', () => {
+  const { ds, r } = scored(3);
+  assert.equal(ffi.scrm_rfm_recency_days(r).length, 4);          // customer_count(r)
+  assert.ok(ffi.scrm_rfm_scores(r, ffi.SCRM_RFM_M) instanceof Uint8Array);
+  assert.equal(ffi.scrm_rfm_scores(r, 7), null);                  // bad dim: NULL
+  assert.equal(ffi.scrm_rfm_edges(r, ffi.SCRM_RFM_R).length, 2);  // bins(r) - 1
+  const map = ffi.scrm_rfm_segment_map(r);                        // borrowed, pins r
+  assert.equal(ffi.scrm_rfm_segment_customers(r).length, ffi.scrm_segment_map_count(map) + 1);
+  ffi.scrm_rfm_free(r);
+  assert.equal(ffi.scrm_segment_map_count(map), 0);               // still usable
+  const co = ffi.scrm_cohorts_compute(ds, null);                  // count(r) x periods(r)
+  assert.equal(ffi.scrm_cohorts_ltv(co).length,
+               ffi.scrm_cohorts_count(co) * ffi.scrm_cohorts_periods(co));
+  assert.equal(ffi.scrm_cohorts_sizes(co).length, ffi.scrm_cohorts_count(co));
+  ffi.scrm_cohorts_free(co);
+  ffi.scrm_dataset_free(ds);
+});
+
+test('options arrays are checked against their declared lengths', () => {
+  const fixed = { method: ffi.SCRM_RFM_METHOD_FIXED, r_edges: [5, 15], f_edges: [2, 4],
+                  m_edges: new Float64Array([150, 250]) };
+  const { ds, r } = scored(3, fixed);                             // bins - 1 = 2: fine
+  assert.deepEqual(Array.from(ffi.scrm_rfm_edges(r, ffi.SCRM_RFM_M)), [150, 250]);
+  ffi.scrm_rfm_free(r);
+  for (const k of ['r_edges', 'f_edges', 'm_edges']) {
+    assert.throws(() => ffi.scrm_rfm_compute(ds, { bins: 4, ...fixed }),
+                  (e) => e instanceof RangeError && /edges: holds fewer than bins - 1/.test(e.message), k);
+    assert.throws(() => ffi.scrm_rfm_compute(ds, { bins: 3, ...fixed, [k]: [1] }), RangeError, k);
+  }
+  assert.throws(() => ffi.scrm_cohorts_compute(ds, { acquisition: [0, 0, 0], acquisition_count: 4 }),
+                /acquisition: holds fewer than acquisition_count values/);
+  ffi.scrm_dataset_free(ds);
+});
+
+test('output arrays: fixed length and sized by a first call', () => {
+  const { ds, r } = scored(5);
+  const map = ffi.scrm_rfm_segment_map(r);
+  const b = ffi.scrm_segment_map_rule(map, 0);                    // @scrm_len{6}
+  assert.ok(b instanceof Uint32Array && b.length === 6);
+  assert.throws(() => ffi.scrm_segment_map_rule(map, 99), (e) => e.code === ffi.SCRM_ENOTFOUND);
+  const all = [];
+  for (let s = -1; s < ffi.scrm_segment_map_count(map); s++) all.push(s);
+  const every = ffi.scrm_rfm_audience(r, new Int32Array(all), all.length);  // @scrm_buffer
+  assert.deepEqual(Array.from(every), [0, 1, 2, 3]);
+  assert.equal(ffi.scrm_rfm_audience(r, new Int32Array(0), 0).length, 0);
+  ffi.scrm_rfm_free(r);
+  ffi.scrm_dataset_free(ds);
+});

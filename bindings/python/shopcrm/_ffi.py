@@ -413,6 +413,11 @@ class CohortsOptions(Structure):
     """Options of scrm_cohorts_compute(). (C: scrm_cohorts_options)"""
 
     _version_ = SCRM_COHORTS_OPTIONS_VERSION
+    #: Declared lengths of the array fields (@scrm_len): field ->
+    #: (expression, its value for given options); see check_lengths().
+    _lengths_ = {
+        'acquisition': ('acquisition_count', lambda o: o.acquisition_count),
+    }
     _fields_ = [
         ('version', c_uint),
         ('unit', c_int),
@@ -500,6 +505,13 @@ class RfmOptions(Structure):
     """Options of scrm_rfm_compute(). (C: scrm_rfm_options)"""
 
     _version_ = SCRM_RFM_OPTIONS_VERSION
+    #: Declared lengths of the array fields (@scrm_len): field ->
+    #: (expression, its value for given options); see check_lengths().
+    _lengths_ = {
+        'r_edges': ('bins - 1', lambda o: (o.bins - 1)),
+        'f_edges': ('bins - 1', lambda o: (o.bins - 1)),
+        'm_edges': ('bins - 1', lambda o: (o.bins - 1)),
+    }
     _fields_ = [
         ('version', c_uint),
         ('as_of', c_int64),
@@ -1383,3 +1395,16 @@ FALLIBLE = frozenset((
     'scrm_rfm_audience_write_csv',
     'scrm_rfm_write_csv',
 ))
+
+
+def check_lengths(opts, given):
+    """Raise ValueError unless each array field of the options struct
+    ``opts`` named in ``given`` ({field: number of values given}) holds at
+    least the length its header declares (``_lengths_``); the library
+    reads that many."""
+    lengths = getattr(type(opts), '_lengths_', {})
+    for name, n in given.items():
+        expr, need = lengths[name]
+        want = need(opts)
+        if want > 0 and n < want:
+            raise ValueError(f'{name}: expected {expr} = {want} values, got {n}')

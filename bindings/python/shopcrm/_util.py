@@ -274,6 +274,16 @@ def column(owner, ptr, ctype, n, np_dtype):
     return arr
 
 
+def matrix(owner, ptr, ctype, rows, cols, np_dtype):
+    """A row-major rows x cols matrix over ptr as column() gives it: a
+    read-only 2-D numpy view (still zero-copy), or a list of rows."""
+    rows, cols = max(rows, 0), max(cols, 0)
+    flat = column(owner, ptr, ctype, rows * cols, np_dtype)
+    if np is not None:
+        return flat.reshape(rows, cols)
+    return [flat[i * cols:(i + 1) * cols] for i in range(rows)]
+
+
 def decode(b):
     if b is None:
         return None

@@ -8,10 +8,11 @@ docs/cohorts.md.
 import ctypes
 import math
 from collections.abc import Mapping
-from ctypes import byref, c_double, c_int64, c_uint64
+from ctypes import byref, c_int64
 
 from . import _ffi
-from ._util import Handle, Progress, column, init_options, np, pd, seq_len, to_epoch
+from ._columns import CohortsColumns
+from ._util import Handle, Progress, init_options, np, pd, seq_len, to_epoch
 
 _UNITS = {'day': _ffi.PeriodUnit.DAY, 'week': _ffi.PeriodUnit.WEEK,
           'month': _ffi.PeriodUnit.MONTH, 'quarter': _ffi.PeriodUnit.QUARTER,
@@ -89,11 +90,13 @@ def period_label(index, unit='month'):
 # Formatting shared with the C and Node examples and `shopcrm cohorts --out`
 # ---------------------------------------------------------------------------
 
-def format_money(minor):
-    """Exact major units of integer minor units (2 digits): -1234 -> '-12.34'."""
-    sign = '-' if minor < 0 else ''
-    units, rest = divmod(abs(int(minor)), 100)
-    return f'{sign}{units}.{rest:02d}'
+def format_money(minor, minor_digits=2):
+    """Exact major units of integer minor units, with the currency's minor
+    digits (scrm_money_print): -1234 -> '-12.34'; with 0 digits 1500 ->
+    '1500', with 3 digits 1500 -> '1.500'."""
+    buf = ctypes.create_string_buffer(_ffi.SCRM_MONEY_TEXT_MAX)
+    _ffi.scrm_money_print(buf, len(buf), int(minor), minor_digits)
+    return buf.value.decode('ascii')
 
 
 def format_rate(x):
@@ -114,7 +117,7 @@ def format_rate(x):
 # Results
 # ---------------------------------------------------------------------------
 
-class Cohorts(Handle):
+class Cohorts(CohortsColumns, Handle):
     """Cohort matrices (C: scrm_cohorts): ``rows`` cohorts (C) × ``cols``
     periods since acquisition (K).
 
@@ -123,13 +126,17 @@ class Cohorts(Handle):
     customer), ``cum_orders`` (float64, NaN where not observable) are
     read-only 2-D arrays of shape (C, K) over the library's memory (no copy)
     and ``sizes`` a 1-D uint64 array of C; each keeps the C result alive, so
-    it stays valid after close(). Without numpy they are lists of rows."""
+    it stays valid after close(). Without numpy they are lists of rows. The
+    accessors come from shopcrm._columns (generated from the @scrm_shape
+    declarations of cohorts.h)."""
 
     _what = 'cohort result'
 
-    def __init__(self, ptr):
+    def __init__(self, ptr, minor_digits=2):
         super().__init__(ptr, _ffi.scrm_cohorts_free)
         self._cache = {}
+        #: The dataset's currency minor digits (write_csv's major units).
+        self.minor_digits = minor_digits
         self.rows = _ffi.scrm_cohorts_count(ptr)
         self.cols = _ffi.scrm_cohorts_periods(ptr)
         self.unit = _unit_name(_ffi.scrm_cohorts_unit(ptr))
@@ -156,59 +163,6 @@ class Cohorts(Handle):
     def close(self):
         self._cache = {}
         super().close()
-
-    def _matrix(self, name, getter, ctype, np_dtype):
-        if name in self._cache:
-            return self._cache[name]
-        p = self._p()
-        c, k = self.rows, self.cols
-        flat = column(self._res, getter(p), ctype, c * k, np_dtype)
-        if np is not None:
-            m = flat.reshape(c, k)  # a view: still zero-copy and read-only
-        else:
-            m = [flat[i * k:(i + 1) * k] for i in range(c)]
-        self._cache[name] = m
-        return m
-
-    @property
-    def sizes(self):
-        """Acquired customers per cohort (C values)."""
-        if 'sizes' not in self._cache:
-            self._cache['sizes'] = column(self._res, _ffi.scrm_cohorts_sizes(self._p()),
-                                          c_uint64, self.rows, np and np.uint64)
-        return self._cache['sizes']
-
-    @property
-    def active(self):
-        """Active customers per cell (classic or rolling, as computed)."""
-        return self._matrix('active', _ffi.scrm_cohorts_active, c_uint64, np and np.uint64)
-
-    @property
-    def orders(self):
-        """Counted orders per cell."""
-        return self._matrix('orders', _ffi.scrm_cohorts_orders, c_uint64, np and np.uint64)
-
-    @property
-    def revenue(self):
-        """Exact revenue per cell, minor units."""
-        return self._matrix('revenue', _ffi.scrm_cohorts_revenue, c_int64, np and np.int64)
-
-    @property
-    def retention(self):
-        """active / cohort size (NaN: not observable or empty cohort)."""
-        return self._matrix('retention', _ffi.scrm_cohorts_retention, c_double,
-                            np and np.float64)
-
-    @property
-    def ltv(self):
-        """Historical LTV: revenue of periods 0..k / cohort size, minor units."""
-        return self._matrix('ltv', _ffi.scrm_cohorts_ltv, c_double, np and np.float64)
-
-    @property
-    def cum_orders(self):
-        """Orders of periods 0..k / cohort size."""
-        return self._matrix('cum_orders', _ffi.scrm_cohorts_cum_orders, c_double,
-                            np and np.float64)
 
     def observable(self, cohort, period):
         """True when cell (cohort, period) lies at or before the observation end."""
@@ -253,14 +207,14 @@ class Cohorts(Handle):
     def write_csv(self, path):
         """Write the long form as CSV: ``cohort,period,cohort_size,
         active_customers,orders,revenue,retention``, revenue in major units
-        (2 decimals, exact), retention as format_rate() writes it (empty for
+        (exact, with the dataset's minor digits: 2 decimals for cents), retention as format_rate() writes it (empty for
         an empty cohort); the format of `shopcrm cohorts --out`
         (docs/cohorts.md)."""
         with open(path, 'w', encoding='ascii', newline='') as f:
             f.write(','.join(LONG_COLUMNS) + '\n')
             for r in self.to_long(as_frame=False):
                 f.write(f"{r['cohort']},{r['period']},{r['cohort_size']},"
-                        f"{r['active_customers']},{r['orders']},{format_money(r['revenue'])},"
+                        f"{r['active_customers']},{r['orders']},{format_money(r['revenue'], self.minor_digits)},"
                         f"{format_rate(r['retention'])}\n")
 
     def merge(self, other):
@@ -270,7 +224,7 @@ class Cohorts(Handle):
             raise TypeError('merge: expected a Cohorts result')
         out = _ffi._CohortsP()
         _ffi.scrm_cohorts_merge(byref(out), self._p(), other._p())
-        return Cohorts(out)
+        return Cohorts(out, self.minor_digits)
 
     def __repr__(self):
         if self.closed:
@@ -330,12 +284,13 @@ def compute(ds, period='month', mode='classic', start=None, end=None, utc_offset
     if acquisition is not None:
         opts.acquisition, keep = _acquisition(ds, acquisition)
         opts.acquisition_count = ds.customers
+        _ffi.check_lengths(opts, {'acquisition': len(keep)})  # @scrm_len{acquisition_count}
     prog = Progress(progress)
     prog.install(opts)
     out = _ffi._CohortsP()
     prog.call(_ffi.scrm_cohorts_compute, byref(out), dsp, byref(opts))
     del keep
-    return Cohorts(out)
+    return Cohorts(out, ds.minor_digits)
 
 
 __all__ = ['Cohorts', 'compute', 'period_index', 'period_start', 'period_label', 'METRICS',

@@ -77,10 +77,12 @@ class Dataset(Handle):
 
     _what = 'dataset'
 
-    def __init__(self, key_type='auto', threads=0):
+    def __init__(self, key_type='auto', threads=0, minor_digits=None):
         opts = init_options(_ffi.DatasetOptions, _ffi.scrm_dataset_options_init)
         opts.key_type = _choice(_KEY_TYPES, key_type, 'key_type')
         opts.threads = threads
+        if minor_digits is not None:  # else the default (2), or what a CSV load sets
+            opts.minor_digits = minor_digits
         p = _ffi._DatasetP()
         _ffi.scrm_dataset_new(byref(p), byref(opts))
         super().__init__(p, _ffi.scrm_dataset_free)
@@ -105,9 +107,10 @@ class Dataset(Handle):
 
     @classmethod
     def from_arrays(cls, customers, times, amounts, order_keys=None, key_type='auto', threads=0,
-                    progress=None):
-        """A new dataset holding one batch (see :meth:`append`)."""
-        ds = cls(key_type=key_type, threads=threads)
+                    progress=None, minor_digits=None):
+        """A new dataset holding one batch (see :meth:`append`); minor_digits:
+        the currency's (default 2; 0 for yen, 3 for dinars)."""
+        ds = cls(key_type=key_type, threads=threads, minor_digits=minor_digits)
         try:
             ds.append(customers, times, amounts, order_keys, progress=progress)
         except BaseException:
@@ -252,6 +255,12 @@ class Dataset(Handle):
     def customers(self):
         """Number of distinct customers."""
         return _ffi.scrm_dataset_customer_count(self._p())
+
+    @property
+    def minor_digits(self):
+        """Digits of the currency's minor unit: amounts / 10**minor_digits are
+        major units (2 for cents, 0 for yen, 3 for dinars)."""
+        return _ffi.scrm_dataset_minor_digits(self._p())
 
     @property
     def orders(self):

@@ -1,12 +1,12 @@
 """RFM scoring, segment maps, summaries and audiences (shopcrm/rfm.h)."""
 
 import ctypes
-from ctypes import (POINTER, byref, c_double, c_int32, c_int64, c_uint8, c_uint32,
-                    c_uint64)
+from ctypes import POINTER, byref, c_double, c_int32, c_uint32, c_uint64
 
 from . import _ffi
-from ._util import (Handle, Progress, closed_error, column, decode, encode, fspath,
-                    init_options, np, pd, to_epoch)
+from ._columns import RfmColumns
+from ._util import (Handle, Progress, closed_error, decode, encode, fspath, init_options, np,
+                    pd, to_epoch)
 from .errors import InvalidArgument
 
 _METHODS = {'quantile': _ffi.RfmMethod.QUANTILE, 'ntile': _ffi.RfmMethod.NTILE,
@@ -151,14 +151,15 @@ def compute(ds, bins=5, method='quantile', as_of=None, utc_offset=0, frequency='
     if edges is not None:
         if not isinstance(edges, dict) or set(edges) - {'r', 'f', 'm'}:
             raise ValueError("edges: expected a dict with keys 'r', 'f', 'm'")
+        given = {}
         for k, v in edges.items():
             vals = [float(x) for x in v]
             arr = (c_double * max(len(vals), 1))(*vals)
-            if len(vals) != bins - 1:
-                raise ValueError(f'edges[{k!r}]: expected bins - 1 = {bins - 1} values, '
-                                 f'got {len(vals)}')
             keep.append(arr)
             setattr(opts, k + '_edges', ctypes.cast(arr, POINTER(c_double)))
+            given[k + '_edges'] = len(vals)
+        # the lengths the header declares (@scrm_len{bins - 1})
+        _ffi.check_lengths(opts, given)
     smap = None
     if isinstance(segments, SegmentMap):
         smap = segments
@@ -182,13 +183,16 @@ _STATS = (('share', _ffi.RfmStat.SHARE), ('mean_r', _ffi.RfmStat.MEAN_R),
           ('mean_monetary', _ffi.RfmStat.MEAN_MONETARY))
 
 
-class Rfm(Handle):
+class Rfm(RfmColumns, Handle):
     """An RFM result (C: scrm_rfm). Columns are indexed by customer index.
 
     With numpy, the columns are read-only numpy arrays over the library's
     memory (no copy); each keeps the C result alive through its ``base``
     chain, so it stays valid after this object is closed or collected.
-    Without numpy they are lists (copies)."""
+    Without numpy they are lists (copies). The columns ``recency_days``,
+    ``frequency``, ``monetary``, ``revenue``, ``scores(dim)``,
+    ``segment_customers``, ``segment_revenue``, ``segment_stat(stat)`` come
+    from shopcrm._columns (generated from the header declarations)."""
 
     _what = 'RFM result'
 
@@ -196,15 +200,6 @@ class Rfm(Handle):
         super().__init__(ptr, _ffi.scrm_rfm_free)
         self.dataset = dataset
         self._cache = {}
-
-    def _col(self, name, getter, ctype, np_dtype, n=None, *args):
-        if name in self._cache:
-            return self._cache[name]
-        p = self._p()
-        n = len(self) if n is None else n
-        c = column(self._res, getter(p, *args), ctype, n, np_dtype)
-        self._cache[name] = c
-        return c
 
     def close(self):
         self._cache = {}
@@ -228,50 +223,26 @@ class Rfm(Handle):
         return _ffi.scrm_rfm_as_of(self._p())
 
     @property
-    def recency_days(self):
-        return self._col('recency_days', _ffi.scrm_rfm_recency_days, c_int32,
-                         np and np.int32)
-
-    @property
-    def frequency(self):
-        return self._col('frequency', _ffi.scrm_rfm_frequency, c_uint32, np and np.uint32)
-
-    @property
-    def monetary(self):
-        """Monetary value (minor units, double; sum or mean)."""
-        return self._col('monetary', _ffi.scrm_rfm_monetary, c_double, np and np.float64)
-
-    @property
-    def revenue(self):
-        """Exact revenue per customer (minor units, int64)."""
-        return self._col('revenue', _ffi.scrm_rfm_revenue, c_int64, np and np.int64)
-
-    @property
     def r(self):
-        return self._col('r', _ffi.scrm_rfm_scores, c_uint8, np and np.uint8, None,
-                         _ffi.RfmDim.R)
+        return self._c_scores(_ffi.RfmDim.R)
 
     @property
     def f(self):
-        return self._col('f', _ffi.scrm_rfm_scores, c_uint8, np and np.uint8, None,
-                         _ffi.RfmDim.F)
+        return self._c_scores(_ffi.RfmDim.F)
 
     @property
     def m(self):
-        return self._col('m', _ffi.scrm_rfm_scores, c_uint8, np and np.uint8, None,
-                         _ffi.RfmDim.M)
+        return self._c_scores(_ffi.RfmDim.M)
 
     @property
     def segment(self):
         """Segment index of each customer (-1: unassigned)."""
-        return self._col('segment', _ffi.scrm_rfm_segments, c_int32, np and np.int32)
+        return self._c_segments()
 
     @property
     def edges(self):
         """{'r': ..., 'f': ..., 'm': ...}: the bins-1 edges used per dimension."""
-        nb = self.bins - 1
-        return {k: self._col('edges_' + k, _ffi.scrm_rfm_edges, c_double, np and np.float64,
-                             nb, d) for k, d in _DIMS}
+        return {k: self._c_edges(d) for k, d in _DIMS}
 
     @property
     def segment_map(self):
@@ -304,18 +275,16 @@ class Rfm(Handle):
         minor units), mean_r, mean_f, mean_m, mean_recency_days,
         mean_frequency, mean_monetary (NaN for an empty segment). A list of
         dicts, or a pandas DataFrame with as_frame=True."""
-        p = self._p()
         names = self.segment_names + [None]
-        k = len(names)
-        cust = _ffi.scrm_rfm_segment_customers(p)
-        rev = _ffi.scrm_rfm_segment_revenue(p)
-        stats = {n: _ffi.scrm_rfm_segment_stat(p, s) for n, s in _STATS}
+        cust = self._c_segment_customers()
+        rev = self._c_segment_revenue()
+        stats = {n: self._c_segment_stat(s) for n, s in _STATS}
         rows = []
-        for i in range(k):
-            row = {'name': names[i], 'customers': cust[i], 'share': stats['share'][i],
-                   'revenue': rev[i]}
+        for i in range(len(names)):
+            row = {'name': names[i], 'customers': int(cust[i]),
+                   'share': float(stats['share'][i]), 'revenue': int(rev[i])}
             for n, _ in _STATS[1:]:
-                row[n] = stats[n][i]
+                row[n] = float(stats[n][i])
             rows.append(row)
         if as_frame:
             if pd is None:

@@ -329,8 +329,33 @@ class Conversions(unittest.TestCase):
                          '2024-02,0,2,2,3,65.00,1\n'
                          '2024-02,1,2,1,1,20.00,0.5\n')
 
+    def test_write_csv_uses_the_datasets_minor_digits(self):
+        # Same amounts, read as yen (0 digits) and as dinars (3 digits): the CSV's
+        # major units follow the dataset, never a fixed 100.
+        cases = (('yen', 0, ['4000', '2000', '1500', '6500', '2000']),
+                 ('dinar', 3, ['4.000', '2.000', '1.500', '6.500', '2.000']),
+                 ('cent', 2, ['40.00', '20.00', '15.00', '65.00', '20.00']))
+        for name, digits, want in cases:
+            with self.subTest(name):
+                ds = shopcrm.Dataset.from_arrays([r[0] for r in ROWS], [r[1] for r in ROWS],
+                                                 [r[2] for r in ROWS], minor_digits=digits)
+                self.assertEqual(ds.minor_digits, digits)
+                with ds.cohorts() as co, tempfile.TemporaryDirectory() as d:
+                    self.assertEqual(co.minor_digits, digits)
+                    path = os.path.join(d, 'c.csv')
+                    co.write_csv(path)
+                    with open(path, newline='') as f:
+                        got = [line.split(',')[5] for line in f.read().splitlines()[1:]]
+                    self.assertEqual(got, want)
+                    with co.merge(co) as m:  # a merge keeps the currency
+                        self.assertEqual(m.minor_digits, digits)
+                ds.close()
+        self.assertEqual(shopcrm.Dataset().minor_digits, 2)
+
     def test_formatting(self):
         f = shopcrm.cohorts.format_money
+        self.assertEqual([f(1500, 0), f(-1500, 3), f(5, 3), f(-7, 0)],
+                         ['1500', '-1.500', '0.005', '-7'])
         self.assertEqual([f(0), f(5), f(-5), f(123456), f(-100)],
                          ['0.00', '0.05', '-0.05', '1234.56', '-1.00'])
         r = shopcrm.cohorts.format_rate

@@ -142,5 +142,79 @@ class FailsLoudly(unittest.TestCase):
         self.fails('/** U. */\ntypedef union scrm_u { int a; double b; } scrm_u;', 'scrm_u')
 
 
+LEN_HEADER = '''
+/** A handle. */
+typedef struct scrm_thing scrm_thing;
+/** Its size.
+ * @param t  the thing.
+ * @return the count. */
+unsigned scrm_thing_count(const scrm_thing *t);
+/** A column.
+ * @param t  the thing.
+ * @return an array. {decl} */
+const double *scrm_thing_values(const scrm_thing *t);
+'''
+
+
+@unittest.skipUnless(HAVE_DOXYGEN, 'doxygen not installed')
+@unittest.skipIf(SECOND_PASS, 'run in the numpy pass')
+class LengthDeclarations(unittest.TestCase):
+    """@scrm_len / @scrm_shape / @scrm_buffer (docs/Doxyfile.in ALIASES)."""
+
+    model = FailsLoudly.model
+    fails = FailsLoudly.fails
+
+    def test_real_headers(self):
+        m = api.load_api(os.path.join(REPO, 'include'))
+        self.assertEqual(m.function('scrm_rfm_edges').ret_len, 'scrm_rfm_bins(r) - 1')
+        self.assertEqual(m.function('scrm_cohorts_ltv').ret_shape,
+                         ['scrm_cohorts_count(r)', 'scrm_cohorts_periods(r)'])
+        self.assertEqual(m.function('scrm_rfm_audience').buffers,
+                         {'indices_out': ('capacity', 'count_out')})
+        rfm = next(s for s in m.structs if s.name == 'scrm_rfm_options')
+        self.assertEqual(rfm.lengths, {'r_edges': 'bins - 1', 'f_edges': 'bins - 1',
+                                       'm_edges': 'bins - 1'})
+
+    def test_expression(self):
+        t = api.parse_len('scrm_a(r) * scrm_b(scrm_c(r)) + 2 - n', 'x')
+        self.assertEqual(t, ('-', ('+', ('*', ('call', 'scrm_a', [('name', 'r')]),
+                                        ('call', 'scrm_b', [('call', 'scrm_c', [('name', 'r')])])),
+                                   ('num', 2)), ('name', 'n')))
+        for bad in ('r /', 'scrm_a(r', '(1', 'r / 2', '1 2'):
+            with self.assertRaises(api.ApiError):
+                api.parse_len(bad, 'x')
+
+    def test_declared(self):
+        m = self.model(LEN_HEADER.format(decl='@scrm_len{scrm_thing_count(t) + 1}'))
+        self.assertEqual(m.function('scrm_thing_values').ret_len, 'scrm_thing_count(t) + 1')
+
+    def test_unknown_parameter(self):
+        self.fails(LEN_HEADER.format(decl='@scrm_len{scrm_thing_count(x)}'),
+                   'scrm_thing_values', "'x'")
+
+    def test_unknown_function(self):
+        self.fails(LEN_HEADER.format(decl='@scrm_len{scrm_nothing(t)}'),
+                   'scrm_thing_values', 'scrm_nothing')
+
+    def test_wrong_arity(self):
+        self.fails(LEN_HEADER.format(decl='@scrm_len{scrm_thing_count(t, t)}'),
+                   'scrm_thing_values', 'takes 1')
+
+    def test_undeclared_column_fails_in_the_node_generator(self):
+        import gen_node
+        m = self.model(LEN_HEADER.format(decl='') + '''
+/** Free. @param t the thing. */
+void scrm_thing_free(scrm_thing *t);
+''')
+        saved, gen_node.HAND_WRITTEN = gen_node.HAND_WRITTEN, {}  # names of the real API
+        try:
+            with self.assertRaises(api.ApiError) as cm:
+                gen_node.generate(m, REPO)
+        finally:
+            gen_node.HAND_WRITTEN = saved
+        self.assertIn('scrm_thing_values', str(cm.exception))
+        self.assertIn('@scrm_len', str(cm.exception))
+
+
 if __name__ == '__main__':
     unittest.main()

@@ -60,6 +60,14 @@ const summary = res.segments();
 check(summary.length >= 2 && typeof summary[0].share === 'number', 'segment summary');
 const audience: shopcrm.Key[] = res.audience('Top');
 check(Array.isArray(audience), 'audience');
+// Column types come from the generated ffi.d.ts (the headers' @scrm_len getters).
+const freq: Uint32Array = res.frequency;
+const scores: Uint8Array = res.r;
+const topIdx: Uint32Array = res.audienceIndices('Top');
+// @ts-expect-error a Uint32Array column is not a Float64Array
+const wrongColumn: Float64Array = res.frequency;
+check(freq.length === res.customers && scores.length === res.customers && topIdx.length >= 0 &&
+      wrongColumn.length === res.customers, 'column types');
 res.close();
 own.close();
 map.close();
@@ -73,6 +81,10 @@ const cells: shopcrm.CohortCell[] = coh.toLong();
 check(ret.length === coh.rows * coh.cols && cells.length > 0, 'cohorts');
 check(typeof coh.labels[0] === 'string', 'cohort labels');
 coh.close();
+const yen = new shopcrm.Dataset({ minorDigits: 0 });
+const digits: number = yen.minorDigits;
+check(digits === 0 && shopcrm.formatMoney(1500, digits) === '1500', 'minor digits');
+yen.close();
 
 try {
   ds.append([5], [-1e15], [1]);
