@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from ctypes import byref, c_double, c_int64, c_uint64
 
 from . import _ffi
-from ._util import Handle, Progress, column, init_options, np, pd, seq_len, to_epoch
+from ._util import Handle, Progress, column, fspath, init_options, np, pd, seq_len, to_epoch
 
 _UNITS = {'day': _ffi.PeriodUnit.DAY, 'week': _ffi.PeriodUnit.WEEK,
           'month': _ffi.PeriodUnit.MONTH, 'quarter': _ffi.PeriodUnit.QUARTER,
@@ -250,18 +250,14 @@ class Cohorts(Handle):
             return pd.DataFrame(rows, columns=list(LONG_COLUMNS))
         return rows
 
-    def write_csv(self, path):
+    def write_csv(self, path, minor_digits=2):
         """Write the long form as CSV: ``cohort,period,cohort_size,
         active_customers,orders,revenue,retention``, revenue in major units
-        (2 decimals, exact), retention as format_rate() writes it (empty for
+        (``minor_digits`` decimals, exact: pass the dataset's
+        ``minor_digits``), retention as format_rate() writes it (empty for
         an empty cohort); the format of `shopcrm cohorts --out`
-        (docs/cohorts.md)."""
-        with open(path, 'w', encoding='ascii', newline='') as f:
-            f.write(','.join(LONG_COLUMNS) + '\n')
-            for r in self.to_long(as_frame=False):
-                f.write(f"{r['cohort']},{r['period']},{r['cohort_size']},"
-                        f"{r['active_customers']},{r['orders']},{format_money(r['revenue'])},"
-                        f"{format_rate(r['retention'])}\n")
+        (docs/cohorts.md), written by scrm_cohorts_write_csv()."""
+        _ffi.scrm_cohorts_write_csv(self._p(), fspath(path), minor_digits)
 
     def merge(self, other):
         """The result of the union of two datasets with disjoint customers,
