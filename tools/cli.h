@@ -153,8 +153,12 @@ void money_mean_text(char *buf, size_t cap, double minor, uint32_t minor_digits)
 /* The local date of UTC time t ("?" if out of range). */
 void date_text(char *buf, size_t cap, int64_t t, int64_t utc_offset);
 
-/* --out PATH: the path to give a library writer ("-" is /dev/stdout), after
- * flushing stdout; *table_out becomes stderr for "-" (the table moves there). */
-const char *out_path(const char *out, FILE **table_out);
+/* --out PATH through a library CSV writer, write(path, ctx). "-" is stdout
+ * (*table_out then becomes stderr: the table moves there): a pipe or a
+ * terminal is written as /dev/stdout; a regular file, which reopening would
+ * truncate, through a temporary file copied to stdout. Returns 0; the
+ * writer's SCRM_E* code (the caller reports it); or EXIT_DATA, reported. */
+int out_write(const char *out, FILE **table_out, int (*write)(const char *path, const void *ctx),
+              const void *ctx);
 
 #endif

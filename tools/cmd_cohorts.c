@@ -325,6 +325,17 @@ static int print_table(FILE *out, const struct cli_input *in, const struct cohor
     return 0;
 }
 
+struct csv_job {
+    const scrm_cohorts *r;
+    uint32_t minor_digits;
+};
+
+static int write_csv(const char *path, const void *ctx)
+{
+    const struct csv_job *job = ctx;
+    return scrm_cohorts_write_csv(job->r, path, job->minor_digits);
+}
+
 static int run(const struct cli_input *in)
 {
     struct cli_loaded L;
@@ -379,9 +390,10 @@ static int run(const struct cli_input *in)
         snprintf(obs_end, sizeof obs_end, "?");
 
     FILE *out = stdout;
-    if (a.out &&
-        (rc = scrm_cohorts_write_csv(r, out_path(a.out, &out), L.minor_digits)) != SCRM_OK) {
-        msg("cannot write '%s': %s", a.out, scrm_last_error());
+    struct csv_job job = {r, L.minor_digits};
+    if (a.out && (rc = out_write(a.out, &out, write_csv, &job)) != 0) {
+        if (rc < 0)
+            msg("cannot write '%s': %s", a.out, scrm_last_error());
         status = EXIT_DATA;
         goto done;
     }

@@ -243,6 +243,17 @@ static void print_table(FILE *out, const struct cli_input *in, const struct cli_
             S->total ? S->total : "overflow");
 }
 
+struct csv_job {
+    const scrm_rfm *r;
+    const scrm_dataset *ds;
+};
+
+static int write_csv(const char *path, const void *ctx)
+{
+    const struct csv_job *job = ctx;
+    return scrm_rfm_write_csv(job->r, job->ds, path);
+}
+
 static int run(const struct cli_input *in)
 {
     struct cli_loaded L;
@@ -296,8 +307,9 @@ static int run(const struct cli_input *in)
     double t_write = 0;
     if (a.out) {
         t0 = now_seconds();
-        if ((rc = scrm_rfm_write_csv(r, L.ds, out_path(a.out, &out))) != SCRM_OK) {
-            status = lib_error(a.out, rc);
+        struct csv_job job = {r, L.ds};
+        if ((rc = out_write(a.out, &out, write_csv, &job)) != 0) {
+            status = rc < 0 ? lib_error(a.out, rc) : rc;
             goto done;
         }
         t_write = now_seconds() - t0;

@@ -4,12 +4,15 @@
  * CSV files are written by the library (scrm_rfm_write_csv,
  * scrm_cohorts_write_csv), the SVG heatmap by svg.c. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -87,11 +90,43 @@ void date_text(char *buf, size_t cap, int64_t t, int64_t utc_offset)
         snprintf(buf, cap, "?");
 }
 
-const char *out_path(const char *out, FILE **table_out)
+int out_write(const char *out, FILE **table_out, int (*write)(const char *path, const void *ctx),
+              const void *ctx)
 {
-    fflush(stdout);
+    struct stat st;
     if (strcmp(out, "-") != 0)
-        return out;
+        return write(out, ctx);
     *table_out = stderr;
-    return "/dev/stdout";
+    fflush(stdout);
+    if (fstat(STDOUT_FILENO, &st) != 0 || !S_ISREG(st.st_mode))
+        return write("/dev/stdout", ctx);
+    const char *dir = getenv("TMPDIR");
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s/shopcrm-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        msg("cannot create a temporary file in %s: %s", dir && *dir ? dir : "/tmp",
+            strerror(errno));
+        return EXIT_DATA;
+    }
+    close(fd);
+    int rc = write(tmp, ctx);
+    FILE *f = rc == SCRM_OK ? fopen(tmp, "rb") : NULL;
+    if (f) {
+        char buf[1 << 16];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0 && fwrite(buf, 1, n, stdout) == n)
+            ;
+        int bad = ferror(f) || ferror(stdout) || fflush(stdout) != 0;
+        fclose(f);
+        if (bad) {
+            msg("cannot write the output: %s", strerror(errno));
+            rc = EXIT_DATA;
+        }
+    } else if (rc == SCRM_OK) {
+        msg("cannot read '%s': %s", tmp, strerror(errno));
+        rc = EXIT_DATA;
+    }
+    remove(tmp);
+    return rc;
 }
