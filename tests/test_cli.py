@@ -768,6 +768,122 @@ class CliTest(unittest.TestCase):
         self.assertIn("cannot write", self.fails(1, "cohorts", COHORTS, "--out", bad).stderr)
         self.assertIn("cannot write", self.fails(1, "cohorts", COHORTS, "--svg", bad).stderr)
 
+    # ---- currencies: --minor-digits ----
+
+    # Yen have no minor unit (--minor-digits 0): amounts are whole yen.
+    #   cust  orders (date: yen)                  total
+    #   1     01-05: 1500, 02-10: 2500            4000
+    #   2     01-20:  800                          800
+    #   3     02-15: 12000                       12000
+    # Revenue 16800, 4 orders: AOV 4200. Month cohorts: 2024-01 = {1, 2}
+    # (k0: 2 orders, 2300; k1: customer 1's 2500), 2024-02 = {3} (12000);
+    # LTV of 2024-01: 2300 / 2 = 1150, (2300 + 2500) / 2 = 2400.
+    YEN = ("customer_id,date,amount\n1,2024-01-05,1500\n1,2024-02-10,2500\n"
+           "2,2024-01-20,800\n3,2024-02-15,12000\n")
+    # Kuwaiti dinars have 3 minor digits (fils): the same shape with
+    # 1.250 + 2.5 = 3.750, 0.250 and 10.001; revenue 14.001 (14001 fils), AOV
+    # 14001 / 4 = 3500.25 fils = 3.50025 dinars (3.500 in the table); cohort
+    # 2024-01: k0 1.250 + 0.250 = 1.500, k1 2.500; LTV 0.750, 2.000.
+    KWD = ("customer_id,date,amount\n1,2024-01-05,1.250\n1,2024-02-10,2.5\n"
+           "2,2024-01-20,0.250\n3,2024-02-15,10.001\n")
+
+    def table_row(self, stdout, first):
+        return next(line.split() for line in stdout.splitlines()
+                    if line.split()[:1] == [first])
+
+    def test_yen_have_no_decimals_in_tables_json_and_csv(self):
+        p = self.write("yen.csv", self.YEN)
+        out = os.path.join(self.dir, "rfm.csv")
+        r = self.ok("rfm", p, "--minor-digits", "0", "--out", out)
+        _, rows = read_rows(out)
+        self.assertEqual({row[0]: row[3] for row in rows}, {"1": "4000", "2": "800", "3": "12000"})
+        self.assertEqual(self.table_row(r.stdout, "total"), ["total", "3", "100.0%", "16800"])
+        r = self.ok("rfm", p, "--minor-digits", "0", "--json")
+        self.assertIn('"revenue":16800,', r.stdout)
+        self.assertEqual(json.loads(r.stdout)["revenue"], 16800)
+        # fixed monetary edges are in yen too: M = 1 + #{edges <= total}
+        r = self.ok("rfm", p, "--minor-digits", "0", "--json", "--out", out,
+                    "--edges-r", "10,20,30,40", "--edges-f", "1,2,3,4",
+                    "--edges-m", "1000,2000,3000,13000")
+        self.assertEqual(json.loads(r.stdout)["edges"]["m"], [1000, 2000, 3000, 13000])
+        _, rows = read_rows(out)
+        self.assertEqual({row[0]: row[6] for row in rows}, {"1": "4", "2": "1", "3": "4"})
+
+        r = self.ok("kpi", p, "--minor-digits", "0")
+        self.assertEqual(self.table_row(r.stdout, "revenue"), ["revenue", "16800"])
+        self.assertEqual(self.table_row(r.stdout, "average_order_value"),
+                         ["average_order_value", "4200"])
+        r = self.ok("kpi", p, "--minor-digits", "0", "--json")
+        self.assertIn('"revenue":16800,', r.stdout)
+        self.assertEqual(json.loads(r.stdout)["average_order_value"], 4200)
+
+        r = self.ok("cohorts", p, "--minor-digits", "0", "--out", "-")
+        self.assertEqual(r.stdout,
+                         "cohort,period,cohort_size,active_customers,orders,revenue,retention\n"
+                         "2024-01,0,2,2,2,2300,1\n"
+                         "2024-01,1,2,1,1,2500,0.5\n"
+                         "2024-02,0,1,1,1,12000,1\n")
+        r = self.ok("cohorts", p, "--minor-digits", "0", "--metric", "revenue", "--json")
+        self.assertIn('"values":[2300,2500]', r.stdout)
+        r = self.ok("cohorts", p, "--minor-digits", "0", "--metric", "ltv")
+        self.assertEqual(self.table_row(r.stdout, "2024-01"), ["2024-01", "2", "1150", "2400"])
+
+    def test_three_minor_digits_in_tables_json_and_csv(self):
+        p = self.write("kwd.csv", self.KWD)
+        out = os.path.join(self.dir, "rfm.csv")
+        r = self.ok("rfm", p, "--minor-digits", "3", "--out", out)
+        _, rows = read_rows(out)
+        self.assertEqual({row[0]: row[3] for row in rows},
+                         {"1": "3.750", "2": "0.250", "3": "10.001"})
+        self.assertEqual(self.table_row(r.stdout, "total"), ["total", "3", "100.0%", "14.001"])
+        r = self.ok("rfm", p, "--minor-digits", "3", "--json")
+        self.assertIn('"revenue":14.001,', r.stdout)
+
+        r = self.ok("kpi", p, "--minor-digits", "3")
+        self.assertEqual(self.table_row(r.stdout, "revenue"), ["revenue", "14.001"])
+        self.assertEqual(self.table_row(r.stdout, "average_order_value"),
+                         ["average_order_value", "3.500"])
+        r = self.ok("kpi", p, "--minor-digits", "3", "--json")
+        self.assertIn('"revenue":14.001,', r.stdout)
+        self.assertEqual(json.loads(r.stdout)["average_order_value"], 3.50025)
+
+        out = os.path.join(self.dir, "cells.csv")
+        self.ok("cohorts", p, "--minor-digits", "3", "--out", out)
+        with open(out, newline="") as f:
+            self.assertEqual(f.read(),
+                             "cohort,period,cohort_size,active_customers,orders,revenue,retention\n"
+                             "2024-01,0,2,2,2,1.500,1\n"
+                             "2024-01,1,2,1,1,2.500,0.5\n"
+                             "2024-02,0,1,1,1,10.001,1\n")
+        r = self.ok("cohorts", p, "--minor-digits", "3", "--metric", "revenue", "--json")
+        self.assertIn('"values":[1.500,2.500]', r.stdout)
+        r = self.ok("cohorts", p, "--minor-digits", "3", "--metric", "ltv")
+        self.assertEqual(self.table_row(r.stdout, "2024-01"), ["2024-01", "2", "0.750", "2.000"])
+
+    def test_minor_digits_out_of_range_is_a_usage_error(self):
+        for v in ("7", "-1", "two"):
+            r = self.fails(2, "rfm", SMALL, "--minor-digits", v)
+            self.assertIn(f"--minor-digits: '{v}' is not a number 0..6", r.stderr)
+
+    def test_bad_dates_name_the_option_and_exit_2(self):
+        for cmd, opt, v in [("rfm", "--as-of", "2024-02-30"), ("rfm", "--as-of", "yesterday"),
+                            ("rfm", "--as-of", "20240230"),   # 8 digits, not epoch seconds
+                            ("rfm", "--as-of", "2024-13-01"), ("rfm", "--as-of", "2024-04-01x"),
+                            ("kpi", "--from", "2024-1-1"), ("cohorts", "--to", "01/02/2024")]:
+            with self.subTest(opt=opt, v=v):
+                r = self.fails(2, cmd, SMALL, opt, v)
+                self.assertEqual(r.stderr, f"shopcrm: {opt}: '{v}' is not a date (YYYY-MM-DD)\n"
+                                           f"Try 'shopcrm {cmd} --help'.\n")
+                self.assertEqual(r.stdout, "")
+        # the three forms of a date are the same day; a time of day keeps the date
+        for v in ("2024-04-11", "20240411", "2024-04-11T10:00", "2024-04-11T10:00:30"):
+            out = json.loads(self.ok("rfm", SMALL, "--json", "--as-of", v).stdout)
+            self.assertEqual(out["as_of"], "2024-04-11", v)
+        # DATE is local time: the day stays the day given whatever the offset
+        out = json.loads(self.ok("rfm", SMALL, "--json", "--as-of", "2024-04-11",
+                                 "--utc-offset", "-03:00").stdout)
+        self.assertEqual(out["as_of"], "2024-04-11")
+
     # ---- the bundled sample ----
 
     def test_sample_rfm_one_row_per_customer(self):
