@@ -317,13 +317,13 @@ int cli_parse(const struct cli_command **cmd_out, struct cli_input *in, int argc
         } else if (eq) {
             return usage_error(cmd, "option %s takes no value", o->name);
         }
-        int rc = is_input ? input_apply(cmd, in, o, v) : cmd->apply(o, v);
+        int rc = is_input ? input_apply(cmd, in, o, v) : cmd->apply(cmd, o, v);
         if (rc)
             return rc;
     }
     int rc = input_check(cmd, in);
     if (!rc && cmd->check)
-        rc = cmd->check(in);
+        rc = cmd->check(cmd, in);
     if (rc)
         return rc;
     *cmd_out = cmd;

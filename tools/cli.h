@@ -53,15 +53,16 @@ struct cli_command {
     const char *help;    /* 'shopcrm NAME --help', before the input options */
     const struct cli_option *options;
     size_t n_options;
-    /* One option of the command's table, in argv order: 0 or an exit status. */
-    int (*apply)(const struct cli_option *o, const char *value);
+    /* One option of the command's table, in argv order: 0 or an exit status.
+     * self is this command (for usage_error). */
+    int (*apply)(const struct cli_command *self, const struct cli_option *o, const char *value);
     /* After the whole command line: checks across options (0 or an exit status). */
-    int (*check)(const struct cli_input *in);
+    int (*check)(const struct cli_command *self, const struct cli_input *in);
     /* Load, compute, write: an exit status. */
     int (*run)(const struct cli_input *in);
 };
 
-extern const struct cli_command cmd_rfm, cmd_kpi, cmd_cohorts;
+/* The table of commands (shopcrm.c). */
 extern const struct cli_command *const cli_commands[];
 extern const size_t cli_n_commands;
 

@@ -57,9 +57,8 @@ static struct {
     const char *out, *svg;
 } a = {{NULL, 0}, {NULL, 0}, SCRM_PERIOD_MONTH, M_RETENTION, SCRM_COHORTS_CLASSIC, NULL, NULL};
 
-static int apply(const struct cli_option *o, const char *v)
+static int apply(const struct cli_command *c, const struct cli_option *o, const char *v)
 {
-    const struct cli_command *c = &cmd_cohorts;
     switch (o->id) {
     case O_FROM: return cli_date_set(c, &a.from, o->name, v);
     case O_TO: return cli_date_set(c, &a.to, o->name, v);
@@ -80,9 +79,8 @@ static int apply(const struct cli_option *o, const char *v)
     return 0;
 }
 
-static int check(const struct cli_input *in)
+static int check(const struct cli_command *c, const struct cli_input *in)
 {
-    const struct cli_command *c = &cmd_cohorts;
     int rc = cli_window_resolve(c, &a.from, &a.to, in->utc_offset, 0);
     if (rc)
         return rc;
@@ -413,6 +411,7 @@ done:
     return status;
 }
 
+/* Listed in cli_commands[] (shopcrm.c). */
 const struct cli_command cmd_cohorts = {
     "cohorts",
     "cohort matrix (retention, customers, orders, revenue, LTV by\n"

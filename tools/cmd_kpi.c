@@ -40,9 +40,8 @@ static struct {
     int64_t lookback_days; /* 0 = the library's default */
 } a;
 
-static int apply(const struct cli_option *o, const char *v)
+static int apply(const struct cli_command *c, const struct cli_option *o, const char *v)
 {
-    const struct cli_command *c = &cmd_kpi;
     int64_t x;
     switch (o->id) {
     case O_FROM: return cli_date_set(c, &a.from, o->name, v);
@@ -57,9 +56,8 @@ static int apply(const struct cli_option *o, const char *v)
     return 0;
 }
 
-static int check(const struct cli_input *in)
+static int check(const struct cli_command *c, const struct cli_input *in)
 {
-    const struct cli_command *c = &cmd_kpi;
     return cli_window_resolve(c, &a.from, &a.to, in->utc_offset, 1);
 }
 
@@ -174,6 +172,7 @@ done:
     return status;
 }
 
+/* Listed in cli_commands[] (shopcrm.c). */
 const struct cli_command cmd_kpi = {
     "kpi",
     "shop KPIs (orders, revenue, AOV, repeat rate, new vs returning,\n"

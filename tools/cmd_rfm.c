@@ -55,9 +55,8 @@ static struct {
 } a = {{NULL, 0}, 5, -1, {{0}}, {-1, -1, -1}, SCRM_RFM_FREQUENCY_ORDERS, SCRM_RFM_MONETARY_SUM,
        NULL, NULL};
 
-static int apply(const struct cli_option *o, const char *v)
+static int apply(const struct cli_command *c, const struct cli_option *o, const char *v)
 {
-    const struct cli_command *c = &cmd_rfm;
     int64_t x;
     switch (o->id) {
     case O_AS_OF: return cli_date_set(c, &a.as_of, o->name, v);
@@ -104,9 +103,8 @@ static int apply(const struct cli_option *o, const char *v)
     return 0;
 }
 
-static int check(const struct cli_input *in)
+static int check(const struct cli_command *c, const struct cli_input *in)
 {
-    const struct cli_command *c = &cmd_rfm;
     int given = (a.n_edges[0] >= 0) + (a.n_edges[1] >= 0) + (a.n_edges[2] >= 0);
     if (given && a.method < 0)
         a.method = SCRM_RFM_METHOD_FIXED;
@@ -340,6 +338,7 @@ done:
     return status;
 }
 
+/* Listed in cli_commands[] (shopcrm.c). */
 const struct cli_command cmd_rfm = {
     "rfm",
     "score customers by recency, frequency, monetary value; segment summary",

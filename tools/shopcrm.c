@@ -19,7 +19,10 @@
 
 #include "cli.h"
 
-/* The commands, in the order of 'shopcrm --help'. */
+/* The commands (one file each, tools/cmd_NAME.c), in the order of
+ * 'shopcrm --help'. Adding one: docs/cli.md, "Adding a command". */
+extern const struct cli_command cmd_rfm, cmd_kpi, cmd_cohorts;
+
 const struct cli_command *const cli_commands[] = {
     &cmd_rfm,
     &cmd_kpi,
