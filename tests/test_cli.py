@@ -791,74 +791,60 @@ class CliTest(unittest.TestCase):
         return next(line.split() for line in stdout.splitlines()
                     if line.split()[:1] == [first])
 
-    def test_yen_have_no_decimals_in_tables_json_and_csv(self):
+    # The hand-worked values above, as each currency writes them.
+    CURRENCIES = [
+        # digits, file, per-customer monetary, total, AOV in the table and in
+        # JSON, cohort 2024-01 revenue k0/k1, LTV k0/k1, cohort 2024-02 k0 revenue
+        ("0", YEN, {"1": "4000", "2": "800", "3": "12000"}, "16800", "4200", 4200,
+         ("2300", "2500"), ("1150", "2400"), "12000"),
+        ("3", KWD, {"1": "3.750", "2": "0.250", "3": "10.001"}, "14.001", "3.500", 3.50025,
+         ("1.500", "2.500"), ("0.750", "2.000"), "10.001"),
+    ]
+
+    def test_money_follows_minor_digits_in_tables_json_and_csv(self):
+        for digits, text, monetary, total, aov, aov_json, rev, ltv, rev2 in self.CURRENCIES:
+            with self.subTest(minor_digits=digits):
+                p = self.write(f"orders{digits}.csv", text)
+                md = ("--minor-digits", digits)
+                out = os.path.join(self.dir, "rfm.csv")
+                r = self.ok("rfm", p, *md, "--out", out)
+                self.assertEqual({row[0]: row[3] for row in read_rows(out)[1]}, monetary)
+                self.assertEqual(self.table_row(r.stdout, "total"), ["total", "3", "100.0%", total])
+                r = self.ok("rfm", p, *md, "--json")
+                self.assertIn(f'"revenue":{total},', r.stdout)
+
+                r = self.ok("kpi", p, *md)
+                self.assertEqual(self.table_row(r.stdout, "revenue"), ["revenue", total])
+                self.assertEqual(self.table_row(r.stdout, "average_order_value"),
+                                 ["average_order_value", aov])
+                r = self.ok("kpi", p, *md, "--json")
+                self.assertIn(f'"revenue":{total},', r.stdout)
+                self.assertEqual(json.loads(r.stdout)["average_order_value"], aov_json)
+
+                # to a file and to stdout: the same bytes
+                want = ("cohort,period,cohort_size,active_customers,orders,revenue,retention\n"
+                        f"2024-01,0,2,2,2,{rev[0]},1\n2024-01,1,2,1,1,{rev[1]},0.5\n"
+                        f"2024-02,0,1,1,1,{rev2},1\n")
+                out = os.path.join(self.dir, "cells.csv")
+                self.ok("cohorts", p, *md, "--out", out)
+                with open(out, newline="") as f:
+                    self.assertEqual(f.read(), want)
+                self.assertEqual(self.ok("cohorts", p, *md, "--out", "-").stdout, want)
+                r = self.ok("cohorts", p, *md, "--metric", "revenue", "--json")
+                self.assertIn(f'"values":[{rev[0]},{rev[1]}]', r.stdout)
+                r = self.ok("cohorts", p, *md, "--metric", "ltv")
+                self.assertEqual(self.table_row(r.stdout, "2024-01"), ["2024-01", "2", *ltv])
+
+    def test_fixed_monetary_edges_are_in_the_currency(self):
+        # yen: M = 1 + #{edges <= total}: 4000 -> 4, 800 -> 1, 12000 -> 4
         p = self.write("yen.csv", self.YEN)
         out = os.path.join(self.dir, "rfm.csv")
-        r = self.ok("rfm", p, "--minor-digits", "0", "--out", out)
-        _, rows = read_rows(out)
-        self.assertEqual({row[0]: row[3] for row in rows}, {"1": "4000", "2": "800", "3": "12000"})
-        self.assertEqual(self.table_row(r.stdout, "total"), ["total", "3", "100.0%", "16800"])
-        r = self.ok("rfm", p, "--minor-digits", "0", "--json")
-        self.assertIn('"revenue":16800,', r.stdout)
-        self.assertEqual(json.loads(r.stdout)["revenue"], 16800)
-        # fixed monetary edges are in yen too: M = 1 + #{edges <= total}
         r = self.ok("rfm", p, "--minor-digits", "0", "--json", "--out", out,
                     "--edges-r", "10,20,30,40", "--edges-f", "1,2,3,4",
                     "--edges-m", "1000,2000,3000,13000")
         self.assertEqual(json.loads(r.stdout)["edges"]["m"], [1000, 2000, 3000, 13000])
-        _, rows = read_rows(out)
-        self.assertEqual({row[0]: row[6] for row in rows}, {"1": "4", "2": "1", "3": "4"})
-
-        r = self.ok("kpi", p, "--minor-digits", "0")
-        self.assertEqual(self.table_row(r.stdout, "revenue"), ["revenue", "16800"])
-        self.assertEqual(self.table_row(r.stdout, "average_order_value"),
-                         ["average_order_value", "4200"])
-        r = self.ok("kpi", p, "--minor-digits", "0", "--json")
-        self.assertIn('"revenue":16800,', r.stdout)
-        self.assertEqual(json.loads(r.stdout)["average_order_value"], 4200)
-
-        r = self.ok("cohorts", p, "--minor-digits", "0", "--out", "-")
-        self.assertEqual(r.stdout,
-                         "cohort,period,cohort_size,active_customers,orders,revenue,retention\n"
-                         "2024-01,0,2,2,2,2300,1\n"
-                         "2024-01,1,2,1,1,2500,0.5\n"
-                         "2024-02,0,1,1,1,12000,1\n")
-        r = self.ok("cohorts", p, "--minor-digits", "0", "--metric", "revenue", "--json")
-        self.assertIn('"values":[2300,2500]', r.stdout)
-        r = self.ok("cohorts", p, "--minor-digits", "0", "--metric", "ltv")
-        self.assertEqual(self.table_row(r.stdout, "2024-01"), ["2024-01", "2", "1150", "2400"])
-
-    def test_three_minor_digits_in_tables_json_and_csv(self):
-        p = self.write("kwd.csv", self.KWD)
-        out = os.path.join(self.dir, "rfm.csv")
-        r = self.ok("rfm", p, "--minor-digits", "3", "--out", out)
-        _, rows = read_rows(out)
-        self.assertEqual({row[0]: row[3] for row in rows},
-                         {"1": "3.750", "2": "0.250", "3": "10.001"})
-        self.assertEqual(self.table_row(r.stdout, "total"), ["total", "3", "100.0%", "14.001"])
-        r = self.ok("rfm", p, "--minor-digits", "3", "--json")
-        self.assertIn('"revenue":14.001,', r.stdout)
-
-        r = self.ok("kpi", p, "--minor-digits", "3")
-        self.assertEqual(self.table_row(r.stdout, "revenue"), ["revenue", "14.001"])
-        self.assertEqual(self.table_row(r.stdout, "average_order_value"),
-                         ["average_order_value", "3.500"])
-        r = self.ok("kpi", p, "--minor-digits", "3", "--json")
-        self.assertIn('"revenue":14.001,', r.stdout)
-        self.assertEqual(json.loads(r.stdout)["average_order_value"], 3.50025)
-
-        out = os.path.join(self.dir, "cells.csv")
-        self.ok("cohorts", p, "--minor-digits", "3", "--out", out)
-        with open(out, newline="") as f:
-            self.assertEqual(f.read(),
-                             "cohort,period,cohort_size,active_customers,orders,revenue,retention\n"
-                             "2024-01,0,2,2,2,1.500,1\n"
-                             "2024-01,1,2,1,1,2.500,0.5\n"
-                             "2024-02,0,1,1,1,10.001,1\n")
-        r = self.ok("cohorts", p, "--minor-digits", "3", "--metric", "revenue", "--json")
-        self.assertIn('"values":[1.500,2.500]', r.stdout)
-        r = self.ok("cohorts", p, "--minor-digits", "3", "--metric", "ltv")
-        self.assertEqual(self.table_row(r.stdout, "2024-01"), ["2024-01", "2", "0.750", "2.000"])
+        self.assertEqual({row[0]: row[6] for row in read_rows(out)[1]},
+                         {"1": "4", "2": "1", "3": "4"})
 
     def test_minor_digits_out_of_range_is_a_usage_error(self):
         for v in ("7", "-1", "two"):
