@@ -835,6 +835,29 @@ class CliTest(unittest.TestCase):
                 r = self.ok("cohorts", p, *md, "--metric", "ltv")
                 self.assertEqual(self.table_row(r.stdout, "2024-01"), ["2024-01", "2", *ltv])
 
+    def test_out_dash_appends_to_a_regular_file_on_stdout(self):
+        # '--out -' with stdout a file opened for appending (a log, '>>'):
+        # the CSV follows what the file held, nothing is truncated.
+        log = os.path.join(self.dir, "log.txt")
+        with open(log, "w") as f:
+            f.write("earlier line\n")
+        for cmd, fixture, header in (("cohorts", COHORTS, ",".join(self.COHORT_HEADER)),
+                                     ("rfm", SMALL, ",".join(HEADER))):
+            with self.subTest(cmd=cmd):
+                with open(log, "a") as f:
+                    r = subprocess.run([EXE, cmd, fixture, "--out", "-"], stdout=f,
+                                       stderr=subprocess.PIPE, text=True, timeout=120)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                with open(log, newline="") as f:
+                    lines = f.read().splitlines()
+                self.assertEqual(lines[0], "earlier line")
+                self.assertIn(header, lines)
+        with open(log, newline="") as f:
+            text = f.read()
+        self.assertEqual(text.count(",".join(self.COHORT_HEADER)), 1)
+        self.assertEqual(text.count(",".join(HEADER)), 1)
+        self.assertIn("\n2024-04,0,1,1,2,3.00,1\n", text)  # the cohort CSV is whole
+
     def test_fixed_monetary_edges_are_in_the_currency(self):
         # yen: M = 1 + #{edges <= total}: 4000 -> 4, 800 -> 1, 12000 -> 4
         p = self.write("yen.csv", self.YEN)
