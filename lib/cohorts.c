@@ -901,3 +901,50 @@ SCRM_EXPORT int scrm_cohorts_label(char *buf, uint32_t cap, const scrm_cohorts *
                            r->C);
     return scrm_period_label(buf, cap, r->first + cohort, r->unit);
 }
+
+/* ---- long-form CSV (shopcrm cohorts --out, docs/cohorts.md) ----
+ * The result does not know its currency (a merged result has no dataset),
+ * so the caller gives the minor digits: scrm_dataset_minor_digits(). */
+
+SCRM_EXPORT int scrm_cohorts_write_csv(const scrm_cohorts *r, const char *path,
+                                       uint32_t minor_digits)
+{
+    static const char fn[] = "scrm_cohorts_write_csv";
+    if (!r || !path)
+        return scrm__error(SCRM_EINVAL, -1, "%s: NULL argument", fn);
+    if (minor_digits > SCRM_MAX_MINOR_DIGITS)
+        return scrm__error(SCRM_EINVAL, -1, "%s: minor_digits %u is not 0..%d", fn, minor_digits,
+                           SCRM_MAX_MINOR_DIGITS);
+    scrm__csvout w;
+    int err = scrm__csvout_open(&w, path, fn);
+    if (err < 0)
+        return err;
+    static const char head[] = "cohort,period,cohort_size,active_customers,orders,revenue,"
+                               "retention\n";
+    scrm__csvout_put(&w, head, sizeof head - 1);
+    for (uint32_t c = 0; c < r->C && !err; c++) {
+        char label[SCRM_PERIOD_LABEL_MAX];
+        if ((err = scrm_period_label(label, sizeof label, r->first + c, r->unit)) < 0)
+            break;
+        /* Cell (c, k) is observable while c + k < K (cohorts.h). */
+        for (uint32_t k = 0; (uint64_t)c + k < r->K; k++) {
+            uint64_t i = (uint64_t)c * r->K + k;
+            scrm__csvout_text(&w, label, strlen(label));
+            scrm__csvout_ch(&w, ',');
+            scrm__csvout_u64(&w, k);
+            scrm__csvout_ch(&w, ',');
+            scrm__csvout_u64(&w, r->sizes[c]);
+            scrm__csvout_ch(&w, ',');
+            scrm__csvout_u64(&w, r->active[i]);
+            scrm__csvout_ch(&w, ',');
+            scrm__csvout_u64(&w, r->orders[i]);
+            scrm__csvout_ch(&w, ',');
+            scrm__csvout_money(&w, r->revenue[i], minor_digits);
+            scrm__csvout_ch(&w, ',');
+            if (isfinite(r->retention[i]))
+                scrm__csvout_double(&w, r->retention[i]);
+            scrm__csvout_ch(&w, '\n');
+        }
+    }
+    return scrm__csvout_close(&w, path, err, fn);
+}

@@ -268,4 +268,45 @@ int scrm__period_check(const char *fn, int unit, int64_t utc_offset);
 /* |utc_offset| <= SCRM_MAX_UTC_OFFSET, or SCRM_EINVAL with "fn: ..." set. */
 int scrm__utc_offset_check(const char *fn, int64_t utc_offset);
 
+
+/* ---- buffered CSV writer (lib/csvout.c) ----
+ * The one writer of the library's CSV exports (RFM scores, audiences, cohort
+ * cells): a 1 MiB buffer over a FILE, sticky write errors, text cells escaped
+ * against spreadsheet formula injection, money through scrm_money_print().
+ * open, put..., then close with the first error: close removes the file on
+ * any failure when it is a regular file (a device such as /dev/stdout is left
+ * alone), so a failed export leaves no partial file behind. */
+#include <stdio.h>
+
+typedef struct scrm__csvout {
+    FILE *f;
+    char *buf;
+    size_t len, cap;
+    int failed;  /* a write failed: later output is dropped */
+    int regular; /* path is a regular file: removed on failure */
+} scrm__csvout;
+
+int scrm__csvout_open(scrm__csvout *w, const char *path, const char *fn);
+/* Flush and close; returns err, or SCRM_EIO if a write or the close failed. */
+int scrm__csvout_close(scrm__csvout *w, const char *path, int err, const char *fn);
+void scrm__csvout_flush(scrm__csvout *w);
+void scrm__csvout_put(scrm__csvout *w, const char *s, size_t k);
+void scrm__csvout_u64(scrm__csvout *w, uint64_t v);
+void scrm__csvout_i64(scrm__csvout *w, int64_t v);
+/* Minor units in major units with minor_digits decimals (0..SCRM_MAX_MINOR_DIGITS). */
+void scrm__csvout_money(scrm__csvout *w, int64_t amount, uint32_t minor_digits);
+/* The shortest text that reads back as the same double ("%.17g" at worst). */
+void scrm__csvout_double(scrm__csvout *w, double v);
+/* A text cell, quoted and escaped as needed (RFC 4180, OWASP "CSV Injection"). */
+void scrm__csvout_text(scrm__csvout *w, const char *s, size_t k);
+/* The key of customer i of ds (key_type: scrm_dataset_key_type(ds)). */
+int scrm__csvout_key(scrm__csvout *w, const scrm_dataset *ds, int key_type, uint32_t i);
+
+static inline void scrm__csvout_ch(scrm__csvout *w, char c)
+{
+    if (w->len + 1 > w->cap)
+        scrm__csvout_flush(w);
+    w->buf[w->len++] = c;
+}
+
 #endif

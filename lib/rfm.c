@@ -852,161 +852,7 @@ SCRM_EXPORT int scrm_rfm_audience(uint32_t *indices_out, uint64_t capacity, uint
 
 /* ---- CSV ---- */
 
-typedef struct wbuf {
-    FILE *f;
-    char *buf;
-    size_t len, cap;
-    int failed;
-} wbuf;
-
-static void wb_flush(wbuf *w)
-{
-    if (w->len && !w->failed && fwrite(w->buf, 1, w->len, w->f) != w->len)
-        w->failed = 1;
-    w->len = 0;
-}
-
-static inline void wb_reserve(wbuf *w, size_t k)
-{
-    if (w->len + k > w->cap)
-        wb_flush(w);
-}
-
-static void wb_put(wbuf *w, const char *s, size_t k)
-{
-    if (k > w->cap) {
-        wb_flush(w);
-        if (!w->failed && fwrite(s, 1, k, w->f) != k)
-            w->failed = 1;
-        return;
-    }
-    wb_reserve(w, k);
-    memcpy(w->buf + w->len, s, k);
-    w->len += k;
-}
-
-static inline void wb_ch(wbuf *w, char c)
-{
-    wb_reserve(w, 1);
-    w->buf[w->len++] = c;
-}
-
-static void wb_u64(wbuf *w, uint64_t v)
-{
-    char t[24];
-    int k = 0;
-    do {
-        t[k++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    wb_reserve(w, (size_t)k);
-    while (k)
-        w->buf[w->len++] = t[--k];
-}
-
-static void wb_i64(wbuf *w, int64_t v)
-{
-    if (v < 0) {
-        wb_ch(w, '-');
-        wb_u64(w, (uint64_t)0 - (uint64_t)v);
-    } else {
-        wb_u64(w, (uint64_t)v);
-    }
-}
-
-/* Minor units as major units with 2 decimals. */
-static void wb_money(wbuf *w, int64_t cents)
-{
-    uint64_t a = cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
-    if (cents < 0)
-        wb_ch(w, '-');
-    wb_u64(w, a / 100);
-    wb_reserve(w, 3);
-    w->buf[w->len++] = '.';
-    w->buf[w->len++] = (char)('0' + (a % 100) / 10);
-    w->buf[w->len++] = (char)('0' + a % 10);
-}
-
-/* A text cell: formula-looking cells (OWASP "CSV Injection": = + - @ TAB CR
- * first) are quoted and prefixed with a single quote; cells holding , " CR LF
- * are quoted (RFC 4180), quotes doubled. */
-static void wb_text(wbuf *w, const char *s, size_t k)
-{
-    int formula = k > 0 && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
-                            s[0] == '\t' || s[0] == '\r');
-    int quote = formula;
-    for (size_t i = 0; i < k && !quote; i++)
-        quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
-    if (!quote) {
-        wb_put(w, s, k);
-        return;
-    }
-    wb_ch(w, '"');
-    if (formula)
-        wb_ch(w, '\'');
-    size_t a = 0;
-    for (size_t i = 0; i < k; i++)
-        if (s[i] == '"') {
-            wb_put(w, s + a, i + 1 - a);
-            wb_ch(w, '"');
-            a = i + 1;
-        }
-    wb_put(w, s + a, k - a);
-    wb_ch(w, '"');
-}
-
-static int wb_key(wbuf *w, const scrm_dataset *ds, int key_type, uint32_t i)
-{
-    if (key_type == SCRM_KEY_U64) {
-        uint64_t k = 0;
-        int err = scrm_dataset_customer_key_u64(&k, ds, i);
-        if (err)
-            return err;
-        wb_u64(w, k);
-    } else {
-        const char *s = NULL;
-        uint32_t len = 0;
-        int err = scrm_dataset_customer_key_str(&s, &len, ds, i);
-        if (err)
-            return err;
-        wb_text(w, s, len);
-    }
-    return SCRM_OK;
-}
-
-static int wb_open(wbuf *w, const char *path, const char *fn)
-{
-    memset(w, 0, sizeof *w);
-    w->cap = (size_t)1 << 20;
-    w->buf = scrm__malloc(w->cap);
-    if (!w->buf)
-        return scrm__enomem(fn);
-    w->f = fopen(path, "wb");
-    if (!w->f) {
-        int e = errno;
-        scrm__free(w->buf);
-        w->buf = NULL;
-        return scrm__error(SCRM_EIO, -1, "%s: cannot create '%s': %s", fn, path, strerror(e));
-    }
-    return SCRM_OK;
-}
-
-/* Flush and close; on any failure (err or a write error) remove the file. */
-static int wb_close(wbuf *w, const char *path, int err, const char *fn)
-{
-    wb_flush(w);
-    int e = 0;
-    if (w->failed)
-        e = errno ? errno : EIO;
-    if (fclose(w->f) != 0 && !e)
-        e = errno ? errno : EIO;
-    scrm__free(w->buf);
-    if (!err && e)
-        err = scrm__error(SCRM_EIO, -1, "%s: cannot write '%s': %s", fn, path, strerror(e));
-    if (err)
-        remove(path);
-    return err;
-}
+/* The writer helpers are shared with the cohort export: lib/csvout.c. */
 
 static int check_ds(const scrm_rfm *r, const scrm_dataset *ds, const char *fn)
 {
@@ -1034,27 +880,27 @@ SCRM_EXPORT int scrm_rfm_audience_write_csv(const scrm_rfm *r, const scrm_datase
         scrm__free(sel);
         return err;
     }
-    wbuf w;
-    if ((err = wb_open(&w, path, fn)) < 0) {
+    scrm__csvout w;
+    if ((err = scrm__csvout_open(&w, path, fn)) < 0) {
         scrm__free(sel);
         return err;
     }
     int kt = scrm_dataset_key_type(ds);
-    wb_put(&w, "customer,segment\n", 17);
+    scrm__csvout_put(&w, "customer,segment\n", 17);
     for (uint32_t i = 0; i < r->n && !err; i++) {
         int32_t s = r->segment[i];
         if (!sel[s < 0 ? r->n_seg : (uint32_t)s])
             continue;
-        err = wb_key(&w, ds, kt, i);
-        wb_ch(&w, ',');
+        err = scrm__csvout_key(&w, ds, kt, i);
+        scrm__csvout_ch(&w, ',');
         if (s >= 0) {
             const char *name = scrm_segment_map_name(r->map, (uint32_t)s);
-            wb_text(&w, name, strlen(name));
+            scrm__csvout_text(&w, name, strlen(name));
         }
-        wb_ch(&w, '\n');
+        scrm__csvout_ch(&w, '\n');
     }
     scrm__free(sel);
-    return wb_close(&w, path, err, fn);
+    return scrm__csvout_close(&w, path, err, fn);
 }
 
 SCRM_EXPORT int scrm_rfm_write_csv(const scrm_rfm *r, const scrm_dataset *ds, const char *path)
@@ -1065,20 +911,21 @@ SCRM_EXPORT int scrm_rfm_write_csv(const scrm_rfm *r, const scrm_dataset *ds, co
     int err = check_ds(r, ds, fn);
     if (err)
         return err;
-    wbuf w;
-    if ((err = wb_open(&w, path, fn)) < 0)
+    scrm__csvout w;
+    if ((err = scrm__csvout_open(&w, path, fn)) < 0)
         return err;
     int kt = scrm_dataset_key_type(ds);
     static const char head[] = "customer,recency_days,frequency,monetary,r,f,m,segment\n";
-    wb_put(&w, head, sizeof head - 1);
+    scrm__csvout_put(&w, head, sizeof head - 1);
     int mean = r->monetary_mode == SCRM_RFM_MONETARY_MEAN;
+    uint32_t digits = scrm_dataset_minor_digits(ds);
     for (uint32_t i = 0; i < r->n && !err; i++) {
-        err = wb_key(&w, ds, kt, i);
-        wb_ch(&w, ',');
-        wb_i64(&w, r->recency[i]);
-        wb_ch(&w, ',');
-        wb_u64(&w, r->frequency[i]);
-        wb_ch(&w, ',');
+        err = scrm__csvout_key(&w, ds, kt, i);
+        scrm__csvout_ch(&w, ',');
+        scrm__csvout_i64(&w, r->recency[i]);
+        scrm__csvout_ch(&w, ',');
+        scrm__csvout_u64(&w, r->frequency[i]);
+        scrm__csvout_ch(&w, ',');
         int64_t cents = r->revenue[i];
         uint32_t f = r->frequency[i];
         if (mean && f > 1) { /* exact rounding of revenue / f, halves away from zero */
@@ -1088,17 +935,17 @@ SCRM_EXPORT int scrm_rfm_write_csv(const scrm_rfm *r, const scrm_dataset *ds, co
                 q += cents < 0 ? -1 : 1;
             cents = q;
         }
-        wb_money(&w, cents);
+        scrm__csvout_money(&w, cents, digits);
         for (int d = 0; d < 3; d++) {
-            wb_ch(&w, ',');
-            wb_u64(&w, r->score[d][i]);
+            scrm__csvout_ch(&w, ',');
+            scrm__csvout_u64(&w, r->score[d][i]);
         }
-        wb_ch(&w, ',');
+        scrm__csvout_ch(&w, ',');
         if (r->segment[i] >= 0) {
             const char *name = scrm_segment_map_name(r->map, (uint32_t)r->segment[i]);
-            wb_text(&w, name, strlen(name));
+            scrm__csvout_text(&w, name, strlen(name));
         }
-        wb_ch(&w, '\n');
+        scrm__csvout_ch(&w, '\n');
     }
-    return wb_close(&w, path, err, fn);
+    return scrm__csvout_close(&w, path, err, fn);
 }

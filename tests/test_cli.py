@@ -768,6 +768,131 @@ class CliTest(unittest.TestCase):
         self.assertIn("cannot write", self.fails(1, "cohorts", COHORTS, "--out", bad).stderr)
         self.assertIn("cannot write", self.fails(1, "cohorts", COHORTS, "--svg", bad).stderr)
 
+    # ---- currencies: --minor-digits ----
+
+    # Yen have no minor unit (--minor-digits 0): amounts are whole yen.
+    #   cust  orders (date: yen)                  total
+    #   1     01-05: 1500, 02-10: 2500            4000
+    #   2     01-20:  800                          800
+    #   3     02-15: 12000                       12000
+    # Revenue 16800, 4 orders: AOV 4200. Month cohorts: 2024-01 = {1, 2}
+    # (k0: 2 orders, 2300; k1: customer 1's 2500), 2024-02 = {3} (12000);
+    # LTV of 2024-01: 2300 / 2 = 1150, (2300 + 2500) / 2 = 2400.
+    YEN = ("customer_id,date,amount\n1,2024-01-05,1500\n1,2024-02-10,2500\n"
+           "2,2024-01-20,800\n3,2024-02-15,12000\n")
+    # Kuwaiti dinars have 3 minor digits (fils): the same shape with
+    # 1.250 + 2.5 = 3.750, 0.250 and 10.001; revenue 14.001 (14001 fils), AOV
+    # 14001 / 4 = 3500.25 fils = 3.50025 dinars (3.500 in the table); cohort
+    # 2024-01: k0 1.250 + 0.250 = 1.500, k1 2.500; LTV 0.750, 2.000.
+    KWD = ("customer_id,date,amount\n1,2024-01-05,1.250\n1,2024-02-10,2.5\n"
+           "2,2024-01-20,0.250\n3,2024-02-15,10.001\n")
+
+    def table_row(self, stdout, first):
+        return next(line.split() for line in stdout.splitlines()
+                    if line.split()[:1] == [first])
+
+    # The hand-worked values above, as each currency writes them.
+    CURRENCIES = [
+        # digits, file, per-customer monetary, total, AOV in the table and in
+        # JSON, cohort 2024-01 revenue k0/k1, LTV k0/k1, cohort 2024-02 k0 revenue
+        ("0", YEN, {"1": "4000", "2": "800", "3": "12000"}, "16800", "4200", 4200,
+         ("2300", "2500"), ("1150", "2400"), "12000"),
+        ("3", KWD, {"1": "3.750", "2": "0.250", "3": "10.001"}, "14.001", "3.500", 3.50025,
+         ("1.500", "2.500"), ("0.750", "2.000"), "10.001"),
+    ]
+
+    def test_money_follows_minor_digits_in_tables_json_and_csv(self):
+        for digits, text, monetary, total, aov, aov_json, rev, ltv, rev2 in self.CURRENCIES:
+            with self.subTest(minor_digits=digits):
+                p = self.write(f"orders{digits}.csv", text)
+                md = ("--minor-digits", digits)
+                out = os.path.join(self.dir, "rfm.csv")
+                r = self.ok("rfm", p, *md, "--out", out)
+                self.assertEqual({row[0]: row[3] for row in read_rows(out)[1]}, monetary)
+                self.assertEqual(self.table_row(r.stdout, "total"), ["total", "3", "100.0%", total])
+                r = self.ok("rfm", p, *md, "--json")
+                self.assertIn(f'"revenue":{total},', r.stdout)
+
+                r = self.ok("kpi", p, *md)
+                self.assertEqual(self.table_row(r.stdout, "revenue"), ["revenue", total])
+                self.assertEqual(self.table_row(r.stdout, "average_order_value"),
+                                 ["average_order_value", aov])
+                r = self.ok("kpi", p, *md, "--json")
+                self.assertIn(f'"revenue":{total},', r.stdout)
+                self.assertEqual(json.loads(r.stdout)["average_order_value"], aov_json)
+
+                # to a file and to stdout: the same bytes
+                want = ("cohort,period,cohort_size,active_customers,orders,revenue,retention\n"
+                        f"2024-01,0,2,2,2,{rev[0]},1\n2024-01,1,2,1,1,{rev[1]},0.5\n"
+                        f"2024-02,0,1,1,1,{rev2},1\n")
+                out = os.path.join(self.dir, "cells.csv")
+                self.ok("cohorts", p, *md, "--out", out)
+                with open(out, newline="") as f:
+                    self.assertEqual(f.read(), want)
+                self.assertEqual(self.ok("cohorts", p, *md, "--out", "-").stdout, want)
+                r = self.ok("cohorts", p, *md, "--metric", "revenue", "--json")
+                self.assertIn(f'"values":[{rev[0]},{rev[1]}]', r.stdout)
+                r = self.ok("cohorts", p, *md, "--metric", "ltv")
+                self.assertEqual(self.table_row(r.stdout, "2024-01"), ["2024-01", "2", *ltv])
+
+    def test_out_dash_appends_to_a_regular_file_on_stdout(self):
+        # '--out -' with stdout a file opened for appending (a log, '>>'):
+        # the CSV follows what the file held, nothing is truncated.
+        log = os.path.join(self.dir, "log.txt")
+        with open(log, "w") as f:
+            f.write("earlier line\n")
+        for cmd, fixture, header in (("cohorts", COHORTS, ",".join(self.COHORT_HEADER)),
+                                     ("rfm", SMALL, ",".join(HEADER))):
+            with self.subTest(cmd=cmd):
+                with open(log, "a") as f:
+                    r = subprocess.run([EXE, cmd, fixture, "--out", "-"], stdout=f,
+                                       stderr=subprocess.PIPE, text=True, timeout=120)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                with open(log, newline="") as f:
+                    lines = f.read().splitlines()
+                self.assertEqual(lines[0], "earlier line")
+                self.assertIn(header, lines)
+        with open(log, newline="") as f:
+            text = f.read()
+        self.assertEqual(text.count(",".join(self.COHORT_HEADER)), 1)
+        self.assertEqual(text.count(",".join(HEADER)), 1)
+        self.assertIn("\n2024-04,0,1,1,2,3.00,1\n", text)  # the cohort CSV is whole
+
+    def test_fixed_monetary_edges_are_in_the_currency(self):
+        # yen: M = 1 + #{edges <= total}: 4000 -> 4, 800 -> 1, 12000 -> 4
+        p = self.write("yen.csv", self.YEN)
+        out = os.path.join(self.dir, "rfm.csv")
+        r = self.ok("rfm", p, "--minor-digits", "0", "--json", "--out", out,
+                    "--edges-r", "10,20,30,40", "--edges-f", "1,2,3,4",
+                    "--edges-m", "1000,2000,3000,13000")
+        self.assertEqual(json.loads(r.stdout)["edges"]["m"], [1000, 2000, 3000, 13000])
+        self.assertEqual({row[0]: row[6] for row in read_rows(out)[1]},
+                         {"1": "4", "2": "1", "3": "4"})
+
+    def test_minor_digits_out_of_range_is_a_usage_error(self):
+        for v in ("7", "-1", "two"):
+            r = self.fails(2, "rfm", SMALL, "--minor-digits", v)
+            self.assertIn(f"--minor-digits: '{v}' is not a number 0..6", r.stderr)
+
+    def test_bad_dates_name_the_option_and_exit_2(self):
+        for cmd, opt, v in [("rfm", "--as-of", "2024-02-30"), ("rfm", "--as-of", "yesterday"),
+                            ("rfm", "--as-of", "20240230"),   # 8 digits, not epoch seconds
+                            ("rfm", "--as-of", "2024-13-01"), ("rfm", "--as-of", "2024-04-01x"),
+                            ("kpi", "--from", "2024-1-1"), ("cohorts", "--to", "01/02/2024")]:
+            with self.subTest(opt=opt, v=v):
+                r = self.fails(2, cmd, SMALL, opt, v)
+                self.assertEqual(r.stderr, f"shopcrm: {opt}: '{v}' is not a date (YYYY-MM-DD)\n"
+                                           f"Try 'shopcrm {cmd} --help'.\n")
+                self.assertEqual(r.stdout, "")
+        # the three forms of a date are the same day; a time of day keeps the date
+        for v in ("2024-04-11", "20240411", "2024-04-11T10:00", "2024-04-11T10:00:30"):
+            out = json.loads(self.ok("rfm", SMALL, "--json", "--as-of", v).stdout)
+            self.assertEqual(out["as_of"], "2024-04-11", v)
+        # DATE is local time: the day stays the day given whatever the offset
+        out = json.loads(self.ok("rfm", SMALL, "--json", "--as-of", "2024-04-11",
+                                 "--utc-offset", "-03:00").stdout)
+        self.assertEqual(out["as_of"], "2024-04-11")
+
     # ---- the bundled sample ----
 
     def test_sample_rfm_one_row_per_customer(self):

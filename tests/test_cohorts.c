@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -942,6 +943,122 @@ static void test_cohorts_allocation_failure_leaves_nothing(void **state)
     scrm_dataset_free(ds);
 }
 
+/* ---- long-form CSV ---- */
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    assert_non_null(s);
+    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+static void tmp_path(char *buf, size_t n, const char *name)
+{
+    snprintf(buf, n, "%s/scrm_test_cohorts_%ld_%s",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid(), name);
+}
+
+/* The default matrices above (test_cohorts_monthly_classic_worked_by_hand),
+ * one line per observable cell: Jan has 4, Feb 3, Mar 2, Apr 1. Revenue in
+ * major units: Jan k0 1000 + 50 = 1050 minor = 10.50 with 2 digits, 1050
+ * with 0, 1.050 with 3. A second dataset leaves an empty cohort: customer 1
+ * in 2017-01 and customers 2..4 in 2017-03 make 2017-02 a cohort of size 0,
+ * whose retention is empty; 1 of 3 customers active prints
+ * 0.3333333333333333 (16 digits are the shortest that read back). */
+static void test_cohorts_write_csv_worked_by_hand(void **state)
+{
+    (void)state;
+    static const char want2[] =
+        "cohort,period,cohort_size,active_customers,orders,revenue,retention\n"
+        "2017-01,0,2,2,2,10.50,1\n"
+        "2017-01,1,2,1,2,25.00,0.5\n"
+        "2017-01,2,2,1,1,50.00,0.5\n"
+        "2017-01,3,2,0,0,0.00,0\n"
+        "2017-02,0,1,1,1,30.00,1\n"
+        "2017-02,1,1,0,0,0.00,0\n"
+        "2017-02,2,1,1,1,4.00,1\n"
+        "2017-03,0,1,1,2,7.00,1\n"
+        "2017-03,1,1,0,0,0.00,0\n"
+        "2017-04,0,1,1,1,1.00,1\n";
+    char path[512];
+    tmp_path(path, sizeof path, "cells.csv");
+    scrm_dataset *ds = fixture(1);
+    scrm_cohorts *r = compute(ds, NULL);
+    assert_int_equal(scrm_cohorts_write_csv(r, path, 2), SCRM_OK);
+    char *s = slurp(path);
+    assert_string_equal(s, want2);
+    free(s);
+    assert_int_equal(scrm_cohorts_write_csv(r, path, 0), SCRM_OK);
+    s = slurp(path);
+    assert_non_null(strstr(s, "\n2017-01,0,2,2,2,1050,1\n2017-01,1,2,1,2,2500,0.5\n"));
+    assert_non_null(strstr(s, "\n2017-04,0,1,1,1,100,1\n"));
+    free(s);
+    assert_int_equal(scrm_cohorts_write_csv(r, path, 3), SCRM_OK);
+    s = slurp(path);
+    assert_non_null(strstr(s, "\n2017-01,0,2,2,2,1.050,1\n2017-01,1,2,1,2,2.500,0.5\n"));
+    assert_non_null(strstr(s, "\n2017-04,0,1,1,1,0.100,1\n"));
+    free(s);
+    scrm_cohorts_free(r);
+    scrm_dataset_free(ds);
+
+    static const uint64_t c3[] = {1, 2, 3, 4, 2};
+    static const int64_t t3[] = {JAN, MAR, MAR + D, MAR + 2 * D, APR};
+    static const int64_t a3[] = {500, 100, 200, 300, 50};
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 5, c3, t3, a3, NULL, NULL), SCRM_OK);
+    r = compute(ds, NULL);
+    assert_int_equal(scrm_cohorts_write_csv(r, path, 2), SCRM_OK);
+    s = slurp(path);
+    /* Observation end April (the last row), K = 4. Jan {1}: k0 5.00, then
+     * nothing; Feb: size 0, retention empty; Mar {2, 3, 4}: k0 6.00, k1
+     * customer 2 alone (0.50): 1/3. */
+    assert_string_equal(s, "cohort,period,cohort_size,active_customers,orders,revenue,retention\n"
+                           "2017-01,0,1,1,1,5.00,1\n"
+                           "2017-01,1,1,0,0,0.00,0\n"
+                           "2017-01,2,1,0,0,0.00,0\n"
+                           "2017-01,3,1,0,0,0.00,0\n"
+                           "2017-02,0,0,0,0,0.00,\n"
+                           "2017-02,1,0,0,0,0.00,\n"
+                           "2017-02,2,0,0,0,0.00,\n"
+                           "2017-03,0,3,3,3,6.00,1\n"
+                           "2017-03,1,3,1,1,0.50,0.3333333333333333\n");
+    free(s);
+    scrm_cohorts_free(r);
+    scrm_dataset_free(ds);
+    remove(path);
+}
+
+static void test_cohorts_write_csv_errors(void **state)
+{
+    (void)state;
+    char path[512];
+    tmp_path(path, sizeof path, "err.csv");
+    scrm_dataset *ds = fixture(1);
+    scrm_cohorts *r = compute(ds, NULL);
+    assert_int_equal(scrm_cohorts_write_csv(NULL, path, 2), SCRM_EINVAL);
+    assert_int_equal(scrm_cohorts_write_csv(r, NULL, 2), SCRM_EINVAL);
+    assert_int_equal(scrm_cohorts_write_csv(r, path, SCRM_MAX_MINOR_DIGITS + 1), SCRM_EINVAL);
+    assert_null(fopen(path, "rb")); /* nothing created for a bad argument */
+    assert_int_equal(scrm_cohorts_write_csv(r, "/nonexistent-dir/x/cells.csv", 2), SCRM_EIO);
+    assert_non_null(strstr(scrm_last_error(), "/nonexistent-dir/x/cells.csv"));
+    /* A full device: the write fails, the error is SCRM_EIO, and the device
+     * (not a regular file) is left alone. */
+    if (access("/dev/full", W_OK) == 0) {
+        assert_int_equal(scrm_cohorts_write_csv(r, "/dev/full", 2), SCRM_EIO);
+        assert_int_equal(access("/dev/full", F_OK), 0);
+    }
+    scrm_cohorts_free(r);
+    scrm_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -963,6 +1080,8 @@ int main(void)
         cmocka_unit_test(test_cohorts_do_not_depend_on_the_thread_count),
         cmocka_unit_test(test_cohorts_do_not_depend_on_how_rows_were_appended),
         cmocka_unit_test(test_cohorts_allocation_failure_leaves_nothing),
+        cmocka_unit_test(test_cohorts_write_csv_worked_by_hand),
+        cmocka_unit_test(test_cohorts_write_csv_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -262,8 +262,8 @@ export declare class CohortResult {
   row(metric: 'retention' | 'ltv' | 'cumOrders', c: number): Float64Array;
   observable(c: number, k: number): boolean;
   toLong(): CohortCell[];
-  /** Long-form CSV, the format of `shopcrm cohorts --out` (docs/cohorts.md). */
-  writeCsv(path: string): void;
+  /** Long-form CSV, the format of `shopcrm cohorts --out` (docs/cohorts.md); revenue with minorDigits decimals (default 2). */
+  writeCsv(path: string, minorDigits?: number): void;
   /** The result of the union of two datasets with disjoint customers (same options). */
   merge(other: CohortResult): CohortResult;
   close(): void;

@@ -548,19 +548,15 @@ class CohortResult {
 
   /**
    * Write the long form as CSV (cohort,period,cohort_size,active_customers,
-   * orders,revenue,retention): revenue in major units (exact, with the
-   * dataset's minor digits: 2 decimals for cents),
-   * retention as the shortest of %.15g / %.16g / %.17g that reads back exactly
-   * (empty for an empty cohort); the format of `shopcrm cohorts --out` and of
-   * the C and Python examples.
+   * orders,revenue,retention): revenue in major units with minorDigits
+   * decimals (exact; by default the dataset's minor digits, 2 for cents),
+   * retention as the shortest of %.15g / %.16g / %.17g that reads back
+   * exactly (empty for an empty cohort); the format of `shopcrm cohorts
+   * --out` and of the C and Python examples, written by
+   * scrm_cohorts_write_csv().
    */
-  writeCsv(file) {
-    const lines = [LONG_COLUMNS.join(',')];
-    for (const r of this.toLong()) {
-      lines.push(`${r.cohort},${r.period},${r.cohort_size},${r.active_customers},${r.orders},` +
-                 `${formatMoney(r.revenue, this.minorDigits)},${formatRate(r.retention)}`);
-    }
-    fs.writeFileSync(file, lines.join('\n') + '\n');
+  writeCsv(file, minorDigits = this.minorDigits) {
+    ffi.scrm_cohorts_write_csv(this[HANDLE], file, minorDigits);
   }
 
   /** The result of the union of two datasets with disjoint customers (same options). */

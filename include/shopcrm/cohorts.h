@@ -298,6 +298,34 @@ SCRM_EXPORT const double *scrm_cohorts_cum_orders(const scrm_cohorts *r);
 SCRM_EXPORT int scrm_cohorts_label(char *buf, uint32_t cap, const scrm_cohorts *r,
                                    uint32_t cohort);
 
+/**
+ * Write every observable cell as long-form CSV: a header
+ * `cohort,period,cohort_size,active_customers,orders,revenue,retention`, then
+ * one line per observable cell, cohort by cohort, then period 0, 1, ...
+ * (unobservable cells are not written). `cohort` is the cohort's label
+ * (scrm_cohorts_label()), `period` counts periods since acquisition from 0,
+ * `active_customers` follows the result's mode, `revenue` is exact, in major
+ * units with @p minor_digits decimals (as scrm_money_print()), and
+ * `retention` is the shortest of `%.15g`, `%.16g`, `%.17g` that reads back as
+ * the same double, empty for an empty cohort. The bytes are those of
+ * `shopcrm cohorts --out` (docs/cohorts.md). On failure the file is removed
+ * if it is a regular file (a device such as /dev/stdout is left as it is).
+ *
+ * The result does not know its currency (a result of scrm_cohorts_merge() has
+ * no dataset), so the caller passes the digits:
+ * `scrm_dataset_minor_digits(ds)` of the dataset it was computed from.
+ *
+ * @param r             the result; borrowed.
+ * @param path          the file to create or truncate.
+ * @param minor_digits  digits of the currency's minor unit, 0 .. ::SCRM_MAX_MINOR_DIGITS.
+ * @return SCRM_OK, SCRM_EINVAL (NULL, @p minor_digits out of range), SCRM_EIO
+ *         (cannot create or write @p path), SCRM_ENOMEM; detail in scrm_last_error().
+ * @note Thread safety: safe on distinct paths; @p r is only read.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_cohorts_write_csv(const scrm_cohorts *r, const char *path,
+                                       uint32_t minor_digits);
+
 #ifdef __cplusplus
 }
 #endif

@@ -329,6 +329,8 @@ export declare function scrm_cohorts_ltv(r: scrm_cohorts): Float64Array | null;
 export declare function scrm_cohorts_cum_orders(r: scrm_cohorts): Float64Array | null;
 /** Write the label of a cohort (its period's label, as scrm_period_label()). */
 export declare function scrm_cohorts_label(r: scrm_cohorts, cohort: number): string;
+/** Write every observable cell as long-form CSV: a header cohort,period,cohort_size,active_customers,orders,revenue,retention, then one line per observable cell, cohort by cohort, then period 0, 1, ... (unobservable cells are not written). */
+export declare function scrm_cohorts_write_csv(r: scrm_cohorts, path: string | Uint8Array, minor_digits: number): void;
 /** Name and describe an error code. */
 export declare function scrm_strerror(code: number): string | null;
 /** The message of the last failure on the calling thread. */

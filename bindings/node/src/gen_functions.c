@@ -602,6 +602,35 @@ done:
     return result;
 }
 
+/* int scrm_cohorts_write_csv(const scrm_cohorts *r, const char *path, uint32_t minor_digits) */
+static napi_value sn_scrm_cohorts_write_csv(napi_env env, napi_callback_info info)
+{
+    napi_value argv[3];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_bytes path = {NULL, 0, 0};
+    uint32_t minor_digits = 0;
+    if (!sn_args(env, info, 3, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_COHORTS, 0, "r", &r))
+        goto done;
+    if (!sn_get_bytes(env, argv[1], 0, 1, "path", &path))
+        goto done;
+    if (!sn_get_u32(env, argv[2], "minor_digits", &minor_digits))
+        goto done;
+    {
+        int rc = scrm_cohorts_write_csv(r, path.data, minor_digits);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = sn_undefined(env);
+done:
+    sn_bytes_free(&path);
+    return result;
+}
+
 /* const char *scrm_strerror(int code) */
 static napi_value sn_scrm_strerror(napi_env env, napi_callback_info info)
 {
@@ -2556,6 +2585,7 @@ const sn_export sn_gen_functions[] = {
     {"scrm_cohorts_ltv", sn_scrm_cohorts_ltv},
     {"scrm_cohorts_cum_orders", sn_scrm_cohorts_cum_orders},
     {"scrm_cohorts_label", sn_scrm_cohorts_label},
+    {"scrm_cohorts_write_csv", sn_scrm_cohorts_write_csv},
     {"scrm_strerror", sn_scrm_strerror},
     {"scrm_last_error", sn_scrm_last_error},
     {"scrm_last_error_index", sn_scrm_last_error_index},

@@ -642,6 +642,13 @@ _f.restype = c_int
 _f.errcheck = _check
 scrm_cohorts_label = _f
 
+# int scrm_cohorts_write_csv(const scrm_cohorts *r, const char *path, uint32_t minor_digits)
+_f = _lib.scrm_cohorts_write_csv
+_f.argtypes = [_CohortsP, c_char_p, c_uint32]
+_f.restype = c_int
+_f.errcheck = _check
+scrm_cohorts_write_csv = _f
+
 # shopcrm/common.h
 
 # const char *scrm_strerror(int code)
@@ -1256,6 +1263,7 @@ FUNCTIONS = (
     'scrm_cohorts_ltv',
     'scrm_cohorts_cum_orders',
     'scrm_cohorts_label',
+    'scrm_cohorts_write_csv',
     'scrm_strerror',
     'scrm_last_error',
     'scrm_last_error_index',
@@ -1354,6 +1362,7 @@ FALLIBLE = frozenset((
     'scrm_cohorts_compute',
     'scrm_cohorts_merge',
     'scrm_cohorts_label',
+    'scrm_cohorts_write_csv',
     'scrm_set_allocator',
     'scrm_time_print',
     'scrm_time_parse',

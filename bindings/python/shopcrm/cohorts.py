@@ -12,7 +12,7 @@ from ctypes import byref, c_int64
 
 from . import _ffi
 from ._columns import CohortsColumns
-from ._util import Handle, Progress, init_options, np, pd, seq_len, to_epoch
+from ._util import Handle, Progress, fspath, init_options, np, pd, seq_len, to_epoch
 
 _UNITS = {'day': _ffi.PeriodUnit.DAY, 'week': _ffi.PeriodUnit.WEEK,
           'month': _ffi.PeriodUnit.MONTH, 'quarter': _ffi.PeriodUnit.QUARTER,
@@ -204,18 +204,15 @@ class Cohorts(CohortsColumns, Handle):
             return pd.DataFrame(rows, columns=list(LONG_COLUMNS))
         return rows
 
-    def write_csv(self, path):
+    def write_csv(self, path, minor_digits=None):
         """Write the long form as CSV: ``cohort,period,cohort_size,
         active_customers,orders,revenue,retention``, revenue in major units
-        (exact, with the dataset's minor digits: 2 decimals for cents), retention as format_rate() writes it (empty for
-        an empty cohort); the format of `shopcrm cohorts --out`
-        (docs/cohorts.md)."""
-        with open(path, 'w', encoding='ascii', newline='') as f:
-            f.write(','.join(LONG_COLUMNS) + '\n')
-            for r in self.to_long(as_frame=False):
-                f.write(f"{r['cohort']},{r['period']},{r['cohort_size']},"
-                        f"{r['active_customers']},{r['orders']},{format_money(r['revenue'], self.minor_digits)},"
-                        f"{format_rate(r['retention'])}\n")
+        (exact, with ``minor_digits`` decimals: by default the dataset's,
+        2 for cents), retention as format_rate() writes it (empty for an
+        empty cohort); the format of `shopcrm cohorts --out`
+        (docs/cohorts.md), written by scrm_cohorts_write_csv()."""
+        digits = self.minor_digits if minor_digits is None else minor_digits
+        _ffi.scrm_cohorts_write_csv(self._p(), fspath(path), digits)
 
     def merge(self, other):
         """The result of the union of two datasets with disjoint customers,
