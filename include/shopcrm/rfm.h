@@ -569,9 +569,10 @@ SCRM_EXPORT int scrm_rfm_audience_write_csv(const scrm_rfm *r, const scrm_datase
 /**
  * Write every customer as CSV: a header
  * `customer,recency_days,frequency,monetary,r,f,m,segment`, then one line per
- * customer in customer index order. monetary is in major units with 2
- * decimals (minor units / 100; a mean is first rounded to the nearest minor
- * unit, halves away from zero); segment is the name or empty. Text cells are
+ * customer in customer index order. monetary is in major units with the
+ * dataset's minor digits as decimals (scrm_dataset_minor_digits(): 2 for
+ * cents, as scrm_money_print() writes them; a mean is first rounded to the
+ * nearest minor unit, halves away from zero); segment is the name or empty. Text cells are
  * escaped as in scrm_rfm_audience_write_csv().
  *
  * @param r     the result.
