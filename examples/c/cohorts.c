@@ -6,8 +6,9 @@
  * historical LTV curve (cumulative revenue per acquired customer) of the first
  * cohort over 12 months, and writes every observable cell as CSV
  * (cohort,period,cohort_size,active_customers,orders,revenue,retention; the
- * format of `shopcrm cohorts --out`, docs/cohorts.md). The Python and Node
- * examples do the same and must write the same bytes.
+ * format of `shopcrm cohorts --out`, docs/cohorts.md) with
+ * scrm_cohorts_write_csv(). The Python and Node examples do the same and
+ * must write the same bytes.
  *
  * Usage: cohorts OUT.csv [ORDERS.csv]
  * Build: cc cohorts.c $(pkg-config --cflags --libs shopcrm)
@@ -15,7 +16,6 @@
 #include <math.h>
 #include <shopcrm.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #ifndef EXAMPLES_DATA
 #define EXAMPLES_DATA "examples/data"
@@ -25,58 +25,6 @@ static int fail(const char *what, int err)
 {
     fprintf(stderr, "cohorts: %s: %s (%s)\n", what, scrm_last_error(), scrm_strerror(err));
     return 1;
-}
-
-/* Exact major units of integer minor units: -1234 -> "-12.34". */
-static void money(char *out, size_t cap, int64_t cents)
-{
-    uint64_t v = cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
-    snprintf(out, cap, "%s%llu.%02u", cents < 0 ? "-" : "", (unsigned long long)(v / 100),
-             (unsigned)(v % 100));
-}
-
-/* A rate as the shortest of %.15g, %.16g, %.17g that reads back as the same
- * double (0.5 -> "0.5", 1 -> "1"): how `shopcrm cohorts --out` writes it. */
-static void rate(char *out, size_t cap, double x)
-{
-    for (int p = 15; p <= 17; p++) {
-        snprintf(out, cap, "%.*g", p, x);
-        if (strtod(out, NULL) == x)
-            break;
-    }
-}
-
-/* The long form, one row per observable cell (period k <= K - 1 - cohort). */
-static int write_long_csv(const scrm_cohorts *co, const char *path, uint64_t *rows_out)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    const uint32_t C = scrm_cohorts_count(co), K = scrm_cohorts_periods(co);
-    const uint64_t *size = scrm_cohorts_sizes(co), *active = scrm_cohorts_active(co),
-                   *orders = scrm_cohorts_orders(co);
-    const int64_t *revenue = scrm_cohorts_revenue(co);
-    const double *retention = scrm_cohorts_retention(co);
-    uint64_t rows = 0;
-    fprintf(f, "cohort,period,cohort_size,active_customers,orders,revenue,retention\n");
-    for (uint32_t c = 0; c < C; c++) {
-        char label[SCRM_PERIOD_LABEL_MAX];
-        scrm_cohorts_label(label, sizeof label, co, c);
-        for (uint32_t k = 0; k + c < K; k++) {
-            const size_t i = (size_t)c * K + k;
-            char rev[32];
-            money(rev, sizeof rev, revenue[i]);
-            fprintf(f, "%s,%u,%llu,%llu,%llu,%s,", label, k, (unsigned long long)size[c],
-                    (unsigned long long)active[i], (unsigned long long)orders[i], rev);
-            char ret[40] = ""; /* NaN: an empty cohort, written as an empty field */
-            if (!isnan(retention[i]))
-                rate(ret, sizeof ret, retention[i]);
-            fprintf(f, "%s\n", ret);
-            rows++;
-        }
-    }
-    *rows_out = rows;
-    return fclose(f) == 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -142,16 +90,20 @@ int main(int argc, char **argv)
 
     /* Historical LTV curve of the first cohort: cumulative $ per acquired customer. */
     const double *ltv = scrm_cohorts_ltv(co);
+    const uint32_t digits = scrm_dataset_minor_digits(ds);
     printf("LTV of %s ($ per customer):", first);
     for (uint32_t k = 0; k < 12 && k < K; k++)
-        printf(" %.2f", ltv[k] / 100.0);
+        printf(" %.2f", scrm_money_to_major(ltv[k], digits));
     printf("\n");
 
-    uint64_t rows = 0;
-    if (write_long_csv(co, out, &rows) < 0) {
-        fprintf(stderr, "cohorts: cannot write %s\n", out);
+    /* The long form: one row per observable cell (period k <= K - 1 - cohort). */
+    if ((err = scrm_cohorts_write_csv(co, out, digits)) < 0) {
+        rc = fail(out, err);
         goto done;
     }
+    uint64_t rows = 0;
+    for (uint32_t c = 0; c < C; c++)
+        rows += K - c;
     printf("wrote %llu cells to %s\n", (unsigned long long)rows, out);
     rc = 0;
 done:
