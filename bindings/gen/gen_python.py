@@ -4,7 +4,13 @@ Called by generate.py as generate(api, repo_root) -> {path: content}.
 
 Naming in the generated module (the low-level layer of the shopcrm package):
 - functions keep their C names (``_ffi.scrm_dataset_new``), one block each with
-  argtypes, restype and, for fallible functions, ``errcheck = _check``;
+  argtypes, restype and, for fallible functions, ``errcheck = _check``; a
+  function with a by-value integer or a NUL-terminated string parameter is
+  bound to a Python wrapper that checks each (shopcrm._conv: OverflowError
+  outside the C type's range, ValueError for an embedded NUL) before calling
+  the ctypes function (``.raw``), because ctypes truncates both silently;
+- options structs derive from ``_conv.CheckedStructure``: their integer and
+  string fields are checked the same way on assignment (``_checks_``);
 - constants keep their C names (``SCRM_RFM_OPTIONS_VERSION``), and so do enum
   values (``SCRM_KEY_U64``), as plain ints;
 - each enum is also an IntEnum named in CamelCase without the ``scrm_`` prefix
@@ -33,6 +39,7 @@ read-only numpy array over the result's memory (a matrix for
 rows).
 """
 
+import keyword
 import os
 import re
 
@@ -252,6 +259,55 @@ def generate_columns(api):
     return text.rstrip('\n') + '\n'
 
 
+def _checker(m, ctype, nul_terminated):
+    """The shopcrm._conv checker of a by-value C integer or string, or None."""
+    t = parse_ctype(ctype)
+    if not t.pointers:
+        if t.base in SCALARS and t.base not in ('double', 'char'):
+            return f'_conv.{SCALARS[t.base]}_'
+        if t.base in m.enums:
+            return '_conv.c_int_'
+        return None
+    if t.base == 'char' and len(t.pointers) == 1 and nul_terminated:
+        return '_conv.cstr'
+    return None
+
+
+def _py_name(name):
+    return name + '_' if keyword.iskeyword(name) or name == '_f' else name
+
+
+def _checked_wrapper(m, f):
+    """Lines binding f.name: the ctypes function itself when no parameter
+    needs a check, else a Python function checking every by-value integer
+    (range of its C type) and NUL-terminated string (no embedded NUL) before
+    the call, since ctypes would truncate both silently. A `const char *`
+    followed by a length parameter (a name containing 'len') is a counted
+    string: NULs are allowed there."""
+    params = f.params
+    checks = []
+    for i, p in enumerate(params):
+        nxt = params[i + 1] if i + 1 < len(params) else None
+        counted = nxt is not None and 'len' in nxt.name and not parse_ctype(nxt.ctype).pointers
+        checks.append(_checker(m, p.ctype, nul_terminated=not counted))
+    if not any(checks):
+        return [f'{f.name} = _f']
+    names = [_py_name(p.name) for p in params]
+    args = []
+    for n, p, chk in zip(names, params, checks):
+        args.append(f"{chk}({n}, '{f.name}: {p.name}')" if chk else n)
+    lines = ['', '', f"def {f.name}({', '.join(names + ['_f=_f'])}):",
+             f'    """{_doc(f.brief)} (checked wrapper of the C function)"""']
+    call = _wrap_list('    return _f', args, brackets='()')
+    lines += call
+    lines += ['', '',
+              f'{f.name}.raw = _f',
+              f'{f.name}.argtypes = _f.argtypes',
+              f'{f.name}.restype = _f.restype',
+              f"{f.name}.errcheck = getattr(_f, 'errcheck', None)"]
+    return lines
+
+
 def generate(api, repo_root):
     m = _Mapper(api)
     out = [HEADER_LINE,
@@ -269,6 +325,7 @@ def generate(api, repo_root):
            '@@CTYPES_IMPORT@@',
            'from enum import IntEnum',
            '',
+           'from . import _conv',
            'from ._lib import lib as _lib',
            'from .errors import _check',
            '',
@@ -323,7 +380,8 @@ def generate(api, repo_root):
     defines = {d.name for d in api.defines}
     for s in api.structs:
         cls = camel(s.name)
-        out += ['', '', f'class {cls}(Structure):', f'    """{_doc(s.brief)} (C: {s.name})"""', '']
+        out += ['', '', f'class {cls}(_conv.CheckedStructure):',
+                f'    """{_doc(s.brief)} (C: {s.name})"""', '']
         vname = s.name.upper() + '_VERSION'
         if s.fields and s.fields[0].name == 'version':
             if vname not in defines:
@@ -338,8 +396,15 @@ def generate(api, repo_root):
                 out.append(f"        '{fname}': ({e!r}, lambda o: {code}),")
             out.append('    }')
         fl = []
+        checks = []
         for f in s.fields:
             fl.append(f"('{f.name}', {m.ctypes(f.ctype, f'struct {s.name} field {f.name}')})")
+            chk = _checker(m, f.ctype, nul_terminated=True)
+            if chk:
+                checks.append(f"'{f.name}': {chk}")
+        if checks:
+            out.append('    #: Range / NUL checks applied on assignment (shopcrm._conv).')
+            out += _wrap_list('    _checks_ = ', checks, brackets='{}')
         out.append('    _fields_ = [')
         for f in fl:
             out.append(f'        {f},')
@@ -362,7 +427,7 @@ def generate(api, repo_root):
         out.append(f'_f.restype = {restype}')
         if f.fallible:
             out.append('_f.errcheck = _check')
-        out.append(f'{f.name} = _f')
+        out += _checked_wrapper(m, f)
     out += ['', 'del _f', '',
             '#: Every exported function declared above, in header order.',
             'FUNCTIONS = (']
@@ -388,7 +453,7 @@ def generate(api, repo_root):
             "            raise ValueError(f'{name}: expected {expr} = {want} values, got {n}')",
             '']
     text = '\n'.join(out)
-    used = sorted(set(re.findall(r'\b(CFUNCTYPE|POINTER|Structure|c_[a-z0-9_]+)\b',
+    used = sorted(set(re.findall(r'(?<!\.)\b(CFUNCTYPE|POINTER|Structure|c_[a-z0-9_]+)\b',
                                  text.replace('@@CTYPES_IMPORT@@', ''))),
                   key=lambda n: (not n[0].isupper(), n))
     text = text.replace('@@CTYPES_IMPORT@@',

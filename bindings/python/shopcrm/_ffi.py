@@ -14,6 +14,7 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_int, c_
                     c_size_t, c_uint, c_uint32, c_uint64, c_uint8, c_void_p)
 from enum import IntEnum
 
+from . import _conv
 from ._lib import lib as _lib
 from .errors import _check
 
@@ -409,7 +410,7 @@ ProgressFn = CFUNCTYPE(c_int, c_uint64, c_uint64, c_void_p)
 # ----------------------------------------------------------------------------
 
 
-class CohortsOptions(Structure):
+class CohortsOptions(_conv.CheckedStructure):
     """Options of scrm_cohorts_compute(). (C: scrm_cohorts_options)"""
 
     _version_ = SCRM_COHORTS_OPTIONS_VERSION
@@ -418,6 +419,11 @@ class CohortsOptions(Structure):
     _lengths_ = {
         'acquisition': ('acquisition_count', lambda o: o.acquisition_count),
     }
+    #: Range / NUL checks applied on assignment (shopcrm._conv).
+    _checks_ = {'version': _conv.c_uint_, 'unit': _conv.c_int_, 'utc_offset': _conv.c_int64_,
+                'start': _conv.c_int64_, 'end': _conv.c_int64_, 'min_amount': _conv.c_int64_,
+                'refunds': _conv.c_int_, 'mode': _conv.c_int_,
+                'acquisition_count': _conv.c_uint32_, 'threads': _conv.c_uint32_}
     _fields_ = [
         ('version', c_uint),
         ('unit', c_int),
@@ -435,10 +441,13 @@ class CohortsOptions(Structure):
     ]
 
 
-class DatasetOptions(Structure):
+class DatasetOptions(_conv.CheckedStructure):
     """Options of scrm_dataset_new(). (C: scrm_dataset_options)"""
 
     _version_ = SCRM_DATASET_OPTIONS_VERSION
+    #: Range / NUL checks applied on assignment (shopcrm._conv).
+    _checks_ = {'version': _conv.c_uint_, 'key_type': _conv.c_int_, 'threads': _conv.c_uint32_,
+                'minor_digits': _conv.c_uint32_}
     _fields_ = [
         ('version', c_uint),
         ('key_type', c_int),
@@ -447,10 +456,12 @@ class DatasetOptions(Structure):
     ]
 
 
-class DatasetAppendOptions(Structure):
+class DatasetAppendOptions(_conv.CheckedStructure):
     """Options of scrm_dataset_append_u64() and scrm_dataset_append_str(). (C: scrm_dataset_append_options)"""
 
     _version_ = SCRM_DATASET_APPEND_OPTIONS_VERSION
+    #: Range / NUL checks applied on assignment (shopcrm._conv).
+    _checks_ = {'version': _conv.c_uint_}
     _fields_ = [
         ('version', c_uint),
         ('progress', ProgressFn),
@@ -458,10 +469,19 @@ class DatasetAppendOptions(Structure):
     ]
 
 
-class CsvOptions(Structure):
+class CsvOptions(_conv.CheckedStructure):
     """Options of scrm_csv_load_file() and scrm_csv_load_buffer(). (C: scrm_csv_options)"""
 
     _version_ = SCRM_CSV_OPTIONS_VERSION
+    #: Range / NUL checks applied on assignment (shopcrm._conv).
+    _checks_ = {'version': _conv.c_uint_, 'customer_column': _conv.cstr, 'time_column': _conv.cstr,
+                'amount_column': _conv.cstr, 'order_id_column': _conv.cstr,
+                'quantity_column': _conv.cstr, 'unit_price_column': _conv.cstr,
+                'has_header': _conv.c_int32_, 'delimiter': _conv.c_int32_,
+                'time_format': _conv.c_int_, 'decimal_separator': _conv.c_int32_,
+                'minor_digits': _conv.c_int32_, 'utc_offset': _conv.c_int64_,
+                'on_error': _conv.c_int_, 'max_rejects': _conv.c_uint32_,
+                'na_customer': _conv.cstr, 'threads': _conv.c_uint32_}
     _fields_ = [
         ('version', c_uint),
         ('customer_column', c_char_p),
@@ -485,10 +505,14 @@ class CsvOptions(Structure):
     ]
 
 
-class KpiOptions(Structure):
+class KpiOptions(_conv.CheckedStructure):
     """Options of scrm_kpi_compute(). (C: scrm_kpi_options)"""
 
     _version_ = SCRM_KPI_OPTIONS_VERSION
+    #: Range / NUL checks applied on assignment (shopcrm._conv).
+    _checks_ = {'version': _conv.c_uint_, 'start': _conv.c_int64_, 'end': _conv.c_int64_,
+                'utc_offset': _conv.c_int64_, 'threads': _conv.c_uint32_,
+                'lookback': _conv.c_int64_}
     _fields_ = [
         ('version', c_uint),
         ('start', c_int64),
@@ -501,7 +525,7 @@ class KpiOptions(Structure):
     ]
 
 
-class RfmOptions(Structure):
+class RfmOptions(_conv.CheckedStructure):
     """Options of scrm_rfm_compute(). (C: scrm_rfm_options)"""
 
     _version_ = SCRM_RFM_OPTIONS_VERSION
@@ -512,6 +536,10 @@ class RfmOptions(Structure):
         'f_edges': ('bins - 1', lambda o: (o.bins - 1)),
         'm_edges': ('bins - 1', lambda o: (o.bins - 1)),
     }
+    #: Range / NUL checks applied on assignment (shopcrm._conv).
+    _checks_ = {'version': _conv.c_uint_, 'as_of': _conv.c_int64_, 'utc_offset': _conv.c_int64_,
+                'bins': _conv.c_uint32_, 'method': _conv.c_int_, 'frequency_mode': _conv.c_int_,
+                'monetary_mode': _conv.c_int_, 'threads': _conv.c_uint32_}
     _fields_ = [
         ('version', c_uint),
         ('as_of', c_int64),
@@ -541,7 +569,17 @@ _f = _lib.scrm_cohorts_options_init
 _f.argtypes = [POINTER(CohortsOptions), c_uint]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_cohorts_options_init = _f
+
+
+def scrm_cohorts_options_init(opts, version, _f=_f):
+    """Initialise opts with the defaults of version. (checked wrapper of the C function)"""
+    return _f(opts, _conv.c_uint_(version, 'scrm_cohorts_options_init: version'))
+
+
+scrm_cohorts_options_init.raw = _f
+scrm_cohorts_options_init.argtypes = _f.argtypes
+scrm_cohorts_options_init.restype = _f.restype
+scrm_cohorts_options_init.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_cohorts_compute(scrm_cohorts **out, const scrm_dataset *ds, const scrm_cohorts_options *opts)
 _f = _lib.scrm_cohorts_compute
@@ -640,14 +678,37 @@ _f = _lib.scrm_cohorts_label
 _f.argtypes = [c_char_p, c_uint32, _CohortsP, c_uint32]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_cohorts_label = _f
+
+
+def scrm_cohorts_label(buf, cap, r, cohort, _f=_f):
+    """Write the label of a cohort (its period's label, as scrm_period_label()). (checked wrapper of the C function)"""
+    return _f(_conv.cstr(buf, 'scrm_cohorts_label: buf'),
+              _conv.c_uint32_(cap, 'scrm_cohorts_label: cap'), r,
+              _conv.c_uint32_(cohort, 'scrm_cohorts_label: cohort'))
+
+
+scrm_cohorts_label.raw = _f
+scrm_cohorts_label.argtypes = _f.argtypes
+scrm_cohorts_label.restype = _f.restype
+scrm_cohorts_label.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_cohorts_write_csv(const scrm_cohorts *r, const char *path, uint32_t minor_digits)
 _f = _lib.scrm_cohorts_write_csv
 _f.argtypes = [_CohortsP, c_char_p, c_uint32]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_cohorts_write_csv = _f
+
+
+def scrm_cohorts_write_csv(r, path, minor_digits, _f=_f):
+    """Write every observable cell as long-form CSV: a header cohort,period,cohort_size,active_customers,orders,revenue,retention, then one line per observable cell, cohort by cohort, then period 0, 1, ... (unobservable cells are not written). (checked wrapper of the C function)"""
+    return _f(r, _conv.cstr(path, 'scrm_cohorts_write_csv: path'),
+              _conv.c_uint32_(minor_digits, 'scrm_cohorts_write_csv: minor_digits'))
+
+
+scrm_cohorts_write_csv.raw = _f
+scrm_cohorts_write_csv.argtypes = _f.argtypes
+scrm_cohorts_write_csv.restype = _f.restype
+scrm_cohorts_write_csv.errcheck = getattr(_f, 'errcheck', None)
 
 # shopcrm/common.h
 
@@ -655,7 +716,17 @@ scrm_cohorts_write_csv = _f
 _f = _lib.scrm_strerror
 _f.argtypes = [c_int]
 _f.restype = c_char_p
-scrm_strerror = _f
+
+
+def scrm_strerror(code, _f=_f):
+    """Name and describe an error code. (checked wrapper of the C function)"""
+    return _f(_conv.c_int_(code, 'scrm_strerror: code'))
+
+
+scrm_strerror.raw = _f
+scrm_strerror.argtypes = _f.argtypes
+scrm_strerror.restype = _f.restype
+scrm_strerror.errcheck = getattr(_f, 'errcheck', None)
 
 # const char *scrm_last_error()
 _f = _lib.scrm_last_error
@@ -699,62 +770,168 @@ _f = _lib.scrm_time_print
 _f.argtypes = [c_char_p, c_uint32, c_int64, c_int64, c_int]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_time_print = _f
+
+
+def scrm_time_print(buf, cap, t, utc_offset, style, _f=_f):
+    """Write a time as text in local time (t + utc_offset). (checked wrapper of the C function)"""
+    return _f(_conv.cstr(buf, 'scrm_time_print: buf'),
+              _conv.c_uint32_(cap, 'scrm_time_print: cap'),
+              _conv.c_int64_(t, 'scrm_time_print: t'),
+              _conv.c_int64_(utc_offset, 'scrm_time_print: utc_offset'),
+              _conv.c_int_(style, 'scrm_time_print: style'))
+
+
+scrm_time_print.raw = _f
+scrm_time_print.argtypes = _f.argtypes
+scrm_time_print.restype = _f.restype
+scrm_time_print.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_time_parse(int64_t *out, const char *s, uint64_t len, int format, int64_t utc_offset)
 _f = _lib.scrm_time_parse
 _f.argtypes = [POINTER(c_int64), c_char_p, c_uint64, c_int, c_int64]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_time_parse = _f
+
+
+def scrm_time_parse(out, s, len, format, utc_offset, _f=_f):
+    """Read one time value, in one of the formats of the CSV loader (scrm_time_format, shopcrm/io.h): ISO 8601 (2024-01-15, 2024-01-15 13:45, 2024-01-15T13:45:00Z, ...-03:00), YYYYMMDD, DD/MM/YYYY[ HH:MM[:SS]], or epoch seconds. (checked wrapper of the C function)"""
+    return _f(out, s, _conv.c_uint64_(len, 'scrm_time_parse: len'),
+              _conv.c_int_(format, 'scrm_time_parse: format'),
+              _conv.c_int64_(utc_offset, 'scrm_time_parse: utc_offset'))
+
+
+scrm_time_parse.raw = _f
+scrm_time_parse.argtypes = _f.argtypes
+scrm_time_parse.restype = _f.restype
+scrm_time_parse.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_time_parse_offset(int64_t *out, const char *s, uint64_t len)
 _f = _lib.scrm_time_parse_offset
 _f.argtypes = [POINTER(c_int64), c_char_p, c_uint64]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_time_parse_offset = _f
+
+
+def scrm_time_parse_offset(out, s, len, _f=_f):
+    """Read a UTC offset: seconds (-10800), ±HH:MM, ±HHMM, ±HH, or Z. (checked wrapper of the C function)"""
+    return _f(out, s, _conv.c_uint64_(len, 'scrm_time_parse_offset: len'))
+
+
+scrm_time_parse_offset.raw = _f
+scrm_time_parse_offset.argtypes = _f.argtypes
+scrm_time_parse_offset.restype = _f.restype
+scrm_time_parse_offset.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_money_print(char *buf, uint32_t cap, int64_t amount, uint32_t minor_digits)
 _f = _lib.scrm_money_print
 _f.argtypes = [c_char_p, c_uint32, c_int64, c_uint32]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_money_print = _f
+
+
+def scrm_money_print(buf, cap, amount, minor_digits, _f=_f):
+    """Write an amount of minor units in major units with exactly minor_digits decimals and a point as the separator: 123456 with 2 digits is "1234.56", minus 5 is "-0.05", 1500 yen with 0 digits is "1500". (checked wrapper of the C function)"""
+    return _f(_conv.cstr(buf, 'scrm_money_print: buf'),
+              _conv.c_uint32_(cap, 'scrm_money_print: cap'),
+              _conv.c_int64_(amount, 'scrm_money_print: amount'),
+              _conv.c_uint32_(minor_digits, 'scrm_money_print: minor_digits'))
+
+
+scrm_money_print.raw = _f
+scrm_money_print.argtypes = _f.argtypes
+scrm_money_print.restype = _f.restype
+scrm_money_print.errcheck = getattr(_f, 'errcheck', None)
 
 # double scrm_money_to_major(double minor, uint32_t minor_digits)
 _f = _lib.scrm_money_to_major
 _f.argtypes = [c_double, c_uint32]
 _f.restype = c_double
-scrm_money_to_major = _f
+
+
+def scrm_money_to_major(minor, minor_digits, _f=_f):
+    """An amount of minor units (or a mean of them) in major units: minor / 10^minor_digits, as a double. (checked wrapper of the C function)"""
+    return _f(minor, _conv.c_uint32_(minor_digits, 'scrm_money_to_major: minor_digits'))
+
+
+scrm_money_to_major.raw = _f
+scrm_money_to_major.argtypes = _f.argtypes
+scrm_money_to_major.restype = _f.restype
+scrm_money_to_major.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_money_from_major(int64_t *out, double major, uint32_t minor_digits)
 _f = _lib.scrm_money_from_major
 _f.argtypes = [POINTER(c_int64), c_double, c_uint32]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_money_from_major = _f
+
+
+def scrm_money_from_major(out, major, minor_digits, _f=_f):
+    """An amount in major units as minor units, rounded half away from zero. (checked wrapper of the C function)"""
+    return _f(out, major, _conv.c_uint32_(minor_digits, 'scrm_money_from_major: minor_digits'))
+
+
+scrm_money_from_major.raw = _f
+scrm_money_from_major.argtypes = _f.argtypes
+scrm_money_from_major.restype = _f.restype
+scrm_money_from_major.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_period_index(int64_t *index_out, int64_t t, int unit, int64_t utc_offset)
 _f = _lib.scrm_period_index
 _f.argtypes = [POINTER(c_int64), c_int64, c_int, c_int64]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_period_index = _f
+
+
+def scrm_period_index(index_out, t, unit, utc_offset, _f=_f):
+    """The period index of a time (see the group description). (checked wrapper of the C function)"""
+    return _f(index_out, _conv.c_int64_(t, 'scrm_period_index: t'),
+              _conv.c_int_(unit, 'scrm_period_index: unit'),
+              _conv.c_int64_(utc_offset, 'scrm_period_index: utc_offset'))
+
+
+scrm_period_index.raw = _f
+scrm_period_index.argtypes = _f.argtypes
+scrm_period_index.restype = _f.restype
+scrm_period_index.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_period_start(int64_t *t_out, int64_t index, int unit, int64_t utc_offset)
 _f = _lib.scrm_period_start
 _f.argtypes = [POINTER(c_int64), c_int64, c_int, c_int64]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_period_start = _f
+
+
+def scrm_period_start(t_out, index, unit, utc_offset, _f=_f):
+    """The time (UTC) at which a period starts: local midnight of its first day minus utc_offset. (checked wrapper of the C function)"""
+    return _f(t_out, _conv.c_int64_(index, 'scrm_period_start: index'),
+              _conv.c_int_(unit, 'scrm_period_start: unit'),
+              _conv.c_int64_(utc_offset, 'scrm_period_start: utc_offset'))
+
+
+scrm_period_start.raw = _f
+scrm_period_start.argtypes = _f.argtypes
+scrm_period_start.restype = _f.restype
+scrm_period_start.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_period_label(char *buf, uint32_t cap, int64_t index, int unit)
 _f = _lib.scrm_period_label
 _f.argtypes = [c_char_p, c_uint32, c_int64, c_int]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_period_label = _f
+
+
+def scrm_period_label(buf, cap, index, unit, _f=_f):
+    """Write the label of a period: 2017-03-14 (day), 2017-W09 (ISO week, ISO year), 2017-03 (month), 2017-Q1 (quarter), 2017 (year); years with 4 digits (0001). (checked wrapper of the C function)"""
+    return _f(_conv.cstr(buf, 'scrm_period_label: buf'),
+              _conv.c_uint32_(cap, 'scrm_period_label: cap'),
+              _conv.c_int64_(index, 'scrm_period_label: index'),
+              _conv.c_int_(unit, 'scrm_period_label: unit'))
+
+
+scrm_period_label.raw = _f
+scrm_period_label.argtypes = _f.argtypes
+scrm_period_label.restype = _f.restype
+scrm_period_label.errcheck = getattr(_f, 'errcheck', None)
 
 # shopcrm/dataset.h
 
@@ -763,7 +940,17 @@ _f = _lib.scrm_dataset_options_init
 _f.argtypes = [POINTER(DatasetOptions), c_uint]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_dataset_options_init = _f
+
+
+def scrm_dataset_options_init(opts, version, _f=_f):
+    """Initialise opts with the defaults of version. (checked wrapper of the C function)"""
+    return _f(opts, _conv.c_uint_(version, 'scrm_dataset_options_init: version'))
+
+
+scrm_dataset_options_init.raw = _f
+scrm_dataset_options_init.argtypes = _f.argtypes
+scrm_dataset_options_init.restype = _f.restype
+scrm_dataset_options_init.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_dataset_new(scrm_dataset **out, const scrm_dataset_options *opts)
 _f = _lib.scrm_dataset_new
@@ -783,7 +970,17 @@ _f = _lib.scrm_dataset_append_options_init
 _f.argtypes = [POINTER(DatasetAppendOptions), c_uint]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_dataset_append_options_init = _f
+
+
+def scrm_dataset_append_options_init(opts, version, _f=_f):
+    """Initialise opts with the defaults of version. (checked wrapper of the C function)"""
+    return _f(opts, _conv.c_uint_(version, 'scrm_dataset_append_options_init: version'))
+
+
+scrm_dataset_append_options_init.raw = _f
+scrm_dataset_append_options_init.argtypes = _f.argtypes
+scrm_dataset_append_options_init.restype = _f.restype
+scrm_dataset_append_options_init.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_dataset_append_u64(uint64_t *added_out, scrm_dataset *ds, uint64_t n, const uint64_t *customers, const int64_t *times, const int64_t *amounts, const uint64_t *order_keys, const scrm_dataset_append_options *opts)
 _f = _lib.scrm_dataset_append_u64
@@ -791,7 +988,18 @@ _f.argtypes = [POINTER(c_uint64), _DatasetP, c_uint64, POINTER(c_uint64), POINTE
                POINTER(c_int64), POINTER(c_uint64), POINTER(DatasetAppendOptions)]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_dataset_append_u64 = _f
+
+
+def scrm_dataset_append_u64(added_out, ds, n, customers, times, amounts, order_keys, opts, _f=_f):
+    """Append n orders whose customers have uint64_t keys. (checked wrapper of the C function)"""
+    return _f(added_out, ds, _conv.c_uint64_(n, 'scrm_dataset_append_u64: n'), customers, times,
+              amounts, order_keys, opts)
+
+
+scrm_dataset_append_u64.raw = _f
+scrm_dataset_append_u64.argtypes = _f.argtypes
+scrm_dataset_append_u64.restype = _f.restype
+scrm_dataset_append_u64.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_dataset_append_str(uint64_t *added_out, scrm_dataset *ds, uint64_t n, const char *const *customers, const uint32_t *lengths, const int64_t *times, const int64_t *amounts, const uint64_t *order_keys, const scrm_dataset_append_options *opts)
 _f = _lib.scrm_dataset_append_str
@@ -800,7 +1008,18 @@ _f.argtypes = [POINTER(c_uint64), _DatasetP, c_uint64, POINTER(c_char_p), POINTE
                POINTER(DatasetAppendOptions)]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_dataset_append_str = _f
+
+
+def scrm_dataset_append_str(added_out, ds, n, customers, lengths, times, amounts, order_keys, opts, _f=_f):
+    """Append n orders whose customers have string keys. (checked wrapper of the C function)"""
+    return _f(added_out, ds, _conv.c_uint64_(n, 'scrm_dataset_append_str: n'), customers, lengths,
+              times, amounts, order_keys, opts)
+
+
+scrm_dataset_append_str.raw = _f
+scrm_dataset_append_str.argtypes = _f.argtypes
+scrm_dataset_append_str.restype = _f.restype
+scrm_dataset_append_str.errcheck = getattr(_f, 'errcheck', None)
 
 # uint32_t scrm_dataset_minor_digits(const scrm_dataset *ds)
 _f = _lib.scrm_dataset_minor_digits
@@ -812,7 +1031,17 @@ scrm_dataset_minor_digits = _f
 _f = _lib.scrm_dataset_order_key_from_string
 _f.argtypes = [c_char_p, c_uint64]
 _f.restype = c_uint64
-scrm_dataset_order_key_from_string = _f
+
+
+def scrm_dataset_order_key_from_string(s, len, _f=_f):
+    """Hash a string order id (such as Olist's 32-hex ids) to a 64-bit order key. (checked wrapper of the C function)"""
+    return _f(s, _conv.c_uint64_(len, 'scrm_dataset_order_key_from_string: len'))
+
+
+scrm_dataset_order_key_from_string.raw = _f
+scrm_dataset_order_key_from_string.argtypes = _f.argtypes
+scrm_dataset_order_key_from_string.restype = _f.restype
+scrm_dataset_order_key_from_string.errcheck = getattr(_f, 'errcheck', None)
 
 # uint64_t scrm_dataset_customer_count(const scrm_dataset *ds)
 _f = _lib.scrm_dataset_customer_count
@@ -850,28 +1079,68 @@ _f = _lib.scrm_dataset_customer_key_u64
 _f.argtypes = [POINTER(c_uint64), _DatasetP, c_uint32]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_dataset_customer_key_u64 = _f
+
+
+def scrm_dataset_customer_key_u64(key_out, ds, index, _f=_f):
+    """The key of customer index in a SCRM_KEY_U64 dataset. (checked wrapper of the C function)"""
+    return _f(key_out, ds, _conv.c_uint32_(index, 'scrm_dataset_customer_key_u64: index'))
+
+
+scrm_dataset_customer_key_u64.raw = _f
+scrm_dataset_customer_key_u64.argtypes = _f.argtypes
+scrm_dataset_customer_key_u64.restype = _f.restype
+scrm_dataset_customer_key_u64.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_dataset_customer_key_str(const char **key_out, uint32_t *len_out, const scrm_dataset *ds, uint32_t index)
 _f = _lib.scrm_dataset_customer_key_str
 _f.argtypes = [POINTER(c_char_p), POINTER(c_uint32), _DatasetP, c_uint32]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_dataset_customer_key_str = _f
+
+
+def scrm_dataset_customer_key_str(key_out, len_out, ds, index, _f=_f):
+    """The key of customer index in a SCRM_KEY_STRING dataset. (checked wrapper of the C function)"""
+    return _f(key_out, len_out, ds, _conv.c_uint32_(index, 'scrm_dataset_customer_key_str: index'))
+
+
+scrm_dataset_customer_key_str.raw = _f
+scrm_dataset_customer_key_str.argtypes = _f.argtypes
+scrm_dataset_customer_key_str.restype = _f.restype
+scrm_dataset_customer_key_str.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_dataset_find_u64(uint32_t *index_out, const scrm_dataset *ds, uint64_t key)
 _f = _lib.scrm_dataset_find_u64
 _f.argtypes = [POINTER(c_uint32), _DatasetP, c_uint64]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_dataset_find_u64 = _f
+
+
+def scrm_dataset_find_u64(index_out, ds, key, _f=_f):
+    """Find the index of the customer with uint64_t key key. (checked wrapper of the C function)"""
+    return _f(index_out, ds, _conv.c_uint64_(key, 'scrm_dataset_find_u64: key'))
+
+
+scrm_dataset_find_u64.raw = _f
+scrm_dataset_find_u64.argtypes = _f.argtypes
+scrm_dataset_find_u64.restype = _f.restype
+scrm_dataset_find_u64.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_dataset_find_str(uint32_t *index_out, const scrm_dataset *ds, const char *key, int64_t len)
 _f = _lib.scrm_dataset_find_str
 _f.argtypes = [POINTER(c_uint32), _DatasetP, c_char_p, c_int64]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_dataset_find_str = _f
+
+
+def scrm_dataset_find_str(index_out, ds, key, len, _f=_f):
+    """Find the index of the customer with string key key. (checked wrapper of the C function)"""
+    return _f(index_out, ds, key, _conv.c_int64_(len, 'scrm_dataset_find_str: len'))
+
+
+scrm_dataset_find_str.raw = _f
+scrm_dataset_find_str.argtypes = _f.argtypes
+scrm_dataset_find_str.restype = _f.restype
+scrm_dataset_find_str.errcheck = getattr(_f, 'errcheck', None)
 
 # shopcrm/io.h
 
@@ -880,21 +1149,51 @@ _f = _lib.scrm_csv_options_init
 _f.argtypes = [POINTER(CsvOptions), c_uint]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_csv_options_init = _f
+
+
+def scrm_csv_options_init(opts, version, _f=_f):
+    """Initialise opts with the defaults of version. (checked wrapper of the C function)"""
+    return _f(opts, _conv.c_uint_(version, 'scrm_csv_options_init: version'))
+
+
+scrm_csv_options_init.raw = _f
+scrm_csv_options_init.argtypes = _f.argtypes
+scrm_csv_options_init.restype = _f.restype
+scrm_csv_options_init.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_csv_load_file(scrm_csv_report **report_out, scrm_dataset *ds, const char *path, const scrm_csv_options *opts)
 _f = _lib.scrm_csv_load_file
 _f.argtypes = [POINTER(_CsvReportP), _DatasetP, c_char_p, POINTER(CsvOptions)]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_csv_load_file = _f
+
+
+def scrm_csv_load_file(report_out, ds, path, opts, _f=_f):
+    """Load orders from the CSV file at path into ds. (checked wrapper of the C function)"""
+    return _f(report_out, ds, _conv.cstr(path, 'scrm_csv_load_file: path'), opts)
+
+
+scrm_csv_load_file.raw = _f
+scrm_csv_load_file.argtypes = _f.argtypes
+scrm_csv_load_file.restype = _f.restype
+scrm_csv_load_file.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_csv_load_buffer(scrm_csv_report **report_out, scrm_dataset *ds, const char *data, uint64_t len, const scrm_csv_options *opts)
 _f = _lib.scrm_csv_load_buffer
 _f.argtypes = [POINTER(_CsvReportP), _DatasetP, c_char_p, c_uint64, POINTER(CsvOptions)]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_csv_load_buffer = _f
+
+
+def scrm_csv_load_buffer(report_out, ds, data, len, opts, _f=_f):
+    """Load orders from CSV text in memory into ds. (checked wrapper of the C function)"""
+    return _f(report_out, ds, data, _conv.c_uint64_(len, 'scrm_csv_load_buffer: len'), opts)
+
+
+scrm_csv_load_buffer.raw = _f
+scrm_csv_load_buffer.argtypes = _f.argtypes
+scrm_csv_load_buffer.restype = _f.restype
+scrm_csv_load_buffer.errcheck = getattr(_f, 'errcheck', None)
 
 # void scrm_csv_report_free(scrm_csv_report *report)
 _f = _lib.scrm_csv_report_free
@@ -961,7 +1260,18 @@ _f = _lib.scrm_csv_report_reject
 _f.argtypes = [POINTER(c_uint64), POINTER(c_char_p), POINTER(c_char_p), _CsvReportP, c_uint64]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_csv_report_reject = _f
+
+
+def scrm_csv_report_reject(line_out, column_out, reason_out, report, i, _f=_f):
+    """The i-th listed rejected row (in file order). (checked wrapper of the C function)"""
+    return _f(line_out, column_out, reason_out, report,
+              _conv.c_uint64_(i, 'scrm_csv_report_reject: i'))
+
+
+scrm_csv_report_reject.raw = _f
+scrm_csv_report_reject.argtypes = _f.argtypes
+scrm_csv_report_reject.restype = _f.restype
+scrm_csv_report_reject.errcheck = getattr(_f, 'errcheck', None)
 
 # shopcrm/kpi.h
 
@@ -970,7 +1280,17 @@ _f = _lib.scrm_kpi_options_init
 _f.argtypes = [POINTER(KpiOptions), c_uint]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_kpi_options_init = _f
+
+
+def scrm_kpi_options_init(opts, version, _f=_f):
+    """Initialise opts with the defaults of version. (checked wrapper of the C function)"""
+    return _f(opts, _conv.c_uint_(version, 'scrm_kpi_options_init: version'))
+
+
+scrm_kpi_options_init.raw = _f
+scrm_kpi_options_init.argtypes = _f.argtypes
+scrm_kpi_options_init.restype = _f.restype
+scrm_kpi_options_init.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_kpi_compute(scrm_kpi **out, const scrm_dataset *ds, const scrm_kpi_options *opts)
 _f = _lib.scrm_kpi_compute
@@ -989,14 +1309,34 @@ scrm_kpi_free = _f
 _f = _lib.scrm_kpi_value
 _f.argtypes = [_KpiP, c_int]
 _f.restype = c_double
-scrm_kpi_value = _f
+
+
+def scrm_kpi_value(k, metric, _f=_f):
+    """The value of one metric as a double. (checked wrapper of the C function)"""
+    return _f(k, _conv.c_int_(metric, 'scrm_kpi_value: metric'))
+
+
+scrm_kpi_value.raw = _f
+scrm_kpi_value.argtypes = _f.argtypes
+scrm_kpi_value.restype = _f.restype
+scrm_kpi_value.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_kpi_count(int64_t *out, const scrm_kpi *k, int metric)
 _f = _lib.scrm_kpi_count
 _f.argtypes = [POINTER(c_int64), _KpiP, c_int]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_kpi_count = _f
+
+
+def scrm_kpi_count(out, k, metric, _f=_f):
+    """The exact value of a count or money metric (SCRM_KPI_TYPE_COUNT or SCRM_KPI_TYPE_MONEY). (checked wrapper of the C function)"""
+    return _f(out, k, _conv.c_int_(metric, 'scrm_kpi_count: metric'))
+
+
+scrm_kpi_count.raw = _f
+scrm_kpi_count.argtypes = _f.argtypes
+scrm_kpi_count.restype = _f.restype
+scrm_kpi_count.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_kpi_window(int64_t *start_out, int64_t *end_out, const scrm_kpi *k)
 _f = _lib.scrm_kpi_window
@@ -1009,27 +1349,67 @@ scrm_kpi_window = _f
 _f = _lib.scrm_kpi_metric_name
 _f.argtypes = [c_int]
 _f.restype = c_char_p
-scrm_kpi_metric_name = _f
+
+
+def scrm_kpi_metric_name(metric, _f=_f):
+    """The name of a metric: a stable snake_case identifier such as "average_order_value", usable as a column or JSON key. (checked wrapper of the C function)"""
+    return _f(_conv.c_int_(metric, 'scrm_kpi_metric_name: metric'))
+
+
+scrm_kpi_metric_name.raw = _f
+scrm_kpi_metric_name.argtypes = _f.argtypes
+scrm_kpi_metric_name.restype = _f.restype
+scrm_kpi_metric_name.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_kpi_metric_type(int metric)
 _f = _lib.scrm_kpi_metric_type
 _f.argtypes = [c_int]
 _f.restype = c_int
-scrm_kpi_metric_type = _f
+
+
+def scrm_kpi_metric_type(metric, _f=_f):
+    """The kind of number a metric is. (checked wrapper of the C function)"""
+    return _f(_conv.c_int_(metric, 'scrm_kpi_metric_type: metric'))
+
+
+scrm_kpi_metric_type.raw = _f
+scrm_kpi_metric_type.argtypes = _f.argtypes
+scrm_kpi_metric_type.restype = _f.restype
+scrm_kpi_metric_type.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_kpi_nps(double *out, const int32_t *scores, uint64_t n)
 _f = _lib.scrm_kpi_nps
 _f.argtypes = [POINTER(c_double), POINTER(c_int32), c_uint64]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_kpi_nps = _f
+
+
+def scrm_kpi_nps(out, scores, n, _f=_f):
+    """Net Promoter Score of survey answers on the 0–10 "how likely are you to recommend us" scale (Reichheld, F. F. 2003, "The One Number You Need to Grow", Harvard Business Review 81(12)): the percentage of promoters (answers 9–10) minus the percentage of detractors (0–6); passives (7–8) count only in the total. (checked wrapper of the C function)"""
+    return _f(out, scores, _conv.c_uint64_(n, 'scrm_kpi_nps: n'))
+
+
+scrm_kpi_nps.raw = _f
+scrm_kpi_nps.argtypes = _f.argtypes
+scrm_kpi_nps.restype = _f.restype
+scrm_kpi_nps.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_kpi_csat(double *out, const int32_t *scores, uint64_t n)
 _f = _lib.scrm_kpi_csat
 _f.argtypes = [POINTER(c_double), POINTER(c_int32), c_uint64]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_kpi_csat = _f
+
+
+def scrm_kpi_csat(out, scores, n, _f=_f):
+    """Customer satisfaction score: the percentage of answers 4 ("satisfied") or 5 ("very satisfied") on a 1–5 scale. (checked wrapper of the C function)"""
+    return _f(out, scores, _conv.c_uint64_(n, 'scrm_kpi_csat: n'))
+
+
+scrm_kpi_csat.raw = _f
+scrm_kpi_csat.argtypes = _f.argtypes
+scrm_kpi_csat.restype = _f.restype
+scrm_kpi_csat.errcheck = getattr(_f, 'errcheck', None)
 
 # shopcrm/rfm.h
 
@@ -1051,20 +1431,56 @@ _f = _lib.scrm_segment_map_add
 _f.argtypes = [_SegmentMapP, c_char_p, c_uint32, c_uint32, c_uint32, c_uint32, c_uint32, c_uint32]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_segment_map_add = _f
+
+
+def scrm_segment_map_add(map, name, r_lo, r_hi, f_lo, f_hi, m_lo, m_hi, _f=_f):
+    """Append a rule; rules are tried in the order they were added, first match wins. (checked wrapper of the C function)"""
+    return _f(map, _conv.cstr(name, 'scrm_segment_map_add: name'),
+              _conv.c_uint32_(r_lo, 'scrm_segment_map_add: r_lo'),
+              _conv.c_uint32_(r_hi, 'scrm_segment_map_add: r_hi'),
+              _conv.c_uint32_(f_lo, 'scrm_segment_map_add: f_lo'),
+              _conv.c_uint32_(f_hi, 'scrm_segment_map_add: f_hi'),
+              _conv.c_uint32_(m_lo, 'scrm_segment_map_add: m_lo'),
+              _conv.c_uint32_(m_hi, 'scrm_segment_map_add: m_hi'))
+
+
+scrm_segment_map_add.raw = _f
+scrm_segment_map_add.argtypes = _f.argtypes
+scrm_segment_map_add.restype = _f.restype
+scrm_segment_map_add.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_segment_map_preset(scrm_segment_map **out, const char *name)
 _f = _lib.scrm_segment_map_preset
 _f.argtypes = [POINTER(_SegmentMapP), c_char_p]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_segment_map_preset = _f
+
+
+def scrm_segment_map_preset(out, name, _f=_f):
+    """Create a map holding a named, versioned preset ("rfm11-v1", "rf10-v1"; see the group description for their rules and sources). (checked wrapper of the C function)"""
+    return _f(out, _conv.cstr(name, 'scrm_segment_map_preset: name'))
+
+
+scrm_segment_map_preset.raw = _f
+scrm_segment_map_preset.argtypes = _f.argtypes
+scrm_segment_map_preset.restype = _f.restype
+scrm_segment_map_preset.errcheck = getattr(_f, 'errcheck', None)
 
 # const char *scrm_segment_map_preset_name(uint32_t index)
 _f = _lib.scrm_segment_map_preset_name
 _f.argtypes = [c_uint32]
 _f.restype = c_char_p
-scrm_segment_map_preset_name = _f
+
+
+def scrm_segment_map_preset_name(index, _f=_f):
+    """The name of the index-th preset, to list them. (checked wrapper of the C function)"""
+    return _f(_conv.c_uint32_(index, 'scrm_segment_map_preset_name: index'))
+
+
+scrm_segment_map_preset_name.raw = _f
+scrm_segment_map_preset_name.argtypes = _f.argtypes
+scrm_segment_map_preset_name.restype = _f.restype
+scrm_segment_map_preset_name.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_segment_map_copy(scrm_segment_map **out, const scrm_segment_map *map)
 _f = _lib.scrm_segment_map_copy
@@ -1083,21 +1499,51 @@ scrm_segment_map_count = _f
 _f = _lib.scrm_segment_map_name
 _f.argtypes = [_SegmentMapP, c_uint32]
 _f.restype = c_char_p
-scrm_segment_map_name = _f
+
+
+def scrm_segment_map_name(map, index, _f=_f):
+    """The name of segment index. (checked wrapper of the C function)"""
+    return _f(map, _conv.c_uint32_(index, 'scrm_segment_map_name: index'))
+
+
+scrm_segment_map_name.raw = _f
+scrm_segment_map_name.argtypes = _f.argtypes
+scrm_segment_map_name.restype = _f.restype
+scrm_segment_map_name.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_segment_map_rule(uint32_t *bounds_out, const scrm_segment_map *map, uint32_t index)
 _f = _lib.scrm_segment_map_rule
 _f.argtypes = [POINTER(c_uint32), _SegmentMapP, c_uint32]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_segment_map_rule = _f
+
+
+def scrm_segment_map_rule(bounds_out, map, index, _f=_f):
+    """The score bounds of segment index. (checked wrapper of the C function)"""
+    return _f(bounds_out, map, _conv.c_uint32_(index, 'scrm_segment_map_rule: index'))
+
+
+scrm_segment_map_rule.raw = _f
+scrm_segment_map_rule.argtypes = _f.argtypes
+scrm_segment_map_rule.restype = _f.restype
+scrm_segment_map_rule.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_segment_map_find(uint32_t *index_out, const scrm_segment_map *map, const char *name)
 _f = _lib.scrm_segment_map_find
 _f.argtypes = [POINTER(c_uint32), _SegmentMapP, c_char_p]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_segment_map_find = _f
+
+
+def scrm_segment_map_find(index_out, map, name, _f=_f):
+    """Find a segment by name. (checked wrapper of the C function)"""
+    return _f(index_out, map, _conv.cstr(name, 'scrm_segment_map_find: name'))
+
+
+scrm_segment_map_find.raw = _f
+scrm_segment_map_find.argtypes = _f.argtypes
+scrm_segment_map_find.restype = _f.restype
+scrm_segment_map_find.errcheck = getattr(_f, 'errcheck', None)
 
 # uint32_t scrm_segment_map_bins(const scrm_segment_map *map)
 _f = _lib.scrm_segment_map_bins
@@ -1109,14 +1555,36 @@ scrm_segment_map_bins = _f
 _f = _lib.scrm_segment_map_match
 _f.argtypes = [_SegmentMapP, c_uint32, c_uint32, c_uint32]
 _f.restype = c_int32
-scrm_segment_map_match = _f
+
+
+def scrm_segment_map_match(map, r, f, m, _f=_f):
+    """The segment of one score triple (first matching rule). (checked wrapper of the C function)"""
+    return _f(map, _conv.c_uint32_(r, 'scrm_segment_map_match: r'),
+              _conv.c_uint32_(f, 'scrm_segment_map_match: f'),
+              _conv.c_uint32_(m, 'scrm_segment_map_match: m'))
+
+
+scrm_segment_map_match.raw = _f
+scrm_segment_map_match.argtypes = _f.argtypes
+scrm_segment_map_match.restype = _f.restype
+scrm_segment_map_match.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_rfm_options_init(scrm_rfm_options *opts, unsigned version)
 _f = _lib.scrm_rfm_options_init
 _f.argtypes = [POINTER(RfmOptions), c_uint]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_rfm_options_init = _f
+
+
+def scrm_rfm_options_init(opts, version, _f=_f):
+    """Initialise opts with the defaults of version. (checked wrapper of the C function)"""
+    return _f(opts, _conv.c_uint_(version, 'scrm_rfm_options_init: version'))
+
+
+scrm_rfm_options_init.raw = _f
+scrm_rfm_options_init.argtypes = _f.argtypes
+scrm_rfm_options_init.restype = _f.restype
+scrm_rfm_options_init.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds, const scrm_rfm_options *opts)
 _f = _lib.scrm_rfm_compute
@@ -1165,13 +1633,33 @@ scrm_rfm_revenue = _f
 _f = _lib.scrm_rfm_scores
 _f.argtypes = [_RfmP, c_int]
 _f.restype = POINTER(c_uint8)
-scrm_rfm_scores = _f
+
+
+def scrm_rfm_scores(r, dim, _f=_f):
+    """Scores 1..bins of one dimension. (checked wrapper of the C function)"""
+    return _f(r, _conv.c_int_(dim, 'scrm_rfm_scores: dim'))
+
+
+scrm_rfm_scores.raw = _f
+scrm_rfm_scores.argtypes = _f.argtypes
+scrm_rfm_scores.restype = _f.restype
+scrm_rfm_scores.errcheck = getattr(_f, 'errcheck', None)
 
 # const double *scrm_rfm_edges(const scrm_rfm *r, int dim)
 _f = _lib.scrm_rfm_edges
 _f.argtypes = [_RfmP, c_int]
 _f.restype = POINTER(c_double)
-scrm_rfm_edges = _f
+
+
+def scrm_rfm_edges(r, dim, _f=_f):
+    """The bins−1 edges used for one dimension (see the group description; NaN where no customer reaches the score). (checked wrapper of the C function)"""
+    return _f(r, _conv.c_int_(dim, 'scrm_rfm_edges: dim'))
+
+
+scrm_rfm_edges.raw = _f
+scrm_rfm_edges.argtypes = _f.argtypes
+scrm_rfm_edges.restype = _f.restype
+scrm_rfm_edges.errcheck = getattr(_f, 'errcheck', None)
 
 # const int32_t *scrm_rfm_segments(const scrm_rfm *r)
 _f = _lib.scrm_rfm_segments
@@ -1213,7 +1701,17 @@ scrm_rfm_segment_revenue = _f
 _f = _lib.scrm_rfm_segment_stat
 _f.argtypes = [_RfmP, c_int]
 _f.restype = POINTER(c_double)
-scrm_rfm_segment_stat = _f
+
+
+def scrm_rfm_segment_stat(r, stat, _f=_f):
+    """A statistic per segment. (checked wrapper of the C function)"""
+    return _f(r, _conv.c_int_(stat, 'scrm_rfm_segment_stat: stat'))
+
+
+scrm_rfm_segment_stat.raw = _f
+scrm_rfm_segment_stat.argtypes = _f.argtypes
+scrm_rfm_segment_stat.restype = _f.restype
+scrm_rfm_segment_stat.errcheck = getattr(_f, 'errcheck', None)
 
 # uint64_t scrm_rfm_unassigned_count(const scrm_rfm *r)
 _f = _lib.scrm_rfm_unassigned_count
@@ -1226,21 +1724,54 @@ _f = _lib.scrm_rfm_audience
 _f.argtypes = [POINTER(c_uint32), c_uint64, POINTER(c_uint64), _RfmP, POINTER(c_int32), c_uint32]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_rfm_audience = _f
+
+
+def scrm_rfm_audience(indices_out, capacity, count_out, r, segments, n_segments, _f=_f):
+    """The customers of chosen segments (an audience), in ascending customer index. (checked wrapper of the C function)"""
+    return _f(indices_out, _conv.c_uint64_(capacity, 'scrm_rfm_audience: capacity'), count_out, r,
+              segments, _conv.c_uint32_(n_segments, 'scrm_rfm_audience: n_segments'))
+
+
+scrm_rfm_audience.raw = _f
+scrm_rfm_audience.argtypes = _f.argtypes
+scrm_rfm_audience.restype = _f.restype
+scrm_rfm_audience.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_rfm_audience_write_csv(const scrm_rfm *r, const scrm_dataset *ds, const int32_t *segments, uint32_t n_segments, const char *path)
 _f = _lib.scrm_rfm_audience_write_csv
 _f.argtypes = [_RfmP, _DatasetP, POINTER(c_int32), c_uint32, c_char_p]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_rfm_audience_write_csv = _f
+
+
+def scrm_rfm_audience_write_csv(r, ds, segments, n_segments, path, _f=_f):
+    """Write an audience as CSV: a header customer,segment, then one line per customer of the chosen segments (ascending customer index) with its key and segment name ("" for the unassigned). (checked wrapper of the C function)"""
+    return _f(r, ds, segments,
+              _conv.c_uint32_(n_segments, 'scrm_rfm_audience_write_csv: n_segments'),
+              _conv.cstr(path, 'scrm_rfm_audience_write_csv: path'))
+
+
+scrm_rfm_audience_write_csv.raw = _f
+scrm_rfm_audience_write_csv.argtypes = _f.argtypes
+scrm_rfm_audience_write_csv.restype = _f.restype
+scrm_rfm_audience_write_csv.errcheck = getattr(_f, 'errcheck', None)
 
 # int scrm_rfm_write_csv(const scrm_rfm *r, const scrm_dataset *ds, const char *path)
 _f = _lib.scrm_rfm_write_csv
 _f.argtypes = [_RfmP, _DatasetP, c_char_p]
 _f.restype = c_int
 _f.errcheck = _check
-scrm_rfm_write_csv = _f
+
+
+def scrm_rfm_write_csv(r, ds, path, _f=_f):
+    """Write every customer as CSV: a header customer,recency_days,frequency,monetary,r,f,m,segment, then one line per customer in customer index order. (checked wrapper of the C function)"""
+    return _f(r, ds, _conv.cstr(path, 'scrm_rfm_write_csv: path'))
+
+
+scrm_rfm_write_csv.raw = _f
+scrm_rfm_write_csv.argtypes = _f.argtypes
+scrm_rfm_write_csv.restype = _f.restype
+scrm_rfm_write_csv.errcheck = getattr(_f, 'errcheck', None)
 
 del _f
 
