@@ -198,7 +198,7 @@ def generate_columns(api):
          '',
          'One mixin class per handle type, from the @scrm_len / @scrm_shape',
          'declarations of the headers; see bindings/gen/gen_python.py. The classes',
-         'using them (shopcrm.Rfm, shopcrm.Cohorts) provide _p(), _res and _cache.',
+         'using them (shopcrm.Rfm, shopcrm.Cohorts) provide _read() and _cache.',
          '"""',
          '',
          '# flake8: noqa: E501',
@@ -233,16 +233,17 @@ def generate_columns(api):
             L.append(f"        key = ('{short}'" + ''.join(', ' + e for e in extra) + ',)')
             L.append('        c = self._cache.get(key)')
             L.append('        if c is None:')
-            L.append(f'            {hp.name} = self._p()')
+            L.append('            use = self._read()  # pins the result during the call')
+            L.append(f'            with use as {hp.name}:')
             call = f'_ffi.{f.name}(' + ', '.join(p.name for p in f.params) + ')'
             np_t = f"_util.np and _util.np.{NP_DTYPES[base]}"
             if f.ret_shape:
                 rows, cols = (py_len(parse_len(e, f.name), local.get) for e in f.ret_shape)
-                L.append(f'            c = _util.matrix(self._res, {call}, {SCALARS[base]}, '
+                L.append(f'                c = _util.matrix(use.res, {call}, {SCALARS[base]}, '
                          f'{rows}, {cols}, {np_t})')
             else:
                 n = py_len(parse_len(f.ret_len, f.name), local.get)
-                L.append(f'            c = _util.column(self._res, {call}, {SCALARS[base]}, '
+                L.append(f'                c = _util.column(use.res, {call}, {SCALARS[base]}, '
                          f'max({n}, 0), {np_t})')
             L.append('            self._cache[key] = c')
             L.append('        return c')

@@ -3,7 +3,7 @@
 
 One mixin class per handle type, from the @scrm_len / @scrm_shape
 declarations of the headers; see bindings/gen/gen_python.py. The classes
-using them (shopcrm.Rfm, shopcrm.Cohorts) provide _p(), _res and _cache.
+using them (shopcrm.Rfm, shopcrm.Cohorts) provide _read() and _cache.
 """
 
 # flake8: noqa: E501
@@ -23,8 +23,9 @@ class CohortsColumns:
         key = ('sizes',)
         c = self._cache.get(key)
         if c is None:
-            r = self._p()
-            c = _util.column(self._res, _ffi.scrm_cohorts_sizes(r), c_uint64, max(_ffi.scrm_cohorts_count(r), 0), _util.np and _util.np.uint64)
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.column(use.res, _ffi.scrm_cohorts_sizes(r), c_uint64, max(_ffi.scrm_cohorts_count(r), 0), _util.np and _util.np.uint64)
             self._cache[key] = c
         return c
     sizes = property(_c_sizes, doc=_c_sizes.__doc__)
@@ -34,8 +35,9 @@ class CohortsColumns:
         key = ('active',)
         c = self._cache.get(key)
         if c is None:
-            r = self._p()
-            c = _util.matrix(self._res, _ffi.scrm_cohorts_active(r), c_uint64, _ffi.scrm_cohorts_count(r), _ffi.scrm_cohorts_periods(r), _util.np and _util.np.uint64)
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.matrix(use.res, _ffi.scrm_cohorts_active(r), c_uint64, _ffi.scrm_cohorts_count(r), _ffi.scrm_cohorts_periods(r), _util.np and _util.np.uint64)
             self._cache[key] = c
         return c
     active = property(_c_active, doc=_c_active.__doc__)
@@ -45,8 +47,9 @@ class CohortsColumns:
         key = ('orders',)
         c = self._cache.get(key)
         if c is None:
-            r = self._p()
-            c = _util.matrix(self._res, _ffi.scrm_cohorts_orders(r), c_uint64, _ffi.scrm_cohorts_count(r), _ffi.scrm_cohorts_periods(r), _util.np and _util.np.uint64)
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.matrix(use.res, _ffi.scrm_cohorts_orders(r), c_uint64, _ffi.scrm_cohorts_count(r), _ffi.scrm_cohorts_periods(r), _util.np and _util.np.uint64)
             self._cache[key] = c
         return c
     orders = property(_c_orders, doc=_c_orders.__doc__)
@@ -56,8 +59,9 @@ class CohortsColumns:
         key = ('revenue',)
         c = self._cache.get(key)
         if c is None:
-            r = self._p()
-            c = _util.matrix(self._res, _ffi.scrm_cohorts_revenue(r), c_int64, _ffi.scrm_cohorts_count(r), _ffi.scrm_cohorts_periods(r), _util.np and _util.np.int64)
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.matrix(use.res, _ffi.scrm_cohorts_revenue(r), c_int64, _ffi.scrm_cohorts_count(r), _ffi.scrm_cohorts_periods(r), _util.np and _util.np.int64)
             self._cache[key] = c
         return c
     revenue = property(_c_revenue, doc=_c_revenue.__doc__)
@@ -67,8 +71,9 @@ class CohortsColumns:
         key = ('retention',)
         c = self._cache.get(key)
         if c is None:
-            r = self._p()
-            c = _util.matrix(self._res, _ffi.scrm_cohorts_retention(r), c_double, _ffi.scrm_cohorts_count(r), _ffi.scrm_cohorts_periods(r), _util.np and _util.np.float64)
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.matrix(use.res, _ffi.scrm_cohorts_retention(r), c_double, _ffi.scrm_cohorts_count(r), _ffi.scrm_cohorts_periods(r), _util.np and _util.np.float64)
             self._cache[key] = c
         return c
     retention = property(_c_retention, doc=_c_retention.__doc__)
@@ -78,8 +83,9 @@ class CohortsColumns:
         key = ('ltv',)
         c = self._cache.get(key)
         if c is None:
-            r = self._p()
-            c = _util.matrix(self._res, _ffi.scrm_cohorts_ltv(r), c_double, _ffi.scrm_cohorts_count(r), _ffi.scrm_cohorts_periods(r), _util.np and _util.np.float64)
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.matrix(use.res, _ffi.scrm_cohorts_ltv(r), c_double, _ffi.scrm_cohorts_count(r), _ffi.scrm_cohorts_periods(r), _util.np and _util.np.float64)
             self._cache[key] = c
         return c
     ltv = property(_c_ltv, doc=_c_ltv.__doc__)
@@ -89,8 +95,9 @@ class CohortsColumns:
         key = ('cum_orders',)
         c = self._cache.get(key)
         if c is None:
-            r = self._p()
-            c = _util.matrix(self._res, _ffi.scrm_cohorts_cum_orders(r), c_double, _ffi.scrm_cohorts_count(r), _ffi.scrm_cohorts_periods(r), _util.np and _util.np.float64)
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.matrix(use.res, _ffi.scrm_cohorts_cum_orders(r), c_double, _ffi.scrm_cohorts_count(r), _ffi.scrm_cohorts_periods(r), _util.np and _util.np.float64)
             self._cache[key] = c
         return c
     cum_orders = property(_c_cum_orders, doc=_c_cum_orders.__doc__)
@@ -104,8 +111,9 @@ class RfmColumns:
         key = ('recency_days',)
         c = self._cache.get(key)
         if c is None:
-            r = self._p()
-            c = _util.column(self._res, _ffi.scrm_rfm_recency_days(r), c_int32, max(_ffi.scrm_rfm_customer_count(r), 0), _util.np and _util.np.int32)
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.column(use.res, _ffi.scrm_rfm_recency_days(r), c_int32, max(_ffi.scrm_rfm_customer_count(r), 0), _util.np and _util.np.int32)
             self._cache[key] = c
         return c
     recency_days = property(_c_recency_days, doc=_c_recency_days.__doc__)
@@ -115,8 +123,9 @@ class RfmColumns:
         key = ('frequency',)
         c = self._cache.get(key)
         if c is None:
-            r = self._p()
-            c = _util.column(self._res, _ffi.scrm_rfm_frequency(r), c_uint32, max(_ffi.scrm_rfm_customer_count(r), 0), _util.np and _util.np.uint32)
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.column(use.res, _ffi.scrm_rfm_frequency(r), c_uint32, max(_ffi.scrm_rfm_customer_count(r), 0), _util.np and _util.np.uint32)
             self._cache[key] = c
         return c
     frequency = property(_c_frequency, doc=_c_frequency.__doc__)
@@ -126,8 +135,9 @@ class RfmColumns:
         key = ('monetary',)
         c = self._cache.get(key)
         if c is None:
-            r = self._p()
-            c = _util.column(self._res, _ffi.scrm_rfm_monetary(r), c_double, max(_ffi.scrm_rfm_customer_count(r), 0), _util.np and _util.np.float64)
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.column(use.res, _ffi.scrm_rfm_monetary(r), c_double, max(_ffi.scrm_rfm_customer_count(r), 0), _util.np and _util.np.float64)
             self._cache[key] = c
         return c
     monetary = property(_c_monetary, doc=_c_monetary.__doc__)
@@ -137,8 +147,9 @@ class RfmColumns:
         key = ('revenue',)
         c = self._cache.get(key)
         if c is None:
-            r = self._p()
-            c = _util.column(self._res, _ffi.scrm_rfm_revenue(r), c_int64, max(_ffi.scrm_rfm_customer_count(r), 0), _util.np and _util.np.int64)
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.column(use.res, _ffi.scrm_rfm_revenue(r), c_int64, max(_ffi.scrm_rfm_customer_count(r), 0), _util.np and _util.np.int64)
             self._cache[key] = c
         return c
     revenue = property(_c_revenue, doc=_c_revenue.__doc__)
@@ -148,8 +159,9 @@ class RfmColumns:
         key = ('scores', dim,)
         c = self._cache.get(key)
         if c is None:
-            r = self._p()
-            c = _util.column(self._res, _ffi.scrm_rfm_scores(r, dim), c_uint8, max(_ffi.scrm_rfm_customer_count(r), 0), _util.np and _util.np.uint8)
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.column(use.res, _ffi.scrm_rfm_scores(r, dim), c_uint8, max(_ffi.scrm_rfm_customer_count(r), 0), _util.np and _util.np.uint8)
             self._cache[key] = c
         return c
     scores = _c_scores
@@ -159,8 +171,9 @@ class RfmColumns:
         key = ('edges', dim,)
         c = self._cache.get(key)
         if c is None:
-            r = self._p()
-            c = _util.column(self._res, _ffi.scrm_rfm_edges(r, dim), c_double, max((_ffi.scrm_rfm_bins(r) - 1), 0), _util.np and _util.np.float64)
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.column(use.res, _ffi.scrm_rfm_edges(r, dim), c_double, max((_ffi.scrm_rfm_bins(r) - 1), 0), _util.np and _util.np.float64)
             self._cache[key] = c
         return c
     edges = _c_edges
@@ -170,8 +183,9 @@ class RfmColumns:
         key = ('segments',)
         c = self._cache.get(key)
         if c is None:
-            r = self._p()
-            c = _util.column(self._res, _ffi.scrm_rfm_segments(r), c_int32, max(_ffi.scrm_rfm_customer_count(r), 0), _util.np and _util.np.int32)
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.column(use.res, _ffi.scrm_rfm_segments(r), c_int32, max(_ffi.scrm_rfm_customer_count(r), 0), _util.np and _util.np.int32)
             self._cache[key] = c
         return c
     segments = property(_c_segments, doc=_c_segments.__doc__)
@@ -181,8 +195,9 @@ class RfmColumns:
         key = ('segment_customers',)
         c = self._cache.get(key)
         if c is None:
-            r = self._p()
-            c = _util.column(self._res, _ffi.scrm_rfm_segment_customers(r), c_uint64, max((_ffi.scrm_segment_map_count(_ffi.scrm_rfm_segment_map(r)) + 1), 0), _util.np and _util.np.uint64)
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.column(use.res, _ffi.scrm_rfm_segment_customers(r), c_uint64, max((_ffi.scrm_segment_map_count(_ffi.scrm_rfm_segment_map(r)) + 1), 0), _util.np and _util.np.uint64)
             self._cache[key] = c
         return c
     segment_customers = property(_c_segment_customers, doc=_c_segment_customers.__doc__)
@@ -192,8 +207,9 @@ class RfmColumns:
         key = ('segment_revenue',)
         c = self._cache.get(key)
         if c is None:
-            r = self._p()
-            c = _util.column(self._res, _ffi.scrm_rfm_segment_revenue(r), c_int64, max((_ffi.scrm_segment_map_count(_ffi.scrm_rfm_segment_map(r)) + 1), 0), _util.np and _util.np.int64)
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.column(use.res, _ffi.scrm_rfm_segment_revenue(r), c_int64, max((_ffi.scrm_segment_map_count(_ffi.scrm_rfm_segment_map(r)) + 1), 0), _util.np and _util.np.int64)
             self._cache[key] = c
         return c
     segment_revenue = property(_c_segment_revenue, doc=_c_segment_revenue.__doc__)
@@ -203,8 +219,9 @@ class RfmColumns:
         key = ('segment_stat', stat,)
         c = self._cache.get(key)
         if c is None:
-            r = self._p()
-            c = _util.column(self._res, _ffi.scrm_rfm_segment_stat(r, stat), c_double, max((_ffi.scrm_segment_map_count(_ffi.scrm_rfm_segment_map(r)) + 1), 0), _util.np and _util.np.float64)
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.column(use.res, _ffi.scrm_rfm_segment_stat(r, stat), c_double, max((_ffi.scrm_segment_map_count(_ffi.scrm_rfm_segment_map(r)) + 1), 0), _util.np and _util.np.float64)
             self._cache[key] = c
         return c
     segment_stat = _c_segment_stat

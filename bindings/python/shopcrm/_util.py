@@ -3,8 +3,10 @@ time conversion, progress callbacks, zero-copy columns."""
 
 import ctypes
 import datetime as _dt
+import inspect
 import operator
 import os
+import threading
 import weakref
 
 from . import _ffi
@@ -39,50 +41,147 @@ def closed_error(what):
 
 
 class Resource:
-    """Owns one C handle: frees it with ``free`` when the last reference to
-    this object goes away (so numpy arrays over the handle's memory keep it
-    alive through their base chain), or at ``release()``-time if nothing else
-    holds it."""
+    """Owns one C handle and guards its use.
 
-    __slots__ = ('ptr', '_fin', '__weakref__')
+    Lifetime (pinning): the C handle is freed by ``free`` when the last
+    reference to this object goes away. Every call into the library holds a
+    reference for its whole length (a :class:`Use` guard), zero-copy arrays
+    hold one through their base chain, and results that read the handle later
+    (an Rfm reads its dataset's keys) hold one too; so ``close()`` of the
+    Python object during a call, from a progress callback or from another
+    thread, only *defers* the free until the call returns.
 
-    def __init__(self, ptr, free):
+    Concurrency (reader/writer guard): analyses and anything else that reads
+    the handle are readers and may run together; ``append`` / ``load_csv``
+    (and ``SegmentMap.add``) are writers and run alone. A second caller on
+    another thread *waits*; a caller on a thread that already uses the handle
+    (a progress callback) would deadlock by waiting, so it gets a
+    :class:`shopcrm.StateError` instead."""
+
+    __slots__ = ('ptr', '_fin', '_cond', '_readers', '_writer', 'what', '__weakref__')
+
+    def __init__(self, ptr, free, what='handle'):
         self.ptr = ptr
+        self.what = what
         self._fin = weakref.finalize(self, free, ptr)
         # Process exit frees memory anyway; never run C frees while the
         # interpreter tears modules down.
         self._fin.atexit = False
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = {}      # thread ident -> nesting depth
+        self._writer = None     # thread ident of the writer, or None
 
     @property
     def alive(self):
         return self._fin.alive
 
+    @property
+    def in_use(self):
+        """Number of threads reading or writing the handle now."""
+        with self._cond:
+            return len(self._readers) + (self._writer is not None)
+
+    def acquire(self, write):
+        me = threading.get_ident()
+        with self._cond:
+            if self._writer == me:
+                raise StateError(_ffi.SCRM_ESTATE, f'the {self.what} is being modified by an '
+                                 'operation of this thread (called from its progress '
+                                 'callback?); wait until it returns')
+            if write:
+                if me in self._readers:
+                    raise StateError(_ffi.SCRM_ESTATE, f'cannot modify the {self.what} while '
+                                     'an operation of this thread reads it (called from its '
+                                     'progress callback?)')
+                while self._writer is not None or self._readers:
+                    self._cond.wait()
+                self._writer = me
+            elif me in self._readers:
+                self._readers[me] += 1
+            else:
+                while self._writer is not None:
+                    self._cond.wait()
+                self._readers[me] = 1
+
+    def release(self, write):
+        me = threading.get_ident()
+        with self._cond:
+            if write:
+                self._writer = None
+            else:
+                d = self._readers[me] - 1
+                if d:
+                    self._readers[me] = d
+                else:
+                    del self._readers[me]
+            self._cond.notify_all()
+
+    def read(self):
+        return Use(self, False)
+
+    def write(self):
+        return Use(self, True)
+
+
+class Use:
+    """``with res.read() as ptr:`` / ``with res.write() as ptr:``: pins the
+    Resource (this object references it) and holds its reader/writer guard
+    for the length of the block."""
+
+    __slots__ = ('res', 'write', 'ptr')
+
+    def __init__(self, res, write, ptr=None):
+        self.res, self.write, self.ptr = res, write, ptr
+
+    def __enter__(self):
+        self.res.acquire(self.write)
+        return self.res.ptr if self.ptr is None else self.ptr
+
+    def __exit__(self, *exc):
+        self.res.release(self.write)
+        return False
+
 
 class Handle:
     """Base of the Python objects that wrap a C handle.
 
-    ``close()`` drops this object's reference to the C handle (freed at once
-    unless zero-copy arrays still use its memory, then when the last of them
-    goes); later use raises :class:`shopcrm.StateError`. Context managers
-    close on exit; the garbage collector frees a forgotten handle."""
+    ``close()`` drops this object's reference to the C handle: it is freed
+    at once unless something still uses it (a call running now, zero-copy
+    arrays, a result that reads it), then when the last of them is done.
+    Later use of this object raises :class:`shopcrm.StateError`. Context
+    managers close on exit; the garbage collector frees a forgotten handle."""
 
     _what = 'handle'
 
     def __init__(self, ptr, free):
-        self._res = Resource(ptr, free)
+        self._res = Resource(ptr, free, self._what)
 
-    def _p(self):
+    def _resource(self):
         res = self._res
         if res is None:
             raise closed_error(self._what)
-        return res.ptr
+        return res
+
+    def _p(self):
+        """The raw pointer, for checks only: a call into the library must
+        use ``with self._read() as p`` (or _write) so a concurrent close
+        cannot free the handle under it."""
+        return self._resource().ptr
+
+    def _read(self):
+        return self._resource().read()
+
+    def _write(self):
+        return self._resource().write()
 
     @property
     def closed(self):
         return self._res is None
 
     def close(self):
-        """Release the C handle (idempotent)."""
+        """Release the C handle (idempotent). During a call that uses the
+        handle (from its progress callback or another thread) the release is
+        deferred until the call returns; new calls raise StateError at once."""
         self._res = None
 
     def __enter__(self):
@@ -221,9 +320,14 @@ def seq_len(x, what):
 class Progress:
     """Adapts a Python callable ``progress(done, total)`` to ProgressFn.
 
-    An exception raised by the callable cancels the operation (the callback
-    returns non-zero) and is re-raised by ``call()`` once the C function
-    has returned; returning ``False`` cancels too (shopcrm.Cancelled)."""
+    The convention, shared with the Node binding: return ``None`` (nothing)
+    or ``True`` to continue, ``False`` to cancel (shopcrm.Cancelled). Any
+    other return value is a TypeError (a truthy 1 or a string means nothing
+    definite), and so is an awaitable: an ``async def`` callback returns a
+    coroutine that would never run, a mistake rather than a cancel. An
+    exception raised by the callable (or such a TypeError) cancels the
+    operation and is re-raised by ``call()`` once the C function has
+    returned."""
 
     def __init__(self, fn):
         self.fn = fn
@@ -234,7 +338,19 @@ class Progress:
 
     def _call(self, done, total, _payload):
         try:
-            return 1 if self.fn(done, total) is False else 0
+            r = self.fn(done, total)
+            if r is None or r is True:
+                return 0
+            if r is False:
+                return 1
+            if inspect.isawaitable(r):
+                if inspect.iscoroutine(r):
+                    r.close()  # no "never awaited" warning: the TypeError says it
+                raise TypeError('progress callback returned an awaitable: it must be a plain '
+                                'function returning None/True (continue) or False (cancel), '
+                                'not async')
+            raise TypeError(f'progress callback returned {r!r}: return None or True to '
+                            'continue, False to cancel')
         except BaseException as e:  # noqa: B902 - re-raised after the C call
             self.exc = e
             return 1

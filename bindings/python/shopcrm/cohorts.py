@@ -149,7 +149,8 @@ class Cohorts(CohortsColumns, Handle):
 
     def _label(self, c):
         buf = ctypes.create_string_buffer(_ffi.SCRM_PERIOD_LABEL_MAX)
-        _ffi.scrm_cohorts_label(buf, len(buf), self._p(), c)
+        with self._read() as p:
+            _ffi.scrm_cohorts_label(buf, len(buf), p, c)
         return buf.value.decode('ascii')
 
     @property
@@ -212,7 +213,9 @@ class Cohorts(CohortsColumns, Handle):
         empty cohort); the format of `shopcrm cohorts --out`
         (docs/cohorts.md), written by scrm_cohorts_write_csv()."""
         digits = self.minor_digits if minor_digits is None else minor_digits
-        _ffi.scrm_cohorts_write_csv(self._p(), fspath(path), digits)
+        path = fspath(path)
+        with self._read() as p:
+            _ffi.scrm_cohorts_write_csv(p, path, digits)
 
     def merge(self, other):
         """The result of the union of two datasets with disjoint customers,
@@ -220,7 +223,8 @@ class Cohorts(CohortsColumns, Handle):
         if not isinstance(other, Cohorts):
             raise TypeError('merge: expected a Cohorts result')
         out = _ffi._CohortsP()
-        _ffi.scrm_cohorts_merge(byref(out), self._p(), other._p())
+        with self._read() as a, other._read() as b:
+            _ffi.scrm_cohorts_merge(byref(out), a, b)
         return Cohorts(out, self.minor_digits)
 
     def __repr__(self):
@@ -267,7 +271,7 @@ def compute(ds, period='month', mode='classic', start=None, end=None, utc_offset
     counted order) or one time per customer: a sequence in customer index
     order or a mapping {customer key: time}; None / missing = not acquired.
     progress(done, total): see Dataset.rfm."""
-    dsp = ds._p()
+    ds._p()
     opts = init_options(_ffi.CohortsOptions, _ffi.scrm_cohorts_options_init)
     opts.unit = _unit(period)
     opts.mode = _mode(mode)
@@ -285,7 +289,8 @@ def compute(ds, period='month', mode='classic', start=None, end=None, utc_offset
     prog = Progress(progress)
     prog.install(opts)
     out = _ffi._CohortsP()
-    prog.call(_ffi.scrm_cohorts_compute, byref(out), dsp, byref(opts))
+    with ds._read() as dsp:  # pinned; appends wait until the call returns
+        prog.call(_ffi.scrm_cohorts_compute, byref(out), dsp, byref(opts))
     del keep
     return Cohorts(out, ds.minor_digits)
 

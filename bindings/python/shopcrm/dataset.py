@@ -1,6 +1,7 @@
 """The orders dataset (shopcrm/dataset.h) and CSV loading (shopcrm/io.h)."""
 
 import ctypes
+import operator
 from ctypes import byref, c_char_p, c_int64, c_uint32, c_uint64
 from typing import NamedTuple
 
@@ -66,6 +67,32 @@ class CsvReport:
                 f'duplicates={self.duplicates}, empty_customer={self.empty_customer}, '
                 f'rejected={self.rejected}, time_format={self.time_format.name}, '
                 f'delimiter={self.delimiter!r})')
+
+
+def keys_of(res, cache, count=None):
+    """The keys of customers 0 .. count-1 (default: all) of the dataset held
+    by the Resource ``res`` (pinned and read-guarded meanwhile), extending the
+    list ``cache`` of keys by index (keys never change)."""
+    with res.read() as p:
+        total = _ffi.scrm_dataset_customer_count(p) if count is None else count
+        string = _ffi.scrm_dataset_key_type(p) == _ffi.KeyType.STRING
+        if len(cache) < total:
+            if string:
+                s, n = c_char_p(), c_uint32()
+                fn = _ffi.scrm_dataset_customer_key_str.raw  # index checked by range()
+                for i in range(len(cache), total):
+                    fn(byref(s), byref(n), p, i)
+                    cache.append(decode(ctypes.string_at(s, n.value)))
+            else:
+                k = c_uint64()
+                fn = _ffi.scrm_dataset_customer_key_u64.raw
+                for i in range(len(cache), total):
+                    fn(byref(k), p, i)
+                    cache.append(k.value)
+    out = cache[:total]
+    if np is not None and not string:
+        return np.array(out, dtype=np.uint64)
+    return out
 
 
 class Dataset(Handle):
@@ -137,7 +164,7 @@ class Dataset(Handle):
 
         On error nothing is added: shopcrm.RangeError (bad time) or
         InvalidArgument (empty key) with ``index`` = the 0-based row."""
-        p = self._p()
+        self._p()
         n = seq_len(customers, 'customers')
         if seq_len(times, 'times') != n or seq_len(amounts, 'amounts') != n:
             raise ValueError(f'customers, times and amounts differ in length '
@@ -157,13 +184,15 @@ class Dataset(Handle):
             keys = [encode(c, f'customers[{i}]') for i, c in enumerate(customers)]
             arr = (c_char_p * n)(*keys)
             lens = (c_uint32 * n)(*[len(k) for k in keys])
-            prog.call(_ffi.scrm_dataset_append_str, byref(added), p, n, arr, lens, t, a, ok,
-                      byref(opts))
+            with self._write() as p:  # pinned; appends exclude every reader
+                prog.call(_ffi.scrm_dataset_append_str, byref(added), p, n, arr, lens, t, a,
+                          ok, byref(opts))
         else:
             c = int_array(customers, c_uint64, np.uint64 if np is not None else None,
                           'customers')
-            prog.call(_ffi.scrm_dataset_append_u64, byref(added), p, n, c, t, a, ok,
-                      byref(opts))
+            with self._write() as p:
+                prog.call(_ffi.scrm_dataset_append_u64, byref(added), p, n, c, t, a, ok,
+                          byref(opts))
         return added.value
 
     @staticmethod
@@ -201,7 +230,7 @@ class Dataset(Handle):
         ``index`` = its line) or 'skip' (bad rows listed in the report);
         progress(done_bytes, total_bytes): see shopcrm.Dataset.rfm. Returns
         the CsvReport, also kept in ``self.report``."""
-        p = self._p()
+        self._p()
         opts = init_options(_ffi.CsvOptions, _ffi.scrm_csv_options_init)
         keep = []
 
@@ -234,11 +263,13 @@ class Dataset(Handle):
         prog = Progress(progress)
         prog.install(opts)
         rp = _ffi._CsvReportP()
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            data = bytes(source)
-            prog.call(_ffi.scrm_csv_load_buffer, byref(rp), p, data, len(data), byref(opts))
-        else:
-            prog.call(_ffi.scrm_csv_load_file, byref(rp), p, fspath(source), byref(opts))
+        with self._write() as p:  # pinned; a load excludes every reader
+            if isinstance(source, (bytes, bytearray, memoryview)):
+                data = bytes(source)
+                prog.call(_ffi.scrm_csv_load_buffer, byref(rp), p, data, len(data),
+                          byref(opts))
+            else:
+                prog.call(_ffi.scrm_csv_load_file, byref(rp), p, fspath(source), byref(opts))
         try:
             report = CsvReport(rp)
         finally:
@@ -249,99 +280,90 @@ class Dataset(Handle):
     # -- queries ------------------------------------------------------------
 
     def __len__(self):
-        return _ffi.scrm_dataset_order_count(self._p())
+        with self._read() as p:
+            return _ffi.scrm_dataset_order_count(p)
 
     @property
     def customers(self):
         """Number of distinct customers."""
-        return _ffi.scrm_dataset_customer_count(self._p())
+        with self._read() as p:
+            return _ffi.scrm_dataset_customer_count(p)
 
     @property
     def minor_digits(self):
         """Digits of the currency's minor unit: amounts / 10**minor_digits are
         major units (2 for cents, 0 for yen, 3 for dinars)."""
-        return _ffi.scrm_dataset_minor_digits(self._p())
+        with self._read() as p:
+            return _ffi.scrm_dataset_minor_digits(p)
 
     @property
     def orders(self):
         """Number of orders stored (duplicates excluded)."""
-        return _ffi.scrm_dataset_order_count(self._p())
+        with self._read() as p:
+            return _ffi.scrm_dataset_order_count(p)
 
     @property
     def duplicates(self):
         """Rows skipped so far because their order key had been seen."""
-        return _ffi.scrm_dataset_duplicate_count(self._p())
+        with self._read() as p:
+            return _ffi.scrm_dataset_duplicate_count(p)
 
     @property
     def key_type(self):
         """A KeyType: AUTO until the first non-empty append, then U64 or STRING."""
-        return _ffi.KeyType(_ffi.scrm_dataset_key_type(self._p()))
+        with self._read() as p:
+            return _ffi.KeyType(_ffi.scrm_dataset_key_type(p))
 
     @property
     def time_range(self):
         """(earliest, latest) order time in epoch seconds, or None when empty."""
         lo, hi = c_int64(), c_int64()
         try:
-            _ffi.scrm_dataset_time_range(byref(lo), byref(hi), self._p())
+            with self._read() as p:
+                _ffi.scrm_dataset_time_range(byref(lo), byref(hi), p)
         except NotFound:
             return None
         return (lo.value, hi.value)
 
     def key(self, index):
         """The key of customer ``index``: an int, or a str (bytes if not UTF-8)."""
-        p = self._p()
-        if index < 0:
-            index += self.customers
-        if not 0 <= index < 2**32:
-            raise IndexError(f'customer index {index} out of range')
-        if self.key_type == _ffi.KeyType.STRING:
-            s, n = c_char_p(), c_uint32()
-            _ffi.scrm_dataset_customer_key_str(byref(s), byref(n), p, index)
-            return decode(ctypes.string_at(s, n.value))
-        k = c_uint64()
-        _ffi.scrm_dataset_customer_key_u64(byref(k), p, index)
-        return k.value
+        index = operator.index(index)
+        with self._read() as p:
+            if index < 0:
+                index += _ffi.scrm_dataset_customer_count(p)
+            if not 0 <= index < 2**32:
+                raise IndexError(f'customer index {index} out of range')
+            if _ffi.scrm_dataset_key_type(p) == _ffi.KeyType.STRING:
+                s, n = c_char_p(), c_uint32()
+                _ffi.scrm_dataset_customer_key_str(byref(s), byref(n), p, index)
+                return decode(ctypes.string_at(s, n.value))
+            k = c_uint64()
+            _ffi.scrm_dataset_customer_key_u64(byref(k), p, index)
+            return k.value
 
     def keys(self, count=None):
         """The keys of customers 0 .. count-1 (default: all), in index order:
         a numpy uint64 array for integer keys (a list without numpy), a list
         of str for string keys."""
-        p = self._p()
-        total = self.customers if count is None else count
-        cache = self._keys
-        if len(cache) < total:
-            if self.key_type == _ffi.KeyType.STRING:
-                s, n = c_char_p(), c_uint32()
-                fn = _ffi.scrm_dataset_customer_key_str
-                for i in range(len(cache), total):
-                    fn(byref(s), byref(n), p, i)
-                    cache.append(decode(ctypes.string_at(s, n.value)))
-            else:
-                k = c_uint64()
-                fn = _ffi.scrm_dataset_customer_key_u64
-                for i in range(len(cache), total):
-                    fn(byref(k), p, i)
-                    cache.append(k.value)
-        out = cache[:total]
-        if np is not None and self.key_type != _ffi.KeyType.STRING:
-            return np.array(out, dtype=np.uint64)
-        return out
+        return keys_of(self._resource(), self._keys, count)
 
     def index(self, key):
         """The customer index of ``key``; shopcrm.NotFound when absent."""
-        p = self._p()
         i = c_uint32()
         if isinstance(key, (str, bytes, bytearray, memoryview)):
             b = encode(key, 'key')
-            _ffi.scrm_dataset_find_str(byref(i), p, b, len(b))
+            with self._read() as p:
+                _ffi.scrm_dataset_find_str(byref(i), p, b, len(b))
         else:
-            _ffi.scrm_dataset_find_u64(byref(i), p, int(key))
+            key = operator.index(key)  # no float keys; range checked by _ffi (uint64)
+            with self._read() as p:
+                _ffi.scrm_dataset_find_u64(byref(i), p, key)
         return i.value
 
     def __contains__(self, key):
         try:
             self.index(key)
-        except NotFound:
+        except (NotFound, OverflowError, TypeError):  # -1, 2**64, 1.5: not a key
             return False
         return True
 

@@ -63,7 +63,7 @@ def compute(ds, start=None, end=None, utc_offset=0, threads=0, progress=None, lo
     time + utc_offset (so a window of local midnights works). ``lookback``
     (seconds or a datetime.timedelta; None = 365 days) defines a customer *at*
     a time t for the retention KPIs: an order in [t - lookback, t)."""
-    dsp = ds._p()
+    ds._p()
     opts = init_options(_ffi.KpiOptions, _ffi.scrm_kpi_options_init)
     if lookback is not None:
         if isinstance(lookback, datetime.timedelta):
@@ -80,7 +80,8 @@ def compute(ds, start=None, end=None, utc_offset=0, threads=0, progress=None, lo
     prog = Progress(progress)
     prog.install(opts)
     k = _ffi._KpiP()
-    prog.call(_ffi.scrm_kpi_compute, byref(k), dsp, byref(opts))
+    with ds._read() as dsp:  # pinned; appends wait until the call returns
+        prog.call(_ffi.scrm_kpi_compute, byref(k), dsp, byref(opts))
     try:
         values, types = {}, {}
         for i, name in enumerate(metric_names()):

@@ -5,9 +5,9 @@ from ctypes import POINTER, byref, c_double, c_int32, c_uint32, c_uint64
 
 from . import _ffi
 from ._columns import RfmColumns
-from ._util import (Handle, Progress, closed_error, decode, encode, fspath, init_options, np,
-                    pd, to_epoch)
-from .errors import InvalidArgument
+from ._util import (Handle, Progress, Use, closed_error, decode, encode, fspath, init_options,
+                    np, pd, to_epoch)
+from .errors import InvalidArgument, StateError
 
 _METHODS = {'quantile': _ffi.RfmMethod.QUANTILE, 'ntile': _ffi.RfmMethod.NTILE,
             'fixed': _ffi.RfmMethod.FIXED}
@@ -46,6 +46,16 @@ class SegmentMap(Handle):
             raise closed_error(self._what)
         return getattr(self, '_borrowed', None) or self._res.ptr
 
+    def _read(self):
+        res = self._resource()
+        return Use(res, False, getattr(self, '_borrowed', None))
+
+    def _write(self):
+        if getattr(self, '_borrowed', None) is not None:
+            raise StateError(_ffi.SCRM_ESTATE, 'this segment map belongs to an RFM result '
+                             'and is read-only; add to a copy()')
+        return self._resource().write()
+
     @classmethod
     def preset(cls, name):
         """A new map holding the preset ``name`` (NotFound if there is none)."""
@@ -72,52 +82,60 @@ class SegmentMap(Handle):
         b = []
         for what, v in (('r', r), ('f', f), ('m', m)):
             lo, hi = (v, v) if isinstance(v, int) else v
-            if lo < 0 or hi < 0:
+            if isinstance(lo, int) and isinstance(hi, int) and (lo < 0 or hi < 0):
                 raise InvalidArgument(_ffi.SCRM_EINVAL, f'{what}: bounds must be 1..10')
             b += [lo, hi]
-        _ffi.scrm_segment_map_add(self._p(), encode(name, 'name'), *b)
+        name = encode(name, 'name')
+        with self._write() as p:  # no analysis may read the map meanwhile
+            _ffi.scrm_segment_map_add(p, name, *b)
         return self
 
     def copy(self):
         """An independent copy of this map."""
         p = _ffi._SegmentMapP()
-        _ffi.scrm_segment_map_copy(byref(p), self._p())
+        with self._read() as src:
+            _ffi.scrm_segment_map_copy(byref(p), src)
         m = SegmentMap.__new__(SegmentMap)
         Handle.__init__(m, p, _ffi.scrm_segment_map_free)
         return m
 
     def __len__(self):
-        return _ffi.scrm_segment_map_count(self._p())
+        with self._read() as p:
+            return _ffi.scrm_segment_map_count(p)
 
     @property
     def names(self):
         """Segment names in rule order."""
-        p = self._p()
-        return [decode(_ffi.scrm_segment_map_name(p, i))
-                for i in range(_ffi.scrm_segment_map_count(p))]
+        with self._read() as p:
+            return [decode(_ffi.scrm_segment_map_name(p, i))
+                    for i in range(_ffi.scrm_segment_map_count(p))]
 
     def rule(self, index):
         """((r_lo, r_hi), (f_lo, f_hi), (m_lo, m_hi)) of segment ``index``."""
         b = (c_uint32 * 6)()
-        _ffi.scrm_segment_map_rule(b, self._p(), index)
+        with self._read() as p:
+            _ffi.scrm_segment_map_rule(b, p, index)
         return ((b[0], b[1]), (b[2], b[3]), (b[4], b[5]))
 
     def find(self, name):
         """Index of the segment called ``name`` (NotFound if absent)."""
         i = c_uint32()
-        _ffi.scrm_segment_map_find(byref(i), self._p(), encode(name, 'name'))
+        name = encode(name, 'name')
+        with self._read() as p:
+            _ffi.scrm_segment_map_find(byref(i), p, name)
         return i.value
 
     @property
     def bins(self):
         """The number of bins the map was designed for (0 = any)."""
-        return _ffi.scrm_segment_map_bins(self._p())
+        with self._read() as p:
+            return _ffi.scrm_segment_map_bins(p)
 
     def match(self, r, f, m):
         """Name of the first rule matching the scores, or None."""
-        p = self._p()
-        i = _ffi.scrm_segment_map_match(p, r, f, m)
-        return None if i < 0 else decode(_ffi.scrm_segment_map_name(p, i))
+        with self._read() as p:
+            i = _ffi.scrm_segment_map_match(p, r, f, m)
+            return None if i < 0 else decode(_ffi.scrm_segment_map_name(p, i))
 
     def __repr__(self):
         if self.closed:
@@ -138,7 +156,7 @@ def compute(ds, bins=5, method='quantile', as_of=None, utc_offset=0, frequency='
     name, a SegmentMap, or None (no segments: everyone unassigned).
     progress(done, total): called with partitions aggregated; raise to cancel
     (the exception is re-raised), or return False (shopcrm.Cancelled)."""
-    dsp = ds._p()
+    ds._p()
     opts = init_options(_ffi.RfmOptions, _ffi.scrm_rfm_options_init)
     opts.bins = bins
     opts.method = _pick(_METHODS, method, 'method')
@@ -167,13 +185,15 @@ def compute(ds, bins=5, method='quantile', as_of=None, utc_offset=0, frequency='
         smap = SegmentMap()
     elif segments != 'default':
         smap = SegmentMap.preset(segments)
-    if smap is not None:
-        opts.segments = smap._p()
     prog = Progress(progress)
     prog.install(opts)
     out = _ffi._RfmP()
-    prog.call(_ffi.scrm_rfm_compute, byref(out), dsp, byref(opts))
-    return Rfm(out, ds)
+    ds_use = ds._read()  # pins the dataset and keeps appends out until the call returns
+    with ds_use as dsp, (smap._read() if smap is not None else _NO_USE) as smp:
+        if smap is not None:
+            opts.segments = smp
+        prog.call(_ffi.scrm_rfm_compute, byref(out), dsp, byref(opts))
+    return Rfm(out, ds, ds_use.res)
 
 
 _STATS = (('share', _ffi.RfmStat.SHARE), ('mean_r', _ffi.RfmStat.MEAN_R),
@@ -181,6 +201,17 @@ _STATS = (('share', _ffi.RfmStat.SHARE), ('mean_r', _ffi.RfmStat.MEAN_R),
           ('mean_recency_days', _ffi.RfmStat.MEAN_RECENCY),
           ('mean_frequency', _ffi.RfmStat.MEAN_FREQUENCY),
           ('mean_monetary', _ffi.RfmStat.MEAN_MONETARY))
+
+
+class _NoUse:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+_NO_USE = _NoUse()
 
 
 class Rfm(RfmColumns, Handle):
@@ -196,17 +227,30 @@ class Rfm(RfmColumns, Handle):
 
     _what = 'RFM result'
 
-    def __init__(self, ptr, dataset):
+    def __init__(self, ptr, dataset, dataset_res=None):
         super().__init__(ptr, _ffi.scrm_rfm_free)
+        #: The Dataset scored (its keys name the customers).
         self.dataset = dataset
+        # The result borrows the dataset (keys, CSV writers): it holds the
+        # dataset's C handle itself, so closing the Dataset meanwhile only
+        # defers its free until this result is closed or collected.
+        self._ds_res = dataset_res if dataset_res is not None else dataset._resource()
         self._cache = {}
 
     def close(self):
         self._cache = {}
+        self._ds_res = None
         super().close()
 
+    def _dataset_read(self):
+        res = self._ds_res
+        if res is None:
+            raise closed_error(self._what)
+        return res
+
     def __len__(self):
-        return _ffi.scrm_rfm_customer_count(self._p())
+        with self._read() as p:
+            return _ffi.scrm_rfm_customer_count(p)
 
     @property
     def customers(self):
@@ -215,12 +259,14 @@ class Rfm(RfmColumns, Handle):
 
     @property
     def bins(self):
-        return _ffi.scrm_rfm_bins(self._p())
+        with self._read() as p:
+            return _ffi.scrm_rfm_bins(p)
 
     @property
     def as_of(self):
         """The as_of time used, epoch seconds."""
-        return _ffi.scrm_rfm_as_of(self._p())
+        with self._read() as p:
+            return _ffi.scrm_rfm_as_of(p)
 
     @property
     def r(self):
@@ -247,7 +293,9 @@ class Rfm(RfmColumns, Handle):
     @property
     def segment_map(self):
         """The segment map used (borrowed from the result)."""
-        return SegmentMap(_ffi.scrm_rfm_segment_map(self._p()), self._res)
+        use = self._read()
+        with use as p:
+            return SegmentMap(_ffi.scrm_rfm_segment_map(p), use.res)
 
     @property
     def segment_names(self):
@@ -256,7 +304,8 @@ class Rfm(RfmColumns, Handle):
     @property
     def unassigned(self):
         """Number of customers no rule matched."""
-        return _ffi.scrm_rfm_unassigned_count(self._p())
+        with self._read() as p:
+            return _ffi.scrm_rfm_unassigned_count(p)
 
     def segment_labels(self):
         """The segment name of each customer (None when unassigned), as a list."""
@@ -265,7 +314,8 @@ class Rfm(RfmColumns, Handle):
 
     def keys(self):
         """The customer keys, in customer index order (see Dataset.keys)."""
-        return self.dataset.keys(len(self))
+        from .dataset import keys_of
+        return keys_of(self._dataset_read(), self.dataset._keys, len(self))
 
     # -- summaries -----------------------------------------------------------
 
@@ -323,12 +373,12 @@ class Rfm(RfmColumns, Handle):
     def audience_indices(self, segments):
         """Customer indices (ascending) of the named segments; None names the
         unassigned. NotFound for an unknown name."""
-        p = self._p()
         ids, n = self._segment_ids(segments)
         count = c_uint64()
-        _ffi.scrm_rfm_audience(None, 0, byref(count), p, ids, n)
-        buf = (c_uint32 * max(count.value, 1))()
-        _ffi.scrm_rfm_audience(buf, count.value, byref(count), p, ids, n)
+        with self._read() as p:
+            _ffi.scrm_rfm_audience(None, 0, byref(count), p, ids, n)
+            buf = (c_uint32 * max(count.value, 1))()
+            _ffi.scrm_rfm_audience(buf, count.value, byref(count), p, ids, n)
         if np is not None:
             return np.frombuffer(buf, dtype=np.uint32, count=count.value).copy()
         return list(buf[:count.value])
@@ -343,12 +393,16 @@ class Rfm(RfmColumns, Handle):
 
     def write_csv(self, path):
         """Write every customer as CSV (see scrm_rfm_write_csv)."""
-        _ffi.scrm_rfm_write_csv(self._p(), self.dataset._p(), fspath(path))
+        path = fspath(path)
+        with self._read() as p, self._dataset_read().read() as dsp:
+            _ffi.scrm_rfm_write_csv(p, dsp, path)
 
     def write_audience_csv(self, path, segments):
         """Write the customers of the named segments as CSV `customer,segment`."""
         ids, n = self._segment_ids(segments)
-        _ffi.scrm_rfm_audience_write_csv(self._p(), self.dataset._p(), ids, n, fspath(path))
+        path = fspath(path)
+        with self._read() as p, self._dataset_read().read() as dsp:
+            _ffi.scrm_rfm_audience_write_csv(p, dsp, ids, n, path)
 
     def __repr__(self):
         if self.closed:

@@ -167,10 +167,18 @@ class Appends(unittest.TestCase):
     def test_rfm_survives_dataset_close_for_columns(self):
         ds = small_dataset()
         r = ds.rfm()
+        res = weakref.ref(ds._res)
         ds.close()
         self.assertEqual(sorted(list(r.frequency)), [1, 1, 2, 4, 4])  # owned by the result
+        # The result pins the dataset it borrows: keys and CSV writers still
+        # work after ds.close(), and the dataset is freed with the result.
+        self.assertEqual(sorted(int(k) for k in r.keys()), [1, 2, 3, 4, 5])
         with self.assertRaises(shopcrm.StateError):
-            r.keys()  # keys live in the dataset
+            len(ds)
+        self.assertIsNotNone(res())
+        r.close()
+        gc.collect()
+        self.assertIsNone(res())
 
 
 @unittest.skipIf(np is None, 'numpy not available (or SHOPCRM_NO_NUMPY=1)')
