@@ -208,7 +208,12 @@ def to_epoch(value, what='time'):
     if isinstance(value, _dt.date):
         raise TypeError(f'{what}: a date has no time zone; give an aware datetime or epoch seconds')
     if np is not None and isinstance(value, np.datetime64):
+        if np.isnat(value):
+            raise ValueError(f'{what}: NaT is not a time (use None for "unbounded" / the '
+                             'default)')
         return int(value.astype('datetime64[s]').astype(np.int64))
+    if isinstance(value, float) and value != value:
+        raise ValueError(f'{what}: NaN is not a time (use None for "unbounded" / the default)')
     if isinstance(value, bool) or isinstance(value, float):
         raise TypeError(f'{what}: expected epoch seconds (int) or an aware datetime, '
                         f'got {type(value).__name__}')
@@ -219,6 +224,70 @@ def to_epoch(value, what='time'):
                         f'got {type(value).__name__}') from None
 
 
+def _is_nat(value):
+    return pd is not None and value is pd.NaT
+
+
+def to_bound(value, what):
+    """Epoch seconds of a window bound or as_of given as epoch seconds, a
+    datetime (naive = UTC, as pandas takes it), a date (its midnight, UTC),
+    an ISO 8601 string ('1998-07-01', '1998-07-01T12:00:00+02:00'; no
+    offset = UTC, as the CLI), a pd.Timestamp (naive = UTC) or a numpy
+    datetime64. NaT and NaN are ValueErrors: None, not a missing value,
+    means "unbounded"."""
+    if _is_nat(value):
+        raise ValueError(f'{what}: NaT is not a time (use None for "unbounded" / the default)')
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(('Z', 'z')):
+            text = text[:-1] + '+00:00'
+        try:
+            value = _dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f'{what}: {value!r} is not an ISO 8601 date or time '
+                             "(e.g. '1998-07-01' or '1998-07-01T00:00:00Z')") from None
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+            value = value.replace(tzinfo=UTC)
+        return to_epoch(value, what)
+    if isinstance(value, _dt.date):
+        return to_epoch(_dt.datetime(value.year, value.month, value.day, tzinfo=UTC), what)
+    t = to_epoch(value, what)
+    if t in (-2**63, 2**63 - 1):  # the C "unbounded"/"default" sentinels
+        raise ValueError(f'{what}: {t} is the library\'s "unbounded" sentinel; pass None')
+    return t
+
+
+#: YYYYMMDD integers look like this: years 1000..2999 (a 1970-ish epoch
+#: second count would have to hit valid months and days on every row).
+_YMD_LO, _YMD_HI = 10000101, 29991231
+
+
+def _refuse_yyyymmdd(arr, what='times'):
+    """Raise ValueError when an integer array holds YYYYMMDD dates (as
+    pd.read_csv reads CDNOW's 19970101 column), which would otherwise be
+    taken as epoch seconds in 1970 without a word. Only arrays whose every
+    value lies in 10000101..29991231 are examined further (one max() pass
+    for real epoch seconds, which are far larger)."""
+    if arr.size == 0:
+        return
+    hi = int(arr.max())
+    if hi > _YMD_HI:
+        return
+    lo = int(arr.min())
+    if lo < _YMD_LO:
+        return
+    a = arr.astype(np.int64, copy=False)
+    month, day = (a // 100) % 100, a % 100
+    if ((month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)).all():
+        raise ValueError(
+            f'{what}: the values ({lo} .. {hi}) look like YYYYMMDD dates, not epoch seconds '
+            f'(they would all fall in 1970); convert them first, e.g. '
+            f"pd.to_datetime(col.astype(str), format='%Y%m%d'), or load the CSV with "
+            f"Dataset.from_csv(..., time_format='yyyymmdd'). Real epoch seconds this small "
+            f'can be passed as datetime64[s].')
+
+
 def times_array(times, n):
     """An int64 C array (and the object keeping it alive) from times."""
     if np is not None:
@@ -226,10 +295,15 @@ def times_array(times, n):
         if arr.ndim != 1:
             raise ValueError('times: expected a one-dimensional sequence')
         if arr.dtype.kind == 'M':
-            arr = arr.astype('datetime64[s]').astype(np.int64)
+            if arr.dtype != np.dtype('datetime64[s]'):
+                arr = arr.astype('datetime64[s]')
+            arr = arr.view(np.int64)  # no copy for datetime64[s]
+            if arr.size and arr.min() == np.iinfo(np.int64).min:
+                raise ValueError('times: NaT is not a time (drop or fill those rows)')
         elif arr.dtype.kind in 'iu':
             if arr.dtype.kind == 'u' and arr.size and arr.max() > np.iinfo(np.int64).max:
                 raise OverflowError('times: value does not fit int64')
+            _refuse_yyyymmdd(arr)
             arr = arr.astype(np.int64, copy=False)
         elif arr.dtype.kind == 'O' or arr.size == 0:
             arr = np.array([to_epoch(t, f'times[{i}]') for i, t in enumerate(times)],
@@ -286,12 +360,14 @@ def _as_int(v, what, i):
 
 
 def _checked_cast(arr, np_dtype, what):
+    if arr.dtype == np_dtype:
+        return arr  # already the C type: every value fits, no check, no copy
     if arr.size:
         info = np.iinfo(np_dtype)
         lo, hi = arr.min(), arr.max()
         if int(lo) < info.min or int(hi) > info.max:
             raise OverflowError(f'{what}: values must be in {info.min}..{info.max}')
-    return arr.astype(np_dtype)
+    return arr.astype(np_dtype, copy=False)
 
 
 def c_array(arr, ctype, np_dtype):

@@ -12,7 +12,7 @@ from ctypes import byref, c_int64
 
 from . import _ffi
 from ._columns import CohortsColumns
-from ._util import Handle, Progress, fspath, init_options, np, pd, seq_len, to_epoch
+from ._util import Handle, Progress, fspath, init_options, np, pd, seq_len, to_bound, to_epoch
 
 _UNITS = {'day': _ffi.PeriodUnit.DAY, 'week': _ffi.PeriodUnit.WEEK,
           'month': _ffi.PeriodUnit.MONTH, 'quarter': _ffi.PeriodUnit.QUARTER,
@@ -275,8 +275,8 @@ def compute(ds, period='month', mode='classic', start=None, end=None, utc_offset
     opts = init_options(_ffi.CohortsOptions, _ffi.scrm_cohorts_options_init)
     opts.unit = _unit(period)
     opts.mode = _mode(mode)
-    opts.start = _ffi.SCRM_COHORTS_ALL if start is None else to_epoch(start, 'start')
-    opts.end = _ffi.SCRM_COHORTS_ALL if end is None else to_epoch(end, 'end')
+    opts.start = _ffi.SCRM_COHORTS_ALL if start is None else to_bound(start, 'start')
+    opts.end = _ffi.SCRM_COHORTS_ALL if end is None else to_bound(end, 'end')
     opts.utc_offset = utc_offset
     opts.min_amount = min_amount
     opts.refunds = 1 if refunds else 0

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from ctypes import byref, c_double, c_int32, c_int64
 
 from . import _ffi
-from ._util import Progress, init_options, int_array, np, to_epoch
+from ._util import Progress, init_options, int_array, np, to_bound
 
 
 def metric_names():
@@ -73,8 +73,8 @@ def compute(ds, start=None, end=None, utc_offset=0, threads=0, progress=None, lo
         if isinstance(lookback, bool) or not isinstance(lookback, int):
             raise TypeError('lookback: expected int seconds or a datetime.timedelta')
         opts.lookback = lookback
-    opts.start = _ffi.SCRM_KPI_START_ALL if start is None else to_epoch(start, 'start')
-    opts.end = _ffi.SCRM_KPI_END_ALL if end is None else to_epoch(end, 'end')
+    opts.start = _ffi.SCRM_KPI_START_ALL if start is None else to_bound(start, 'start')
+    opts.end = _ffi.SCRM_KPI_END_ALL if end is None else to_bound(end, 'end')
     opts.utc_offset = utc_offset
     opts.threads = threads
     prog = Progress(progress)

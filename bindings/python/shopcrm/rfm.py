@@ -6,7 +6,7 @@ from ctypes import POINTER, byref, c_double, c_int32, c_uint32, c_uint64
 from . import _ffi
 from ._columns import RfmColumns
 from ._util import (Handle, Progress, Use, closed_error, decode, encode, fspath, init_options,
-                    np, pd, to_epoch)
+                    np, pd, to_bound)
 from .errors import InvalidArgument, StateError
 
 _METHODS = {'quantile': _ffi.RfmMethod.QUANTILE, 'ntile': _ffi.RfmMethod.NTILE,
@@ -162,7 +162,7 @@ def compute(ds, bins=5, method='quantile', as_of=None, utc_offset=0, frequency='
     opts.method = _pick(_METHODS, method, 'method')
     opts.frequency_mode = _pick(_FREQ, frequency, 'frequency')
     opts.monetary_mode = _pick(_MONEY, monetary, 'monetary')
-    opts.as_of = _ffi.SCRM_RFM_AS_OF_DEFAULT if as_of is None else to_epoch(as_of, 'as_of')
+    opts.as_of = _ffi.SCRM_RFM_AS_OF_DEFAULT if as_of is None else to_bound(as_of, 'as_of')
     opts.utc_offset = utc_offset
     opts.threads = threads
     keep = []

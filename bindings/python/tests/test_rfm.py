@@ -110,8 +110,9 @@ class RfmScores(unittest.TestCase):
         with self.assertRaises(shopcrm.RangeError) as cm:
             self.ds.rfm(as_of=dt.datetime(2024, 1, 30, 23, 59, tzinfo=UTC))
         self.assertEqual(cm.exception.code, -9)
-        with self.assertRaises(ValueError):
-            self.ds.rfm(as_of=dt.datetime(2024, 2, 10))  # naive
+        # A naive as_of is UTC (as pandas and the CLI take it).
+        self.assertEqual(self.ds.rfm(as_of=dt.datetime(2024, 2, 10)).as_of,
+                         self.ds.rfm(as_of=dt.datetime(2024, 2, 10, tzinfo=UTC)).as_of)
 
     def test_fixed_edges(self):
         # bins 3. R = 3 - #{recency >= e}: e = 5, 15 -> c1 11: 2, c2 16: 1, c3 30: 1, c4 1: 3, c5 6: 2
