@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""bench_python: the Python binding against C on the same orders, in one run.
+
+    /usr/bin/python3 bench/bench_python.py [--build build-bench] [--threads 1,2]
+                                          [--repeat 3] [--seed 42] [ORDERS]
+
+ORDERS defaults to 10M (1.25M customers). The C side is bench_rfm with one
+append (``--chunk 0``): scrm_dataset_new + scrm_dataset_append_u64 +
+scrm_rfm_compute (quantile), each measurement in a fresh child, best of
+``--repeat``. The Python side feeds the very same rows (bench_rfm's
+generator, loaded as build-bench/bench/libbench_gen_py.so) as numpy arrays
+already of the C types (uint64 keys, int64 times and amounts) to
+``Dataset.from_arrays(..., key_type='u64')`` + ``ds.rfm(method='quantile')``,
+using the same build's libshopcrm, best of ``--repeat``, each in a fresh interpreter too. Generating the
+orders is not timed on either side.
+
+Prints the CPU, both timings and their ratio; asserts nothing (issue 10's
+target: Python within 10% of C when the dtypes already match). Use a release
+build: meson setup build-bench -Dbuildtype=release && ninja -C build-bench.
+"""
+
+import argparse
+import ctypes
+import gc
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def size(text):
+    m = re.fullmatch(r'(\d+)([kKmM]?)', text)
+    if not m:
+        raise argparse.ArgumentTypeError(f'bad size {text!r}')
+    return int(m.group(1)) * {'': 1, 'k': 1000, 'K': 1000, 'm': 10**6, 'M': 10**6}[m.group(2)]
+
+
+def cpu_model():
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return 'unknown'
+
+
+def generate(gen_lib, orders, seed, np):
+    """bench_rfm's orders (bench/gen.h), concatenated as bench_rfm --chunk 0 does."""
+    g = ctypes.create_string_buffer(4096)  # bench_gen, opaque here (far smaller)
+    gen_lib.bench_gen_init.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64,
+                                       ctypes.c_uint32]
+    u64p, i64p = ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_int64)
+    gen_lib.bench_gen_next.argtypes = [ctypes.c_void_p, ctypes.POINTER(u64p),
+                                       ctypes.POINTER(i64p), ctypes.POINTER(i64p)]
+    gen_lib.bench_gen_next.restype = ctypes.c_uint32
+    gen_lib.bench_gen_free.argtypes = [ctypes.c_void_p]
+    if gen_lib.bench_gen_init(g, orders, seed, 0) != 0:
+        raise MemoryError('generator: out of memory')
+    cust = np.empty(orders, np.uint64)
+    times = np.empty(orders, np.int64)
+    amounts = np.empty(orders, np.int64)
+    c, t, a = u64p(), i64p(), i64p()
+    at = 0
+    while True:
+        n = gen_lib.bench_gen_next(g, ctypes.byref(c), ctypes.byref(t), ctypes.byref(a))
+        if n == 0:
+            break
+        cust[at:at + n] = np.ctypeslib.as_array(c, (n,))
+        times[at:at + n] = np.ctypeslib.as_array(t, (n,))
+        amounts[at:at + n] = np.ctypeslib.as_array(a, (n,))
+        at += n
+    gen_lib.bench_gen_free(g)
+    assert at == orders, (at, orders)
+    return cust, times, amounts
+
+
+def run_c(bench_rfm, orders, threads, repeat, seed):
+    out = subprocess.run([bench_rfm, '--chunk', '0', '--threads', str(threads), '--repeat',
+                          str(repeat), '--seed', str(seed), str(orders)],
+                         capture_output=True, text=True, check=True).stdout
+    m = re.search(r'orders=\d+ customers=(\d+) threads=\d+ ingest=([\d.]+)s rfm=([\d.]+)s '
+                  r'total=([\d.]+)s', out)
+    if not m:
+        raise RuntimeError('cannot read bench_rfm output:\n' + out)
+    return int(m.group(1)), float(m.group(2)), float(m.group(3)), float(m.group(4))
+
+
+def time_py(shopcrm, cust, times, amounts, threads):
+    gc.collect()
+    t0 = time.perf_counter()
+    ds = shopcrm.Dataset.from_arrays(cust, times, amounts, key_type='u64', threads=threads)
+    t1 = time.perf_counter()
+    r = ds.rfm(method='quantile', threads=threads)
+    t2 = time.perf_counter()
+    customers = ds.customers
+    r.close()
+    ds.close()
+    return (customers, t1 - t0, t2 - t1, t2 - t0)
+
+
+def run_py(args, threads):
+    """Best of --repeat, each in a fresh interpreter (as bench_rfm forks a
+    fresh child), so neither side reuses the other's or its own warm heap."""
+    best = None
+    for _ in range(args.repeat):
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), '--child', str(threads),
+                              '--build', args.build, '--seed', str(args.seed), str(args.orders)],
+                             capture_output=True, text=True, check=True).stdout
+        m = tuple(float(x) for x in out.split())
+        m = (int(m[0]),) + m[1:]
+        if best is None or m[3] < best[3]:
+            best = m
+    return best
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('orders', nargs='?', type=size, default=10**7)
+    ap.add_argument('--build', default=os.path.join(ROOT, 'build-bench'))
+    ap.add_argument('--threads', default='1,2')
+    ap.add_argument('--repeat', type=int, default=3)
+    ap.add_argument('--seed', type=int, default=42)
+    ap.add_argument('--child', type=int, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    lib = os.path.join(args.build, 'libshopcrm.so')
+    bench_rfm = os.path.join(args.build, 'bench', 'bench_rfm')
+    gen = os.path.join(args.build, 'bench', 'libbench_gen_py.so')
+    for p in (lib, bench_rfm, gen):
+        if not os.path.exists(p):
+            sys.exit(f'bench_python: {p} not found; build it: meson setup build-bench '
+                     '-Dbuildtype=release && ninja -C build-bench')
+    os.environ['SHOPCRM_LIBRARY'] = lib
+    sys.path.insert(0, os.path.join(ROOT, 'bindings', 'python'))
+    import numpy as np
+    import shopcrm
+
+    if args.child is not None:
+        cust, times, amounts = generate(ctypes.CDLL(gen), args.orders, args.seed, np)
+        print(*time_py(shopcrm, cust, times, amounts, args.child))
+        return
+    print(f'bench_python: libshopcrm {shopcrm.version()} ({shopcrm.library_path}), '
+          f'Python {sys.version.split()[0]}, numpy {np.__version__}')
+    print(f'cpu: {cpu_model()}, {os.cpu_count()} cores, load average '
+          f'{os.getloadavg()[0]:.2f} at start')
+    print(f'{"orders":>10} {"thr":>3} {"side":>6} {"ingest_s":>9} {"rfm_s":>7} {"total_s":>8}'
+          f' {"py/C":>6}')
+    for th in [int(x) for x in args.threads.split(',')]:
+        cc = run_c(bench_rfm, args.orders, th, args.repeat, args.seed)
+        py = run_py(args, th)
+        if cc[0] != py[0]:
+            print(f'  (customer counts differ: C {cc[0]}, Python {py[0]})')
+        print(f'{args.orders:>10} {th:>3} {"C":>6} {cc[1]:>9.3f} {cc[2]:>7.3f} {cc[3]:>8.3f}')
+        print(f'{args.orders:>10} {th:>3} {"Python":>6} {py[1]:>9.3f} {py[2]:>7.3f} '
+              f'{py[3]:>8.3f} {py[3] / cc[3]:>6.2f}')
+    print(f'load average {os.getloadavg()[0]:.2f} at end')
+
+
+if __name__ == '__main__':
+    main()
