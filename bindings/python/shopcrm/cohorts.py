@@ -291,8 +291,9 @@ def compute(ds, period='month', mode='classic', start=None, end=None, utc_offset
     out = _ffi._CohortsP()
     with ds._read() as dsp:  # pinned; appends wait until the call returns
         prog.call(_ffi.scrm_cohorts_compute, byref(out), dsp, byref(opts))
+        digits = _ffi.scrm_dataset_minor_digits(dsp)
     del keep
-    return Cohorts(out, ds.minor_digits)
+    return Cohorts(out, digits)
 
 
 __all__ = ['Cohorts', 'compute', 'period_index', 'period_start', 'period_label', 'METRICS',
