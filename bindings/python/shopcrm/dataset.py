@@ -6,7 +6,7 @@ from ctypes import byref, c_char_p, c_int64, c_uint32, c_uint64
 from typing import NamedTuple
 
 from . import _ffi
-from ._util import (Handle, Progress, decode, encode, fspath, init_options, int_array, np,
+from ._util import (Handle, Progress, pd, decode, encode, fspath, init_options, int_array, np,
                     seq_len, times_array, to_epoch)
 from .errors import NotFound
 
@@ -67,6 +67,59 @@ class CsvReport:
                 f'duplicates={self.duplicates}, empty_customer={self.empty_customer}, '
                 f'rejected={self.rejected}, time_format={self.time_format.name}, '
                 f'delimiter={self.delimiter!r})')
+
+
+def _pandas_customers(col, what='customer'):
+    if col.isna().any():
+        raise ValueError(f'{what}: missing values (NaN/None) in column {col.name!r}')
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        col = col.astype(col.cat.categories.dtype)
+    if col.dtype.kind in 'iu':
+        return col.to_numpy()
+    if col.dtype.kind in 'OSU' or str(col.dtype) == 'string':
+        return [v if isinstance(v, (str, bytes)) else str(v) for v in col.tolist()]
+    raise TypeError(f'{what}: expected integer, string or category keys, got {col.dtype}')
+
+
+def _pandas_times(col):
+    dtype = col.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        col = col.dt.tz_convert('UTC').dt.tz_localize(None)  # vectorised, no per-object path
+        dtype = col.dtype
+    if dtype.kind == 'M':
+        if col.isna().any():
+            raise ValueError(f'time: NaT in column {col.name!r} (drop or fill those rows)')
+        return col.to_numpy()
+    if dtype.kind in 'iu':
+        return col.to_numpy()
+    return col.tolist()
+
+
+def _pandas_amounts(col, digits):
+    import decimal
+    if col.isna().any():
+        raise ValueError(f'amount: missing values (NaN/None) in column {col.name!r}')
+    if col.dtype.kind in 'iu':
+        return col.to_numpy()
+    scale = 10 ** digits
+    if col.dtype.kind == 'f':
+        y = np.rint(col.to_numpy(dtype=np.float64) * scale)   # halves to even
+        if not np.isfinite(y).all() or np.abs(y).max(initial=0) >= 2.0**63:
+            raise OverflowError('amount: values do not fit int64 minor units')
+        return y.astype(np.int64)
+    if col.dtype.kind == 'O':
+        out = []
+        q = decimal.Decimal(1)
+        for i, v in enumerate(col.tolist()):
+            if isinstance(v, decimal.Decimal):
+                out.append(int((v * scale).quantize(q, rounding=decimal.ROUND_HALF_EVEN)))
+            elif isinstance(v, int) and not isinstance(v, bool):
+                out.append(v)
+            else:
+                raise TypeError(f'amount[{i}]: expected Decimal or int, got {type(v).__name__}')
+        return out
+    raise TypeError(f'amount: expected integer (minor units), float or Decimal (major units), '
+                    f'got {col.dtype}')
 
 
 def keys_of(res, cache, count=None):
@@ -144,6 +197,32 @@ class Dataset(Handle):
             ds.close()
             raise
         return ds
+
+    @classmethod
+    def from_pandas(cls, df, customer='customer_id', time='date', amount='amount', order=None,
+                    minor_digits=None, key_type='auto', threads=0, progress=None):
+        """A new dataset from the columns of a pandas DataFrame (vectorised).
+
+        customer: integer (uint64 keys), string/object or category column.
+        time: datetime64 (naive = UTC), tz-aware datetime64 (converted to
+        UTC), or epoch seconds as integers (YYYYMMDD integers are refused:
+        convert with pd.to_datetime(col.astype(str), format='%Y%m%d')).
+        amount: integers = minor units (cents) as they are; floats or
+        Decimals = major units (dollars), converted to minor units with the
+        dataset's ``minor_digits`` (default 2) and rounded to the nearest
+        minor unit, halves to even (Decimal: exactly; float: from the
+        double's value, exact for any amount written with at most
+        minor_digits decimals); NaN/None is a ValueError. order: optional
+        order id column (ints or strings) for de-duplication."""
+        if pd is None:
+            raise ImportError('from_pandas() needs pandas')
+        digits = 2 if minor_digits is None else minor_digits
+        cust = _pandas_customers(df[customer])
+        times = _pandas_times(df[time])
+        amounts = _pandas_amounts(df[amount], digits)
+        orders = None if order is None else _pandas_customers(df[order], 'order')
+        return cls.from_arrays(cust, times, amounts, order_keys=orders, key_type=key_type,
+                               threads=threads, progress=progress, minor_digits=minor_digits)
 
     # -- appends ------------------------------------------------------------
 

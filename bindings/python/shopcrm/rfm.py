@@ -342,24 +342,40 @@ class Rfm(RfmColumns, Handle):
             return pd.DataFrame(rows, columns=list(rows[0]))
         return rows
 
-    def to_pandas(self):
-        """A DataFrame, one row per customer in index order: customer (key),
-        recency_days, frequency, monetary (minor units), r, f, m, segment
-        (categorical of the segment names; NaN when unassigned)."""
+    def to_pandas(self, money='major', index=False):
+        """A DataFrame, one row per customer in customer index order:
+        customer (key), recency_days (whole days before as_of), frequency
+        (orders, or days with an order), monetary (per the monetary mode),
+        r, f, m (scores 1..bins), segment (categorical of the segment names;
+        NaN when unassigned).
+
+        money: 'major' (default: monetary in major units, e.g. dollars, with
+        the dataset's minor digits, as the CLI and the CSV export write it,
+        float64) or 'minor' (the C column: minor units, e.g. cents).
+        index: True to index the frame by customer (lifetimes-style) instead
+        of a customer column."""
         if pd is None:
             raise ImportError('to_pandas() needs pandas')
+        if money not in ('major', 'minor'):
+            raise ValueError(f"money: expected 'major' or 'minor', got {money!r}")
         names = self.segment_names
         seg = pd.Categorical.from_codes(np.asarray(self.segment, dtype=np.int64),
                                         categories=names) if names else \
             pd.Categorical([None] * len(self))
-        return pd.DataFrame({
+        monetary = np.asarray(self.monetary, dtype=np.float64)
+        if money == 'major':
+            with self._dataset_read().read() as dsp:
+                digits = _ffi.scrm_dataset_minor_digits(dsp)
+            monetary = monetary / 10 ** digits
+        df = pd.DataFrame({
             'customer': self.keys(),
             'recency_days': self.recency_days,
             'frequency': self.frequency,
-            'monetary': self.monetary,
+            'monetary': monetary,
             'r': self.r, 'f': self.f, 'm': self.m,
             'segment': seg,
         })
+        return df.set_index('customer') if index else df
 
     # -- audiences -----------------------------------------------------------
 

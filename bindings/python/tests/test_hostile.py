@@ -284,6 +284,46 @@ class TimesThatMeanNothing(unittest.TestCase):
             self.ds.kpi(start='yesterday')
 
 
+@unittest.skipIf(pd is None, 'pandas not available')
+class FromPandas(unittest.TestCase):
+    def test_cdnow_as_read_by_pandas(self):
+        df = pd.read_csv(CDNOW)
+        df['date'] = pd.to_datetime(df['date'].astype(str), format='%Y%m%d')
+        ds = shopcrm.Dataset.from_pandas(df)          # float dollars -> cents
+        ref = shopcrm.Dataset.from_csv(CDNOW)
+        self.assertEqual((len(ds), ds.customers), (len(ref), ref.customers))
+        self.assertEqual(ds.kpi()['revenue'], ref.kpi()['revenue'])
+        a = ds.rfm().to_pandas(index=True)
+        b = ref.rfm().to_pandas(index=True)
+        self.assertTrue(a.equals(b))
+
+    def test_tz_aware_string_category_and_decimal(self):
+        import decimal
+        import time as _time
+        n = 69_000
+        df = pd.DataFrame({
+            'c': pd.Categorical([f'c{i % 500}' for i in range(n)]),
+            't': pd.date_range('2024-01-01', periods=n, freq='min', tz='Europe/Berlin'),
+            'a': [decimal.Decimal('1.005')] * n,
+        })
+        t0 = _time.perf_counter()
+        ds = shopcrm.Dataset.from_pandas(df, customer='c', time='t', amount='a')
+        self.assertLess(_time.perf_counter() - t0, 2.0)
+        self.assertEqual(ds.time_range[0], 1704063600)   # 2024-01-01 00:00 +01:00
+        self.assertEqual(ds.kpi()['revenue'], n * 100)    # 100.5 cents: half to even
+        self.assertEqual(ds.customers, 500)
+
+    def test_bad_columns(self):
+        df = pd.DataFrame({'customer_id': [1, 2], 'date': pd.to_datetime(['2024-01-01', None]),
+                           'amount': [1.0, 2.0]})
+        with self.assertRaises(ValueError):
+            shopcrm.Dataset.from_pandas(df)
+        df['date'] = pd.to_datetime(['2024-01-01', '2024-01-02'])
+        df['amount'] = [1.0, float('nan')]
+        with self.assertRaises(ValueError):
+            shopcrm.Dataset.from_pandas(df)
+
+
 class ProgressConvention(unittest.TestCase):
     """None or True continues; False cancels; anything else is a TypeError."""
 

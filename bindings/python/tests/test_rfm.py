@@ -347,7 +347,9 @@ class Pandas(unittest.TestCase):
         self.assertEqual(df.loc[1, 'segment'], 'Loyal Customers')
         self.assertEqual(df.loc[4, 'segment'], 'Potential Loyalist')
         self.assertTrue(pd.isna(df.loc[2, 'segment']))
-        self.assertEqual(df.loc[3, 'monetary'], 10000.0)
+        self.assertEqual(df.loc[3, 'monetary'], 100.0)   # major units by default
+        self.assertEqual(r.to_pandas(money='minor', index=True).loc[3, 'monetary'], 10000.0)
+        self.assertEqual(r.to_pandas(index=True).index.name, 'customer')
         self.assertEqual(int(df.loc[4, 'recency_days']), 1)
         self.assertEqual({int(k): int(v) for k, v in df['r'].to_dict().items()},
                          {1: 3, 2: 2, 3: 1, 4: 5, 5: 4})
