@@ -297,11 +297,13 @@ def _checked_wrapper(m, f):
     args = []
     for n, p, chk in zip(names, params, checks):
         args.append(f"{chk}({n}, '{f.name}: {p.name}')" if chk else n)
-    lines = ['', '', f"def {f.name}({', '.join(names + ['_f=_f'])}):",
+    lines = ['', '', f"def _w({', '.join(names + ['_f=_f'])}):",
              f'    """{_doc(f.brief)} (checked wrapper of the C function)"""']
     call = _wrap_list('    return _f', args, brackets='()')
     lines += call
     lines += ['', '',
+              f"_w.__name__ = _w.__qualname__ = '{f.name}'",
+              f'{f.name} = _w',
               f'{f.name}.raw = _f',
               f'{f.name}.argtypes = _f.argtypes',
               f'{f.name}.restype = _f.restype',
@@ -429,7 +431,7 @@ def generate(api, repo_root):
         if f.fallible:
             out.append('_f.errcheck = _check')
         out += _checked_wrapper(m, f)
-    out += ['', 'del _f', '',
+    out += ['', 'del _f, _w', '',
             '#: Every exported function declared above, in header order.',
             'FUNCTIONS = (']
     for f in api.functions:

@@ -571,11 +571,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_cohorts_options_init(opts, version, _f=_f):
+def _w(opts, version, _f=_f):
     """Initialise opts with the defaults of version. (checked wrapper of the C function)"""
     return _f(opts, _conv.c_uint_(version, 'scrm_cohorts_options_init: version'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_cohorts_options_init'
+scrm_cohorts_options_init = _w
 scrm_cohorts_options_init.raw = _f
 scrm_cohorts_options_init.argtypes = _f.argtypes
 scrm_cohorts_options_init.restype = _f.restype
@@ -680,13 +682,15 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_cohorts_label(buf, cap, r, cohort, _f=_f):
+def _w(buf, cap, r, cohort, _f=_f):
     """Write the label of a cohort (its period's label, as scrm_period_label()). (checked wrapper of the C function)"""
     return _f(_conv.cstr(buf, 'scrm_cohorts_label: buf'),
               _conv.c_uint32_(cap, 'scrm_cohorts_label: cap'), r,
               _conv.c_uint32_(cohort, 'scrm_cohorts_label: cohort'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_cohorts_label'
+scrm_cohorts_label = _w
 scrm_cohorts_label.raw = _f
 scrm_cohorts_label.argtypes = _f.argtypes
 scrm_cohorts_label.restype = _f.restype
@@ -699,12 +703,14 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_cohorts_write_csv(r, path, minor_digits, _f=_f):
+def _w(r, path, minor_digits, _f=_f):
     """Write every observable cell as long-form CSV: a header cohort,period,cohort_size,active_customers,orders,revenue,retention, then one line per observable cell, cohort by cohort, then period 0, 1, ... (unobservable cells are not written). (checked wrapper of the C function)"""
     return _f(r, _conv.cstr(path, 'scrm_cohorts_write_csv: path'),
               _conv.c_uint32_(minor_digits, 'scrm_cohorts_write_csv: minor_digits'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_cohorts_write_csv'
+scrm_cohorts_write_csv = _w
 scrm_cohorts_write_csv.raw = _f
 scrm_cohorts_write_csv.argtypes = _f.argtypes
 scrm_cohorts_write_csv.restype = _f.restype
@@ -718,11 +724,13 @@ _f.argtypes = [c_int]
 _f.restype = c_char_p
 
 
-def scrm_strerror(code, _f=_f):
+def _w(code, _f=_f):
     """Name and describe an error code. (checked wrapper of the C function)"""
     return _f(_conv.c_int_(code, 'scrm_strerror: code'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_strerror'
+scrm_strerror = _w
 scrm_strerror.raw = _f
 scrm_strerror.argtypes = _f.argtypes
 scrm_strerror.restype = _f.restype
@@ -772,7 +780,7 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_time_print(buf, cap, t, utc_offset, style, _f=_f):
+def _w(buf, cap, t, utc_offset, style, _f=_f):
     """Write a time as text in local time (t + utc_offset). (checked wrapper of the C function)"""
     return _f(_conv.cstr(buf, 'scrm_time_print: buf'),
               _conv.c_uint32_(cap, 'scrm_time_print: cap'),
@@ -781,6 +789,8 @@ def scrm_time_print(buf, cap, t, utc_offset, style, _f=_f):
               _conv.c_int_(style, 'scrm_time_print: style'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_time_print'
+scrm_time_print = _w
 scrm_time_print.raw = _f
 scrm_time_print.argtypes = _f.argtypes
 scrm_time_print.restype = _f.restype
@@ -793,13 +803,15 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_time_parse(out, s, len, format, utc_offset, _f=_f):
+def _w(out, s, len, format, utc_offset, _f=_f):
     """Read one time value, in one of the formats of the CSV loader (scrm_time_format, shopcrm/io.h): ISO 8601 (2024-01-15, 2024-01-15 13:45, 2024-01-15T13:45:00Z, ...-03:00), YYYYMMDD, DD/MM/YYYY[ HH:MM[:SS]], or epoch seconds. (checked wrapper of the C function)"""
     return _f(out, s, _conv.c_uint64_(len, 'scrm_time_parse: len'),
               _conv.c_int_(format, 'scrm_time_parse: format'),
               _conv.c_int64_(utc_offset, 'scrm_time_parse: utc_offset'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_time_parse'
+scrm_time_parse = _w
 scrm_time_parse.raw = _f
 scrm_time_parse.argtypes = _f.argtypes
 scrm_time_parse.restype = _f.restype
@@ -812,11 +824,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_time_parse_offset(out, s, len, _f=_f):
+def _w(out, s, len, _f=_f):
     """Read a UTC offset: seconds (-10800), ±HH:MM, ±HHMM, ±HH, or Z. (checked wrapper of the C function)"""
     return _f(out, s, _conv.c_uint64_(len, 'scrm_time_parse_offset: len'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_time_parse_offset'
+scrm_time_parse_offset = _w
 scrm_time_parse_offset.raw = _f
 scrm_time_parse_offset.argtypes = _f.argtypes
 scrm_time_parse_offset.restype = _f.restype
@@ -829,7 +843,7 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_money_print(buf, cap, amount, minor_digits, _f=_f):
+def _w(buf, cap, amount, minor_digits, _f=_f):
     """Write an amount of minor units in major units with exactly minor_digits decimals and a point as the separator: 123456 with 2 digits is "1234.56", minus 5 is "-0.05", 1500 yen with 0 digits is "1500". (checked wrapper of the C function)"""
     return _f(_conv.cstr(buf, 'scrm_money_print: buf'),
               _conv.c_uint32_(cap, 'scrm_money_print: cap'),
@@ -837,6 +851,8 @@ def scrm_money_print(buf, cap, amount, minor_digits, _f=_f):
               _conv.c_uint32_(minor_digits, 'scrm_money_print: minor_digits'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_money_print'
+scrm_money_print = _w
 scrm_money_print.raw = _f
 scrm_money_print.argtypes = _f.argtypes
 scrm_money_print.restype = _f.restype
@@ -848,11 +864,13 @@ _f.argtypes = [c_double, c_uint32]
 _f.restype = c_double
 
 
-def scrm_money_to_major(minor, minor_digits, _f=_f):
+def _w(minor, minor_digits, _f=_f):
     """An amount of minor units (or a mean of them) in major units: minor / 10^minor_digits, as a double. (checked wrapper of the C function)"""
     return _f(minor, _conv.c_uint32_(minor_digits, 'scrm_money_to_major: minor_digits'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_money_to_major'
+scrm_money_to_major = _w
 scrm_money_to_major.raw = _f
 scrm_money_to_major.argtypes = _f.argtypes
 scrm_money_to_major.restype = _f.restype
@@ -865,11 +883,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_money_from_major(out, major, minor_digits, _f=_f):
+def _w(out, major, minor_digits, _f=_f):
     """An amount in major units as minor units, rounded half away from zero. (checked wrapper of the C function)"""
     return _f(out, major, _conv.c_uint32_(minor_digits, 'scrm_money_from_major: minor_digits'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_money_from_major'
+scrm_money_from_major = _w
 scrm_money_from_major.raw = _f
 scrm_money_from_major.argtypes = _f.argtypes
 scrm_money_from_major.restype = _f.restype
@@ -882,13 +902,15 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_period_index(index_out, t, unit, utc_offset, _f=_f):
+def _w(index_out, t, unit, utc_offset, _f=_f):
     """The period index of a time (see the group description). (checked wrapper of the C function)"""
     return _f(index_out, _conv.c_int64_(t, 'scrm_period_index: t'),
               _conv.c_int_(unit, 'scrm_period_index: unit'),
               _conv.c_int64_(utc_offset, 'scrm_period_index: utc_offset'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_period_index'
+scrm_period_index = _w
 scrm_period_index.raw = _f
 scrm_period_index.argtypes = _f.argtypes
 scrm_period_index.restype = _f.restype
@@ -901,13 +923,15 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_period_start(t_out, index, unit, utc_offset, _f=_f):
+def _w(t_out, index, unit, utc_offset, _f=_f):
     """The time (UTC) at which a period starts: local midnight of its first day minus utc_offset. (checked wrapper of the C function)"""
     return _f(t_out, _conv.c_int64_(index, 'scrm_period_start: index'),
               _conv.c_int_(unit, 'scrm_period_start: unit'),
               _conv.c_int64_(utc_offset, 'scrm_period_start: utc_offset'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_period_start'
+scrm_period_start = _w
 scrm_period_start.raw = _f
 scrm_period_start.argtypes = _f.argtypes
 scrm_period_start.restype = _f.restype
@@ -920,7 +944,7 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_period_label(buf, cap, index, unit, _f=_f):
+def _w(buf, cap, index, unit, _f=_f):
     """Write the label of a period: 2017-03-14 (day), 2017-W09 (ISO week, ISO year), 2017-03 (month), 2017-Q1 (quarter), 2017 (year); years with 4 digits (0001). (checked wrapper of the C function)"""
     return _f(_conv.cstr(buf, 'scrm_period_label: buf'),
               _conv.c_uint32_(cap, 'scrm_period_label: cap'),
@@ -928,6 +952,8 @@ def scrm_period_label(buf, cap, index, unit, _f=_f):
               _conv.c_int_(unit, 'scrm_period_label: unit'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_period_label'
+scrm_period_label = _w
 scrm_period_label.raw = _f
 scrm_period_label.argtypes = _f.argtypes
 scrm_period_label.restype = _f.restype
@@ -942,11 +968,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_dataset_options_init(opts, version, _f=_f):
+def _w(opts, version, _f=_f):
     """Initialise opts with the defaults of version. (checked wrapper of the C function)"""
     return _f(opts, _conv.c_uint_(version, 'scrm_dataset_options_init: version'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_dataset_options_init'
+scrm_dataset_options_init = _w
 scrm_dataset_options_init.raw = _f
 scrm_dataset_options_init.argtypes = _f.argtypes
 scrm_dataset_options_init.restype = _f.restype
@@ -972,11 +1000,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_dataset_append_options_init(opts, version, _f=_f):
+def _w(opts, version, _f=_f):
     """Initialise opts with the defaults of version. (checked wrapper of the C function)"""
     return _f(opts, _conv.c_uint_(version, 'scrm_dataset_append_options_init: version'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_dataset_append_options_init'
+scrm_dataset_append_options_init = _w
 scrm_dataset_append_options_init.raw = _f
 scrm_dataset_append_options_init.argtypes = _f.argtypes
 scrm_dataset_append_options_init.restype = _f.restype
@@ -990,12 +1020,14 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_dataset_append_u64(added_out, ds, n, customers, times, amounts, order_keys, opts, _f=_f):
+def _w(added_out, ds, n, customers, times, amounts, order_keys, opts, _f=_f):
     """Append n orders whose customers have uint64_t keys. (checked wrapper of the C function)"""
     return _f(added_out, ds, _conv.c_uint64_(n, 'scrm_dataset_append_u64: n'), customers, times,
               amounts, order_keys, opts)
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_dataset_append_u64'
+scrm_dataset_append_u64 = _w
 scrm_dataset_append_u64.raw = _f
 scrm_dataset_append_u64.argtypes = _f.argtypes
 scrm_dataset_append_u64.restype = _f.restype
@@ -1010,12 +1042,14 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_dataset_append_str(added_out, ds, n, customers, lengths, times, amounts, order_keys, opts, _f=_f):
+def _w(added_out, ds, n, customers, lengths, times, amounts, order_keys, opts, _f=_f):
     """Append n orders whose customers have string keys. (checked wrapper of the C function)"""
     return _f(added_out, ds, _conv.c_uint64_(n, 'scrm_dataset_append_str: n'), customers, lengths,
               times, amounts, order_keys, opts)
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_dataset_append_str'
+scrm_dataset_append_str = _w
 scrm_dataset_append_str.raw = _f
 scrm_dataset_append_str.argtypes = _f.argtypes
 scrm_dataset_append_str.restype = _f.restype
@@ -1033,11 +1067,13 @@ _f.argtypes = [c_char_p, c_uint64]
 _f.restype = c_uint64
 
 
-def scrm_dataset_order_key_from_string(s, len, _f=_f):
+def _w(s, len, _f=_f):
     """Hash a string order id (such as Olist's 32-hex ids) to a 64-bit order key. (checked wrapper of the C function)"""
     return _f(s, _conv.c_uint64_(len, 'scrm_dataset_order_key_from_string: len'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_dataset_order_key_from_string'
+scrm_dataset_order_key_from_string = _w
 scrm_dataset_order_key_from_string.raw = _f
 scrm_dataset_order_key_from_string.argtypes = _f.argtypes
 scrm_dataset_order_key_from_string.restype = _f.restype
@@ -1081,11 +1117,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_dataset_customer_key_u64(key_out, ds, index, _f=_f):
+def _w(key_out, ds, index, _f=_f):
     """The key of customer index in a SCRM_KEY_U64 dataset. (checked wrapper of the C function)"""
     return _f(key_out, ds, _conv.c_uint32_(index, 'scrm_dataset_customer_key_u64: index'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_dataset_customer_key_u64'
+scrm_dataset_customer_key_u64 = _w
 scrm_dataset_customer_key_u64.raw = _f
 scrm_dataset_customer_key_u64.argtypes = _f.argtypes
 scrm_dataset_customer_key_u64.restype = _f.restype
@@ -1098,11 +1136,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_dataset_customer_key_str(key_out, len_out, ds, index, _f=_f):
+def _w(key_out, len_out, ds, index, _f=_f):
     """The key of customer index in a SCRM_KEY_STRING dataset. (checked wrapper of the C function)"""
     return _f(key_out, len_out, ds, _conv.c_uint32_(index, 'scrm_dataset_customer_key_str: index'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_dataset_customer_key_str'
+scrm_dataset_customer_key_str = _w
 scrm_dataset_customer_key_str.raw = _f
 scrm_dataset_customer_key_str.argtypes = _f.argtypes
 scrm_dataset_customer_key_str.restype = _f.restype
@@ -1115,11 +1155,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_dataset_find_u64(index_out, ds, key, _f=_f):
+def _w(index_out, ds, key, _f=_f):
     """Find the index of the customer with uint64_t key key. (checked wrapper of the C function)"""
     return _f(index_out, ds, _conv.c_uint64_(key, 'scrm_dataset_find_u64: key'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_dataset_find_u64'
+scrm_dataset_find_u64 = _w
 scrm_dataset_find_u64.raw = _f
 scrm_dataset_find_u64.argtypes = _f.argtypes
 scrm_dataset_find_u64.restype = _f.restype
@@ -1132,11 +1174,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_dataset_find_str(index_out, ds, key, len, _f=_f):
+def _w(index_out, ds, key, len, _f=_f):
     """Find the index of the customer with string key key. (checked wrapper of the C function)"""
     return _f(index_out, ds, key, _conv.c_int64_(len, 'scrm_dataset_find_str: len'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_dataset_find_str'
+scrm_dataset_find_str = _w
 scrm_dataset_find_str.raw = _f
 scrm_dataset_find_str.argtypes = _f.argtypes
 scrm_dataset_find_str.restype = _f.restype
@@ -1151,11 +1195,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_csv_options_init(opts, version, _f=_f):
+def _w(opts, version, _f=_f):
     """Initialise opts with the defaults of version. (checked wrapper of the C function)"""
     return _f(opts, _conv.c_uint_(version, 'scrm_csv_options_init: version'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_csv_options_init'
+scrm_csv_options_init = _w
 scrm_csv_options_init.raw = _f
 scrm_csv_options_init.argtypes = _f.argtypes
 scrm_csv_options_init.restype = _f.restype
@@ -1168,11 +1214,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_csv_load_file(report_out, ds, path, opts, _f=_f):
+def _w(report_out, ds, path, opts, _f=_f):
     """Load orders from the CSV file at path into ds. (checked wrapper of the C function)"""
     return _f(report_out, ds, _conv.cstr(path, 'scrm_csv_load_file: path'), opts)
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_csv_load_file'
+scrm_csv_load_file = _w
 scrm_csv_load_file.raw = _f
 scrm_csv_load_file.argtypes = _f.argtypes
 scrm_csv_load_file.restype = _f.restype
@@ -1185,11 +1233,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_csv_load_buffer(report_out, ds, data, len, opts, _f=_f):
+def _w(report_out, ds, data, len, opts, _f=_f):
     """Load orders from CSV text in memory into ds. (checked wrapper of the C function)"""
     return _f(report_out, ds, data, _conv.c_uint64_(len, 'scrm_csv_load_buffer: len'), opts)
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_csv_load_buffer'
+scrm_csv_load_buffer = _w
 scrm_csv_load_buffer.raw = _f
 scrm_csv_load_buffer.argtypes = _f.argtypes
 scrm_csv_load_buffer.restype = _f.restype
@@ -1262,12 +1312,14 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_csv_report_reject(line_out, column_out, reason_out, report, i, _f=_f):
+def _w(line_out, column_out, reason_out, report, i, _f=_f):
     """The i-th listed rejected row (in file order). (checked wrapper of the C function)"""
     return _f(line_out, column_out, reason_out, report,
               _conv.c_uint64_(i, 'scrm_csv_report_reject: i'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_csv_report_reject'
+scrm_csv_report_reject = _w
 scrm_csv_report_reject.raw = _f
 scrm_csv_report_reject.argtypes = _f.argtypes
 scrm_csv_report_reject.restype = _f.restype
@@ -1282,11 +1334,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_kpi_options_init(opts, version, _f=_f):
+def _w(opts, version, _f=_f):
     """Initialise opts with the defaults of version. (checked wrapper of the C function)"""
     return _f(opts, _conv.c_uint_(version, 'scrm_kpi_options_init: version'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_kpi_options_init'
+scrm_kpi_options_init = _w
 scrm_kpi_options_init.raw = _f
 scrm_kpi_options_init.argtypes = _f.argtypes
 scrm_kpi_options_init.restype = _f.restype
@@ -1311,11 +1365,13 @@ _f.argtypes = [_KpiP, c_int]
 _f.restype = c_double
 
 
-def scrm_kpi_value(k, metric, _f=_f):
+def _w(k, metric, _f=_f):
     """The value of one metric as a double. (checked wrapper of the C function)"""
     return _f(k, _conv.c_int_(metric, 'scrm_kpi_value: metric'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_kpi_value'
+scrm_kpi_value = _w
 scrm_kpi_value.raw = _f
 scrm_kpi_value.argtypes = _f.argtypes
 scrm_kpi_value.restype = _f.restype
@@ -1328,11 +1384,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_kpi_count(out, k, metric, _f=_f):
+def _w(out, k, metric, _f=_f):
     """The exact value of a count or money metric (SCRM_KPI_TYPE_COUNT or SCRM_KPI_TYPE_MONEY). (checked wrapper of the C function)"""
     return _f(out, k, _conv.c_int_(metric, 'scrm_kpi_count: metric'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_kpi_count'
+scrm_kpi_count = _w
 scrm_kpi_count.raw = _f
 scrm_kpi_count.argtypes = _f.argtypes
 scrm_kpi_count.restype = _f.restype
@@ -1351,11 +1409,13 @@ _f.argtypes = [c_int]
 _f.restype = c_char_p
 
 
-def scrm_kpi_metric_name(metric, _f=_f):
+def _w(metric, _f=_f):
     """The name of a metric: a stable snake_case identifier such as "average_order_value", usable as a column or JSON key. (checked wrapper of the C function)"""
     return _f(_conv.c_int_(metric, 'scrm_kpi_metric_name: metric'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_kpi_metric_name'
+scrm_kpi_metric_name = _w
 scrm_kpi_metric_name.raw = _f
 scrm_kpi_metric_name.argtypes = _f.argtypes
 scrm_kpi_metric_name.restype = _f.restype
@@ -1367,11 +1427,13 @@ _f.argtypes = [c_int]
 _f.restype = c_int
 
 
-def scrm_kpi_metric_type(metric, _f=_f):
+def _w(metric, _f=_f):
     """The kind of number a metric is. (checked wrapper of the C function)"""
     return _f(_conv.c_int_(metric, 'scrm_kpi_metric_type: metric'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_kpi_metric_type'
+scrm_kpi_metric_type = _w
 scrm_kpi_metric_type.raw = _f
 scrm_kpi_metric_type.argtypes = _f.argtypes
 scrm_kpi_metric_type.restype = _f.restype
@@ -1384,11 +1446,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_kpi_nps(out, scores, n, _f=_f):
+def _w(out, scores, n, _f=_f):
     """Net Promoter Score of survey answers on the 0–10 "how likely are you to recommend us" scale (Reichheld, F. F. 2003, "The One Number You Need to Grow", Harvard Business Review 81(12)): the percentage of promoters (answers 9–10) minus the percentage of detractors (0–6); passives (7–8) count only in the total. (checked wrapper of the C function)"""
     return _f(out, scores, _conv.c_uint64_(n, 'scrm_kpi_nps: n'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_kpi_nps'
+scrm_kpi_nps = _w
 scrm_kpi_nps.raw = _f
 scrm_kpi_nps.argtypes = _f.argtypes
 scrm_kpi_nps.restype = _f.restype
@@ -1401,11 +1465,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_kpi_csat(out, scores, n, _f=_f):
+def _w(out, scores, n, _f=_f):
     """Customer satisfaction score: the percentage of answers 4 ("satisfied") or 5 ("very satisfied") on a 1–5 scale. (checked wrapper of the C function)"""
     return _f(out, scores, _conv.c_uint64_(n, 'scrm_kpi_csat: n'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_kpi_csat'
+scrm_kpi_csat = _w
 scrm_kpi_csat.raw = _f
 scrm_kpi_csat.argtypes = _f.argtypes
 scrm_kpi_csat.restype = _f.restype
@@ -1433,7 +1499,7 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_segment_map_add(map, name, r_lo, r_hi, f_lo, f_hi, m_lo, m_hi, _f=_f):
+def _w(map, name, r_lo, r_hi, f_lo, f_hi, m_lo, m_hi, _f=_f):
     """Append a rule; rules are tried in the order they were added, first match wins. (checked wrapper of the C function)"""
     return _f(map, _conv.cstr(name, 'scrm_segment_map_add: name'),
               _conv.c_uint32_(r_lo, 'scrm_segment_map_add: r_lo'),
@@ -1444,6 +1510,8 @@ def scrm_segment_map_add(map, name, r_lo, r_hi, f_lo, f_hi, m_lo, m_hi, _f=_f):
               _conv.c_uint32_(m_hi, 'scrm_segment_map_add: m_hi'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_segment_map_add'
+scrm_segment_map_add = _w
 scrm_segment_map_add.raw = _f
 scrm_segment_map_add.argtypes = _f.argtypes
 scrm_segment_map_add.restype = _f.restype
@@ -1456,11 +1524,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_segment_map_preset(out, name, _f=_f):
+def _w(out, name, _f=_f):
     """Create a map holding a named, versioned preset ("rfm11-v1", "rf10-v1"; see the group description for their rules and sources). (checked wrapper of the C function)"""
     return _f(out, _conv.cstr(name, 'scrm_segment_map_preset: name'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_segment_map_preset'
+scrm_segment_map_preset = _w
 scrm_segment_map_preset.raw = _f
 scrm_segment_map_preset.argtypes = _f.argtypes
 scrm_segment_map_preset.restype = _f.restype
@@ -1472,11 +1542,13 @@ _f.argtypes = [c_uint32]
 _f.restype = c_char_p
 
 
-def scrm_segment_map_preset_name(index, _f=_f):
+def _w(index, _f=_f):
     """The name of the index-th preset, to list them. (checked wrapper of the C function)"""
     return _f(_conv.c_uint32_(index, 'scrm_segment_map_preset_name: index'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_segment_map_preset_name'
+scrm_segment_map_preset_name = _w
 scrm_segment_map_preset_name.raw = _f
 scrm_segment_map_preset_name.argtypes = _f.argtypes
 scrm_segment_map_preset_name.restype = _f.restype
@@ -1501,11 +1573,13 @@ _f.argtypes = [_SegmentMapP, c_uint32]
 _f.restype = c_char_p
 
 
-def scrm_segment_map_name(map, index, _f=_f):
+def _w(map, index, _f=_f):
     """The name of segment index. (checked wrapper of the C function)"""
     return _f(map, _conv.c_uint32_(index, 'scrm_segment_map_name: index'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_segment_map_name'
+scrm_segment_map_name = _w
 scrm_segment_map_name.raw = _f
 scrm_segment_map_name.argtypes = _f.argtypes
 scrm_segment_map_name.restype = _f.restype
@@ -1518,11 +1592,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_segment_map_rule(bounds_out, map, index, _f=_f):
+def _w(bounds_out, map, index, _f=_f):
     """The score bounds of segment index. (checked wrapper of the C function)"""
     return _f(bounds_out, map, _conv.c_uint32_(index, 'scrm_segment_map_rule: index'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_segment_map_rule'
+scrm_segment_map_rule = _w
 scrm_segment_map_rule.raw = _f
 scrm_segment_map_rule.argtypes = _f.argtypes
 scrm_segment_map_rule.restype = _f.restype
@@ -1535,11 +1611,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_segment_map_find(index_out, map, name, _f=_f):
+def _w(index_out, map, name, _f=_f):
     """Find a segment by name. (checked wrapper of the C function)"""
     return _f(index_out, map, _conv.cstr(name, 'scrm_segment_map_find: name'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_segment_map_find'
+scrm_segment_map_find = _w
 scrm_segment_map_find.raw = _f
 scrm_segment_map_find.argtypes = _f.argtypes
 scrm_segment_map_find.restype = _f.restype
@@ -1557,13 +1635,15 @@ _f.argtypes = [_SegmentMapP, c_uint32, c_uint32, c_uint32]
 _f.restype = c_int32
 
 
-def scrm_segment_map_match(map, r, f, m, _f=_f):
+def _w(map, r, f, m, _f=_f):
     """The segment of one score triple (first matching rule). (checked wrapper of the C function)"""
     return _f(map, _conv.c_uint32_(r, 'scrm_segment_map_match: r'),
               _conv.c_uint32_(f, 'scrm_segment_map_match: f'),
               _conv.c_uint32_(m, 'scrm_segment_map_match: m'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_segment_map_match'
+scrm_segment_map_match = _w
 scrm_segment_map_match.raw = _f
 scrm_segment_map_match.argtypes = _f.argtypes
 scrm_segment_map_match.restype = _f.restype
@@ -1576,11 +1656,13 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_rfm_options_init(opts, version, _f=_f):
+def _w(opts, version, _f=_f):
     """Initialise opts with the defaults of version. (checked wrapper of the C function)"""
     return _f(opts, _conv.c_uint_(version, 'scrm_rfm_options_init: version'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_rfm_options_init'
+scrm_rfm_options_init = _w
 scrm_rfm_options_init.raw = _f
 scrm_rfm_options_init.argtypes = _f.argtypes
 scrm_rfm_options_init.restype = _f.restype
@@ -1635,11 +1717,13 @@ _f.argtypes = [_RfmP, c_int]
 _f.restype = POINTER(c_uint8)
 
 
-def scrm_rfm_scores(r, dim, _f=_f):
+def _w(r, dim, _f=_f):
     """Scores 1..bins of one dimension. (checked wrapper of the C function)"""
     return _f(r, _conv.c_int_(dim, 'scrm_rfm_scores: dim'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_rfm_scores'
+scrm_rfm_scores = _w
 scrm_rfm_scores.raw = _f
 scrm_rfm_scores.argtypes = _f.argtypes
 scrm_rfm_scores.restype = _f.restype
@@ -1651,11 +1735,13 @@ _f.argtypes = [_RfmP, c_int]
 _f.restype = POINTER(c_double)
 
 
-def scrm_rfm_edges(r, dim, _f=_f):
+def _w(r, dim, _f=_f):
     """The bins−1 edges used for one dimension (see the group description; NaN where no customer reaches the score). (checked wrapper of the C function)"""
     return _f(r, _conv.c_int_(dim, 'scrm_rfm_edges: dim'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_rfm_edges'
+scrm_rfm_edges = _w
 scrm_rfm_edges.raw = _f
 scrm_rfm_edges.argtypes = _f.argtypes
 scrm_rfm_edges.restype = _f.restype
@@ -1703,11 +1789,13 @@ _f.argtypes = [_RfmP, c_int]
 _f.restype = POINTER(c_double)
 
 
-def scrm_rfm_segment_stat(r, stat, _f=_f):
+def _w(r, stat, _f=_f):
     """A statistic per segment. (checked wrapper of the C function)"""
     return _f(r, _conv.c_int_(stat, 'scrm_rfm_segment_stat: stat'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_rfm_segment_stat'
+scrm_rfm_segment_stat = _w
 scrm_rfm_segment_stat.raw = _f
 scrm_rfm_segment_stat.argtypes = _f.argtypes
 scrm_rfm_segment_stat.restype = _f.restype
@@ -1726,12 +1814,14 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_rfm_audience(indices_out, capacity, count_out, r, segments, n_segments, _f=_f):
+def _w(indices_out, capacity, count_out, r, segments, n_segments, _f=_f):
     """The customers of chosen segments (an audience), in ascending customer index. (checked wrapper of the C function)"""
     return _f(indices_out, _conv.c_uint64_(capacity, 'scrm_rfm_audience: capacity'), count_out, r,
               segments, _conv.c_uint32_(n_segments, 'scrm_rfm_audience: n_segments'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_rfm_audience'
+scrm_rfm_audience = _w
 scrm_rfm_audience.raw = _f
 scrm_rfm_audience.argtypes = _f.argtypes
 scrm_rfm_audience.restype = _f.restype
@@ -1744,13 +1834,15 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_rfm_audience_write_csv(r, ds, segments, n_segments, path, _f=_f):
+def _w(r, ds, segments, n_segments, path, _f=_f):
     """Write an audience as CSV: a header customer,segment, then one line per customer of the chosen segments (ascending customer index) with its key and segment name ("" for the unassigned). (checked wrapper of the C function)"""
     return _f(r, ds, segments,
               _conv.c_uint32_(n_segments, 'scrm_rfm_audience_write_csv: n_segments'),
               _conv.cstr(path, 'scrm_rfm_audience_write_csv: path'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_rfm_audience_write_csv'
+scrm_rfm_audience_write_csv = _w
 scrm_rfm_audience_write_csv.raw = _f
 scrm_rfm_audience_write_csv.argtypes = _f.argtypes
 scrm_rfm_audience_write_csv.restype = _f.restype
@@ -1763,17 +1855,19 @@ _f.restype = c_int
 _f.errcheck = _check
 
 
-def scrm_rfm_write_csv(r, ds, path, _f=_f):
+def _w(r, ds, path, _f=_f):
     """Write every customer as CSV: a header customer,recency_days,frequency,monetary,r,f,m,segment, then one line per customer in customer index order. (checked wrapper of the C function)"""
     return _f(r, ds, _conv.cstr(path, 'scrm_rfm_write_csv: path'))
 
 
+_w.__name__ = _w.__qualname__ = 'scrm_rfm_write_csv'
+scrm_rfm_write_csv = _w
 scrm_rfm_write_csv.raw = _f
 scrm_rfm_write_csv.argtypes = _f.argtypes
 scrm_rfm_write_csv.restype = _f.restype
 scrm_rfm_write_csv.errcheck = getattr(_f, 'errcheck', None)
 
-del _f
+del _f, _w
 
 #: Every exported function declared above, in header order.
 FUNCTIONS = (
