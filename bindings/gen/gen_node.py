@@ -353,7 +353,10 @@ def gen_wrapper(api, fn, args):
             fnc = 'sn_get_len_i64' if a.base == 'int64_t' else 'sn_get_len_u64'
             cond = f'{fnc}(env, {v}, &{a.extra["bytes"]}, "{n}", &{n})'
         elif a.kind == 'handle':
-            cond = f'sn_get_handle(env, {v}, {handle_enum(a.base)}, 0, "{n}", &{n})'
+            # a handle the function changes (not const) is refused while
+            # another running call uses it (the C threading rule)
+            getter = 'sn_get_handle' if parse_ctype(a.p.ctype).const else 'sn_get_handle_mut'
+            cond = f'{getter}(env, {v}, {handle_enum(a.base)}, 0, "{n}", &{n})'
         elif a.kind == 'handle_ref':
             cond = f'sn_get_handle_ref(env, {v}, {handle_enum(a.base)}, "{n}", &{n}_ref, &{n})'
         elif a.kind == 'array':
@@ -364,6 +367,11 @@ def gen_wrapper(api, fn, args):
         else:
             raise AssertionError(a.kind)
         L.append(f'    if (!{cond})')
+        L.append('        goto done;')
+    if any(a.kind in ('array', 'bytes', 'options') for a in args):
+        # conversions may have run JavaScript: inputs looked up again, and
+        # copied when a progress callback can run during the call
+        L.append(f'    if (!sn_call_ready(env, {"&scr" if has_opts else "NULL"}))')
         L.append('        goto done;')
     for a in args:
         n = a.p.name
