@@ -918,7 +918,8 @@ class Dataset {
     }
     if (opts.threads !== undefined) o.threads = opts.threads;
     if (opts.progress !== undefined) o.progress = opts.progress;
-    return new CohortResult(ffi.scrm_cohorts_compute(this[HANDLE], o), this.minorDigits);
+    const digits = this.minorDigits; // before: a progress callback may close this
+    return new CohortResult(ffi.scrm_cohorts_compute(this[HANDLE], o), digits);
   }
 
   /** Free the dataset now (results computed from it stay valid); later use throws. */
