@@ -28,8 +28,9 @@ The length declarations of the headers (api.py: ``@scrm_len``, ``@scrm_shape``,
 ``@scrm_buffer``) give the rest:
 
 - a getter returning ``const T *`` with a declared length (or shape) is a
-  zero-copy column: a TypedArray over the handle's memory, an external
-  ArrayBuffer that keeps the handle's native object alive (sn_column);
+  column: a TypedArray holding a copy of the handle's memory (sn_column; a
+  TypedArray cannot be read-only, so JavaScript never gets a writable view
+  of what the library reads);
 - a getter returning ``const scrm_x *`` of a handle type gives a borrowed
   wrapper that keeps its parent alive (sn_wrap_borrowed);
 - an output array with a declared length is returned as a new TypedArray;
