@@ -28,8 +28,9 @@ The length declarations of the headers (api.py: ``@scrm_len``, ``@scrm_shape``,
 ``@scrm_buffer``) give the rest:
 
 - a getter returning ``const T *`` with a declared length (or shape) is a
-  zero-copy column: a TypedArray over the handle's memory, an external
-  ArrayBuffer that keeps the handle's native object alive (sn_column);
+  column: a TypedArray holding a copy of the handle's memory (sn_column; a
+  TypedArray cannot be read-only, so JavaScript never gets a writable view
+  of what the library reads);
 - a getter returning ``const scrm_x *`` of a handle type gives a borrowed
   wrapper that keeps its parent alive (sn_wrap_borrowed);
 - an output array with a declared length is returned as a new TypedArray;
@@ -353,7 +354,10 @@ def gen_wrapper(api, fn, args):
             fnc = 'sn_get_len_i64' if a.base == 'int64_t' else 'sn_get_len_u64'
             cond = f'{fnc}(env, {v}, &{a.extra["bytes"]}, "{n}", &{n})'
         elif a.kind == 'handle':
-            cond = f'sn_get_handle(env, {v}, {handle_enum(a.base)}, 0, "{n}", &{n})'
+            # a handle the function changes (not const) is refused while
+            # another running call uses it (the C threading rule)
+            getter = 'sn_get_handle' if parse_ctype(a.p.ctype).const else 'sn_get_handle_mut'
+            cond = f'{getter}(env, {v}, {handle_enum(a.base)}, 0, "{n}", &{n})'
         elif a.kind == 'handle_ref':
             cond = f'sn_get_handle_ref(env, {v}, {handle_enum(a.base)}, "{n}", &{n}_ref, &{n})'
         elif a.kind == 'array':
@@ -364,6 +368,11 @@ def gen_wrapper(api, fn, args):
         else:
             raise AssertionError(a.kind)
         L.append(f'    if (!{cond})')
+        L.append('        goto done;')
+    if any(a.kind in ('array', 'bytes', 'options') for a in args):
+        # conversions may have run JavaScript: inputs looked up again, and
+        # copied when a progress callback can run during the call
+        L.append(f'    if (!sn_call_ready(env, {"&scr" if has_opts else "NULL"}))')
         L.append('        goto done;')
     for a in args:
         n = a.p.name

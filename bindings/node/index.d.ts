@@ -23,8 +23,29 @@ export declare class ShopcrmError extends Error {
 export type Time = Date | number | bigint;
 /** A customer key as returned: a number, a BigInt beyond 2^53, or a string. */
 export type Key = number | bigint | string;
-/** Progress callback: return true (or throw) to cancel. */
-export type Progress = (done: number, total: number) => unknown;
+/**
+ * Progress callback, run synchronously during the call: return false (or
+ * throw) to cancel; undefined or true continues. Any other return value,
+ * including the Promise of an async function, throws a TypeError.
+ */
+export type Progress = (done: number, total: number) => boolean | void;
+
+/** The names of the built-in segment maps (docs/rfm.md). */
+export type SegmentPreset = 'rfm11-v1' | 'rf10-v1';
+
+/** What writes a TypedArray in place: absent from a ReadonlyColumn. */
+type Mutator = 'fill' | 'set' | 'sort' | 'reverse' | 'copyWithin';
+/**
+ * A result column: a TypedArray typed read-only (no index assignment, no
+ * fill, set, sort, reverse, copyWithin). At run time it is a copy of the
+ * library's memory made on first access, so even a write that bypasses the
+ * types changes only that copy, never what the library computes or writes.
+ */
+export type ReadonlyColumn<T> =
+  { readonly [i: number]: T extends { [i: number]: infer E } ? E : never } &
+  Omit<T, Mutator | number>;
+/** A column of the low-level layer's getter F, typed read-only. */
+export type RColumn<F extends (...args: never[]) => unknown> = ReadonlyColumn<Column<F>>;
 
 export interface CsvOptions {
   customer?: string;
@@ -73,7 +94,7 @@ export interface RfmOptions {
   /** method 'fixed': bins - 1 ascending edges per dimension. */
   edges?: { r?: ArrayLike<number>; f?: ArrayLike<number>; m?: ArrayLike<number> };
   /** A preset name, a SegmentMap, or null for no segments (default 'rfm11-v1' with 5 bins). */
-  segments?: 'rfm11-v1' | 'rf10-v1' | string | SegmentMap | null;
+  segments?: SegmentPreset | SegmentMap | null;
   threads?: number;
   progress?: Progress | null;
 }
@@ -104,14 +125,14 @@ export interface KpiOptions {
   lookback?: number;
 }
 
-/** Counts and money sums (minor units) are numbers (BigInt beyond 2^53); ratios NaN when undefined. */
+/** Counts are numbers (exact: they are far below 2^53); money sums (minor units) numbers, BigInt beyond 2^53; ratios NaN when undefined. */
 export interface Kpi {
-  orders: number | bigint;
-  refunds: number | bigint;
-  customers: number | bigint;
-  newCustomers: number | bigint;
-  returningCustomers: number | bigint;
-  repeatCustomers: number | bigint;
+  orders: number;
+  refunds: number;
+  customers: number;
+  newCustomers: number;
+  returningCustomers: number;
+  repeatCustomers: number;
   revenue: number | bigint;
   orderRevenue: number | bigint;
   refundAmount: number | bigint;
@@ -124,12 +145,12 @@ export interface Kpi {
   newCustomerShare: number;
   newRevenueShare: number;
   returningRevenueShare: number;
-  customersAtStart: number | bigint;
-  customersAtEnd: number | bigint;
-  retainedCustomers: number | bigint;
+  customersAtStart: number;
+  customersAtEnd: number;
+  retainedCustomers: number;
   retentionRate: number;
   churnRate: number;
-  purchaseIntervals: number | bigint;
+  purchaseIntervals: number;
   meanDaysBetweenPurchases: number;
   medianDaysBetweenPurchases: number;
   [metric: string]: number | bigint;
@@ -144,8 +165,8 @@ export interface SegmentRule {
 
 export declare class SegmentMap {
   constructor();
-  static preset(name: 'rfm11-v1' | 'rf10-v1' | string): SegmentMap;
-  static presets(): string[];
+  static preset(name: SegmentPreset): SegmentMap;
+  static presets(): SegmentPreset[];
   /** Append a rule (first match wins); a missing dimension matches any score. */
   add(name: string, bounds?: { r?: [number, number]; f?: [number, number]; m?: [number, number] }): this;
   readonly size: number;
@@ -158,25 +179,25 @@ export declare class SegmentMap {
   close(): void;
 }
 
-/** RFM result: columns are TypedArrays over library memory (read-only by contract), indexed by customer index. */
+/** RFM result: columns are read-only TypedArrays (copies made on first access, cached), indexed by customer index. */
 export declare class RfmResult {
   readonly customers: number;
   readonly bins: number;
   readonly asOf: Date;
   readonly asOfSeconds: number | bigint;
-  readonly recencyDays: Column<typeof ffi.scrm_rfm_recency_days>;
-  readonly frequency: Column<typeof ffi.scrm_rfm_frequency>;
+  readonly recencyDays: RColumn<typeof ffi.scrm_rfm_recency_days>;
+  readonly frequency: RColumn<typeof ffi.scrm_rfm_frequency>;
   /** Minor units (sum or mean). */
-  readonly monetary: Column<typeof ffi.scrm_rfm_monetary>;
+  readonly monetary: RColumn<typeof ffi.scrm_rfm_monetary>;
   /** Exact revenue in minor units. */
-  readonly revenue: Column<typeof ffi.scrm_rfm_revenue>;
-  readonly r: Column<typeof ffi.scrm_rfm_scores>;
-  readonly f: Column<typeof ffi.scrm_rfm_scores>;
-  readonly m: Column<typeof ffi.scrm_rfm_scores>;
+  readonly revenue: RColumn<typeof ffi.scrm_rfm_revenue>;
+  readonly r: RColumn<typeof ffi.scrm_rfm_scores>;
+  readonly f: RColumn<typeof ffi.scrm_rfm_scores>;
+  readonly m: RColumn<typeof ffi.scrm_rfm_scores>;
   /** Segment index, -1 when unassigned. */
-  readonly segment: Column<typeof ffi.scrm_rfm_segments>;
-  readonly edges: { r: Column<typeof ffi.scrm_rfm_edges>; f: Column<typeof ffi.scrm_rfm_edges>;
-                    m: Column<typeof ffi.scrm_rfm_edges> };
+  readonly segment: RColumn<typeof ffi.scrm_rfm_segments>;
+  readonly edges: { r: RColumn<typeof ffi.scrm_rfm_edges>; f: RColumn<typeof ffi.scrm_rfm_edges>;
+                    m: RColumn<typeof ffi.scrm_rfm_edges> };
   readonly segmentNames: string[];
   segmentName(i: number): string | null;
   key(i: number): Key;
@@ -220,9 +241,9 @@ export interface CohortOptions {
 export interface CohortCell {
   cohort: string;
   period: number;
-  cohort_size: number | bigint;
-  active_customers: number | bigint;
-  orders: number | bigint;
+  cohort_size: number;
+  active_customers: number;
+  orders: number;
   revenue: number | bigint;
   /** NaN for an empty cohort. */
   retention: number;
@@ -230,8 +251,8 @@ export interface CohortCell {
 
 /**
  * Cohort matrices: rows cohorts x cols periods since acquisition, row-major
- * TypedArrays over library memory (cell (c, k) at c * cols + k; read-only by
- * contract; valid after close()). Ratios are NaN where not observable.
+ * read-only TypedArrays (copies; cell (c, k) at c * cols + k; valid after
+ * close()). Ratios are NaN where not observable.
  */
 export declare class CohortResult {
   readonly rows: number;
@@ -246,17 +267,17 @@ export declare class CohortResult {
   /** Period index of the last observed period, or null. */
   readonly observationEnd: number | bigint | null;
   /** Acquired customers per cohort (rows values). */
-  readonly sizes: Column<typeof ffi.scrm_cohorts_sizes>;
-  readonly active: Column<typeof ffi.scrm_cohorts_active>;
-  readonly orders: Column<typeof ffi.scrm_cohorts_orders>;
+  readonly sizes: RColumn<typeof ffi.scrm_cohorts_sizes>;
+  readonly active: RColumn<typeof ffi.scrm_cohorts_active>;
+  readonly orders: RColumn<typeof ffi.scrm_cohorts_orders>;
   /** Exact, minor units. */
-  readonly revenue: Column<typeof ffi.scrm_cohorts_revenue>;
-  readonly retention: Column<typeof ffi.scrm_cohorts_retention>;
+  readonly revenue: RColumn<typeof ffi.scrm_cohorts_revenue>;
+  readonly retention: RColumn<typeof ffi.scrm_cohorts_retention>;
   /** Cumulative revenue per acquired customer, minor units. */
-  readonly ltv: Column<typeof ffi.scrm_cohorts_ltv>;
+  readonly ltv: RColumn<typeof ffi.scrm_cohorts_ltv>;
   /** Cumulative orders per acquired customer. */
-  readonly cumOrders: Column<typeof ffi.scrm_cohorts_cum_orders>;
-  /** Row c of a matrix, as a subarray view. */
+  readonly cumOrders: RColumn<typeof ffi.scrm_cohorts_cum_orders>;
+  /** Row c of a matrix, as a copy. */
   row(metric: 'active' | 'orders', c: number): BigUint64Array;
   row(metric: 'revenue', c: number): BigInt64Array;
   row(metric: 'retention' | 'ltv' | 'cumOrders', c: number): Float64Array;
@@ -288,10 +309,10 @@ export declare class Dataset {
          times: ArrayLike<Time> | BigInt64Array,
          amounts: ArrayLike<number | bigint> | BigInt64Array,
          opts?: { orderKeys?: ArrayLike<number | bigint | string> | BigUint64Array | null;
-                  progress?: Progress | null }): number | bigint;
-  readonly customers: number | bigint;
-  readonly orders: number | bigint;
-  readonly duplicates: number | bigint;
+                  progress?: Progress | null }): number;
+  readonly customers: number;
+  readonly orders: number;
+  readonly duplicates: number;
   readonly keyType: 'auto' | 'u64' | 'string';
   readonly timeRange: { min: Date; max: Date; minSeconds: number; maxSeconds: number } | null;
   key(i: number): Key;

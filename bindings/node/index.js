@@ -48,6 +48,12 @@ function num(b) {
   return b <= SAFE && b >= -SAFE ? Number(b) : b;
 }
 
+/** A count (customers, orders, rows) as a Number: a count is bounded by
+ *  memory, far below 2^53, so it is always exact (and `a / b` type-checks). */
+function count(b) {
+  return Number(b);
+}
+
 function checkKeys(opts, allowed, where) {
   if (opts == null) return {};
   if (typeof opts !== 'object') throw new TypeError(`${where}: options must be an object`);
@@ -241,6 +247,17 @@ const STATS = [
   ['meanMonetary', 'SCRM_RFM_STAT_MEAN_MONETARY'],
 ];
 
+const COLUMNS = [
+  ['recencyDays', (h) => ffi.scrm_rfm_recency_days(h)],
+  ['frequency', (h) => ffi.scrm_rfm_frequency(h)],
+  ['monetary', (h) => ffi.scrm_rfm_monetary(h)],
+  ['revenue', (h) => ffi.scrm_rfm_revenue(h)],
+  ['r', (h) => ffi.scrm_rfm_scores(h, ffi.SCRM_RFM_R)],
+  ['f', (h) => ffi.scrm_rfm_scores(h, ffi.SCRM_RFM_F)],
+  ['m', (h) => ffi.scrm_rfm_scores(h, ffi.SCRM_RFM_M)],
+  ['segment', (h) => ffi.scrm_rfm_segments(h)],
+];
+
 class RfmResult {
   constructor(handle, dataset) {
     this[HANDLE] = handle;
@@ -254,16 +271,20 @@ class RfmResult {
     /** The as-of time used, as a Date and in seconds. */
     this.asOf = new Date(Number(asOf) * 1000);
     this.asOfSeconds = num(asOf);
-    // Columns: TypedArrays over the library's memory (no copy), indexed by
-    // customer index; read-only by contract. They stay valid after close().
-    this.recencyDays = ffi.scrm_rfm_recency_days(handle);
-    this.frequency = ffi.scrm_rfm_frequency(handle);
-    this.monetary = ffi.scrm_rfm_monetary(handle);
-    this.revenue = ffi.scrm_rfm_revenue(handle);
-    this.r = ffi.scrm_rfm_scores(handle, ffi.SCRM_RFM_R);
-    this.f = ffi.scrm_rfm_scores(handle, ffi.SCRM_RFM_F);
-    this.m = ffi.scrm_rfm_scores(handle, ffi.SCRM_RFM_M);
-    this.segment = ffi.scrm_rfm_segments(handle);
+    // Columns (indexed by customer index) are copies of the library's memory,
+    // made on first access and cached: a TypedArray cannot be read-only, and
+    // a write to a view of the C column would change what audience() and
+    // writeCsv() compute. Writing to a column changes only that copy.
+    for (const [name, get] of COLUMNS) {
+      Object.defineProperty(this, name, {
+        configurable: true, enumerable: true,
+        get() {
+          const v = get(this[HANDLE]);
+          Object.defineProperty(this, name, { value: v, enumerable: true, writable: false });
+          return v;
+        },
+      });
+    }
     this.edges = {
       r: ffi.scrm_rfm_edges(handle, ffi.SCRM_RFM_R),
       f: ffi.scrm_rfm_edges(handle, ffi.SCRM_RFM_F),
@@ -275,7 +296,11 @@ class RfmResult {
 
   /** The segment name of customer i, or null when unassigned. */
   segmentName(i) {
-    const s = this.segment[i];
+    // from a private copy: a write to this.segment must not relabel anyone
+    if (this._segment === undefined) {
+      Object.defineProperty(this, '_segment', { value: ffi.scrm_rfm_segments(this[HANDLE]) });
+    }
+    const s = this._segment[i];
     if (s === undefined) throw new RangeError(`segmentName: no customer ${i}`);
     return s >= 0 ? this.segmentNames[s] : null;
   }
@@ -300,7 +325,7 @@ class RfmResult {
       const row = {
         name: unassigned ? null : this.segmentNames[s],
         index: unassigned ? -1 : s,
-        customers: num(counts[s]),
+        customers: count(counts[s]),
         revenue: num(revenue[s]),
       };
       for (const [k, col] of stats) row[k] = col[s];
@@ -337,7 +362,7 @@ class RfmResult {
     ffi.scrm_rfm_audience_write_csv(this[HANDLE], this._dataset[HANDLE], segs, segs.length, file);
   }
 
-  /** Release the result; columns already taken stay valid until collected. */
+  /** Release the result; columns already taken stay valid (they are copies). */
   close() {
     this._map.close();
     ffi.scrm_rfm_free(this[HANDLE]);
@@ -499,25 +524,38 @@ class CohortResult {
     this.observationEnd = end === NOT_ACQUIRED ? null : num(end);
     this.labels = [];
     for (let c = 0; c < this.rows; c++) this.labels.push(ffi.scrm_cohorts_label(handle, c));
+    // Private copies for toLong() and row(); the public matrices are further
+    // copies made on first access, so a write to them changes nothing here.
     const empty = (T) => new T(0);
-    this.sizes = ffi.scrm_cohorts_sizes(handle) || empty(BigUint64Array);
-    this.active = ffi.scrm_cohorts_active(handle) || empty(BigUint64Array);
-    this.orders = ffi.scrm_cohorts_orders(handle) || empty(BigUint64Array);
-    this.revenue = ffi.scrm_cohorts_revenue(handle) || empty(BigInt64Array);
-    this.retention = ffi.scrm_cohorts_retention(handle) || empty(Float64Array);
-    this.ltv = ffi.scrm_cohorts_ltv(handle) || empty(Float64Array);
-    this.cumOrders = ffi.scrm_cohorts_cum_orders(handle) || empty(Float64Array);
+    const m = {
+      sizes: ffi.scrm_cohorts_sizes(handle) || empty(BigUint64Array),
+      active: ffi.scrm_cohorts_active(handle) || empty(BigUint64Array),
+      orders: ffi.scrm_cohorts_orders(handle) || empty(BigUint64Array),
+      revenue: ffi.scrm_cohorts_revenue(handle) || empty(BigInt64Array),
+      retention: ffi.scrm_cohorts_retention(handle) || empty(Float64Array),
+      ltv: ffi.scrm_cohorts_ltv(handle) || empty(Float64Array),
+      cumOrders: ffi.scrm_cohorts_cum_orders(handle) || empty(Float64Array),
+    };
+    Object.defineProperty(this, '_m', { value: m });
+    for (const name of Object.keys(m)) {
+      Object.defineProperty(this, name, {
+        configurable: true, enumerable: true,
+        get() {
+          const v = m[name].slice();
+          Object.defineProperty(this, name, { value: v, enumerable: true, writable: false });
+          return v;
+        },
+      });
+    }
   }
 
-  /** Row c of a matrix (a subarray view: no copy). metric: 'retention', 'ltv', ... */
+  /** Row c of a matrix (a copy). metric: 'retention', 'ltv', ... */
   row(metric, c) {
-    const m = this[metric];
-    if (!(m instanceof Float64Array || m instanceof BigInt64Array || m instanceof BigUint64Array) ||
-        metric === 'sizes') {
+    if (metric === 'sizes' || !Object.prototype.hasOwnProperty.call(this._m, metric)) {
       throw new RangeError(`row: unknown metric '${metric}'`);
     }
     if (!(c >= 0 && c < this.rows)) throw new RangeError(`row: no cohort ${c}`);
-    return m.subarray(c * this.cols, (c + 1) * this.cols);
+    return this._m[metric].slice(c * this.cols, (c + 1) * this.cols);
   }
 
   /** True when cell (c, k) lies at or before the observation end. */
@@ -537,9 +575,9 @@ class CohortResult {
       for (let k = 0; k < this.cols - c; k++) {
         const i = c * this.cols + k;
         out.push({
-          cohort: this.labels[c], period: k, cohort_size: num(this.sizes[c]),
-          active_customers: num(this.active[i]), orders: num(this.orders[i]),
-          revenue: num(this.revenue[i]), retention: this.retention[i],
+          cohort: this.labels[c], period: k, cohort_size: count(this._m.sizes[c]),
+          active_customers: count(this._m.active[i]), orders: count(this._m.orders[i]),
+          revenue: num(this._m.revenue[i]), retention: this._m.retention[i],
         });
       }
     }
@@ -624,14 +662,14 @@ function readReport(rep) {
   const n = Number(ffi.scrm_csv_report_reject_count(rep));
   for (let i = 0; i < n; i++) {
     const r = ffi.scrm_csv_report_reject(rep, i);
-    rejects.push({ line: num(r.line), column: r.column, reason: r.reason });
+    rejects.push({ line: count(r.line), column: r.column, reason: r.reason });
   }
   return {
-    rowsRead: num(ffi.scrm_csv_report_rows_read(rep)),
-    rowsAdded: num(ffi.scrm_csv_report_rows_added(rep)),
-    duplicates: num(ffi.scrm_csv_report_duplicates(rep)),
-    emptyCustomer: num(ffi.scrm_csv_report_empty_customer(rep)),
-    rejected: num(ffi.scrm_csv_report_rejected(rep)),
+    rowsRead: count(ffi.scrm_csv_report_rows_read(rep)),
+    rowsAdded: count(ffi.scrm_csv_report_rows_added(rep)),
+    duplicates: count(ffi.scrm_csv_report_duplicates(rep)),
+    emptyCustomer: count(ffi.scrm_csv_report_empty_customer(rep)),
+    rejected: count(ffi.scrm_csv_report_rejected(rep)),
     timeFormat: nameOf(TIME_FORMATS, ffi.scrm_csv_report_time_format(rep)),
     delimiter: String.fromCharCode(ffi.scrm_csv_report_delimiter(rep)),
     keyType: nameOf(KEY_TYPES, ffi.scrm_csv_report_key_type(rep)),
@@ -658,7 +696,7 @@ class Dataset {
    * unitPrice, header (true), delimiter (detected), timeFormat ('auto' |
    * 'iso8601' | 'yyyymmdd' | 'dmy' | 'epoch'), decimal ('.'), minorDigits (2),
    * utcOffset (0 s), onError ('strict' | 'skip'), maxRejects (100),
-   * naCustomer, progress((done, total) => cancel?), threads, keyType.
+   * naCustomer, progress((done, total) => false to cancel), threads, keyType.
    * The load report is `ds.report`.
    */
   static fromCsv(file, opts = {}) {
@@ -705,7 +743,7 @@ class Dataset {
    * BigInt64Array; amounts: integers in minor units (cents) or a
    * BigInt64Array; orderKeys (optional): integers, strings or a
    * BigUint64Array, for de-duplication; progress (optional): (done, total)
-   * in rows, return true to cancel (nothing is added, ShopcrmError with code
+   * in rows, return false to cancel (nothing is added, ShopcrmError with code
    * 'ECANCELLED'). Returns the number of rows added.
    */
   append(customers, times, amounts, opts = {}) {
@@ -729,15 +767,15 @@ class Dataset {
       }
       added = ffi.scrm_dataset_append_u64(this[HANDLE], n, c, t, a, k, o);
     }
-    return num(added);
+    return count(added);
   }
 
   /** Number of distinct customers. */
-  get customers() { return num(ffi.scrm_dataset_customer_count(this[HANDLE])); }
+  get customers() { return count(ffi.scrm_dataset_customer_count(this[HANDLE])); }
   /** Number of orders stored (duplicates excluded). */
-  get orders() { return num(ffi.scrm_dataset_order_count(this[HANDLE])); }
+  get orders() { return count(ffi.scrm_dataset_order_count(this[HANDLE])); }
   /** Rows skipped as duplicate order keys. */
-  get duplicates() { return num(ffi.scrm_dataset_duplicate_count(this[HANDLE])); }
+  get duplicates() { return count(ffi.scrm_dataset_duplicate_count(this[HANDLE])); }
   /** 'auto' (nothing appended yet), 'u64' or 'string'. */
   get keyType() { return nameOf(KEY_TYPES, ffi.scrm_dataset_key_type(this[HANDLE])); }
   /** Digits of the currency's minor unit (2 for cents, 0 for yen, 3 for dinars). */
@@ -783,7 +821,7 @@ class Dataset {
    * start of the day after the last order), utcOffset (s), frequency
    * ('orders' | 'days'), monetary ('sum' | 'mean'), edges {r, f, m} (fixed),
    * segments ('rfm11-v1' | 'rf10-v1' | a SegmentMap | null for none; default
-   * 'rfm11-v1' with 5 bins), threads, progress((done, total) => cancel?).
+   * 'rfm11-v1' with 5 bins), threads, progress((done, total) => false to cancel).
    */
   rfm(opts = {}) {
     checkKeys(opts, ['bins', 'method', 'asOf', 'utcOffset', 'frequency', 'monetary', 'edges',
@@ -845,9 +883,9 @@ class Dataset {
         const name = ffi.scrm_kpi_metric_name(metric);
         if (name === null) break;
         const type = ffi.scrm_kpi_metric_type(metric);
-        out[camel(name)] = type === ffi.SCRM_KPI_TYPE_COUNT || type === ffi.SCRM_KPI_TYPE_MONEY
-          ? num(ffi.scrm_kpi_count(k, metric))
-          : ffi.scrm_kpi_value(k, metric);
+        out[camel(name)] = type === ffi.SCRM_KPI_TYPE_COUNT ? count(ffi.scrm_kpi_count(k, metric))
+          : type === ffi.SCRM_KPI_TYPE_MONEY ? num(ffi.scrm_kpi_count(k, metric))
+            : ffi.scrm_kpi_value(k, metric);
       }
       return out;
     } finally {
@@ -880,7 +918,8 @@ class Dataset {
     }
     if (opts.threads !== undefined) o.threads = opts.threads;
     if (opts.progress !== undefined) o.progress = opts.progress;
-    return new CohortResult(ffi.scrm_cohorts_compute(this[HANDLE], o), this.minorDigits);
+    const digits = this.minorDigits; // before: a progress callback may close this
+    return new CohortResult(ffi.scrm_cohorts_compute(this[HANDLE], o), digits);
   }
 
   /** Free the dataset now (results computed from it stay valid); later use throws. */

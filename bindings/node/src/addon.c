@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uchar.h>
 
 /* ------------------------------------------------------------------------ */
 /* Per-environment state (one per Node worker thread)                         */
@@ -29,7 +30,14 @@ typedef struct sn_state {
     napi_ref ctor[SN_HANDLE_COUNT]; /* wrapper class of each handle type */
     napi_ref error_ctor;            /* ShopcrmError */
     int constructing;               /* wrapper constructors refuse calls from JS */
-    int copy_columns;               /* SHOPCRM_NODE_COPY_COLUMNS: test the copy fallback */
+    /* The handles and borrowed inputs of the calls now running (a stack:
+     * a progress callback may call the addon again). Each exported function
+     * runs through sn_call, which pops what its call pushed. */
+    struct sn_pin *pins;
+    size_t n_pins, cap_pins;
+    struct sn_input *inputs;
+    size_t n_inputs, cap_inputs;
+    size_t frame_inputs; /* first input of the innermost call */
 } sn_state;
 
 static sn_state *sn_get_state(napi_env env)
@@ -174,15 +182,19 @@ napi_value sn_throw_range(napi_env env, const char *what, const char *detail)
  * A wrapped handle. The native object is freed once nobody can reach it:
  * the JS wrapper was closed or collected AND no pin is left. Pins are taken
  * by zero-copy columns (external ArrayBuffers over the handle's arrays) and
- * by borrowed child handles (the segment map of an RFM result), so a column
- * stays valid after its result object is dropped or closed. The struct
+ * by every call that uses the handle, for the length of the call (sn_pin_handle;
+ * released by sn_call), and by borrowed child handles (the segment map of an
+ * RFM result). So close() inside a progress callback, or a finalizer, only
+ * marks the handle: it is freed when the call returns (deferred close). The struct
  * itself lives until the wrapper is collected and the last pin is gone.
  * Finalizers run on the JS thread: no locking.
  */
 struct sn_handle {
     sn_handle_type type;
     void *ptr;               /* NULL once freed */
-    unsigned pins;
+    unsigned pins;           /* running calls using it + borrowed children */
+    unsigned readers;        /* running calls reading it (const parameter) */
+    unsigned writers;        /* running calls changing it (append, load, add) */
     int js_alive;            /* the wrapper object is not collected yet */
     int closed;              /* close() / scrm_x_free() was called */
     struct sn_handle *owner; /* borrowed handle: ptr belongs to owner (pinned) */
@@ -318,8 +330,75 @@ static int sn_unwrap_raw(napi_env env, napi_value v, sn_handle_type type, const 
     return 1;
 }
 
-int sn_get_handle(napi_env env, napi_value v, sn_handle_type type, int nullable,
-                  const char *what, void **out)
+typedef struct sn_pin {
+    sn_handle *h;
+    int mut;
+} sn_pin;
+
+typedef struct sn_input {
+    napi_value v;   /* the TypedArray / Buffer, alive in the call's handle scope */
+    void **slot;    /* where the call reads the data pointer from */
+    size_t bytes;   /* as checked when the argument was converted */
+    const char *what;
+    void *copy;     /* C-owned copy, freed when the call returns */
+} sn_input;
+
+static int sn_grow(napi_env env, void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 1;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = realloc(*arr, ncap * elem);
+    if (!p) {
+        napi_throw_error(env, NULL, "out of memory");
+        return 0;
+    }
+    *arr = p;
+    *cap = ncap;
+    return 1;
+}
+
+/* Pin @p h for the running call: it cannot be freed (close() and finalizers
+ * are deferred) until sn_call returns. The C rule "no append while anything
+ * reads the dataset, no two appends" is enforced here: in one isolate the only
+ * way to break it is from a progress callback, which then gets SCRM_ESTATE. */
+static int sn_pin_handle(napi_env env, sn_handle *h, int mut, const char *what)
+{
+    sn_state *st = sn_get_state(env);
+    char msg[256];
+    if (!st) {
+        napi_throw_error(env, NULL, "shopcrm addon state missing");
+        return 0;
+    }
+    const char *cls = sn_gen_handle_types[h->type].class_name;
+    if (mut && h->owner) {
+        snprintf(msg, sizeof msg, "%s: this %s belongs to a result and is read-only", what, cls);
+        sn_throw_error(env, SCRM_ESTATE, msg, -1);
+        return 0;
+    }
+    if ((mut && (h->readers || h->writers)) || (!mut && h->writers)) {
+        snprintf(msg, sizeof msg,
+                 "%s: the %s is in use by a running call (%s); a progress callback "
+                 "cannot %s it", what, cls, h->writers ? "an append or load" : "an analysis",
+                 mut ? "change" : "read");
+        sn_throw_error(env, SCRM_ESTATE, msg, -1);
+        return 0;
+    }
+    if (!sn_grow(env, (void **)&st->pins, &st->cap_pins, st->n_pins + 1, sizeof *st->pins))
+        return 0;
+    st->pins[st->n_pins++] = (sn_pin){h, mut};
+    h->pins++;
+    if (mut)
+        h->writers++;
+    else
+        h->readers++;
+    return 1;
+}
+
+static int sn_get_handle_mode(napi_env env, napi_value v, sn_handle_type type, int nullable,
+                              int mut, const char *what, void **out, sn_handle **h_out)
 {
     if (nullable) {
         napi_valuetype t;
@@ -339,14 +418,137 @@ int sn_get_handle(napi_env env, napi_value v, sn_handle_type type, int nullable,
         sn_throw_error(env, SCRM_ESTATE, msg, -1);
         return 0;
     }
+    if (!sn_pin_handle(env, h, mut, what))
+        return 0;
     *out = h->ptr;
+    if (h_out)
+        *h_out = h;
     return 1;
+}
+
+int sn_get_handle(napi_env env, napi_value v, sn_handle_type type, int nullable,
+                  const char *what, void **out)
+{
+    return sn_get_handle_mode(env, v, type, nullable, 0, what, out, NULL);
+}
+
+int sn_get_handle_mut(napi_env env, napi_value v, sn_handle_type type, int nullable,
+                      const char *what, void **out)
+{
+    return sn_get_handle_mode(env, v, type, nullable, 1, what, out, NULL);
 }
 
 int sn_get_handle_ref(napi_env env, napi_value v, sn_handle_type type, const char *what,
                       sn_handle **h, void **out)
 {
-    return sn_get_handle(env, v, type, 0, what, out) && sn_unwrap_raw(env, v, type, what, h);
+    return sn_get_handle_mode(env, v, type, 0, 0, what, out, h);
+}
+
+/* Remember a borrowed input (TypedArray or Buffer memory) of the running
+ * call, so that sn_call_ready can look it up again or copy it. */
+static int sn_register_input(napi_env env, napi_value v, void **slot, size_t bytes,
+                             const char *what)
+{
+    sn_state *st = sn_get_state(env);
+    if (!st) {
+        napi_throw_error(env, NULL, "shopcrm addon state missing");
+        return 0;
+    }
+    if (!sn_grow(env, (void **)&st->inputs, &st->cap_inputs, st->n_inputs + 1,
+                 sizeof *st->inputs))
+        return 0;
+    st->inputs[st->n_inputs++] = (sn_input){v, slot, bytes, what, NULL};
+    return 1;
+}
+
+/*
+ * Called by every wrapper after its last argument conversion, right before
+ * the C call. Converting arguments can run JavaScript (getters of an options
+ * object, of an Array's elements), and so can a progress callback during the
+ * call; either may detach or shrink an input's ArrayBuffer (a transfer, a
+ * resize), which would leave the library reading freed memory. So: the data
+ * pointer of every borrowed input is looked up again here, and when the call
+ * has a progress callback the input is copied into C-owned memory first (the
+ * copy is freed when the call returns). Without a callback no JavaScript runs
+ * between here and the end of the call, and nothing is copied.
+ */
+int sn_call_ready(napi_env env, const sn_scratch *scr)
+{
+    sn_state *st = sn_get_state(env);
+    if (!st)
+        return 1;
+    int copy = scr && scr->progress;
+    for (size_t i = st->frame_inputs; i < st->n_inputs; i++) {
+        sn_input *in = &st->inputs[i];
+        if (in->copy)
+            continue;
+        void *data = NULL;
+        size_t bytes = 0;
+        bool is_ta = false;
+        SN_NAPI(env, napi_is_typedarray(env, in->v, &is_ta), return 0);
+        if (is_ta) {
+            napi_typedarray_type tt;
+            size_t n;
+            napi_value ab;
+            size_t off;
+            SN_NAPI(env, napi_get_typedarray_info(env, in->v, &tt, &n, &data, &ab, &off),
+                    return 0);
+            size_t elem = tt == napi_float64_array || tt == napi_bigint64_array ||
+                                  tt == napi_biguint64_array ? 8
+                          : tt == napi_int32_array || tt == napi_uint32_array ||
+                                  tt == napi_float32_array ? 4
+                          : tt == napi_int16_array || tt == napi_uint16_array ? 2 : 1;
+            bytes = n * elem;
+        }
+        if (bytes < in->bytes || (in->bytes && !data)) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "%s: the array was detached or shrunk before the call",
+                     in->what);
+            napi_throw_type_error(env, NULL, msg);
+            return 0;
+        }
+        if (copy && in->bytes) {
+            in->copy = malloc(in->bytes);
+            if (!in->copy) {
+                napi_throw_error(env, NULL, "out of memory");
+                return 0;
+            }
+            memcpy(in->copy, data, in->bytes);
+            data = in->copy;
+        }
+        if (in->bytes)
+            *in->slot = data;
+    }
+    return 1;
+}
+
+/* Every exported function runs through this: the handles it pins and the
+ * inputs it copies are released when it returns, whatever happened. */
+static napi_value sn_call(napi_env env, napi_callback_info info)
+{
+    void *data = NULL;
+    NAPI_CALL(env, napi_get_cb_info(env, info, NULL, NULL, NULL, &data));
+    const sn_export *e = data;
+    sn_state *st = sn_get_state(env);
+    if (!st) {
+        napi_throw_error(env, NULL, "shopcrm addon state missing");
+        return NULL;
+    }
+    size_t pin_base = st->n_pins, in_base = st->n_inputs, saved_frame = st->frame_inputs;
+    st->frame_inputs = in_base;
+    napi_value r = e->fn(env, info);
+    while (st->n_inputs > in_base)
+        free(st->inputs[--st->n_inputs].copy);
+    st->frame_inputs = saved_frame;
+    while (st->n_pins > pin_base) {
+        sn_pin p = st->pins[--st->n_pins];
+        if (p.mut)
+            p.h->writers--;
+        else
+            p.h->readers--;
+        sn_handle_unpin(p.h); /* frees it now if it was closed during the call */
+    }
+    return r;
 }
 
 napi_value sn_new_typedarray(napi_env env, napi_typedarray_type type, size_t count, size_t elem,
@@ -520,6 +722,54 @@ static int sn_is_nullish(napi_env env, napi_value v, int *out)
     return 1;
 }
 
+/* napi_get_value_string_utf8 turns a lone surrogate ('\uD800') into U+FFFD,
+ * so two distinct keys would become one: refuse them, as Python does. Only
+ * strings whose UTF-8 holds U+FFFD (EF BF BD) are looked at again in UTF-16. */
+static int sn_check_well_formed(napi_env env, napi_value v, const char *utf8, size_t len,
+                                const char *what)
+{
+    int suspect = 0;
+    for (size_t i = 0; i + 2 < len + 0 && !suspect; i++)
+        suspect = (unsigned char)utf8[i] == 0xEF && (unsigned char)utf8[i + 1] == 0xBF &&
+                  (unsigned char)utf8[i + 2] == 0xBD;
+    if (!suspect)
+        return 1;
+    size_t n16;
+    SN_NAPI(env, napi_get_value_string_utf16(env, v, NULL, 0, &n16), return 0);
+    char16_t *u = malloc((n16 + 1) * sizeof *u);
+    if (!u) {
+        napi_throw_error(env, NULL, "out of memory");
+        return 0;
+    }
+    SN_NAPI(env, napi_get_value_string_utf16(env, v, u, n16 + 1, &n16), {
+        free(u);
+        return 0;
+    });
+    for (size_t i = 0; i < n16; i++) {
+        unsigned c = u[i];
+        int lone = 0;
+        if (c >= 0xD800 && c <= 0xDBFF) {
+            if (i + 1 < n16 && u[i + 1] >= 0xDC00 && u[i + 1] <= 0xDFFF)
+                i++;
+            else
+                lone = 1;
+        } else if (c >= 0xDC00 && c <= 0xDFFF) {
+            lone = 1;
+        }
+        if (lone) {
+            char msg[256];
+            snprintf(msg, sizeof msg,
+                     "%s: lone surrogate U+%04X at string index %zu (not valid Unicode; it "
+                     "would become U+FFFD and merge with other strings)", what, c, i);
+            free(u);
+            napi_throw_type_error(env, NULL, msg);
+            return 0;
+        }
+    }
+    free(u);
+    return 1;
+}
+
 /* Strings are copied as UTF-8; a Buffer/Uint8Array is borrowed when the C
  * function takes an explicit length (need_nul 0), else copied and terminated. */
 static int sn_get_bytes_ex(napi_env env, napi_value v, int nullable, int need_nul,
@@ -547,6 +797,10 @@ static int sn_get_bytes_ex(napi_env env, napi_value v, int nullable, int need_nu
         out->data = buf;
         out->len = len;
         out->owned = 1;
+        if (!sn_check_well_formed(env, v, buf, len, what)) {
+            sn_bytes_free(out);
+            return 0;
+        }
     } else {
         bool is_ta = false;
         napi_typedarray_type tt = napi_int8_array;
@@ -573,6 +827,8 @@ static int sn_get_bytes_ex(napi_env env, napi_value v, int nullable, int need_nu
             out->owned = 1;
         } else {
             out->data = len ? data : (char *)"";
+            if (len && !sn_register_input(env, v, (void **)&out->data, len, what))
+                return 0;
         }
         out->len = len;
     }
@@ -688,7 +944,15 @@ int sn_get_array(napi_env env, napi_value v, napi_typedarray_type type, int null
     *data = p;
     if (len)
         *len = n;
-    return 1;
+    /* borrowed for the call: checked again (or copied) by sn_call_ready */
+    size_t elem = 0;
+    switch (type) {
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elem = 8; break;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: elem = 4; break;
+    case napi_int16_array: case napi_uint16_array: elem = 2; break;
+    default: elem = 1; break;
+    }
+    return sn_register_input(env, v, data, n * elem, what);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -796,8 +1060,9 @@ static void *sn_scratch_alloc(napi_env env, sn_scratch *s, size_t size)
 }
 
 /* Called by the library on the calling (JS) thread during the call: run the
- * JS callback synchronously. A truthy return value or a throw cancels; a
- * throw is kept and rethrown once the library has returned. */
+ * JS callback synchronously. Returning false or throwing cancels; a throw
+ * (or the TypeError of a wrong return value) is kept and rethrown once the
+ * library has returned. */
 static int sn_progress_trampoline(uint64_t done, uint64_t total, void *payload)
 {
     sn_scratch *s = payload;
@@ -822,12 +1087,31 @@ static int sn_progress_trampoline(uint64_t done, uint64_t total, void *payload)
         SN_NAPI(env, napi_get_and_clear_last_exception(env, &exc), goto fail);
         SN_NAPI(env, napi_create_reference(env, exc, 1, &s->exception), goto fail);
     } else {
+        /* One convention with Python: false cancels, undefined or true
+         * continue, anything else (a Promise from an async function, 1, a
+         * string) is a TypeError, so a mistake never cancels silently. */
         SN_NAPI(env, st, goto fail);
-        napi_value b;
-        bool stop = false;
-        SN_NAPI(env, napi_coerce_to_bool(env, result, &b), goto fail);
-        SN_NAPI(env, napi_get_value_bool(env, b, &stop), goto fail);
-        cancel = stop;
+        napi_valuetype rt;
+        SN_NAPI(env, napi_typeof(env, result, &rt), goto fail);
+        if (rt == napi_undefined) {
+            cancel = 0;
+        } else if (rt == napi_boolean) {
+            bool go = true;
+            SN_NAPI(env, napi_get_value_bool(env, result, &go), goto fail);
+            cancel = !go;
+        } else {
+            napi_value msg, err;
+            bool is_promise = false;
+            SN_NAPI(env, napi_is_promise(env, result, &is_promise), goto fail);
+            const char *text =
+                is_promise ? "progress: the callback returned a Promise (an async function?); "
+                             "it must return false to cancel, or undefined or true to continue"
+                           : "progress: the callback must return false to cancel, or undefined "
+                             "or true to continue";
+            SN_NAPI(env, napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg), goto fail);
+            SN_NAPI(env, napi_create_type_error(env, NULL, msg, &err), goto fail);
+            SN_NAPI(env, napi_create_reference(env, err, 1, &s->exception), goto fail);
+        }
     }
     goto out;
 fail:
@@ -878,10 +1162,12 @@ static int sn_field_array(napi_env env, napi_value v, const sn_field *f, size_t 
             p = copy;
             n = len;
         } else {
-            void *data;
-            if (!sn_get_array(env, v, tt, 0, 0, f->name, &data, &n))
+            /* the struct field itself is the input's slot (sn_call_ready) */
+            if (!sn_get_array(env, v, tt, 0, 0, f->name, (void **)dst, &n))
                 return 0;
-            p = data;
+            if (fi < SN_SCRATCH_MAX)
+                scr->array_len[fi] = n;
+            return 1;
         }
     }
     if (fi < SN_SCRATCH_MAX)
@@ -1115,72 +1401,27 @@ int sn_scratch_finish(napi_env env, sn_scratch *scr, int rc)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Zero-copy columns                                                          */
+/* Columns                                                                    */
 /* ------------------------------------------------------------------------ */
 
-typedef struct sn_column_ref {
-    sn_handle *h;
-    int64_t bytes;
-} sn_column_ref;
-
-static void sn_column_finalize(napi_env env, void *data, void *hint)
-{
-    (void)data;
-    sn_column_ref *c = hint;
-    int64_t now;
-    /* In a finalizer nothing can be thrown: the status is all we can check. */
-    if (napi_adjust_external_memory(env, -c->bytes, &now) != napi_ok)
-        (void)now;
-    sn_handle_unpin(c->h);
-    free(c);
-}
-
 /*
- * A TypedArray over @p count elements at @p data, memory owned by handle @p h.
- * The external ArrayBuffer pins @p h until it is collected, so the column
- * stays valid after the result object is closed or collected. Where external
- * buffers are not allowed (napi_no_external_buffers_allowed, e.g. Electron's
- * V8 sandbox) the column is a copy (node-addon-api doc/external_buffer.md).
+ * A TypedArray with a copy of @p count elements at @p data (memory of handle
+ * @p h). Columns used to be external ArrayBuffers over the library's memory,
+ * but a TypedArray cannot be made read-only: `rfm.segment.fill(0)` changed
+ * what scrm_rfm_audience() and scrm_rfm_write_csv() read. A copy costs one
+ * memcpy (about 2 ms and 8 MB for a 1.25M-customer double column, see
+ * docs/node.md) and makes JavaScript writes harmless to the library.
  */
 napi_value sn_column(napi_env env, sn_handle *h, const void *data, size_t count, size_t elem,
                      napi_typedarray_type type)
 {
+    (void)h;
     napi_value ab, ta;
     size_t bytes = count * elem;
-    sn_state *st = sn_get_state(env);
-    int copy = !data || count == 0 || (st && st->copy_columns);
-    if (!copy) {
-        sn_column_ref *c = malloc(sizeof *c);
-        if (!c) {
-            napi_throw_error(env, NULL, "out of memory");
-            return NULL;
-        }
-        c->h = h;
-        c->bytes = (int64_t)bytes;
-        /* The buffer is read-only by contract (see index.d.ts): N-API has no
-         * read-only ArrayBuffer, hence the cast. */
-        napi_status s = napi_create_external_arraybuffer(env, (void *)(uintptr_t)data, bytes,
-                                                         sn_column_finalize, c, &ab);
-        if (s == napi_no_external_buffers_allowed) {
-            free(c);
-            copy = 1;
-        } else if (s != napi_ok) {
-            free(c);
-            sn_throw_napi(env, s, "napi_create_external_arraybuffer");
-            return NULL;
-        } else {
-            int64_t now;
-            h->pins++;
-            /* Tell the GC about memory it cannot see (TOOLCHAIN.md gotcha). */
-            NAPI_CALL(env, napi_adjust_external_memory(env, (int64_t)bytes, &now));
-        }
-    }
-    if (copy) {
-        void *dst = NULL;
-        NAPI_CALL(env, napi_create_arraybuffer(env, bytes, &dst, &ab));
-        if (bytes && data)
-            memcpy(dst, data, bytes);
-    }
+    void *dst = NULL;
+    NAPI_CALL(env, napi_create_arraybuffer(env, bytes, &dst, &ab));
+    if (bytes && data)
+        memcpy(dst, data, bytes);
     NAPI_CALL(env, napi_create_typedarray(env, type, count, ab, 0, &ta));
     return ta;
 }
@@ -1192,7 +1433,8 @@ napi_value sn_column(napi_env env, sn_handle *h, const void *data, size_t count,
 static napi_value sn_scrm_dataset_append_str(napi_env env, napi_callback_info info)
 {
     napi_value argv[8], result = NULL;
-    void *ds, *times, *amounts, *okeys, *lengths;
+    void *ds, *times, *amounts, *okeys, *lengths, *bytes = NULL;
+    size_t nbytes = 0;
     uint64_t n, added = 0;
     const char **ptrs = NULL;
     char *pool = NULL;
@@ -1202,7 +1444,7 @@ static napi_value sn_scrm_dataset_append_str(napi_env env, napi_callback_info in
     int finished = 0;
     sn_scratch_init(&scr, env);
     if (!sn_args(env, info, 8, argv) ||
-        !sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds) ||
+        !sn_get_handle_mut(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds) ||
         !sn_get_u64(env, argv[1], "n", &n) ||
         !sn_get_array(env, argv[3], napi_uint32_array, 1, n, "lengths", &lengths, NULL) ||
         !sn_get_array(env, argv[4], napi_bigint64_array, 0, n, "times", &times, NULL) ||
@@ -1224,21 +1466,9 @@ static napi_value sn_scrm_dataset_append_str(napi_env env, napi_callback_info in
         return NULL;
     }
     if (lengths) {
-        /* bytes back to back */
-        void *bytes;
-        size_t nbytes, off = 0;
+        /* bytes back to back (pointers computed after sn_call_ready) */
         if (!sn_get_array(env, argv[2], napi_uint8_array, 0, 0, "customers", &bytes, &nbytes))
             goto done;
-        for (uint64_t i = 0; i < n; i++) {
-            uint32_t l = ((const uint32_t *)lengths)[i];
-            if (l > nbytes - off) {
-                sn_throw_range(env, "lengths", "add up to more than the bytes given");
-                goto done;
-            }
-            ptrs[i] = (const char *)bytes + off;
-            off += l;
-        }
-        lens = lengths;
     } else {
         bool is_array = false;
         uint32_t alen = 0;
@@ -1287,12 +1517,34 @@ static napi_value sn_scrm_dataset_append_str(napi_env env, napi_callback_info in
                 pool = np;
             }
             SN_NAPI(env, napi_get_value_string_utf8(env, e, pool + used, len + 1, &len), goto done);
+            {
+                char what[64];
+                snprintf(what, sizeof what, "customers[%llu]", (unsigned long long)i);
+                if (!sn_check_well_formed(env, e, pool + used, len, what))
+                    goto done;
+            }
             offs[i] = used;
             lens[i] = (uint32_t)len;
             used += len + 1;
         }
         for (uint64_t i = 0; i < n; i++)
             ptrs[i] = pool + offs[i];
+    }
+    /* the string conversion above can run JavaScript (an Array's getters) */
+    if (!sn_call_ready(env, &scr))
+        goto done;
+    if (lengths) {
+        size_t off = 0;
+        for (uint64_t i = 0; i < n; i++) {
+            uint32_t l = ((const uint32_t *)lengths)[i];
+            if (l > nbytes - off) {
+                sn_throw_range(env, "lengths", "add up to more than the bytes given");
+                goto done;
+            }
+            ptrs[i] = (const char *)bytes + off;
+            off += l;
+        }
+        lens = lengths;
     }
     int rc = scrm_dataset_append_str(&added, ds, n, ptrs, lens, times, amounts, okeys, &opts);
     finished = 1;
@@ -1352,13 +1604,16 @@ static void sn_state_finalize(napi_env env, void *data, void *hint)
             SN_NAPI(env, napi_delete_reference(env, st->ctor[i]), (void)0);
     if (st->error_ctor)
         SN_NAPI(env, napi_delete_reference(env, st->error_ctor), (void)0);
+    free(st->pins);
+    free(st->inputs);
     free(st);
 }
 
 static int sn_export_fn(napi_env env, napi_value exports, const sn_export *e)
 {
     napi_value fn;
-    SN_NAPI(env, napi_create_function(env, e->name, NAPI_AUTO_LENGTH, e->fn, NULL, &fn), return 0);
+    SN_NAPI(env, napi_create_function(env, e->name, NAPI_AUTO_LENGTH, sn_call, (void *)(uintptr_t)e,
+                                      &fn), return 0);
     napi_property_descriptor d = {e->name, NULL, NULL, NULL, NULL, fn, napi_enumerable, NULL};
     SN_NAPI(env, napi_define_properties(env, exports, 1, &d), return 0);
     return 1;
@@ -1371,8 +1626,6 @@ static napi_value sn_init(napi_env env, napi_value exports)
         napi_throw_error(env, NULL, "out of memory");
         return NULL;
     }
-    const char *copy = getenv("SHOPCRM_NODE_COPY_COLUMNS");
-    st->copy_columns = copy && *copy && strcmp(copy, "0") != 0;
     SN_NAPI(env, napi_set_instance_data(env, st, sn_state_finalize, NULL), {
         free(st);
         return NULL;

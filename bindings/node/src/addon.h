@@ -52,6 +52,10 @@ typedef struct sn_handle sn_handle;
  *  With @p nullable, null/undefined give *out = NULL. */
 int sn_get_handle(napi_env env, napi_value v, sn_handle_type type, int nullable,
                   const char *what, void **out);
+/** Like sn_get_handle, for a parameter the C function changes (`scrm_x *`,
+ *  not const): refused while another running call uses the handle. */
+int sn_get_handle_mut(napi_env env, napi_value v, sn_handle_type type, int nullable,
+                      const char *what, void **out);
 /** Wrap a new handle that the wrapper owns (freed by its finalizer or close). */
 napi_value sn_wrap_handle(napi_env env, sn_handle_type type, void *ptr);
 /** Implementation of scrm_x_free(handle): close the wrapper. */
@@ -181,6 +185,11 @@ typedef struct sn_scratch {
 } sn_scratch;
 
 void sn_scratch_init(sn_scratch *s, napi_env env);
+/** Right before the C call (after every argument conversion): look the
+ *  borrowed inputs of the call up again (JavaScript may have detached them)
+ *  and, when @p scr has a progress callback, copy them into C memory.
+ *  @p scr may be NULL. */
+int sn_call_ready(napi_env env, const sn_scratch *scr);
 /** Fill @p out from JS object @p v (null/undefined: defaults) via s->init first. */
 int sn_options_from_js(napi_env env, napi_value v, const sn_struct *s, void *out,
                        sn_scratch *scr);

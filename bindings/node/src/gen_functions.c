@@ -286,6 +286,8 @@ static napi_value sn_scrm_cohorts_compute(napi_env env, napi_callback_info info)
         goto done;
     if (!sn_options_from_js(env, argv[1], &sn_struct_scrm_cohorts_options, &opts, &scr))
         goto done;
+    if (!sn_call_ready(env, &scr))
+        goto done;
     {
         int rc = scrm_cohorts_compute(&out, ds, &opts);
         finished = 1;
@@ -618,6 +620,8 @@ static napi_value sn_scrm_cohorts_write_csv(napi_env env, napi_callback_info inf
         goto done;
     if (!sn_get_u32(env, argv[2], "minor_digits", &minor_digits))
         goto done;
+    if (!sn_call_ready(env, NULL))
+        goto done;
     {
         int rc = scrm_cohorts_write_csv(r, path.data, minor_digits);
         if (rc < 0) {
@@ -756,6 +760,8 @@ static napi_value sn_scrm_time_parse(napi_env env, napi_callback_info info)
         goto done;
     if (!sn_get_i64(env, argv[3], "utc_offset", &utc_offset))
         goto done;
+    if (!sn_call_ready(env, NULL))
+        goto done;
     {
         int rc = scrm_time_parse(&out, s.data, len, format, utc_offset);
         if (rc < 0) {
@@ -782,6 +788,8 @@ static napi_value sn_scrm_time_parse_offset(napi_env env, napi_callback_info inf
     if (!sn_get_bytes(env, argv[0], 0, 0, "s", &s))
         goto done;
     if (!sn_get_len_u64(env, argv[1], &s, "len", &len))
+        goto done;
+    if (!sn_call_ready(env, NULL))
         goto done;
     {
         int rc = scrm_time_parse_offset(&out, s.data, len);
@@ -987,6 +995,8 @@ static napi_value sn_scrm_dataset_new(napi_env env, napi_callback_info info)
         goto done;
     if (!sn_options_from_js(env, argv[0], &sn_struct_scrm_dataset_options, &opts, &scr))
         goto done;
+    if (!sn_call_ready(env, &scr))
+        goto done;
     {
         int rc = scrm_dataset_new(&out, &opts);
         finished = 1;
@@ -1051,7 +1061,7 @@ static napi_value sn_scrm_dataset_append_u64(napi_env env, napi_callback_info in
         goto done;
     if (!sn_get_u64(env, argv[1], "n", &n))
         goto done;
-    if (!sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds))
+    if (!sn_get_handle_mut(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds))
         goto done;
     if (!sn_get_array(env, argv[2], napi_biguint64_array, 1, n, "customers", &customers, NULL))
         goto done;
@@ -1062,6 +1072,8 @@ static napi_value sn_scrm_dataset_append_u64(napi_env env, napi_callback_info in
     if (!sn_get_array(env, argv[5], napi_biguint64_array, 1, n, "order_keys", &order_keys, NULL))
         goto done;
     if (!sn_options_from_js(env, argv[6], &sn_struct_scrm_dataset_append_options, &opts, &scr))
+        goto done;
+    if (!sn_call_ready(env, &scr))
         goto done;
     {
         int rc = scrm_dataset_append_u64(&added_out, ds, n, customers, times, amounts, order_keys, &opts);
@@ -1104,6 +1116,8 @@ static napi_value sn_scrm_dataset_order_key_from_string(napi_env env, napi_callb
     if (!sn_get_bytes(env, argv[0], 0, 0, "s", &s))
         goto done;
     if (!sn_get_len_u64(env, argv[1], &s, "len", &len))
+        goto done;
+    if (!sn_call_ready(env, NULL))
         goto done;
     result = sn_from_u64(env, scrm_dataset_order_key_from_string(s.data, len));
 done:
@@ -1299,6 +1313,8 @@ static napi_value sn_scrm_dataset_find_str(napi_env env, napi_callback_info info
         goto done;
     if (!sn_get_len_i64(env, argv[2], &key, "len", &len))
         goto done;
+    if (!sn_call_ready(env, NULL))
+        goto done;
     {
         int rc = scrm_dataset_find_str(&index_out, ds, key.data, len);
         if (rc < 0) {
@@ -1349,11 +1365,13 @@ static napi_value sn_scrm_csv_load_file(napi_env env, napi_callback_info info)
     scrm_csv_options opts;
     if (!sn_args(env, info, 3, argv))
         goto done;
-    if (!sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds))
+    if (!sn_get_handle_mut(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds))
         goto done;
     if (!sn_get_bytes(env, argv[1], 0, 1, "path", &path))
         goto done;
     if (!sn_options_from_js(env, argv[2], &sn_struct_scrm_csv_options, &opts, &scr))
+        goto done;
+    if (!sn_call_ready(env, &scr))
         goto done;
     {
         int rc = scrm_csv_load_file(&report_out, ds, path.data, &opts);
@@ -1386,13 +1404,15 @@ static napi_value sn_scrm_csv_load_buffer(napi_env env, napi_callback_info info)
     scrm_csv_options opts;
     if (!sn_args(env, info, 4, argv))
         goto done;
-    if (!sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds))
+    if (!sn_get_handle_mut(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds))
         goto done;
     if (!sn_get_bytes(env, argv[1], 0, 0, "data", &data))
         goto done;
     if (!sn_get_len_u64(env, argv[2], &data, "len", &len))
         goto done;
     if (!sn_options_from_js(env, argv[3], &sn_struct_scrm_csv_options, &opts, &scr))
+        goto done;
+    if (!sn_call_ready(env, &scr))
         goto done;
     {
         int rc = scrm_csv_load_buffer(&report_out, ds, data.data, len, &opts);
@@ -1629,6 +1649,8 @@ static napi_value sn_scrm_kpi_compute(napi_env env, napi_callback_info info)
         goto done;
     if (!sn_options_from_js(env, argv[1], &sn_struct_scrm_kpi_options, &opts, &scr))
         goto done;
+    if (!sn_call_ready(env, &scr))
+        goto done;
     {
         int rc = scrm_kpi_compute(&out, ds, &opts);
         finished = 1;
@@ -1770,6 +1792,8 @@ static napi_value sn_scrm_kpi_nps(napi_env env, napi_callback_info info)
         goto done;
     if (!sn_get_array(env, argv[0], napi_int32_array, 1, n, "scores", &scores, NULL))
         goto done;
+    if (!sn_call_ready(env, NULL))
+        goto done;
     {
         int rc = scrm_kpi_nps(&out, scores, n);
         if (rc < 0) {
@@ -1795,6 +1819,8 @@ static napi_value sn_scrm_kpi_csat(napi_env env, napi_callback_info info)
     if (!sn_get_u64(env, argv[1], "n", &n))
         goto done;
     if (!sn_get_array(env, argv[0], napi_int32_array, 1, n, "scores", &scores, NULL))
+        goto done;
+    if (!sn_call_ready(env, NULL))
         goto done;
     {
         int rc = scrm_kpi_csat(&out, scores, n);
@@ -1849,7 +1875,7 @@ static napi_value sn_scrm_segment_map_add(napi_env env, napi_callback_info info)
     uint32_t m_hi = 0;
     if (!sn_args(env, info, 8, argv))
         goto done;
-    if (!sn_get_handle(env, argv[0], SN_HANDLE_SEGMENT_MAP, 0, "map", &map))
+    if (!sn_get_handle_mut(env, argv[0], SN_HANDLE_SEGMENT_MAP, 0, "map", &map))
         goto done;
     if (!sn_get_bytes(env, argv[1], 0, 1, "name", &name))
         goto done;
@@ -1864,6 +1890,8 @@ static napi_value sn_scrm_segment_map_add(napi_env env, napi_callback_info info)
     if (!sn_get_u32(env, argv[6], "m_lo", &m_lo))
         goto done;
     if (!sn_get_u32(env, argv[7], "m_hi", &m_hi))
+        goto done;
+    if (!sn_call_ready(env, NULL))
         goto done;
     {
         int rc = scrm_segment_map_add(map, name.data, r_lo, r_hi, f_lo, f_hi, m_lo, m_hi);
@@ -1888,6 +1916,8 @@ static napi_value sn_scrm_segment_map_preset(napi_env env, napi_callback_info in
     if (!sn_args(env, info, 1, argv))
         goto done;
     if (!sn_get_bytes(env, argv[0], 0, 1, "name", &name))
+        goto done;
+    if (!sn_call_ready(env, NULL))
         goto done;
     {
         int rc = scrm_segment_map_preset(&out, name.data);
@@ -2020,6 +2050,8 @@ static napi_value sn_scrm_segment_map_find(napi_env env, napi_callback_info info
         goto done;
     if (!sn_get_bytes(env, argv[1], 0, 1, "name", &name))
         goto done;
+    if (!sn_call_ready(env, NULL))
+        goto done;
     {
         int rc = scrm_segment_map_find(&index_out, map, name.data);
         if (rc < 0) {
@@ -2111,6 +2143,8 @@ static napi_value sn_scrm_rfm_compute(napi_env env, napi_callback_info info)
     if (!sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds))
         goto done;
     if (!sn_options_from_js(env, argv[1], &sn_struct_scrm_rfm_options, &opts, &scr))
+        goto done;
+    if (!sn_call_ready(env, &scr))
         goto done;
     {
         int rc = scrm_rfm_compute(&out, ds, &opts);
@@ -2480,6 +2514,8 @@ static napi_value sn_scrm_rfm_audience(napi_env env, napi_callback_info info)
         goto done;
     if (!sn_get_array(env, argv[1], napi_int32_array, 1, n_segments, "segments", &segments, NULL))
         goto done;
+    if (!sn_call_ready(env, NULL))
+        goto done;
     {
         /* first call: the count needed (count_out) */
         int rc = scrm_rfm_audience(NULL, 0, &count_out, r, segments, n_segments);
@@ -2525,6 +2561,8 @@ static napi_value sn_scrm_rfm_audience_write_csv(napi_env env, napi_callback_inf
         goto done;
     if (!sn_get_bytes(env, argv[4], 0, 1, "path", &path))
         goto done;
+    if (!sn_call_ready(env, NULL))
+        goto done;
     {
         int rc = scrm_rfm_audience_write_csv(r, ds, segments, n_segments, path.data);
         if (rc < 0) {
@@ -2553,6 +2591,8 @@ static napi_value sn_scrm_rfm_write_csv(napi_env env, napi_callback_info info)
     if (!sn_get_handle(env, argv[1], SN_HANDLE_DATASET, 0, "ds", &ds))
         goto done;
     if (!sn_get_bytes(env, argv[2], 0, 1, "path", &path))
+        goto done;
+    if (!sn_call_ready(env, NULL))
         goto done;
     {
         int rc = scrm_rfm_write_csv(r, ds, path.data);

@@ -198,7 +198,7 @@ test('options are checked', () => {
   const calls = [];
   ds.cohorts({ progress: (d, n) => { calls.push([d, n]); } }).close();
   assert.ok(calls.length > 0);
-  assert.throws(() => ds.cohorts({ progress: () => true }),
+  assert.throws(() => ds.cohorts({ progress: () => false }),
                 (e) => e instanceof ShopcrmError && e.code === ffi.SCRM_ECANCELLED);
   assert.throws(() => ds.cohorts({ progress: () => { throw new Error('stop'); } }), /stop/);
   ds.close();
