@@ -51,9 +51,13 @@ enum role { R_CUST = 0, R_TIME, R_AMOUNT, R_ORDER, R_QTY, R_PRICE, R_COUNT };
 
 enum key_mode { KEY_U64_CANON = 0, KEY_U64_LENIENT = 1, KEY_STRING = 2 };
 
-enum tclass { TC_ISO = 1, TC_DMY = 2, TC_DIGITS = 4 };
+#define TC_ISO SCRM__TC_ISO
+#define TC_DMY SCRM__TC_DMY
+#define TC_DIGITS SCRM__TC_DIGITS
 
-enum num_rc { NUM_OK = 0, NUM_BAD = 1, NUM_RANGE = 2 };
+#define NUM_OK SCRM__NUM_OK
+#define NUM_BAD SCRM__NUM_BAD
+#define NUM_RANGE SCRM__NUM_RANGE
 
 typedef struct span {
     const char *s;
@@ -90,7 +94,7 @@ struct chunk {
     unsigned tmask;  /* time classes seen (auto) */
     int first_class; /* class of the first time value (auto) */
     int all_ymd8;    /* every all-digit time is a valid 8-digit date */
-    int64_t cache_ymd, cache_days; /* last date converted */
+    scrm__date_cache dc; /* last date converted */
     struct keyblk *keys; /* unescaped string keys */
     char *scratch;
     size_t scratch_cap;
@@ -213,8 +217,6 @@ static uint64_t count_byte(const char *p, const char *e, unsigned char ch)
     return n;
 }
 
-static inline int is_digit(char ch) { return (unsigned char)(ch - '0') < 10; }
-
 static inline void trim(const char **s, size_t *n)
 {
     while (*n && (**s == ' ' || **s == '\t')) {
@@ -244,363 +246,6 @@ static void show(char *buf, size_t cap, const char *s, size_t n)
         snprintf(buf, cap, "%.60s...", s);
     else
         snprintf(buf, cap, "%.*s", (int)n, s);
-}
-
-/* ------------------------------------------------------------------ */
-/* numbers                                                             */
-
-/* Eight ASCII digits at s -> their value, or -1 if one is not a digit.
- * SWAR: subtract '0' from every byte, then combine neighbours pairwise
- * (x10), pairs of pairs (x100) and halves (x10000) with multiplies; the
- * digit test adds 0x46 (so bytes above '9' set bit 7) and subtracts 0x30
- * (so bytes below '0' borrow into bit 7). Same idea as D. Lemire, "Quickly
- * parsing eight digits" (2022). */
-static inline int64_t parse8(const char *s)
-{
-    uint64_t w;
-    memcpy(&w, s, 8); /* little-endian: s[0] is the low byte */
-    if (((w + UINT64_C(0x4646464646464646)) | (w - UINT64_C(0x3030303030303030))) &
-        UINT64_C(0x8080808080808080))
-        return -1;
-    w -= UINT64_C(0x3030303030303030);
-    w = (w * 10 + (w >> 8)) & UINT64_C(0x00ff00ff00ff00ff);      /* 4 x 2 digits */
-    w = (w * 100 + (w >> 16)) & UINT64_C(0x0000ffff0000ffff);    /* 2 x 4 digits */
-    w = (w * 10000 + (w >> 32)) & UINT64_C(0x00000000ffffffff);  /* 8 digits */
-    return (int64_t)w;
-}
-
-/* Digits s[0..n) -> value with overflow detection. */
-static inline int parse_uint(const char *s, size_t n, uint64_t *out)
-{
-    uint64_t v = 0;
-    size_t i = 0;
-    int over = 0;
-    for (; n - i >= 8; i += 8) {
-        int64_t e = parse8(s + i);
-        if (e < 0)
-            return NUM_BAD;
-        over |= __builtin_mul_overflow(v, (uint64_t)100000000, &v);
-        over |= __builtin_add_overflow(v, (uint64_t)e, &v);
-    }
-    for (; i < n; i++) {
-        unsigned d = (unsigned)(unsigned char)s[i] - '0';
-        if (d > 9)
-            return NUM_BAD;
-        over |= __builtin_mul_overflow(v, (uint64_t)10, &v);
-        over |= __builtin_add_overflow(v, (uint64_t)d, &v);
-    }
-    if (over)
-        return NUM_RANGE;
-    *out = v;
-    return NUM_OK;
-}
-
-/* Canonical unsigned decimal (no sign, no leading zero except "0"). With
- * lenient, leading zeros are allowed. */
-static int parse_u64(const char *s, size_t n, int lenient, uint64_t *out)
-{
-    if (n == 0 || (!lenient && n > 1 && s[0] == '0'))
-        return NUM_BAD;
-    return parse_uint(s, n, out);
-}
-
-/* Decimal number -> integer scaled by 10^scale. Optional sign; thousands
- * separators only between groups of exactly three digits (first group 1-3);
- * extra fractional digits are rounded half away from zero (the first
- * dropped digit decides: >= 5 rounds the magnitude up). */
-static int parse_decimal_slow(const char *s, size_t n, char dec, char thou, int scale,
-                              int64_t *out);
-
-/* Fast path of parse_decimal for the common "[-]digits[.digits]" without
- * thousands separators and with at most 18 significant digits kept (no
- * overflow possible); anything else goes to the general version. */
-static inline int parse_decimal(const char *s, size_t n, char dec, char thou, int scale,
-                                int64_t *out)
-{
-    size_t i = 0;
-    int neg = 0;
-    if (n && s[0] == '-') {
-        neg = 1;
-        i = 1;
-    }
-    uint64_t v = 0;
-    size_t ni = 0;
-    while (i < n && (unsigned)(unsigned char)s[i] - '0' <= 9) {
-        v = v * 10 + (unsigned)(s[i] - '0');
-        i++;
-        ni++;
-    }
-    int fd = 0;
-    if (i < n && s[i] == dec) {
-        i++;
-        while (i < n && fd < scale && (unsigned)(unsigned char)s[i] - '0' <= 9) {
-            v = v * 10 + (unsigned)(s[i] - '0');
-            i++;
-            fd++;
-        }
-    }
-    if (i != n || ni + (size_t)scale > 18 || (ni == 0 && fd == 0))
-        return parse_decimal_slow(s, n, dec, thou, scale, out);
-    for (; fd < scale; fd++)
-        v *= 10;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return NUM_OK;
-}
-
-static int parse_decimal_slow(const char *s, size_t n, char dec, char thou, int scale,
-                              int64_t *out)
-{
-    size_t i = 0;
-    int neg = 0;
-    if (n && (s[0] == '-' || s[0] == '+')) {
-        neg = s[0] == '-';
-        i = 1;
-    }
-    uint64_t v = 0;
-    int over = 0, ndig = 0, gl = 0, seps = 0;
-    for (; i < n; i++) {
-        unsigned d = (unsigned)(unsigned char)s[i] - '0';
-        if (d <= 9) {
-            if (v > (UINT64_MAX - d) / 10)
-                over = 1;
-            else
-                v = v * 10 + d;
-            gl++;
-            ndig++;
-            continue;
-        }
-        if (s[i] == thou) {
-            if (seps == 0 ? (gl < 1 || gl > 3) : gl != 3)
-                return NUM_BAD;
-            seps++;
-            gl = 0;
-            continue;
-        }
-        break;
-    }
-    if (seps && gl != 3)
-        return NUM_BAD;
-    int fd = 0, round_up = 0, nfrac = 0;
-    if (i < n && s[i] == dec) {
-        i++;
-        for (; i < n; i++) {
-            unsigned d = (unsigned)(unsigned char)s[i] - '0';
-            if (d > 9)
-                break;
-            nfrac++;
-            if (fd < scale) {
-                if (v > (UINT64_MAX - d) / 10)
-                    over = 1;
-                else
-                    v = v * 10 + d;
-                fd++;
-            } else if (fd == scale) {
-                round_up = d >= 5;
-                fd++;
-            }
-        }
-        if (ndig == 0 && nfrac == 0)
-            return NUM_BAD;
-    } else if (ndig == 0) {
-        return NUM_BAD;
-    }
-    if (i != n)
-        return NUM_BAD;
-    for (; fd < scale; fd++) {
-        if (v > UINT64_MAX / 10)
-            over = 1;
-        else
-            v *= 10;
-    }
-    if (round_up)
-        v++;
-    if (over || v > (uint64_t)INT64_MAX)
-        return NUM_RANGE;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return NUM_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* times                                                               */
-
-static inline int d2(const char *s)
-{
-    if (!is_digit(s[0]) || !is_digit(s[1]))
-        return -1;
-    return (s[0] - '0') * 10 + (s[1] - '0');
-}
-
-static inline int d4(const char *s)
-{
-    int a = d2(s), b = d2(s + 2);
-    return a < 0 || b < 0 ? -1 : a * 100 + b;
-}
-
-static int64_t days_cached(struct chunk *ch, int y, int m, int d)
-{
-    int64_t ymd = (int64_t)y * 10000 + m * 100 + d;
-    if (ymd != ch->cache_ymd) {
-        ch->cache_ymd = ymd;
-        ch->cache_days = scrm__days_from_civil(y, (unsigned)m, (unsigned)d);
-    }
-    return ch->cache_days;
-}
-
-/* "HH:MM[:SS[.fff]]" at s[*i]; returns seconds of day or -1. */
-static int64_t parse_hms(const char *s, size_t n, size_t *i, int frac_ok)
-{
-    size_t k = *i;
-    if (k + 5 > n || s[k + 2] != ':')
-        return -1;
-    int hh = d2(s + k), mm = d2(s + k + 3), ss = 0;
-    if (hh < 0 || mm < 0 || hh > 23 || mm > 59)
-        return -1;
-    k += 5;
-    if (k < n && s[k] == ':') {
-        if (k + 3 > n || (ss = d2(s + k + 1)) < 0 || ss > 60)
-            return -1;
-        k += 3;
-        if (frac_ok && k < n && (s[k] == '.' || s[k] == ',')) {
-            k++;
-            if (k >= n || !is_digit(s[k]))
-                return -1;
-            while (k < n && is_digit(s[k]))
-                k++;
-        }
-    }
-    *i = k;
-    return (int64_t)hh * 3600 + mm * 60 + ss;
-}
-
-/* ISO 8601 date or date-time. */
-static int parse_iso(struct chunk *ch, const char *s, size_t n, int64_t offset, int64_t *out)
-{
-    if (n < 10 || s[4] != '-' || s[7] != '-')
-        return NUM_BAD;
-    int y = d4(s), m = d2(s + 5), d = d2(s + 8);
-    if (y < 0 || m < 0 || d < 0 || !scrm__valid_date(y, (unsigned)m, (unsigned)d))
-        return NUM_BAD;
-    size_t i = 10;
-    int64_t sod = 0;
-    if (i < n && (s[i] == 'T' || s[i] == ' ') && i + 1 < n && is_digit(s[i + 1])) {
-        i++;
-        if ((sod = parse_hms(s, n, &i, 1)) < 0)
-            return NUM_BAD;
-        if (i < n) {
-            if (s[i] == 'Z' && i + 1 == n) {
-                offset = 0;
-                i++;
-            } else if (s[i] == ' ' && n - i == 4 && memcmp(s + i, " UTC", 4) == 0) {
-                offset = 0;
-                i += 4;
-            } else if (s[i] == '+' || s[i] == '-') {
-                int sign = s[i] == '-' ? -1 : 1;
-                i++;
-                int oh, om = 0;
-                if (i + 2 > n || (oh = d2(s + i)) < 0 || oh > 23)
-                    return NUM_BAD;
-                i += 2;
-                if (i < n && s[i] == ':')
-                    i++;
-                if (i < n) {
-                    if (i + 2 > n || (om = d2(s + i)) < 0 || om > 59)
-                        return NUM_BAD;
-                    i += 2;
-                }
-                offset = sign * ((int64_t)oh * 3600 + om * 60);
-            }
-        }
-    }
-    if (i != n)
-        return NUM_BAD;
-    int64_t t = days_cached(ch, y, m, d) * 86400 + sod - offset;
-    if (t < SCRM_TIME_MIN || t > SCRM_TIME_MAX)
-        return NUM_RANGE;
-    *out = t;
-    return NUM_OK;
-}
-
-/* DD/MM/YYYY [HH:MM[:SS]] */
-static int parse_dmy(struct chunk *ch, const char *s, size_t n, int64_t offset, int64_t *out)
-{
-    size_t i = 0;
-    int f[2] = {0, 0};
-    for (int k = 0; k < 2; k++) {
-        int nd = 0;
-        while (i < n && is_digit(s[i]) && nd < 2) {
-            f[k] = f[k] * 10 + (s[i] - '0');
-            i++;
-            nd++;
-        }
-        if (nd == 0 || i >= n || s[i] != '/')
-            return NUM_BAD;
-        i++;
-    }
-    if (i + 4 > n)
-        return NUM_BAD;
-    int y = d4(s + i);
-    if (y < 0 || !scrm__valid_date(y, (unsigned)f[1], (unsigned)f[0]))
-        return NUM_BAD;
-    i += 4;
-    int64_t sod = 0;
-    if (i < n) {
-        if (s[i] != ' ' && s[i] != 'T')
-            return NUM_BAD;
-        i++;
-        if ((sod = parse_hms(s, n, &i, 0)) < 0 || i != n)
-            return NUM_BAD;
-    }
-    int64_t t = days_cached(ch, y, f[1], f[0]) * 86400 + sod - offset;
-    if (t < SCRM_TIME_MIN || t > SCRM_TIME_MAX)
-        return NUM_RANGE;
-    *out = t;
-    return NUM_OK;
-}
-
-/* An optional '-' and 1..19 digits -> value (not range-checked). */
-static int parse_digits(const char *s, size_t n, int64_t *out, int *ndig_out)
-{
-    size_t i = 0;
-    int neg = 0;
-    if (n && s[0] == '-') {
-        neg = 1;
-        i = 1;
-    }
-    if (i == n)
-        return NUM_BAD;
-    uint64_t v = 0;
-    int rc = parse_uint(s + i, n - i, &v);
-    if (rc != NUM_OK)
-        return rc;
-    if (v > (uint64_t)INT64_MAX)
-        return NUM_RANGE;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    *ndig_out = (int)(n - (size_t)neg);
-    return NUM_OK;
-}
-
-/* YYYYMMDD value -> time, or NUM_BAD if not a valid date. */
-static int ymd8_to_time(struct chunk *ch, int64_t v, int64_t offset, int64_t *out)
-{
-    int y = (int)(v / 10000), m = (int)(v / 100 % 100), d = (int)(v % 100);
-    if (v < 0 || y < 1 || !scrm__valid_date(y, (unsigned)m, (unsigned)d))
-        return NUM_BAD;
-    int64_t t = days_cached(ch, y, m, d) * 86400 - offset;
-    if (t < SCRM_TIME_MIN || t > SCRM_TIME_MAX)
-        return NUM_RANGE;
-    *out = t;
-    return NUM_OK;
-}
-
-static const char *tfmt_name(int f)
-{
-    switch (f) {
-    case SCRM_TIME_ISO8601: return "an ISO 8601 time";
-    case SCRM_TIME_YYYYMMDD: return "a YYYYMMDD date";
-    case SCRM_TIME_DMY: return "a DD/MM/YYYY date";
-    case SCRM_TIME_EPOCH: return "an epoch time in seconds";
-    default: return "a time (ISO 8601, YYYYMMDD, DD/MM/YYYY or epoch seconds)";
-    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -673,7 +318,7 @@ static void chunk_reset(struct ctx *c, struct chunk *ch)
     ch->base = base;
     ch->cap = cap;
     ch->all_ymd8 = 1;
-    ch->cache_ymd = -1;
+    ch->dc.ymd = -1;
 }
 
 /* Field content without quotes/escapes, in scratch if it had escapes. */
@@ -774,13 +419,13 @@ static int process_row(struct ctx *c, struct chunk *ch, const span *f, unsigned 
         uint64_t k;
         int rc;
         if (c->key_mode == KEY_U64_CANON) {
-            if (parse_u64(s, n, 0, &k) != NUM_OK) {
+            if (scrm__parse_u64(s, n, 0, &k) != NUM_OK) {
                 ch->need_string = 1;
                 return ROW_STOP;
             }
         } else {
             trim(&s, &n);
-            if ((rc = parse_u64(s, n, 1, &k)) != NUM_OK) {
+            if ((rc = scrm__parse_u64(s, n, 1, &k)) != NUM_OK) {
                 show(v, sizeof v, s, n);
                 return reject(c, ch, line, c->rolename[R_CUST],
                               rc == NUM_RANGE ? "'%s' is out of range for an unsigned 64-bit integer"
@@ -801,51 +446,43 @@ static int process_row(struct ctx *c, struct chunk *ch, const span *f, unsigned 
         int64_t t = 0;
         int rc = NUM_BAD, fmt = c->tfmt;
         if (fmt == SCRM_TIME_AUTO) {
-            int cls = 0;
-            if (n >= 10 && s[4] == '-' && is_digit(s[0]))
-                cls = TC_ISO;
-            else if (n >= 8 && (s[1] == '/' || s[2] == '/'))
-                cls = TC_DMY;
-            else if (n && (is_digit(s[0]) || (s[0] == '-' && n > 1 && is_digit(s[1]))))
-                cls = TC_DIGITS;
+            int cls = scrm__time_class(s, n);
             if (cls) {
                 if (!ch->tmask)
                     ch->first_class = cls;
                 ch->tmask |= (unsigned)cls;
             }
             if (cls == TC_ISO) {
-                rc = parse_iso(ch, s, n, c->offset, &t);
+                rc = scrm__time_iso(&ch->dc, s, n, c->offset, &t);
                 fmt = SCRM_TIME_ISO8601;
             } else if (cls == TC_DMY) {
-                rc = parse_dmy(ch, s, n, c->offset, &t);
+                rc = scrm__time_dmy(&ch->dc, s, n, c->offset, &t);
                 fmt = SCRM_TIME_DMY;
             } else if (cls == TC_DIGITS) {
                 int nd = 0;
-                rc = parse_digits(s, n, &t, &nd);
+                rc = scrm__time_digits(s, n, &t, &nd);
                 if (rc == NUM_OK) {
                     /* raw value; converted once the column's format is known */
-                    if (ch->all_ymd8) {
-                        int64_t tmp;
-                        ch->all_ymd8 = nd == 8 && s[0] != '-' && ymd8_to_time(ch, t, 0, &tmp) != NUM_BAD;
-                    }
+                    if (ch->all_ymd8)
+                        ch->all_ymd8 = scrm__time_is_ymd8(s, t, nd);
                     if (!ch->all_ymd8 && (t < SCRM_TIME_MIN || t > SCRM_TIME_MAX))
                         rc = NUM_RANGE;
                 }
             }
         } else if (fmt == SCRM_TIME_ISO8601) {
-            rc = parse_iso(ch, s, n, c->offset, &t);
+            rc = scrm__time_iso(&ch->dc, s, n, c->offset, &t);
         } else if (fmt == SCRM_TIME_DMY) {
-            rc = parse_dmy(ch, s, n, c->offset, &t);
+            rc = scrm__time_dmy(&ch->dc, s, n, c->offset, &t);
         } else if (fmt == SCRM_TIME_YYYYMMDD) {
             int nd = 0;
-            rc = parse_digits(s, n, &t, &nd);
+            rc = scrm__time_digits(s, n, &t, &nd);
             if (rc == NUM_OK)
-                rc = nd == 8 && s[0] != '-' ? ymd8_to_time(ch, t, c->offset, &t) : NUM_BAD;
+                rc = nd == 8 && s[0] != '-' ? scrm__time_ymd8(&ch->dc, t, c->offset, &t) : NUM_BAD;
             else
                 rc = NUM_BAD;
         } else { /* epoch */
             int nd = 0;
-            rc = parse_digits(s, n, &t, &nd);
+            rc = scrm__time_digits(s, n, &t, &nd);
             if (rc == NUM_OK && (t < SCRM_TIME_MIN || t > SCRM_TIME_MAX))
                 rc = NUM_RANGE;
         }
@@ -859,7 +496,7 @@ static int process_row(struct ctx *c, struct chunk *ch, const span *f, unsigned 
                               "'%s' is out of range (years 1 to 9999)", v);
             else
                 stop = reject(c, ch, line, c->rolename[R_TIME], "'%s' is not %s", v,
-                              tfmt_name(fmt));
+                              scrm__time_format_name(fmt));
             return stop ? ROW_STOP : ROW_SKIP;
         }
         c->tm[slot] = t;
@@ -871,7 +508,7 @@ static int process_row(struct ctx *c, struct chunk *ch, const span *f, unsigned 
             return ROW_STOP;
         trim(&s, &n);
         int64_t a;
-        int rc = parse_decimal(s, n, c->dec, c->thou, c->minor, &a);
+        int rc = scrm__parse_decimal(s, n, c->dec, c->thou, c->minor, &a);
         if (rc != NUM_OK)
             return amount_reason(c, ch, line, R_AMOUNT, rc, s, n) ? ROW_STOP : ROW_SKIP;
         c->am[slot] = a;
@@ -880,13 +517,13 @@ static int process_row(struct ctx *c, struct chunk *ch, const span *f, unsigned 
         if (field_text(c, ch, &f[R_QTY], &s, &n))
             return ROW_STOP;
         trim(&s, &n);
-        int rc = parse_decimal(s, n, c->dec, c->thou, 6, &q);
+        int rc = scrm__parse_decimal(s, n, c->dec, c->thou, 6, &q);
         if (rc != NUM_OK)
             return amount_reason(c, ch, line, R_QTY, rc, s, n) ? ROW_STOP : ROW_SKIP;
         if (field_text(c, ch, &f[R_PRICE], &s, &n))
             return ROW_STOP;
         trim(&s, &n);
-        rc = parse_decimal(s, n, c->dec, c->thou, c->minor + 6, &p);
+        rc = scrm__parse_decimal(s, n, c->dec, c->thou, c->minor + 6, &p);
         if (rc != NUM_OK)
             return amount_reason(c, ch, line, R_PRICE, rc, s, n) ? ROW_STOP : ROW_SKIP;
         /* q * 10^6 times p * 10^(minor+6) = amount * 10^(minor+12) */
@@ -1702,7 +1339,7 @@ static int csv_load(scrm_csv_report **report_out, scrm_dataset *ds, const char *
                 int64_t *tm = c->tm + ch->base;
                 if (fmt == SCRM_TIME_YYYYMMDD) {
                     for (uint64_t i = 0; i < ch->n; i++)
-                        if (ymd8_to_time(ch, tm[i], c->offset, &tm[i]) != NUM_OK) {
+                        if (scrm__time_ymd8(&ch->dc, tm[i], c->offset, &tm[i]) != NUM_OK) {
                             bad = 1;
                             break;
                         }

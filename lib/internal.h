@@ -162,4 +162,80 @@ int64_t scrm__period_of_day(int64_t day, int unit);
 int64_t scrm__period_first_day(int64_t index, int unit);
 int scrm__period_check(const char *fn, int unit, int64_t utc_offset);
 
+/* ---- number parsing (lib/csv_number.c) ----
+ * Results of the parsers of numbers and times: ok, not a value of the
+ * kind, or a value out of range. */
+enum { SCRM__NUM_OK = 0, SCRM__NUM_BAD = 1, SCRM__NUM_RANGE = 2 };
+/* Eight ASCII digits at s -> their value, or -1 if one is not a digit. */
+int64_t scrm__parse8(const char *s);
+/* Digits s[0..n) -> value with overflow detection (SCRM__NUM_*). */
+int scrm__parse_uint(const char *s, size_t n, uint64_t *out);
+/* Unsigned decimal; without lenient, canonical (no leading zero but "0"). */
+int scrm__parse_u64(const char *s, size_t n, int lenient, uint64_t *out);
+/* Decimal number -> integer scaled by 10^scale (rounded half away from
+ * zero), with decimal separator dec and thousands separator thou (accepted
+ * only between groups of three digits). */
+int scrm__parse_decimal_slow(const char *s, size_t n, char dec, char thou, int scale,
+                             int64_t *out);
+/* The common "[-]digits[.digits]" inline (at most 18 digits kept: no
+ * overflow possible); anything else goes to scrm__parse_decimal_slow. */
+static inline int scrm__parse_decimal(const char *s, size_t n, char dec, char thou, int scale,
+                                      int64_t *out)
+{
+    size_t i = 0;
+    int neg = 0;
+    if (n && s[0] == '-') {
+        neg = 1;
+        i = 1;
+    }
+    uint64_t v = 0;
+    size_t ni = 0;
+    while (i < n && (unsigned)(unsigned char)s[i] - '0' <= 9) {
+        v = v * 10 + (unsigned)(s[i] - '0');
+        i++;
+        ni++;
+    }
+    int fd = 0;
+    if (i < n && s[i] == dec) {
+        i++;
+        while (i < n && fd < scale && (unsigned)(unsigned char)s[i] - '0' <= 9) {
+            v = v * 10 + (unsigned)(s[i] - '0');
+            i++;
+            fd++;
+        }
+    }
+    if (i != n || ni + (size_t)scale > 18 || (ni == 0 && fd == 0))
+        return scrm__parse_decimal_slow(s, n, dec, thou, scale, out);
+    for (; fd < scale; fd++)
+        v *= 10;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return SCRM__NUM_OK;
+}
+
+/* ---- time parsing (lib/timeparse.c) ----
+ * The formats of scrm_time_format (io.h); the CSV loader and
+ * scrm_time_parse() share these. Results are SCRM__NUM_*; RANGE means
+ * outside SCRM_TIME_MIN .. SCRM_TIME_MAX. */
+/* Kinds of time text, as the auto format tells them apart. */
+enum { SCRM__TC_ISO = 1, SCRM__TC_DMY = 2, SCRM__TC_DIGITS = 4 };
+/* The last date converted: consecutive rows often share their date. */
+typedef struct scrm__date_cache {
+    int64_t ymd;  /* y*10000 + m*100 + d, or -1 */
+    int64_t days;
+} scrm__date_cache;
+#define SCRM__DATE_CACHE_INIT {-1, 0}
+/* SCRM__TC_* of a (trimmed) value by its shape, or 0 if none. */
+int scrm__time_class(const char *s, size_t n);
+int scrm__time_iso(scrm__date_cache *dc, const char *s, size_t n, int64_t offset, int64_t *out);
+int scrm__time_dmy(scrm__date_cache *dc, const char *s, size_t n, int64_t offset, int64_t *out);
+/* An optional '-' and digits -> value (not range-checked); *ndig_out gets
+ * the number of characters without the sign. */
+int scrm__time_digits(const char *s, size_t n, int64_t *out, int *ndig_out);
+/* A YYYYMMDD value (from scrm__time_digits) -> time; BAD if not a date. */
+int scrm__time_ymd8(scrm__date_cache *dc, int64_t v, int64_t offset, int64_t *out);
+/* Would the auto format count this all-digit value as a YYYYMMDD date? */
+int scrm__time_is_ymd8(const char *s, int64_t v, int ndig);
+/* "an ISO 8601 time", ... for messages (SCRM_TIME_AUTO: the list). */
+const char *scrm__time_format_name(int fmt);
+
 #endif

@@ -998,6 +998,113 @@ static void test_allocation_failures_add_nothing_and_leak_nothing(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* scrm_time_parse                                                     */
+
+/* Days by hand: 2024-03-01 is day 19783 (header comment), so 2024-02-29 is
+ * 19782 (1709164800); 0001-01-01 is SCRM_TIME_MIN, 9999-12-31T23:59:59 is
+ * SCRM_TIME_MAX (dataset.h). */
+static void test_time_parse_values_and_limits(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *s;
+        int fmt;
+        int64_t offset, want;
+    } cases[] = {
+        {"iso date", "2024-03-01", SCRM_TIME_ISO8601, 0, T20240301},
+        {"iso leap day", "2024-02-29", SCRM_TIME_ISO8601, 0, INT64_C(1709164800)},
+        {"iso offset", "2024-03-01T10:30:00+02:00", SCRM_TIME_ISO8601, 0,
+         T20240301 + 37800 - 7200},
+        {"iso explicit offset wins", "2024-03-01T10:30:00-0130", SCRM_TIME_AUTO, 3600,
+         T20240301 + 37800 + 5400},
+        {"iso utc", "2024-03-01 10:30 UTC", SCRM_TIME_AUTO, -10800, T20240301 + 37800},
+        {"iso local", "2024-03-01 10:30", SCRM_TIME_AUTO, -10800, T20240301 + 37800 + 10800},
+        {"iso fraction dropped", "2024-03-01T00:00:01.999Z", SCRM_TIME_AUTO, 0, T20240301 + 1},
+        {"year 1", "0001-01-01", SCRM_TIME_AUTO, 0, SCRM_TIME_MIN},
+        {"year 1 west of utc", "0001-01-01", SCRM_TIME_AUTO, -3600, SCRM_TIME_MIN + 3600},
+        {"year 9999", "9999-12-31T23:59:59Z", SCRM_TIME_AUTO, 0, SCRM_TIME_MAX},
+        {"yyyymmdd", "19970101", SCRM_TIME_YYYYMMDD, 0, T19970101},
+        {"auto yyyymmdd", "19970101", SCRM_TIME_AUTO, -10800, T19970101 + 10800},
+        {"auto epoch", "1700000000", SCRM_TIME_AUTO, 3600, INT64_C(1700000000)},
+        {"auto 8 digits, not a date", "19971301", SCRM_TIME_AUTO, 0, INT64_C(19971301)},
+        {"negative epoch", "-1", SCRM_TIME_AUTO, 0, -1},
+        {"epoch max", "253402300799", SCRM_TIME_EPOCH, 0, SCRM_TIME_MAX},
+        {"dmy", "1/3/2024", SCRM_TIME_DMY, 0, T20240301},
+        {"auto dmy leap day", "29/02/2024 01:00", SCRM_TIME_AUTO, 0, INT64_C(1709164800) + 3600},
+        {"spaces", " \t2024-03-01  ", SCRM_TIME_AUTO, 0, T20240301},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t t = 42;
+        int rc = scrm_time_parse(&t, cases[i].s, strlen(cases[i].s), cases[i].fmt,
+                                 cases[i].offset);
+        if (rc != SCRM_OK || t != cases[i].want)
+            print_error("case '%s': rc %d, t %lld, %s\n", cases[i].name, rc, (long long)t,
+                        scrm_last_error());
+        assert_int_equal(rc, SCRM_OK);
+        assert_int_equal(t, cases[i].want);
+    }
+}
+
+static void test_time_parse_bad_values_say_why(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        int fmt;
+        int64_t offset;
+        int rc;
+        const char *msg;
+    } cases[] = {
+        {"2024-13-01", SCRM_TIME_AUTO, 0, SCRM_EINVAL, "'2024-13-01' is not a date: month 13"},
+        {"2023-02-29", SCRM_TIME_ISO8601, 0, SCRM_EINVAL,
+         "'2023-02-29' is not a date: day 29 (February 2023 has 28 days)"},
+        {"20240230", SCRM_TIME_AUTO, 0, SCRM_EINVAL, NULL}, /* auto: epoch 20240230 is fine */
+        {"20240230", SCRM_TIME_YYYYMMDD, 0, SCRM_EINVAL,
+         "'20240230' is not a date: day 30 (February 2024 has 29 days)"},
+        {"31/04/2024", SCRM_TIME_AUTO, 0, SCRM_EINVAL,
+         "'31/04/2024' is not a date: day 31 (April 2024 has 30 days)"},
+        {"0000-12-31", SCRM_TIME_AUTO, 0, SCRM_ERANGE,
+         "'0000-12-31' is out of range (years 1 to 9999)"},
+        {"0001-01-01", SCRM_TIME_AUTO, 3600, SCRM_ERANGE,
+         "'0001-01-01' is out of range (years 1 to 9999)"},
+        {"9999-12-31T23:59:59-00:01", SCRM_TIME_AUTO, 0, SCRM_ERANGE,
+         "'9999-12-31T23:59:59-00:01' is out of range (years 1 to 9999)"},
+        {"253402300800", SCRM_TIME_EPOCH, 0, SCRM_ERANGE,
+         "'253402300800' is out of range (years 1 to 9999)"},
+        {"99999999999999999999", SCRM_TIME_AUTO, 0, SCRM_ERANGE,
+         "'99999999999999999999' is out of range (years 1 to 9999)"},
+        {"2024-03-01T24:00", SCRM_TIME_AUTO, 0, SCRM_EINVAL,
+         "'2024-03-01T24:00' is not an ISO 8601 time"},
+        {"2024-03-01", SCRM_TIME_YYYYMMDD, 0, SCRM_EINVAL, "'2024-03-01' is not a YYYYMMDD date"},
+        {"abc", SCRM_TIME_AUTO, 0, SCRM_EINVAL,
+         "'abc' is not a time (ISO 8601, YYYYMMDD, DD/MM/YYYY or epoch seconds)"},
+        {"  ", SCRM_TIME_AUTO, 0, SCRM_EINVAL, "empty value"},
+        {"1", 9, 0, SCRM_EINVAL, "scrm_time_parse: time format 9 is unknown"},
+        {"1", SCRM_TIME_AUTO, 86401, SCRM_EINVAL,
+         "scrm_time_parse: utc_offset 86401 is not -86400..86400"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t t = 42;
+        int rc = scrm_time_parse(&t, cases[i].s, strlen(cases[i].s), cases[i].fmt,
+                                 cases[i].offset);
+        if (!cases[i].msg) { /* valid under the other reading */
+            assert_int_equal(rc, SCRM_OK);
+            continue;
+        }
+        if (rc != cases[i].rc || strcmp(scrm_last_error(), cases[i].msg) != 0)
+            print_error("case '%s': rc %d, %s\n", cases[i].s, rc, scrm_last_error());
+        assert_int_equal(rc, cases[i].rc);
+        assert_string_equal(scrm_last_error(), cases[i].msg);
+        assert_int_equal(t, 42); /* not written on failure */
+    }
+    int64_t t;
+    assert_int_equal(scrm_time_parse(NULL, "1", 1, SCRM_TIME_AUTO, 0), SCRM_EINVAL);
+    assert_int_equal(scrm_time_parse(&t, NULL, 1, SCRM_TIME_AUTO, 0), SCRM_EINVAL);
+    assert_int_equal(scrm_time_parse(&t, "2024-03-01x", 10, SCRM_TIME_AUTO, 0), SCRM_OK);
+    assert_int_equal(t, T20240301); /* len bounds the text */
+}
+
+/* ------------------------------------------------------------------ */
 /* chunking: results do not depend on the number of threads            */
 
 static char *make_big_text(size_t *len_out, int with_bad_row)
@@ -1270,6 +1377,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_calendar_round_trip_and_known_days),
+        cmocka_unit_test(test_time_parse_values_and_limits),
+        cmocka_unit_test(test_time_parse_bad_values_say_why),
         cmocka_unit_test(test_options_init_defaults_and_errors),
         cmocka_unit_test(test_bad_options_are_einval),
         cmocka_unit_test(test_null_arguments),

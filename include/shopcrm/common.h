@@ -156,6 +156,35 @@ SCRM_EXPORT int scrm_set_allocator(scrm_malloc_fn m, scrm_realloc_fn r, scrm_fre
  */
 typedef int (*scrm_progress_fn)(uint64_t done, uint64_t total, void *payload);
 
+/* ---- time parsing ---- */
+
+/**
+ * Parse one time value as the CSV loader parses a time column.
+ *
+ * Surrounding spaces and tabs are ignored. Local times (dates, and
+ * date-times without an explicit offset) become UTC with @p utc_offset:
+ * time_utc = local − utc_offset. With ::SCRM_TIME_AUTO the value is taken as
+ * the loader takes a column holding only this value: ISO 8601 if it looks
+ * like `YYYY-MM-DD...`, DD/MM/YYYY if it looks like `D/M/YYYY...`, and an
+ * all-digit value as `YYYYMMDD` if it has 8 digits and is a valid date,
+ * as epoch seconds otherwise.
+ *
+ * @param[out] out     receives the time in seconds since 1970-01-01 UTC;
+ *                     written only on success.
+ * @param s            the text; need not be NUL-terminated; borrowed.
+ * @param len          its length in bytes.
+ * @param format       a ::scrm_time_format (declared in shopcrm/io.h), passed as `int`.
+ * @param utc_offset   seconds east of UTC of local times, -86400..86400.
+ * @return SCRM_OK; SCRM_EINVAL if the text is not a time of the format
+ *         (scrm_last_error() says why: `'2024-13-01' is not a date: month 13`)
+ *         or an argument is invalid; SCRM_ERANGE if the time is outside
+ *         years 1 to 9999 UTC.
+ * @note Thread safety: safe.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_time_parse(int64_t *out, const char *s, uint64_t len, int format,
+                                int64_t utc_offset);
+
 #ifdef __cplusplus
 }
 #endif
