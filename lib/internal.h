@@ -238,4 +238,16 @@ int scrm__time_is_ymd8(const char *s, int64_t v, int ndig);
 /* "an ISO 8601 time", ... for messages (SCRM_TIME_AUTO: the list). */
 const char *scrm__time_format_name(int fmt);
 
+/* ---- multi-batch transactions (lib/dataset.c) ----
+ * Several appends that succeed or fail together (the CSV loader appends a
+ * file chunk by chunk). Between begin and commit/rollback every append
+ * behaves as usual; rollback takes the dataset back to its state at begin
+ * (customers, orders, duplicates, order keys seen, key type, time range),
+ * commit keeps it. Neither can fail; both free the mark. One transaction at
+ * a time per dataset; begin fails with SCRM_ENOMEM only. */
+typedef struct scrm__dataset_mark scrm__dataset_mark;
+int scrm__dataset_begin(scrm_dataset *ds, scrm__dataset_mark **mark_out);
+void scrm__dataset_rollback(scrm__dataset_mark *mark);
+void scrm__dataset_commit(scrm__dataset_mark *mark);
+
 #endif
