@@ -58,6 +58,7 @@ struct pass {
     struct load_totals tot;
     struct time_seen ts;
     uint64_t line_base;  /* newlines of the data before the window */
+    uint64_t orders0;    /* orders of the dataset before the load */
     int again;           /* a decision changed: roll back, run again */
 };
 
@@ -540,6 +541,20 @@ static uint64_t compact_window(struct ctx *c)
     return nrows;
 }
 
+/* Tell the dataset how many rows the load will end with, from the rows
+ * per byte so far, so it sizes its row segments once rather than growing
+ * them by half window after window (internal.h). */
+static void expect_rows(const struct ctx *c, scrm_dataset *ds, const struct pass *ps,
+                        uint64_t nrows)
+{
+    __extension__ typedef unsigned __int128 u128;
+    uint64_t through = (uint64_t)(c->ch[c->nchunks - 1].final - c->data);
+    uint64_t all = (uint64_t)(c->E - c->data);
+    uint64_t rows = ps->tot.rows_added + ps->tot.duplicates + nrows;
+    if (through)
+        scrm__dataset_expect_rows(ds, ps->orders0 + (uint64_t)((u128)rows * all / through));
+}
+
 static int append_window(struct ctx *c, scrm_dataset *ds, struct pass *ps)
 {
     uint64_t nrows = compact_window(c), added = 0;
@@ -547,6 +562,7 @@ static int append_window(struct ctx *c, scrm_dataset *ds, struct pass *ps)
     if (nrows > UINT32_MAX) /* only with a window of more than 4 GiB */
         return scrm__error(SCRM_EOVERFLOW, -1, "CSV: %llu rows in one window",
                            (unsigned long long)nrows);
+    expect_rows(c, ds, ps, nrows);
     if (nrows && c->key_mode == KEY_STRING)
         err = scrm_dataset_append_str(ds, nrows, c->cs, c->cl, c->tm, c->am, c->ok, &added);
     else if (nrows)
@@ -674,6 +690,7 @@ static int run_passes(struct ctx *c, scrm_dataset *ds, struct pass *ps,
         if (err)
             return err;
         pass_init(ps, c);
+        ps->orders0 = scrm_dataset_order_count(ds);
         err = run_pass(c, ds, ps);
         if (!err && !ps->again)
             return SCRM_OK;
@@ -744,6 +761,7 @@ static int csv_load(scrm_csv_report **report_out, scrm_dataset *ds, const char *
         rep = NULL;
     }
 done:
+    scrm__dataset_expect_rows(ds, 0);
     scrm__dataset_rollback(mark);
     pass_free(&ps);
     ctx_free(c);

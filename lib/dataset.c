@@ -81,6 +81,9 @@ struct scrm_dataset {
     scrm__dataset_mark *txn;
     /* Bumped by every change of the contents (dataset_changed). */
     uint64_t version;
+    /* Rows the dataset is expected to hold after the appends to come (a
+     * hint for sizing segments; 0 = unknown). */
+    uint64_t expect_rows;
 };
 
 /* Per partition, what a transaction restores. */
@@ -452,6 +455,27 @@ static int reserve_partition(batch *b, uint32_t p)
     return SCRM_OK;
 }
 
+/* Room beyond the batch for a partition's new segment, which will hold
+ * `after` rows once the batch (of `added` rows in all) is in. Without a
+ * hint: half of `after` (none for the first batch, the common bulk load),
+ * so room grows geometrically. With scrm__dataset_expect_rows(): the
+ * partition's share of the expected total, estimated from its share so
+ * far, plus 1/32: a load streamed in many batches then gets one segment
+ * per partition, or two where the estimate fell short, instead of slabs
+ * with up to half their rows unused (and faulted in all the same: a
+ * partition's slack lies between its neighbours' rows). */
+static uint64_t segment_slack(const scrm_dataset *ds, uint64_t after, uint64_t added)
+{
+    uint64_t now = ds->n_orders + added;
+    if (ds->expect_rows > now) {
+        __extension__ typedef unsigned __int128 u128;
+        uint64_t want = (uint64_t)((u128)after * ds->expect_rows / now);
+        want += want / 32 + 16;
+        return want - after;
+    }
+    return ds->n_orders ? after / 2 : 0;
+}
+
 /* Make room for the batch's rows of every partition: in its last segment
  * when they fit, else in a new segment, in one new slab shared by all the
  * partitions that need room. A new segment has room for the batch's rows
@@ -479,7 +503,7 @@ static int reserve_rows(batch *b)
             pt->seg = sg;
             pt->cap_seg = c;
         }
-        b->room[p] = need + (ds->n_orders ? (pt->n_rows + need) / 2 : 0);
+        b->room[p] = need + segment_slack(ds, pt->n_rows + need, b->pstart[PARTS]);
         total += b->room[p];
     }
     if (total) {
@@ -1041,6 +1065,11 @@ void scrm__dataset_rollback(scrm__dataset_mark *m)
     ds->key_type = m->key_type;
     dataset_changed(ds);
     mark_free(m);
+}
+
+void scrm__dataset_expect_rows(scrm_dataset *ds, uint64_t total)
+{
+    ds->expect_rows = total;
 }
 
 void scrm__dataset_commit(scrm__dataset_mark *m)
