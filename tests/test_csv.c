@@ -1354,7 +1354,8 @@ static char *order_text(int first, int last, int bad_last)
 {
     size_t cap = 64 + (size_t)(last - first + 1) * 80, len = 0;
     char *s = malloc(cap);
-    assert_non_null(s);
+    if (!s)
+        abort();
     len += (size_t)sprintf(s, "order,customer_id,date,note,amount\n");
     for (int i = first; i < last; i++) {
         int id = i % 11 == 0 ? i - 1 : i; /* repeats the previous id */
