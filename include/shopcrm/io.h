@@ -22,7 +22,8 @@
  * - Rows with an empty customer are skipped and counted. Bad rows either
  *   fail the whole load (::SCRM_CSV_STRICT, the default) or are rejected and
  *   reported (::SCRM_CSV_SKIP).
- * - A load is atomic: on any failure nothing is added to the dataset.
+ * - A load streams the input in bounded windows and is atomic: on any
+ *   failure nothing is added to the dataset.
  * @{
  */
 #ifndef SHOPCRM_IO_H
@@ -167,8 +168,10 @@ typedef struct scrm_csv_report scrm_csv_report;
 /**
  * Load orders from the CSV file at @p path into @p ds.
  *
- * The file is memory-mapped and parsed by several threads. The load is one
- * atomic append: on any error nothing is added to @p ds.
+ * The file is memory-mapped and streamed: parsed by several threads in
+ * windows of a few MiB, each appended to @p ds before the next is parsed, so
+ * memory beyond the dataset stays bounded. The load is still atomic: on any
+ * error (even in the last window) @p ds is left exactly as it was.
  *
  * The customer key type follows the dataset's; if it is still
  * ::SCRM_KEY_AUTO, it is ::SCRM_KEY_U64 when every customer value of the file
