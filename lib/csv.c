@@ -18,9 +18,10 @@
  *     SCRM_KEY_AUTO, time format with SCRM_TIME_AUTO) are taken from the
  *     windows seen so far. When a later window contradicts one (a string
  *     key after numeric ones, mixed time kinds, an epoch value in a column
- *     guessed to be YYYYMMDD) the load is rolled back and run again with
- *     the decision fixed: at most MAX_PASSES passes, as each decision can
- *     only move one way.
+ *     taken as YYYYMMDD) the pass goes on without appending to see the whole
+ *     column (as one pass over all rows would), then the load is rolled
+ *     back and run again with the decision fixed: at most MAX_PASSES
+ *     passes, as each decision can only move one way.
  *
  * Number parsing: csv_number.c; times: timeparse.c; one record's fields
  * to a row: csv_row.c; rejects and the report: csv_report.c. */
@@ -42,7 +43,8 @@ uint64_t scrm__csv_min_chunk_bytes = UINT64_C(1) << 20;
 uint64_t scrm__csv_window_bytes = UINT64_C(16) << 20;
 
 /* One pass, plus one per decision that can be revised: string keys, and
- * for the time format at most two steps (guess -> fixed -> epoch). */
+ * for the time format at most two (auto -> auto knowing that the digits
+ * are epoch seconds -> fixed, to report a value out of range by line). */
 #define MAX_PASSES 5
 
 /* Auto time format: what the windows of this pass showed so far. */
@@ -59,6 +61,8 @@ struct pass {
     struct time_seen ts;
     uint64_t line_base;  /* newlines of the data before the window */
     uint64_t orders0;    /* orders of the dataset before the load */
+    int scan;            /* the time format must change: parse on without
+                          * appending, to decide as from the whole column */
     int again;           /* a decision changed: roll back, run again */
 };
 
@@ -405,6 +409,26 @@ static int strict_error(const struct ctx *c, const struct pass *ps, uint32_t t)
                        (unsigned long long)line, c->ch[t].err_column, c->ch[t].err_reason);
 }
 
+static void window_time(struct ctx *c, struct pass *ps, uint32_t nchunks);
+static void settle_time(struct ctx *c, struct pass *ps);
+
+/* Chunk t met a bad row in strict mode. With the auto time format, the
+ * rows before it may already show that the format must change (mixed
+ * kinds, a date out of range), and with it which row is the first bad
+ * one: then a pass with the format settled finds it. So the error does not
+ * depend on the window size. */
+static int strict_failure(struct ctx *c, struct pass *ps, uint32_t t)
+{
+    if (c->tfmt == SCRM_TIME_AUTO) {
+        window_time(c, ps, t + 1);
+        if (ps->scan) {
+            settle_time(c, ps);
+            return SCRM_OK;
+        }
+    }
+    return strict_error(c, ps, t);
+}
+
 /* The chunks of a window were parsed in parallel: walk them in order,
  * parse a chunk again where its start was not its predecessor's end (or
  * it stopped for another chunk), and act on the first signal. */
@@ -433,14 +457,8 @@ static int check_chunks(struct ctx *c, struct pass *ps)
             ps->again = 1;
             return SCRM_OK;
         }
-        if (ch->need_epoch) {
-            c->tfmt = SCRM_TIME_EPOCH;
-            c->ymd8_tentative = 0;
-            ps->again = 1;
-            return SCRM_OK;
-        }
         if (ch->failed)
-            return strict_error(c, ps, t);
+            return strict_failure(c, ps, t);
     }
     return SCRM_OK;
 }
@@ -460,19 +478,11 @@ static int parse_window(struct ctx *c, struct pass *ps)
 /* ------------------------------------------------------------------ */
 /* the auto time format                                                */
 
-/* Fix the format for the next pass; a YYYYMMDD guess stays revisable. */
-static void fix_time_format(struct ctx *c, struct pass *ps, int fmt)
-{
-    c->tfmt = fmt;
-    c->ymd8_tentative = fmt == SCRM_TIME_YYYYMMDD;
-    ps->again = 1;
-}
-
 /* The window's all-digit values are raw numbers: make them times. Fails
  * (0) on a value out of range, to be reported by line in a fixed pass. */
-static int convert_digits(struct ctx *c, int fmt)
+static int convert_digits(struct ctx *c, int fmt, uint32_t nchunks)
 {
-    for (uint32_t t = 0; t < c->nchunks; t++) {
+    for (uint32_t t = 0; t < nchunks; t++) {
         struct chunk *ch = &c->ch[t];
         int64_t *tm = c->tm + ch->base;
         for (uint64_t i = 0; i < ch->n; i++) {
@@ -487,32 +497,55 @@ static int convert_digits(struct ctx *c, int fmt)
     return 1;
 }
 
-/* Decide the column's format from the windows so far (the rule of
- * SCRM_TIME_AUTO in io.h) and convert this window's raw values. */
-static void decide_time(struct ctx *c, struct pass *ps)
+/* The format of the column from what was seen (the rule of SCRM_TIME_AUTO
+ * in io.h). */
+static int column_format(const struct time_seen *ts)
+{
+    return ts->first == SCRM__TC_ISO   ? SCRM_TIME_ISO8601
+           : ts->first == SCRM__TC_DMY ? SCRM_TIME_DMY
+           : ts->ymd8                  ? SCRM_TIME_YYYYMMDD
+                                       : SCRM_TIME_EPOCH;
+}
+
+/* After the first nchunks chunks of a window (auto format): note the time
+ * kinds seen and convert the raw all-digit values. When the windows
+ * contradict what earlier ones were appended with (mixed kinds, an epoch
+ * value after dates, a value out of range) the pass goes on parsing
+ * without appending (ps->scan), so that the new decision is taken on the
+ * whole column, as one pass over all rows would. */
+static void window_time(struct ctx *c, struct pass *ps, uint32_t nchunks)
 {
     struct time_seen *ts = &ps->ts;
-    for (uint32_t t = 0; t < c->nchunks; t++) {
+    for (uint32_t t = 0; t < nchunks; t++) {
         if (!ts->first && c->ch[t].tmask)
             ts->first = c->ch[t].first_class;
         ts->mask |= c->ch[t].tmask;
         ts->ymd8 &= c->ch[t].all_ymd8;
     }
-    if (!ts->first)
-        return; /* no time value yet */
-    int fmt = ts->first == SCRM__TC_ISO   ? SCRM_TIME_ISO8601
-              : ts->first == SCRM__TC_DMY ? SCRM_TIME_DMY
-              : ts->ymd8                  ? SCRM_TIME_YYYYMMDD
-                                          : SCRM_TIME_EPOCH;
-    if (ts->mask != (unsigned)ts->first) {
-        fix_time_format(c, ps, fmt); /* mixed kinds: the odd ones are bad rows */
-    } else if (ts->first == SCRM__TC_DIGITS) {
-        if (fmt == SCRM_TIME_EPOCH && ts->converted_ymd8)
-            fix_time_format(c, ps, fmt); /* earlier windows were taken as dates */
-        else if (!convert_digits(c, fmt))
-            fix_time_format(c, ps, fmt);
+    if (ps->scan || !ts->first)
+        return;
+    int fmt = column_format(ts);
+    if (ts->mask != (unsigned)ts->first)
+        ps->scan = 1;
+    else if (ts->first == SCRM__TC_DIGITS) {
+        if ((fmt == SCRM_TIME_EPOCH && ts->converted_ymd8) || !convert_digits(c, fmt, nchunks))
+            ps->scan = 1;
         ts->converted_ymd8 |= fmt == SCRM_TIME_YYYYMMDD;
     }
+}
+
+/* End of a scanning pass: the decision for the next one. Mixed kinds fix
+ * the format (the odd values are then bad rows); all-digit values that are
+ * not all dates are epoch seconds (auto again, knowing it); otherwise a
+ * value is out of range, reported by line by a pass with the format fixed. */
+static void settle_time(struct ctx *c, struct pass *ps)
+{
+    const struct time_seen *ts = &ps->ts;
+    if (ts->mask == (unsigned)ts->first && !ts->ymd8 && !c->ymd8_broken)
+        c->ymd8_broken = 1;
+    else
+        c->tfmt = column_format(ts);
+    ps->again = 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -652,12 +685,9 @@ static int run_pass(struct ctx *c, scrm_dataset *ds, struct pass *ps)
             err = parse_window(c, ps);
         if (err || ps->again)
             return err;
-        if (c->tfmt == SCRM_TIME_AUTO) {
-            decide_time(c, ps);
-            if (ps->again)
-                return SCRM_OK;
-        }
-        if ((err = append_window(c, ds, ps)) || (err = account_window(c, ps)))
+        if (c->tfmt == SCRM_TIME_AUTO)
+            window_time(c, ps, c->nchunks);
+        if (!ps->scan && ((err = append_window(c, ds, ps)) || (err = account_window(c, ps))))
             return err;
         p = c->ch[c->nchunks - 1].final;
         reset_chunks(c); /* string keys and scratch of the window */
@@ -665,6 +695,8 @@ static int run_pass(struct ctx *c, scrm_dataset *ds, struct pass *ps)
         if (p < c->E && (err = window_progress(c, p)))
             return err;
     }
+    if (ps->scan)
+        settle_time(c, ps);
     return SCRM_OK;
 }
 

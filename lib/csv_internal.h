@@ -60,7 +60,6 @@ struct chunk {
     const char *err_column;
     char err_reason[400];
     int need_string; /* KEY_U64_CANON met a non-canonical key */
-    int need_epoch;  /* a tentative YYYYMMDD column met another number */
     unsigned tmask;  /* time classes seen (auto) */
     int first_class; /* class of the first time value (auto) */
     int all_ymd8;    /* every all-digit time is a valid 8-digit date */
@@ -90,7 +89,6 @@ struct ctx {
     uint64_t reported;    /* last "done" given to the progress callback */
     int key_mode;
     int tfmt;             /* explicit format, or SCRM_TIME_AUTO */
-    int ymd8_tentative;   /* tfmt YYYYMMDD was guessed: another number -> epoch */
     int ymd8_broken;      /* the column has an all-digit value that is no date */
     int qty_price;        /* amount = quantity x unit price */
     int has_order;
@@ -117,7 +115,7 @@ struct ctx {
     struct chunk ch[MAX_CHUNKS];
     _Atomic uint64_t done[MAX_CHUNKS];
     atomic_int cancel;
-    atomic_int stop_all;        /* a chunk needs a new pass: no use going on */
+    atomic_int stop_all;        /* a chunk needs string keys: no use going on */
     atomic_uint err_chunk;      /* smallest chunk index with a strict error */
     pthread_mutex_t lock;       /* allocations from worker threads */
     int sequential;             /* re-parse: ignore signals from other chunks */

@@ -195,10 +195,6 @@ static int time_fixed(struct chunk *ch, const struct ctx *c, const char *s, size
     case SCRM_TIME_YYYYMMDD:
         if (scrm__time_digits(s, n, t, &nd) != NUM_OK)
             return NUM_BAD;
-        if (c->ymd8_tentative && !scrm__time_is_ymd8(s, *t, nd)) {
-            ch->need_epoch = 1; /* the column is epoch seconds after all */
-            return -1;
-        }
         return nd == 8 && s[0] != '-' ? scrm__time_ymd8(&ch->dc, *t, c->offset, t) : NUM_BAD;
     default: /* epoch */
         if ((rc = scrm__time_digits(s, n, t, &nd)) == NUM_OK &&
@@ -218,8 +214,6 @@ static int row_time(struct ctx *c, struct chunk *ch, const span *f, uint64_t lin
     int64_t t = 0;
     int fmt = c->tfmt;
     int rc = fmt == SCRM_TIME_AUTO ? time_auto(ch, c, s, n, &t, &fmt) : time_fixed(ch, c, s, n, &t);
-    if (rc < 0)
-        return ROW_STOP;
     if (rc != NUM_OK) {
         char v[80];
         show(v, sizeof v, s, n);

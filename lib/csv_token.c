@@ -397,7 +397,7 @@ void scrm__csv_parse_chunk(struct ctx *c, uint32_t t)
         if (rc == ROW_OK) {
             ch->n++;
         } else if (rc == ROW_STOP) {
-            if (ch->need_string || ch->need_epoch)
+            if (ch->need_string)
                 atomic_store(&c->stop_all, 1);
             if (ch->failed) {
                 unsigned cur = atomic_load(&c->err_chunk);
