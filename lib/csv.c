@@ -346,9 +346,21 @@ static int count_fn(void *vctx, uint32_t begin, uint32_t end, uint32_t thread)
     return 0;
 }
 
-/* Split [p, wend) into one chunk per thread at line starts, and size the
- * column buffers: records of a chunk <= its newlines (+ 1). */
-static int split_window(struct ctx *c, const char *p, const char *wend)
+/* Just after the n-th line break from p (or wend). */
+static const char *after_lines(const char *p, const char *wend, uint64_t n)
+{
+    for (; n && p < wend; n--) {
+        const char *nl = memchr(p, '\n', (size_t)(wend - p));
+        if (!nl)
+            return wend;
+        p = nl + 1;
+    }
+    return p;
+}
+
+/* Split [p, wend) into one chunk per thread at line starts and count each
+ * chunk's lines: its records <= its newlines (+ 1 for the last). */
+static void split_lines(struct ctx *c, const char *p, const char *wend)
 {
     uint64_t len = (uint64_t)(wend - p);
     uint64_t min_chunk = scrm__csv_min_chunk_bytes ? scrm__csv_min_chunk_bytes : 1;
@@ -378,7 +390,19 @@ static int split_window(struct ctx *c, const char *p, const char *wend)
         c->ch[t].base = cap;
         cap += c->ch[t].cap;
     }
-    return alloc_columns(c, cap);
+}
+
+/* The window [p, wend) in chunks, and column buffers for its rows. A
+ * window of more lines than a sixteenth of its bytes (short rows, blank
+ * lines) is cut after that many, so the buffers stay bounded whatever the
+ * input. */
+static int split_window(struct ctx *c, const char *p, const char *wend)
+{
+    uint64_t max_rows = scrm__csv_window_bytes / 16 + 1;
+    split_lines(c, p, wend);
+    if (c->ch[c->nchunks - 1].base + c->ch[c->nchunks - 1].cap > max_rows + c->nchunks)
+        split_lines(c, p, after_lines(p, wend, max_rows));
+    return alloc_columns(c, c->ch[c->nchunks - 1].base + c->ch[c->nchunks - 1].cap);
 }
 
 static int parse_fn(void *vctx, uint32_t begin, uint32_t end, uint32_t thread)

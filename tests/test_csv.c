@@ -1592,6 +1592,51 @@ static void test_stream_quoted_line_breaks_across_windows(void **state)
     free(text);
 }
 
+static void test_stream_short_lines_cut_windows(void **state)
+{
+    (void)state;
+    /* 6-byte rows and blank lines: more lines than a window's bytes / 16,
+     * so windows are cut by lines; the rows are the same */
+    size_t cap = 64 + 3000 * 8, len = 0;
+    char *s = malloc(cap);
+    if (!s)
+        abort();
+    len += (size_t)sprintf(s, "customer_id,date,amount\n");
+    for (int i = 0; i < 3000; i++)
+        len += (size_t)sprintf(s + len, i % 3 == 2 ? "\n" : "%d,%d,%d\n", i % 10, i % 10,
+                               i % 7);
+    static const struct stream_cfg cfgs[] = {{1600, 64, 2}, {800, 1 << 20, 1}, {160, 16, 2}};
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.time_format = SCRM_TIME_EPOCH;
+    stream_set(&one_window, &o);
+    scrm_dataset *ref = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_report *want = NULL;
+    assert_int_equal(scrm_csv_load_buffer(&want, ref, s, len, &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_rows_added(want), 2000);
+    for (size_t k = 0; k < sizeof cfgs / sizeof cfgs[0]; k++) {
+        stream_set(&cfgs[k], &o);
+        struct prog pr = {0, 0, 0, 0};
+        o.progress = on_progress;
+        o.progress_payload = &pr;
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        scrm_csv_report *got = NULL;
+        assert_int_equal(scrm_csv_load_buffer(&got, ds, s, len, &o), SCRM_OK);
+        assert_same_report(got, want);
+        assert_same_customers(ds, ref);
+        /* a call after each window: windows of at most 1600/16 + 1 lines
+         * (about 530 bytes here), three times as many as 1600-byte ones */
+        if (k == 0)
+            assert_true((uint64_t)pr.calls > 2 * (len / 1600));
+        o.progress = NULL;
+        scrm_csv_report_free(got);
+        scrm_dataset_free(ds);
+    }
+    scrm_csv_report_free(want);
+    scrm_dataset_free(ref);
+    stream_restore();
+    free(s);
+}
+
 /* ------------------------------------------------------------------ */
 /* real data                                                           */
 
@@ -1788,6 +1833,7 @@ int main(void)
         cmocka_unit_test(test_stream_allocation_failure_at_each_n_changes_nothing),
         cmocka_unit_test(test_stream_same_result_for_any_window_and_threads),
         cmocka_unit_test(test_stream_quoted_line_breaks_across_windows),
+        cmocka_unit_test(test_stream_short_lines_cut_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
