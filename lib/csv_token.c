@@ -248,166 +248,186 @@ static int progress_tick(struct ctx *c, struct chunk *ch, uint32_t t, const char
     return 0;
 }
 
-/* Store field (fs, flen) of column col into the roles it has. */
-#define STORE_FIELD(colx, sx, lx, ex)                      \
-    do {                                                   \
-        if ((colx) < ncols) {                              \
-            unsigned m_ = rolemask[colx];                  \
-            while (m_) {                                   \
-                int r_ = __builtin_ctz(m_);                \
-                m_ &= m_ - 1;                              \
-                f[r_].s = (sx);                            \
-                f[r_].len = (lx);                          \
-                f[r_].esc = (ex);                          \
-                have |= 1u << r_;                          \
-            }                                              \
-        }                                                  \
-    } while (0)
+/* One record being tokenized: the fields of the columns used, by role. */
+struct rec {
+    span f[R_COUNT];
+    unsigned have;       /* bit r: role r has a field */
+    uint32_t col;        /* fields so far */
+    int malformed;       /* 1 unterminated quote, 2 text after a closing quote */
+    uint32_t bad_col;    /* the field that was malformed first */
+};
+
+/* The next field of the record: into the roles its column has. */
+static inline void store_field(const struct ctx *c, struct rec *r, const char *s, size_t len,
+                               int esc)
+{
+    if (r->col < c->ncols) {
+        unsigned m = c->rolemask[r->col];
+        while (m) {
+            int role = __builtin_ctz(m);
+            m &= m - 1;
+            r->f[role] = (span){.s = s, .len = len, .esc = esc};
+            r->have |= 1u << role;
+        }
+    }
+    r->col++;
+}
+
+/* The rest of the record at *pp holds no column we use: if it has no
+ * quote, count its fields, move past it and return 1; else return 0. */
+static inline int skip_rest(const struct ctx *c, struct rec *r, const char **pp,
+                            uint64_t *newlines)
+{
+    const char *p = *pp, *E = c->E;
+    const char *nl = memchr(p, '\n', (size_t)(E - p));
+    const char *lim = nl ? nl : E;
+    if (memchr(p, '"', (size_t)(lim - p)))
+        return 0;
+    r->col += 1 + (uint32_t)scrm__csv_count_byte(p, lim, (unsigned char)c->delim);
+    if (nl)
+        (*newlines)++;
+    *pp = nl ? nl + 1 : E;
+    return 1;
+}
+
+/* Field by field from p (a field start) to the end of the record; returns
+ * the next record's start. */
+static const char *record_general(const struct ctx *c, struct rec *r, const char *p,
+                                  uint64_t *newlines)
+{
+    for (;;) {
+        span fl;
+        int mal = 0;
+        p = scan_field(p, c->E, c->delim, &fl, &mal, newlines);
+        if (SCRM_UNLIKELY(mal) && !r->malformed) {
+            r->malformed = mal;
+            r->bad_col = r->col;
+        }
+        store_field(c, r, fl.s, fl.len, fl.esc);
+        if (p < c->E && *p == c->delim) {
+            p++;
+            if (r->col >= c->need_cols && skip_rest(c, r, &p, newlines))
+                return p;
+            continue;
+        }
+        next_field(&p, c->E, c->delim, newlines);
+        return p;
+    }
+}
+
+#ifdef __SSE2__
+/* Fast path for the record at p: delimiters and the line end 16 bytes at a
+ * time; at the first quote, the general path from that field's start. */
+static inline const char *record_fast(const struct ctx *c, struct rec *r, const char *p,
+                                      uint64_t *newlines)
+{
+    const __m128i v_delim = _mm_set1_epi8(c->delim);
+    const __m128i v_nl = _mm_set1_epi8('\n');
+    const __m128i v_quote = _mm_set1_epi8('"');
+    const char *fs = p, *q = p, *E = c->E;
+    while (E - q >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, v_delim)) |
+                     (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, v_nl)) |
+                     (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, v_quote));
+        while (m) {
+            const char *x = q + __builtin_ctz(m);
+            m &= m - 1;
+            if (*x == '"')
+                return record_general(c, r, fs, newlines);
+            size_t flen = (size_t)(x - fs);
+            if (*x == '\n') {
+                if (flen && x[-1] == '\r')
+                    flen--;
+                store_field(c, r, fs, flen, 0);
+                (*newlines)++;
+                return x + 1;
+            }
+            store_field(c, r, fs, flen, 0);
+            fs = x + 1;
+            if (r->col >= c->need_cols) {
+                const char *after = fs;
+                return skip_rest(c, r, &after, newlines) ? after
+                                                          : record_general(c, r, fs, newlines);
+            }
+        }
+        q += 16;
+    }
+    return record_general(c, r, fs, newlines);
+}
+#endif
+
+/* A tokenized record: its row stored, or rejected. ROW_STOP tells the
+ * other chunks why (string keys needed, or a strict failure here). */
+static int finish_record(struct ctx *c, struct chunk *ch, uint32_t t, const struct rec *r,
+                         uint64_t line)
+{
+    int rc;
+    ch->rows_read++;
+    if (SCRM_UNLIKELY(r->malformed)) {
+        const char *cn = r->bad_col < c->ncols ? c->names[r->bad_col] : extra_column;
+        rc = scrm__csv_reject(c, ch, line, cn,
+                              r->malformed == 1 ? "unterminated quoted field"
+                                                : "unexpected text after a closing quote")
+                 ? ROW_STOP
+                 : ROW_SKIP;
+    } else {
+        rc = scrm__csv_row(c, ch, r->f, r->have, r->col, line, ch->base + ch->n);
+    }
+    if (rc == ROW_OK)
+        ch->n++;
+    if (rc != ROW_STOP)
+        return rc;
+    if (ch->need_string)
+        atomic_store(&c->stop_all, 1);
+    if (ch->failed) {
+        unsigned cur = atomic_load(&c->err_chunk);
+        while (t < cur && !atomic_compare_exchange_weak(&c->err_chunk, &cur, t)) {
+        }
+    }
+    return rc;
+}
+
+/* Length of the empty line at p (LF or CRLF), or 0. */
+static inline int blank_line(const char *p, const char *E)
+{
+    if (*p == '\n')
+        return 1;
+    return *p == '\r' && p + 1 < E && p[1] == '\n' ? 2 : 0;
+}
 
 void scrm__csv_parse_chunk(struct ctx *c, uint32_t t)
 {
     struct chunk *ch = &c->ch[t];
-    const char *p = ch->start, *const E = c->E, *const end = ch->end;
-    const char delim = c->delim;
-    const uint8_t *rolemask = c->rolemask;
-    const uint32_t ncols = c->ncols, need = c->need_cols;
-    uint64_t next_tick = PROGRESS_STEP;
-    span f[R_COUNT];
-#ifdef __SSE2__
-    const __m128i v_delim = _mm_set1_epi8(delim);
-    const __m128i v_nl = _mm_set1_epi8('\n');
-    const __m128i v_quote = _mm_set1_epi8('"');
-#endif
-
-    while (p < end) {
+    const char *p = ch->start;
+    uint64_t next_tick = PROGRESS_STEP, newlines = ch->newlines;
+    while (p < ch->end) {
         if (SCRM_UNLIKELY((uint64_t)(p - ch->start) >= next_tick)) {
             next_tick = (uint64_t)(p - ch->start) + PROGRESS_STEP;
             if (progress_tick(c, ch, t, p))
-                goto out;
+                break;
         }
-        /* empty line */
-        if (*p == '\n') {
-            p++;
-            ch->newlines++;
+        int blank = blank_line(p, c->E);
+        if (blank) {
+            p += blank;
+            newlines++;
             continue;
         }
-        if (*p == '\r' && p + 1 < E && p[1] == '\n') {
-            p += 2;
-            ch->newlines++;
-            continue;
-        }
-        const uint64_t line = ch->newlines;
-        uint32_t col = 0;
-        unsigned have = 0;
-        int malformed = 0; /* 1 unterminated quote, 2 text after closing quote */
-        uint32_t bad_col = 0;
-
+        struct rec r; /* only the roles in r.have are read */
+        r.have = 0;
+        r.col = 0;
+        r.malformed = 0;
+        r.bad_col = 0;
+        const uint64_t line = newlines;
 #ifdef __SSE2__
-        /* Fast path: find delimiters and the line end 16 bytes at a time;
-         * at the first quote, continue with the general loop from the
-         * start of the current field. */
-        {
-            const char *fs = p, *q = p;
-            while (E - q >= 16) {
-                __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
-                unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, v_delim)) |
-                             (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, v_nl)) |
-                             (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, v_quote));
-                while (m) {
-                    const char *x = q + __builtin_ctz(m);
-                    m &= m - 1;
-                    if (*x == '"') {
-                        p = fs;
-                        goto general;
-                    }
-                    size_t flen = (size_t)(x - fs);
-                    if (*x == '\n') {
-                        if (flen && x[-1] == '\r')
-                            flen--;
-                        STORE_FIELD(col, fs, flen, 0);
-                        col++;
-                        p = x + 1;
-                        ch->newlines++;
-                        goto record_done;
-                    }
-                    STORE_FIELD(col, fs, flen, 0);
-                    col++;
-                    p = fs = x + 1;
-                    if (col >= need)
-                        goto after_delimiter;
-                }
-                q += 16;
-            }
-            p = fs;
-        }
-    general:
+        p = record_fast(c, &r, p, &newlines);
+#else
+        p = record_general(c, &r, p, &newlines);
 #endif
-        for (;;) {
-            span fl;
-            int mal = 0;
-            p = scan_field(p, E, delim, &fl, &mal, &ch->newlines);
-            if (SCRM_UNLIKELY(mal) && !malformed) {
-                malformed = mal;
-                bad_col = col;
-            }
-            STORE_FIELD(col, fl.s, fl.len, fl.esc);
-            col++;
-            if (p < E && *p == delim) {
-                p++;
-                if (col >= need) {
-#ifdef __SSE2__
-                after_delimiter:;
-#endif
-                    /* rest of the record holds no column we use: skip it
-                     * quickly unless it has quotes */
-                    const char *nl = memchr(p, '\n', (size_t)(E - p));
-                    const char *lim = nl ? nl : E;
-                    if (!memchr(p, '"', (size_t)(lim - p))) {
-                        col++; /* at least one more field */
-                        col += (uint32_t)scrm__csv_count_byte(p, lim, (unsigned char)delim);
-                        if (nl) {
-                            p = nl + 1;
-                            ch->newlines++;
-                        } else {
-                            p = E;
-                        }
-                        break;
-                    }
-                }
-                continue;
-            }
-            next_field(&p, E, delim, &ch->newlines);
+        if (finish_record(c, ch, t, &r, line) == ROW_STOP)
             break;
-        }
-#ifdef __SSE2__
-    record_done:
-#endif
-        ch->rows_read++;
-        int rc;
-        if (SCRM_UNLIKELY(malformed)) {
-            const char *cn = bad_col < ncols ? c->names[bad_col] : extra_column;
-            rc = scrm__csv_reject(c, ch, line, cn,
-                                  malformed == 1 ? "unterminated quoted field"
-                                                 : "unexpected text after a closing quote")
-                     ? ROW_STOP
-                     : ROW_SKIP;
-        } else {
-            rc = scrm__csv_row(c, ch, f, have, col, line, ch->base + ch->n);
-        }
-        if (rc == ROW_OK) {
-            ch->n++;
-        } else if (rc == ROW_STOP) {
-            if (ch->need_string)
-                atomic_store(&c->stop_all, 1);
-            if (ch->failed) {
-                unsigned cur = atomic_load(&c->err_chunk);
-                while (t < cur && !atomic_compare_exchange_weak(&c->err_chunk, &cur, t)) {
-                }
-            }
-            goto out;
-        }
     }
-out:
+    ch->newlines = newlines;
     ch->final = p;
     atomic_store_explicit(&c->done[t], (uint64_t)(p - ch->start), memory_order_relaxed);
 }
