@@ -66,14 +66,10 @@ static void show(char *buf, size_t cap, const char *s, size_t n)
 /* ROW_STOP if the reject says the chunk must stop, else ROW_SKIP. */
 #define REJECT(...) (scrm__csv_reject(__VA_ARGS__) ? ROW_STOP : ROW_SKIP)
 
-/* Field content without quotes/escapes, in scratch if it had escapes. */
-static int field_text(struct ctx *c, struct chunk *ch, const span *f, const char **s, size_t *n)
+/* An escaped field's content, unescaped into the chunk's scratch. */
+static int unescaped_text(struct ctx *c, struct chunk *ch, const span *f, const char **s,
+                          size_t *n)
 {
-    if (!f->esc) {
-        *s = f->s;
-        *n = f->len;
-        return 0;
-    }
     if (ch->scratch_cap < f->len) {
         char *b = scrm__csv_locked_realloc(c, ch->scratch, f->len);
         if (!b) {
@@ -85,6 +81,17 @@ static int field_text(struct ctx *c, struct chunk *ch, const span *f, const char
     }
     *n = unescape(ch->scratch, f->s, f->len);
     *s = ch->scratch;
+    return 0;
+}
+
+/* Field content without quotes/escapes (in scratch if it had escapes). */
+static inline int field_text(struct ctx *c, struct chunk *ch, const span *f, const char **s,
+                             size_t *n)
+{
+    if (SCRM_UNLIKELY(f->esc))
+        return unescaped_text(c, ch, f, s, n);
+    *s = f->s;
+    *n = f->len;
     return 0;
 }
 

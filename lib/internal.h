@@ -277,8 +277,22 @@ int scrm__time_class(const char *s, size_t n);
 int scrm__time_iso(scrm__date_cache *dc, const char *s, size_t n, int64_t offset, int64_t *out);
 int scrm__time_dmy(scrm__date_cache *dc, const char *s, size_t n, int64_t offset, int64_t *out);
 /* An optional '-' and digits -> value (not range-checked); *ndig_out gets
- * the number of characters without the sign. */
-int scrm__time_digits(const char *s, size_t n, int64_t *out, int *ndig_out);
+ * the number of characters without the sign. Inline: once per CSV row. */
+static inline int scrm__time_digits(const char *s, size_t n, int64_t *out, int *ndig_out)
+{
+    size_t i = n && s[0] == '-';
+    if (i == n)
+        return SCRM__NUM_BAD;
+    uint64_t v = 0;
+    int rc = scrm__parse_uint(s + i, n - i, &v);
+    if (rc != SCRM__NUM_OK)
+        return rc;
+    if (v > (uint64_t)INT64_MAX)
+        return SCRM__NUM_RANGE;
+    *out = i ? -(int64_t)v : (int64_t)v;
+    *ndig_out = (int)(n - i);
+    return SCRM__NUM_OK;
+}
 /* A YYYYMMDD value (from scrm__time_digits) -> time; BAD if not a date. */
 int scrm__time_ymd8(scrm__date_cache *dc, int64_t v, int64_t offset, int64_t *out);
 /* Would the auto format count this all-digit value as a YYYYMMDD date? */

@@ -170,27 +170,6 @@ int scrm__time_dmy(scrm__date_cache *dc, const char *s, size_t n, int64_t offset
     return finish(dc, y, f[1], f[0], sod, offset, out);
 }
 
-int scrm__time_digits(const char *s, size_t n, int64_t *out, int *ndig_out)
-{
-    size_t i = 0;
-    int neg = 0;
-    if (n && s[0] == '-') {
-        neg = 1;
-        i = 1;
-    }
-    if (i == n)
-        return SCRM__NUM_BAD;
-    uint64_t v = 0;
-    int rc = scrm__parse_uint(s + i, n - i, &v);
-    if (rc != SCRM__NUM_OK)
-        return rc;
-    if (v > (uint64_t)INT64_MAX)
-        return SCRM__NUM_RANGE;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    *ndig_out = (int)(n - (size_t)neg);
-    return SCRM__NUM_OK;
-}
-
 int scrm__time_ymd8(scrm__date_cache *dc, int64_t v, int64_t offset, int64_t *out)
 {
     int y = (int)(v / 10000), m = (int)(v / 100 % 100), d = (int)(v % 100);
