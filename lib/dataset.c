@@ -83,6 +83,13 @@ struct scrm_dataset {
      * that need room, so large datasets get huge pages (page faults on fresh
      * memory dominate ingest otherwise) and rows are never copied. */
     slab *slabs;
+    /* The open multi-batch transaction (scrm__dataset_begin), or NULL. */
+    scrm__dataset_mark *txn;
+    /* Bumped by every change of the contents (dataset_changed). */
+    uint64_t version;
+    /* Rows the dataset is expected to hold after the appends to come (a
+     * hint for sizing segments; 0 = unknown). */
+    uint64_t expect_rows;
 };
 
 /* ---- cached per-customer summaries ---- */
@@ -121,6 +128,37 @@ const scrm__summary *scrm__dataset_cache_summary(const scrm_dataset *cds, scrm__
         if (atomic_compare_exchange_weak(&ds->summaries, &head, s))
             return s;
     }
+}
+
+/* Per partition, what a transaction restores. */
+typedef struct part_mark {
+    uint64_t n_rows;
+    uint64_t last_n;  /* rows of the last segment */
+    uint32_t n_cust;
+    uint32_t n_seg;
+} part_mark;
+
+struct scrm__dataset_mark {
+    scrm_dataset *ds;
+    part_mark part[PARTS];
+    uint32_t n_cust;
+    uint64_t n_orders, n_dups;
+    int64_t tmin, tmax;
+    int ozero, key_type, had_osets;
+    slab *slabs;          /* the newest slab and arena chunk at begin */
+    arena_chunk *arena;
+    /* the (mixed, non-zero) order keys the transaction's appends inserted */
+    uint64_t *okeys;
+    uint64_t n_okeys, cap_okeys;
+};
+
+/* Every change of the dataset's contents goes through here: appends when
+ * they commit, transactions when they roll back. Anything derived from the
+ * contents and kept with the dataset (a cache) is dropped here. */
+static void dataset_changed(scrm_dataset *ds)
+{
+    ds->version++;
+    drop_summaries(ds);
 }
 
 /* ---- options ---- */
@@ -469,6 +507,27 @@ static int reserve_partition(batch *b, uint32_t p)
     return SCRM_OK;
 }
 
+/* Room beyond the batch for a partition's new segment, which will hold
+ * `after` rows once the batch (of `added` rows in all) is in. Without a
+ * hint: half of `after` (none for the first batch, the common bulk load),
+ * so room grows geometrically. With scrm__dataset_expect_rows(): the
+ * partition's share of the expected total, estimated from its share so
+ * far, plus 1/32: a load streamed in many batches then gets one segment
+ * per partition, or two where the estimate fell short, instead of slabs
+ * with up to half their rows unused (and faulted in all the same: a
+ * partition's slack lies between its neighbours' rows). */
+static uint64_t segment_slack(const scrm_dataset *ds, uint64_t after, uint64_t added)
+{
+    uint64_t now = ds->n_orders + added;
+    if (ds->expect_rows > now) {
+        __extension__ typedef unsigned __int128 u128;
+        uint64_t want = (uint64_t)((u128)after * ds->expect_rows / now);
+        want += want / 32 + 16;
+        return want - after;
+    }
+    return ds->n_orders ? after / 2 : 0;
+}
+
 /* Make room for the batch's rows of every partition: in its last segment
  * when they fit, else in a new segment, in one new slab shared by all the
  * partitions that need room. A new segment has room for the batch's rows
@@ -496,7 +555,7 @@ static int reserve_rows(batch *b)
             pt->seg = sg;
             pt->cap_seg = c;
         }
-        b->room[p] = need + (ds->n_orders ? (pt->n_rows + need) / 2 : 0);
+        b->room[p] = need + segment_slack(ds, pt->n_rows + need, b->pstart[PARTS]);
         total += b->room[p];
     }
     if (total) {
@@ -915,6 +974,162 @@ static int validate_rows(batch *b, const char *fn, int64_t *tmin, int64_t *tmax)
     return SCRM_OK;
 }
 
+/* ---- multi-batch transactions ----
+ * A transaction records the state of every partition and of the totals at
+ * begin; the appends inside it commit as usual (each batch is atomic on its
+ * own) and also log the order keys they insert, so that a rollback can take
+ * the customers out of the tables, the keys out of the order-key sets, and
+ * drop the slabs and arena chunks added since begin. */
+
+/* Room in the log for a batch's n order keys (before its commit). */
+static int txn_reserve_keys(scrm__dataset_mark *m, uint64_t n)
+{
+    if (m->n_okeys + n <= m->cap_okeys)
+        return SCRM_OK;
+    uint64_t c = m->cap_okeys + m->cap_okeys / 2;
+    if (c < m->n_okeys + n)
+        c = m->n_okeys + n;
+    if (c > SIZE_MAX / sizeof *m->okeys)
+        return SCRM_ENOMEM;
+    uint64_t *k = scrm__reallocarray(m->okeys, (size_t)c, sizeof *k);
+    if (!k)
+        return SCRM_ENOMEM;
+    m->okeys = k;
+    m->cap_okeys = c;
+    return SCRM_OK;
+}
+
+/* The keys a committed batch inserted: its rows not marked duplicate (the
+ * one key that mixes to 0 is the ozero flag, restored on its own). */
+static void txn_log_keys(scrm__dataset_mark *m, const batch *b)
+{
+    for (uint32_t row = 0; row < b->n; row++) {
+        uint64_t v = scrm__mix64(b->okeys[row]);
+        if (!b->dup[row] && v)
+            m->okeys[m->n_okeys++] = v;
+    }
+}
+
+int scrm__dataset_begin(scrm_dataset *ds, scrm__dataset_mark **mark_out)
+{
+    if (SCRM_NEVER(ds->txn))
+        return scrm__error(SCRM_EINVAL, -1, "dataset: a transaction is already open");
+    scrm__dataset_mark *m = scrm__calloc(1, sizeof *m);
+    if (!m)
+        return scrm__enomem("dataset transaction");
+    for (uint32_t p = 0; p < PARTS; p++) {
+        const part *pt = &ds->parts[p];
+        m->part[p] = (part_mark){.n_rows = pt->n_rows, .n_cust = pt->n_cust, .n_seg = pt->n_seg,
+                                 .last_n = pt->n_seg ? pt->seg[pt->n_seg - 1].n : 0};
+    }
+    m->ds = ds;
+    m->n_cust = ds->n_cust;
+    m->n_orders = ds->n_orders;
+    m->n_dups = ds->n_dups;
+    m->tmin = ds->tmin;
+    m->tmax = ds->tmax;
+    m->ozero = ds->ozero;
+    m->key_type = ds->key_type;
+    m->had_osets = ds->osets != NULL;
+    m->slabs = ds->slabs;
+    m->arena = ds->arena;
+    ds->txn = m;
+    *mark_out = m;
+    return SCRM_OK;
+}
+
+static uint64_t customer_hash(const scrm_dataset *ds, uint32_t g)
+{
+    if (ds->key_type == SCRM_KEY_STRING)
+        return scrm__hash_bytes(ds->skeys[g], ds->slens[g], STR_SEED);
+    return scrm__mix64(ds->keys[g]);
+}
+
+/* Take partition p back to its state at begin: the new customers out of
+ * its table (backward-shift deletion, as unplan_partition), its rows and
+ * segments cut back. */
+static void rollback_partition(scrm_dataset *ds, uint32_t p, const part_mark *pm)
+{
+    part *pt = &ds->parts[p];
+    for (uint32_t l = pt->n_cust; l-- > pm->n_cust;) {
+        uint32_t mask = pt->tcap - 1, s = (uint32_t)customer_hash(ds, pt->gid[l]) & mask;
+        while (pt->tval[s] != l + 1)
+            s = (s + 1) & mask;
+        table_delete_slot(pt, s);
+    }
+    pt->n_cust = pm->n_cust;
+    pt->n_rows = pm->n_rows;
+    pt->n_seg = pm->n_seg;
+    if (pt->n_seg)
+        pt->seg[pt->n_seg - 1].n = pm->last_n;
+}
+
+static void mark_free(scrm__dataset_mark *m)
+{
+    m->ds->txn = NULL;
+    scrm__free(m->okeys);
+    scrm__free(m);
+}
+
+void scrm__dataset_rollback(scrm__dataset_mark *m)
+{
+    if (!m)
+        return;
+    scrm_dataset *ds = m->ds;
+    for (uint64_t i = 0; i < m->n_okeys; i++)
+        oset_delete(&ds->osets[PART_OF(m->okeys[i])], m->okeys[i]);
+    if (!m->had_osets && ds->osets) {
+        for (uint32_t p = 0; p < PARTS; p++)
+            scrm__free(ds->osets[p].slot);
+        scrm__free(ds->osets);
+        ds->osets = NULL;
+    }
+    if (ds->n_cust != m->n_cust || ds->n_orders != m->n_orders)
+        for (uint32_t p = 0; p < PARTS; p++)
+            rollback_partition(ds, p, &m->part[p]);
+    /* after the tables: their string keys live in the arena */
+    while (ds->slabs != m->slabs) {
+        slab *sl = ds->slabs;
+        ds->slabs = sl->next;
+        scrm__free(sl);
+    }
+    while (ds->arena != m->arena) {
+        arena_chunk *c = ds->arena;
+        ds->arena = c->next;
+        scrm__free(c);
+    }
+    ds->n_cust = m->n_cust;
+    ds->n_orders = m->n_orders;
+    ds->n_dups = m->n_dups;
+    ds->tmin = m->tmin;
+    ds->tmax = m->tmax;
+    ds->ozero = m->ozero;
+    if (m->key_type == SCRM_KEY_AUTO && ds->key_type != SCRM_KEY_AUTO) {
+        /* no customer is left; the arrays of the other key type may come */
+        scrm__free(ds->keys);
+        scrm__free(ds->skeys);
+        scrm__free(ds->slens);
+        ds->keys = NULL;
+        ds->skeys = NULL;
+        ds->slens = NULL;
+        ds->cap_cust = 0;
+    }
+    ds->key_type = m->key_type;
+    dataset_changed(ds);
+    mark_free(m);
+}
+
+void scrm__dataset_expect_rows(scrm_dataset *ds, uint64_t total)
+{
+    ds->expect_rows = total;
+}
+
+void scrm__dataset_commit(scrm__dataset_mark *m)
+{
+    if (m)
+        mark_free(m);
+}
+
 static int append(batch *b, uint64_t *added_out, const char *fn)
 {
     scrm_dataset *ds = b->ds;
@@ -1052,6 +1267,11 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
         goto done;
     }
 
+    if (b->okeys && ds->txn && (err = txn_reserve_keys(ds->txn, n)) < 0) {
+        err = scrm__enomem(fn);
+        goto done;
+    }
+
     if (b->progress && b->progress(n, n, b->payload)) {
         err = scrm__error(SCRM_ECANCELLED, -1, "%s: cancelled by the progress callback", fn);
         goto done;
@@ -1059,6 +1279,8 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
 
     /* Commit: nothing below can fail. */
     scrm__parallel_for(b->threads, b->n_active, commit_range, b);
+    if (b->okeys && ds->txn)
+        txn_log_keys(ds->txn, b);
     if (b->chunk) {
         b->chunk->next = ds->arena;
         ds->arena = b->chunk;
@@ -1079,8 +1301,6 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
         ds->tmin = tmin < ds->tmin ? tmin : ds->tmin;
         ds->tmax = tmax > ds->tmax ? tmax : ds->tmax;
     }
-    if (added || new_cust)
-        drop_summaries(ds);
     ds->n_cust += (uint32_t)new_cust;
     ds->n_orders += added;
     ds->n_dups += n - added;
@@ -1090,6 +1310,7 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     b->planned = 0;
     b->new_slab = NULL;
     deduped = 0;
+    dataset_changed(ds);
     if (added_out)
         *added_out = added;
 
@@ -1193,20 +1414,23 @@ SCRM__GETTER(uint64_t, scrm_dataset_duplicate_count, scrm_dataset, n_dups, 0)
 
 SCRM__GETTER(uint32_t, scrm_dataset_minor_digits, scrm_dataset, minor_digits, 2)
 
-int scrm__dataset_set_minor_digits(scrm_dataset *ds, uint32_t minor_digits, const char *fn)
+int scrm__dataset_check_minor_digits(const scrm_dataset *ds, uint32_t minor_digits,
+                                     const char *fn)
 {
     if (minor_digits > SCRM_MAX_MINOR_DIGITS)
         return scrm__error(SCRM_EINVAL, -1, "%s: minor_digits %u is not 0..%d", fn, minor_digits,
                            SCRM_MAX_MINOR_DIGITS);
-    if (minor_digits == ds->minor_digits)
-        return SCRM_OK;
-    if (ds->n_orders)
+    if (minor_digits != ds->minor_digits && ds->n_orders)
         return scrm__error(SCRM_EINVAL, -1,
                            "%s: the dataset holds amounts with %u minor digits; these have %u "
                            "(load them into a new dataset, or give minor_digits %u)",
                            fn, ds->minor_digits, minor_digits, ds->minor_digits);
-    ds->minor_digits = minor_digits;
     return SCRM_OK;
+}
+
+void scrm__dataset_set_minor_digits(scrm_dataset *ds, uint32_t minor_digits)
+{
+    ds->minor_digits = minor_digits;
 }
 
 SCRM__GETTER(int, scrm_dataset_key_type, scrm_dataset, key_type, SCRM_KEY_AUTO)

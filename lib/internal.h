@@ -151,9 +151,12 @@ typedef struct scrm__part_view {
 uint32_t scrm__dataset_partition_count(const scrm_dataset *ds);
 void scrm__dataset_partition(const scrm_dataset *ds, uint32_t p, scrm__part_view *out);
 uint32_t scrm__dataset_threads(const scrm_dataset *ds);
-/* Set the currency's minor digits: allowed while the dataset has no order,
- * or when unchanged; otherwise SCRM_EINVAL naming fn. */
-int scrm__dataset_set_minor_digits(scrm_dataset *ds, uint32_t minor_digits, const char *fn);
+/* The currency's minor digits of a load: they may differ from the dataset's
+ * only while it has no order (SCRM_EINVAL naming fn otherwise); the load
+ * sets them when it commits. */
+int scrm__dataset_check_minor_digits(const scrm_dataset *ds, uint32_t minor_digits,
+                                     const char *fn);
+void scrm__dataset_set_minor_digits(scrm_dataset *ds, uint32_t minor_digits);
 /* Rank of each customer's key in key order (numeric for u64 keys, bytewise
  * for strings, shorter prefix first): rank[gid] in 0..n-1. Caller frees
  * with scrm__free(). */
@@ -308,5 +311,160 @@ static inline void scrm__csvout_ch(scrm__csvout *w, char c)
         scrm__csvout_flush(w);
     w->buf[w->len++] = c;
 }
+
+/* ---- number parsing (lib/csv_number.c) ----
+ * Results of the parsers of numbers and times: ok, not a value of the
+ * kind, or a value out of range. */
+enum { SCRM__NUM_OK = 0, SCRM__NUM_BAD = 1, SCRM__NUM_RANGE = 2 };
+/* Eight ASCII digits at s -> their value, or -1 if one is not a digit.
+ * SWAR: subtract '0' from every byte, then combine neighbours pairwise
+ * (x10), pairs of pairs (x100) and halves (x10000) with multiplies; the
+ * digit test adds 0x46 (so bytes above '9' set bit 7) and subtracts 0x30
+ * (so bytes below '0' borrow into bit 7). Same idea as D. Lemire, "Quickly
+ * parsing eight digits" (2022). Inline, as the two below: they run for
+ * every key and time of a CSV file. */
+static inline int64_t scrm__parse8(const char *s)
+{
+    uint64_t w;
+    memcpy(&w, s, 8); /* little-endian: s[0] is the low byte */
+    if (((w + UINT64_C(0x4646464646464646)) | (w - UINT64_C(0x3030303030303030))) &
+        UINT64_C(0x8080808080808080))
+        return -1;
+    w -= UINT64_C(0x3030303030303030);
+    w = (w * 10 + (w >> 8)) & UINT64_C(0x00ff00ff00ff00ff);      /* 4 x 2 digits */
+    w = (w * 100 + (w >> 16)) & UINT64_C(0x0000ffff0000ffff);    /* 2 x 4 digits */
+    w = (w * 10000 + (w >> 32)) & UINT64_C(0x00000000ffffffff);  /* 8 digits */
+    return (int64_t)w;
+}
+
+/* Digits s[0..n) -> value with overflow detection (SCRM__NUM_*). */
+static inline int scrm__parse_uint(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    int over = 0;
+    for (; n - i >= 8; i += 8) {
+        int64_t e = scrm__parse8(s + i);
+        if (e < 0)
+            return SCRM__NUM_BAD;
+        over |= __builtin_mul_overflow(v, (uint64_t)100000000, &v);
+        over |= __builtin_add_overflow(v, (uint64_t)e, &v);
+    }
+    for (; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)s[i] - '0';
+        if (d > 9)
+            return SCRM__NUM_BAD;
+        over |= __builtin_mul_overflow(v, (uint64_t)10, &v);
+        over |= __builtin_add_overflow(v, (uint64_t)d, &v);
+    }
+    if (over)
+        return SCRM__NUM_RANGE;
+    *out = v;
+    return SCRM__NUM_OK;
+}
+
+/* Unsigned decimal; without lenient, canonical (no leading zero but "0"). */
+static inline int scrm__parse_u64(const char *s, size_t n, int lenient, uint64_t *out)
+{
+    if (n == 0 || (!lenient && n > 1 && s[0] == '0'))
+        return SCRM__NUM_BAD;
+    return scrm__parse_uint(s, n, out);
+}
+/* Decimal number -> integer scaled by 10^scale (rounded half away from
+ * zero), with decimal separator dec and thousands separator thou (accepted
+ * only between groups of three digits). */
+int scrm__parse_decimal_slow(const char *s, size_t n, char dec, char thou, int scale,
+                             int64_t *out);
+/* The common "[-]digits[.digits]" inline (at most 18 digits kept: no
+ * overflow possible); anything else goes to scrm__parse_decimal_slow. */
+static inline int scrm__parse_decimal(const char *s, size_t n, char dec, char thou, int scale,
+                                      int64_t *out)
+{
+    size_t i = 0;
+    int neg = 0;
+    if (n && s[0] == '-') {
+        neg = 1;
+        i = 1;
+    }
+    uint64_t v = 0;
+    size_t ni = 0;
+    while (i < n && (unsigned)(unsigned char)s[i] - '0' <= 9) {
+        v = v * 10 + (unsigned)(s[i] - '0');
+        i++;
+        ni++;
+    }
+    int fd = 0;
+    if (i < n && s[i] == dec) {
+        i++;
+        while (i < n && fd < scale && (unsigned)(unsigned char)s[i] - '0' <= 9) {
+            v = v * 10 + (unsigned)(s[i] - '0');
+            i++;
+            fd++;
+        }
+    }
+    if (i != n || ni + (size_t)scale > 18 || (ni == 0 && fd == 0))
+        return scrm__parse_decimal_slow(s, n, dec, thou, scale, out);
+    for (; fd < scale; fd++)
+        v *= 10;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return SCRM__NUM_OK;
+}
+
+/* ---- time parsing (lib/timeparse.c) ----
+ * The formats of scrm_time_format (io.h); the CSV loader and
+ * scrm_time_parse() share these. Results are SCRM__NUM_*; RANGE means
+ * outside SCRM_TIME_MIN .. SCRM_TIME_MAX. */
+/* Kinds of time text, as the auto format tells them apart. */
+enum { SCRM__TC_ISO = 1, SCRM__TC_DMY = 2, SCRM__TC_DIGITS = 4 };
+/* The last date converted: consecutive rows often share their date. */
+typedef struct scrm__date_cache {
+    int64_t ymd;  /* y*10000 + m*100 + d, or -1 */
+    int64_t days;
+} scrm__date_cache;
+#define SCRM__DATE_CACHE_INIT {-1, 0}
+/* SCRM__TC_* of a (trimmed) value by its shape, or 0 if none. */
+int scrm__time_class(const char *s, size_t n);
+int scrm__time_iso(scrm__date_cache *dc, const char *s, size_t n, int64_t offset, int64_t *out);
+int scrm__time_dmy(scrm__date_cache *dc, const char *s, size_t n, int64_t offset, int64_t *out);
+/* An optional '-' and digits -> value (not range-checked); *ndig_out gets
+ * the number of characters without the sign. Inline: once per CSV row. */
+static inline int scrm__time_digits(const char *s, size_t n, int64_t *out, int *ndig_out)
+{
+    size_t i = n && s[0] == '-';
+    if (i == n)
+        return SCRM__NUM_BAD;
+    uint64_t v = 0;
+    int rc = scrm__parse_uint(s + i, n - i, &v);
+    if (rc != SCRM__NUM_OK)
+        return rc;
+    if (v > (uint64_t)INT64_MAX)
+        return SCRM__NUM_RANGE;
+    *out = i ? -(int64_t)v : (int64_t)v;
+    *ndig_out = (int)(n - i);
+    return SCRM__NUM_OK;
+}
+/* A YYYYMMDD value (from scrm__time_digits) -> time; BAD if not a date. */
+int scrm__time_ymd8(scrm__date_cache *dc, int64_t v, int64_t offset, int64_t *out);
+/* Would the auto format count this all-digit value as a YYYYMMDD date? */
+int scrm__time_is_ymd8(const char *s, int64_t v, int ndig);
+/* "an ISO 8601 time", ... for messages (SCRM_TIME_AUTO: the list). */
+const char *scrm__time_format_name(int fmt);
+
+/* ---- multi-batch transactions (lib/dataset.c) ----
+ * Several appends that succeed or fail together (the CSV loader appends a
+ * file chunk by chunk). Between begin and commit/rollback every append
+ * behaves as usual; rollback takes the dataset back to its state at begin
+ * (customers, orders, duplicates, order keys seen, key type, time range),
+ * commit keeps it. Neither can fail; both free the mark. One transaction at
+ * a time per dataset; begin fails with SCRM_ENOMEM only. */
+typedef struct scrm__dataset_mark scrm__dataset_mark;
+int scrm__dataset_begin(scrm_dataset *ds, scrm__dataset_mark **mark_out);
+void scrm__dataset_rollback(scrm__dataset_mark *mark);
+void scrm__dataset_commit(scrm__dataset_mark *mark);
+/* Sizing hint: the dataset will hold about `total` orders after the
+ * appends to come (0: unknown, the default). New row segments are then
+ * sized to the expected share of their partition instead of growing by
+ * half; a wrong hint costs memory or segments, never correctness. */
+void scrm__dataset_expect_rows(scrm_dataset *ds, uint64_t total);
 
 #endif

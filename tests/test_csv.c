@@ -15,10 +15,12 @@
 
 #include <cmocka.h>
 
+#include "failalloc.h"
 #include "internal.h"
 #include "shopcrm.h"
 
 extern uint64_t scrm__csv_min_chunk_bytes;
+extern uint64_t scrm__csv_window_bytes;
 
 #define T20240301 INT64_C(1709251200)
 #define T19970101 INT64_C(852076800)
@@ -998,6 +1000,113 @@ static void test_allocation_failures_add_nothing_and_leak_nothing(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* scrm_time_parse                                                     */
+
+/* Days by hand: 2024-03-01 is day 19783 (header comment), so 2024-02-29 is
+ * 19782 (1709164800); 0001-01-01 is SCRM_TIME_MIN, 9999-12-31T23:59:59 is
+ * SCRM_TIME_MAX (dataset.h). */
+static void test_time_parse_values_and_limits(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *s;
+        int fmt;
+        int64_t offset, want;
+    } cases[] = {
+        {"iso date", "2024-03-01", SCRM_TIME_ISO8601, 0, T20240301},
+        {"iso leap day", "2024-02-29", SCRM_TIME_ISO8601, 0, INT64_C(1709164800)},
+        {"iso offset", "2024-03-01T10:30:00+02:00", SCRM_TIME_ISO8601, 0,
+         T20240301 + 37800 - 7200},
+        {"iso explicit offset wins", "2024-03-01T10:30:00-0130", SCRM_TIME_AUTO, 3600,
+         T20240301 + 37800 + 5400},
+        {"iso utc", "2024-03-01 10:30 UTC", SCRM_TIME_AUTO, -10800, T20240301 + 37800},
+        {"iso local", "2024-03-01 10:30", SCRM_TIME_AUTO, -10800, T20240301 + 37800 + 10800},
+        {"iso fraction dropped", "2024-03-01T00:00:01.999Z", SCRM_TIME_AUTO, 0, T20240301 + 1},
+        {"year 1", "0001-01-01", SCRM_TIME_AUTO, 0, SCRM_TIME_MIN},
+        {"year 1 west of utc", "0001-01-01", SCRM_TIME_AUTO, -3600, SCRM_TIME_MIN + 3600},
+        {"year 9999", "9999-12-31T23:59:59Z", SCRM_TIME_AUTO, 0, SCRM_TIME_MAX},
+        {"yyyymmdd", "19970101", SCRM_TIME_YYYYMMDD, 0, T19970101},
+        {"auto yyyymmdd", "19970101", SCRM_TIME_AUTO, -10800, T19970101 + 10800},
+        {"auto epoch", "1700000000", SCRM_TIME_AUTO, 3600, INT64_C(1700000000)},
+        {"auto 8 digits, not a date", "19971301", SCRM_TIME_AUTO, 0, INT64_C(19971301)},
+        {"negative epoch", "-1", SCRM_TIME_AUTO, 0, -1},
+        {"epoch max", "253402300799", SCRM_TIME_EPOCH, 0, SCRM_TIME_MAX},
+        {"dmy", "1/3/2024", SCRM_TIME_DMY, 0, T20240301},
+        {"auto dmy leap day", "29/02/2024 01:00", SCRM_TIME_AUTO, 0, INT64_C(1709164800) + 3600},
+        {"spaces", " \t2024-03-01  ", SCRM_TIME_AUTO, 0, T20240301},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t t = 42;
+        int rc = scrm_time_parse(&t, cases[i].s, strlen(cases[i].s), cases[i].fmt,
+                                 cases[i].offset);
+        if (rc != SCRM_OK || t != cases[i].want)
+            print_error("case '%s': rc %d, t %lld, %s\n", cases[i].name, rc, (long long)t,
+                        scrm_last_error());
+        assert_int_equal(rc, SCRM_OK);
+        assert_int_equal(t, cases[i].want);
+    }
+}
+
+static void test_time_parse_bad_values_say_why(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        int fmt;
+        int64_t offset;
+        int rc;
+        const char *msg;
+    } cases[] = {
+        {"2024-13-01", SCRM_TIME_AUTO, 0, SCRM_EPARSE, "'2024-13-01' is not a date: month 13"},
+        {"2023-02-29", SCRM_TIME_ISO8601, 0, SCRM_EPARSE,
+         "'2023-02-29' is not a date: day 29 (February 2023 has 28 days)"},
+        {"20240230", SCRM_TIME_AUTO, 0, SCRM_EPARSE, NULL}, /* auto: epoch 20240230 is fine */
+        {"20240230", SCRM_TIME_YYYYMMDD, 0, SCRM_EPARSE,
+         "'20240230' is not a date: day 30 (February 2024 has 29 days)"},
+        {"31/04/2024", SCRM_TIME_AUTO, 0, SCRM_EPARSE,
+         "'31/04/2024' is not a date: day 31 (April 2024 has 30 days)"},
+        {"0000-12-31", SCRM_TIME_AUTO, 0, SCRM_ERANGE,
+         "'0000-12-31' is out of range (years 1 to 9999)"},
+        {"0001-01-01", SCRM_TIME_AUTO, 3600, SCRM_ERANGE,
+         "'0001-01-01' is out of range (years 1 to 9999)"},
+        {"9999-12-31T23:59:59-00:01", SCRM_TIME_AUTO, 0, SCRM_ERANGE,
+         "'9999-12-31T23:59:59-00:01' is out of range (years 1 to 9999)"},
+        {"253402300800", SCRM_TIME_EPOCH, 0, SCRM_ERANGE,
+         "'253402300800' is out of range (years 1 to 9999)"},
+        {"99999999999999999999", SCRM_TIME_AUTO, 0, SCRM_ERANGE,
+         "'99999999999999999999' is out of range (years 1 to 9999)"},
+        {"2024-03-01T24:00", SCRM_TIME_AUTO, 0, SCRM_EPARSE,
+         "'2024-03-01T24:00' is not an ISO 8601 time"},
+        {"2024-03-01", SCRM_TIME_YYYYMMDD, 0, SCRM_EPARSE, "'2024-03-01' is not a YYYYMMDD date"},
+        {"abc", SCRM_TIME_AUTO, 0, SCRM_EPARSE,
+         "'abc' is not a time (ISO 8601, YYYYMMDD, DD/MM/YYYY or epoch seconds)"},
+        {"  ", SCRM_TIME_AUTO, 0, SCRM_EPARSE, "empty value"},
+        {"1", 9, 0, SCRM_EINVAL, "scrm_time_parse: time format 9 is unknown"},
+        {"1", SCRM_TIME_AUTO, 64801, SCRM_EINVAL,
+         "scrm_time_parse: utc_offset 64801 s is beyond +/-18 hours (+/-64800 s)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t t = 42;
+        int rc = scrm_time_parse(&t, cases[i].s, strlen(cases[i].s), cases[i].fmt,
+                                 cases[i].offset);
+        if (!cases[i].msg) { /* valid under the other reading */
+            assert_int_equal(rc, SCRM_OK);
+            continue;
+        }
+        if (rc != cases[i].rc || strcmp(scrm_last_error(), cases[i].msg) != 0)
+            print_error("case '%s': rc %d, %s\n", cases[i].s, rc, scrm_last_error());
+        assert_int_equal(rc, cases[i].rc);
+        assert_string_equal(scrm_last_error(), cases[i].msg);
+        assert_int_equal(t, 42); /* not written on failure */
+    }
+    int64_t t;
+    assert_int_equal(scrm_time_parse(NULL, "1", 1, SCRM_TIME_AUTO, 0), SCRM_EINVAL);
+    assert_int_equal(scrm_time_parse(&t, NULL, 1, SCRM_TIME_AUTO, 0), SCRM_EINVAL);
+    assert_int_equal(scrm_time_parse(&t, "2024-03-01x", 10, SCRM_TIME_AUTO, 0), SCRM_OK);
+    assert_int_equal(t, T20240301); /* len bounds the text */
+}
+
+/* ------------------------------------------------------------------ */
 /* chunking: results do not depend on the number of threads            */
 
 static char *make_big_text(size_t *len_out, int with_bad_row)
@@ -1107,6 +1216,424 @@ static void test_chunked_string_keys_after_numeric_ones(void **state)
     scrm_csv_report_free(rep);
     scrm_dataset_free(ds);
     scrm__csv_min_chunk_bytes = saved;
+    free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* streaming: many windows, one atomic load                            */
+
+/* What a failed load must leave as it was. */
+struct ds_state {
+    uint64_t customers, orders, duplicates;
+    int key_type, has_range;
+    int64_t tmin, tmax, total;
+};
+
+static struct ds_state state_of(const scrm_dataset *ds)
+{
+    struct ds_state s = {scrm_dataset_customer_count(ds), scrm_dataset_order_count(ds),
+                         scrm_dataset_duplicate_count(ds), scrm_dataset_key_type(ds), 0, 0, 0,
+                         total_amount(ds)};
+    s.has_range = scrm_dataset_time_range(&s.tmin, &s.tmax, ds) == SCRM_OK;
+    return s;
+}
+
+static void assert_state(const struct ds_state *a, const struct ds_state *b)
+{
+    assert_int_equal(a->customers, b->customers);
+    assert_int_equal(a->orders, b->orders);
+    assert_int_equal(a->duplicates, b->duplicates);
+    assert_int_equal(a->key_type, b->key_type);
+    assert_int_equal(a->has_range, b->has_range);
+    assert_int_equal(a->tmin, b->tmin);
+    assert_int_equal(a->tmax, b->tmax);
+    assert_int_equal(a->total, b->total);
+}
+
+/* Per customer (by global index): orders, amount, first and last time. */
+struct cust_sum {
+    uint64_t n;
+    int64_t sum, first, last;
+};
+
+static struct cust_sum *customer_sums(const scrm_dataset *ds)
+{
+    uint64_t nc = scrm_dataset_customer_count(ds);
+    struct cust_sum *cs = calloc(nc ? nc : 1, sizeof *cs);
+    assert_non_null(cs);
+    for (uint64_t g = 0; g < nc; g++) {
+        cs[g].first = INT64_MAX;
+        cs[g].last = INT64_MIN;
+    }
+    for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
+        scrm__part_view v;
+        scrm__dataset_partition(ds, p, &v);
+        for (uint32_t k = 0; k < v.n_seg; k++)
+            for (uint64_t i = 0; i < v.seg[k].n; i++) {
+                struct cust_sum *c = &cs[v.gid[v.seg[k].cust[i]]];
+                int64_t t = v.seg[k].time[i];
+                c->n++;
+                c->sum += v.seg[k].amount[i];
+                c->first = t < c->first ? t : c->first;
+                c->last = t > c->last ? t : c->last;
+            }
+    }
+    return cs;
+}
+
+/* The same customers (by key) with the same orders, amounts and times:
+ * the input of every RFM score. Global indices may differ (they depend on
+ * the sequence of appends). */
+static void assert_same_customers(const scrm_dataset *a, const scrm_dataset *b)
+{
+    struct ds_state sa = state_of(a), sb = state_of(b);
+    assert_state(&sa, &sb);
+    struct cust_sum *ca = customer_sums(a), *cb = customer_sums(b);
+    for (uint32_t g = 0; g < sa.customers; g++) {
+        uint32_t h;
+        if (sa.key_type == SCRM_KEY_U64) {
+            uint64_t k;
+            assert_int_equal(scrm_dataset_customer_key_u64(&k, a, g), SCRM_OK);
+            assert_int_equal(scrm_dataset_find_u64(&h, b, k), SCRM_OK);
+        } else {
+            const char *k;
+            uint32_t len;
+            assert_int_equal(scrm_dataset_customer_key_str(&k, &len, a, g), SCRM_OK);
+            assert_int_equal(scrm_dataset_find_str(&h, b, k, len), SCRM_OK);
+        }
+        assert_int_equal(ca[g].n, cb[h].n);
+        assert_int_equal(ca[g].sum, cb[h].sum);
+        assert_int_equal(ca[g].first, cb[h].first);
+        assert_int_equal(ca[g].last, cb[h].last);
+    }
+    free(ca);
+    free(cb);
+}
+
+static void assert_same_report(const scrm_csv_report *a, const scrm_csv_report *b)
+{
+    assert_int_equal(scrm_csv_report_rows_read(a), scrm_csv_report_rows_read(b));
+    assert_int_equal(scrm_csv_report_rows_added(a), scrm_csv_report_rows_added(b));
+    assert_int_equal(scrm_csv_report_duplicates(a), scrm_csv_report_duplicates(b));
+    assert_int_equal(scrm_csv_report_empty_customer(a), scrm_csv_report_empty_customer(b));
+    assert_int_equal(scrm_csv_report_rejected(a), scrm_csv_report_rejected(b));
+    assert_int_equal(scrm_csv_report_time_format(a), scrm_csv_report_time_format(b));
+    assert_int_equal(scrm_csv_report_key_type(a), scrm_csv_report_key_type(b));
+    assert_int_equal(scrm_csv_report_reject_count(a), scrm_csv_report_reject_count(b));
+    for (uint64_t i = 0; i < scrm_csv_report_reject_count(a); i++) {
+        uint64_t la, lb;
+        const char *ca, *cb, *ra, *rb;
+        assert_int_equal(scrm_csv_report_reject(&la, &ca, &ra, a, i), SCRM_OK);
+        assert_int_equal(scrm_csv_report_reject(&lb, &cb, &rb, b, i), SCRM_OK);
+        assert_int_equal(la, lb);
+        assert_string_equal(ca, cb);
+        assert_string_equal(ra, rb);
+    }
+}
+
+/* Window, chunk and thread settings of a load. */
+struct stream_cfg {
+    uint64_t window, min_chunk;
+    uint32_t threads;
+};
+static const struct stream_cfg one_window = {UINT64_C(16) << 20, UINT64_C(1) << 20, 1};
+
+static void stream_set(const struct stream_cfg *cfg, scrm_csv_options *o)
+{
+    scrm__csv_window_bytes = cfg->window;
+    scrm__csv_min_chunk_bytes = cfg->min_chunk;
+    o->threads = cfg->threads;
+}
+
+static void stream_restore(void) { stream_set(&one_window, &(scrm_csv_options){0}); }
+
+/* Orders o<first>..o<last-1> of customers i % 37, with some order ids
+ * given twice and a quoted line break now and then; a bad amount at the
+ * end if bad_last. */
+static char *order_text(int first, int last, int bad_last)
+{
+    size_t cap = 64 + (size_t)(last - first + 1) * 80, len = 0;
+    char *s = malloc(cap);
+    if (!s)
+        abort();
+    len += (size_t)sprintf(s, "order,customer_id,date,note,amount\n");
+    for (int i = first; i < last; i++) {
+        int id = i % 11 == 0 ? i - 1 : i; /* repeats the previous id */
+        const char *note = i % 5 == 0 ? "\"two\nlines\"" : "x";
+        len += (size_t)sprintf(s + len, "o%d,%d,2024-03-%02dT10:00:00Z,%s,%d.%02d\n", id, i % 37,
+                               1 + i % 28, note, i, i % 100);
+    }
+    if (bad_last)
+        len += (size_t)sprintf(s + len, "o%d,1,2024-03-01,x,12x\n", last);
+    assert_true(len < cap);
+    return s;
+}
+
+/* A dataset holding orders o0..o99 (order keys seen, a time range). */
+static scrm_dataset *preloaded(void)
+{
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    char *text = order_text(0, 100, 0);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.order_id_column = "order";
+    assert_int_equal(load(NULL, ds, text, &o), SCRM_OK);
+    free(text);
+    return ds;
+}
+
+static const struct stream_cfg small_windows = {64, 64, 2};
+
+static void test_stream_strict_bad_row_in_last_window_changes_nothing(void **state)
+{
+    (void)state;
+    /* o50..o99 repeat orders of the dataset, o100.. are new, then a bad row */
+    char *bad = order_text(50, 300, 1), *good = order_text(50, 300, 0);
+    scrm_dataset *ref = preloaded(), *ds = preloaded();
+    struct ds_state before = state_of(ds);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.order_id_column = "order";
+    scrm_csv_report *want = NULL, *got = NULL;
+    assert_int_equal(load(&want, ref, good, &o), SCRM_OK);
+
+    stream_set(&small_windows, &o);
+    assert_int_equal(load(&got, ds, bad, &o), SCRM_EPARSE);
+    assert_null(got);
+    /* header + 250 rows, 50 of which (multiples of 5) take two lines */
+    assert_int_equal(scrm_last_error_index(), 1 + 250 + 50 + 1);
+    struct ds_state after = state_of(ds);
+    assert_state(&after, &before);
+    /* usable, and the order keys of the failed load are forgotten: the
+     * same load without the bad row adds what it adds to a fresh copy */
+    assert_int_equal(load(&got, ds, good, &o), SCRM_OK);
+    assert_same_report(got, want);
+    assert_true(scrm_csv_report_duplicates(got) > 50);
+    assert_same_customers(ds, ref);
+    scrm_csv_report_free(got);
+    scrm_csv_report_free(want);
+    scrm_dataset_free(ds);
+    scrm_dataset_free(ref);
+
+    /* a dataset still in SCRM_KEY_AUTO stays so: string keys came first */
+    ds = new_ds(SCRM_KEY_AUTO);
+    char skeys[2000];
+    size_t at = (size_t)sprintf(skeys, "customer_id,date,amount\n");
+    for (int i = 0; i < 50; i++) /* windows of string keys, then a bad row */
+        at += (size_t)sprintf(skeys + at, "k%d,2024-03-01,%d\n", i, i);
+    sprintf(skeys + at, "last,2024-03-01,oops\n");
+    o = (scrm_csv_options)SCRM_CSV_OPTIONS_INIT;
+    stream_set(&small_windows, &o);
+    assert_int_equal(load(NULL, ds, skeys, &o), SCRM_EPARSE);
+    assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_AUTO);
+    assert_int_equal(load(NULL, ds, "customer_id,date,amount\n7,2024-03-01,1\n", &o), SCRM_OK);
+    assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_U64);
+    scrm_dataset_free(ds);
+    stream_restore();
+    free(bad);
+    free(good);
+}
+
+static void test_stream_cancel_at_each_progress_call_changes_nothing(void **state)
+{
+    (void)state;
+    char *text = order_text(50, 300, 0);
+    scrm_dataset *ref = preloaded();
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.order_id_column = "order";
+    stream_set(&small_windows, &o);
+    struct prog pr = {0, 0, 0, 0};
+    o.progress = on_progress;
+    o.progress_payload = &pr;
+    assert_int_equal(load(NULL, ref, text, &o), SCRM_OK);
+    int calls = pr.calls;
+    assert_true(calls > 10); /* a call after each window */
+    for (int k = 1; k <= calls; k++) {
+        scrm_dataset *ds = preloaded();
+        struct ds_state before = state_of(ds);
+        pr = (struct prog){0, k, 0, 0};
+        assert_int_equal(load(NULL, ds, text, &o), SCRM_ECANCELLED);
+        assert_int_equal(pr.calls, k);
+        struct ds_state after = state_of(ds);
+        assert_state(&after, &before);
+        pr = (struct prog){0, 0, 0, 0};
+        assert_int_equal(load(NULL, ds, text, &o), SCRM_OK);
+        assert_same_customers(ds, ref);
+        scrm_dataset_free(ds);
+    }
+    scrm_dataset_free(ref);
+    stream_restore();
+    free(text);
+}
+
+static void test_stream_allocation_failure_at_each_n_changes_nothing(void **state)
+{
+    (void)state;
+    char *text = order_text(90, 130, 1); /* the bad row becomes a reject */
+    scrm_dataset *ref = preloaded();
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.order_id_column = "order";
+    o.on_error = SCRM_CSV_SKIP;
+    static const struct stream_cfg cfg = {300, 100, 2};
+    stream_set(&cfg, &o);
+    scrm_csv_report *want = NULL;
+    assert_int_equal(load(&want, ref, text, &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_reject_count(want), 1);
+    for (int always = 0; always <= 1; always++) {
+        int ok = 0;
+        for (long k = 0; k < 100000 && !ok; k++) {
+            failalloc_install(-1, always);
+            scrm_dataset *ds = preloaded();
+            struct ds_state before = state_of(ds);
+            scrm_csv_report *got = NULL;
+            failalloc_countdown = k;
+            int rc = load(&got, ds, text, &o);
+            failalloc_disarm();
+            if (rc == SCRM_OK) {
+                ok = 1;
+            } else {
+                assert_int_equal(rc, SCRM_ENOMEM);
+                assert_null(got);
+                struct ds_state after = state_of(ds);
+                assert_state(&after, &before);
+                assert_int_equal(load(&got, ds, text, &o), SCRM_OK); /* still usable */
+            }
+            assert_same_report(got, want);
+            assert_same_customers(ds, ref);
+            scrm_csv_report_free(got);
+            scrm_dataset_free(ds);
+            assert_int_equal(failalloc_live, 0);
+            failalloc_uninstall();
+        }
+        assert_true(ok);
+    }
+    scrm_csv_report_free(want);
+    scrm_dataset_free(ref);
+    stream_restore();
+    free(text);
+}
+
+/* One load of a real file per setting: the same customers and report. */
+static void same_for_any_window(const char *path, const scrm_csv_options *base)
+{
+    static const struct stream_cfg cfgs[] = {
+        {UINT64_C(16) << 20, UINT64_C(1) << 20, 2}, /* one window, two chunks */
+        {1, 1, 1},         /* a window per line */
+        {100, 64, 2},
+        {4096, 1000, 2},
+        {4096, 1, 1},
+        {50000, 7777, 8},
+    };
+    scrm_csv_options o = *base;
+    stream_set(&one_window, &o);
+    scrm_dataset *ref = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_report *want = NULL;
+    assert_int_equal(scrm_csv_load_file(&want, ref, path, &o), SCRM_OK);
+    assert_true(scrm_csv_report_rows_added(want) > 0);
+    for (size_t k = 0; k < sizeof cfgs / sizeof cfgs[0]; k++) {
+        stream_set(&cfgs[k], &o);
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        scrm_csv_report *got = NULL;
+        assert_int_equal(scrm_csv_load_file(&got, ds, path, &o), SCRM_OK);
+        assert_same_report(got, want);
+        assert_same_customers(ds, ref);
+        scrm_csv_report_free(got);
+        scrm_dataset_free(ds);
+    }
+    scrm_csv_report_free(want);
+    scrm_dataset_free(ref);
+    stream_restore();
+}
+
+static void test_stream_same_result_for_any_window_and_threads(void **state)
+{
+    (void)state;
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.customer_column = "CustomerID";
+    o.time_column = "InvoiceDate";
+    o.quantity_column = "Quantity";
+    o.unit_price_column = "UnitPrice";
+    o.na_customer = "NA";
+    same_for_any_window(SCRM_TEST_DATA "/online_retail_head2000.csv", &o);
+    o = (scrm_csv_options)SCRM_CSV_OPTIONS_INIT;
+    o.customer_column = "customer";
+    o.amount_column = "dollars";
+    same_for_any_window(SCRM_TEST_DATA "/rfm_cdnow_sample.csv", &o);
+    o = (scrm_csv_options)SCRM_CSV_OPTIONS_INIT;
+    o.customer_column = "seller_id"; /* string keys; order ids repeat per item */
+    o.time_column = "shipping_limit_date";
+    o.amount_column = "price";
+    o.order_id_column = "order_id";
+    same_for_any_window(SCRM_TEST_DATA "/olist_order_items_head1000.csv", &o);
+    same_for_any_window(SCRM_EXAMPLES_DATA "/cdnow_orders.csv", &(scrm_csv_options)SCRM_CSV_OPTIONS_INIT);
+}
+
+static void test_stream_quoted_line_breaks_across_windows(void **state)
+{
+    (void)state;
+    size_t len;
+    char *text = make_big_text(&len, 0);
+    int64_t expect = 0;
+    for (int i = 0; i < 3000; i++)
+        expect += i * 100 + i % 100;
+    static const struct stream_cfg cfgs[] = {{1, 1, 2}, {37, 16, 2}, {500, 100, 2}, {999, 1, 3}};
+    for (size_t k = 0; k < sizeof cfgs / sizeof cfgs[0]; k++) {
+        scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+        stream_set(&cfgs[k], &o);
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        scrm_csv_report *rep = NULL;
+        assert_int_equal(scrm_csv_load_buffer(&rep, ds, text, len, &o), SCRM_OK);
+        assert_int_equal(scrm_csv_report_rows_read(rep), 3000);
+        assert_int_equal(scrm_csv_report_rows_added(rep), 3000);
+        assert_int_equal(scrm_dataset_customer_count(ds), 97);
+        assert_int_equal(total_amount(ds), expect);
+        scrm_csv_report_free(rep);
+        scrm_dataset_free(ds);
+    }
+    stream_restore();
+    free(text);
+}
+
+static void test_stream_short_lines_cut_windows(void **state)
+{
+    (void)state;
+    /* 6-byte rows and blank lines: more lines than a window's bytes / 16,
+     * so windows are cut by lines; the rows are the same */
+    size_t cap = 64 + 3000 * 8, len = 0;
+    char *s = malloc(cap);
+    if (!s)
+        abort();
+    len += (size_t)sprintf(s, "customer_id,date,amount\n");
+    for (int i = 0; i < 3000; i++)
+        len += (size_t)sprintf(s + len, i % 3 == 2 ? "\n" : "%d,%d,%d\n", i % 10, i % 10,
+                               i % 7);
+    static const struct stream_cfg cfgs[] = {{1600, 64, 2}, {800, 1 << 20, 1}, {160, 16, 2}};
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.time_format = SCRM_TIME_EPOCH;
+    stream_set(&one_window, &o);
+    scrm_dataset *ref = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_report *want = NULL;
+    assert_int_equal(scrm_csv_load_buffer(&want, ref, s, len, &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_rows_added(want), 2000);
+    for (size_t k = 0; k < sizeof cfgs / sizeof cfgs[0]; k++) {
+        stream_set(&cfgs[k], &o);
+        struct prog pr = {0, 0, 0, 0};
+        o.progress = on_progress;
+        o.progress_payload = &pr;
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        scrm_csv_report *got = NULL;
+        assert_int_equal(scrm_csv_load_buffer(&got, ds, s, len, &o), SCRM_OK);
+        assert_same_report(got, want);
+        assert_same_customers(ds, ref);
+        /* a call after each window: windows of at most 1600/16 + 1 lines
+         * (about 530 bytes here), three times as many as 1600-byte ones */
+        if (k == 0)
+            assert_true((uint64_t)pr.calls > 2 * (len / 1600));
+        o.progress = NULL;
+        scrm_csv_report_free(got);
+        scrm_dataset_free(ds);
+    }
+    scrm_csv_report_free(want);
+    scrm_dataset_free(ref);
+    stream_restore();
     free(s);
 }
 
@@ -1270,6 +1797,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_calendar_round_trip_and_known_days),
+        cmocka_unit_test(test_time_parse_values_and_limits),
+        cmocka_unit_test(test_time_parse_bad_values_say_why),
         cmocka_unit_test(test_options_init_defaults_and_errors),
         cmocka_unit_test(test_bad_options_are_einval),
         cmocka_unit_test(test_null_arguments),
@@ -1299,6 +1828,12 @@ int main(void)
         cmocka_unit_test(test_online_retail_slice),
         cmocka_unit_test(test_olist_order_items_dedup_by_order_id),
         cmocka_unit_test(test_olist_brazilian_format),
+        cmocka_unit_test(test_stream_strict_bad_row_in_last_window_changes_nothing),
+        cmocka_unit_test(test_stream_cancel_at_each_progress_call_changes_nothing),
+        cmocka_unit_test(test_stream_allocation_failure_at_each_n_changes_nothing),
+        cmocka_unit_test(test_stream_same_result_for_any_window_and_threads),
+        cmocka_unit_test(test_stream_quoted_line_breaks_across_windows),
+        cmocka_unit_test(test_stream_short_lines_cut_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -219,23 +219,29 @@ SCRM_EXPORT int scrm_time_print(char *buf, uint32_t cap, int64_t t, int64_t utc_
                                 int style);
 
 /**
- * Read one time value, in one of the formats of the CSV loader
- * (::scrm_time_format, shopcrm/io.h): ISO 8601 (`2024-01-15`,
- * `2024-01-15 13:45`, `2024-01-15T13:45:00Z`, `...-03:00`), `YYYYMMDD`,
- * `DD/MM/YYYY[ HH:MM[:SS]]`, or epoch seconds. ::SCRM_TIME_AUTO picks the
- * format from this one value: ISO if it starts `YYYY-`, DD/MM/YYYY if it has
- * a `/`, `YYYYMMDD` for 8 digits that make a valid date, epoch seconds for
- * other digits. Local times are converted to UTC as `local - utc_offset`; a
- * value with an explicit offset uses its own.
+ * Read one time value as the CSV loader reads a time column (the same
+ * parser): ISO 8601 (`2024-01-15`, `2024-01-15 13:45`,
+ * `2024-01-15T13:45:00Z`, `...-03:00`), `YYYYMMDD`, `DD/MM/YYYY[ HH:MM[:SS]]`
+ * or epoch seconds (::scrm_time_format, shopcrm/io.h).
  *
- * @param[out] out    receives the time (seconds since the epoch, UTC).
- * @param s           the text; need not be NUL-terminated.
- * @param len         its length in bytes.
- * @param format      a ::scrm_time_format.
- * @param utc_offset  the offset of local times; |x| ≤ ::SCRM_MAX_UTC_OFFSET.
- * @return SCRM_OK, SCRM_EINVAL (NULL, bad format or offset), SCRM_EPARSE
- *         (not a time of that format: the message says why), SCRM_ERANGE
- *         (outside ::SCRM_TIME_MIN .. ::SCRM_TIME_MAX).
+ * Surrounding spaces and tabs are ignored. Local times (dates, and
+ * date-times without an explicit offset) become UTC with @p utc_offset:
+ * time_utc = local − utc_offset. With ::SCRM_TIME_AUTO the value is taken as
+ * the loader takes a column holding only this value: ISO 8601 if it looks
+ * like `YYYY-MM-DD...`, DD/MM/YYYY if it looks like `D/M/YYYY...`, and an
+ * all-digit value as `YYYYMMDD` if it has 8 digits and is a valid date,
+ * as epoch seconds otherwise.
+ *
+ * @param[out] out     receives the time in seconds since 1970-01-01 UTC;
+ *                     written only on success.
+ * @param s            the text; need not be NUL-terminated; borrowed.
+ * @param len          its length in bytes.
+ * @param format       a ::scrm_time_format (declared in shopcrm/io.h), passed as `int`.
+ * @param utc_offset   seconds east of UTC of local times; |x| ≤ ::SCRM_MAX_UTC_OFFSET.
+ * @return SCRM_OK; SCRM_EPARSE if the text is not a time of the format
+ *         (scrm_last_error() says why: `'2024-13-01' is not a date: month 13`);
+ *         SCRM_EINVAL for an invalid argument (NULL, unknown format, offset);
+ *         SCRM_ERANGE if the time is outside years 1 to 9999 UTC.
  * @note Thread safety: safe.
  * @since 1.0
  */

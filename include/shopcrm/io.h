@@ -22,7 +22,8 @@
  * - Rows with an empty customer are skipped and counted. Bad rows either
  *   fail the whole load (::SCRM_CSV_STRICT, the default) or are rejected and
  *   reported (::SCRM_CSV_SKIP).
- * - A load is atomic: on any failure nothing is added to the dataset.
+ * - A load streams the input in bounded windows and is atomic: on any
+ *   failure nothing is added to the dataset.
  * @{
  */
 #ifndef SHOPCRM_IO_H
@@ -120,12 +121,16 @@ typedef struct scrm_csv_options {
     /** Decimal separator of amounts: '.' (default; ',' is then a thousands separator, `1,234.56`) or ',' ('.' is then the thousands separator, `1.234,56`). Thousands separators are accepted only between proper groups of three digits. */
     int32_t decimal_separator;
     /**
-     * Digits of the minor unit, 0..6; default 2 (`12.5` gives 1250). Amounts
-     * with more fractional digits are rounded half away from zero
-     * (`0.125` gives 13, `-0.125` gives -13).
+     * Digits of the minor unit, 0 .. ::SCRM_MAX_MINOR_DIGITS; default 2
+     * (`12.5` gives 1250). Amounts with more fractional digits are rounded
+     * half away from zero (`0.125` gives 13, `-0.125` gives -13). The load
+     * records them as the dataset's currency digits
+     * (scrm_dataset_minor_digits()), which writers of money use: loading
+     * into a dataset that already holds orders with other digits is an
+     * error (::SCRM_EINVAL) that adds nothing.
      */
     int32_t minor_digits;
-    /** Offset of local times from UTC in seconds, −86400..86400 (São Paulo: −10800); default 0. time_utc = local − utc_offset. */
+    /** Offset of local times from UTC in seconds, at most ::SCRM_MAX_UTC_OFFSET either way (São Paulo: −10800); default 0. time_utc = local − utc_offset. */
     int64_t utc_offset;
     /** A ::scrm_csv_on_error; default ::SCRM_CSV_STRICT. */
     int on_error;
@@ -167,8 +172,10 @@ typedef struct scrm_csv_report scrm_csv_report;
 /**
  * Load orders from the CSV file at @p path into @p ds.
  *
- * The file is memory-mapped and parsed by several threads. The load is one
- * atomic append: on any error nothing is added to @p ds.
+ * The file is memory-mapped and streamed: parsed by several threads in
+ * windows of a few MiB, each appended to @p ds before the next is parsed, so
+ * memory beyond the dataset stays bounded. The load is still atomic: on any
+ * error (even in the last window) @p ds is left exactly as it was.
  *
  * The customer key type follows the dataset's; if it is still
  * ::SCRM_KEY_AUTO, it is ::SCRM_KEY_U64 when every customer value of the file

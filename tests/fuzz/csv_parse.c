@@ -1,6 +1,7 @@
-/* Fuzz target for the CSV loader: parsing one input in one chunk and in
- * many chunks on several threads must give the same result (rows, rejects,
- * messages, sums), whatever the bytes, and never crash or leak.
+/* Fuzz target for the CSV loader: parsing one input in one chunk, in
+ * many chunks on several threads, and streamed in many small windows must
+ * give the same result (rows, rejects, messages, sums), whatever the
+ * bytes, and never crash or leak.
  *
  * Built two ways: with -fsanitize=fuzzer (define SCRM_LIBFUZZER) it is a
  * libFuzzer target; otherwise main() replays a deterministic stream of
@@ -13,7 +14,8 @@
 
 #include "internal.h"
 
-extern uint64_t scrm__csv_min_chunk_bytes; /* test hook in lib/csv.c */
+extern uint64_t scrm__csv_min_chunk_bytes; /* test hooks in lib/csv.c */
+extern uint64_t scrm__csv_window_bytes;
 
 typedef struct result {
     int rc;
@@ -24,9 +26,10 @@ typedef struct result {
     char msg[600];
 } result;
 
-static void load(result *r, const char *buf, size_t len, uint64_t min_chunk, uint32_t threads,
-                 int on_error, int key_type)
+static void load(result *r, const char *buf, size_t len, uint64_t window, uint64_t min_chunk,
+                 uint32_t threads, int on_error, int key_type)
 {
+    scrm__csv_window_bytes = window;
     scrm__csv_min_chunk_bytes = min_chunk;
     scrm_dataset_options dopt = SCRM_DATASET_OPTIONS_INIT;
     dopt.key_type = key_type;
@@ -88,10 +91,22 @@ static int check_one(const uint8_t *data, size_t len, uint64_t salt)
 {
     for (int on_error = 0; on_error < 2; on_error++)
         for (int kt = SCRM_KEY_AUTO; kt <= SCRM_KEY_STRING; kt++) {
-            result one, many;
-            load(&one, (const char *)data, len, UINT64_C(1) << 40, 1, on_error, kt);
-            load(&many, (const char *)data, len, 1 + salt % 64, 2 + (uint32_t)(salt % 5),
+            result one, many, streamed;
+            const uint64_t all = UINT64_C(1) << 40;
+            load(&one, (const char *)data, len, all, all, 1, on_error, kt);
+            load(&many, (const char *)data, len, all, 1 + salt % 64, 2 + (uint32_t)(salt % 5),
                  on_error, kt);
+            load(&streamed, (const char *)data, len, 1 + salt / 64 % 256, 1 + salt / 16384 % 32,
+                 1 + (uint32_t)(salt / 8 % 2), on_error, kt);
+            if (!same(&one, &streamed)) {
+                fprintf(stderr,
+                        "csv_parse: one window and many windows disagree (on_error %d, key "
+                        "type %d): rc %d/%d, rows %llu/%llu, added %llu/%llu, '%s' / '%s'\n",
+                        on_error, kt, one.rc, streamed.rc, (unsigned long long)one.read,
+                        (unsigned long long)streamed.read, (unsigned long long)one.added,
+                        (unsigned long long)streamed.added, one.msg, streamed.msg);
+                return 1;
+            }
             if (!same(&one, &many)) {
                 fprintf(stderr,
                         "csv_parse: one chunk and many chunks disagree (on_error %d, key type "
@@ -168,7 +183,7 @@ int main(int argc, char **argv)
         }
     }
     free(buf);
-    printf("csv_parse: %d inputs, one chunk and many chunks agree\n", iters);
+    printf("csv_parse: %d inputs, one chunk, many chunks and many windows agree\n", iters);
     return 0;
 }
 #endif

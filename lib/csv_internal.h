@@ -1,0 +1,162 @@
+/* Internals of the CSV loader, shared by its files (never installed):
+ *   csv.c         orchestration: options, header, windows, passes, the
+ *                 dataset transaction, the public load functions
+ *   csv_token.c   the RFC 4180 tokenizer (header and body) and the
+ *                 parallel chunk parser
+ *   csv_row.c     one record's fields -> one typed row
+ *   csv_report.c  the reject list and the report
+ *   csv_number.c, timeparse.c  value parsers (declared in internal.h) */
+#ifndef SCRM_CSV_INTERNAL_H
+#define SCRM_CSV_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "internal.h"
+
+#define MAX_CHUNKS 64
+#define PROGRESS_STEP (UINT64_C(1) << 20)
+
+enum role { R_CUST = 0, R_TIME, R_AMOUNT, R_ORDER, R_QTY, R_PRICE, R_COUNT };
+
+enum key_mode { KEY_U64_CANON = 0, KEY_U64_LENIENT = 1, KEY_STRING = 2 };
+
+/* One field of a record, as the tokenizer found it. */
+typedef struct span {
+    const char *s;
+    size_t len;
+    int esc;     /* quoted with "" escapes inside */
+} span;
+
+struct reject {
+    uint64_t line;
+    const char *column;
+    char *reason;
+};
+
+/* Rejected rows kept for the report: at most max entries. */
+struct reject_list {
+    struct reject *r;
+    uint32_t n, cap;
+};
+
+struct keyblk {
+    struct keyblk *next;
+    char data[];
+};
+
+/* The part of a window one thread parses. */
+struct chunk {
+    const char *start, *end;   /* parse records starting in [start, end) */
+    const char *final;         /* where parsing stopped: the next record start */
+    uint64_t base, cap;        /* slice of the window's columns */
+    uint64_t n;                /* rows stored */
+    uint64_t newlines;         /* '\n' consumed from start to final */
+    uint64_t rows_read, empty_cust, rejected;
+    struct reject_list rej;
+    int stopped;     /* stopped early because of another chunk: re-parse */
+    int failed;      /* strict mode: a bad row; detail below */
+    uint64_t err_line;         /* relative to the chunk */
+    const char *err_column;
+    char err_reason[400];
+    int need_string; /* KEY_U64_CANON met a non-canonical key */
+    unsigned tmask;  /* time classes seen (auto) */
+    int first_class; /* class of the first time value (auto) */
+    int all_ymd8;    /* every all-digit time is a valid 8-digit date */
+    scrm__date_cache dc;
+    struct keyblk *keys; /* unescaped string keys */
+    char *scratch;
+    size_t scratch_cap;
+    int rc;          /* hard error: SCRM_ENOMEM, SCRM_ECANCELLED */
+};
+
+struct ctx {
+    const char *input, *E; /* the whole input and its end */
+    const char *data;      /* the data region after the header */
+    const char *wstart;    /* the window being parsed */
+    uint64_t total;        /* input size (progress) */
+    /* options */
+    char delim;
+    char dec, thou;
+    int minor;
+    int64_t offset;
+    int on_error;
+    uint32_t max_rejects;
+    const char *na;
+    size_t na_len;
+    scrm_progress_fn progress;
+    void *progress_payload;
+    uint64_t reported;    /* last "done" given to the progress callback */
+    int key_mode;
+    int tfmt;             /* explicit format, or SCRM_TIME_AUTO */
+    int ymd8_broken;      /* the column has an all-digit value that is no date */
+    int qty_price;        /* amount = quantity x unit price */
+    int has_order;
+    uint32_t threads;
+    int release;          /* the input is our file mapping: drop parsed pages */
+    const char *released; /* pages before this were dropped */
+    /* columns */
+    uint32_t ncols;       /* header columns */
+    char **names;         /* header names (owned until handed to the report) */
+    uint8_t *rolemask;    /* per header column, bit r = role r */
+    uint32_t need_cols;   /* 1 + largest column index used */
+    const char *rolename[R_COUNT];
+    uint64_t nl_before;   /* newlines before the data region */
+    /* the window's columns (chunk t writes [base, base+cap)), reused */
+    uint64_t col_cap;
+    int col_mode;         /* key_mode the columns were allocated for */
+    uint64_t *cu;
+    const char **cs;
+    uint32_t *cl;
+    int64_t *tm, *am;
+    uint64_t *ok;
+    /* chunks of the window */
+    uint32_t nchunks;
+    struct chunk ch[MAX_CHUNKS];
+    _Atomic uint64_t done[MAX_CHUNKS];
+    atomic_int cancel;
+    atomic_int stop_all;        /* a chunk needs string keys: no use going on */
+    atomic_uint err_chunk;      /* smallest chunk index with a strict error */
+    pthread_mutex_t lock;       /* allocations from worker threads */
+    int sequential;             /* re-parse: ignore signals from other chunks */
+};
+
+/* csv_token.c */
+uint64_t scrm__csv_count_byte(const char *p, const char *e, unsigned char ch);
+char scrm__csv_detect_delimiter(const char *p, const char *E);
+/* The record at *pp as NUL-terminated, unescaped copies (the header). */
+int scrm__csv_read_record(struct ctx *c, const char **pp, char ***names_out, uint32_t *n_out,
+                          uint64_t *newlines);
+/* Parse chunk t of the window (parallel-safe). */
+void scrm__csv_parse_chunk(struct ctx *c, uint32_t t);
+
+/* csv_row.c */
+enum row_rc { ROW_OK = 0, ROW_SKIP = 1, ROW_STOP = 2 };
+int scrm__csv_row(struct ctx *c, struct chunk *ch, const span *f, unsigned have,
+                  uint32_t nfields, uint64_t line, uint64_t slot);
+void *scrm__csv_locked_malloc(struct ctx *c, size_t n);
+void *scrm__csv_locked_realloc(struct ctx *c, void *p, size_t n);
+void scrm__csv_locked_free(struct ctx *c, void *p);
+
+/* csv_report.c */
+/* Record a bad row of chunk ch. Returns 1 if the chunk must stop (strict
+ * mode or a hard error), 0 to go on. */
+int scrm__csv_reject(struct ctx *c, struct chunk *ch, uint64_t line, const char *column,
+                     const char *fmt, ...) SCRM_PRINTF(5, 6);
+/* Move the entries of src (lines relative, + line0) to dst, up to max in
+ * dst; the rest are freed. */
+int scrm__csv_rejects_take(struct reject_list *dst, struct reject_list *src, uint64_t line0,
+                           uint32_t max);
+void scrm__csv_rejects_free(struct reject_list *l, struct ctx *c);
+
+/* Totals of a load, for the report. */
+struct load_totals {
+    uint64_t rows_read, rows_added, duplicates, empty_customer, rejected;
+    struct reject_list rej;
+};
+/* A new report holding the totals (their rejects moved into it) and the
+ * header names (moved too). */
+int scrm__csv_report_new(scrm_csv_report **out, struct load_totals *tot, struct ctx *c,
+                         int key_type);
+
+#endif
