@@ -1793,6 +1793,45 @@ static void test_olist_brazilian_format(void **state)
     scrm_dataset_free(ds);
 }
 
+/* A load records its currency digits as the dataset's (writers of money use
+ * them); other digits than those of the orders already held are refused and
+ * change nothing; a rejected first load leaves the digits as they were. */
+static void test_load_sets_the_dataset_minor_digits(void **state)
+{
+    (void)state;
+    const char *yen = "customer_id,date,amount\n1,2024-01-15,1500\n2,2024-01-16,980\n";
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.minor_digits = 0;
+    scrm_csv_report *rep = (scrm_csv_report *)&o; /* sentinel: unchanged on error */
+    /* a strict load that fails adds nothing and keeps the digits */
+    assert_int_equal(load(&rep, ds, "customer_id,date,amount\n1,2024-01-15,x\n", &o),
+                     SCRM_EPARSE);
+    assert_ptr_equal(rep, (scrm_csv_report *)&o);
+    assert_int_equal(scrm_dataset_minor_digits(ds), 2);
+    assert_int_equal(load(NULL, ds, yen, &o), SCRM_OK);
+    assert_int_equal(scrm_dataset_minor_digits(ds), 0);
+    assert_int_equal(total_amount(ds), 1500 + 980);
+    /* the same digits again: fine; other digits now: refused, nothing added */
+    assert_int_equal(load(NULL, ds, "customer_id,date,amount\n3,2024-01-17,10\n", &o), SCRM_OK);
+    o.minor_digits = 2;
+    assert_int_equal(load(&rep, ds, "customer_id,date,amount\n4,2024-01-18,1.25\n", &o),
+                     SCRM_EINVAL);
+    assert_non_null(strstr(scrm_last_error(), "0 minor digits"));
+    assert_ptr_equal(rep, (scrm_csv_report *)&o);
+    assert_int_equal(scrm_dataset_order_count(ds), 3);
+    assert_int_equal(scrm_dataset_minor_digits(ds), 0);
+    scrm_dataset_free(ds);
+    /* a dinar dataset: 3 digits */
+    ds = new_ds(SCRM_KEY_AUTO);
+    o.minor_digits = 3;
+    assert_int_equal(load(NULL, ds, "customer_id,date,amount\n1,2024-01-15,1.250\n", &o),
+                     SCRM_OK);
+    assert_int_equal(scrm_dataset_minor_digits(ds), 3);
+    assert_int_equal(total_amount(ds), 1250);
+    scrm_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1834,6 +1873,7 @@ int main(void)
         cmocka_unit_test(test_stream_same_result_for_any_window_and_threads),
         cmocka_unit_test(test_stream_quoted_line_breaks_across_windows),
         cmocka_unit_test(test_stream_short_lines_cut_windows),
+        cmocka_unit_test(test_load_sets_the_dataset_minor_digits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
