@@ -100,6 +100,16 @@ static inline int scrm__add_overflow_i64(int64_t a, int64_t b, int64_t *out)
 {
     return __builtin_add_overflow(a, b, out);
 }
+/* scrm__day for a time within SCRM_TIME_MIN..MAX and |utc_offset| within
+ * SCRM_MAX_UTC_OFFSET (every stored order time): with a bias that makes the
+ * dividend non-negative, the division by the constant 86400 is unsigned, so
+ * the compiler turns it into a multiplication (hot loops). */
+#define SCRM__DAY_BIAS INT64_C(800000) /* days: more than 0001-01-01 before the epoch */
+static inline int64_t scrm__day_in_range(int64_t t, int64_t utc_offset)
+{
+    return (int64_t)((uint64_t)(t + utc_offset + SCRM__DAY_BIAS * 86400) / 86400u) -
+           SCRM__DAY_BIAS;
+}
 /* 64-bit mixer (a bijection) used for hashing integer keys: the finaliser
  * of SplitMix64 (Steele, Lea, Flood 2014, "Fast splittable PRNGs"). */
 static inline uint64_t scrm__mix64(uint64_t x)
@@ -188,12 +198,12 @@ const scrm__summary *scrm__dataset_cache_summary(const scrm_dataset *ds, scrm__s
 scrm__summary *scrm__summary_new(uint32_t n, int64_t utc_offset);
 void scrm__summary_free(scrm__summary *s);
 /* Per-thread scratch for building summaries of partitions up to these sizes. */
+typedef struct scrm__summary_acc scrm__summary_acc; /* one customer's running values */
 typedef struct scrm__summary_scratch {
-    int64_t *first, *last, *last_row;
-    uint32_t *orders, *days, *off;
-    int32_t *day;  /* unsorted partitions: order days grouped by customer */
-    uint32_t *tmp; /* radix temporary for them */
-    __extension__ __int128 *pos, *neg;
+    scrm__summary_acc *acc; /* per local customer: one record, one cache line */
+    uint32_t *off;          /* unsorted partitions: n_cust + 1 offsets */
+    int32_t *day;           /* unsorted partitions: order days grouped by customer */
+    uint32_t *tmp;          /* radix temporary for them */
 } scrm__summary_scratch;
 int scrm__summary_scratch_new(scrm__summary_scratch *s, uint32_t max_cust, uint64_t max_rows);
 void scrm__summary_scratch_free(scrm__summary_scratch *s);

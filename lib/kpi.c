@@ -93,6 +93,7 @@ struct scratch {
     uint8_t *group;   /* 0 = no order in window, 1 = new, 2 = returning */
     uint8_t *at;      /* bit 0: customer at start, bit 1: customer at end */
     int64_t *times;   /* window order times of a partition, grouped by customer */
+    i128 *wref;       /* refunds in the window */
 };
 
 struct kpi_job {
@@ -139,7 +140,12 @@ static void kpi_intervals(const struct kpi_job *job, const scrm__part_view *v, s
         if (e - b >= 2) {
             int64_t *r = s->times + b;
             size_t n = (size_t)(e - b);
-            if (n <= 16) { /* insertion sort: most customers have few orders */
+            size_t sorted = 1;
+            while (sorted < n && r[sorted - 1] <= r[sorted])
+                sorted++;
+            if (sorted == n) {
+                /* already in time order: an order log appended as it happens */
+            } else if (n <= 16) { /* insertion sort: most customers have few orders */
                 for (size_t x = 1; x < n; x++) {
                     int64_t key = r[x];
                     size_t y = x;
@@ -253,6 +259,7 @@ static void kpi_partition(const struct kpi_job *job, const scrm__part_view *pv,
         s->first[c] = f == INT64_MIN ? INT64_MAX : f + off;
         s->in_win[c] = 0;
         s->at[c] = 0;
+        s->wref[c] = 0;
     }
     uint64_t interval_off = t->interval_off; /* set by begin() */
     memset(t, 0, sizeof *t);
@@ -278,6 +285,7 @@ static void kpi_partition(const struct kpi_job *job, const scrm__part_view *pv,
             } else if (in) {
                 t->refunds++;
                 t->refund_amount += a;
+                s->wref[c] += a;
             }
         }
     t->revenue = t->order_revenue + t->refund_amount;
@@ -309,6 +317,18 @@ static void kpi_partition(const struct kpi_job *job, const scrm__part_view *pv,
         s->group[c] = g;
     }
 
+    if (job->start == SCRM_KPI_START_ALL) {
+        /* No window start: every customer with a window order is new, so
+         * their revenue is every window order plus their own refunds, and
+         * no second pass over the rows is needed. */
+        t->new_revenue = t->order_revenue;
+        for (uint32_t c = 0; c < v.n_cust; c++)
+            if (s->in_win[c])
+                t->new_revenue += s->wref[c];
+        kpi_intervals(job, &v, s, t);
+        return;
+    }
+
     /* Pass 2: revenue (refunds included) of each group. */
     for (SCRM__EACH_SEG(v, sg))
         for (uint64_t i = 0; i < sg->n; i++) {
@@ -338,7 +358,8 @@ static int kpi_scratch_new(void *ctx, void *scratch, const scrm__shape *sh)
     s->group = scrm__calloc(n, sizeof *s->group);
     s->at = scrm__calloc(n, sizeof *s->at);
     s->times = scrm__calloc(sh->max_rows ? (size_t)sh->max_rows : 1, sizeof *s->times);
-    if (!s->first || !s->in_win || !s->group || !s->at || !s->times)
+    s->wref = scrm__calloc(n, sizeof *s->wref);
+    if (!s->first || !s->in_win || !s->group || !s->at || !s->times || !s->wref)
         return scrm__enomem("scrm_kpi_compute");
     return SCRM_OK;
 }
@@ -352,6 +373,7 @@ static void kpi_scratch_free(void *ctx, void *scratch)
     scrm__free(s->group);
     scrm__free(s->at);
     scrm__free(s->times);
+    scrm__free(s->wref);
 }
 
 static int kpi_part(void *ctx, void *scratch, uint32_t p, const scrm__part_view *v,
