@@ -60,14 +60,14 @@ void scrm__csvout_i64(scrm__csvout *w, int64_t v)
 
 void scrm__csvout_money(scrm__csvout *w, int64_t amount, uint32_t minor_digits)
 {
-    /* scrm_money_print is the library's one money formatter; it fails only
-     * on a bad digit count, which the callers' handles cannot hold. */
+    /* the library's one money formatter (scrm_money_print's); a digit count
+     * out of range cannot come from a dataset or a checked argument */
     char t[SCRM_MONEY_TEXT_MAX];
-    if (SCRM_NEVER(scrm_money_print(t, sizeof t, amount, minor_digits) != SCRM_OK)) {
+    if (SCRM_NEVER(minor_digits > SCRM_MAX_MINOR_DIGITS)) {
         w->failed = 1;
         return;
     }
-    scrm__csvout_put(w, t, strlen(t));
+    scrm__csvout_put(w, t, scrm__money_text(t, amount, minor_digits));
 }
 
 void scrm__csvout_double(scrm__csvout *w, double v)

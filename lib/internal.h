@@ -280,6 +280,9 @@ int64_t scrm__period_first_day(int64_t index, int unit);
 int scrm__period_check(const char *fn, int unit, int64_t utc_offset);
 /* |utc_offset| <= SCRM_MAX_UTC_OFFSET, or SCRM_EINVAL with "fn: ..." set. */
 int scrm__utc_offset_check(const char *fn, int64_t utc_offset);
+/* Money in major units as text (scrm_money_print without the checks):
+ * minor_digits <= SCRM_MAX_MINOR_DIGITS; returns the length, NUL-terminated. */
+size_t scrm__money_text(char out[SCRM_MONEY_TEXT_MAX], int64_t amount, uint32_t minor_digits);
 
 
 /* ---- buffered CSV writer (lib/csvout.c) ----

@@ -329,6 +329,31 @@ bad:
 static const int64_t pow10_tab[SCRM_MAX_MINOR_DIGITS + 1] = {1, 10, 100, 1000, 10000, 100000,
                                                              1000000};
 
+size_t scrm__money_text(char out[SCRM_MONEY_TEXT_MAX], int64_t amount, uint32_t minor_digits)
+{
+    /* digits from the right, the point after minor_digits of them; no
+     * snprintf: CSV exports write one amount per customer */
+    char t[SCRM_MONEY_TEXT_MAX];
+    uint64_t a = amount < 0 ? (uint64_t)0 - (uint64_t)amount : (uint64_t)amount;
+    size_t k = 0;
+    for (uint32_t d = 0; d < minor_digits; d++) {
+        t[k++] = (char)('0' + a % 10);
+        a /= 10;
+    }
+    if (minor_digits)
+        t[k++] = '.';
+    do {
+        t[k++] = (char)('0' + a % 10);
+        a /= 10;
+    } while (a);
+    if (amount < 0)
+        t[k++] = '-';
+    for (size_t i = 0; i < k; i++)
+        out[i] = t[k - 1 - i];
+    out[k] = 0;
+    return k;
+}
+
 SCRM_EXPORT int scrm_money_print(char *buf, uint32_t cap, int64_t amount, uint32_t minor_digits)
 {
     static const char fn[] = "scrm_money_print";
@@ -337,15 +362,9 @@ SCRM_EXPORT int scrm_money_print(char *buf, uint32_t cap, int64_t amount, uint32
     if (minor_digits > SCRM_MAX_MINOR_DIGITS)
         return scrm__error(SCRM_EINVAL, -1, "%s: minor_digits %u is not 0..%d", fn, minor_digits,
                            SCRM_MAX_MINOR_DIGITS);
-    uint64_t a = amount < 0 ? (uint64_t)0 - (uint64_t)amount : (uint64_t)amount;
-    uint64_t p = (uint64_t)pow10_tab[minor_digits];
-    char tmp[SCRM_MONEY_TEXT_MAX + 8];
-    int n = snprintf(tmp, sizeof tmp, "%s%llu", amount < 0 ? "-" : "",
-                     (unsigned long long)(a / p));
-    if (minor_digits)
-        n += snprintf(tmp + n, sizeof tmp - (size_t)n, ".%0*llu", (int)minor_digits,
-                      (unsigned long long)(a % p));
-    return put_text(buf, cap, tmp, n, fn);
+    char tmp[SCRM_MONEY_TEXT_MAX];
+    size_t n = scrm__money_text(tmp, amount, minor_digits);
+    return put_text(buf, cap, tmp, (int)n, fn);
 }
 
 SCRM_EXPORT double scrm_money_to_major(double minor, uint32_t minor_digits)
