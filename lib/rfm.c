@@ -670,18 +670,10 @@ static int score_all(scrm_rfm *r, const scrm_dataset *ds, const scrm_rfm_options
     rank_job rj = {.rc = rc, .sets = threads > 1 && n >= 8192 ? (threads < 3 ? threads : 3) : 1,
                    .method = o->method,
                    .N = N, .r = r};
-    for (uint32_t k = 0; k < rj.sets; k++) {
-        rc[k].ka = scrm__big_alloc((size_t)n * sizeof *rc[k].ka);
-        rc[k].kb = scrm__big_alloc((size_t)n * sizeof *rc[k].kb);
-        rc[k].ord = scrm__big_alloc((size_t)n * sizeof *rc[k].ord);
-        rc[k].aux = scrm__big_alloc(((size_t)n + 256) * sizeof *rc[k].aux);
-        if (!rc[k].ka || !rc[k].kb || !rc[k].ord || !rc[k].aux) {
-            err = scrm__enomem(fn);
-            goto done;
-        }
-    }
     if (o->method == SCRM_RFM_METHOD_NTILE && n > 0) {
-        /* customers in key order: the NTILE tie-break */
+        /* customers in key order: the NTILE tie-break (before the ranking
+         * scratch: the key sort's own scratch is freed by then, so the two
+         * are never held at once) */
         if ((err = scrm__dataset_key_ranks(&rank, ds)) < 0)
             goto done;
         seq = scrm__big_alloc((size_t)n * sizeof *seq);
@@ -691,6 +683,18 @@ static int score_all(scrm_rfm *r, const scrm_dataset *ds, const scrm_rfm_options
         }
         for (uint32_t i = 0; i < n; i++)
             seq[rank[i]] = i;
+        scrm__free(rank);
+        rank = NULL;
+    }
+    for (uint32_t k = 0; k < rj.sets; k++) {
+        rc[k].ka = scrm__big_alloc((size_t)n * sizeof *rc[k].ka);
+        rc[k].kb = scrm__big_alloc((size_t)n * sizeof *rc[k].kb);
+        rc[k].ord = scrm__big_alloc((size_t)n * sizeof *rc[k].ord);
+        rc[k].aux = scrm__big_alloc(((size_t)n + 256) * sizeof *rc[k].aux);
+        if (!rc[k].ka || !rc[k].kb || !rc[k].ord || !rc[k].aux) {
+            err = scrm__enomem(fn);
+            goto done;
+        }
     }
     rj.seq = seq;
     scrm__parallel_for(rj.sets, 3, rank_range, &rj);
