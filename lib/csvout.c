@@ -37,15 +37,26 @@ void scrm__csvout_put(scrm__csvout *w, const char *s, size_t k)
 
 void scrm__csvout_u64(scrm__csvout *w, uint64_t v)
 {
+    /* two digits per division (a 200-byte table of "00".."99"): exports
+     * write several integers per customer */
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                "8081828384858687888990919293949596979899";
     char t[24];
-    int k = 0;
-    do {
-        t[k++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    reserve(w, (size_t)k);
-    while (k)
-        w->buf[w->len++] = t[--k];
+    int k = 24;
+    while (v >= 100) {
+        const unsigned d = (unsigned)(v % 100) * 2;
+        v /= 100;
+        t[--k] = pairs[d + 1];
+        t[--k] = pairs[d];
+    }
+    if (v >= 10) {
+        t[--k] = pairs[v * 2 + 1];
+        t[--k] = pairs[v * 2];
+    } else {
+        t[--k] = (char)('0' + v);
+    }
+    scrm__csvout_put(w, t + k, (size_t)(24 - k));
 }
 
 void scrm__csvout_i64(scrm__csvout *w, int64_t v)
