@@ -124,6 +124,8 @@ struct ctx {
 /* csv_token.c */
 uint64_t scrm__csv_count_byte(const char *p, const char *e, unsigned char ch);
 char scrm__csv_detect_delimiter(const char *p, const char *E);
+/* Collapse "" to " in a quoted field's content; dst holds n bytes. Returns the length. */
+size_t scrm__csv_unescape(char *dst, const char *s, size_t n);
 /* The record at *pp as NUL-terminated, unescaped copies (the header). */
 int scrm__csv_read_record(struct ctx *c, const char **pp, char ***names_out, uint32_t *n_out,
                           uint64_t *newlines);

@@ -43,17 +43,6 @@ static inline void trim(const char **s, size_t *n)
 }
 
 /* Collapse "" to " in a quoted field's content; dst holds n bytes. */
-static size_t unescape(char *dst, const char *s, size_t n)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        dst[j++] = s[i];
-        if (s[i] == '"' && i + 1 < n && s[i + 1] == '"')
-            i++;
-    }
-    return j;
-}
-
 /* A field value quoted for a message: at most 60 bytes, then "...". */
 static void show(char *buf, size_t cap, const char *s, size_t n)
 {
@@ -79,7 +68,7 @@ static int unescaped_text(struct ctx *c, struct chunk *ch, const span *f, const 
         ch->scratch = b;
         ch->scratch_cap = f->len;
     }
-    *n = unescape(ch->scratch, f->s, f->len);
+    *n = scrm__csv_unescape(ch->scratch, f->s, f->len);
     *s = ch->scratch;
     return 0;
 }
@@ -125,7 +114,7 @@ static int row_string_key(struct ctx *c, struct chunk *ch, const span *cf, uint6
         }
         b->next = ch->keys;
         ch->keys = b;
-        kn = unescape(b->data, cf->s, cf->len);
+        kn = scrm__csv_unescape(b->data, cf->s, cf->len);
         ks = b->data;
     }
     if (kn > UINT32_MAX)

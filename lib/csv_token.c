@@ -63,7 +63,7 @@ uint64_t scrm__csv_count_byte(const char *p, const char *e, unsigned char ch)
 }
 
 /* Collapse "" to " in a quoted field's content; dst holds n bytes. */
-static size_t unescape(char *dst, const char *s, size_t n)
+size_t scrm__csv_unescape(char *dst, const char *s, size_t n)
 {
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
@@ -178,7 +178,7 @@ int scrm__csv_read_record(struct ctx *c, const char **pp, char ***names_out, uin
             free_names(names, n);
             return scrm__enomem("CSV header");
         }
-        size_t len = f.esc ? unescape(s, f.s, f.len) : (memcpy(s, f.s, f.len), f.len);
+        size_t len = f.esc ? scrm__csv_unescape(s, f.s, f.len) : (memcpy(s, f.s, f.len), f.len);
         s[len] = '\0';
         names[n++] = s;
         more = next_field(&p, c->E, c->delim, newlines);

@@ -137,8 +137,10 @@ int scrm__time_iso(scrm__date_cache *dc, const char *s, size_t n, int64_t offset
     return finish(dc, y, m, d, sod, offset, out);
 }
 
-/* DD/MM/YYYY [HH:MM[:SS]] (one-digit day and month allowed) */
-int scrm__time_dmy(scrm__date_cache *dc, const char *s, size_t n, int64_t offset, int64_t *out)
+/* The "D/M/YYYY" fields at the start of s (day and month of one or two
+ * digits): 1 with *i just after the year, 0 if they are not there. Shared by
+ * the parser and the error messages. */
+static int dmy_fields(const char *s, size_t n, size_t *i_out, int *y, int *m, int *d)
 {
     size_t i = 0;
     int f[2] = {0, 0};
@@ -150,15 +152,24 @@ int scrm__time_dmy(scrm__date_cache *dc, const char *s, size_t n, int64_t offset
             nd++;
         }
         if (nd == 0 || i >= n || s[i] != '/')
-            return SCRM__NUM_BAD;
+            return 0;
         i++;
     }
-    if (i + 4 > n)
+    if (i + 4 > n || (*y = d4(s + i)) < 0)
+        return 0;
+    *d = f[0];
+    *m = f[1];
+    *i_out = i + 4;
+    return 1;
+}
+
+/* DD/MM/YYYY [HH:MM[:SS]] (one-digit day and month allowed) */
+int scrm__time_dmy(scrm__date_cache *dc, const char *s, size_t n, int64_t offset, int64_t *out)
+{
+    size_t i;
+    int y, m, d;
+    if (!dmy_fields(s, n, &i, &y, &m, &d) || !scrm__valid_date(y, (unsigned)m, (unsigned)d))
         return SCRM__NUM_BAD;
-    int y = d4(s + i);
-    if (y < 0 || !scrm__valid_date(y, (unsigned)f[1], (unsigned)f[0]))
-        return SCRM__NUM_BAD;
-    i += 4;
     int64_t sod = 0;
     if (i < n) {
         if (s[i] != ' ' && s[i] != 'T')
@@ -167,7 +178,7 @@ int scrm__time_dmy(scrm__date_cache *dc, const char *s, size_t n, int64_t offset
         if ((sod = parse_hms(s, n, &i, 0)) < 0 || i != n)
             return SCRM__NUM_BAD;
     }
-    return finish(dc, y, f[1], f[0], sod, offset, out);
+    return finish(dc, y, m, d, sod, offset, out);
 }
 
 int scrm__time_ymd8(scrm__date_cache *dc, int64_t v, int64_t offset, int64_t *out)
@@ -236,24 +247,8 @@ static int date_fields(const char *s, size_t n, int fmt, int *y, int *m, int *d)
         return 1;
     }
     if (fmt == SCRM_TIME_DMY) {
-        size_t i = 0;
-        int f[2] = {0, 0};
-        for (int k = 0; k < 2; k++) {
-            int nd = 0;
-            while (i < n && is_digit(s[i]) && nd < 2) {
-                f[k] = f[k] * 10 + (s[i] - '0');
-                i++;
-                nd++;
-            }
-            if (nd == 0 || i >= n || s[i] != '/')
-                return 0;
-            i++;
-        }
-        if (i + 4 > n || (*y = d4(s + i)) < 0)
-            return 0;
-        *d = f[0];
-        *m = f[1];
-        return 1;
+        size_t i;
+        return dmy_fields(s, n, &i, y, m, d);
     }
     return 0;
 }

@@ -79,9 +79,10 @@ class CloseDuringCall(unittest.TestCase):
             amt = rng.integers(1, 10_000, n, dtype=np.int64)
             for _ in range(3):
                 ds = shopcrm.Dataset.from_arrays(cust, tim, amt)
-                threading.Timer(0.005, ds.close).start()
+                timer = threading.Timer(0.005, ds.close)
+                timer.start()
                 r = ds.rfm(threads=1)
-                time.sleep(0.02)
+                timer.join()  # the close happened, during the call or after it
                 assert ds.closed and len(r) > 0
             print('OK')
         ''')
@@ -299,16 +300,14 @@ class FromPandas(unittest.TestCase):
 
     def test_tz_aware_string_category_and_decimal(self):
         import decimal
-        import time as _time
         n = 69_000
         df = pd.DataFrame({
             'c': pd.Categorical([f'c{i % 500}' for i in range(n)]),
             't': pd.date_range('2024-01-01', periods=n, freq='min', tz='Europe/Berlin'),
             'a': [decimal.Decimal('1.005')] * n,
         })
-        t0 = _time.perf_counter()
+        # (its speed, vectorised rather than per object, is for bench/, not a test)
         ds = shopcrm.Dataset.from_pandas(df, customer='c', time='t', amount='a')
-        self.assertLess(_time.perf_counter() - t0, 2.0)
         self.assertEqual(ds.time_range[0], 1704063600)   # 2024-01-01 00:00 +01:00
         self.assertEqual(ds.kpi()['revenue'], n * 100)    # 100.5 cents: half to even
         self.assertEqual(ds.customers, 500)
