@@ -46,13 +46,8 @@ struct scrm_cohorts {
 
 static const scrm_cohorts_options options_default = SCRM_COHORTS_OPTIONS_INIT;
 static const size_t options_sizes[] = {sizeof(scrm_cohorts_options)};
-SCRM__CHECK_SIZES(options_sizes, SCRM_COHORTS_OPTIONS_VERSION);
-
-SCRM_EXPORT int scrm_cohorts_options_init(scrm_cohorts_options *opts, unsigned version)
-{
-    return scrm__options_init(opts, &options_default, options_sizes,
-                              SCRM_COHORTS_OPTIONS_VERSION, version, "scrm_cohorts_options_init");
-}
+SCRM__OPTIONS_INIT_FN(scrm_cohorts_options_init, scrm_cohorts_options,
+                      options_default, options_sizes, SCRM_COHORTS_OPTIONS_VERSION)
 
 /* ---- result handle ---- */
 

@@ -72,11 +72,8 @@ struct pass {
 static const scrm_csv_options csv_defaults = SCRM_CSV_OPTIONS_INIT;
 static const size_t csv_sizes[] = {sizeof(scrm_csv_options)};
 
-SCRM_EXPORT int scrm_csv_options_init(scrm_csv_options *opts, unsigned version)
-{
-    return scrm__options_init(opts, &csv_defaults, csv_sizes,
-                              SCRM_CSV_OPTIONS_VERSION, version, "scrm_csv_options_init");
-}
+SCRM__OPTIONS_INIT_FN(scrm_csv_options_init, scrm_csv_options,
+                      csv_defaults, csv_sizes, SCRM_CSV_OPTIONS_VERSION)
 
 static int check_options(const scrm_csv_options *o)
 {

@@ -165,23 +165,14 @@ static void dataset_changed(scrm_dataset *ds)
 
 static const scrm_dataset_options dataset_defaults = SCRM_DATASET_OPTIONS_INIT;
 static const size_t dataset_option_sizes[] = {sizeof(scrm_dataset_options)};
-SCRM__CHECK_SIZES(dataset_option_sizes, SCRM_DATASET_OPTIONS_VERSION);
 
 static const scrm_dataset_append_options append_defaults = SCRM_DATASET_APPEND_OPTIONS_INIT;
 static const size_t append_option_sizes[] = {sizeof(scrm_dataset_append_options)};
-SCRM__CHECK_SIZES(append_option_sizes, SCRM_DATASET_APPEND_OPTIONS_VERSION);
+SCRM__OPTIONS_INIT_FN(scrm_dataset_append_options_init, scrm_dataset_append_options,
+                      append_defaults, append_option_sizes, SCRM_DATASET_APPEND_OPTIONS_VERSION)
 
-SCRM_EXPORT int scrm_dataset_append_options_init(scrm_dataset_append_options *opts, unsigned version)
-{
-    return scrm__options_init(opts, &append_defaults, append_option_sizes,
-                              SCRM_DATASET_APPEND_OPTIONS_VERSION, version, "scrm_dataset_append_options_init");
-}
-
-SCRM_EXPORT int scrm_dataset_options_init(scrm_dataset_options *opts, unsigned version)
-{
-    return scrm__options_init(opts, &dataset_defaults, dataset_option_sizes,
-                              SCRM_DATASET_OPTIONS_VERSION, version, "scrm_dataset_options_init");
-}
+SCRM__OPTIONS_INIT_FN(scrm_dataset_options_init, scrm_dataset_options,
+                      dataset_defaults, dataset_option_sizes, SCRM_DATASET_OPTIONS_VERSION)
 
 SCRM_EXPORT int scrm_dataset_new(scrm_dataset **out, const scrm_dataset_options *opts)
 {

@@ -69,6 +69,15 @@ int scrm__options_load(void *dst, const void *defaults, size_t full_size, const 
  * `version` (1..n_versions) with the defaults of that version. */
 int scrm__options_init(void *opts, const void *defaults, const size_t *sizes,
                        unsigned n_versions, unsigned version, const char *fn);
+/* The body of every public scrm_x_options_init(): defaults of the asked
+ * version, with the size table tied to the version macro. */
+#define SCRM__OPTIONS_INIT_FN(fn, type, defaults, sizes, version_macro)                      \
+    SCRM__CHECK_SIZES(sizes, version_macro);                                                  \
+    SCRM_EXPORT int fn(type *opts, unsigned version)                                          \
+    {                                                                                          \
+        return scrm__options_init(opts, &(defaults), sizes, version_macro, version, #fn);    \
+    }
+
 /* Ties an options size table to its version macro: one size per version. */
 #define SCRM__CHECK_SIZES(sizes, version)                                                     \
     _Static_assert(sizeof(sizes) / sizeof((sizes)[0]) == (version),                          \

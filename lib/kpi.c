@@ -68,13 +68,8 @@ static const size_t kpi_sizes[] = {
     offsetof(scrm_kpi_options, progress_payload) + sizeof(void *),
     sizeof(scrm_kpi_options),
 };
-SCRM__CHECK_SIZES(kpi_sizes, SCRM_KPI_OPTIONS_VERSION);
-
-SCRM_EXPORT int scrm_kpi_options_init(scrm_kpi_options *opts, unsigned version)
-{
-    return scrm__options_init(opts, &kpi_defaults, kpi_sizes,
-                              SCRM_KPI_OPTIONS_VERSION, version, "scrm_kpi_options_init");
-}
+SCRM__OPTIONS_INIT_FN(scrm_kpi_options_init, scrm_kpi_options,
+                      kpi_defaults, kpi_sizes, SCRM_KPI_OPTIONS_VERSION)
 
 /* Totals of one partition. */
 struct part_total {

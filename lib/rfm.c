@@ -46,14 +46,10 @@ struct scrm_rfm {
 };
 
 static const size_t options_sizes[] = {sizeof(scrm_rfm_options)};
-SCRM__CHECK_SIZES(options_sizes, SCRM_RFM_OPTIONS_VERSION);
 static const scrm_rfm_options options_default = SCRM_RFM_OPTIONS_INIT;
 
-SCRM_EXPORT int scrm_rfm_options_init(scrm_rfm_options *opts, unsigned version)
-{
-    return scrm__options_init(opts, &options_default, options_sizes,
-                              SCRM_RFM_OPTIONS_VERSION, version, "scrm_rfm_options_init");
-}
+SCRM__OPTIONS_INIT_FN(scrm_rfm_options_init, scrm_rfm_options,
+                      options_default, options_sizes, SCRM_RFM_OPTIONS_VERSION)
 
 SCRM_EXPORT void scrm_rfm_free(scrm_rfm *r)
 {
