@@ -14,7 +14,8 @@
 #   node bench/duckdb/rfm.mjs FILE OUT.csv two|one         (whole process, and
 #                                                           DuckDB's own time)
 # compare the two outputs (sorted), and print the times and the ratios.
-# The issue's target: shopcrm at least 2x faster end to end than DuckDB.
+# The target (issue 9, at 20M orders): shopcrm at least 5x faster end to end
+# than DuckDB (issue 3 asked for 2x).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -99,6 +100,6 @@ echo "DuckDB, whole node process:        $best_dw s"
 echo "DuckDB, query time only:           $best_di s"
 awk -v s="$best_s" -v w="$best_dw" -v d="$best_di" 'BEGIN {
     printf "ratio vs DuckDB process:          %.2fx\n", w / s;
-    printf "ratio vs DuckDB query time only:  %.2fx  (target >= 2x: %s)\n", d / s,
-           (d / s >= 2) ? "met" : "MISSED";
+    printf "ratio vs DuckDB query time only:  %.2fx  (target >= 5x: %s)\n", d / s,
+           (d / s >= 5) ? "met" : "MISSED";
 }'
