@@ -80,9 +80,12 @@ class CloseDuringCall(unittest.TestCase):
             for _ in range(3):
                 ds = shopcrm.Dataset.from_arrays(cust, tim, amt)
                 threading.Timer(0.005, ds.close).start()
-                r = ds.rfm(threads=1)
+                try:
+                    r = ds.rfm(threads=1)
+                except shopcrm.StateError:
+                    r = None  # on a loaded machine the close can come first: refused, fine
                 time.sleep(0.02)
-                assert ds.closed and len(r) > 0
+                assert ds.closed and (r is None or len(r) > 0)
             print('OK')
         ''')
 
