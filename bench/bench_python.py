@@ -7,7 +7,9 @@
 ORDERS defaults to 10M (1.25M customers). The C side is bench_rfm with one
 append (``--chunk 0``): scrm_dataset_new + scrm_dataset_append_u64 +
 scrm_rfm_compute (quantile), each measurement in a fresh child, best of
-``--repeat``. The Python side feeds the very same rows (bench_rfm's
+``--repeat``, C and Python runs alternating (on a shared machine both then
+see the same load). Besides wall time it prints the CPU time (user + sys,
+all threads) of each side, which others' load disturbs far less. The Python side feeds the very same rows (bench_rfm's
 generator, loaded as build-bench/bench/libbench_gen_py.so) as numpy arrays
 already of the C types (uint64 keys, int64 times and amounts) to
 ``Dataset.from_arrays(..., key_type='u64')`` + ``ds.rfm(method='quantile')``,
@@ -24,6 +26,7 @@ import ctypes
 import gc
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -80,43 +83,58 @@ def generate(gen_lib, orders, seed, np):
     return cust, times, amounts
 
 
-def run_c(bench_rfm, orders, threads, repeat, seed):
+def run_c(bench_rfm, orders, threads, seed):
+    """One bench_rfm measurement (a fresh child): customers, ingest, rfm,
+    total (wall seconds), CPU seconds (user + sys, all threads)."""
     out = subprocess.run([bench_rfm, '--chunk', '0', '--threads', str(threads), '--repeat',
-                          str(repeat), '--seed', str(seed), str(orders)],
+                          '1', '--seed', str(seed), str(orders)],
                          capture_output=True, text=True, check=True).stdout
     m = re.search(r'orders=\d+ customers=(\d+) threads=\d+ ingest=([\d.]+)s rfm=([\d.]+)s '
-                  r'total=([\d.]+)s', out)
+                  r'total=([\d.]+)s .*cpu user=([\d.]+)s sys=([\d.]+)s', out)
     if not m:
         raise RuntimeError('cannot read bench_rfm output:\n' + out)
-    return int(m.group(1)), float(m.group(2)), float(m.group(3)), float(m.group(4))
+    return (int(m.group(1)), float(m.group(2)), float(m.group(3)), float(m.group(4)),
+            float(m.group(5)) + float(m.group(6)))
 
 
 def time_py(shopcrm, cust, times, amounts, threads):
     gc.collect()
+    u0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     ds = shopcrm.Dataset.from_arrays(cust, times, amounts, key_type='u64', threads=threads)
     t1 = time.perf_counter()
     r = ds.rfm(method='quantile', threads=threads)
     t2 = time.perf_counter()
+    u1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (u1.ru_utime - u0.ru_utime) + (u1.ru_stime - u0.ru_stime)
     customers = ds.customers
     r.close()
     ds.close()
-    return (customers, t1 - t0, t2 - t1, t2 - t0)
+    return (customers, t1 - t0, t2 - t1, t2 - t0, cpu)
 
 
 def run_py(args, threads):
-    """Best of --repeat, each in a fresh interpreter (as bench_rfm forks a
-    fresh child), so neither side reuses the other's or its own warm heap."""
-    best = None
+    """One measurement in a fresh interpreter (as bench_rfm forks a fresh
+    child), so neither side reuses the other's or its own warm heap."""
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), '--child', str(threads),
+                          '--build', args.build, '--seed', str(args.seed), str(args.orders)],
+                         capture_output=True, text=True, check=True).stdout
+    m = tuple(float(x) for x in out.split())
+    return (int(m[0]),) + m[1:]
+
+
+def best_of(args, bench_rfm, threads):
+    """Best of --repeat for each side, C and Python runs alternating so that
+    both sample the same moments of a machine others use."""
+    best_c = best_py = None
     for _ in range(args.repeat):
-        out = subprocess.run([sys.executable, os.path.abspath(__file__), '--child', str(threads),
-                              '--build', args.build, '--seed', str(args.seed), str(args.orders)],
-                             capture_output=True, text=True, check=True).stdout
-        m = tuple(float(x) for x in out.split())
-        m = (int(m[0]),) + m[1:]
-        if best is None or m[3] < best[3]:
-            best = m
-    return best
+        c = run_c(bench_rfm, args.orders, threads, args.seed)
+        p = run_py(args, threads)
+        if best_c is None or c[3] < best_c[3]:
+            best_c = c
+        if best_py is None or p[3] < best_py[3]:
+            best_py = p
+    return best_c, best_py
 
 
 def main():
@@ -149,16 +167,19 @@ def main():
           f'Python {sys.version.split()[0]}, numpy {np.__version__}')
     print(f'cpu: {cpu_model()}, {os.cpu_count()} cores, load average '
           f'{os.getloadavg()[0]:.2f} at start')
+    print(f'best of {args.repeat}, C and Python runs alternating; cpu_s = user + sys of the '
+          f'timed part, all threads (of the best-wall run)')
     print(f'{"orders":>10} {"thr":>3} {"side":>6} {"ingest_s":>9} {"rfm_s":>7} {"total_s":>8}'
-          f' {"py/C":>6}')
+          f' {"py/C":>6} {"cpu_s":>6} {"py/C":>6}')
     for th in [int(x) for x in args.threads.split(',')]:
-        cc = run_c(bench_rfm, args.orders, th, args.repeat, args.seed)
-        py = run_py(args, th)
+        cc, py = best_of(args, bench_rfm, th)
         if cc[0] != py[0]:
             print(f'  (customer counts differ: C {cc[0]}, Python {py[0]})')
-        print(f'{args.orders:>10} {th:>3} {"C":>6} {cc[1]:>9.3f} {cc[2]:>7.3f} {cc[3]:>8.3f}')
+        print(f'{args.orders:>10} {th:>3} {"C":>6} {cc[1]:>9.3f} {cc[2]:>7.3f} {cc[3]:>8.3f}'
+              f' {"":>6} {cc[4]:>6.2f}')
         print(f'{args.orders:>10} {th:>3} {"Python":>6} {py[1]:>9.3f} {py[2]:>7.3f} '
-              f'{py[3]:>8.3f} {py[3] / cc[3]:>6.2f}')
+              f'{py[3]:>8.3f} {py[3] / cc[3]:>6.2f} {py[4]:>6.2f} '
+              f'{py[4] / cc[4] if cc[4] else float("nan"):>6.2f}')
     print(f'load average {os.getloadavg()[0]:.2f} at end')
 
 

@@ -173,6 +173,36 @@ NP_DTYPES = {'uint8_t': 'uint8', 'int32_t': 'int32', 'uint32_t': 'uint32', 'int6
              'uint64_t': 'uint64', 'double': 'float64'}
 
 
+#: The unit of each result column, said in its Python docstring (the headers
+#: say it in prose, not in a form to extract). Every column must have one: a
+#: new column makes the generator fail here until its unit is written down.
+COLUMN_UNITS = {
+    'scrm_cohorts_sizes': 'customers',
+    'scrm_cohorts_active': 'customers',
+    'scrm_cohorts_orders': 'orders',
+    'scrm_cohorts_revenue': 'money, integer minor units (e.g. cents)',
+    'scrm_cohorts_retention': 'share, 0..1 (not percent)',
+    'scrm_cohorts_ltv': 'money per customer, minor units (float)',
+    'scrm_cohorts_cum_orders': 'orders per customer',
+    'scrm_rfm_recency_days': 'days (whole days from the last order to as_of)',
+    'scrm_rfm_frequency': "orders (frequency='orders') or days with an order "
+                          "(frequency='days')",
+    'scrm_rfm_monetary': "money, minor units (e.g. cents): the sum, or with "
+                         "monetary='mean' the mean per frequency unit; "
+                         "to_pandas() gives major units",
+    'scrm_rfm_revenue': 'money, integer minor units (e.g. cents)',
+    'scrm_rfm_scores': 'score, 1..bins',
+    'scrm_rfm_edges': "the dimension's own: days (R), orders or days (F), "
+                      'minor money units (M)',
+    'scrm_rfm_segments': 'segment index into segment_names, -1 = unassigned',
+    'scrm_rfm_segment_customers': 'customers',
+    'scrm_rfm_segment_revenue': 'money, integer minor units (e.g. cents)',
+    'scrm_rfm_segment_stat': 'per stat: SHARE a share 0..1; MEAN_R / MEAN_F / MEAN_M '
+                             'scores; MEAN_RECENCY days; MEAN_FREQUENCY orders or '
+                             'days; MEAN_MONETARY minor money units',
+}
+
+
 def column_getters(api):
     """[(handle, fn)] of the functions returning a declared-length array."""
     handles = {h.name for h in api.handles}
@@ -227,7 +257,10 @@ def generate_columns(api):
             local = {p.name: p.name for p in f.params}
             decl = (f'@scrm_shape{{{", ".join(f.ret_shape)}}}' if f.ret_shape
                     else f'@scrm_len{{{f.ret_len}}}')
-            doc = _doc(f'{f.brief} (C: {f.name}; {decl})')
+            if f.name not in COLUMN_UNITS:
+                raise ApiError(f'gen_python.py: {f.name}: a result column without a unit; '
+                               'add it to COLUMN_UNITS')
+            doc = _doc(f'{f.brief} Unit: {COLUMN_UNITS[f.name]}. (C: {f.name}; {decl})')
             L.append(f'    def _c_{short}(self' + ''.join(', ' + e for e in extra) + '):')
             L.append(f'        """{doc}"""')
             L.append(f"        key = ('{short}'" + ''.join(', ' + e for e in extra) + ',)')

@@ -19,7 +19,7 @@ class CohortsColumns:
     """The columns of scrm_cohorts (mixed into the class that wraps it)."""
 
     def _c_sizes(self):
-        """Acquired customers per cohort. (C: scrm_cohorts_sizes; @scrm_len{scrm_cohorts_count(r)})"""
+        """Acquired customers per cohort. Unit: customers. (C: scrm_cohorts_sizes; @scrm_len{scrm_cohorts_count(r)})"""
         key = ('sizes',)
         c = self._cache.get(key)
         if c is None:
@@ -31,7 +31,7 @@ class CohortsColumns:
     sizes = property(_c_sizes, doc=_c_sizes.__doc__)
 
     def _c_active(self):
-        """Active customers per cell (row-major C × K; classic or rolling as the options said). (C: scrm_cohorts_active; @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)})"""
+        """Active customers per cell (row-major C × K; classic or rolling as the options said). Unit: customers. (C: scrm_cohorts_active; @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)})"""
         key = ('active',)
         c = self._cache.get(key)
         if c is None:
@@ -43,7 +43,7 @@ class CohortsColumns:
     active = property(_c_active, doc=_c_active.__doc__)
 
     def _c_orders(self):
-        """Counted orders per cell (row-major C × K). (C: scrm_cohorts_orders; @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)})"""
+        """Counted orders per cell (row-major C × K). Unit: orders. (C: scrm_cohorts_orders; @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)})"""
         key = ('orders',)
         c = self._cache.get(key)
         if c is None:
@@ -55,7 +55,7 @@ class CohortsColumns:
     orders = property(_c_orders, doc=_c_orders.__doc__)
 
     def _c_revenue(self):
-        """Revenue per cell (row-major C × K), exact, minor units. (C: scrm_cohorts_revenue; @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)})"""
+        """Revenue per cell (row-major C × K), exact, minor units. Unit: money, integer minor units (e.g. cents). (C: scrm_cohorts_revenue; @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)})"""
         key = ('revenue',)
         c = self._cache.get(key)
         if c is None:
@@ -67,7 +67,7 @@ class CohortsColumns:
     revenue = property(_c_revenue, doc=_c_revenue.__doc__)
 
     def _c_retention(self):
-        """Retention rate per cell: active / cohort size (NaN when not observable or the cohort is empty). (C: scrm_cohorts_retention; @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)})"""
+        """Retention rate per cell: active / cohort size (NaN when not observable or the cohort is empty). Unit: share, 0..1 (not percent). (C: scrm_cohorts_retention; @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)})"""
         key = ('retention',)
         c = self._cache.get(key)
         if c is None:
@@ -79,7 +79,7 @@ class CohortsColumns:
     retention = property(_c_retention, doc=_c_retention.__doc__)
 
     def _c_ltv(self):
-        """Historical LTV per cell: revenue of periods 0..k / cohort size, minor units (NaN when not observable or the cohort is empty). (C: scrm_cohorts_ltv; @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)})"""
+        """Historical LTV per cell: revenue of periods 0..k / cohort size, minor units (NaN when not observable or the cohort is empty). Unit: money per customer, minor units (float). (C: scrm_cohorts_ltv; @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)})"""
         key = ('ltv',)
         c = self._cache.get(key)
         if c is None:
@@ -91,7 +91,7 @@ class CohortsColumns:
     ltv = property(_c_ltv, doc=_c_ltv.__doc__)
 
     def _c_cum_orders(self):
-        """Cumulative orders per customer per cell: orders of periods 0..k / cohort size (NaN when not observable or the cohort is empty). (C: scrm_cohorts_cum_orders; @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)})"""
+        """Cumulative orders per customer per cell: orders of periods 0..k / cohort size (NaN when not observable or the cohort is empty). Unit: orders per customer. (C: scrm_cohorts_cum_orders; @scrm_shape{scrm_cohorts_count(r), scrm_cohorts_periods(r)})"""
         key = ('cum_orders',)
         c = self._cache.get(key)
         if c is None:
@@ -107,7 +107,7 @@ class RfmColumns:
     """The columns of scrm_rfm (mixed into the class that wraps it)."""
 
     def _c_recency_days(self):
-        """Recency in days of each customer. (C: scrm_rfm_recency_days; @scrm_len{scrm_rfm_customer_count(r)})"""
+        """Recency in days of each customer. Unit: days (whole days from the last order to as_of). (C: scrm_rfm_recency_days; @scrm_len{scrm_rfm_customer_count(r)})"""
         key = ('recency_days',)
         c = self._cache.get(key)
         if c is None:
@@ -119,7 +119,7 @@ class RfmColumns:
     recency_days = property(_c_recency_days, doc=_c_recency_days.__doc__)
 
     def _c_frequency(self):
-        """Frequency of each customer (orders or distinct days, as the options said). (C: scrm_rfm_frequency; @scrm_len{scrm_rfm_customer_count(r)})"""
+        """Frequency of each customer (orders or distinct days, as the options said). Unit: orders (frequency='orders') or days with an order (frequency='days'). (C: scrm_rfm_frequency; @scrm_len{scrm_rfm_customer_count(r)})"""
         key = ('frequency',)
         c = self._cache.get(key)
         if c is None:
@@ -131,7 +131,7 @@ class RfmColumns:
     frequency = property(_c_frequency, doc=_c_frequency.__doc__)
 
     def _c_monetary(self):
-        """Monetary value of each customer (minor units; sum or mean). (C: scrm_rfm_monetary; @scrm_len{scrm_rfm_customer_count(r)})"""
+        """Monetary value of each customer (minor units; sum or mean). Unit: money, minor units (e.g. cents): the sum, or with monetary='mean' the mean per frequency unit; to_pandas() gives major units. (C: scrm_rfm_monetary; @scrm_len{scrm_rfm_customer_count(r)})"""
         key = ('monetary',)
         c = self._cache.get(key)
         if c is None:
@@ -143,7 +143,7 @@ class RfmColumns:
     monetary = property(_c_monetary, doc=_c_monetary.__doc__)
 
     def _c_revenue(self):
-        """Exact revenue (sum of all amounts, refunds included) of each customer, in minor units. (C: scrm_rfm_revenue; @scrm_len{scrm_rfm_customer_count(r)})"""
+        """Exact revenue (sum of all amounts, refunds included) of each customer, in minor units. Unit: money, integer minor units (e.g. cents). (C: scrm_rfm_revenue; @scrm_len{scrm_rfm_customer_count(r)})"""
         key = ('revenue',)
         c = self._cache.get(key)
         if c is None:
@@ -155,7 +155,7 @@ class RfmColumns:
     revenue = property(_c_revenue, doc=_c_revenue.__doc__)
 
     def _c_scores(self, dim):
-        """Scores 1..bins of one dimension. (C: scrm_rfm_scores; @scrm_len{scrm_rfm_customer_count(r)})"""
+        """Scores 1..bins of one dimension. Unit: score, 1..bins. (C: scrm_rfm_scores; @scrm_len{scrm_rfm_customer_count(r)})"""
         key = ('scores', dim,)
         c = self._cache.get(key)
         if c is None:
@@ -167,7 +167,7 @@ class RfmColumns:
     scores = _c_scores
 
     def _c_edges(self, dim):
-        """The bins−1 edges used for one dimension (see the group description; NaN where no customer reaches the score). (C: scrm_rfm_edges; @scrm_len{scrm_rfm_bins(r) - 1})"""
+        """The bins−1 edges used for one dimension (see the group description; NaN where no customer reaches the score). Unit: the dimension's own: days (R), orders or days (F), minor money units (M). (C: scrm_rfm_edges; @scrm_len{scrm_rfm_bins(r) - 1})"""
         key = ('edges', dim,)
         c = self._cache.get(key)
         if c is None:
@@ -179,7 +179,7 @@ class RfmColumns:
     edges = _c_edges
 
     def _c_segments(self):
-        """Segment of each customer: an index into scrm_rfm_segment_map(), or −1 (unassigned). (C: scrm_rfm_segments; @scrm_len{scrm_rfm_customer_count(r)})"""
+        """Segment of each customer: an index into scrm_rfm_segment_map(), or −1 (unassigned). Unit: segment index into segment_names, -1 = unassigned. (C: scrm_rfm_segments; @scrm_len{scrm_rfm_customer_count(r)})"""
         key = ('segments',)
         c = self._cache.get(key)
         if c is None:
@@ -191,7 +191,7 @@ class RfmColumns:
     segments = property(_c_segments, doc=_c_segments.__doc__)
 
     def _c_segment_customers(self):
-        """Customers per segment. (C: scrm_rfm_segment_customers; @scrm_len{scrm_segment_map_count(scrm_rfm_segment_map(r)) + 1})"""
+        """Customers per segment. Unit: customers. (C: scrm_rfm_segment_customers; @scrm_len{scrm_segment_map_count(scrm_rfm_segment_map(r)) + 1})"""
         key = ('segment_customers',)
         c = self._cache.get(key)
         if c is None:
@@ -203,7 +203,7 @@ class RfmColumns:
     segment_customers = property(_c_segment_customers, doc=_c_segment_customers.__doc__)
 
     def _c_segment_revenue(self):
-        """Revenue per segment (exact sum of the customers' revenue, minor units). (C: scrm_rfm_segment_revenue; @scrm_len{scrm_segment_map_count(scrm_rfm_segment_map(r)) + 1})"""
+        """Revenue per segment (exact sum of the customers' revenue, minor units). Unit: money, integer minor units (e.g. cents). (C: scrm_rfm_segment_revenue; @scrm_len{scrm_segment_map_count(scrm_rfm_segment_map(r)) + 1})"""
         key = ('segment_revenue',)
         c = self._cache.get(key)
         if c is None:
@@ -215,7 +215,7 @@ class RfmColumns:
     segment_revenue = property(_c_segment_revenue, doc=_c_segment_revenue.__doc__)
 
     def _c_segment_stat(self, stat):
-        """A statistic per segment. (C: scrm_rfm_segment_stat; @scrm_len{scrm_segment_map_count(scrm_rfm_segment_map(r)) + 1})"""
+        """A statistic per segment. Unit: per stat: SHARE a share 0..1; MEAN_R / MEAN_F / MEAN_M scores; MEAN_RECENCY days; MEAN_FREQUENCY orders or days; MEAN_MONETARY minor money units. (C: scrm_rfm_segment_stat; @scrm_len{scrm_segment_map_count(scrm_rfm_segment_map(r)) + 1})"""
         key = ('segment_stat', stat,)
         c = self._cache.get(key)
         if c is None:

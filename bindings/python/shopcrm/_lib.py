@@ -5,7 +5,10 @@ Search order:
    (tests and uninstalled builds use it);
 2. ``libshopcrm.so.1`` next to this package (a wheel or directory that bundles
    the library);
-3. the system: ``ctypes.util.find_library('shopcrm')`` (ldconfig's cache,
+3. the library directory of the ``meson install`` that installed this
+   package: ``_install.LIBDIR``, written by bindings/meson.build at configure
+   time (absent from the source tree and from a pip install);
+4. the system: ``ctypes.util.find_library('shopcrm')`` (ldconfig's cache,
    LD_LIBRARY_PATH), then the SONAME ``libshopcrm.so.1`` through the dynamic
    loader's own search.
 An ImportError saying what was tried is raised when none works.
@@ -34,6 +37,19 @@ def _load():
             tried.append(f'{here}: {e}')
     else:
         tried.append(f'{here}: not found')
+    try:
+        from . import _install
+    except ImportError:
+        _install = None
+    if _install is not None:
+        inst = os.path.join(_install.LIBDIR, _install.SONAME)
+        if os.path.exists(inst):
+            try:
+                return ctypes.CDLL(inst), inst
+            except OSError as e:
+                tried.append(f'{inst} (meson install): {e}')
+        else:
+            tried.append(f'{inst} (meson install): not found')
     found = ctypes.util.find_library('shopcrm')
     for cand in ([found] if found else []) + [SONAME]:
         try:

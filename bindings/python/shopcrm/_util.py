@@ -267,9 +267,14 @@ def _refuse_yyyymmdd(arr, what='times'):
     """Raise ValueError when an integer array holds YYYYMMDD dates (as
     pd.read_csv reads CDNOW's 19970101 column), which would otherwise be
     taken as epoch seconds in 1970 without a word. Only arrays whose every
-    value lies in 10000101..29991231 are examined further (one max() pass
-    for real epoch seconds, which are far larger)."""
+    value lies in 10000101..29991231 are examined further. The first value
+    decides at no cost for real epoch seconds (far larger): one value out of
+    that range means the array is not all dates, so the no-copy path of
+    from_arrays makes no pass over the data; otherwise min() and max()
+    passes, then the month/day test."""
     if arr.size == 0:
+        return
+    if not _YMD_LO <= int(arr[0]) <= _YMD_HI:
         return
     hi = int(arr.max())
     if hi > _YMD_HI:

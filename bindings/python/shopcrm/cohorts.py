@@ -173,7 +173,11 @@ class Cohorts(CohortsColumns, Handle):
 
     def to_pandas(self, metric='retention'):
         """One metric as a DataFrame: index = cohort labels ('cohort'),
-        columns = periods since acquisition 0..K-1 ('period')."""
+        columns = periods since acquisition 0..K-1 ('period').
+
+        Option (default shown): metric='retention' (share 0..1); also
+        'active' (customers), 'orders', 'revenue' (minor money units), 'ltv'
+        (minor units per customer), 'cum_orders' (orders per customer)."""
         if pd is None:
             raise ImportError('to_pandas() needs pandas')
         if metric not in METRICS:

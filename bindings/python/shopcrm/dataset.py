@@ -175,8 +175,22 @@ class Dataset(Handle):
     def from_csv(cls, source, customer='customer_id', time='date', amount='amount', **kw):
         """A new dataset loaded from a CSV file (a path) or CSV text (bytes).
 
-        Keyword options are those of :meth:`load_csv`; the report is kept in
-        ``ds.report``. ``key_type`` and ``threads`` go to the constructor."""
+        Options (keywords; defaults shown), the same as :meth:`load_csv`:
+
+        - customer='customer_id', time='date', amount='amount': column names
+          (amounts in the file are major units, e.g. dollars: '12.50').
+        - order_id=None, quantity=None, unit_price=None: optional columns
+          (amount = quantity x unit_price when both are given).
+        - delimiter=None (guessed; or ',', ';', '\\t'), decimal='.' (or ',').
+        - time_format='auto' ('iso8601', 'yyyymmdd', 'dmy', 'epoch').
+        - utc_offset=0: seconds of local time ahead of UTC.
+        - on_error='strict' (first bad row raises ParseError) or 'skip'.
+        - na_customer=None, has_header=True, minor_digits=2 (digits of the
+          minor unit: 0 yen, 3 dinars), max_rejects=100, threads=0 (0 = all
+          cores), progress=None (progress(done_bytes, total_bytes)).
+        - key_type='auto' ('u64', 'string'): goes to the constructor.
+
+        The report (rows read / added, rejects) is kept in ``ds.report``."""
         ds = cls(key_type=kw.pop('key_type', 'auto'), threads=kw.get('threads', 0))
         try:
             ds.load_csv(source, customer=customer, time=time, amount=amount, **kw)
@@ -188,8 +202,22 @@ class Dataset(Handle):
     @classmethod
     def from_arrays(cls, customers, times, amounts, order_keys=None, key_type='auto', threads=0,
                     progress=None, minor_digits=None):
-        """A new dataset holding one batch (see :meth:`append`); minor_digits:
-        the currency's (default 2; 0 for yen, 3 for dinars)."""
+        """A new dataset holding one batch of orders (see :meth:`append`).
+
+        Options (defaults shown):
+
+        - customers: ints (uint64 keys) or str/bytes (string keys).
+        - times: epoch seconds (int), timezone-aware datetimes or numpy
+          datetime64 (UTC); YYYYMMDD integers and NaT are refused.
+        - amounts: integers in minor units (e.g. cents; negative = refund).
+        - order_keys=None: ints or str/bytes order ids, for de-duplication.
+        - key_type='auto' ('u64', 'string'), threads=0 (0 = all cores),
+          progress=None (progress(done_rows, total_rows); False cancels).
+        - minor_digits=None: digits of the currency's minor unit (None = 2;
+          0 for yen, 3 for dinars).
+
+        numpy arrays already of the C types (uint64 keys, int64 or
+        datetime64[s] times, int64 amounts) are passed without a copy."""
         ds = cls(key_type=key_type, threads=threads, minor_digits=minor_digits)
         try:
             ds.append(customers, times, amounts, order_keys, progress=progress)
@@ -202,6 +230,11 @@ class Dataset(Handle):
     def from_pandas(cls, df, customer='customer_id', time='date', amount='amount', order=None,
                     minor_digits=None, key_type='auto', threads=0, progress=None):
         """A new dataset from the columns of a pandas DataFrame (vectorised).
+
+        Options (defaults shown): customer='customer_id', time='date',
+        amount='amount', order=None (column names), minor_digits=None
+        (None = 2), key_type='auto', threads=0 (0 = all cores),
+        progress=None.
 
         customer: integer (uint64 keys), string/object or category column.
         time: datetime64 (naive = UTC), tz-aware datetime64 (converted to
@@ -301,6 +334,14 @@ class Dataset(Handle):
                  na_customer=None, has_header=True, minor_digits=2, max_rejects=100,
                  threads=0, progress=None):
         """Append the orders of a CSV file (path) or CSV text (bytes) atomically.
+
+        Options (defaults in the signature): customer='customer_id',
+        time='date', amount='amount' (amounts in major units, e.g. '12.50'),
+        order_id=None, quantity=None, unit_price=None, delimiter=None
+        (guessed), time_format='auto', decimal='.', utc_offset=0 (seconds),
+        on_error='strict', na_customer=None, has_header=True,
+        minor_digits=2, max_rejects=100, threads=0 (0 = all cores),
+        progress=None.
 
         Columns are named by the header (or "1", "2", ... with
         has_header=False). time_format: 'auto', 'iso8601', 'yyyymmdd', 'dmy'
@@ -456,21 +497,78 @@ class Dataset(Handle):
 
     def rfm(self, bins=5, method='quantile', as_of=None, utc_offset=0, frequency='orders',
             monetary='sum', edges=None, segments='default', threads=0, progress=None):
-        """RFM scores and segments of every customer: see shopcrm.rfm.compute."""
+        """RFM scores and segments of every customer (a shopcrm.Rfm).
+
+        Options (defaults shown; definitions in docs/rfm.md):
+
+        - bins=5: scores 1..bins, 2..10.
+        - method='quantile' (ties share a score), 'ntile' (SQL NTILE, ties by
+          key) or 'fixed' (then edges=).
+        - as_of=None: the start of the day after the last order; or epoch
+          seconds, a datetime (naive = UTC), date, ISO string,
+          pd.Timestamp or np.datetime64.
+        - utc_offset=0: seconds added to times before taking civil days.
+        - frequency='orders' or 'days' (distinct days with an order).
+        - monetary='sum' or 'mean' (per frequency unit).
+        - edges=None: with 'fixed', {'r': [...], 'f': [...], 'm': [...]},
+          bins-1 ascending values each (days, orders/days, minor units).
+        - segments='default' ("rfm11-v1" when bins is 5, none otherwise), a
+          preset name ("rfm11-v1", "rf10-v1"), a SegmentMap, or None.
+        - threads=0: worker threads (0 = the dataset's); results never
+          depend on it.
+        - progress=None: progress(done, total) in partitions; False cancels.
+
+        Result columns, one value per customer index: recency_days (days),
+        frequency (orders, or days), monetary and revenue (minor money
+        units, e.g. cents), r, f, m (scores 1..bins), segment (index, -1 =
+        unassigned). Rfm.to_pandas() gives money in major units."""
         from .rfm import compute
         return compute(self, bins=bins, method=method, as_of=as_of, utc_offset=utc_offset,
                        frequency=frequency, monetary=monetary, edges=edges,
                        segments=segments, threads=threads, progress=progress)
 
     def kpi(self, start=None, end=None, utc_offset=0, threads=0, progress=None, lookback=None):
-        """Shop KPIs of the window [start, end): see shopcrm.kpi.compute."""
+        """Shop KPIs of the window [start, end) (a shopcrm.Kpi mapping).
+
+        Options (defaults shown; definitions in docs/kpi.md):
+
+        - start=None, end=None: the window, None = unbounded; epoch seconds,
+          a datetime (naive = UTC), date, ISO string, pd.Timestamp or
+          np.datetime64.
+        - utc_offset=0: seconds added to order times before comparing.
+        - threads=0 (0 = the dataset's), progress=None (rows; False cancels).
+        - lookback=None: seconds or a timedelta, None = 365 days: who is a
+          customer at a time t (an order in [t - lookback, t)), for the
+          retention KPIs.
+
+        Values: counts (orders, customers) as ints; money (revenue,
+        average_order_value) in minor units (e.g. cents); repeat_rate,
+        retention_rate, churn_rate and the *_share values as ratios (0..1 as
+        a rule; not percent); median_days_between_purchases in days; NaN
+        when undefined."""
         from .kpi import compute
         return compute(self, start=start, end=end, utc_offset=utc_offset, threads=threads,
                        progress=progress, lookback=lookback)
 
     def cohorts(self, period='month', mode='classic', start=None, end=None, utc_offset=0,
                 min_amount=0, refunds=False, acquisition=None, threads=0, progress=None):
-        """Cohort retention matrices (a shopcrm.Cohorts): see shopcrm.cohorts.compute."""
+        """Cohort retention matrices (a shopcrm.Cohorts).
+
+        Options (defaults shown; definitions in docs/cohorts.md):
+
+        - period='month' ('day', 'week' (ISO), 'quarter', 'year').
+        - mode='classic' (active in period k) or 'rolling' (k or later).
+        - start=None, end=None: the window [start, end), None = unbounded.
+        - utc_offset=0: seconds added to times before taking periods.
+        - min_amount=0: smallest amount (minor units) of a counted order.
+        - refunds=False: whether refunds count in revenue.
+        - acquisition=None: the first counted order; or one time per
+          customer (a sequence in customer index order, or {key: time}).
+        - threads=0 (0 = the dataset's), progress=None (False cancels).
+
+        Matrices (cohort x period): sizes, active (customers), orders,
+        revenue (minor money units), retention (share 0..1), ltv (minor
+        units per customer), cum_orders (orders per customer)."""
         from .cohorts import compute
         return compute(self, period=period, mode=mode, start=start, end=end,
                        utc_offset=utc_offset, min_amount=min_amount, refunds=refunds,

@@ -270,19 +270,23 @@ class Rfm(RfmColumns, Handle):
 
     @property
     def r(self):
+        """The R (recency) score of each customer. Unit: score, 1..bins (uint8)."""
         return self._c_scores(_ffi.RfmDim.R)
 
     @property
     def f(self):
+        """The F (frequency) score of each customer. Unit: score, 1..bins (uint8)."""
         return self._c_scores(_ffi.RfmDim.F)
 
     @property
     def m(self):
+        """The M (monetary) score of each customer. Unit: score, 1..bins (uint8)."""
         return self._c_scores(_ffi.RfmDim.M)
 
     @property
     def segment(self):
-        """Segment index of each customer (-1: unassigned)."""
+        """Segment of each customer. Unit: segment index into segment_names
+        (-1: unassigned)."""
         return self._c_segments()
 
     @property
@@ -343,11 +347,16 @@ class Rfm(RfmColumns, Handle):
         return rows
 
     def to_pandas(self, money='major', index=False):
-        """A DataFrame, one row per customer in customer index order:
-        customer (key), recency_days (whole days before as_of), frequency
-        (orders, or days with an order), monetary (per the monetary mode),
-        r, f, m (scores 1..bins), segment (categorical of the segment names;
-        NaN when unassigned).
+        """A DataFrame, one row per customer in customer index order.
+
+        Options (defaults shown): money='major' ('minor'), index=False.
+
+        Columns and their units: customer (key), recency_days (days: whole
+        days before as_of), frequency (orders, or days with an order with
+        frequency='days'), monetary (money: major units, e.g. dollars, by
+        default; minor units with money='minor'; the sum or the mean per
+        the monetary mode), r, f, m (scores 1..bins), segment (categorical
+        of the segment names; NaN when unassigned).
 
         money: 'major' (default: monetary in major units, e.g. dollars, with
         the dataset's minor digits, as the CLI and the CSV export write it,

@@ -271,6 +271,20 @@ class TimesThatMeanNothing(unittest.TestCase):
             (df['amount'] * 100).round().astype('int64').to_numpy())
         self.assertEqual(len(ds), len(df))
 
+    @unittest.skipIf(np is None, 'numpy not available')
+    def test_yyyymmdd_check_decides_on_every_value(self):
+        # All dates, whatever the first: refused. One real epoch second
+        # anywhere (first, last): not all dates, accepted as epoch seconds.
+        dates = np.array([19970101, 19970102, 19980630], dtype=np.int64)
+        with self.assertRaises(ValueError):
+            shopcrm.Dataset.from_arrays(np.array([1, 2, 3], np.uint64), dates,
+                                        np.array([1, 2, 3], np.int64))
+        for times in ([1704067200, 19970102, 19980630], [19970101, 19970102, 1704067200]):
+            ds = shopcrm.Dataset.from_arrays(np.array([1, 2, 3], np.uint64),
+                                             np.array(times, np.int64),
+                                             np.array([1, 2, 3], np.int64))
+            self.assertEqual(len(ds), 3)
+
     def test_bounds_accept_what_users_pass(self):
         import datetime as dt
         want = self.ds.kpi(start=1704153600, end=1704758400)['orders']   # days 1 .. 8
