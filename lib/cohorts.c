@@ -36,6 +36,7 @@ __extension__ typedef unsigned __int128 u128;
 
 struct scrm_cohorts {
     int unit, refunds, mode;
+    uint32_t minor_digits; /* the currency of the revenue (the dataset's) */
     int64_t utc_offset, start, end, min_amount;
     int64_t first, obs_end;
     uint32_t C, K;
@@ -767,6 +768,7 @@ SCRM_EXPORT int scrm_cohorts_compute(scrm_cohorts **out, const scrm_dataset *ds,
     r->min_amount = o.min_amount;
     r->refunds = o.refunds;
     r->mode = o.mode;
+    r->minor_digits = scrm_dataset_minor_digits(ds);
     r->obs_end = f.E;
     *out = r;
     r = NULL;
@@ -797,6 +799,10 @@ SCRM_EXPORT int scrm_cohorts_merge(scrm_cohorts **out, const scrm_cohorts *a,
                            "%s: the results were computed with different options (unit, "
                            "utc_offset, window, min_amount, refunds or mode)",
                            fn);
+    if (a->minor_digits != b->minor_digits)
+        return scrm__error(SCRM_EINVAL, -1,
+                           "%s: the revenues are in currencies of %u and %u minor digits",
+                           fn, a->minor_digits, b->minor_digits);
     const int64_t E = a->obs_end > b->obs_end ? a->obs_end : b->obs_end;
     int64_t first;
     uint64_t C64, K64;
@@ -831,6 +837,7 @@ SCRM_EXPORT int scrm_cohorts_merge(scrm_cohorts **out, const scrm_cohorts *a,
     r->min_amount = a->min_amount;
     r->refunds = a->refunds;
     r->mode = a->mode;
+    r->minor_digits = a->minor_digits;
     r->obs_end = E;
     r->first = first;
     const scrm_cohorts *src[2] = {a, b};
@@ -870,6 +877,7 @@ SCRM__GETTER(int64_t, scrm_cohorts_first_period, scrm_cohorts, first, 0)
 SCRM__GETTER(int64_t, scrm_cohorts_observation_end, scrm_cohorts, obs_end, INT64_MIN)
 
 SCRM__GETTER(int, scrm_cohorts_unit, scrm_cohorts, unit, -1)
+SCRM__GETTER(uint32_t, scrm_cohorts_minor_digits, scrm_cohorts, minor_digits, 2)
 
 SCRM__GETTER(const uint64_t *, scrm_cohorts_sizes, scrm_cohorts, sizes, NULL)
 

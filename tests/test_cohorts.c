@@ -906,6 +906,39 @@ static void test_cohorts_do_not_depend_on_how_rows_were_appended(void **state)
 
 /* ---- allocation failures ---- */
 
+/* A result keeps its dataset's currency digits; merging results in
+ * currencies of different digits is refused (the sums would mix units). */
+static void test_cohorts_merge_refuses_other_minor_digits(void **state)
+{
+    (void)state;
+    scrm_cohorts *r[3] = {NULL, NULL, NULL};
+    const uint32_t digits[3] = {0, 3, 0};
+    for (int i = 0; i < 3; i++) {
+        scrm_dataset_options dopt = SCRM_DATASET_OPTIONS_INIT;
+        dopt.minor_digits = digits[i];
+        scrm_dataset *ds = NULL;
+        assert_int_equal(scrm_dataset_new(&ds, &dopt), SCRM_OK);
+        uint64_t key = 1 + (uint64_t)i;
+        int64_t t = INT64_C(1704240000), amount = 1500;
+        assert_int_equal(scrm_dataset_append_u64(NULL, ds, 1, &key, &t, &amount, NULL, NULL),
+                         SCRM_OK);
+        assert_int_equal(scrm_cohorts_compute(&r[i], ds, NULL), SCRM_OK);
+        assert_int_equal(scrm_cohorts_minor_digits(r[i]), digits[i]);
+        scrm_dataset_free(ds); /* the result does not need it */
+    }
+    scrm_cohorts *m = (scrm_cohorts *)&digits; /* sentinel: unchanged on error */
+    assert_int_equal(scrm_cohorts_merge(&m, r[0], r[1]), SCRM_EINVAL);
+    assert_non_null(strstr(scrm_last_error(), "minor digits"));
+    assert_ptr_equal(m, (scrm_cohorts *)&digits);
+    assert_int_equal(scrm_cohorts_merge(&m, r[0], r[2]), SCRM_OK);
+    assert_int_equal(scrm_cohorts_minor_digits(m), 0);
+    assert_int_equal(scrm_cohorts_revenue(m)[0], 3000);
+    assert_int_equal(scrm_cohorts_minor_digits(NULL), 2);
+    scrm_cohorts_free(m);
+    for (int i = 0; i < 3; i++)
+        scrm_cohorts_free(r[i]);
+}
+
 static void test_cohorts_allocation_failure_leaves_nothing(void **state)
 {
     (void)state;
@@ -1075,6 +1108,7 @@ int main(void)
         cmocka_unit_test(test_cohorts_bad_arguments),
         cmocka_unit_test(test_cohorts_revenue_overflow_is_reported),
         cmocka_unit_test(test_cohorts_progress_can_cancel),
+        cmocka_unit_test(test_cohorts_merge_refuses_other_minor_digits),
         cmocka_unit_test(test_cohorts_merge_of_a_split_equals_the_whole),
         cmocka_unit_test(test_cohorts_merge_rejects_different_options),
         cmocka_unit_test(test_cohorts_do_not_depend_on_the_thread_count),

@@ -164,7 +164,8 @@ SCRM_EXPORT int scrm_cohorts_compute(scrm_cohorts **out, const scrm_dataset *ds,
  * @param a         a result; borrowed.
  * @param b         a result; borrowed.
  * @return SCRM_OK, SCRM_EINVAL (NULL, different unit, offset, window,
- *         min_amount, refunds or mode), SCRM_ERANGE (too many cells),
+ *         min_amount, refunds or mode, or revenues in currencies of different
+ *         minor digits: scrm_cohorts_minor_digits()), SCRM_ERANGE (too many cells),
  *         SCRM_EOVERFLOW (a cell sum does not fit), SCRM_ENOMEM.
  * @since 1.0
  */
@@ -210,6 +211,16 @@ SCRM_EXPORT int64_t scrm_cohorts_first_period(const scrm_cohorts *r);
  * @since 1.0
  */
 SCRM_EXPORT int64_t scrm_cohorts_observation_end(const scrm_cohorts *r);
+
+/**
+ * The currency's minor digits of the revenue matrices: the dataset's
+ * (scrm_dataset_minor_digits()) at compute time; scrm_cohorts_merge()
+ * refuses results of different digits. Pass it to scrm_cohorts_write_csv().
+ * @param r  the result (NULL gives 2).
+ * @return 0 .. ::SCRM_MAX_MINOR_DIGITS.
+ * @since 1.0
+ */
+SCRM_EXPORT uint32_t scrm_cohorts_minor_digits(const scrm_cohorts *r);
 
 /**
  * The period unit of the result.

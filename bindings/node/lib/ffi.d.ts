@@ -311,6 +311,8 @@ export declare function scrm_cohorts_periods(r: scrm_cohorts): number;
 export declare function scrm_cohorts_first_period(r: scrm_cohorts): bigint;
 /** Period index of the observation end E (the last observed period). */
 export declare function scrm_cohorts_observation_end(r: scrm_cohorts): bigint;
+/** The currency's minor digits of the revenue matrices: the dataset's (scrm_dataset_minor_digits()) at compute time; scrm_cohorts_merge() refuses results of different digits. */
+export declare function scrm_cohorts_minor_digits(r: scrm_cohorts): number;
 /** The period unit of the result. */
 export declare function scrm_cohorts_unit(r: scrm_cohorts): number;
 /** Acquired customers per cohort. */

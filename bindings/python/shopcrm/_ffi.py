@@ -627,6 +627,12 @@ _f.argtypes = [_CohortsP]
 _f.restype = c_int64
 scrm_cohorts_observation_end = _f
 
+# uint32_t scrm_cohorts_minor_digits(const scrm_cohorts *r)
+_f = _lib.scrm_cohorts_minor_digits
+_f.argtypes = [_CohortsP]
+_f.restype = c_uint32
+scrm_cohorts_minor_digits = _f
+
 # int scrm_cohorts_unit(const scrm_cohorts *r)
 _f = _lib.scrm_cohorts_unit
 _f.argtypes = [_CohortsP]
@@ -1879,6 +1885,7 @@ FUNCTIONS = (
     'scrm_cohorts_periods',
     'scrm_cohorts_first_period',
     'scrm_cohorts_observation_end',
+    'scrm_cohorts_minor_digits',
     'scrm_cohorts_unit',
     'scrm_cohorts_sizes',
     'scrm_cohorts_active',
