@@ -243,9 +243,10 @@ class Dataset(Handle):
         amount: integers = minor units (cents) as they are; floats or
         Decimals = major units (dollars), converted to minor units with the
         dataset's ``minor_digits`` (default 2) and rounded to the nearest
-        minor unit, halves to even (Decimal: exactly; float: from the
-        double's value, exact for any amount written with at most
-        minor_digits decimals); NaN/None is a ValueError. order: optional
+        minor unit, halves to even (Decimal: exactly; float: the double
+        product x * 10**minor_digits rounded half to even, so 2.675 gives
+        268, and any amount written with at most minor_digits decimals is
+        exact); NaN/None is a ValueError. order: optional
         order id column (ints or strings) for de-duplication."""
         if pd is None:
             raise ImportError('from_pandas() needs pandas')
