@@ -100,7 +100,9 @@ static uint64_t ds_fingerprint(const scrm_dataset *ds)
     for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
         scrm__part_view v;
         scrm__dataset_partition(ds, p, &v);
-        for (SCRM__EACH_SEG(v, g))
+        /* not SCRM__EACH_SEG: an empty partition has seg == NULL, and
+             * NULL + 0 is undefined (clang's UBSan reports it) */
+            for (const scrm__row_seg *g = v.seg; g && g < v.seg + v.n_seg; g++)
             for (uint64_t i = 0; i < g->n; i++) {
                 uint64_t *x = &h[v.gid[g->cust[i]]];
                 *x = (*x ^ (uint64_t)g->time[i]) * UINT64_C(1099511628211);
