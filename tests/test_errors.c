@@ -510,6 +510,134 @@ static void test_time_parse_error_shows_a_long_value_cut(void **state)
     assert_int_equal(t, 7);
 }
 
+
+/* More than the writer's 1 MiB buffer in small pieces: flushed as it
+ * fills; on /dev/full the first flush fails and the rest is skipped. */
+static void test_writer_output_larger_than_its_buffer(void **state)
+{
+    (void)state;
+    enum { N = 40000 };
+    uint64_t *k = malloc(N * sizeof *k);
+    int64_t *t = malloc(N * sizeof *t), *a = malloc(N * sizeof *a);
+    assert_true(k && t && a);
+    for (uint32_t i = 0; i < N; i++) {
+        k[i] = UINT64_C(10000000000000) + i;
+        t[i] = T0 + (int64_t)(i % 300) * DAY;
+        a[i] = 123456 + i;
+    }
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, N, k, t, a, NULL, NULL), SCRM_OK);
+    char path[128];
+    tmp_path(path, sizeof path, "big.csv");
+    assert_int_equal(write_with(W_RFM, ds, path), SCRM_OK);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(st.st_size > (1 << 20));
+    /* line count: header + one per customer */
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    long lines = 0;
+    int ch;
+    while ((ch = fgetc(f)) != EOF)
+        lines += ch == '\n';
+    fclose(f);
+    assert_int_equal(lines, N + 1);
+    remove(path);
+    if (exists("/dev/full"))
+        assert_int_equal(write_with(W_RFM, ds, "/dev/full"), SCRM_EIO);
+    scrm_dataset_free(ds);
+    free(k);
+    free(t);
+    free(a);
+}
+
+/* Results of one day each, 9000 days apart: their union is 9001 x 9001
+ * cells, over the limit, although neither half is. */
+static void test_cohorts_merge_over_the_cell_limit_is_a_range_error(void **state)
+{
+    (void)state;
+    scrm_cohorts_options o = SCRM_COHORTS_OPTIONS_INIT;
+    o.unit = SCRM_PERIOD_DAY;
+    scrm_cohorts *half[2] = {NULL, NULL};
+    scrm_dataset *ds[2];
+    for (int h = 0; h < 2; h++) {
+        uint64_t key = 1 + (uint64_t)h;
+        int64_t t = T0 + h * 9000 * DAY, a = 100;
+        assert_int_equal(scrm_dataset_new(&ds[h], NULL), SCRM_OK);
+        assert_int_equal(scrm_dataset_append_u64(NULL, ds[h], 1, &key, &t, &a, NULL, NULL), SCRM_OK);
+        assert_int_equal(scrm_cohorts_compute(&half[h], ds[h], &o), SCRM_OK);
+        assert_int_equal(scrm_cohorts_count(half[h]), 1);
+    }
+    scrm_cohorts *m = FAILALLOC_SENTINEL(scrm_cohorts);
+    assert_int_equal(scrm_cohorts_merge(&m, half[0], half[1]), SCRM_ERANGE);
+    assert_error_says("over the limit");
+    assert_ptr_equal(m, FAILALLOC_SENTINEL(scrm_cohorts));
+    for (int h = 0; h < 2; h++) {
+        scrm_cohorts_free(half[h]);
+        scrm_dataset_free(ds[h]);
+    }
+}
+
+/* Given acquisition times and a window without any order: the cohorts
+ * have their sizes and no activity. */
+static void test_cohorts_with_acquisitions_and_no_order_in_the_window(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = make_ds(0);
+    uint32_t n = (uint32_t)scrm_dataset_customer_count(ds);
+    int64_t *acq = malloc(n * sizeof *acq);
+    assert_non_null(acq);
+    for (uint32_t i = 0; i < n; i++)
+        acq[i] = i % 2 ? INT64_MIN : T0 + 400 * DAY + (int64_t)(i % 3) * 31 * DAY;
+    scrm_cohorts_options o = SCRM_COHORTS_OPTIONS_INIT;
+    o.acquisition = acq;
+    o.acquisition_count = n;
+    o.start = T0 + 365 * DAY; /* after every order */
+    o.end = T0 + 500 * DAY;
+    scrm_cohorts *c = NULL;
+    assert_int_equal(scrm_cohorts_compute(&c, ds, &o), SCRM_OK);
+    assert_int_equal(scrm_cohorts_count(c), 3);
+    uint64_t sizes = 0, orders = 0;
+    for (uint32_t i = 0; i < scrm_cohorts_count(c); i++)
+        sizes += scrm_cohorts_sizes(c)[i];
+    for (uint64_t i = 0; i < (uint64_t)scrm_cohorts_count(c) * scrm_cohorts_periods(c); i++)
+        orders += scrm_cohorts_orders(c)[i];
+    assert_int_equal(sizes, n / 2);
+    assert_int_equal(orders, 0);
+    scrm_cohorts_free(c);
+    free(acq);
+    scrm_dataset_free(ds);
+}
+
+static void test_small_argument_errors(void **state)
+{
+    (void)state;
+    /* a u64 lookup in a string dataset */
+    scrm_dataset *ds = make_ds(1);
+    uint32_t idx = 7;
+    assert_int_equal(scrm_dataset_find_u64(&idx, ds, 1000), SCRM_EINVAL);
+    assert_error_says("string keys");
+    assert_int_equal(idx, 7);
+    /* CSV minor digits beyond the maximum */
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.minor_digits = SCRM_MAX_MINOR_DIGITS + 1;
+    const char *text = "customer_id,date,amount\nx,20240301,1\n";
+    scrm_csv_report *rep = FAILALLOC_SENTINEL(scrm_csv_report);
+    uint64_t orders = scrm_dataset_order_count(ds);
+    assert_int_equal(scrm_csv_load_buffer(&rep, ds, text, strlen(text), &o), SCRM_EINVAL);
+    assert_error_says("minor_digits");
+    assert_ptr_equal(rep, FAILALLOC_SENTINEL(scrm_csv_report));
+    assert_int_equal(scrm_dataset_order_count(ds), orders);
+    scrm_dataset_free(ds);
+    /* dates: year 0 (a range error, as documented), a two-digit year */
+    int64_t t = 7;
+    assert_int_equal(scrm_time_parse(&t, "0000-03-01", 10, SCRM_TIME_ISO8601, 0), SCRM_ERANGE);
+    assert_error_says("years 1 to 9999");
+    assert_int_equal(scrm_time_parse(&t, "01/02/24", 8, SCRM_TIME_DMY, 0), SCRM_EPARSE);
+    assert_int_equal(t, 7);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -542,6 +670,10 @@ int main(void)
         cmocka_unit_test(test_cohorts_merge_overflowing_a_revenue_cell_is_an_error),
         cmocka_unit_test(test_lookups_with_null_arguments_are_invalid),
         cmocka_unit_test(test_time_parse_error_shows_a_long_value_cut),
+        cmocka_unit_test(test_writer_output_larger_than_its_buffer),
+        cmocka_unit_test(test_cohorts_merge_over_the_cell_limit_is_a_range_error),
+        cmocka_unit_test(test_cohorts_with_acquisitions_and_no_order_in_the_window),
+        cmocka_unit_test(test_small_argument_errors),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
