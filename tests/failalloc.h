@@ -70,6 +70,12 @@ static inline void failalloc_disarm(void)
     failalloc_failed = 0;
     failalloc_always = 0;
 }
+/* A non-NULL address no library call returns: an output starts at it in an
+ * "unchanged on error" check, so asserting that it is still there can fail
+ * (starting at NULL, assert_null passes whether or not the call wrote). */
+static char failalloc_sentinel_storage __attribute__((unused));
+#define FAILALLOC_SENTINEL(type) ((type *)(void *)&failalloc_sentinel_storage)
+
 static inline void failalloc_uninstall(void)
 {
     failalloc_disarm();

@@ -3,10 +3,10 @@
 # a small program outside the source tree against it, exactly as a user would:
 # flags from `pkg-config shopcrm`, once dynamically and once statically
 # (`pkg-config --static`). Run by meson test (tests/meson.build):
-#   install_consumer.sh MESON BUILD_ROOT SOURCE_ROOT CC VERSION SANITIZE
+#   install_consumer.sh MESON BUILD_ROOT SOURCE_ROOT CC VERSION SANITIZE [COVERAGE]
 set -euo pipefail
 
-meson=$1 build=$2 src=$3 version=$5 sanitize=$6
+meson=$1 build=$2 src=$3 version=$5 sanitize=$6 coverage=${7:-false}
 read -r -a cc <<<"$4"   # the C compiler command, possibly several words
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/shopcrm-install.XXXXXX")
@@ -43,6 +43,9 @@ done
 san=()
 if [ "$sanitize" != none ] && [ -n "$sanitize" ]; then
     san=(-fsanitize="$sanitize")   # a sanitized library needs a sanitized program
+fi
+if [ "$coverage" = true ]; then
+    san+=(--coverage)   # a library built with -Db_coverage=true needs libgcov
 fi
 work=$stage/consumer
 mkdir -p "$work"

@@ -902,11 +902,11 @@ static void test_progress_and_cancel_add_nothing(void **state)
         scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
         o.progress = on_progress;
         o.progress_payload = &pr;
-        scrm_csv_report *rep = NULL;
+        scrm_csv_report *rep = FAILALLOC_SENTINEL(scrm_csv_report);
         int rc = load(&rep, ds, text, &o);
         if (cancel_at) {
             assert_int_equal(rc, SCRM_ECANCELLED);
-            assert_null(rep);
+            assert_ptr_equal(rep, FAILALLOC_SENTINEL(scrm_csv_report));
             assert_int_equal(scrm_dataset_order_count(ds), 0);
             assert_int_equal(pr.calls, cancel_at);
         } else {
@@ -918,40 +918,6 @@ static void test_progress_and_cancel_add_nothing(void **state)
         }
         scrm_dataset_free(ds);
     }
-}
-
-struct failing_alloc {
-    long n_allocs, fail_at;
-    long live;
-};
-static struct failing_alloc fa;
-
-static void *fa_malloc(size_t size, void *payload)
-{
-    (void)payload;
-    if (++fa.n_allocs == fa.fail_at)
-        return NULL;
-    void *p = malloc(size);
-    if (p)
-        fa.live++;
-    return p;
-}
-static void *fa_realloc(void *ptr, size_t size, void *payload)
-{
-    (void)payload;
-    if (++fa.n_allocs == fa.fail_at)
-        return NULL;
-    void *p = realloc(ptr, size);
-    if (p && !ptr)
-        fa.live++;
-    return p;
-}
-static void fa_free(void *ptr, void *payload)
-{
-    (void)payload;
-    if (ptr)
-        fa.live--;
-    free(ptr);
 }
 
 static void test_allocation_failures_add_nothing_and_leak_nothing(void **state)
@@ -967,36 +933,38 @@ static void test_allocation_failures_add_nothing_and_leak_nothing(void **state)
     scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
     o.order_id_column = "order";
     o.on_error = SCRM_CSV_SKIP;
-    int ok = 0;
-    for (long k = 1; k < 10000 && !ok; k++) {
-        fa.n_allocs = 0;
-        fa.fail_at = 0; /* never, while the dataset is created */
-        fa.live = 0;
-        assert_int_equal(scrm_set_allocator(fa_malloc, fa_realloc, fa_free, NULL), SCRM_OK);
-        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
-        fa.fail_at = fa.n_allocs + k;
-        scrm_csv_report *rep = NULL;
-        int rc = load(&rep, ds, text, &o);
-        if (rc == SCRM_OK) {
-            ok = 1;
-            /* o2: bad amount; o3: a YYYYMMDD time in an ISO column
-             * (auto: parsed again with the format fixed); o1 again: duplicate */
-            assert_int_equal(scrm_csv_report_rows_added(rep), 1);
-            assert_int_equal(scrm_csv_report_duplicates(rep), 1);
-            assert_int_equal(scrm_csv_report_rejected(rep), 2);
-            scrm_csv_report_free(rep);
-        } else {
-            assert_int_equal(rc, SCRM_ENOMEM);
-            assert_null(rep);
-            assert_int_equal(scrm_dataset_order_count(ds), 0);
-            assert_int_equal(scrm_dataset_customer_count(ds), 0);
-            assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_AUTO);
+    for (int always = 0; always <= 1; always++) {
+        int ok = 0;
+        for (long k = 0; k < 10000 && !ok; k++) {
+            failalloc_install(-1, always); /* never, while the dataset is created */
+            long base = failalloc_live;
+            scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+            failalloc_countdown = k; /* then fail the (k+1)-th allocation of the load */
+            scrm_csv_report *rep = FAILALLOC_SENTINEL(scrm_csv_report);
+            int rc = load(&rep, ds, text, &o);
+            failalloc_disarm();
+            if (rc == SCRM_OK) {
+                ok = 1;
+                assert_true(k > 0);
+                /* o2: bad amount; o3: a YYYYMMDD time in an ISO column
+                 * (auto: parsed again with the format fixed); o1 again: duplicate */
+                assert_int_equal(scrm_csv_report_rows_added(rep), 1);
+                assert_int_equal(scrm_csv_report_duplicates(rep), 1);
+                assert_int_equal(scrm_csv_report_rejected(rep), 2);
+                scrm_csv_report_free(rep);
+            } else {
+                assert_int_equal(rc, SCRM_ENOMEM);
+                assert_ptr_equal(rep, FAILALLOC_SENTINEL(scrm_csv_report));
+                assert_int_equal(scrm_dataset_order_count(ds), 0);
+                assert_int_equal(scrm_dataset_customer_count(ds), 0);
+                assert_int_equal(scrm_dataset_key_type(ds), SCRM_KEY_AUTO);
+            }
+            scrm_dataset_free(ds);
+            assert_int_equal(failalloc_live, base); /* no leak */
+            failalloc_uninstall();
         }
-        scrm_dataset_free(ds);
-        assert_int_equal(fa.live, 0); /* no leak */
-        assert_int_equal(scrm_set_allocator(NULL, NULL, NULL, NULL), SCRM_OK);
+        assert_true(ok);
     }
-    assert_true(ok);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1392,12 +1360,13 @@ static void test_stream_strict_bad_row_in_last_window_changes_nothing(void **sta
     struct ds_state before = state_of(ds);
     scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
     o.order_id_column = "order";
-    scrm_csv_report *want = NULL, *got = NULL;
+    scrm_csv_report *want = NULL, *got = FAILALLOC_SENTINEL(scrm_csv_report);
     assert_int_equal(load(&want, ref, good, &o), SCRM_OK);
 
     stream_set(&small_windows, &o);
     assert_int_equal(load(&got, ds, bad, &o), SCRM_EPARSE);
-    assert_null(got);
+    assert_ptr_equal(got, FAILALLOC_SENTINEL(scrm_csv_report));
+    got = NULL;
     /* header + 250 rows, 50 of which (multiples of 5) take two lines */
     assert_int_equal(scrm_last_error_index(), 1 + 250 + 50 + 1);
     struct ds_state after = state_of(ds);
@@ -1483,7 +1452,7 @@ static void test_stream_allocation_failure_at_each_n_changes_nothing(void **stat
             failalloc_install(-1, always);
             scrm_dataset *ds = preloaded();
             struct ds_state before = state_of(ds);
-            scrm_csv_report *got = NULL;
+            scrm_csv_report *got = FAILALLOC_SENTINEL(scrm_csv_report);
             failalloc_countdown = k;
             int rc = load(&got, ds, text, &o);
             failalloc_disarm();
@@ -1491,7 +1460,7 @@ static void test_stream_allocation_failure_at_each_n_changes_nothing(void **stat
                 ok = 1;
             } else {
                 assert_int_equal(rc, SCRM_ENOMEM);
-                assert_null(got);
+                assert_ptr_equal(got, FAILALLOC_SENTINEL(scrm_csv_report));
                 struct ds_state after = state_of(ds);
                 assert_state(&after, &before);
                 assert_int_equal(load(&got, ds, text, &o), SCRM_OK); /* still usable */
