@@ -1540,7 +1540,10 @@ void scrm__dataset_partition(const scrm_dataset *ds, uint32_t p, scrm__part_view
     out->gid = pt->gid;
     out->n_rows = pt->n_rows;
     out->n_seg = pt->n_seg;
-    out->seg = pt->seg;
+    /* never NULL: SCRM__EACH_SEG computes seg + n_seg, and NULL + 0 is
+     * undefined behaviour in C */
+    static const scrm__row_seg none[1];
+    out->seg = pt->seg ? pt->seg : none;
 }
 
 uint32_t scrm__dataset_threads(const scrm_dataset *ds) { return ds->threads; }

@@ -536,7 +536,7 @@ SCRM_EXPORT uint64_t scrm_rfm_unassigned_count(const scrm_rfm *r);
  * @param r                 the result.
  * @param segments          segment indices; −1 selects the unassigned. @scrm_len{n_segments}
  * @param n_segments        their number (0: empty audience).
- * @return SCRM_OK, SCRM_EINVAL (NULL, segment index out of range).
+ * @return SCRM_OK, SCRM_EINVAL (NULL, segment index out of range), SCRM_ENOMEM.
  * @since 1.0
  */
 SCRM_EXPORT int scrm_rfm_audience(uint32_t *indices_out, uint64_t capacity, uint64_t *count_out,
