@@ -58,9 +58,12 @@
  *
  * ## Cost
  * One pass over each dataset partition (all orders of a customer are in one
- * partition) when every customer's first counted row is also their earliest
- * (a time-ordered order log) and refunds are ignored, or when acquisition
- * times are given; two passes otherwise. Periods come from a day → period
+ * partition) when the acquisition is known up front: given times, or, with no
+ * window start and `min_amount` 0 (the defaults), each customer's first order
+ * from the dataset's shared per-customer summary (built by the first analysis
+ * that needs it). Otherwise one pass when every customer's first counted row
+ * is also their earliest (a time-ordered order log) and refunds are ignored,
+ * two passes if not. Periods come from a day → period
  * lookup table built once for the data's day range; distinct active
  * customers from a per-customer bitmap of periods, so no sort is needed.
  * Per-thread matrices hold integers and are added in a fixed order: results
