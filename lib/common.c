@@ -286,6 +286,41 @@ int scrm__parallel_for(uint32_t threads, uint32_t n, scrm__range_fn fn, void *ct
 
 /* ---- sorting ---- */
 
+/* Bucket counts -> each bucket's first position (exclusive prefix sums). */
+static void digit_offsets(uint32_t cnt[256])
+{
+    uint32_t acc = 0;
+    for (int d = 0; d < 256; d++) {
+        uint32_t t = cnt[d];
+        cnt[d] = acc;
+        acc += t;
+    }
+}
+
+void scrm__radix_sort_u32(uint32_t *a, uint32_t *tmp, uint32_t n)
+{
+    uint32_t all_or = 0, all_and = UINT32_MAX, *src = a, *dst = tmp;
+    for (uint32_t j = 0; j < n; j++) {
+        all_or |= a[j];
+        all_and &= a[j];
+    }
+    for (int sh = 0; sh < 32; sh += 8) {
+        if ((((all_or ^ all_and) >> sh) & 0xff) == 0)
+            continue;
+        uint32_t cnt[256] = {0};
+        for (uint32_t j = 0; j < n; j++)
+            cnt[(src[j] >> sh) & 0xff]++;
+        digit_offsets(cnt);
+        for (uint32_t j = 0; j < n; j++)
+            dst[cnt[(src[j] >> sh) & 0xff]++] = src[j];
+        uint32_t *sw = src;
+        src = dst;
+        dst = sw;
+    }
+    if (src != a)
+        memcpy(a, src, (size_t)n * sizeof *a);
+}
+
 void scrm__radix_sort_pairs(uint64_t *ka, uint32_t *ia, uint64_t *kb, uint32_t *ib, uint32_t n,
                             uint64_t diff, uint64_t **k_out, uint32_t **i_out)
 {
@@ -295,12 +330,7 @@ void scrm__radix_sort_pairs(uint64_t *ka, uint32_t *ia, uint64_t *kb, uint32_t *
         uint32_t cnt[256] = {0};
         for (uint32_t j = 0; j < n; j++)
             cnt[(ka[j] >> sh) & 0xff]++;
-        uint32_t acc = 0;
-        for (int d = 0; d < 256; d++) {
-            uint32_t t = cnt[d];
-            cnt[d] = acc;
-            acc += t;
-        }
+        digit_offsets(cnt);
         for (uint32_t j = 0; j < n; j++) {
             uint32_t pos = cnt[(ka[j] >> sh) & 0xff]++;
             kb[pos] = ka[j];

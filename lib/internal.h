@@ -138,6 +138,9 @@ uint64_t scrm__hash_bytes(const void *p, size_t len, uint64_t seed);
  * the minimum). (ka, ia) hold the input; (kb, ib) are scratch of n entries.
  * On return *k_out / *i_out point at whichever pair of buffers holds the
  * sorted result. O(n) per non-constant digit. */
+/* Sort a[0..n) ascending (LSD radix, 8-bit digits, constant digits
+ * skipped); tmp holds n values of scratch. */
+void scrm__radix_sort_u32(uint32_t *a, uint32_t *tmp, uint32_t n);
 void scrm__radix_sort_pairs(uint64_t *ka, uint32_t *ia, uint64_t *kb, uint32_t *ib, uint32_t n,
                             uint64_t diff, uint64_t **k_out, uint32_t **i_out);
 

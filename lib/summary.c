@@ -106,36 +106,12 @@ static uint32_t distinct_days(int32_t *d, uint32_t k, uint32_t *tmp)
                 }
                 d[b] = x;
             }
-        } else { /* LSD radix on the biased days, 8-bit digits */
-            uint32_t *u = (uint32_t *)d, *a = u, *b = tmp;
+        } else { /* LSD radix on the biased days (the bias keeps their order) */
+            uint32_t *u = (uint32_t *)d;
             for (uint32_t j = 0; j < k; j++)
-                a[j] = (uint32_t)d[j] ^ UINT32_C(0x80000000);
-            uint32_t all_or = 0, all_and = UINT32_MAX;
-            for (uint32_t j = 0; j < k; j++) {
-                all_or |= a[j];
-                all_and &= a[j];
-            }
-            for (int sh = 0; sh < 32; sh += 8) {
-                if ((((all_or ^ all_and) >> sh) & 0xff) == 0)
-                    continue;
-                uint32_t c[256] = {0};
-                for (uint32_t j = 0; j < k; j++)
-                    c[(a[j] >> sh) & 0xff]++;
-                uint32_t acc = 0;
-                for (int x = 0; x < 256; x++) {
-                    uint32_t t = c[x];
-                    c[x] = acc;
-                    acc += t;
-                }
-                for (uint32_t j = 0; j < k; j++)
-                    b[c[(a[j] >> sh) & 0xff]++] = a[j];
-                uint32_t *sw = a;
-                a = b;
-                b = sw;
-            }
-            if (a != u)
-                memcpy(u, a, (size_t)k * sizeof *u);
-            /* the bias keeps the order; equality is what is counted below */
+                u[j] = (uint32_t)d[j] ^ UINT32_C(0x80000000);
+            scrm__radix_sort_u32(u, tmp, k);
+            /* equality is what is counted below: the bias need not be undone */
         }
     }
     uint32_t c = 1;

@@ -1253,6 +1253,52 @@ static void test_thread_count_does_not_change_results(void **state)
     }
 }
 
+/* Distinct purchase days of customers whose orders arrive out of time
+ * order (the summary's grouping path), with more than 32 orders (the radix
+ * sort inside it), several per day, refunds not counted: worked by hand. */
+static void test_days_frequency_of_orders_out_of_time_order(void **state)
+{
+    (void)state;
+    enum { N = 60 };
+    uint64_t cust[N + 2];
+    int64_t times[N + 2], amounts[N + 2];
+    /* customer 7: 60 orders on days (i * 7) % 40 + 100, 40 distinct days,
+     * in a scrambled order, two at different hours of the same day */
+    for (int i = 0; i < N; i++) {
+        cust[i] = 7;
+        times[i] = (int64_t)((i * 7) % 40 + 100) * 86400 + (i % 2) * 3600;
+        amounts[i] = 100;
+    }
+    /* a refund on a day of its own does not add a purchase day */
+    cust[N] = 7;
+    times[N] = INT64_C(200) * 86400;
+    amounts[N] = -50;
+    /* customer 8: one order, before customer 7's first (not in order overall) */
+    cust[N + 1] = 8;
+    times[N + 1] = INT64_C(50) * 86400;
+    amounts[N + 1] = 10;
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, N + 2, cust, times, amounts, NULL, NULL),
+                     SCRM_OK);
+    for (int mode = 0; mode < 2; mode++) {
+        scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+        o.frequency_mode = mode ? SCRM_RFM_FREQUENCY_DAYS : SCRM_RFM_FREQUENCY_ORDERS;
+        scrm_rfm *r = NULL;
+        assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+        uint32_t i7, i8;
+        assert_int_equal(scrm_dataset_find_u64(&i7, ds, 7), SCRM_OK);
+        assert_int_equal(scrm_dataset_find_u64(&i8, ds, 8), SCRM_OK);
+        assert_int_equal(scrm_rfm_frequency(r)[i7], mode ? 40 : N);
+        assert_int_equal(scrm_rfm_frequency(r)[i8], 1);
+        assert_int_equal(scrm_rfm_revenue(r)[i7], N * 100 - 50);
+        /* last order: day 139 (the refund on day 200 is later, but a refund) */
+        assert_int_equal(scrm_rfm_recency_days(r)[i7], 201 - 139);
+        scrm_rfm_free(r);
+    }
+    scrm_dataset_free(ds);
+}
+
 /* Warm the dataset's cached per-customer summary (UTC offset 0), so that
  * the allocation-failure loops below see only the allocations of the
  * analysis itself: the summary is kept by the dataset after the first
@@ -1511,6 +1557,7 @@ int main(void)
         cmocka_unit_test(test_write_csv_mean_rounds_half_away_from_zero),
         cmocka_unit_test(test_progress_and_cancel),
         cmocka_unit_test(test_summary_allocation_failures_keep_nothing),
+        cmocka_unit_test(test_days_frequency_of_orders_out_of_time_order),
         cmocka_unit_test(test_concurrent_analyses_share_one_summary),
         cmocka_unit_test(test_thread_count_does_not_change_results),
         cmocka_unit_test(test_allocation_failures_leave_nothing),
