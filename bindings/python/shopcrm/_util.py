@@ -337,7 +337,7 @@ def int_array(values, ctype, np_dtype, what):
         else:
             raise TypeError(f'{what}: expected integers, got dtype {arr.dtype}'
                             + (' (amounts are integer minor units, e.g. cents)'
-                               if arr.dtype.kind == 'f' else ''))
+                               if arr.dtype.kind == 'f' and what.startswith('amount') else ''))
         return c_array(arr, ctype, np_dtype)
     vals = [_as_int(v, what, i) for i, v in enumerate(values)]
     info = _LIMITS[ctype]
@@ -357,7 +357,7 @@ def _as_int(v, what, i):
     if isinstance(v, (bool, float)) or (np is not None and isinstance(v, (np.bool_, np.floating))):
         raise TypeError(f'{what}[{i}]: expected an integer, got {type(v).__name__}'
                         + (' (amounts are integer minor units, e.g. cents)'
-                           if isinstance(v, float) else ''))
+                           if isinstance(v, float) and what.startswith('amount') else ''))
     try:
         return operator.index(v)
     except TypeError:
