@@ -26,18 +26,11 @@ import subprocess
 import sys
 import tempfile
 
+from install_rfm_check import RFM_CHECK
+
 PROGRAM = r'''
 import os, shopcrm
-# Hand-worked: customer 1 orders on days 0 and 2, customer 2 on day 1 (days
-# from 2024-01-01). as_of = day 3: recency 1 and 2; bins 2 quantile: R 2 / 1,
-# F (2 orders vs 1) 2 / 1, M (300 vs 50) 2 / 1.
-d = 19723 * 86400
-with shopcrm.Dataset.from_arrays([1, 1, 2], [d, d + 2 * 86400, d + 86400], [100, 200, 50]) as ds:
-    r = ds.rfm(bins=2, segments=None)
-    got = {int(k): (int(a), int(b), int(c), int(e)) for k, a, b, c, e in
-           zip(r.keys(), r.recency_days, r.r, r.f, r.m)}
-    assert got == {1: (1, 2, 2, 2), 2: (2, 1, 1, 1)}, got
-assert shopcrm.__file__ == os.path.join(os.environ['EXPECT_PACKAGE'], '__init__.py'), shopcrm.__file__
+''' + RFM_CHECK + r'''assert shopcrm.__file__ == os.path.join(os.environ['EXPECT_PACKAGE'], '__init__.py'), shopcrm.__file__
 assert shopcrm.library_path == os.environ['EXPECT_LIBRARY'], shopcrm.library_path
 maps = open('/proc/self/maps').read()
 assert os.environ['EXPECT_LIBRARY'] in maps or \
