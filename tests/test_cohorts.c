@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "failalloc.h"
+#include "slurp.h"
 #include "internal.h"
 #include "shopcrm.h"
 
@@ -977,21 +978,6 @@ static void test_cohorts_allocation_failure_leaves_nothing(void **state)
 }
 
 /* ---- long-form CSV ---- */
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    assert_non_null(s);
-    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = '\0';
-    fclose(f);
-    return s;
-}
 
 static void tmp_path(char *buf, size_t n, const char *name)
 {

@@ -28,6 +28,7 @@
 #include <shopcrm.h>
 #include "internal.h"
 #include "failalloc.h"
+#include "slurp.h"
 
 /* ---- fixtures ---- */
 
@@ -127,27 +128,6 @@ static uint64_t ds_fingerprint(const scrm_dataset *ds)
     return all ^ scrm_dataset_order_count(ds) ^ (scrm_dataset_duplicate_count(ds) << 32);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *s = malloc(cap);
-    assert_non_null(s);
-    size_t got;
-    while ((got = fread(s + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            s = realloc(s, cap *= 2);
-            assert_non_null(s);
-        }
-    }
-    fclose(f);
-    *len = n;
-    return s;
-}
-
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "wb");
@@ -159,7 +139,7 @@ static void write_file(const char *path, const char *text)
 static void assert_file(const char *path, const char *want, size_t want_len)
 {
     size_t len = 0;
-    char *got = slurp(path, &len);
+    char *got = slurp_file(path, &len);
     assert_non_null(got);
     assert_int_equal(len, want_len);
     assert_memory_equal(got, want, len);
@@ -699,11 +679,11 @@ static int group_setup(void **s)
     snprintf(path_out, sizeof path_out, "%s/out.csv", tmpdir);
     snprintf(path_csv_in, sizeof path_csv_in, "%s/in.csv", tmpdir);
     if (scrm_rfm_write_csv(rfm_str_ref, ds_str, path_out) ||
-        !(ref_rfm_csv = slurp(path_out, &ref_rfm_len)) ||
+        !(ref_rfm_csv = slurp_file(path_out, &ref_rfm_len)) ||
         scrm_rfm_audience_write_csv(rfm_str_ref, ds_str, aud_segs, 3, path_out) ||
-        !(ref_aud_csv = slurp(path_out, &ref_aud_len)) ||
+        !(ref_aud_csv = slurp_file(path_out, &ref_aud_len)) ||
         scrm_cohorts_write_csv(coh_ref, path_out, 2) ||
-        !(ref_coh_csv = slurp(path_out, &ref_coh_len)))
+        !(ref_coh_csv = slurp_file(path_out, &ref_coh_len)))
         return -1;
     /* The CSV input: rows 200.. of the fixture, an order column (so the
      * dedup sets are allocated), a duplicate and two bad rows (rejects). */

@@ -14,6 +14,7 @@
 
 #include <shopcrm.h>
 #include "failalloc.h"
+#include "slurp.h"
 
 #define DAY INT64_C(86400)
 #define B INT64_C(10000) /* base day: 1997-05-19 */
@@ -937,20 +938,6 @@ static void test_audience_indices(void **state)
     assert_int_equal(count, 77);
     scrm_rfm_free(r);
     scrm_dataset_free(ds);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = '\0';
-    fclose(f);
-    return s;
 }
 
 static void tmp_path(char *buf, size_t n, const char *name)
