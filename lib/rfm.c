@@ -70,15 +70,6 @@ SCRM_EXPORT void scrm_rfm_free(scrm_rfm *r)
     scrm__free(r);
 }
 
-/* A civil date as YYYY-MM-DD, for messages. */
-static void civil_from_days(int64_t z, char buf[64])
-{
-    int64_t y;
-    unsigned m, d;
-    scrm__civil_from_days(z, &y, &m, &d);
-    snprintf(buf, 64, "%04lld-%02u-%02u", (long long)y, m, d);
-}
-
 /* ---- phase 1: per-customer values from the shared summary ---- */
 
 typedef struct agg_ctx {
@@ -621,9 +612,10 @@ static int recency_from_days(scrm_rfm *r, const scrm_dataset *ds, int64_t as_of,
         if (as_of == SCRM_RFM_AS_OF_DEFAULT) {
             r->as_of = (last_day + 1) * 86400 - off;
         } else if (scrm__day(as_of, off) < last_day) {
-            char a[64], b[64];
-            civil_from_days(scrm__day(as_of, off), a);
-            civil_from_days(last_day, b);
+            /* empty if a local day falls beyond year 9999 (offset at the limit) */
+            char a[SCRM_PERIOD_LABEL_MAX] = "", b[SCRM_PERIOD_LABEL_MAX] = "";
+            scrm_period_label(a, sizeof a, scrm__day(as_of, off), SCRM_PERIOD_DAY);
+            scrm_period_label(b, sizeof b, last_day, SCRM_PERIOD_DAY);
             return scrm__error(SCRM_ERANGE, -1,
                                "%s: as_of (%s) is before the day of the last order (%s)", fn, a,
                                b);
