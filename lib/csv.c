@@ -53,6 +53,10 @@ struct time_seen {
     int first;           /* class of the first time value, 0 = none yet */
     int ymd8;            /* every all-digit value is a valid YYYYMMDD date */
     int converted_ymd8;  /* windows were appended with YYYYMMDD times */
+    uint64_t n_digits, n_ymd8; /* all-digit values, and those that are dates */
+    unsigned dm_seen;    /* D/M/Y values: bit 0 day first, bit 1 month first */
+    char dm_example[2][24];
+    int digits_epoch;    /* an earlier pass found the digits are epoch seconds */
 };
 
 /* State of one pass over the data. */
@@ -98,7 +102,7 @@ static int check_options(const scrm_csv_options *o)
     int err = scrm__utc_offset_check("CSV options", o->utc_offset);
     if (err < 0)
         return err;
-    if (o->time_format < SCRM_TIME_AUTO || o->time_format > SCRM_TIME_EPOCH)
+    if (o->time_format < SCRM_TIME_AUTO || o->time_format > SCRM_TIME_MDY)
         return scrm__error(SCRM_EINVAL, -1, "CSV options: time_format %d is unknown", o->time_format);
     if (o->on_error != SCRM_CSV_STRICT && o->on_error != SCRM_CSV_SKIP)
         return scrm__error(SCRM_EINVAL, -1, "CSV options: on_error %d is unknown", o->on_error);
@@ -431,7 +435,7 @@ static int strict_error(const struct ctx *c, const struct pass *ps, uint32_t t)
 }
 
 static void window_time(struct ctx *c, struct pass *ps, uint32_t nchunks);
-static void settle_time(struct ctx *c, struct pass *ps);
+static int settle_time(struct ctx *c, struct pass *ps);
 
 /* Chunk t met a bad row in strict mode. With the auto time format, the
  * rows before it may already show that the format must change (mixed
@@ -442,10 +446,8 @@ static int strict_failure(struct ctx *c, struct pass *ps, uint32_t t)
 {
     if (c->tfmt == SCRM_TIME_AUTO) {
         window_time(c, ps, t + 1);
-        if (ps->scan) {
-            settle_time(c, ps);
-            return SCRM_OK;
-        }
+        if (ps->scan)
+            return settle_time(c, ps);
     }
     return strict_error(c, ps, t);
 }
@@ -519,34 +521,60 @@ static int convert_digits(struct ctx *c, int fmt, uint32_t nchunks)
 }
 
 /* The format of the column from what was seen (the rule of SCRM_TIME_AUTO
- * in io.h). */
+ * in io.h); SCRM_TIME_AUTO for D/M/Y values whose order is not known. */
 static int column_format(const struct time_seen *ts)
 {
-    return ts->first == SCRM__TC_ISO   ? SCRM_TIME_ISO8601
-           : ts->first == SCRM__TC_DMY ? SCRM_TIME_DMY
-           : ts->ymd8                  ? SCRM_TIME_YYYYMMDD
-                                       : SCRM_TIME_EPOCH;
+    if (ts->first == SCRM__TC_ISO)
+        return SCRM_TIME_ISO8601;
+    if (ts->first == SCRM__TC_DM)
+        return ts->dm_seen == 1u ? SCRM_TIME_DMY : ts->dm_seen == 2u ? SCRM_TIME_MDY : SCRM_TIME_AUTO;
+    return ts->ymd8 || (!ts->digits_epoch && 2 * ts->n_ymd8 >= ts->n_digits) ? SCRM_TIME_YYYYMMDD : SCRM_TIME_EPOCH;
+}
+
+/* D/M/Y values whose order the column does not tell: an error naming the
+ * choices (never a guess that could swap day and month). */
+static int dm_undecided(const struct ctx *c, const struct time_seen *ts)
+{
+    const char *col = c->rolename[R_TIME];
+    if (ts->dm_seen == 3u)
+        return scrm__error(SCRM_EPARSE, -1,
+                           "CSV: column %s has dates with the day first ('%s') and with the "
+                           "month first ('%s'): give the time format (SCRM_TIME_DMY or "
+                           "SCRM_TIME_MDY; shopcrm --time-format dmy|mdy), the other values are "
+                           "then bad rows", col, ts->dm_example[0], ts->dm_example[1]);
+    return scrm__error(SCRM_EPARSE, -1,
+                       "CSV: column %s: every date has day and month at most 12, so it reads as "
+                       "DD/MM/YYYY and as MM/DD/YYYY: give the time format (SCRM_TIME_DMY or "
+                       "SCRM_TIME_MDY; shopcrm --time-format dmy|mdy)", col);
 }
 
 /* After the first nchunks chunks of a window (auto format): note the time
  * kinds seen and convert the raw all-digit values. When the windows
  * contradict what earlier ones were appended with (mixed kinds, an epoch
- * value after dates, a value out of range) the pass goes on parsing
- * without appending (ps->scan), so that the new decision is taken on the
- * whole column, as one pass over all rows would. */
+ * value after dates, a value out of range, a month-first date after the
+ * D/M/Y values were read day first) the pass goes on parsing without
+ * appending (ps->scan), so that the new decision is taken on the whole
+ * column, as one pass over all rows would. */
 static void window_time(struct ctx *c, struct pass *ps, uint32_t nchunks)
 {
     struct time_seen *ts = &ps->ts;
     for (uint32_t t = 0; t < nchunks; t++) {
-        if (!ts->first && c->ch[t].tmask)
-            ts->first = c->ch[t].first_class;
-        ts->mask |= c->ch[t].tmask;
-        ts->ymd8 &= c->ch[t].all_ymd8;
+        const struct chunk *ch = &c->ch[t];
+        if (!ts->first && ch->tmask)
+            ts->first = ch->first_class;
+        ts->mask |= ch->tmask;
+        ts->ymd8 &= ch->all_ymd8;
+        ts->n_digits += ch->n_digits;
+        ts->n_ymd8 += ch->n_ymd8;
+        for (int k = 0; k < 2; k++)
+            if ((ch->dm_seen & (1u << k)) && !(ts->dm_seen & (1u << k)))
+                memcpy(ts->dm_example[k], ch->dm_example[k], sizeof ts->dm_example[k]);
+        ts->dm_seen |= ch->dm_seen;
     }
     if (ps->scan || !ts->first)
         return;
     int fmt = column_format(ts);
-    if (ts->mask != (unsigned)ts->first)
+    if (ts->mask != (unsigned)ts->first || (ts->dm_seen & 2u))
         ps->scan = 1;
     else if (ts->first == SCRM__TC_DIGITS) {
         if ((fmt == SCRM_TIME_EPOCH && ts->converted_ymd8) || !convert_digits(c, fmt, nchunks))
@@ -556,17 +584,23 @@ static void window_time(struct ctx *c, struct pass *ps, uint32_t nchunks)
 }
 
 /* End of a scanning pass: the decision for the next one. Mixed kinds fix
- * the format (the odd values are then bad rows); all-digit values that are
- * not all dates are epoch seconds (auto again, knowing it); otherwise a
- * value is out of range, reported by line by a pass with the format fixed. */
-static void settle_time(struct ctx *c, struct pass *ps)
+ * the format (the odd values are then bad rows), and so does a D/M/Y
+ * column whose values show the order; all-digit values of which at least
+ * half are dates are YYYYMMDD (the others bad rows), fewer are epoch
+ * seconds (auto again, knowing it); otherwise a value is out of range,
+ * reported by line by a pass with the format fixed. */
+static int settle_time(struct ctx *c, struct pass *ps)
 {
     const struct time_seen *ts = &ps->ts;
-    if (ts->mask == (unsigned)ts->first && !ts->ymd8 && !c->ymd8_broken)
+    int fmt = column_format(ts);
+    if (fmt == SCRM_TIME_AUTO)
+        return dm_undecided(c, ts);
+    if (ts->mask == (unsigned)ts->first && fmt == SCRM_TIME_EPOCH && !c->ymd8_broken)
         c->ymd8_broken = 1;
     else
-        c->tfmt = column_format(ts);
+        c->tfmt = fmt;
     ps->again = 1;
+    return SCRM_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -673,6 +707,7 @@ static void pass_init(struct pass *ps, const struct ctx *c)
 {
     memset(ps, 0, sizeof *ps);
     ps->ts.ymd8 = !c->ymd8_broken;
+    ps->ts.digits_epoch = c->ymd8_broken;
 }
 
 static void pass_free(struct pass *ps)
@@ -717,7 +752,9 @@ static int run_pass(struct ctx *c, scrm_dataset *ds, struct pass *ps)
             return err;
     }
     if (ps->scan)
-        settle_time(c, ps);
+        return settle_time(c, ps);
+    if (c->tfmt == SCRM_TIME_AUTO && ps->ts.first == SCRM__TC_DM && ps->ts.dm_seen != 1u)
+        return dm_undecided(c, &ps->ts);
     return SCRM_OK;
 }
 
@@ -726,11 +763,7 @@ static int reported_format(const struct ctx *c, const struct pass *ps)
 {
     if (c->tfmt != SCRM_TIME_AUTO || !ps->ts.first)
         return c->tfmt;
-    if (ps->ts.first == SCRM__TC_ISO)
-        return SCRM_TIME_ISO8601;
-    if (ps->ts.first == SCRM__TC_DMY)
-        return SCRM_TIME_DMY;
-    return ps->ts.ymd8 ? SCRM_TIME_YYYYMMDD : SCRM_TIME_EPOCH;
+    return column_format(&ps->ts);
 }
 
 /* Run passes until one needs no new decision, each in a transaction of its

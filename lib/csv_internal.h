@@ -63,6 +63,9 @@ struct chunk {
     unsigned tmask;  /* time classes seen (auto) */
     int first_class; /* class of the first time value (auto) */
     int all_ymd8;    /* every all-digit time is a valid 8-digit date */
+    uint64_t n_digits, n_ymd8; /* all-digit times, and those that are dates */
+    unsigned dm_seen;          /* D/M/Y times: bit 0 a day > 12 first, bit 1 second */
+    char dm_example[2][24];    /* the first value of each */
     scrm__date_cache dc;
     struct keyblk *keys; /* unescaped string keys */
     char *scratch;

@@ -154,7 +154,9 @@ static int row_u64_key(struct ctx *c, struct chunk *ch, const span *cf, uint64_t
 }
 
 /* Auto format: parse by the value's own kind, noting the kinds seen; an
- * all-digit value stays raw until the column's format is known (csv.c). */
+ * all-digit value stays raw until the column's format is known, a D/M/Y
+ * value is read day first until a value shows the month comes first
+ * (csv.c then reads the column again as MDY). */
 static int time_auto(struct chunk *ch, const struct ctx *c, const char *s, size_t n,
                      int64_t *t, int *fmt)
 {
@@ -168,13 +170,23 @@ static int time_auto(struct chunk *ch, const struct ctx *c, const char *s, size_
         *fmt = SCRM_TIME_ISO8601;
         return scrm__time_iso(&ch->dc, s, n, c->offset, t);
     }
-    if (cls == SCRM__TC_DMY) {
+    if (cls == SCRM__TC_DM) {
+        int a, b;
+        if (scrm__time_dm_fields(s, n, &a, &b) && (a > 12) != (b > 12)) {
+            int k = a > 12 ? 0 : 1; /* 0: day first, 1: month first */
+            if (!(ch->dm_seen & (1u << k)))
+                snprintf(ch->dm_example[k], sizeof ch->dm_example[k], "%.*s",
+                         (int)(n < sizeof ch->dm_example[k] ? n : sizeof ch->dm_example[k] - 1), s);
+            ch->dm_seen |= 1u << k;
+        }
         *fmt = SCRM_TIME_DMY;
-        return scrm__time_dmy(&ch->dc, s, n, c->offset, t);
+        return scrm__time_dm(&ch->dc, SCRM_TIME_DMY, s, n, c->offset, t);
     }
     if (cls == SCRM__TC_DIGITS && (rc = scrm__time_digits(s, n, t, &nd)) == NUM_OK) {
-        if (ch->all_ymd8)
-            ch->all_ymd8 = scrm__time_is_ymd8(s, *t, nd);
+        int v8 = scrm__time_is_ymd8(s, *t, nd);
+        ch->n_digits++;
+        ch->n_ymd8 += (uint64_t)v8;
+        ch->all_ymd8 &= v8;
         if (!ch->all_ymd8 && (*t < SCRM_TIME_MIN || *t > SCRM_TIME_MAX))
             rc = NUM_RANGE;
     }
@@ -187,7 +199,8 @@ static int time_fixed(struct chunk *ch, const struct ctx *c, const char *s, size
     int nd = 0, rc;
     switch (c->tfmt) {
     case SCRM_TIME_ISO8601: return scrm__time_iso(&ch->dc, s, n, c->offset, t);
-    case SCRM_TIME_DMY: return scrm__time_dmy(&ch->dc, s, n, c->offset, t);
+    case SCRM_TIME_DMY:
+    case SCRM_TIME_MDY: return scrm__time_dm(&ch->dc, c->tfmt, s, n, c->offset, t);
     case SCRM_TIME_YYYYMMDD:
         if (scrm__time_digits(s, n, t, &nd) != NUM_OK)
             return NUM_BAD;
@@ -211,15 +224,9 @@ static int row_time(struct ctx *c, struct chunk *ch, const span *f, uint64_t lin
     int fmt = c->tfmt;
     int rc = fmt == SCRM_TIME_AUTO ? time_auto(ch, c, s, n, &t, &fmt) : time_fixed(ch, c, s, n, &t);
     if (rc != NUM_OK) {
-        char v[80];
-        show(v, sizeof v, s, n);
-        if (n == 0)
-            return REJECT(c, ch, line, c->rolename[R_TIME], "empty value");
-        if (rc == NUM_RANGE)
-            return REJECT(c, ch, line, c->rolename[R_TIME],
-                          "'%s' is out of range (years 1 to 9999)", v);
-        return REJECT(c, ch, line, c->rolename[R_TIME], "'%s' is not %s", v,
-                      scrm__time_format_name(fmt));
+        char why[300];
+        scrm__time_why(why, sizeof why, rc, fmt, s, n);
+        return REJECT(c, ch, line, c->rolename[R_TIME], "%s", why);
     }
     c->tm[slot] = t;
     return ROW_OK;

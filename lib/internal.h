@@ -440,7 +440,9 @@ static inline int scrm__parse_decimal(const char *s, size_t n, char dec, char th
  * scrm_time_parse() share these. Results are SCRM__NUM_*; RANGE means
  * outside SCRM_TIME_MIN .. SCRM_TIME_MAX. */
 /* Kinds of time text, as the auto format tells them apart. */
-enum { SCRM__TC_ISO = 1, SCRM__TC_DMY = 2, SCRM__TC_DIGITS = 4 };
+/* TC_ISO: year first (YYYY-MM-DD, YYYY/MM/DD); TC_DM: day and month first
+ * in either order (D/M/YYYY, M/D/YYYY, D.M.YYYY). */
+enum { SCRM__TC_ISO = 1, SCRM__TC_DM = 2, SCRM__TC_DIGITS = 4 };
 /* The last date converted: consecutive rows often share their date. */
 typedef struct scrm__date_cache {
     int64_t ymd;  /* y*10000 + m*100 + d, or -1 */
@@ -450,7 +452,11 @@ typedef struct scrm__date_cache {
 /* SCRM__TC_* of a (trimmed) value by its shape, or 0 if none. */
 int scrm__time_class(const char *s, size_t n);
 int scrm__time_iso(scrm__date_cache *dc, const char *s, size_t n, int64_t offset, int64_t *out);
-int scrm__time_dmy(scrm__date_cache *dc, const char *s, size_t n, int64_t offset, int64_t *out);
+/* fmt SCRM_TIME_DMY or SCRM_TIME_MDY */
+int scrm__time_dm(scrm__date_cache *dc, int fmt, const char *s, size_t n, int64_t offset,
+                  int64_t *out);
+/* The first two fields of a D/M/YYYY-shaped value (1), or 0. */
+int scrm__time_dm_fields(const char *s, size_t n, int *first, int *second);
 /* An optional '-' and digits -> value (not range-checked); *ndig_out gets
  * the number of characters without the sign. Inline: once per CSV row. */
 static inline int scrm__time_digits(const char *s, size_t n, int64_t *out, int *ndig_out)
@@ -474,6 +480,9 @@ int scrm__time_ymd8(scrm__date_cache *dc, int64_t v, int64_t offset, int64_t *ou
 int scrm__time_is_ymd8(const char *s, int64_t v, int ndig);
 /* "an ISO 8601 time", ... for messages (SCRM_TIME_AUTO: the list). */
 const char *scrm__time_format_name(int fmt);
+/* The message for a value of format fmt that failed with rc (SCRM__NUM_*):
+ * "'2011-12-08 25:00' is not an ISO 8601 time: hour 25". */
+void scrm__time_why(char *buf, size_t cap, int rc, int fmt, const char *s, size_t n);
 
 /* ---- multi-batch transactions (lib/dataset.c) ----
  * Several appends that succeed or fail together (the CSV loader appends a

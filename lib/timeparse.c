@@ -45,46 +45,86 @@ static int finish(scrm__date_cache *dc, int y, int m, int d, int64_t sod, int64_
     return SCRM__NUM_OK;
 }
 
+/* A date separator: '-', '/' or '.' (the same one both times). */
+static inline int date_sep(char ch) { return ch == '-' || ch == '/' || ch == '.'; }
+
 int scrm__time_class(const char *s, size_t n)
 {
-    if (n >= 10 && s[4] == '-' && is_digit(s[0]))
+    if (n >= 8 && is_digit(s[0]) && date_sep(s[4]) && d4(s) >= 0)
         return SCRM__TC_ISO;
-    if (n >= 8 && (s[1] == '/' || s[2] == '/'))
-        return SCRM__TC_DMY;
+    if (n >= 8 && is_digit(s[0]) && (date_sep(s[1]) || (is_digit(s[1]) && date_sep(s[2]))))
+        return SCRM__TC_DM;
     if (n && (is_digit(s[0]) || (s[0] == '-' && n > 1 && is_digit(s[1]))))
         return SCRM__TC_DIGITS;
     return 0;
 }
 
-/* "HH:MM[:SS[.fff]]" at s[*i]; returns seconds of day or -1. */
-static int64_t parse_hms(const char *s, size_t n, size_t *i, int frac_ok)
+/* Where a value fails, said as "hour 25" (for messages): buf, or NULL when
+ * the caller does not want to know (the loader's hot path). */
+struct why {
+    char *buf;
+    size_t cap;
+};
+#define WHY(w, ...) ((w) ? (void)snprintf((w)->buf, (w)->cap, __VA_ARGS__) : (void)0)
+
+/* 1 or 2 digits at s[*i] (at most `max` digits): the value, or -1. */
+static int digits12(const char *s, size_t n, size_t *i, int max)
+{
+    int v = 0, nd = 0;
+    while (*i < n && nd < max && is_digit(s[*i])) {
+        v = v * 10 + (s[*i] - '0');
+        (*i)++;
+        nd++;
+    }
+    return nd ? v : -1;
+}
+
+/* "H:MM[:SS[.fff]]" (hour of one or two digits) at s[*i]; returns seconds
+ * of day or -1 (with why). A leap second (:60) is refused: epoch seconds
+ * cannot hold it, and a silent :59 or next-minute would move the order. */
+static int64_t parse_hms(const char *s, size_t n, size_t *i, struct why *w)
 {
     size_t k = *i;
-    if (k + 5 > n || s[k + 2] != ':')
+    int hh = digits12(s, n, &k, 2), mm, ss = 0;
+    if (hh < 0 || k + 3 > n || s[k] != ':' || (mm = d2(s + k + 1)) < 0) {
+        WHY(w, "no time H:MM after the date");
         return -1;
-    int hh = d2(s + k), mm = d2(s + k + 3), ss = 0;
-    if (hh < 0 || mm < 0 || hh > 23 || mm > 59)
-        return -1;
-    k += 5;
+    }
+    k += 3;
     if (k < n && s[k] == ':') {
-        if (k + 3 > n || (ss = d2(s + k + 1)) < 0 || ss > 60)
+        if (k + 3 > n || (ss = d2(s + k + 1)) < 0) {
+            WHY(w, "seconds are not two digits");
             return -1;
+        }
         k += 3;
-        if (frac_ok && k < n && (s[k] == '.' || s[k] == ',')) {
+        if (k < n && (s[k] == '.' || s[k] == ',')) {
             k++;
-            if (k >= n || !is_digit(s[k]))
+            if (k >= n || !is_digit(s[k])) {
+                WHY(w, "no digits after the decimal point of the seconds");
                 return -1;
+            }
             while (k < n && is_digit(s[k]))
                 k++;
         }
+    }
+    if (hh > 23 || mm > 59 || ss > 59) {
+        if (hh > 23)
+            WHY(w, "hour %d", hh);
+        else if (mm > 59)
+            WHY(w, "minute %d", mm);
+        else if (ss == 60)
+            WHY(w, "second 60 (leap seconds are not accepted)");
+        else
+            WHY(w, "second %d", ss);
+        return -1;
     }
     *i = k;
     return (int64_t)hh * 3600 + mm * 60 + ss;
 }
 
 /* "Z", " UTC", "+hh", "+hh:mm", "+hhmm" (or '-') at s[*i]: the offset, or
- * 0 with *bad set. Nothing at s[*i] keeps *offset. */
-static int parse_zone(const char *s, size_t n, size_t *i, int64_t *offset)
+ * -1 (with why). Nothing at s[*i] keeps *offset. */
+static int parse_zone(const char *s, size_t n, size_t *i, int64_t *offset, struct why *w)
 {
     size_t k = *i;
     if (k == n)
@@ -103,14 +143,18 @@ static int parse_zone(const char *s, size_t n, size_t *i, int64_t *offset)
         return 0; /* trailing text: the caller sees i != n */
     int sign = s[k] == '-' ? -1 : 1, oh, om = 0;
     k++;
-    if (k + 2 > n || (oh = d2(s + k)) < 0 || oh > 23)
+    if (k + 2 > n || (oh = d2(s + k)) < 0 || oh > 23) {
+        WHY(w, "bad UTC offset");
         return -1;
+    }
     k += 2;
     if (k < n && s[k] == ':')
         k++;
     if (k < n) {
-        if (k + 2 > n || (om = d2(s + k)) < 0 || om > 59)
+        if (k + 2 > n || (om = d2(s + k)) < 0 || om > 59) {
+            WHY(w, "bad UTC offset");
             return -1;
+        }
         k += 2;
     }
     *offset = sign * ((int64_t)oh * 3600 + om * 60);
@@ -118,67 +162,95 @@ static int parse_zone(const char *s, size_t n, size_t *i, int64_t *offset)
     return 0;
 }
 
-int scrm__time_iso(scrm__date_cache *dc, const char *s, size_t n, int64_t offset, int64_t *out)
-{
-    if (n < 10 || s[4] != '-' || s[7] != '-')
-        return SCRM__NUM_BAD;
-    int y = d4(s), m = d2(s + 5), d = d2(s + 8);
-    if (y < 0 || m < 0 || d < 0 || !scrm__valid_date(y, (unsigned)m, (unsigned)d))
-        return SCRM__NUM_BAD;
-    size_t i = 10;
-    int64_t sod = 0;
-    if (i < n && (s[i] == 'T' || s[i] == ' ') && i + 1 < n && is_digit(s[i + 1])) {
-        i++;
-        if ((sod = parse_hms(s, n, &i, 1)) < 0 || parse_zone(s, n, &i, &offset) < 0)
-            return SCRM__NUM_BAD;
-    }
-    if (i != n)
-        return SCRM__NUM_BAD;
-    return finish(dc, y, m, d, sod, offset, out);
-}
-
-/* The "D/M/YYYY" fields at the start of s (day and month of one or two
- * digits): 1 with *i just after the year, 0 if they are not there. Shared by
- * the parser and the error messages. */
-static int dmy_fields(const char *s, size_t n, size_t *i_out, int *y, int *m, int *d)
+/* The date fields at the start of s in the order of fmt: YYYY-M-D for
+ * ISO 8601 (separator '-', '/' or '.'), D-M-YYYY or M-D-YYYY for DMY and
+ * MDY (separator '/', '.' or '-'); day and month of one or two digits.
+ * 1 with *i just after them, 0 if the value has not that shape. Shared by
+ * the parsers and the messages. */
+static int date_fields(const char *s, size_t n, int fmt, size_t *i_out, int *y, int *m, int *d)
 {
     size_t i = 0;
-    int f[2] = {0, 0};
-    for (int k = 0; k < 2; k++) {
-        int nd = 0;
-        while (i < n && is_digit(s[i]) && nd < 2) {
-            f[k] = f[k] * 10 + (s[i] - '0');
-            i++;
-            nd++;
-        }
-        if (nd == 0 || i >= n || s[i] != '/')
+    int a, b;
+    char sep;
+    if (fmt == SCRM_TIME_ISO8601) {
+        if (n < 8 || (*y = d4(s)) < 0 || !date_sep(sep = s[4]))
+            return 0;
+        i = 5;
+        if ((a = digits12(s, n, &i, 2)) < 0 || i >= n || s[i] != sep)
             return 0;
         i++;
+        if ((b = digits12(s, n, &i, 2)) < 0)
+            return 0;
+        *m = a;
+        *d = b;
+        *i_out = i;
+        return 1;
     }
-    if (i + 4 > n || (*y = d4(s + i)) < 0)
+    if ((a = digits12(s, n, &i, 2)) < 0 || i >= n || !date_sep(sep = s[i]))
         return 0;
-    *d = f[0];
-    *m = f[1];
-    *i_out = i + 4;
+    i++;
+    if ((b = digits12(s, n, &i, 2)) < 0 || i >= n || s[i] != sep || i + 5 > n ||
+        (*y = d4(s + i + 1)) < 0)
+        return 0;
+    *i_out = i + 5;
+    *d = fmt == SCRM_TIME_MDY ? b : a;
+    *m = fmt == SCRM_TIME_MDY ? a : b;
     return 1;
 }
 
-/* DD/MM/YYYY [HH:MM[:SS]] (one-digit day and month allowed) */
-int scrm__time_dmy(scrm__date_cache *dc, const char *s, size_t n, int64_t offset, int64_t *out)
+/* The day-or-month fields of a D/M/YYYY-shaped value, for the auto
+ * format's evidence: 1 if the value has that shape. */
+int scrm__time_dm_fields(const char *s, size_t n, int *first, int *second)
+{
+    size_t i;
+    int y;
+    return date_fields(s, n, SCRM_TIME_DMY, &i, &y, second, first);
+}
+
+static const char *date_problem(char *buf, size_t cap, int y, int m, int d);
+
+/* A value of format fmt (ISO 8601, DMY or MDY): date, optionally 'T' or a
+ * space and a time, and for ISO 8601 an optional zone. */
+static int parse_datetime(scrm__date_cache *dc, int fmt, const char *s, size_t n, int64_t offset,
+                          int64_t *out, struct why *w)
 {
     size_t i;
     int y, m, d;
-    if (!dmy_fields(s, n, &i, &y, &m, &d) || !scrm__valid_date(y, (unsigned)m, (unsigned)d))
+    if (!date_fields(s, n, fmt, &i, &y, &m, &d))
         return SCRM__NUM_BAD;
+    if (!scrm__valid_date(y, (unsigned)m, (unsigned)d)) {
+        if (w)
+            date_problem(w->buf, w->cap, y, m, d);
+        return SCRM__NUM_BAD;
+    }
     int64_t sod = 0;
-    if (i < n) {
-        if (s[i] != ' ' && s[i] != 'T')
-            return SCRM__NUM_BAD;
+    int has_time = 0;
+    if (i < n && (s[i] == 'T' || s[i] == ' ') && i + 1 < n && is_digit(s[i + 1])) {
         i++;
-        if ((sod = parse_hms(s, n, &i, 0)) < 0 || i != n)
+        has_time = 1;
+        if ((sod = parse_hms(s, n, &i, w)) < 0)
+            return SCRM__NUM_BAD;
+        if (fmt == SCRM_TIME_ISO8601 && parse_zone(s, n, &i, &offset, w) < 0)
             return SCRM__NUM_BAD;
     }
+    if (i != n) {
+        WHY(w, "unexpected text '%.*s' after the %s", (int)(n - i > 20 ? 20 : n - i), s + i,
+            has_time ? "time" : "date");
+        return SCRM__NUM_BAD;
+    }
     return finish(dc, y, m, d, sod, offset, out);
+}
+
+int scrm__time_iso(scrm__date_cache *dc, const char *s, size_t n, int64_t offset, int64_t *out)
+{
+    return parse_datetime(dc, SCRM_TIME_ISO8601, s, n, offset, out, NULL);
+}
+
+/* D/M/YYYY or M/D/YYYY [H:MM[:SS]] (fmt SCRM_TIME_DMY or SCRM_TIME_MDY) */
+int scrm__time_dm(scrm__date_cache *dc, int fmt, const char *s, size_t n, int64_t offset,
+                  int64_t *out)
+{
+    return parse_datetime(dc, fmt, s, n, offset, out, NULL);
 }
 
 int scrm__time_ymd8(scrm__date_cache *dc, int64_t v, int64_t offset, int64_t *out)
@@ -202,12 +274,11 @@ const char *scrm__time_format_name(int f)
     case SCRM_TIME_ISO8601: return "an ISO 8601 time";
     case SCRM_TIME_YYYYMMDD: return "a YYYYMMDD date";
     case SCRM_TIME_DMY: return "a DD/MM/YYYY date";
+    case SCRM_TIME_MDY: return "an MM/DD/YYYY date";
     case SCRM_TIME_EPOCH: return "an epoch time in seconds";
-    default: return "a time (ISO 8601, YYYYMMDD, DD/MM/YYYY or epoch seconds)";
+    default: return "a time (ISO 8601, YYYYMMDD, DD/MM/YYYY, MM/DD/YYYY or epoch seconds)";
     }
 }
-
-/* ---- scrm_time_parse ---- */
 
 /* Why the date y-m-d is not one, or NULL if it is. */
 static const char *date_problem(char *buf, size_t cap, int y, int m, int d)
@@ -227,46 +298,78 @@ static const char *date_problem(char *buf, size_t cap, int y, int m, int d)
     return buf;
 }
 
-/* The date fields of a value of format fmt, if it has that shape. */
-static int date_fields(const char *s, size_t n, int fmt, int *y, int *m, int *d)
+/* A value of format fmt parsed again to say why it failed. */
+static int parse_why(int fmt, const char *s, size_t n, struct why *w)
 {
-    if (fmt == SCRM_TIME_ISO8601) {
-        if (n < 10 || s[4] != '-' || s[7] != '-')
-            return 0;
-        *y = d4(s);
-        *m = d2(s + 5);
-        *d = d2(s + 8);
-        return *y >= 0 && *m >= 0 && *d >= 0;
+    scrm__date_cache dc = SCRM__DATE_CACHE_INIT;
+    int64_t t, v;
+    int nd;
+    w->buf[0] = '\0';
+    switch (fmt) {
+    case SCRM_TIME_ISO8601:
+    case SCRM_TIME_DMY:
+    case SCRM_TIME_MDY: return parse_datetime(&dc, fmt, s, n, 0, &t, w);
+    case SCRM_TIME_YYYYMMDD:
+        if (scrm__time_digits(s, n, &v, &nd) != SCRM__NUM_OK || s[0] == '-')
+            ; /* not digits: the format's name says it */
+        else if (nd != 8)
+            WHY(w, "%d digits, not 8", nd);
+        else
+            date_problem(w->buf, w->cap, (int)(v / 10000), (int)(v / 100 % 100), (int)(v % 100));
+        return SCRM__NUM_BAD;
+    default: return SCRM__NUM_BAD;
     }
-    if (fmt == SCRM_TIME_YYYYMMDD) {
-        if (n != 8 || scrm__parse8(s) < 0)
-            return 0;
-        *y = d4(s);
-        *m = d2(s + 4);
-        *d = d2(s + 6);
-        return 1;
-    }
-    if (fmt == SCRM_TIME_DMY) {
-        size_t i;
-        return dmy_fields(s, n, &i, y, m, d);
-    }
-    return 0;
+}
+
+void scrm__time_why(char *buf, size_t cap, int rc, int fmt, const char *s, size_t n)
+{
+    char v[80], why[120];
+    struct why w = {why, sizeof why};
+    if (n > 60)
+        snprintf(v, sizeof v, "%.60s...", s);
+    else
+        snprintf(v, sizeof v, "%.*s", (int)n, s);
+    if (n == 0)
+        snprintf(buf, cap, "empty value");
+    else if (rc == SCRM__NUM_RANGE)
+        snprintf(buf, cap, "'%s' is out of range (years 1 to 9999)", v);
+    else if (parse_why(fmt, s, n, &w) == SCRM__NUM_BAD && why[0])
+        snprintf(buf, cap, "'%s' is not %s: %s", v, scrm__time_format_name(fmt), why);
+    else
+        snprintf(buf, cap, "'%s' is not %s", v, scrm__time_format_name(fmt));
+}
+
+/* ---- scrm_time_parse ---- */
+
+/* The order of a D/M/YYYY value alone: DMY if the first field cannot be a
+ * month, MDY if the second cannot, AUTO if both can (ambiguous). */
+static int dm_order(const char *s, size_t n)
+{
+    int a, b;
+    if (!scrm__time_dm_fields(s, n, &a, &b))
+        return SCRM_TIME_DMY; /* not of the shape: reported as DD/MM/YYYY */
+    if (a > 12 && b <= 12)
+        return SCRM_TIME_DMY;
+    if (b > 12 && a <= 12)
+        return SCRM_TIME_MDY;
+    return a > 12 ? SCRM_TIME_DMY : SCRM_TIME_AUTO;
 }
 
 /* The format a single value has under SCRM_TIME_AUTO, as the loader would
- * decide for a column holding only this value. */
+ * decide for a column holding only this value (AUTO: day and month both
+ * fit, -1: no kind at all). */
 static int auto_format(const char *s, size_t n)
 {
     int64_t v;
     int nd;
     switch (scrm__time_class(s, n)) {
     case SCRM__TC_ISO: return SCRM_TIME_ISO8601;
-    case SCRM__TC_DMY: return SCRM_TIME_DMY;
+    case SCRM__TC_DM: return dm_order(s, n);
     case SCRM__TC_DIGITS:
         if (scrm__time_digits(s, n, &v, &nd) == SCRM__NUM_OK && scrm__time_is_ymd8(s, v, nd))
             return SCRM_TIME_YYYYMMDD;
         return SCRM_TIME_EPOCH;
-    default: return SCRM_TIME_AUTO;
+    default: return -1;
     }
 }
 
@@ -277,7 +380,8 @@ static int parse_as(int fmt, const char *s, size_t n, int64_t offset, int64_t *o
     int nd, rc;
     switch (fmt) {
     case SCRM_TIME_ISO8601: return scrm__time_iso(&dc, s, n, offset, out);
-    case SCRM_TIME_DMY: return scrm__time_dmy(&dc, s, n, offset, out);
+    case SCRM_TIME_DMY:
+    case SCRM_TIME_MDY: return scrm__time_dm(&dc, fmt, s, n, offset, out);
     case SCRM_TIME_YYYYMMDD:
         if (scrm__time_digits(s, n, &v, &nd) != SCRM__NUM_OK || nd != 8 || s[0] == '-')
             return SCRM__NUM_BAD;
@@ -293,31 +397,12 @@ static int parse_as(int fmt, const char *s, size_t n, int64_t offset, int64_t *o
     }
 }
 
-static int parse_error(int rc, int fmt, const char *s, size_t n)
-{
-    char v[80], why[80];
-    int y, m, d;
-    if (n > 60)
-        snprintf(v, sizeof v, "%.60s...", s);
-    else
-        snprintf(v, sizeof v, "%.*s", (int)n, s);
-    if (n == 0)
-        return scrm__error(SCRM_EPARSE, -1, "empty value");
-    if (rc == SCRM__NUM_RANGE)
-        return scrm__error(SCRM_ERANGE, -1,
-                           "'%s' is out of range (years 1 to 9999)", v);
-    if (date_fields(s, n, fmt, &y, &m, &d) && date_problem(why, sizeof why, y, m, d))
-        return scrm__error(SCRM_EPARSE, -1, "'%s' is not a date: %s", v, why);
-    return scrm__error(SCRM_EPARSE, -1, "'%s' is not %s", v,
-                       scrm__time_format_name(fmt));
-}
-
 SCRM_EXPORT int scrm_time_parse(int64_t *out, const char *s, uint64_t len, int format,
                                 int64_t utc_offset)
 {
     if (!out || (!s && len))
         return scrm__error(SCRM_EINVAL, -1, "scrm_time_parse: NULL argument");
-    if (format < SCRM_TIME_AUTO || format > SCRM_TIME_EPOCH)
+    if (format < SCRM_TIME_AUTO || format > SCRM_TIME_MDY)
         return scrm__error(SCRM_EINVAL, -1, "scrm_time_parse: time format %d is unknown",
                            format);
     int err = scrm__utc_offset_check("scrm_time_parse", utc_offset);
@@ -332,11 +417,22 @@ SCRM_EXPORT int scrm_time_parse(int64_t *out, const char *s, uint64_t len, int f
     }
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
-    int fmt = format == SCRM_TIME_AUTO ? auto_format(s, n) : format;
+    int fmt = format;
+    if (format == SCRM_TIME_AUTO && (fmt = auto_format(s, n)) == SCRM_TIME_AUTO)
+        return scrm__error(SCRM_EPARSE, -1,
+                           "'%.*s' reads as DD/MM/YYYY and as MM/DD/YYYY (day and month are "
+                           "both at most 12): give the format (SCRM_TIME_DMY or SCRM_TIME_MDY)",
+                           (int)(n > 60 ? 60 : n), s);
+    if (fmt < 0)
+        fmt = SCRM_TIME_AUTO;
     int64_t t = 0;
     int rc = parse_as(fmt, s, n, utc_offset, &t);
-    if (rc != SCRM__NUM_OK)
-        return parse_error(rc, fmt, s, n);
+    if (rc != SCRM__NUM_OK) {
+        char msg[300];
+        scrm__time_why(msg, sizeof msg, rc, fmt, s, n);
+        return scrm__error(rc == SCRM__NUM_RANGE && n ? SCRM_ERANGE : SCRM_EPARSE, -1, "%s",
+                           msg);
+    }
     *out = t;
     return SCRM_OK;
 }

@@ -388,7 +388,7 @@ static void test_time_parse_formats_worked_by_hand(void **state)
         {"0001-01-01", SCRM_TIME_AUTO, 1, SCRM_ERANGE, 0},
         {"9999-12-31T23:59:59", SCRM_TIME_AUTO, 0, SCRM_OK, INT64_C(253402300799)},
         {"9999-12-31T23:59:59", SCRM_TIME_AUTO, -1, SCRM_ERANGE, 0},
-        {"2024-01-15", 5, 0, SCRM_EINVAL, 0},
+        {"2024-01-15", 6, 0, SCRM_EINVAL, 0},
         {"2024-01-15", SCRM_TIME_AUTO, SCRM_MAX_UTC_OFFSET + 1, SCRM_EINVAL, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

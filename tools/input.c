@@ -47,7 +47,9 @@ const char input_help[] =
     "  --order-col NAME      order id column: repeated ids are skipped as duplicates\n"
     "  --quantity-col NAME   with --price-col: amount = quantity x unit price\n"
     "  --price-col NAME      unit price column (with --quantity-col)\n"
-    "  --time-format F       auto|iso|yyyymmdd|dmy|epoch (default auto)\n"
+    "  --time-format F       auto|iso|yyyymmdd|dmy|mdy|epoch (default auto: decided\n"
+    "                        from the whole column; dmy is 8/12/2011 = 8 December,\n"
+    "                        mdy is 12/8/2011 = 8 December)\n"
     "  --decimal-comma       amounts use ',' as decimal separator (1.234,56)\n"
     "  --delimiter D         field delimiter: ',' ';' 'tab' (default: detected)\n"
     "  --minor-digits N      digits of the currency's minor unit, 0..6 (default 2;\n"
@@ -86,10 +88,10 @@ int input_apply(const struct cli_command *c, struct cli_input *in, const struct 
     case O_QUANTITY: in->csv.quantity_column = v; break;
     case O_PRICE: in->csv.unit_price_column = v; break;
     case O_TIME_FORMAT: {
-        static const char *const names[] = {"auto", "iso", "yyyymmdd", "dmy", "epoch"};
+        static const char *const names[] = {"auto", "iso", "yyyymmdd", "dmy", "mdy", "epoch"};
         static const int values[] = {SCRM_TIME_AUTO, SCRM_TIME_ISO8601, SCRM_TIME_YYYYMMDD,
-                                     SCRM_TIME_DMY, SCRM_TIME_EPOCH};
-        return cli_choice(c, &in->csv.time_format, o->name, v, names, values, 5);
+                                     SCRM_TIME_DMY, SCRM_TIME_MDY, SCRM_TIME_EPOCH};
+        return cli_choice(c, &in->csv.time_format, o->name, v, names, values, 6);
     }
     case O_DECIMAL_COMMA: in->csv.decimal_separator = ','; break;
     case O_DELIMITER:
@@ -166,6 +168,7 @@ static const char *time_format_name(int f)
     case SCRM_TIME_ISO8601: return "iso";
     case SCRM_TIME_YYYYMMDD: return "yyyymmdd";
     case SCRM_TIME_DMY: return "dmy";
+    case SCRM_TIME_MDY: return "mdy";
     case SCRM_TIME_EPOCH: return "epoch";
     default: return "auto (no time value)";
     }

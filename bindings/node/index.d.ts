@@ -57,7 +57,7 @@ export interface CsvOptions {
   header?: boolean;
   /** ',', ';' or '\t'; detected when absent or null. */
   delimiter?: string | null;
-  timeFormat?: 'auto' | 'iso8601' | 'yyyymmdd' | 'dmy' | 'epoch';
+  timeFormat?: 'auto' | 'iso8601' | 'yyyymmdd' | 'dmy' | 'mdy' | 'epoch';
   decimal?: '.' | ',';
   minorDigits?: number;
   /** Seconds; time_utc = local - utcOffset. */
@@ -76,7 +76,7 @@ export interface CsvReport {
   duplicates: number;
   emptyCustomer: number;
   rejected: number;
-  timeFormat: 'auto' | 'iso8601' | 'yyyymmdd' | 'dmy' | 'epoch';
+  timeFormat: 'auto' | 'iso8601' | 'yyyymmdd' | 'dmy' | 'mdy' | 'epoch';
   delimiter: string;
   keyType: 'auto' | 'u64' | 'string';
   rejects: { line: number; column: string; reason: string }[];

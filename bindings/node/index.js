@@ -130,7 +130,7 @@ function checkLen(a, n, what) {
 const KEY_TYPES = { auto: ffi.SCRM_KEY_AUTO, u64: ffi.SCRM_KEY_U64, string: ffi.SCRM_KEY_STRING };
 const TIME_FORMATS = {
   auto: ffi.SCRM_TIME_AUTO, iso8601: ffi.SCRM_TIME_ISO8601, yyyymmdd: ffi.SCRM_TIME_YYYYMMDD,
-  dmy: ffi.SCRM_TIME_DMY, epoch: ffi.SCRM_TIME_EPOCH,
+  dmy: ffi.SCRM_TIME_DMY, mdy: ffi.SCRM_TIME_MDY, epoch: ffi.SCRM_TIME_EPOCH,
 };
 const ON_ERROR = { strict: ffi.SCRM_CSV_STRICT, skip: ffi.SCRM_CSV_SKIP };
 const METHODS = {
@@ -694,7 +694,7 @@ class Dataset {
    * A dataset loaded from a CSV file. Options (all optional): customer
    * ('customer_id'), time ('date'), amount ('amount'), orderId, quantity,
    * unitPrice, header (true), delimiter (detected), timeFormat ('auto' |
-   * 'iso8601' | 'yyyymmdd' | 'dmy' | 'epoch'), decimal ('.'), minorDigits (2),
+   * 'iso8601' | 'yyyymmdd' | 'dmy' | 'mdy' | 'epoch'), decimal ('.'), minorDigits (2),
    * utcOffset (0 s), onError ('strict' | 'skip'), maxRejects (100),
    * naCustomer, progress((done, total) => false to cancel), threads, keyType.
    * The load report is `ds.report`.

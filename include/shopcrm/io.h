@@ -14,9 +14,9 @@
  *   and line breaks; lines end with LF or CRLF; a UTF-8 byte order mark is
  *   skipped; the last line need not end with a line break; empty lines are
  *   ignored. Columns beyond the ones used may be ragged.
- * - Times: ISO 8601, `YYYYMMDD`, `DD/MM/YYYY` or epoch seconds, or
- *   ::SCRM_TIME_AUTO which decides from the column's values (see
- *   ::scrm_time_format) and reports its choice.
+ * - Times: ISO 8601, `YYYYMMDD`, `DD/MM/YYYY`, `MM/DD/YYYY` or epoch
+ *   seconds, or ::SCRM_TIME_AUTO which decides from the column's values
+ *   (see ::scrm_time_format) and reports its choice.
  * - Amounts: decimal numbers with `.` or `,` as decimal separator and
  *   optional thousands separators, converted to integer minor units.
  * - Rows with an empty customer are skipped and counted. Bad rows either
@@ -43,29 +43,47 @@ extern "C" {
  */
 typedef enum scrm_time_format {
     /**
-     * Decide from the column's values (the default). The format is the one of
-     * the first non-empty value: ISO 8601 if it looks like `YYYY-MM-DD...`,
-     * DD/MM/YYYY if it looks like `D/M/YYYY...`, and for all-digit values
-     * (optionally with a leading `-`): ::SCRM_TIME_YYYYMMDD if every all-digit
-     * value of the column has exactly 8 digits and is a valid date (CDNOW's
-     * `19970101`), otherwise ::SCRM_TIME_EPOCH (`1700000000`). Values of
-     * another kind are then bad rows. The choice is reported by
+     * Decide from the values of the whole column (the default), by the kind
+     * of its first non-empty value: ISO 8601 if it starts like `YYYY-MM-DD`
+     * (or `YYYY/MM/DD`, `YYYY.MM.DD`); a day-and-month-first date
+     * (`D/M/YYYY`, `D.M.YYYY`, `D-M-YYYY`) is ::SCRM_TIME_DMY if some value
+     * of the column has a first field above 12, ::SCRM_TIME_MDY if some value
+     * has a second field above 12 (UCI Online Retail's `12/13/2010 8:26`),
+     * and an error (::SCRM_EPARSE, naming both choices) if every value fits
+     * both orders or the column has values of both kinds. All-digit values
+     * (optionally with a leading `-`): ::SCRM_TIME_YYYYMMDD if at least half
+     * of them are valid 8-digit dates (CDNOW's `19970101`; the others are
+     * then bad rows, with the reason), otherwise ::SCRM_TIME_EPOCH
+     * (`1700000000`). Values of another kind are bad rows. The format never
+     * changes silently within a load: the decision is checked against every
+     * value of the column. The choice is reported by
      * scrm_csv_report_time_format().
      */
     SCRM_TIME_AUTO = 0,
     /**
-     * ISO 8601: `YYYY-MM-DD`, optionally followed by `T` or a space and
-     * `HH:MM`, `HH:MM:SS` or `HH:MM:SS.fff` (fractional seconds are dropped),
+     * ISO 8601: `YYYY-MM-DD` (also `YYYY/MM/DD` and `YYYY.MM.DD`; month and
+     * day may have one digit), optionally followed by `T` or a space and
+     * `H:MM`, `H:MM:SS` or `H:MM:SS.fff` (the hour of one or two digits;
+     * fractional seconds are dropped; a leap second `:60` is a bad value),
      * optionally followed by `Z`, ` UTC`, `+hh`, `+hh:mm` or `+hhmm` (or `-`).
      * A value with an explicit offset ignores the `utc_offset` option.
      */
     SCRM_TIME_ISO8601 = 1,
     /** `YYYYMMDD` dates (midnight local time). */
     SCRM_TIME_YYYYMMDD = 2,
-    /** `DD/MM/YYYY` (day and month may have one digit), optionally followed by a space and `HH:MM` or `HH:MM:SS`. */
+    /**
+     * `DD/MM/YYYY`, `DD.MM.YYYY` or `DD-MM-YYYY` (day and month may have one
+     * digit), optionally followed by a space (or `T`) and `H:MM` or
+     * `H:MM:SS` (the hour of one or two digits).
+     */
     SCRM_TIME_DMY = 3,
     /** Seconds since the Unix epoch, UTC (an optional `-`, then digits); `utc_offset` does not apply. */
-    SCRM_TIME_EPOCH = 4
+    SCRM_TIME_EPOCH = 4,
+    /**
+     * `MM/DD/YYYY` (US order; also with `.` or `-`), like ::SCRM_TIME_DMY
+     * with month and day swapped: `12/5/2011 17:17` is 5 December 2011.
+     */
+    SCRM_TIME_MDY = 5
 } scrm_time_format;
 
 /** What a CSV load does with a bad row. Passed as `int`. */

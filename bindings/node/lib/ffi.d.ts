@@ -217,6 +217,7 @@ export declare const SCRM_TIME_ISO8601: number;
 export declare const SCRM_TIME_YYYYMMDD: number;
 export declare const SCRM_TIME_DMY: number;
 export declare const SCRM_TIME_EPOCH: number;
+export declare const SCRM_TIME_MDY: number;
 export declare const SCRM_CSV_STRICT: number;
 export declare const SCRM_CSV_SKIP: number;
 export declare const SCRM_KPI_ORDERS: number;

@@ -179,6 +179,7 @@ class TimeFormat(IntEnum):
     YYYYMMDD = 2
     DMY = 3
     EPOCH = 4
+    MDY = 5
 
 
 SCRM_TIME_AUTO = 0
@@ -186,6 +187,7 @@ SCRM_TIME_ISO8601 = 1
 SCRM_TIME_YYYYMMDD = 2
 SCRM_TIME_DMY = 3
 SCRM_TIME_EPOCH = 4
+SCRM_TIME_MDY = 5
 
 
 class CsvOnError(IntEnum):

@@ -14,9 +14,9 @@ _KEY_TYPES = {'auto': _ffi.KeyType.AUTO, 'u64': _ffi.KeyType.U64, 'int': _ffi.Ke
               'string': _ffi.KeyType.STRING, 'str': _ffi.KeyType.STRING}
 _TIME_FORMATS = {'auto': _ffi.TimeFormat.AUTO, 'iso8601': _ffi.TimeFormat.ISO8601,
                  'yyyymmdd': _ffi.TimeFormat.YYYYMMDD, 'dmy': _ffi.TimeFormat.DMY,
-                 'epoch': _ffi.TimeFormat.EPOCH}
+                 'mdy': _ffi.TimeFormat.MDY, 'epoch': _ffi.TimeFormat.EPOCH}
 _ON_ERROR = {'strict': _ffi.CsvOnError.STRICT, 'skip': _ffi.CsvOnError.SKIP}
-_DELIMITERS = {None: 0, ',': ord(','), ';': ord(';'), '\t': ord('\t')}
+_DELIMITERS = {None: 0, ',': ord(','), ';': ord(';'), '\t': ord('\t'), ' ': ord(' ')}
 
 
 def _choice(table, value, what):
@@ -42,7 +42,7 @@ class CsvReport:
     Attributes: rows_read, rows_added, duplicates, empty_customer, rejected
     (all counted), rejects (the listed ones: Reject(line, column, reason)),
     time_format (a TimeFormat: the one given, or what 'auto' chose),
-    delimiter (',', ';' or '\\t'), key_type (a KeyType)."""
+    delimiter (',', ';', '\\t' or ' '), key_type (a KeyType)."""
 
     def __init__(self, rp):
         f = _ffi
@@ -181,8 +181,9 @@ class Dataset(Handle):
           (amounts in the file are major units, e.g. dollars: '12.50').
         - order_id=None, quantity=None, unit_price=None: optional columns
           (amount = quantity x unit_price when both are given).
-        - delimiter=None (guessed; or ',', ';', '\\t'), decimal='.' (or ',').
-        - time_format='auto' ('iso8601', 'yyyymmdd', 'dmy', 'epoch').
+        - delimiter=None (guessed; or ',', ';', '\\t', ' ' for runs of blanks),
+          decimal='.' (or ',').
+        - time_format='auto' ('iso8601', 'yyyymmdd', 'dmy', 'mdy', 'epoch').
         - utc_offset=0: seconds of local time ahead of UTC.
         - on_error='strict' (first bad row raises ParseError) or 'skip'.
         - na_customer=None, has_header=True, minor_digits=2 (digits of the
@@ -345,7 +346,7 @@ class Dataset(Handle):
         progress=None.
 
         Columns are named by the header (or "1", "2", ... with
-        has_header=False). time_format: 'auto', 'iso8601', 'yyyymmdd', 'dmy'
+        has_header=False). time_format: 'auto', 'iso8601', 'yyyymmdd', 'dmy', 'mdy'
         or 'epoch'; decimal: '.' or ','; utc_offset: seconds of local time
         ahead of UTC; on_error: 'strict' (first bad row raises ParseError with
         ``index`` = its line) or 'skip' (bad rows listed in the report);
@@ -370,7 +371,7 @@ class Dataset(Handle):
         opts.na_customer = s(na_customer, 'na_customer')
         opts.has_header = 1 if has_header else 0
         if delimiter not in _DELIMITERS:
-            raise ValueError(f"delimiter: expected ',', ';', '\\t' or None, got {delimiter!r}")
+            raise ValueError(f"delimiter: expected ',', ';', '\\t', ' ' or None, got {delimiter!r}")
         opts.delimiter = _DELIMITERS[delimiter]
         opts.time_format = _choice(_TIME_FORMATS, time_format, 'time_format')
         if decimal not in ('.', ','):
