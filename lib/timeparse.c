@@ -162,9 +162,9 @@ static int parse_zone(const char *s, size_t n, size_t *i, int64_t *offset, struc
     return 0;
 }
 
-/* The date fields at the start of s in the order of fmt: YYYY-M-D for
+/* The date fields at the start of s in the order of fmt: YYYY-MM-DD for
  * ISO 8601 (separator '-', '/' or '.'), D-M-YYYY or M-D-YYYY for DMY and
- * MDY (separator '/', '.' or '-'); day and month of one or two digits.
+ * MDY (separator '/', '.' or '-', day and month of one or two digits).
  * 1 with *i just after them, 0 if the value has not that shape. Shared by
  * the parsers and the messages. */
 static int date_fields(const char *s, size_t n, int fmt, size_t *i_out, int *y, int *m, int *d)
@@ -175,15 +175,12 @@ static int date_fields(const char *s, size_t n, int fmt, size_t *i_out, int *y, 
     if (fmt == SCRM_TIME_ISO8601) {
         if (n < 8 || (*y = d4(s)) < 0 || !date_sep(sep = s[4]))
             return 0;
-        i = 5;
-        if ((a = digits12(s, n, &i, 2)) < 0 || i >= n || s[i] != sep)
-            return 0;
-        i++;
-        if ((b = digits12(s, n, &i, 2)) < 0)
+        /* two-digit month and day, as ISO 8601 has them */
+        if (n < 10 || (a = d2(s + 5)) < 0 || s[7] != sep || (b = d2(s + 8)) < 0)
             return 0;
         *m = a;
         *d = b;
-        *i_out = i;
+        *i_out = 10;
         return 1;
     }
     if ((a = digits12(s, n, &i, 2)) < 0 || i >= n || !date_sep(sep = s[i]))

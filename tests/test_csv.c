@@ -1818,7 +1818,6 @@ static void test_time_one_digit_hours_no_seconds_and_separators(void **state)
         {SCRM_TIME_ISO8601, "2011-12-08T09:06", T20111208 + 9 * 3600 + 6 * 60},
         {SCRM_TIME_ISO8601, "2011/12/08", T20111208},
         {SCRM_TIME_ISO8601, "2011.12.08 0:00:59", T20111208 + 59},
-        {SCRM_TIME_ISO8601, "2011-12-8", T20111208},
         {SCRM_TIME_DMY, "08.12.2011", T20111208},
         {SCRM_TIME_DMY, "8/12/2011 9:06", T20111208 + 9 * 3600 + 6 * 60},
         {SCRM_TIME_DMY, "08-12-2011 23:59:59", T20111208 + 86399},
