@@ -8,7 +8,7 @@
  * exactly three (the first group 1-3 digits). Returns the index after
  * them, or SIZE_MAX on a misplaced separator. */
 static size_t int_part(const char *s, size_t n, size_t i, char thou, uint64_t *v, int *over,
-                       int *ndig)
+                       int *ndig, int *seps_out)
 {
     int gl = 0, seps = 0;
     for (; i < n; i++) {
@@ -29,6 +29,7 @@ static size_t int_part(const char *s, size_t n, size_t i, char thou, uint64_t *v
         seps++;
         gl = 0;
     }
+    *seps_out = seps;
     return seps && gl != 3 ? SIZE_MAX : i;
 }
 
@@ -66,9 +67,13 @@ int scrm__parse_decimal_slow(const char *s, size_t n, char dec, char thou, int s
         i = 1;
     }
     uint64_t v = 0;
-    int over = 0, ndig = 0, fd = 0, round_up = 0, nfrac = 0;
-    if ((i = int_part(s, n, i, thou, &v, &over, &ndig)) == SIZE_MAX)
+    int over = 0, ndig = 0, fd = 0, round_up = 0, nfrac = 0, seps = 0;
+    if ((i = int_part(s, n, i, thou, &v, &over, &ndig, &seps)) == SIZE_MAX)
         return SCRM__NUM_BAD;
+    /* "2,085" (one separator, no decimals) is 2085 or, written with the
+     * other decimal separator, 2.085: a guess would be a silent x1000 */
+    if (seps == 1 && i == n)
+        return SCRM__NUM_AMBIGUOUS;
     if (i < n && s[i] == dec)
         i = frac_part(s, n, i + 1, scale, &v, &over, &fd, &round_up, &nfrac);
     if ((ndig == 0 && nfrac == 0) || i != n)
@@ -85,4 +90,102 @@ int scrm__parse_decimal_slow(const char *s, size_t n, char dec, char thou, int s
         return SCRM__NUM_RANGE;
     *out = neg ? -(int64_t)v : (int64_t)v;
     return SCRM__NUM_OK;
+}
+
+/* Blanks around a currency: spaces, tabs and U+00A0 (no-break space, as
+ * in "12,50 €" of French exports). */
+static size_t blank_at(const char *s, size_t n, size_t i)
+{
+    if (i < n && (s[i] == ' ' || s[i] == '\t'))
+        return 1;
+    if (i + 1 < n && (unsigned char)s[i] == 0xC2 && (unsigned char)s[i + 1] == 0xA0)
+        return 2;
+    return 0;
+}
+
+static void trim_blanks(const char *s, size_t *b, size_t *e)
+{
+    size_t k;
+    while (*b < *e && (k = blank_at(s, *e, *b)))
+        *b += k;
+    for (;;) {
+        if (*e > *b && (s[*e - 1] == ' ' || s[*e - 1] == '\t'))
+            (*e)--;
+        else if (*e >= *b + 2 && (unsigned char)s[*e - 2] == 0xC2 &&
+                 (unsigned char)s[*e - 1] == 0xA0)
+            *e -= 2;
+        else
+            break;
+    }
+}
+
+/* Currency signs a price may carry; longer ones first where one is the
+ * end of another ("R$" before "$"). */
+static const char *const currency_signs[] = {
+    "R$", "US$", "A$", "C$", "NZ$", "HK$", "S$", "$", "\xC2\xA3" /* £ */, "\xE2\x82\xAC" /* € */,
+    "\xC2\xA5" /* ¥ */, "\xE2\x82\xB9" /* ₹ */, "\xE2\x82\xBD" /* ₽ */, "z\xC5\x82" /* zł */,
+    "kr", "Fr.",
+};
+
+static int is_upper(char ch) { return ch >= 'A' && ch <= 'Z'; }
+
+/* Length of a currency sign or ISO 4217-style code (three capitals) at
+ * s[b..e) from the front (front != 0) or the back, or 0. */
+static size_t currency_at(const char *s, size_t b, size_t e, int front)
+{
+    size_t len = e - b;
+    for (size_t k = 0; k < sizeof currency_signs / sizeof *currency_signs; k++) {
+        size_t l = strlen(currency_signs[k]);
+        if (l <= len && memcmp(front ? s + b : s + e - l, currency_signs[k], l) == 0)
+            return l;
+    }
+    if (len >= 3) {
+        const char *c = front ? s + b : s + e - 3;
+        if (is_upper(c[0]) && is_upper(c[1]) && is_upper(c[2]) &&
+            (front ? len == 3 || !is_upper(c[3]) : len == 3 || !is_upper(c[-1])))
+            return 3;
+    }
+    return 0;
+}
+
+int scrm__parse_money(const char *s, size_t n, char dec, char thou, int scale, int64_t *out)
+{
+    size_t b = 0, e = n;
+    int neg = 0, signs = 0, cur = 0, paren = 0;
+    trim_blanks(s, &b, &e);
+    if (e - b >= 2 && s[b] == '(' && s[e - 1] == ')') { /* accounting negative */
+        neg = 1;
+        signs++;
+        paren = 1;
+        b++;
+        e--;
+        trim_blanks(s, &b, &e);
+    }
+    for (int round = 0; round < 2 && b < e; round++) {
+        if (s[b] == '-' || s[b] == '+') { /* -$12.50 */
+            neg ^= s[b] == '-';
+            signs++;
+            b++;
+            trim_blanks(s, &b, &e);
+        }
+        size_t l;
+        if (!cur && b < e && (l = currency_at(s, b, e, 1))) { /* $-12.50 */
+            cur = 1;
+            b += l;
+            trim_blanks(s, &b, &e);
+        }
+    }
+    size_t l;
+    if (!cur && b < e && (l = currency_at(s, b, e, 0))) { /* 12.50 EUR */
+        cur = 1;
+        e -= l;
+        trim_blanks(s, &b, &e);
+    }
+    if ((!cur && !paren) || signs > 1 || b == e || s[b] == '-' || s[b] == '+')
+        return SCRM__NUM_BAD;
+    int64_t v;
+    int rc = scrm__parse_decimal_slow(s + b, e - b, dec, thou, scale, &v);
+    if (rc == SCRM__NUM_OK)
+        *out = neg ? -v : v;
+    return rc;
 }

@@ -236,15 +236,32 @@ static int number_reject(struct ctx *c, struct chunk *ch, uint64_t line, int rol
                          const char *s, size_t n)
 {
     char v[80];
+    int64_t other;
+    const char *col = c->rolename[role];
     show(v, sizeof v, s, n);
     if (n == 0)
-        return REJECT(c, ch, line, c->rolename[role], "empty value");
+        return REJECT(c, ch, line, col, "empty value");
     if (rc == NUM_RANGE)
-        return REJECT(c, ch, line, c->rolename[role], "'%s' is out of range", v);
-    return REJECT(c, ch, line, c->rolename[role], "'%s' is not a number", v);
+        return REJECT(c, ch, line, col, "'%s' is out of range", v);
+    /* the hint that helps: the file's decimal separator is the other one */
+    const char *hint = c->dec == '.' ? "a decimal comma (decimal_separator ','; shopcrm --decimal-comma)"
+                                     : "a decimal point (decimal_separator '.'; shopcrm without --decimal-comma)";
+    if (rc == SCRM__NUM_AMBIGUOUS)
+        return REJECT(c, ch, line, col,
+                      "'%s' is ambiguous: '%c' is a thousands separator here, but the value "
+                      "may have %s; write it without the separator, or with decimals",
+                      v, c->thou, hint);
+    const char *sep = memchr(s, c->thou, n);
+    if (sep && sep > s && (unsigned)(unsigned char)sep[-1] - '0' <= 9 &&
+        (scrm__parse_decimal_slow(s, n, c->thou, c->dec, c->minor, &other) == NUM_OK ||
+         scrm__parse_money(s, n, c->thou, c->dec, c->minor, &other) == NUM_OK))
+        return REJECT(c, ch, line, col, "'%s' is not a number with '%c' as decimal separator; it "
+                      "reads as one with %s", v, c->dec, hint);
+    return REJECT(c, ch, line, col, "'%s' is not a number", v);
 }
 
-/* A decimal field scaled by 10^scale, or a reject. */
+/* A decimal field scaled by 10^scale, or a reject. Amounts and prices may
+ * carry a currency or be accounting negatives; quantities may not. */
 static int row_decimal(struct ctx *c, struct chunk *ch, const span *f, int role, int scale,
                        uint64_t line, int64_t *out)
 {
@@ -253,6 +270,9 @@ static int row_decimal(struct ctx *c, struct chunk *ch, const span *f, int role,
     if (trimmed(c, ch, f, &s, &n))
         return ROW_STOP;
     int rc = scrm__parse_decimal(s, n, c->dec, c->thou, scale, out);
+    if (rc == NUM_BAD && role != R_QTY && n &&
+        scrm__parse_money(s, n, c->dec, c->thou, scale, out) == NUM_OK)
+        rc = NUM_OK;
     return rc == NUM_OK ? ROW_OK : number_reject(c, ch, line, role, rc, s, n);
 }
 

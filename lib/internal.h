@@ -340,7 +340,7 @@ static inline void scrm__csvout_ch(scrm__csvout *w, char c)
 /* ---- number parsing (lib/csv_number.c) ----
  * Results of the parsers of numbers and times: ok, not a value of the
  * kind, or a value out of range. */
-enum { SCRM__NUM_OK = 0, SCRM__NUM_BAD = 1, SCRM__NUM_RANGE = 2 };
+enum { SCRM__NUM_OK = 0, SCRM__NUM_BAD = 1, SCRM__NUM_RANGE = 2, SCRM__NUM_AMBIGUOUS = 3 };
 /* Eight ASCII digits at s -> their value, or -1 if one is not a digit.
  * SWAR: subtract '0' from every byte, then combine neighbours pairwise
  * (x10), pairs of pairs (x100) and halves (x10000) with multiplies; the
@@ -397,9 +397,14 @@ static inline int scrm__parse_u64(const char *s, size_t n, int lenient, uint64_t
 }
 /* Decimal number -> integer scaled by 10^scale (rounded half away from
  * zero), with decimal separator dec and thousands separator thou (accepted
- * only between groups of three digits). */
+ * only between groups of three digits, and not as the only separator of a
+ * number without decimals: "2,085" is SCRM__NUM_AMBIGUOUS). */
 int scrm__parse_decimal_slow(const char *s, size_t n, char dec, char thou, int scale,
                              int64_t *out);
+/* An amount with a currency sign or code before or after it ("$12.50",
+ * "R$ 12,50", "12.50 EUR", "-£3"), or an accounting negative "(12.50)",
+ * optionally with both; SCRM__NUM_BAD without one of them. */
+int scrm__parse_money(const char *s, size_t n, char dec, char thou, int scale, int64_t *out);
 /* The common "[-]digits[.digits]" inline (at most 18 digits kept: no
  * overflow possible); anything else goes to scrm__parse_decimal_slow. */
 static inline int scrm__parse_decimal(const char *s, size_t n, char dec, char thou, int scale,

@@ -405,6 +405,21 @@ static void test_amounts_separators_and_rounding(void **state)
         int64_t expect;
     } cases[] = {
         {'.', 2, "12.5", 1250},
+        /* currency signs and codes, accounting negatives */
+        {'.', 2, "\xC2\xA3" "12.50", 1250}, /* £12.50 */
+        {'.', 2, "$12.50", 1250},
+        {'.', 2, "US$ 1,234.50", 123450},
+        {',', 2, "R$ 12,50", 1250},
+        {'.', 2, "12.50 EUR", 1250},
+        {',', 2, "12,50\xC2\xA0\xE2\x82\xAC", 1250}, /* 12,50 NBSP € */
+        {'.', 2, "(12.50)", -1250},
+        {',', 2, "(1.234,56 BRL)", -123456},
+        {'.', 2, "-$1,234.50", -123450},
+        {'.', 2, "$-3", -300},
+        {'.', 2, "( $ 3 )", -300},
+        /* more decimals than minor units: rounded, never scaled */
+        {',', 2, "2,085", 209},
+        {',', 2, "1.234,567", 123457},
         {'.', 2, "12", 1200},
         {'.', 2, "12.", 1200},
         {'.', 2, ".5", 50},
@@ -462,7 +477,25 @@ static void test_amounts_bad_values(void **state)
         {'.', "\"1234,567.0\"", "'1234,567.0' is not a number"}, /* first group of 4 */
         {'.', "\"1,234,56\"", "'1,234,56' is not a number"},
         {'.', "\",123\"", "',123' is not a number"},
-        {'.', "\"1,234\"", NULL},                               /* fine: 1234.00 */
+        {'.', "\"1,234.00\"", NULL},                            /* fine: 1234.00 */
+        /* 1234 or, with a decimal comma, 1.234: never guessed */
+        {'.', "\"2,085\"", "'2,085' is ambiguous: ',' is a thousands separator here, but the "
+                         "value may have a decimal comma (decimal_separator ','; shopcrm "
+                         "--decimal-comma); write it without the separator, or with decimals"},
+        {',', "2.085", "'2.085' is ambiguous: '.' is a thousands separator here, but the "
+                       "value may have a decimal point (decimal_separator '.'; shopcrm "
+                       "without --decimal-comma); write it without the separator, or with "
+                       "decimals"},
+        {'.', "\"2,08\"", "'2,08' is not a number with '.' as decimal separator; it reads as "
+                        "one with a decimal comma (decimal_separator ','; shopcrm "
+                        "--decimal-comma)"},
+        {'.', "R$ 2,08", "'R$ 2,08' is not a number with '.' as decimal separator; it reads as "
+                         "one with a decimal comma (decimal_separator ','; shopcrm "
+                         "--decimal-comma)"},
+        {'.', "$$3", "'$$3' is not a number"},
+        {'.', "(-3)", "'(-3)' is not a number"},
+        {'.', "3 EURO", "'3 EURO' is not a number"},
+        {'.', "EUR", "'EUR' is not a number"},
         {'.', "1e3", "'1e3' is not a number"},
         {'.', ".", "'.' is not a number"},
         {'.', "-", "'-' is not a number"},
@@ -470,8 +503,13 @@ static void test_amounts_bad_values(void **state)
         {'.', "", "empty value"},
         {'.', "NA", "'NA' is not a number"},
         {'.', "92233720368547758.08", "'92233720368547758.08' is out of range"},
-        {',', "1,234.56", "'1,234.56' is not a number"},
-        {',', "12.5", "'12.5' is not a number"}, /* '.' is a thousands separator here */
+        {',', "1,234.56", "'1,234.56' is not a number with ',' as decimal separator; it reads "
+                          "as one with a decimal point (decimal_separator '.'; shopcrm without "
+                          "--decimal-comma)"},
+        /* '.' is a thousands separator here */
+        {',', "12.5", "'12.5' is not a number with ',' as decimal separator; it reads as one "
+                      "with a decimal point (decimal_separator '.'; shopcrm without "
+                      "--decimal-comma)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char text[200];
