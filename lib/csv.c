@@ -89,9 +89,10 @@ static int check_options(const scrm_csv_options *o)
     if (!o->quantity_column && !o->amount_column)
         return scrm__error(SCRM_EINVAL, -1,
                            "CSV options: amount_column (or quantity_column and unit_price_column) is required");
-    if (o->delimiter != 0 && o->delimiter != ',' && o->delimiter != ';' && o->delimiter != '\t')
+    if (o->delimiter != 0 && o->delimiter != ',' && o->delimiter != ';' && o->delimiter != '\t' &&
+        o->delimiter != ' ')
         return scrm__error(SCRM_EINVAL, -1,
-                           "CSV options: delimiter %d is not ',', ';', '\\t' or 0 (detect)",
+                           "CSV options: delimiter %d is not ',', ';', '\\t', ' ' or 0 (detect)",
                            (int)o->delimiter);
     if (o->decimal_separator != '.' && o->decimal_separator != ',')
         return scrm__error(SCRM_EINVAL, -1, "CSV options: decimal_separator %d is not '.' or ','",

@@ -138,6 +138,52 @@ static int next_field(const char **pp, const char *E, char delim, uint64_t *newl
     return 0;
 }
 
+/* The space delimiter (whitespace-separated files such as CDNOW_master.txt,
+ * fixed-width exports): fields are separated by runs of spaces and tabs,
+ * blanks at the start and the end of a line are ignored. */
+static inline int is_blank(char ch) { return ch == ' ' || ch == '\t'; }
+
+/* Skip the blanks at *pp; if the record ends there, move past its line
+ * break (if any) and return 1. */
+static int space_line_end(const char **pp, const char *E, uint64_t *newlines)
+{
+    const char *p = *pp;
+    while (p < E && is_blank(*p))
+        p++;
+    *pp = p;
+    if (p < E && *p == '\r' && (p + 1 == E || p[1] == '\n'))
+        p++;
+    if (p == E) {
+        *pp = p;
+        return 1;
+    }
+    if (*p != '\n')
+        return 0;
+    (*newlines)++;
+    *pp = p + 1;
+    return 1;
+}
+
+/* A field of a space-delimited record at p (not a blank): quoted as in
+ * scan_field, or up to the next blank or line end. */
+static const char *scan_field_space(const char *p, const char *E, span *f, int *malformed,
+                                    uint64_t *newlines)
+{
+    if (*p == '"') {
+        p = scan_field(p, E, ' ', f, malformed, newlines);
+        if (*malformed == 2) /* text after the quote runs to a space; tabs too */
+            while (p < E && !is_blank(*p) && *p != '\n')
+                p++;
+        return p;
+    }
+    f->esc = 0;
+    f->s = p;
+    while (p < E && !is_blank(*p) && *p != '\n' && !(*p == '\r' && (p + 1 == E || p[1] == '\n')))
+        p++;
+    f->len = (size_t)(p - f->s);
+    return p;
+}
+
 /* ------------------------------------------------------------------ */
 /* header                                                              */
 
@@ -158,7 +204,10 @@ int scrm__csv_read_record(struct ctx *c, const char **pp, char ***names_out, uin
     while (more) {
         span f;
         int malformed = 0;
-        p = scan_field(p, c->E, c->delim, &f, &malformed, newlines);
+        if (c->delim == ' ' && space_line_end(&p, c->E, newlines))
+            break;
+        p = c->delim == ' ' ? scan_field_space(p, c->E, &f, &malformed, newlines)
+                            : scan_field(p, c->E, c->delim, &f, &malformed, newlines);
         if (malformed == 1) {
             free_names(names, n);
             return scrm__error(SCRM_EPARSE, 1, "line 1: unterminated quoted field in the header");
@@ -181,7 +230,7 @@ int scrm__csv_read_record(struct ctx *c, const char **pp, char ***names_out, uin
         size_t len = f.esc ? scrm__csv_unescape(s, f.s, f.len) : (memcpy(s, f.s, f.len), f.len);
         s[len] = '\0';
         names[n++] = s;
-        more = next_field(&p, c->E, c->delim, newlines);
+        more = c->delim == ' ' || next_field(&p, c->E, c->delim, newlines);
     }
     *pp = p;
     *names_out = names;
@@ -193,7 +242,7 @@ int scrm__csv_read_record(struct ctx *c, const char **pp, char ***names_out, uin
 char scrm__csv_detect_delimiter(const char *p, const char *E)
 {
     uint64_t comma = 0, semi = 0, tab = 0;
-    int inq = 0;
+    int inq = 0, spaced = 0, text = 0, gap = 0;
     for (; p < E; p++) {
         char ch = *p;
         if (ch == '"')
@@ -204,12 +253,21 @@ char scrm__csv_detect_delimiter(const char *p, const char *E)
             comma += ch == ',';
             semi += ch == ';';
             tab += ch == '\t';
+            if (ch == ' ')
+                gap = text; /* a blank after some text */
+            else if (ch != '\r') {
+                spaced |= gap;
+                text = 1;
+                gap = 0;
+            }
         }
     }
     if (semi > comma && semi >= tab)
         return ';';
     if (tab > comma && tab > semi)
         return '\t';
+    if (!comma && !semi && !tab && spaced)
+        return ' '; /* none of the three, fields apart by blanks */
     return ',';
 }
 
@@ -357,6 +415,24 @@ static inline const char *record_fast(const struct ctx *c, struct rec *r, const 
 }
 #endif
 
+/* A space-delimited record from p (blanks allowed first); r->col stays 0
+ * for a line of blanks. Returns the next record's start. */
+static const char *record_space(const struct ctx *c, struct rec *r, const char *p,
+                                uint64_t *newlines)
+{
+    while (!space_line_end(&p, c->E, newlines)) {
+        span fl;
+        int mal = 0;
+        p = scan_field_space(p, c->E, &fl, &mal, newlines);
+        if (SCRM_UNLIKELY(mal) && !r->malformed) {
+            r->malformed = mal;
+            r->bad_col = r->col;
+        }
+        store_field(c, r, fl.s, fl.len, fl.esc);
+    }
+    return p;
+}
+
 /* A tokenized record: its row stored, or rejected. ROW_STOP tells the
  * other chunks why (string keys needed, or a strict failure here). */
 static int finish_record(struct ctx *c, struct chunk *ch, uint32_t t, const struct rec *r,
@@ -419,11 +495,17 @@ void scrm__csv_parse_chunk(struct ctx *c, uint32_t t)
         r.malformed = 0;
         r.bad_col = 0;
         const uint64_t line = newlines;
+        if (SCRM_UNLIKELY(c->delim == ' ')) {
+            p = record_space(c, &r, p, &newlines);
+            if (r.col == 0)
+                continue; /* a line of blanks */
+        } else {
 #ifdef __SSE2__
-        p = record_fast(c, &r, p, &newlines);
+            p = record_fast(c, &r, p, &newlines);
 #else
-        p = record_general(c, &r, p, &newlines);
+            p = record_general(c, &r, p, &newlines);
 #endif
+        }
         if (finish_record(c, ch, t, &r, line) == ROW_STOP)
             break;
     }

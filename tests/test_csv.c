@@ -2095,6 +2095,47 @@ static void test_time_auto_yyyymmdd_with_a_bad_value_is_not_epoch(void **state)
     scrm_dataset_free(ds);
 }
 
+static void test_space_delimiter_runs_of_blanks(void **state)
+{
+    (void)state;
+    /* as CDNOW_master.txt: leading blanks, runs of spaces, CRLF; plus a
+     * tab, a line of blanks and a quoted field with a space */
+    const char *text = " customer_id  date number_of_cds  dollar_value\r\n"
+                       " 00001 19970101  1   11.77\r\n"
+                       " 00002 19970112  1   12.00  \r\n"
+                       "   \r\n"
+                       "\t00002\t19970112  5   77.00\r\n"
+                       "\"0 3\" 19970102  2   20.76";
+    for (int detect = 0; detect < 2; detect++) {
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+        o.delimiter = detect ? 0 : ' ';
+        o.amount_column = "dollar_value";
+        scrm_csv_report *rep = NULL;
+        int rc = load(&rep, ds, text, &o);
+        if (rc)
+            print_error("%s\n", scrm_last_error());
+        assert_int_equal(rc, SCRM_OK);
+        assert_int_equal(scrm_csv_report_delimiter(rep), ' ');
+        assert_int_equal(scrm_csv_report_rows_read(rep), 4);
+        assert_int_equal(scrm_csv_report_rows_added(rep), 4);
+        assert_int_equal(scrm_dataset_customer_count(ds), 3);
+        assert_int_equal(total_amount(ds), 1177 + 1200 + 7700 + 2076);
+        uint32_t idx;
+        assert_int_equal(scrm_dataset_find_str(&idx, ds, "0 3", 3), SCRM_OK);
+        scrm_csv_report_free(rep);
+        scrm_dataset_free(ds);
+    }
+    /* a short row names the missing column */
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.delimiter = ' ';
+    assert_int_equal(load(NULL, ds, "customer_id date amount\n 1 19970101\n", &o), SCRM_EPARSE);
+    assert_string_equal(scrm_last_error(),
+                        "line 2, column amount: missing field (the row has 2 fields)");
+    scrm_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2142,6 +2183,7 @@ int main(void)
         cmocka_unit_test(test_time_auto_day_month_order_from_the_whole_column),
         cmocka_unit_test(test_time_auto_day_month_undecided_is_refused),
         cmocka_unit_test(test_time_auto_yyyymmdd_with_a_bad_value_is_not_epoch),
+        cmocka_unit_test(test_space_delimiter_runs_of_blanks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

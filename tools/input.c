@@ -51,7 +51,8 @@ const char input_help[] =
     "                        from the whole column; dmy is 8/12/2011 = 8 December,\n"
     "                        mdy is 12/8/2011 = 8 December)\n"
     "  --decimal-comma       amounts use ',' as decimal separator (1.234,56)\n"
-    "  --delimiter D         field delimiter: ',' ';' 'tab' (default: detected)\n"
+    "  --delimiter D         field delimiter: ',' ';' 'tab' or 'space' (runs of blanks,\n"
+    "                        as in fixed-width exports) (default: detected)\n"
     "  --minor-digits N      digits of the currency's minor unit, 0..6 (default 2;\n"
     "                        0 for yen, 3 for dinars): amounts are read and money\n"
     "                        is written with N decimals\n"
@@ -101,8 +102,10 @@ int input_apply(const struct cli_command *c, struct cli_input *in, const struct 
             in->csv.delimiter = ';';
         else if (strcmp(v, "\t") == 0 || strcmp(v, "\\t") == 0 || strcmp(v, "tab") == 0)
             in->csv.delimiter = '\t';
+        else if (strcmp(v, " ") == 0 || strcmp(v, "space") == 0)
+            in->csv.delimiter = ' ';
         else
-            return usage_error(c, "--delimiter: '%s' is not one of ',', ';', 'tab'", v);
+            return usage_error(c, "--delimiter: '%s' is not one of ',', ';', 'tab', 'space'", v);
         break;
     case O_MINOR_DIGITS:
         if (parse_i64(v, 0, SCRM_MAX_MINOR_DIGITS, &x))
@@ -176,7 +179,7 @@ static const char *time_format_name(int f)
 
 static const char *delimiter_name(int32_t d)
 {
-    return d == ',' ? "','" : d == ';' ? "';'" : d == '\t' ? "tab" : "?";
+    return d == ',' ? "','" : d == ';' ? "';'" : d == '\t' ? "tab" : d == ' ' ? "space" : "?";
 }
 
 int input_load(struct cli_loaded *L, const struct cli_input *in)

@@ -132,7 +132,14 @@ typedef struct scrm_csv_options {
     const char *unit_price_column;
     /** Non-zero (default 1): the first line names the columns. Zero: columns are named "1", "2", ... by position. */
     int32_t has_header;
-    /** Field delimiter: ',', ';' or '\\t', or 0 (default) to detect it from the first line (the most frequent of the three outside quotes; ',' on a tie or when none occurs). */
+    /**
+     * Field delimiter: ',', ';' or '\\t'; ' ' for whitespace-separated files
+     * (fields apart by runs of spaces and tabs, blanks at the start and end
+     * of a line ignored, as CDNOW_master.txt and fixed-width exports); or 0
+     * (default) to detect it from the first line: the most frequent of ',',
+     * ';' and '\\t' outside quotes (',' on a tie), ' ' when none of them occurs
+     * but blanks separate words, ',' otherwise.
+     */
     int32_t delimiter;
     /** A ::scrm_time_format; default ::SCRM_TIME_AUTO. */
     int time_format;
@@ -294,7 +301,7 @@ SCRM_EXPORT uint64_t scrm_csv_report_rejected(const scrm_csv_report *report);
 SCRM_EXPORT int scrm_csv_report_time_format(const scrm_csv_report *report);
 
 /**
- * The field delimiter used (given or detected): ',', ';' or '\\t'.
+ * The field delimiter used (given or detected): ',', ';', '\\t' or ' '.
  * @param report  the report (NULL gives 0).
  * @return the delimiter's character code.
  * @since 1.0
