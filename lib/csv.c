@@ -637,6 +637,8 @@ static void expect_rows(const struct ctx *c, scrm_dataset *ds, const struct pass
                         uint64_t nrows)
 {
     __extension__ typedef unsigned __int128 u128;
+    if (c->src) /* gzip: the size is not known */
+        return;
     uint64_t through = (uint64_t)(c->ch[c->nchunks - 1].final - c->data);
     uint64_t all = (uint64_t)(c->E - c->data);
     uint64_t rows = ps->tot.rows_added + ps->tot.duplicates + nrows;
@@ -723,7 +725,7 @@ static void pass_free(struct pass *ps)
  * more than PROGRESS_STEP bytes); never going back after a new pass. */
 static int window_progress(struct ctx *c, const char *p)
 {
-    uint64_t done = (uint64_t)(p - c->input);
+    uint64_t done = c->base + (uint64_t)(p - c->input);
     if (!c->progress || done <= c->reported)
         return SCRM_OK;
     c->reported = done;
@@ -735,11 +737,16 @@ static int window_progress(struct ctx *c, const char *p)
 static int run_pass(struct ctx *c, scrm_dataset *ds, struct pass *ps)
 {
     const char *p = c->data;
+    int err;
+    if (c->src && (err = scrm__csv_source_restart(c, &p)))
+        return err;
     c->released = c->input;
-    while (p < c->E) {
-        int err = split_window(c, p, window_end(c, p));
+    while ((!c->src || !(err = scrm__csv_source_fill(c, &p))) && p < c->E) {
+        err = split_window(c, p, window_end(c, p));
         if (!err)
             err = parse_window(c, ps);
+        if (!err && c->src)
+            err = scrm__csv_source_check_window(c, c->ch[c->nchunks - 1].final);
         if (err || ps->again)
             return err;
         if (c->tfmt == SCRM_TIME_AUTO)
@@ -752,6 +759,8 @@ static int run_pass(struct ctx *c, scrm_dataset *ds, struct pass *ps)
         if (p < c->E && (err = window_progress(c, p)))
             return err;
     }
+    if (err)
+        return err;
     if (ps->scan)
         return settle_time(c, ps);
     if (c->tfmt == SCRM_TIME_AUTO && ps->ts.first == SCRM__TC_DM && ps->ts.dm_seen != 1u)
@@ -816,8 +825,11 @@ static int progress_call(struct ctx *c, uint64_t done)
     return SCRM_OK;
 }
 
+/* A load of input [input, input+len), or of src when not NULL; name (a
+ * path or NULL) for messages. */
 static int csv_load(scrm_csv_report **report_out, scrm_dataset *ds, const char *input,
-                    uint64_t len, const scrm_csv_options *user_opts, int release)
+                    uint64_t len, const scrm_csv_options *user_opts, int release,
+                    struct scrm__csv_source *src, const char *name)
 {
     scrm_csv_options o;
     scrm_csv_report *rep = NULL;
@@ -835,12 +847,19 @@ static int csv_load(scrm_csv_report **report_out, scrm_dataset *ds, const char *
     pthread_mutex_init(&c->lock, NULL);
     ctx_init(c, &o, input, len, scrm_dataset_key_type(ds));
     c->release = release;
-    if ((err = progress_call(c, 0)) || (err = read_header(c, &o)) ||
-        (err = map_columns(c, &o)) || (err = run_passes(c, ds, &ps, &mark)))
+    if (src)
+        scrm__csv_source_attach(c, src);
+    if ((err = progress_call(c, 0)) ||
+        (err = scrm__csv_check_text(c->input, (uint64_t)(c->E - c->input), name)) ||
+        (err = read_header(c, &o)) || (err = map_columns(c, &o)))
+        goto done;
+    if (src)
+        scrm__csv_source_mark_data(c);
+    if ((err = run_passes(c, ds, &ps, &mark)))
         goto done;
     c->tfmt = reported_format(c, &ps);
     if ((err = scrm__csv_report_new(&rep, &ps.tot, c, scrm_dataset_key_type(ds))) ||
-        (err = progress_call(c, len)))
+        (err = progress_call(c, src ? c->total : len)))
         goto done;
     scrm__dataset_commit(mark); /* cannot fail: nothing below can */
     mark = NULL;
@@ -868,7 +887,14 @@ SCRM_EXPORT int scrm_csv_load_buffer(scrm_csv_report **report_out, scrm_dataset 
         return scrm__error(SCRM_EINVAL, -1, "scrm_csv_load_buffer: data is NULL");
     if (len > (uint64_t)PTRDIFF_MAX)
         return scrm__error(SCRM_EINVAL, -1, "scrm_csv_load_buffer: len is too large");
-    return csv_load(report_out, ds, data ? data : "", len, opts, 0);
+    if (!scrm__csv_is_gzip(data, len))
+        return csv_load(report_out, ds, data ? data : "", len, opts, 0, NULL, NULL);
+    struct scrm__csv_source *src = NULL;
+    int err = scrm__csv_source_open(&src, -1, data, len, NULL);
+    if (!err)
+        err = csv_load(report_out, ds, NULL, 0, opts, 0, src, NULL);
+    scrm__csv_source_free(src);
+    return err;
 }
 
 SCRM_EXPORT int scrm_csv_load_file(scrm_csv_report **report_out, scrm_dataset *ds,
@@ -893,7 +919,18 @@ SCRM_EXPORT int scrm_csv_load_file(scrm_csv_report **report_out, scrm_dataset *d
     }
     if (st.st_size == 0) {
         close(fd);
-        return csv_load(report_out, ds, "", 0, opts, 0);
+        return csv_load(report_out, ds, "", 0, opts, 0, NULL, path);
+    }
+    unsigned char magic[2];
+    if (st.st_size >= 2 && pread(fd, magic, 2, 0) == 2 && scrm__csv_is_gzip(magic, 2)) {
+        /* gzip: decompressed as the load goes, never all in memory */
+        struct scrm__csv_source *src = NULL;
+        int err = scrm__csv_source_open(&src, fd, NULL, 0, path);
+        if (!err)
+            err = csv_load(report_out, ds, NULL, 0, opts, 0, src, path);
+        scrm__csv_source_free(src);
+        close(fd);
+        return err;
     }
     size_t size = (size_t)st.st_size;
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -902,7 +939,7 @@ SCRM_EXPORT int scrm_csv_load_file(scrm_csv_report **report_out, scrm_dataset *d
     if (map == MAP_FAILED)
         return scrm__error(SCRM_EIO, -1, "cannot map '%s': %s", path, strerror(e));
     madvise(map, size, MADV_SEQUENTIAL);
-    int err = csv_load(report_out, ds, map, (uint64_t)size, opts, 1);
+    int err = csv_load(report_out, ds, map, (uint64_t)size, opts, 1, NULL, path);
     munmap(map, size);
     return err;
 }

@@ -5,6 +5,7 @@
  *                 parallel chunk parser
  *   csv_row.c     one record's fields -> one typed row
  *   csv_report.c  the reject list and the report
+ *   csv_source.c  gzip input through a bounded buffer; the text check
  *   csv_number.c, timeparse.c  value parsers (declared in internal.h) */
 #ifndef SCRM_CSV_INTERNAL_H
 #define SCRM_CSV_INTERNAL_H
@@ -73,8 +74,13 @@ struct chunk {
     int rc;          /* hard error: SCRM_ENOMEM, SCRM_ECANCELLED */
 };
 
+struct scrm__csv_source;
+
 struct ctx {
-    const char *input, *E; /* the whole input and its end */
+    const char *input, *E; /* the whole input and its end (gzip: what the
+                            * source's buffer holds of it) */
+    struct scrm__csv_source *src; /* gzip input, or NULL (all in memory) */
+    uint64_t base;         /* offset of input[0] in the input (gzip) */
     const char *data;      /* the data region after the header */
     const char *wstart;    /* the window being parsed */
     uint64_t total;        /* input size (progress) */
@@ -123,6 +129,30 @@ struct ctx {
     pthread_mutex_t lock;       /* allocations from worker threads */
     int sequential;             /* re-parse: ignore signals from other chunks */
 };
+
+extern uint64_t scrm__csv_window_bytes;
+
+/* csv_source.c */
+int scrm__csv_is_gzip(const void *p, uint64_t n);
+/* A gzip source reading fd (>= 0) or the memory [mem, mem+len); name (the
+ * path, or NULL for a buffer) for messages. */
+int scrm__csv_source_open(struct scrm__csv_source **out, int fd, const void *mem, uint64_t len,
+                          const char *name);
+void scrm__csv_source_free(struct scrm__csv_source *s);
+/* c reads from s: input, E, base and total follow its buffer. */
+void scrm__csv_source_attach(struct ctx *c, struct scrm__csv_source *s);
+/* The header was read: c->data is where every pass starts. */
+void scrm__csv_source_mark_data(struct ctx *c);
+/* A new pass: *p = the data start (decompressing again if needed). */
+int scrm__csv_source_restart(struct ctx *c, const char **p);
+/* Before a window at *p: a window and its slack in the buffer (*p moves). */
+int scrm__csv_source_fill(struct ctx *c, const char **p);
+/* After a window whose last record ended at final: an error if that
+ * record ran to the end of the buffer before the end of input. */
+int scrm__csv_source_check_window(const struct ctx *c, const char *final);
+/* SCRM_EPARSE if the input starts like a binary file (a NUL byte in the
+ * first 4 KiB, a zip, bzip2, xz, zstd, OLE or PDF signature). */
+int scrm__csv_check_text(const char *p, uint64_t n, const char *name);
 
 /* csv_token.c */
 uint64_t scrm__csv_count_byte(const char *p, const char *e, unsigned char ch);

@@ -289,7 +289,7 @@ static int progress_tick(struct ctx *c, struct chunk *ch, uint32_t t, const char
         }
     }
     if (t == 0 && c->progress) {
-        uint64_t done = (uint64_t)(c->wstart - c->input);
+        uint64_t done = c->base + (uint64_t)(c->wstart - c->input);
         for (uint32_t k = 0; k < c->nchunks; k++)
             done += atomic_load_explicit(&c->done[k], memory_order_relaxed);
         /* a second pass starts again from 0: never report going backwards */

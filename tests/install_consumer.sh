@@ -19,7 +19,9 @@ pc=$(find "$stage" -name shopcrm.pc -print -quit)
 [ -n "$pc" ] || fail "no shopcrm.pc installed"
 # Only the staged .pc, with its /usr/local/... paths rebased into the stage
 # (TOOLCHAIN.md: --define-prefix breaks with lib/x86_64-linux-gnu).
-export PKG_CONFIG_LIBDIR=$(dirname "$pc") PKG_CONFIG_PATH=$(dirname "$pc")
+# The system's .pc files stay visible for what shopcrm.pc requires (zlib).
+syspc=$(pkg-config --variable pc_path pkg-config)
+export PKG_CONFIG_LIBDIR=$(dirname "$pc"):$syspc PKG_CONFIG_PATH=$(dirname "$pc")
 export PKG_CONFIG_SYSROOT_DIR=$stage
 pkg-config --exists shopcrm || fail "pkg-config does not find shopcrm"
 [ "$(pkg-config --modversion shopcrm)" = "$version" ] || fail "shopcrm.pc version is not $version"

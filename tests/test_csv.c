@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "failalloc.h"
 #include "internal.h"
@@ -2136,6 +2138,258 @@ static void test_space_delimiter_runs_of_blanks(void **state)
     scrm_dataset_free(ds);
 }
 
+/* The gzip file of `len` bytes of text, made with zlib's deflate (the
+ * reader under test uses inflate). */
+static unsigned char *gzip_bytes(const char *text, size_t len, size_t *out_len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    size_t cap = deflateBound(&z, (uLong)len) + 64;
+    unsigned char *out = malloc(cap);
+    assert_non_null(out);
+    z.next_in = (Bytef *)(uintptr_t)text;
+    z.avail_in = (uInt)len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    *out_len = cap - z.avail_out;
+    deflateEnd(&z);
+    return out;
+}
+
+static char *write_temp(const void *data, size_t len)
+{
+    char *path = strdup("/tmp/scrm_test_csv_XXXXXX");
+    assert_non_null(path);
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    close(fd);
+    return path;
+}
+
+static void test_gzip_buffer_and_file_load_as_the_plain_text(void **state)
+{
+    (void)state;
+    /* 90,000 orders (about 4 MB, several buffer fills at 256 KiB windows)
+     * and a string key in the last row: the load must read the whole
+     * input again, decompressing from the start */
+    char *orders = order_text(0, 90000, 0);
+    size_t olen = strlen(orders);
+    char *text = malloc(olen + 64);
+    assert_non_null(text);
+    memcpy(text, orders, olen);
+    size_t len = olen + (size_t)sprintf(text + olen, "o_last,zz,2024-03-01T10:00:00Z,x,1.00\n");
+    size_t gzlen;
+    unsigned char *gz = gzip_bytes(text, len, &gzlen);
+    char *path = write_temp(gz, gzlen);
+    static const struct stream_cfg cfgs[] = {{UINT64_C(256) << 10, UINT64_C(64) << 10, 2},
+                                             {UINT64_C(16) << 20, UINT64_C(1) << 20, 2}};
+    for (size_t k = 0; k < sizeof cfgs / sizeof *cfgs; k++) {
+        scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+        o.order_id_column = "order";
+        stream_set(&cfgs[k], &o);
+        scrm_dataset *ref = new_ds(SCRM_KEY_AUTO);
+        scrm_csv_report *want = NULL;
+        assert_int_equal(scrm_csv_load_buffer(&want, ref, text, len, &o), SCRM_OK);
+        assert_int_equal(scrm_csv_report_key_type(want), SCRM_KEY_STRING);
+        for (int from_file = 0; from_file < 2; from_file++) {
+            scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+            scrm_csv_report *got = NULL;
+            struct prog pr = {0, 0, 0, 0};
+            o.progress = on_progress;
+            o.progress_payload = &pr;
+            int rc = from_file ? scrm_csv_load_file(&got, ds, path, &o)
+                               : scrm_csv_load_buffer(&got, ds, (const char *)gz, gzlen, &o);
+            o.progress = NULL;
+            if (rc)
+                print_error("%s\n", scrm_last_error());
+            assert_int_equal(rc, SCRM_OK);
+            assert_same_report(got, want);
+            assert_same_customers(ds, ref);
+            assert_int_equal(pr.last_done, len); /* the last call: all of it */
+            assert_int_equal(pr.last_total, len);
+            scrm_csv_report_free(got);
+            scrm_dataset_free(ds);
+        }
+        scrm_csv_report_free(want);
+        scrm_dataset_free(ref);
+    }
+    stream_restore();
+    unlink(path);
+    free(path);
+    free(gz);
+    free(text);
+    free(orders);
+}
+
+static void test_gzip_corrupt_or_truncated_adds_nothing(void **state)
+{
+    (void)state;
+    char *text = order_text(100, 3000, 0);
+    size_t gzlen;
+    unsigned char *gz = gzip_bytes(text, strlen(text), &gzlen);
+    unsigned char *bad = malloc(gzlen);
+    assert_non_null(bad);
+    static const struct {
+        const char *what;
+        size_t len; /* 0: all, corrupted in the middle */
+        const char *msg;
+    } cases[] = {
+        {"truncated", 0, "the gzip data ends early (a truncated file?)"},
+        {"corrupt", 1, "the gzip data is corrupt ("},
+        {"bad trailer", 2, "the gzip data is corrupt (incorrect data check)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        for (int from_file = 0; from_file < 2; from_file++) {
+            memcpy(bad, gz, gzlen);
+            size_t n = gzlen;
+            if (cases[i].len == 0)
+                n = gzlen / 2;
+            else if (cases[i].len == 1)
+                memset(bad + gzlen / 3, 0xA5, 40);
+            else
+                bad[gzlen - 8] ^= 1; /* the CRC-32 */
+            char *path = write_temp(bad, n);
+            scrm_dataset *ds = preloaded();
+            struct ds_state before = state_of(ds);
+            scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+            o.order_id_column = "order";
+            o.on_error = SCRM_CSV_SKIP;
+            scrm_csv_report *rep = NULL;
+            int rc = from_file ? scrm_csv_load_file(&rep, ds, path, &o)
+                               : scrm_csv_load_buffer(&rep, ds, (const char *)bad, n, &o);
+            assert_int_equal(rc, SCRM_EIO);
+            assert_null(rep);
+            if (!strstr(scrm_last_error(), cases[i].msg))
+                print_error("%s: %s\n", cases[i].what, scrm_last_error());
+            assert_non_null(strstr(scrm_last_error(), cases[i].msg));
+            assert_non_null(strstr(scrm_last_error(), from_file ? path : "the gzip buffer"));
+            struct ds_state after = state_of(ds);
+            assert_state(&after, &before);
+            scrm_dataset_free(ds);
+            unlink(path);
+            free(path);
+        }
+    free(bad);
+    free(gz);
+    free(text);
+}
+
+static void test_binary_input_is_refused_not_read_as_a_header(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *data;
+        size_t len;
+        const char *msg;
+    } cases[] = {
+        {"PK\x03\x04\x14\x00\x06\x00", 8,
+         "CSV: the input is a zip archive, not CSV text (an .xlsx workbook is one: export it as CSV)"},
+        {"BZh91AY&SY", 10, "CSV: the input is bzip2-compressed, not CSV text"},
+        {"\xFD" "7zXZ\x00\x00", 7, "CSV: the input is xz-compressed, not CSV text"},
+        {"c\x00u\x00s\x00t\x00", 8,
+         "CSV: the input is binary, not CSV text (a NUL byte at offset 1; UTF-16 text must be "
+         "converted to UTF-8)"},
+        {"\x7f" "ELF\x02\x01\x01\x00", 8,
+         "CSV: the input is binary, not CSV text (a NUL byte at offset 7; UTF-16 text must be "
+         "converted to UTF-8)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        scrm_csv_report *rep = NULL;
+        assert_int_equal(scrm_csv_load_buffer(&rep, ds, cases[i].data, cases[i].len, NULL),
+                         SCRM_EPARSE);
+        assert_null(rep);
+        assert_string_equal(scrm_last_error(), cases[i].msg);
+        char *path = write_temp(cases[i].data, cases[i].len);
+        assert_int_equal(scrm_csv_load_file(&rep, ds, path, NULL), SCRM_EPARSE);
+        char want[300];
+        snprintf(want, sizeof want, "CSV: '%s'%s", path, cases[i].msg + strlen("CSV: the input"));
+        assert_string_equal(scrm_last_error(), want);
+        assert_int_equal(scrm_dataset_order_count(ds), 0);
+        unlink(path);
+        free(path);
+        scrm_dataset_free(ds);
+    }
+}
+
+static void test_gzip_allocation_failure_at_each_n_changes_nothing(void **state)
+{
+    (void)state;
+    char *text = order_text(90, 400, 1); /* the bad row becomes a reject */
+    size_t gzlen;
+    unsigned char *gz = gzip_bytes(text, strlen(text), &gzlen);
+    scrm_dataset *ref = preloaded();
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.order_id_column = "order";
+    o.on_error = SCRM_CSV_SKIP;
+    scrm_csv_report *want = NULL;
+    assert_int_equal(scrm_csv_load_buffer(&want, ref, (const char *)gz, gzlen, &o), SCRM_OK);
+    for (int always = 0; always <= 1; always++) {
+        int ok = 0;
+        for (long k = 0; k < 100000 && !ok; k++) {
+            failalloc_install(-1, always);
+            scrm_dataset *ds = preloaded();
+            struct ds_state before = state_of(ds);
+            scrm_csv_report *got = FAILALLOC_SENTINEL(scrm_csv_report);
+            failalloc_countdown = k;
+            int rc = scrm_csv_load_buffer(&got, ds, (const char *)gz, gzlen, &o);
+            failalloc_disarm();
+            if (rc == SCRM_OK) {
+                ok = 1;
+            } else {
+                assert_int_equal(rc, SCRM_ENOMEM);
+                assert_ptr_equal(got, FAILALLOC_SENTINEL(scrm_csv_report));
+                struct ds_state after = state_of(ds);
+                assert_state(&after, &before);
+                assert_int_equal(scrm_csv_load_buffer(&got, ds, (const char *)gz, gzlen, &o), SCRM_OK);
+            }
+            assert_same_report(got, want);
+            assert_same_customers(ds, ref);
+            scrm_csv_report_free(got);
+            scrm_dataset_free(ds);
+            assert_int_equal(failalloc_live, 0);
+            failalloc_uninstall();
+        }
+        assert_true(ok);
+    }
+    scrm_csv_report_free(want);
+    scrm_dataset_free(ref);
+    free(gz);
+    free(text);
+}
+
+/* CDNOW_master.txt as published (gzip, whitespace-separated, CRLF): the
+ * figures of tests/data/CDNOW_master.txt.gz.README.md (counted with Python
+ * when the file was collected). */
+static void test_cdnow_master_gz_as_published(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.amount_column = "dollar_value";
+    scrm_csv_report *rep = NULL;
+    int rc = scrm_csv_load_file(&rep, ds, SCRM_TEST_DATA "/CDNOW_master.txt.gz", &o);
+    if (rc)
+        print_error("%s\n", scrm_last_error());
+    assert_int_equal(rc, SCRM_OK);
+    assert_int_equal(scrm_csv_report_delimiter(rep), ' ');
+    assert_int_equal(scrm_csv_report_time_format(rep), SCRM_TIME_YYYYMMDD);
+    assert_int_equal(scrm_csv_report_key_type(rep), SCRM_KEY_STRING); /* "00001" */
+    assert_int_equal(scrm_csv_report_rows_read(rep), 69659);
+    assert_int_equal(scrm_csv_report_rows_added(rep), 69659);
+    assert_int_equal(scrm_dataset_customer_count(ds), 23570);
+    assert_int_equal(total_amount(ds), INT64_C(250031563));
+    int64_t mn, mx;
+    assert_int_equal(scrm_dataset_time_range(&mn, &mx, ds), SCRM_OK);
+    assert_int_equal(mn, T19970101);
+    assert_int_equal(mx, T19970101 + (365 + 180) * INT64_C(86400)); /* 1998-06-30 */
+    scrm_csv_report_free(rep);
+    scrm_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2184,6 +2438,11 @@ int main(void)
         cmocka_unit_test(test_time_auto_day_month_undecided_is_refused),
         cmocka_unit_test(test_time_auto_yyyymmdd_with_a_bad_value_is_not_epoch),
         cmocka_unit_test(test_space_delimiter_runs_of_blanks),
+        cmocka_unit_test(test_gzip_buffer_and_file_load_as_the_plain_text),
+        cmocka_unit_test(test_gzip_corrupt_or_truncated_adds_nothing),
+        cmocka_unit_test(test_binary_input_is_refused_not_read_as_a_header),
+        cmocka_unit_test(test_gzip_allocation_failure_at_each_n_changes_nothing),
+        cmocka_unit_test(test_cdnow_master_gz_as_published),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,7 +80,8 @@ typedef enum scrm_time_format {
     /** Seconds since the Unix epoch, UTC (an optional `-`, then digits); `utc_offset` does not apply. */
     SCRM_TIME_EPOCH = 4,
     /**
-     * `MM/DD/YYYY` (US order; also with `.` or `-`), like ::SCRM_TIME_DMY
+     * `MM/DD/YYYY` (the US order; also with a dot or a hyphen between the
+     * fields), like ::SCRM_TIME_DMY
      * with month and day swapped: `12/5/2011 17:17` is 5 December 2011.
      */
     SCRM_TIME_MDY = 5

@@ -420,7 +420,7 @@ export declare function scrm_csv_report_empty_customer(report: scrm_csv_report):
 export declare function scrm_csv_report_rejected(report: scrm_csv_report): bigint;
 /** The time format used for the time column: the option's, or what SCRM_TIME_AUTO chose (SCRM_TIME_AUTO only if the file had no time value). */
 export declare function scrm_csv_report_time_format(report: scrm_csv_report): number;
-/** The field delimiter used (given or detected): ',', ';' or '\t'. */
+/** The field delimiter used (given or detected): ',', ';', '\t' or ' '. */
 export declare function scrm_csv_report_delimiter(report: scrm_csv_report): number;
 /** The customer key type of the dataset after the load. */
 export declare function scrm_csv_report_key_type(report: scrm_csv_report): number;
