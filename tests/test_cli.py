@@ -22,6 +22,7 @@ ROOT = os.environ.get("SHOPCRM_SOURCE_ROOT",
                       os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SMALL = os.path.join(ROOT, "tests", "data", "cli_small.csv")
 SAMPLE = os.path.join(ROOT, "examples", "data", "cdnow_orders.csv")
+DATA = os.path.join(ROOT, "tests", "data")
 COHORTS = os.path.join(ROOT, "tests", "data", "cli_cohorts.csv")
 
 try:
@@ -892,6 +893,78 @@ class CliTest(unittest.TestCase):
         out = json.loads(self.ok("rfm", SMALL, "--json", "--as-of", "2024-04-11",
                                  "--utc-offset", "-03:00").stdout)
         self.assertEqual(out["as_of"], "2024-04-11")
+
+    # ---- dates and numbers of real exports (issue 11) ----
+
+    US = ("InvoiceNo,InvoiceDate,Amount,CustomerID\r\n"
+          "1,12/1/2010 8:26,$15.30,17850\r\n"
+          "2,12/13/2010 9:02,(2.50),17850\r\n"
+          "3,1/5/2011 10:00,\"\xa37.00\",13047\r\n")
+
+    def test_us_dates_auto_mdy_and_money_signs(self):
+        # 12/13/2010 shows the month comes first: every row is read so;
+        # recency 17850: as of 2011-01-06, last order 2010-12-01 (the
+        # 12-13 row is a refund) = 36 days; money signs and (2.50) read
+        p = self.write("us.csv", self.US)
+        opts = ["--customer-col", "CustomerID", "--time-col", "InvoiceDate",
+                "--amount-col", "Amount", "--out", "-"]
+        for fmt in ([], ["--time-format", "mdy"]):
+            with self.subTest(fmt=fmt):
+                r = self.ok("rfm", p, *opts, *fmt)
+                self.assertIn("time format mdy", r.stderr)
+                rows = {row[0]: row[1:4] for row in read_rows(r.stdout, is_text=True)[1]}
+                self.assertEqual(rows, {"17850": ["36", "1", "12.80"],
+                                        "13047": ["1", "1", "7.00"]})
+        # read day first, 12/13/2010 is no date
+        r = self.fails(1, "rfm", p, *opts, "--time-format", "dmy")
+        self.assertIn("line 3, column InvoiceDate: '12/13/2010 9:02' is not a DD/MM/YYYY date: "
+                      "month 13", r.stderr)
+
+    def test_day_month_undecided_names_both_choices(self):
+        p = self.write("dm.csv", "customer_id,date,amount\n1,5/6/2011,1\n2,7/6/2011,2\n")
+        r = self.fails(1, "rfm", p)
+        self.assertIn("reads as DD/MM/YYYY and as MM/DD/YYYY", r.stderr)
+        self.assertIn("--time-format dmy|mdy", r.stderr)
+        out = json.loads(self.ok("rfm", p, "--time-format", "dmy", "--json").stdout)
+        self.assertEqual(out["as_of"], "2011-06-08")  # 7 June + 1
+        out = json.loads(self.ok("rfm", p, "--time-format", "mdy", "--json").stdout)
+        self.assertEqual(out["as_of"], "2011-07-07")  # 6 July + 1
+
+    def test_decimal_comma_is_suggested(self):
+        p = self.write("br.csv", "customer_id;date;amount\n1;2017-01-05;2,08\n")
+        r = self.fails(1, "rfm", p)
+        self.assertIn("line 2, column amount: '2,08' is not a number", r.stderr)
+        self.assertIn("shopcrm --decimal-comma", r.stderr)
+        r = self.ok("rfm", p, "--decimal-comma", "--out", "-")
+        self.assertEqual(read_rows(r.stdout, is_text=True)[1][0][3], "2.08")
+
+    def test_gzip_and_space_delimited_input(self):
+        # CDNOW_master.txt.gz as published: gzip and the space delimiter
+        # are detected; the figures of tests/data/CDNOW_master.txt.gz.README.md
+        master = os.path.join(DATA, "CDNOW_master.txt.gz")
+        out = json.loads(self.ok("kpi", master, "--customer-col", "customer_id",
+                                 "--time-col", "date", "--amount-col", "dollar_value",
+                                 "--json").stdout)
+        self.assertEqual((out["load"]["rows"], out["load"]["customers"], out["revenue"]),
+                         (69659, 23570, 2500315.63))
+        r = self.ok("kpi", master, "--delimiter", "space", "--customer-col", "customer_id",
+                    "--time-col", "date", "--amount-col", "dollar_value")
+        self.assertIn("delimiter space", r.stderr)
+        # a truncated .gz is an error that names the file
+        with open(master, "rb") as f:
+            head = f.read(100000)
+        cut = os.path.join(self.dir, "cut.csv.gz")
+        with open(cut, "wb") as f:
+            f.write(head)
+        r = self.fails(1, "kpi", cut, "--customer-col", "customer_id", "--time-col", "date",
+                       "--amount-col", "dollar_value")
+        self.assertIn("the gzip data ends early (a truncated file?)", r.stderr)
+        # a workbook is not read as a header
+        x = os.path.join(self.dir, "orders.xlsx")
+        with open(x, "wb") as f:
+            f.write(b"PK\x03\x04" + bytes(200))
+        r = self.fails(1, "kpi", x)
+        self.assertIn("is a zip archive, not CSV text", r.stderr)
 
     # ---- the bundled sample ----
 

@@ -258,6 +258,29 @@ test('BigInt keys above 2^53', () => {
   assert.throws(() => ds.append([-1], [1], [1]), RangeError);
 });
 
+test('fromCsv: US dates, space delimiter and gzip are detected', () => {
+  // 17850: 15.30 on 2010-12-01 and 2.50 on 2010-12-13 (month first)
+  const text = '  customer  when   amount\r\n' +
+               ' 17850  12/1/2010  $15.30\r\n' +
+               ' 17850  12/13/2010  2.50\r\n';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shopcrm-node-'));
+  const file = path.join(dir, 'orders.txt.gz');
+  fs.writeFileSync(file, require('node:zlib').gzipSync(text));
+  const ds = Dataset.fromCsv(file, { customer: 'customer', time: 'when' });
+  assert.equal(ds.report.timeFormat, 'mdy');
+  assert.equal(ds.report.delimiter, ' ');
+  assert.equal(ds.orders, 2);
+  const res = ds.rfm({ segments: null });
+  assert.equal(res.revenue[ds.index(17850)], 1780n);
+  // every date fits both orders: refused, unless the format is given
+  const amb = path.join(dir, 'dm.csv');
+  fs.writeFileSync(amb, 'customer_id,date,amount\n1,5/6/2011,1\n');
+  assert.throws(() => Dataset.fromCsv(amb), (e) => e.code === ffi.SCRM_EPARSE &&
+                /reads as DD\/MM\/YYYY and as MM\/DD\/YYYY/.test(e.message));
+  assert.equal(Dataset.fromCsv(amb, { timeFormat: 'mdy' }).report.timeFormat, 'mdy');
+  fs.rmSync(dir, { recursive: true });
+});
+
 test('fromCsv on a tiny fixture: options and report', () => {
   const file = path.join(__dirname, 'fixtures', 'tiny.csv');
   const opts = { customer: 'client', time: 'when', amount: 'total', orderId: 'order', decimal: ',',

@@ -63,6 +63,32 @@ class Csv(unittest.TestCase):
         self.assertEqual(dict(zip((int(k) for k in r.keys()), list(r.revenue))),
                          {1: 200, 2: 200})
 
+    def test_us_dates_space_delimiter_and_gzip(self):
+        # month first (12/13/2010 shows it), blanks between fields, gzip:
+        # 17850 has 15.30 on 2010-12-01 and 2.50 on 2010-12-13
+        import gzip
+        import tempfile
+        text = (b'  customer  when   amount\r\n'
+                b' 17850  12/1/2010  $15.30\r\n'
+                b' 17850  12/13/2010  2.50\r\n')
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, 'orders.txt.gz')
+            with gzip.open(path, 'wb') as f:
+                f.write(text)
+            for src in (path, gzip.compress(text)):
+                ds = shopcrm.Dataset.from_csv(src, customer='customer', time='when')
+                self.assertEqual(ds.report.time_format, shopcrm.TimeFormat.MDY)
+                self.assertEqual(ds.report.delimiter, ' ')
+                self.assertEqual(ds.time_range, (1291161600, 1292198400))
+                r = ds.rfm(bins=2, segments=None)
+                self.assertEqual(list(r.revenue), [1530 + 250])
+        with self.assertRaises(shopcrm.ParseError) as cm:
+            shopcrm.Dataset.from_csv(b'customer_id,date,amount\n1,5/6/2011,1\n')
+        self.assertIn('reads as DD/MM/YYYY and as MM/DD/YYYY', cm.exception.message)
+        ds = shopcrm.Dataset.from_csv(b'customer_id date amount\n1 5/6/2011 1\n',
+                                      time_format='mdy', delimiter=' ')
+        self.assertEqual(ds.time_range, (1304640000, 1304640000))  # 2011-05-06
+
     def test_errors(self):
         with self.assertRaises(shopcrm.IOError_) as cm:
             shopcrm.Dataset.from_csv(os.path.join(DATA, 'does-not-exist.csv'))
