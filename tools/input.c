@@ -66,6 +66,8 @@ const char input_help[] =
     "  --json                print the summary as one JSON object instead of a table\n"
     "  -h, --help            show this help\n"
     "\n"
+    "FILE may be gzip-compressed (orders.csv.gz). Amounts may carry a currency\n"
+    "($12.50, 12,50 EUR) or be accounting negatives ((12.50)).\n"
     "DATE is YYYY-MM-DD, YYYYMMDD or YYYY-MM-DDTHH:MM[:SS], in local time (see\n"
     "--utc-offset). A load report (rows, customers, skipped, rejected, time format)\n"
     "goes to stderr.\n";

@@ -220,17 +220,20 @@ SCRM_EXPORT int scrm_time_print(char *buf, uint32_t cap, int64_t t, int64_t utc_
 
 /**
  * Read one time value as the CSV loader reads a time column (the same
- * parser): ISO 8601 (`2024-01-15`, `2024-01-15 13:45`,
- * `2024-01-15T13:45:00Z`, `...-03:00`), `YYYYMMDD`, `DD/MM/YYYY[ HH:MM[:SS]]`
- * or epoch seconds (::scrm_time_format, shopcrm/io.h).
+ * parser): ISO 8601 (`2024-01-15`, `2024-01-15 9:45`,
+ * `2024-01-15T13:45:00Z`, `...-03:00`, `2024/01/15`), `YYYYMMDD`,
+ * `DD/MM/YYYY[ H:MM[:SS]]`, `MM/DD/YYYY[ H:MM[:SS]]` or epoch seconds
+ * (::scrm_time_format, shopcrm/io.h).
  *
  * Surrounding spaces and tabs are ignored. Local times (dates, and
  * date-times without an explicit offset) become UTC with @p utc_offset:
  * time_utc = local − utc_offset. With ::SCRM_TIME_AUTO the value is taken as
  * the loader takes a column holding only this value: ISO 8601 if it looks
- * like `YYYY-MM-DD...`, DD/MM/YYYY if it looks like `D/M/YYYY...`, and an
- * all-digit value as `YYYYMMDD` if it has 8 digits and is a valid date,
- * as epoch seconds otherwise.
+ * like `YYYY-MM-DD...`; `D/M/YYYY...` as DD/MM/YYYY if its first field is
+ * above 12, as MM/DD/YYYY if its second is, and an error (::SCRM_EPARSE)
+ * if both are at most 12 (`5/6/2011` reads both ways); an all-digit value
+ * as `YYYYMMDD` if it has 8 digits and is a valid date, as epoch seconds
+ * otherwise.
  *
  * @param[out] out     receives the time in seconds since 1970-01-01 UTC;
  *                     written only on success.
@@ -239,7 +242,8 @@ SCRM_EXPORT int scrm_time_print(char *buf, uint32_t cap, int64_t t, int64_t utc_
  * @param format       a ::scrm_time_format (declared in shopcrm/io.h), passed as `int`.
  * @param utc_offset   seconds east of UTC of local times; |x| ≤ ::SCRM_MAX_UTC_OFFSET.
  * @return SCRM_OK; SCRM_EPARSE if the text is not a time of the format
- *         (scrm_last_error() says why: `'2024-13-01' is not a date: month 13`);
+ *         (scrm_last_error() says why: `'2024-13-01' is not an ISO 8601
+ *         time: month 13`);
  *         SCRM_EINVAL for an invalid argument (NULL, unknown format, offset);
  *         SCRM_ERANGE if the time is outside years 1 to 9999 UTC.
  * @note Thread safety: safe.

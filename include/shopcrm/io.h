@@ -18,7 +18,14 @@
  *   seconds, or ::SCRM_TIME_AUTO which decides from the column's values
  *   (see ::scrm_time_format) and reports its choice.
  * - Amounts: decimal numbers with `.` or `,` as decimal separator and
- *   optional thousands separators, converted to integer minor units.
+ *   optional thousands separators, converted to integer minor units; a
+ *   currency sign or code before or after the number (`$12.50`,
+ *   `R$ 12,50`, `12.50 EUR`) and accounting negatives (`(12.50)`) are
+ *   accepted; a value with one thousands separator and no decimals
+ *   (`2,085`) is a bad value, as it could be either.
+ * - Input may be gzip-compressed (recognised by its first bytes, not by a
+ *   file name) and is then decompressed as the load goes; binary input
+ *   (zip, an `.xlsx` workbook, NUL bytes) is refused.
  * - Rows with an empty customer are skipped and counted. Bad rows either
  *   fail the whole load (::SCRM_CSV_STRICT, the default) or are rejected and
  *   reported (::SCRM_CSV_SKIP).
@@ -144,7 +151,14 @@ typedef struct scrm_csv_options {
     int32_t delimiter;
     /** A ::scrm_time_format; default ::SCRM_TIME_AUTO. */
     int time_format;
-    /** Decimal separator of amounts: '.' (default; ',' is then a thousands separator, `1,234.56`) or ',' ('.' is then the thousands separator, `1.234,56`). Thousands separators are accepted only between proper groups of three digits. */
+    /**
+     * Decimal separator of amounts: '.' (default; ',' is then a thousands
+     * separator, `1,234.56`) or ',' ('.' is then the thousands separator,
+     * `1.234,56`). Thousands separators are accepted only between proper
+     * groups of three digits, and not as the only separator of a number
+     * without decimals (`2,085` is a bad value: 2085, or 2.085 written with
+     * the other separator).
+     */
     int32_t decimal_separator;
     /**
      * Digits of the minor unit, 0 .. ::SCRM_MAX_MINOR_DIGITS; default 2
@@ -200,8 +214,11 @@ typedef struct scrm_csv_report scrm_csv_report;
  *
  * The file is memory-mapped and streamed: parsed by several threads in
  * windows of a few MiB, each appended to @p ds before the next is parsed, so
- * memory beyond the dataset stays bounded. The load is still atomic: on any
- * error (even in the last window) @p ds is left exactly as it was.
+ * memory beyond the dataset stays bounded. A gzip file (first bytes
+ * `1f 8b`, such as `orders.csv.gz`) is decompressed with zlib through a
+ * buffer of about two windows instead, never whole. The load is still
+ * atomic: on any error (even in the last window) @p ds is left exactly as
+ * it was.
  *
  * The customer key type follows the dataset's; if it is still
  * ::SCRM_KEY_AUTO, it is ::SCRM_KEY_U64 when every customer value of the file
@@ -216,9 +233,11 @@ typedef struct scrm_csv_report scrm_csv_report;
  * @param path             the file's path.
  * @param opts             options, or NULL for defaults (see ::SCRM_CSV_OPTIONS_INIT).
  * @return SCRM_OK; SCRM_EINVAL (NULL argument, bad option, a named column
- *         missing from the header), SCRM_EIO (cannot open or read),
- *         SCRM_EPARSE (a bad row with ::SCRM_CSV_STRICT), SCRM_ECANCELLED,
- *         SCRM_ENOMEM; detail in scrm_last_error().
+ *         missing from the header), SCRM_EIO (cannot open or read; corrupt
+ *         or truncated gzip data), SCRM_EPARSE (a bad row with
+ *         ::SCRM_CSV_STRICT, binary input, a time column whose day/month
+ *         order is undecided), SCRM_ECANCELLED, SCRM_ENOMEM; detail in
+ *         scrm_last_error().
  * @note Thread safety: no other call may use @p ds meanwhile.
  * @since 1.0
  */
@@ -228,14 +247,16 @@ SCRM_EXPORT int scrm_csv_load_file(scrm_csv_report **report_out, scrm_dataset *d
 /**
  * Load orders from CSV text in memory into @p ds.
  *
- * Same rules as scrm_csv_load_file().
+ * Same rules as scrm_csv_load_file(), gzip data included (decompressed
+ * through a bounded buffer).
  *
  * @param[out] report_out  if not NULL, receives a new report on success (free with scrm_csv_report_free()).
  * @param ds               the dataset to append to.
  * @param data             the CSV text (need not be NUL-terminated); borrowed.
  * @param len              its length in bytes.
  * @param opts             options, or NULL for defaults.
- * @return SCRM_OK, SCRM_EINVAL, SCRM_EPARSE, SCRM_ECANCELLED, SCRM_ENOMEM; detail in scrm_last_error().
+ * @return SCRM_OK, SCRM_EINVAL, SCRM_EIO (corrupt or truncated gzip data), SCRM_EPARSE,
+ *         SCRM_ECANCELLED, SCRM_ENOMEM; detail in scrm_last_error().
  * @note Thread safety: no other call may use @p ds meanwhile.
  * @since 1.0
  */

@@ -350,7 +350,7 @@ export declare function scrm_version_number(): number;
 export declare function scrm_set_allocator(m: null, r: null, f: null, payload?: null): void;
 /** Write a time as text in local time (t + utc_offset). */
 export declare function scrm_time_print(t: number | bigint, utc_offset: number | bigint, style: number): string;
-/** Read one time value as the CSV loader reads a time column (the same parser): ISO 8601 (2024-01-15, 2024-01-15 13:45, 2024-01-15T13:45:00Z, ...-03:00), YYYYMMDD, DD/MM/YYYY[ HH:MM[:SS]] or epoch seconds (scrm_time_format, shopcrm/io.h). */
+/** Read one time value as the CSV loader reads a time column (the same parser): ISO 8601 (2024-01-15, 2024-01-15 9:45, 2024-01-15T13:45:00Z, ...-03:00, 2024/01/15), YYYYMMDD, DD/MM/YYYY[ H:MM[:SS]], MM/DD/YYYY[ H:MM[:SS]] or epoch seconds (scrm_time_format, shopcrm/io.h). */
 export declare function scrm_time_parse(s: string | Uint8Array, len: number | bigint | null | undefined, format: number, utc_offset: number | bigint): bigint;
 /** Read a UTC offset: seconds (-10800), ±HH:MM, ±HHMM, ±HH, or Z. */
 export declare function scrm_time_parse_offset(s: string | Uint8Array, len?: number | bigint): bigint;

@@ -812,7 +812,7 @@ _f.errcheck = _check
 
 
 def _w(out, s, len, format, utc_offset, _f=_f):
-    """Read one time value as the CSV loader reads a time column (the same parser): ISO 8601 (2024-01-15, 2024-01-15 13:45, 2024-01-15T13:45:00Z, ...-03:00), YYYYMMDD, DD/MM/YYYY[ HH:MM[:SS]] or epoch seconds (scrm_time_format, shopcrm/io.h). (checked wrapper of the C function)"""
+    """Read one time value as the CSV loader reads a time column (the same parser): ISO 8601 (2024-01-15, 2024-01-15 9:45, 2024-01-15T13:45:00Z, ...-03:00, 2024/01/15), YYYYMMDD, DD/MM/YYYY[ H:MM[:SS]], MM/DD/YYYY[ H:MM[:SS]] or epoch seconds (scrm_time_format, shopcrm/io.h). (checked wrapper of the C function)"""
     return _f(out, s, _conv.c_uint64_(len, 'scrm_time_parse: len'),
               _conv.c_int_(format, 'scrm_time_parse: format'),
               _conv.c_int64_(utc_offset, 'scrm_time_parse: utc_offset'))
