@@ -745,8 +745,13 @@ static int run_pass(struct ctx *c, scrm_dataset *ds, struct pass *ps)
         err = split_window(c, p, window_end(c, p));
         if (!err)
             err = parse_window(c, ps);
-        if (!err && c->src)
-            err = scrm__csv_source_check_window(c, c->ch[c->nchunks - 1].final);
+        /* gzip: a record that ran to the end of the buffer was cut, and
+         * that, not what the cut made of it, is the error */
+        if (c->src && (!err || (err == SCRM_EPARSE &&
+                                atomic_load(&c->err_chunk) == c->nchunks - 1))) {
+            int cut = scrm__csv_source_check_window(c, c->ch[c->nchunks - 1].final);
+            err = cut ? cut : err;
+        }
         if (err || ps->again)
             return err;
         if (c->tfmt == SCRM_TIME_AUTO)

@@ -1918,6 +1918,10 @@ static void test_time_leap_second_and_bad_clock_say_why(void **state)
          "'2011-12-08 9:06 pm' is not an ISO 8601 time: unexpected text ' pm' after the time"},
         {SCRM_TIME_YYYYMMDD, "19970230",
          "'19970230' is not a YYYYMMDD date: day 30 (February 1997 has 28 days)"},
+        {SCRM_TIME_ISO8601, "2011-12-08 9", "'2011-12-08 9' is not an ISO 8601 time: no time H:MM after the date"},
+        {SCRM_TIME_ISO8601, "2011-12-08 9:06:5",
+         "'2011-12-08 9:06:5' is not an ISO 8601 time: seconds are not two digits"},
+        {SCRM_TIME_AUTO, "13/13/2011", "'13/13/2011' is not a DD/MM/YYYY date: month 13"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char text[200];
@@ -2235,6 +2239,80 @@ static void test_gzip_buffer_and_file_load_as_the_plain_text(void **state)
     free(orders);
 }
 
+static void test_gzip_members_and_a_record_too_long(void **state)
+{
+    (void)state;
+    /* two gzip members (cat a.gz b.gz) are one input: the trailer's size
+     * (of the last member) is short, the load still reads all of it */
+    char *a = order_text(0, 5000, 0), *b = order_text(5000, 9000, 0);
+    char *rows_b = strchr(b, '\n') + 1; /* b without its header */
+    size_t la = strlen(a), lb = strlen(rows_b), ga, gb;
+    unsigned char *za = gzip_bytes(a, la, &ga), *zb = gzip_bytes(rows_b, lb, &gb);
+    char *plain = malloc(la + lb);
+    unsigned char *both = malloc(ga + gb);
+    assert_non_null(plain);
+    assert_non_null(both);
+    memcpy(plain, a, la);
+    memcpy(plain + la, rows_b, lb);
+    memcpy(both, za, ga);
+    memcpy(both + ga, zb, gb);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.order_id_column = "order";
+    static const struct stream_cfg cfg = {4096, 1024, 2};
+    stream_set(&cfg, &o);
+    scrm_dataset *ref = new_ds(SCRM_KEY_AUTO), *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_report *want = NULL, *got = NULL;
+    assert_int_equal(scrm_csv_load_buffer(&want, ref, plain, la + lb, &o), SCRM_OK);
+    struct prog pr = {0, 0, 0, 0};
+    o.progress = on_progress;
+    o.progress_payload = &pr;
+    assert_int_equal(scrm_csv_load_buffer(&got, ds, (const char *)both, ga + gb, &o), SCRM_OK);
+    assert_same_report(got, want);
+    assert_same_customers(ds, ref);
+    assert_int_equal(pr.last_done, la + lb);
+    assert_int_equal(pr.last_total, la + lb);
+    scrm_csv_report_free(got);
+    scrm_csv_report_free(want);
+    scrm_dataset_free(ds);
+    scrm_dataset_free(ref);
+
+    /* a quoted field of 4 MiB of line breaks: more than the buffer holds
+     * (a 4 KiB window and 1 MiB of slack, twice) in gzip input is an
+     * error; plain text is read */
+    size_t big = (size_t)4 << 20;
+    char *text = malloc(big + 200);
+    assert_non_null(text);
+    size_t n = (size_t)sprintf(text, "order,customer_id,date,note,amount\no1,1,2024-03-01,\"");
+    for (size_t i = 0; i < big; i += 2) {
+        text[n++] = 'x';
+        text[n++] = '\n';
+    }
+    n += (size_t)sprintf(text + n, "\",1.00\no2,2,2024-03-02,y,2.00\n");
+    size_t gl;
+    unsigned char *gz = gzip_bytes(text, n, &gl);
+    o.progress = NULL;
+    ds = new_ds(SCRM_KEY_AUTO);
+    assert_int_equal(scrm_csv_load_buffer(NULL, ds, text, n, &o), SCRM_OK);
+    assert_int_equal(scrm_dataset_order_count(ds), 2);
+    scrm_dataset_free(ds);
+    ds = new_ds(SCRM_KEY_AUTO);
+    assert_int_equal(scrm_csv_load_buffer(NULL, ds, (const char *)gz, gl, &o), SCRM_EPARSE);
+    assert_string_equal(scrm_last_error(),
+                        "CSV: a record of the gzip buffer runs on for more than 1 MiB (a quoted "
+                        "field with line breaks?); decompress the file to load it");
+    assert_int_equal(scrm_dataset_order_count(ds), 0);
+    scrm_dataset_free(ds);
+    stream_restore();
+    free(gz);
+    free(text);
+    free(both);
+    free(plain);
+    free(za);
+    free(zb);
+    free(a);
+    free(b);
+}
+
 static void test_gzip_corrupt_or_truncated_adds_nothing(void **state)
 {
     (void)state;
@@ -2418,6 +2496,7 @@ int main(void)
         cmocka_unit_test(test_time_auto_yyyymmdd_with_a_bad_value_is_not_epoch),
         cmocka_unit_test(test_space_delimiter_runs_of_blanks),
         cmocka_unit_test(test_gzip_buffer_and_file_load_as_the_plain_text),
+        cmocka_unit_test(test_gzip_members_and_a_record_too_long),
         cmocka_unit_test(test_gzip_corrupt_or_truncated_adds_nothing),
         cmocka_unit_test(test_binary_input_is_refused_not_read_as_a_header),
         cmocka_unit_test(test_gzip_allocation_failure_at_each_n_changes_nothing),
