@@ -637,10 +637,10 @@ static void expect_rows(const struct ctx *c, scrm_dataset *ds, const struct pass
                         uint64_t nrows)
 {
     __extension__ typedef unsigned __int128 u128;
-    if (c->src) /* gzip: the size is not known */
-        return;
-    uint64_t through = (uint64_t)(c->ch[c->nchunks - 1].final - c->data);
-    uint64_t all = (uint64_t)(c->E - c->data);
+    /* in offsets of the input (gzip: the buffer holds a part of it, and
+     * the size is the trailer's, a hint) */
+    uint64_t through = c->base + (uint64_t)(c->ch[c->nchunks - 1].final - c->input) - c->data_off;
+    uint64_t all = c->total > c->data_off + through ? c->total - c->data_off : through;
     uint64_t rows = ps->tot.rows_added + ps->tot.duplicates + nrows;
     if (through)
         scrm__dataset_expect_rows(ds, ps->orders0 + (uint64_t)((u128)rows * all / through));
@@ -858,6 +858,7 @@ static int csv_load(scrm_csv_report **report_out, scrm_dataset *ds, const char *
         (err = scrm__csv_check_text(c->input, (uint64_t)(c->E - c->input), name)) ||
         (err = read_header(c, &o)) || (err = map_columns(c, &o)))
         goto done;
+    c->data_off = (uint64_t)(c->data - c->input);
     if (src)
         scrm__csv_source_mark_data(c);
     if ((err = run_passes(c, ds, &ps, &mark)))

@@ -81,6 +81,7 @@ struct ctx {
                             * source's buffer holds of it) */
     struct scrm__csv_source *src; /* gzip input, or NULL (all in memory) */
     uint64_t base;         /* offset of input[0] in the input (gzip) */
+    uint64_t data_off;     /* offset of the data region in the input */
     const char *data;      /* the data region after the header */
     const char *wstart;    /* the window being parsed */
     uint64_t total;        /* input size (progress) */
