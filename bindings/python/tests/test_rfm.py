@@ -368,5 +368,51 @@ class Pandas(unittest.TestCase):
                                           'revenue'].iloc[0]), 6000)
 
 
+class Issue11(unittest.TestCase):
+    """Who is scored, a past as_of, degenerate flags, count-only data."""
+
+    def test_refund_only_not_scored(self):
+        cust, times, amounts = columns()
+        cust, times, amounts = list(cust) + [9], list(times) + [times[0]], list(amounts) + [-1250]
+        with shopcrm.Dataset.from_arrays(cust, times, amounts) as ds, \
+                small_dataset() as base:
+            r, b = ds.rfm(), base.rfm()
+            self.assertEqual((len(r), r.scored), (6, 5))
+            self.assertEqual(r.refund_only, {'customers': 1, 'revenue': -1250})
+            self.assertEqual(by_key(r, r.segment)[9], -2)
+            self.assertEqual(by_key(r, r.f)[9], 0)
+            # the others score exactly as without customer 9
+            for col in ('r', 'f', 'm', 'segment'):
+                got = by_key(r, getattr(r, col))
+                del got[9]
+                self.assertEqual(got, by_key(b, getattr(b, col)), col)
+            df = r.to_pandas().set_index('customer')
+            self.assertTrue(pd is None or pd.isna(df.loc[9, 'segment']))
+
+    def test_degenerate_flags(self):
+        with small_dataset().rfm() as r:
+            # F: 4, 2, 1, 1, 4: no value held by more than half
+            self.assertEqual(r.degenerate['f'][1], 0.0)
+            self.assertEqual(r.degenerate['f'][0] & 1, 0)
+            # F edges [2, 2, 4, NaN] collapse
+            self.assertEqual(r.degenerate['f'][0] & 2, 2)
+
+    def test_count_only_csv(self):
+        text = b'cust,date\n1,2024-01-01\n1,2024-01-05\n2,2024-01-03\n3,2024-01-04\n'
+        with shopcrm.Dataset() as ds:
+            ds.load_csv(text, customer='cust', amount=None)
+            self.assertFalse(ds.has_amounts)
+            with ds.rfm() as r:
+                self.assertFalse(r.has_monetary)
+                self.assertTrue(all(math.isnan(x) for x in r.monetary))
+                self.assertEqual(list(r.m), [0, 0, 0])
+                self.assertEqual(r.segment_map.names[0], 'Hibernating')  # rf10-v1
+            # a dataset without amounts refuses rows with amounts
+            with self.assertRaises(shopcrm.InvalidArgument):
+                ds.load_csv(b'cust,date,amount\n4,2024-01-02,1.00\n', customer='cust')
+        with small_dataset() as ds:
+            self.assertTrue(ds.has_amounts)
+
+
 if __name__ == '__main__':
     unittest.main()
