@@ -750,6 +750,80 @@ static void test_degenerate_dimensions_flagged(void **state)
     scrm_dataset_free(ds);
 }
 
+static void test_count_only_dataset_has_no_monetary_dimension(void **state)
+{
+    (void)state;
+    /* the hand data's customers and times, appended without amounts */
+    uint64_t k[NHAND];
+    int64_t t[NHAND];
+    for (size_t i = 0; i < NHAND; i++) {
+        k[i] = hand[i].key;
+        t[i] = (B + hand[i].day) * DAY + hand[i].hour * 3600;
+    }
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_has_amounts(ds), 1); /* nothing says otherwise yet */
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, NHAND, k, t, NULL, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_has_amounts(ds), 0);
+    assert_int_equal(scrm_dataset_has_amounts(NULL), 1);
+    /* the other kind of rows is refused, the dataset unchanged */
+    int64_t amt = 100;
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 1, k, t, &amt, NULL, NULL), SCRM_EINVAL);
+    assert_non_null(strstr(scrm_last_error(), "without amounts"));
+    assert_int_equal(scrm_dataset_order_count(ds), NHAND);
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_rfm_has_monetary(r), 0);
+    /* every row is an order (without amounts there are no refunds) */
+    static const uint32_t freq[8] = {3, 1, 2, 2, 2, 3, 1, 1};
+    const uint8_t *m = scrm_rfm_scores(r, SCRM_RFM_M);
+    for (int j = 0; j < 8; j++) {
+        uint32_t i = idx_of(ds, hand_keys[j]);
+        assert_int_equal(scrm_rfm_frequency(r)[i], freq[j]);
+        assert_true(isnan(scrm_rfm_monetary(r)[i]));
+        assert_true(scrm_rfm_revenue(r)[i] == 0);
+        assert_int_equal(m[i], 0);
+        /* R x F: the segment is rf10-v1's cell of (R, F) */
+        int32_t want = scrm_segment_map_match(scrm_rfm_segment_map(r),
+                                              scrm_rfm_scores(r, SCRM_RFM_R)[i],
+                                              scrm_rfm_scores(r, SCRM_RFM_F)[i], 1);
+        assert_int_equal(scrm_rfm_segments(r)[i], want);
+    }
+    for (int k2 = 0; k2 < 4; k2++)
+        assert_true(isnan(scrm_rfm_edges(r, SCRM_RFM_M)[k2]));
+    assert_string_equal(scrm_segment_map_name(scrm_rfm_segment_map(r), 0), "Hibernating");
+    assert_int_equal(scrm_rfm_unassigned_count(r), 0);
+    assert_true(isnan(scrm_rfm_segment_stat(r, SCRM_RFM_STAT_MEAN_M)[0]));
+    assert_int_equal(scrm_rfm_degenerate(r, SCRM_RFM_M), 0);
+    assert_true(scrm_rfm_majority_share(r, SCRM_RFM_M) == 0.0);
+    scrm_rfm_free(r);
+    /* a user map's M bounds are ignored: an M 5 box still matches */
+    scrm_segment_map *map = NULL;
+    assert_int_equal(scrm_segment_map_new(&map), SCRM_OK);
+    assert_int_equal(scrm_segment_map_add(map, "Any", 1, 10, 1, 10, 5, 5), SCRM_OK);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.segments = map;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    assert_int_equal(scrm_rfm_segment_customers(r)[0], 8);
+    scrm_segment_map_free(map);
+    /* the CSV has no monetary and m columns */
+    char path[512];
+    tmp_path(path, sizeof path, "count_only.csv");
+    assert_int_equal(scrm_rfm_write_csv(r, ds, path), SCRM_OK);
+    char *s = slurp(path);
+    assert_true(strncmp(s, "customer,recency_days,frequency,r,f,segment\n", 44) == 0);
+    assert_non_null(strstr(s, "\n10,1,3,"));
+    free(s);
+    remove(path);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+    /* and the other way round */
+    ds = make_ds(hand, NHAND);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 1, k, t, NULL, NULL, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_has_amounts(ds), 1);
+    scrm_dataset_free(ds);
+}
+
 static void test_fixed_edges(void **state)
 {
     (void)state;
@@ -1758,6 +1832,7 @@ int main(void)
         cmocka_unit_test(test_as_of_past_scores_the_snapshot),
         cmocka_unit_test(test_refund_only_customers_not_scored),
         cmocka_unit_test(test_degenerate_dimensions_flagged),
+        cmocka_unit_test(test_count_only_dataset_has_no_monetary_dimension),
         cmocka_unit_test(test_fixed_edges),
         cmocka_unit_test(test_large_recency_range_uses_radix),
         cmocka_unit_test(test_quantile_scores_follow_the_definition),

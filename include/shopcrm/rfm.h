@@ -68,7 +68,7 @@
  * without money.
  *
  * ## Scores
- * n = number of customers, N = bins. "Better" means: larger frequency or
+ * n = number of scored customers, N = bins. "Better" means: larger frequency or
  * monetary, smaller recency_days.
  * - ::SCRM_RFM_METHOD_QUANTILE: score = 1 + floor(N·c / n), c = the number of
  *   customers strictly worse (F, M: strictly smaller value; R: strictly larger
