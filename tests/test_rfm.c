@@ -797,6 +797,28 @@ static void test_count_only_dataset_has_no_monetary_dimension(void **state)
     assert_int_equal(scrm_rfm_degenerate(r, SCRM_RFM_M), 0);
     assert_true(scrm_rfm_majority_share(r, SCRM_RFM_M) == 0.0);
     scrm_rfm_free(r);
+    /* fixed edges and a past as_of without amounts: R and F as given, M 0;
+     * at day 5 only the rows of days 0..4 count (customers 10, 70, 30, 40) */
+    scrm_rfm_options fo = SCRM_RFM_OPTIONS_INIT;
+    const double er[4] = {2, 4, 7, 9}, ef[4] = {2, 3, 5, 10}, em[4] = {1, 2, 3, 4};
+    fo.method = SCRM_RFM_METHOD_FIXED;
+    fo.r_edges = er;
+    fo.f_edges = ef;
+    fo.m_edges = em;
+    fo.as_of = (B + 5) * DAY;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &fo), SCRM_OK);
+    assert_int_equal(scrm_rfm_scored_count(r), 4);
+    assert_int_equal(scrm_rfm_has_monetary(r), 0);
+    for (int j = 0; j < 8; j++) {
+        uint32_t i = idx_of(ds, hand_keys[j]);
+        assert_int_equal(scrm_rfm_scores(r, SCRM_RFM_M)[i], 0);
+    }
+    /* 30: days 1, 2: recency 3, frequency 2: R = 5 - #{2} = 4, F = 1 + #{2} = 2 */
+    assert_int_equal(scrm_rfm_scores(r, SCRM_RFM_R)[idx_of(ds, 30)], 4);
+    assert_int_equal(scrm_rfm_scores(r, SCRM_RFM_F)[idx_of(ds, 30)], 2);
+    assert_true(isnan(scrm_rfm_edges(r, SCRM_RFM_M)[0]));
+    assert_int_equal(scrm_rfm_segments(r)[idx_of(ds, 20)], SCRM_RFM_NOT_SCORED);
+    scrm_rfm_free(r);
     /* a user map's M bounds are ignored: an M 5 box still matches */
     scrm_segment_map *map = NULL;
     assert_int_equal(scrm_segment_map_new(&map), SCRM_OK);
