@@ -13,7 +13,7 @@ int main(void)
     scrm_rfm *rfm = NULL;
     if (scrm_dataset_new(&ds, NULL) != SCRM_OK ||
         scrm_dataset_append_u64(NULL, ds, 8, customer, time, cents, NULL, NULL) != SCRM_OK ||
-        scrm_rfm_compute(&rfm, ds, NULL) != SCRM_OK) { /* NULL: 5 quantile bins, "rfm11-v1" */
+        scrm_rfm_compute(&rfm, ds, NULL) != SCRM_OK) { /* NULL: 5 quantile bins, "rfm11-v2" */
         fprintf(stderr, "shopcrm: %s\n", scrm_last_error());
         return 1;
     }

@@ -86,9 +86,6 @@ static int check_options(const scrm_csv_options *o)
     if (!o->quantity_column != !o->unit_price_column)
         return scrm__error(SCRM_EINVAL, -1,
                            "CSV options: quantity_column and unit_price_column go together");
-    if (!o->quantity_column && !o->amount_column)
-        return scrm__error(SCRM_EINVAL, -1,
-                           "CSV options: amount_column (or quantity_column and unit_price_column) is required");
     if (o->delimiter != 0 && o->delimiter != ',' && o->delimiter != ';' && o->delimiter != '\t' &&
         o->delimiter != ' ')
         return scrm__error(SCRM_EINVAL, -1,
@@ -131,6 +128,8 @@ static void ctx_init(struct ctx *c, const scrm_csv_options *o, const char *input
     c->progress_payload = o->progress_payload;
     c->tfmt = o->time_format;
     c->qty_price = o->quantity_column != NULL;
+    /* count-only: orders without amounts (event logs) */
+    c->no_amount = !c->qty_price && (!o->amount_column || strcmp(o->amount_column, "none") == 0);
     c->has_order = o->order_id_column != NULL;
     c->key_mode = ds_key == SCRM_KEY_STRING ? KEY_STRING
                   : ds_key == SCRM_KEY_U64  ? KEY_U64_LENIENT
@@ -200,7 +199,7 @@ static int column_not_found(const struct ctx *c, const scrm_csv_options *o, cons
 static int map_columns(struct ctx *c, const scrm_csv_options *o)
 {
     const char *want[R_COUNT] = {o->customer_column, o->time_column,
-                                 c->qty_price ? NULL : o->amount_column,
+                                 c->qty_price || c->no_amount ? NULL : o->amount_column,
                                  o->order_id_column, o->quantity_column, o->unit_price_column};
     c->rolemask = c->ncols ? scrm__calloc(c->ncols, 1) : NULL;
     if (c->ncols && !c->rolemask)
@@ -655,9 +654,11 @@ static int append_window(struct ctx *c, scrm_dataset *ds, struct pass *ps)
                            (unsigned long long)nrows);
     expect_rows(c, ds, ps, nrows);
     if (nrows && c->key_mode == KEY_STRING)
-        err = scrm_dataset_append_str(&added, ds, nrows, c->cs, c->cl, c->tm, c->am, c->ok, NULL);
+        err = scrm_dataset_append_str(&added, ds, nrows, c->cs, c->cl, c->tm,
+                                      c->no_amount ? NULL : c->am, c->ok, NULL);
     else if (nrows)
-        err = scrm_dataset_append_u64(&added, ds, nrows, c->cu, c->tm, c->am, c->ok, NULL);
+        err = scrm_dataset_append_u64(&added, ds, nrows, c->cu, c->tm,
+                                      c->no_amount ? NULL : c->am, c->ok, NULL);
     if (err)
         return err;
     ps->tot.rows_added += added;

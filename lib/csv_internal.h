@@ -101,6 +101,7 @@ struct ctx {
     int tfmt;             /* explicit format, or SCRM_TIME_AUTO */
     int ymd8_broken;      /* the column has an all-digit value that is no date */
     int qty_price;        /* amount = quantity x unit price */
+    int no_amount;        /* count-only: no amount column, amounts NULL */
     int has_order;
     uint32_t threads;
     int release;          /* the input is our file mapping: drop parsed pages */

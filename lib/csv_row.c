@@ -338,6 +338,8 @@ int scrm__csv_row(struct ctx *c, struct chunk *ch, const span *f, unsigned have,
         return rc;
     if (c->qty_price)
         rc = row_qty_price(c, ch, f, line, slot);
+    else if (c->no_amount)
+        rc = ROW_OK;
     else
         rc = row_decimal(c, ch, &f[R_AMOUNT], R_AMOUNT, c->minor, line, &c->am[slot]);
     if (rc != ROW_OK || !c->has_order)

@@ -59,8 +59,12 @@ typedef struct arena_chunk {
     char data[];
 } arena_chunk;
 
+/* Whether a dataset's orders carry amounts (scrm_dataset_has_amounts()). */
+enum { AMOUNTS_UNKNOWN = 0, AMOUNTS_GIVEN = 1, AMOUNTS_NONE = 2 };
+
 struct scrm_dataset {
     int key_type;
+    int amounts_mode; /* AMOUNTS_*: decided by the first append with rows */
     uint32_t threads;
     uint32_t minor_digits;
     part *parts;
@@ -144,7 +148,7 @@ struct scrm__dataset_mark {
     uint32_t n_cust;
     uint64_t n_orders, n_dups;
     int64_t tmin, tmax;
-    int ozero, key_type, had_osets;
+    int ozero, key_type, had_osets, amounts_mode;
     slab *slabs;          /* the newest slab and arena chunk at begin */
     arena_chunk *arena;
     /* the (mixed, non-zero) order keys the transaction's appends inserted */
@@ -877,7 +881,7 @@ static int scatter_range(void *ctx, uint32_t begin, uint32_t end, uint32_t threa
         }
         b->pbuf[i] = x;
         b->wtime[p][d] = b->times[row];
-        b->wamount[p][d] = b->amounts[row];
+        b->wamount[p][d] = b->amounts ? b->amounts[row] : 0;
         if (b->is_str)
             b->wcust[p][d] = row;
     }
@@ -1021,6 +1025,7 @@ int scrm__dataset_begin(scrm_dataset *ds, scrm__dataset_mark **mark_out)
     m->tmax = ds->tmax;
     m->ozero = ds->ozero;
     m->key_type = ds->key_type;
+    m->amounts_mode = ds->amounts_mode;
     m->had_osets = ds->osets != NULL;
     m->slabs = ds->slabs;
     m->arena = ds->arena;
@@ -1106,6 +1111,7 @@ void scrm__dataset_rollback(scrm__dataset_mark *m)
         ds->cap_cust = 0;
     }
     ds->key_type = m->key_type;
+    ds->amounts_mode = m->amounts_mode;
     dataset_changed(ds);
     mark_free(m);
 }
@@ -1298,6 +1304,8 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     ds->ozero = ozero;
     if (ds->key_type == SCRM_KEY_AUTO)
         ds->key_type = b->is_str ? SCRM_KEY_STRING : SCRM_KEY_U64;
+    if (ds->amounts_mode == AMOUNTS_UNKNOWN)
+        ds->amounts_mode = b->amounts ? AMOUNTS_GIVEN : AMOUNTS_NONE;
     b->planned = 0;
     b->new_slab = NULL;
     deduped = 0;
@@ -1324,8 +1332,14 @@ static int check_append(scrm_dataset *ds, uint64_t n, const void *customers, con
     if (n > UINT32_MAX)
         return scrm__error(SCRM_EINVAL, -1, "%s: %llu rows in one call; at most %u", fn,
                            (unsigned long long)n, (unsigned)UINT32_MAX);
-    if (n > 0 && (!customers || !times || !amounts))
-        return scrm__error(SCRM_EINVAL, -1, "%s: customers, times and amounts must not be NULL",
+    if (n > 0 && (!customers || !times))
+        return scrm__error(SCRM_EINVAL, -1, "%s: customers and times must not be NULL", fn);
+    if (n > 0 && ds->amounts_mode == (amounts ? AMOUNTS_NONE : AMOUNTS_GIVEN))
+        return scrm__error(SCRM_EINVAL, -1,
+                           amounts ? "%s: the dataset holds orders without amounts (count-only); "
+                                     "append these to another dataset, or without amounts"
+                                   : "%s: amounts is NULL, but the dataset holds orders with "
+                                     "amounts",
                            fn);
     if (ds->key_type != SCRM_KEY_AUTO && ds->key_type != type)
         return scrm__error(SCRM_EINVAL, -1, "%s: the dataset has %s customer keys", fn,
@@ -1425,6 +1439,11 @@ void scrm__dataset_set_minor_digits(scrm_dataset *ds, uint32_t minor_digits)
 }
 
 SCRM__GETTER(int, scrm_dataset_key_type, scrm_dataset, key_type, SCRM_KEY_AUTO)
+
+SCRM_EXPORT int scrm_dataset_has_amounts(const scrm_dataset *ds)
+{
+    return !ds || ds->amounts_mode != AMOUNTS_NONE;
+}
 
 SCRM_EXPORT int scrm_dataset_time_range(int64_t *min_out, int64_t *max_out,
                                         const scrm_dataset *ds)

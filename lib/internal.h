@@ -184,6 +184,10 @@ void scrm__dataset_set_minor_digits(scrm_dataset *ds, uint32_t minor_digits);
  * with scrm__free(). */
 int scrm__dataset_key_ranks(uint32_t **rank_out, const scrm_dataset *ds);
 
+/* The first rule of map matching R and F, whatever its M bounds (RFM
+ * without a monetary dimension; lib/segment.c); -1 if none. */
+int32_t scrm__segment_map_match_rf(const scrm_segment_map *map, uint32_t r, uint32_t f);
+
 /* ---- per-customer summary (lib/summary.c) ----
  * Computed once per dataset version and UTC offset, during the first
  * analysis pass that needs it (scrm__run with want_summary), cached on the
@@ -221,6 +225,11 @@ int scrm__summary_scratch_new(scrm__summary_scratch *s, uint32_t max_cust, uint6
 void scrm__summary_scratch_free(scrm__summary_scratch *s);
 /* Fill the summary entries of the customers of one partition. */
 void scrm__summary_part(scrm__summary *s, scrm__summary_scratch *scr, const scrm__part_view *v);
+/* The same over the rows with time < cut only (a snapshot at cut; such a
+ * summary is never cached); returns the number of rows left out. A
+ * customer without a row before cut gets orders 0 and last INT64_MIN. */
+uint64_t scrm__summary_part_before(scrm__summary *s, scrm__summary_scratch *scr,
+                                   const scrm__part_view *v, int64_t cut);
 
 /* ---- the analysis runner (lib/runner.c) ----
  * What every analysis does around its own arithmetic: the thread count,

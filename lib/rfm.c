@@ -43,7 +43,18 @@ struct scrm_rfm {
     int64_t *seg_revenue;
     double *seg_stat[N_STATS];
     uint64_t unassigned;
+    uint32_t scored;             /* customers with an order before as_of */
+    uint64_t refund_only;        /* customers with refunds but no order before as_of */
+    int64_t refund_only_revenue; /* their refunds */
+    uint64_t rows_after;         /* rows at or after an explicit as_of, left out */
+    int has_monetary;            /* the dataset has amounts */
+    double majority[3];          /* share of the majority value, 0 if none */
+    int degenerate[3];           /* SCRM_RFM_DEGENERATE_* flags */
 };
+
+/* r->recency of a customer without any row before as_of, until phase 1
+ * ends (it then gets recency 0) */
+#define NO_ROW INT32_MIN
 
 static const size_t options_sizes[] = {sizeof(scrm_rfm_options)};
 static const scrm_rfm_options options_default = SCRM_RFM_OPTIONS_INIT;
@@ -76,27 +87,65 @@ typedef struct agg_ctx {
     int days_mode, mean_mode;
     int64_t off;
     scrm_rfm *r;
+    /* a past as_of: the snapshot of the rows before cut, built here (the
+     * shared summary covers every row) */
+    int64_t cut;
+    scrm__summary *snap;
 } agg_ctx;
 
+/* Per-thread scratch of a snapshot pass. */
+typedef struct snap_scratch {
+    scrm__summary_scratch s;
+    uint64_t skipped; /* rows at or after the cut */
+} snap_scratch;
+
+static int snap_scratch_new(void *ctx, void *scratch, const scrm__shape *shape)
+{
+    (void)ctx;
+    return scrm__summary_scratch_new(&((snap_scratch *)scratch)->s, shape->max_cust,
+                                     shape->max_rows);
+}
+
+static void snap_scratch_free(void *ctx, void *scratch)
+{
+    (void)ctx;
+    scrm__summary_scratch_free(&((snap_scratch *)scratch)->s);
+}
+
+static int snap_merge(void *ctx, void *scratch, uint32_t thread)
+{
+    (void)thread;
+    ((agg_ctx *)ctx)->r->rows_after += ((snap_scratch *)scratch)->skipped;
+    return SCRM_OK;
+}
+
 /* The customers of one partition: the day of their last order (or of their
- * last refund when they have no order), frequency, revenue, monetary. */
+ * last refund when they have no order), frequency, revenue, monetary; a
+ * customer without an order is marked not scored. */
 static int agg_part(void *ctx, void *scratch, uint32_t p, const scrm__part_view *v,
                     const scrm__summary *s)
 {
     const agg_ctx *c = ctx;
     scrm_rfm *r = c->r;
-    (void)scratch;
     (void)p;
+    if (c->snap) {
+        snap_scratch *x = scratch;
+        x->skipped += scrm__summary_part_before(c->snap, &x->s, v, c->cut);
+        s = c->snap;
+    }
     for (uint32_t i = 0; i < v->n_cust; i++) {
         const uint32_t g = v->gid[i];
         const int64_t t = s->last[g];
         const uint32_t f = c->days_mode ? s->days[g] : s->orders[g];
         /* orders >= 0 and refunds <= 0 each fit, so their sum does */
         const int64_t sum = s->order_revenue[g] + s->refunds[g];
-        r->recency[g] = (int32_t)scrm__day(t, c->off);
+        r->recency[g] = t == INT64_MIN ? NO_ROW : (int32_t)scrm__day(t, c->off);
         r->frequency[g] = f;
         r->revenue[g] = sum;
-        r->monetary[g] = c->mean_mode && f ? (double)sum / (double)f : (double)sum;
+        r->monetary[g] = !r->has_monetary          ? NAN
+                         : c->mean_mode && f ? (double)sum / (double)f
+                                             : (double)sum;
+        r->segment[g] = s->orders[g] ? 0 : SCRM_RFM_NOT_SCORED;
     }
     return SCRM_OK;
 }
@@ -449,6 +498,8 @@ static int summarize(scrm_rfm *r)
         goto done;
     }
     for (uint32_t i = 0; i < r->n; i++) {
+        if (r->segment[i] == SCRM_RFM_NOT_SCORED)
+            continue;
         uint32_t s = r->segment[i] < 0 ? r->n_seg : (uint32_t)r->segment[i];
         r->seg_count[s]++;
         if (scrm__add_overflow_i64(r->seg_revenue[s], r->revenue[i], &r->seg_revenue[s])) {
@@ -468,10 +519,11 @@ static int summarize(scrm_rfm *r)
     for (uint32_t s = 0; s < S; s++) {
         double cnt = (double)r->seg_count[s];
         int empty = r->seg_count[s] == 0;
-        r->seg_stat[SCRM_RFM_STAT_SHARE][s] = r->n ? cnt / (double)r->n : 0.0;
+        r->seg_stat[SCRM_RFM_STAT_SHARE][s] = r->scored ? cnt / (double)r->scored : 0.0;
         r->seg_stat[SCRM_RFM_STAT_MEAN_R][s] = empty ? NAN : (double)sums[4 * s + 0] / cnt;
         r->seg_stat[SCRM_RFM_STAT_MEAN_F][s] = empty ? NAN : (double)sums[4 * s + 1] / cnt;
-        r->seg_stat[SCRM_RFM_STAT_MEAN_M][s] = empty ? NAN : (double)sums[4 * s + 2] / cnt;
+        r->seg_stat[SCRM_RFM_STAT_MEAN_M][s] =
+            empty || !r->has_monetary ? NAN : (double)sums[4 * s + 2] / cnt;
         r->seg_stat[SCRM_RFM_STAT_MEAN_FREQUENCY][s] =
             empty ? NAN : (double)sums[4 * s + 3] / cnt;
         r->seg_stat[SCRM_RFM_STAT_MEAN_RECENCY][s] = empty ? NAN : (double)rec_sum[s] / cnt;
@@ -495,9 +547,11 @@ done:
 typedef struct rank_job {
     rank_ctx *rc;
     uint32_t sets;
+    int has_m; /* rank M too */
     int method;
     uint32_t N;
     const uint32_t *seq;
+    uint8_t *score[3]; /* by scored customer */
     scrm_rfm *r;
 } rank_job;
 
@@ -507,8 +561,8 @@ static int rank_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
     rank_job *j = ctx;
     for (uint32_t k = begin; k < end; k++) {
         int d = order[k];
-        rank_dim(&j->rc[thread], d, j->method, j->N, j->seq, j->r->score[d],
-                 j->r->edges[d]);
+        if (d != SCRM_RFM_M || j->has_m)
+            rank_dim(&j->rc[thread], d, j->method, j->N, j->seq, j->score[d], j->r->edges[d]);
     }
     return SCRM_OK;
 }
@@ -551,12 +605,14 @@ static int check_options(const scrm_rfm_options *o, const char *fn)
 }
 
 /* A result for n customers with every array allocated (values unset). */
-static int result_new(scrm_rfm **out, uint32_t n, const scrm_rfm_options *o, const char *fn)
+static int result_new(scrm_rfm **out, uint32_t n, const scrm_rfm_options *o, int has_m,
+                      const char *fn)
 {
     scrm_rfm *r = scrm__calloc(1, sizeof *r);
     if (!r)
         return scrm__enomem(fn);
     r->n = n;
+    r->has_monetary = has_m;
     r->bins = o->bins;
     r->method = o->method;
     r->frequency_mode = o->frequency_mode;
@@ -565,8 +621,8 @@ static int result_new(scrm_rfm **out, uint32_t n, const scrm_rfm_options *o, con
     int err;
     if (o->segments)
         err = scrm_segment_map_copy(&r->map, o->segments);
-    else if (o->bins == 5)
-        err = scrm_segment_map_preset(&r->map, "rfm11-v1");
+    else if (o->bins == 5) /* without amounts, the R x F grid */
+        err = scrm_segment_map_preset(&r->map, has_m ? "rfm11-v2" : "rf10-v1");
     else
         err = scrm_segment_map_new(&r->map);
     if (err) {
@@ -598,94 +654,206 @@ static int result_new(scrm_rfm **out, uint32_t n, const scrm_rfm_options *o, con
     return SCRM_OK;
 }
 
-/* as_of (the default, or checked against the last order's day), then
- * recency in days from it; r->recency holds last-order days on entry. */
-static int recency_from_days(scrm_rfm *r, const scrm_dataset *ds, int64_t as_of, int64_t off,
-                             int32_t *max_rec_out, const char *fn)
+/* as_of: the default, or the given one; *cut_out receives as_of when rows
+ * at or after it must be left out (a snapshot at a past date), else
+ * INT64_MAX. */
+static void resolve_as_of(scrm_rfm *r, const scrm_dataset *ds, int64_t as_of, int64_t off,
+                          int64_t *cut_out)
 {
     int64_t tmin, tmax;
+    *cut_out = INT64_MAX;
     if (scrm_dataset_order_count(ds) == 0 || scrm_dataset_time_range(&tmin, &tmax, ds) < 0) {
         scrm_clear_error();
         r->as_of = as_of == SCRM_RFM_AS_OF_DEFAULT ? 0 : as_of;
+    } else if (as_of == SCRM_RFM_AS_OF_DEFAULT) {
+        r->as_of = (scrm__day(tmax, off) + 1) * 86400 - off;
     } else {
-        int64_t last_day = scrm__day(tmax, off);
-        if (as_of == SCRM_RFM_AS_OF_DEFAULT) {
-            r->as_of = (last_day + 1) * 86400 - off;
-        } else if (scrm__day(as_of, off) < last_day) {
-            /* empty if a local day falls beyond year 9999 (offset at the limit) */
-            char a[SCRM_PERIOD_LABEL_MAX] = "", b[SCRM_PERIOD_LABEL_MAX] = "";
-            scrm_period_label(a, sizeof a, scrm__day(as_of, off), SCRM_PERIOD_DAY);
-            scrm_period_label(b, sizeof b, last_day, SCRM_PERIOD_DAY);
-            return scrm__error(SCRM_ERANGE, -1,
-                               "%s: as_of (%s) is before the day of the last order (%s)", fn, a,
-                               b);
-        } else {
-            r->as_of = as_of;
-        }
+        r->as_of = as_of;
+        if (as_of <= tmax)
+            *cut_out = as_of;
     }
-    int64_t as_of_day = scrm__day(r->as_of, off);
+}
+
+/* Recency in days from as_of (r->recency holds last-order days on entry),
+ * and the counts of scored and refund-only customers. */
+static int finish_recency(scrm_rfm *r, int32_t *max_rec_out, const char *fn)
+{
+    int64_t as_of_day = scrm__day(r->as_of, r->utc_offset);
     int32_t max_rec = 0;
     for (uint32_t i = 0; i < r->n; i++) {
+        if (r->recency[i] == NO_ROW) { /* not a customer yet at as_of */
+            r->recency[i] = 0;
+            continue;
+        }
         int32_t d = (int32_t)(as_of_day - r->recency[i]);
         r->recency[i] = d;
         max_rec = d > max_rec ? d : max_rec;
+        if (r->segment[i] != SCRM_RFM_NOT_SCORED) {
+            r->scored++;
+        } else {
+            r->refund_only++;
+            if (scrm__add_overflow_i64(r->refund_only_revenue, r->revenue[i],
+                                       &r->refund_only_revenue))
+                return scrm__error(SCRM_EOVERFLOW, -1,
+                                   "%s: the refunds of the customers without an order do not "
+                                   "fit in int64 minor units",
+                                   fn);
+        }
     }
     *max_rec_out = max_rec;
     return SCRM_OK;
 }
 
-/* Phase 2: the three scores (and edges) of every customer. */
+/* The share of the m customers whose value of dim is the majority value
+ * (held by more than half of them), or 0 when no value is: the majority
+ * vote of Boyer & Moore (1991, "MJRTY - A Fast Majority Vote Algorithm"),
+ * then a count of its candidate. */
+static double majority_share(const rank_ctx *c, int dim)
+{
+    if (c->n == 0)
+        return 0.0;
+    uint64_t cand = 0, votes = 0, count = 0;
+    for (uint32_t i = 0; i < c->n; i++) {
+        uint64_t k = dim_key(c, dim, i);
+        if (votes == 0) {
+            cand = k;
+            votes = 1;
+        } else {
+            votes += k == cand ? 1 : (uint64_t)-1;
+        }
+    }
+    for (uint32_t i = 0; i < c->n; i++)
+        count += dim_key(c, dim, i) == cand;
+    return 2 * count > c->n ? (double)count / (double)c->n : 0.0;
+}
+
+/* Degenerate dimensions: a majority value, or (ranked methods) edges that
+ * collapse: an edge equal to the one before it or NaN, i.e. a score that
+ * no customer gets or that splits one value. */
+static void flag_degenerate(scrm_rfm *r, const rank_ctx *c, int has_m)
+{
+    for (int d = 0; d < 3; d++) {
+        r->majority[d] = 0.0;
+        r->degenerate[d] = 0;
+        if ((d == SCRM_RFM_M && !has_m) || c->n == 0)
+            continue;
+        r->majority[d] = majority_share(c, d);
+        if (r->majority[d] > 0)
+            r->degenerate[d] |= SCRM_RFM_DEGENERATE_MAJORITY;
+        if (r->method == SCRM_RFM_METHOD_FIXED)
+            continue;
+        for (uint32_t k = 0; k + 1 < r->bins; k++)
+            if (isnan(r->edges[d][k]) || (k > 0 && r->edges[d][k] == r->edges[d][k - 1]))
+                r->degenerate[d] |= SCRM_RFM_DEGENERATE_EDGES;
+    }
+}
+
+/* Phase 2: the three scores (and edges) of every scored customer (0 for
+ * the others; M is 0 for all without amounts). The customers not scored
+ * are left out of the ranking: when there are some, the scored ones are
+ * first gathered into dense arrays, ranked there, and the scores scattered
+ * back. */
 static int score_all(scrm_rfm *r, const scrm_dataset *ds, const scrm_rfm_options *o,
                      int32_t max_rec, uint32_t threads, const char *fn)
 {
-    const uint32_t n = r->n, N = r->bins;
+    const uint32_t n = r->n, m = r->scored, N = r->bins;
+    const int has_m = r->has_monetary, dense = m == n;
     rank_ctx rc[3] = {{0}};
-    uint32_t *rank = NULL, *seq = NULL;
+    uint32_t *rank = NULL, *seq = NULL, *ids = NULL;
+    int32_t *crec = r->recency;
+    uint32_t *cfreq = r->frequency;
+    double *cmon = r->monetary;
+    uint8_t *csc[3] = {r->score[0], r->score[1], r->score[2]};
     int err = SCRM_OK;
+    if (!dense) {
+        ids = scrm__big_alloc(((size_t)m + 1) * sizeof *ids);
+        crec = scrm__big_alloc(((size_t)m + 1) * sizeof *crec);
+        cfreq = scrm__big_alloc(((size_t)m + 1) * sizeof *cfreq);
+        cmon = scrm__big_alloc(((size_t)m + 1) * sizeof *cmon);
+        for (int d = 0; d < 3; d++)
+            csc[d] = scrm__big_alloc((size_t)m + 1);
+        if (!ids || !crec || !cfreq || !cmon || !csc[0] || !csc[1] || !csc[2]) {
+            err = scrm__enomem(fn);
+            goto done;
+        }
+        for (uint32_t i = 0, j = 0; i < n; i++)
+            if (r->segment[i] != SCRM_RFM_NOT_SCORED) {
+                ids[j] = i;
+                crec[j] = r->recency[i];
+                cfreq[j] = r->frequency[i];
+                cmon[j] = r->monetary[i];
+                j++;
+            }
+    }
     for (int d = 0; d < 3; d++)
-        rc[d] = (rank_ctx){.n = n, .rec = r->recency, .freq = r->frequency, .mon = r->monetary,
-                           .max_rec = max_rec};
+        rc[d] = (rank_ctx){.n = m, .rec = crec, .freq = cfreq, .mon = cmon, .max_rec = max_rec};
     if (o->method == SCRM_RFM_METHOD_FIXED) {
         const double *e[3] = {o->r_edges, o->f_edges, o->m_edges};
         for (int d = 0; d < 3; d++) {
-            score_fixed(&rc[0], d, N, e[d], r->score[d]);
+            if (d == SCRM_RFM_M && !has_m)
+                continue;
+            score_fixed(&rc[0], d, N, e[d], csc[d]);
             memcpy(r->edges[d], e[d], (size_t)(N - 1) * sizeof(double));
         }
-        return SCRM_OK;
-    }
-    /* One scratch set per dimension when they are ranked in parallel
-     * (memory is touched only as far as a method needs it). */
-    rank_job rj = {.rc = rc, .sets = threads > 1 && n >= 8192 ? (threads < 3 ? threads : 3) : 1,
-                   .method = o->method,
-                   .N = N, .r = r};
-    if (o->method == SCRM_RFM_METHOD_NTILE && n > 0) {
-        /* customers in key order: the NTILE tie-break (before the ranking
-         * scratch: the key sort's own scratch is freed by then, so the two
-         * are never held at once) */
-        if ((err = scrm__dataset_key_ranks(&rank, ds)) < 0)
-            goto done;
-        seq = scrm__big_alloc((size_t)n * sizeof *seq);
-        if (!seq) {
-            err = scrm__enomem(fn);
-            goto done;
+    } else {
+        /* One scratch set per dimension when they are ranked in parallel
+         * (memory is touched only as far as a method needs it). */
+        rank_job rj = {.rc = rc,
+                       .sets = threads > 1 && m >= 8192 ? (threads < 3 ? threads : 3) : 1,
+                       .has_m = has_m, .method = o->method, .N = N, .r = r,
+                       .score = {csc[0], csc[1], csc[2]}};
+        if (o->method == SCRM_RFM_METHOD_NTILE && m > 0) {
+            /* scored customers in key order: the NTILE tie-break (before the
+             * ranking scratch: the key sort's own scratch is freed by then,
+             * so the two are never held at once) */
+            if ((err = scrm__dataset_key_ranks(&rank, ds)) < 0)
+                goto done;
+            seq = scrm__big_alloc((size_t)n * sizeof *seq);
+            if (!seq) {
+                err = scrm__enomem(fn);
+                goto done;
+            }
+            for (uint32_t i = 0; i < n; i++)
+                seq[rank[i]] = i;
+            if (!dense) { /* keep the scored, as dense indices (rank: customer -> dense) */
+                for (uint32_t j = 0; j < m; j++)
+                    rank[ids[j]] = j;
+                uint32_t k = 0;
+                for (uint32_t j = 0; j < n; j++)
+                    if (r->segment[seq[j]] != SCRM_RFM_NOT_SCORED)
+                        seq[k++] = rank[seq[j]];
+            }
+            scrm__free(rank);
+            rank = NULL;
         }
-        for (uint32_t i = 0; i < n; i++)
-            seq[rank[i]] = i;
-        scrm__free(rank);
-        rank = NULL;
+        for (uint32_t k = 0; k < rj.sets; k++) {
+            rc[k].ka = scrm__big_alloc((size_t)m * sizeof *rc[k].ka);
+            rc[k].kb = scrm__big_alloc((size_t)m * sizeof *rc[k].kb);
+            rc[k].ord = scrm__big_alloc((size_t)m * sizeof *rc[k].ord);
+            rc[k].aux = scrm__big_alloc(((size_t)m + 256) * sizeof *rc[k].aux);
+            if (!rc[k].ka || !rc[k].kb || !rc[k].ord || !rc[k].aux) {
+                err = scrm__enomem(fn);
+                goto done;
+            }
+        }
+        rj.seq = seq;
+        scrm__parallel_for(rj.sets, 3, rank_range, &rj);
     }
-    for (uint32_t k = 0; k < rj.sets; k++) {
-        rc[k].ka = scrm__big_alloc((size_t)n * sizeof *rc[k].ka);
-        rc[k].kb = scrm__big_alloc((size_t)n * sizeof *rc[k].kb);
-        rc[k].ord = scrm__big_alloc((size_t)n * sizeof *rc[k].ord);
-        rc[k].aux = scrm__big_alloc(((size_t)n + 256) * sizeof *rc[k].aux);
-        if (!rc[k].ka || !rc[k].kb || !rc[k].ord || !rc[k].aux) {
-            err = scrm__enomem(fn);
-            goto done;
+    if (!has_m) {
+        memset(r->score[SCRM_RFM_M], 0, n);
+        for (uint32_t k = 0; k + 1 < N; k++)
+            r->edges[SCRM_RFM_M][k] = NAN;
+    }
+    flag_degenerate(r, &rc[0], has_m);
+    if (!dense) {
+        for (int d = 0; d < 3; d++) {
+            memset(r->score[d], 0, n);
+            if (d == SCRM_RFM_M && !has_m)
+                continue;
+            for (uint32_t j = 0; j < m; j++)
+                r->score[d][ids[j]] = csc[d][j];
         }
     }
-    rj.seq = seq;
-    scrm__parallel_for(rj.sets, 3, rank_range, &rj);
 done:
     scrm__free(rank);
     scrm__free(seq);
@@ -695,11 +863,20 @@ done:
         scrm__free(rc[k].ord);
         scrm__free(rc[k].aux);
     }
+    if (!dense) {
+        scrm__free(ids);
+        scrm__free(crec);
+        scrm__free(cfreq);
+        scrm__free(cmon);
+        for (int d = 0; d < 3; d++)
+            scrm__free(csc[d]);
+    }
     return err;
 }
 
-/* Phase 3: segments from a lookup table of the N^3 score cells, then the
- * segment summary. */
+/* Phase 3: segments from a lookup table of the N^3 score cells (N^2 cells
+ * of R and F, the rules' M bounds ignored, without a monetary dimension),
+ * then the segment summary. */
 static int segment_all(scrm_rfm *r, const char *fn)
 {
     const uint32_t N = r->bins, cells = N * N * N;
@@ -710,10 +887,14 @@ static int segment_all(scrm_rfm *r, const char *fn)
         for (uint32_t b = 1; b <= N; b++)
             for (uint32_t c = 1; c <= N; c++)
                 lut[((a - 1) * N + (b - 1)) * N + (c - 1)] =
-                    scrm_segment_map_match(r->map, a, b, c);
+                    r->has_monetary ? scrm_segment_map_match(r->map, a, b, c)
+                                    : scrm__segment_map_match_rf(r->map, a, b);
+    const uint32_t mm = r->has_monetary; /* M scores are 0 without amounts */
     for (uint32_t i = 0; i < r->n; i++)
-        r->segment[i] = lut[((uint32_t)(r->score[0][i] - 1) * N + (r->score[1][i] - 1)) * N +
-                            (r->score[2][i] - 1)];
+        if (r->segment[i] != SCRM_RFM_NOT_SCORED)
+            r->segment[i] =
+                lut[((uint32_t)(r->score[0][i] - 1) * N + (r->score[1][i] - 1)) * N +
+                    (mm ? r->score[2][i] - 1 : 0)];
     scrm__free(lut);
     return summarize(r);
 }
@@ -724,6 +905,7 @@ SCRM_EXPORT int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds,
     static const char fn[] = "scrm_rfm_compute";
     scrm_rfm_options o;
     scrm_rfm *r = NULL;
+    scrm__summary *snap = NULL;
     int err;
 
     if (!out || !ds)
@@ -735,20 +917,35 @@ SCRM_EXPORT int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds,
     uint64_t n64 = scrm_dataset_customer_count(ds);
     if (n64 > UINT32_MAX)
         return scrm__error(SCRM_EINVAL, -1, "%s: too many customers", fn);
-    if ((err = result_new(&r, (uint32_t)n64, &o, fn)) < 0)
+    if ((err = result_new(&r, (uint32_t)n64, &o, scrm_dataset_has_amounts(ds), fn)) < 0)
         return err;
+    int64_t cut;
+    resolve_as_of(r, ds, o.as_of, o.utc_offset, &cut);
 
-    /* phase 1: per-customer values, partition by partition */
+    /* phase 1: per-customer values, partition by partition; from the
+     * shared summary, or from a snapshot of the rows before a past as_of */
     agg_ctx ac = {.days_mode = o.frequency_mode == SCRM_RFM_FREQUENCY_DAYS,
                   .mean_mode = o.monetary_mode == SCRM_RFM_MONETARY_MEAN,
                   .off = o.utc_offset,
-                  .r = r};
+                  .r = r,
+                  .cut = cut};
     scrm__run run = {.fn = fn, .ds = ds, .threads = o.threads, .progress = o.progress,
-                     .payload = o.progress_payload, .want_summary = 1,
+                     .payload = o.progress_payload, .want_summary = cut == INT64_MAX,
                      .utc_offset = o.utc_offset, .part = agg_part, .ctx = &ac};
+    if (cut != INT64_MAX) {
+        if (!(snap = scrm__summary_new(r->n, o.utc_offset))) {
+            err = scrm__enomem(fn);
+            goto done;
+        }
+        ac.snap = snap;
+        run.scratch_size = sizeof(snap_scratch);
+        run.scratch_new = snap_scratch_new;
+        run.scratch_free = snap_scratch_free;
+        run.merge = snap_merge;
+    }
     if ((err = scrm__run_partitions(&run)) < 0)
         goto done;
-    int64_t bad = atomic_load(&run.summary->overflow);
+    int64_t bad = atomic_load(snap ? &snap->overflow : &run.summary->overflow);
     if (bad >= 0) {
         err = scrm__error(SCRM_EOVERFLOW, -1,
                           "%s: the revenue of customer index %lld does not fit in int64 minor "
@@ -757,13 +954,14 @@ SCRM_EXPORT int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds,
         goto done;
     }
     int32_t max_rec = 0;
-    if ((err = recency_from_days(r, ds, o.as_of, o.utc_offset, &max_rec, fn)) < 0 ||
+    if ((err = finish_recency(r, &max_rec, fn)) < 0 ||
         (err = score_all(r, ds, &o, max_rec, run.threads_used, fn)) < 0 ||
         (err = segment_all(r, fn)) < 0)
         goto done;
     *out = r;
     r = NULL;
 done:
+    scrm__summary_free(snap);
     scrm_rfm_free(r);
     return err;
 }
@@ -794,6 +992,19 @@ SCRM_EXPORT const double *scrm_rfm_segment_stat(const scrm_rfm *r, int stat)
     return r && stat >= 0 && stat < N_STATS ? r->seg_stat[stat] : NULL;
 }
 SCRM__GETTER(uint64_t, scrm_rfm_unassigned_count, scrm_rfm, unassigned, 0)
+SCRM__GETTER(uint32_t, scrm_rfm_scored_count, scrm_rfm, scored, 0)
+SCRM__GETTER(uint64_t, scrm_rfm_refund_only_count, scrm_rfm, refund_only, 0)
+SCRM__GETTER(int64_t, scrm_rfm_refund_only_revenue, scrm_rfm, refund_only_revenue, 0)
+SCRM__GETTER(uint64_t, scrm_rfm_rows_after_as_of, scrm_rfm, rows_after, 0)
+SCRM__GETTER(int, scrm_rfm_has_monetary, scrm_rfm, has_monetary, 0)
+SCRM_EXPORT double scrm_rfm_majority_share(const scrm_rfm *r, int dim)
+{
+    return r && dim >= 0 && dim < 3 ? r->majority[dim] : 0.0;
+}
+SCRM_EXPORT int scrm_rfm_degenerate(const scrm_rfm *r, int dim)
+{
+    return r && dim >= 0 && dim < 3 ? r->degenerate[dim] : 0;
+}
 
 /* ---- audiences ---- */
 
@@ -831,7 +1042,7 @@ SCRM_EXPORT int scrm_rfm_audience(uint32_t *indices_out, uint64_t capacity, uint
     uint64_t c = 0;
     for (uint32_t i = 0; i < r->n; i++) {
         int32_t s = r->segment[i];
-        if (sel[s < 0 ? r->n_seg : (uint32_t)s]) {
+        if (s != SCRM_RFM_NOT_SCORED && sel[s < 0 ? r->n_seg : (uint32_t)s]) {
             if (indices_out && c < capacity)
                 indices_out[c] = i;
             c++;
@@ -845,6 +1056,31 @@ SCRM_EXPORT int scrm_rfm_audience(uint32_t *indices_out, uint64_t capacity, uint
 /* ---- CSV ---- */
 
 /* The writer helpers are shared with the cohort export: lib/csvout.c. */
+
+/* The order of the rows of both RFM CSV exports, decided here only: the
+ * customers of the dataset in key order (numeric for uint64 keys, bytewise
+ * for strings, a prefix first), the same for any load or thread count.
+ * order_out[0..*count_out) are customer indices (of ds, which may have
+ * gained customers since the result: the writers skip those). */
+static int csv_row_order(uint32_t **order_out, uint32_t *count_out, const scrm_dataset *ds,
+                         const char *fn)
+{
+    uint32_t *rank = NULL, n = (uint32_t)scrm_dataset_customer_count(ds);
+    int err = scrm__dataset_key_ranks(&rank, ds);
+    if (err)
+        return err;
+    uint32_t *order = scrm__big_alloc(((size_t)n + 1) * sizeof *order);
+    if (!order) {
+        scrm__free(rank);
+        return scrm__enomem(fn);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        order[rank[i]] = i;
+    scrm__free(rank);
+    *order_out = order;
+    *count_out = n;
+    return SCRM_OK;
+}
 
 static int check_ds(const scrm_rfm *r, const scrm_dataset *ds, const char *fn)
 {
@@ -872,16 +1108,25 @@ SCRM_EXPORT int scrm_rfm_audience_write_csv(const scrm_rfm *r, const scrm_datase
         scrm__free(sel);
         return err;
     }
+    uint32_t *order = NULL, n_order = 0;
+    if ((err = csv_row_order(&order, &n_order, ds, fn)) < 0) {
+        scrm__free(sel);
+        return err;
+    }
     scrm__csvout w;
     if ((err = scrm__csvout_open(&w, path, fn)) < 0) {
         scrm__free(sel);
+        scrm__free(order);
         return err;
     }
     int kt = scrm_dataset_key_type(ds);
     scrm__csvout_put(&w, "customer,segment\n", 17);
-    for (uint32_t i = 0; i < r->n && !err; i++) {
+    for (uint32_t j = 0; j < n_order && !err; j++) {
+        const uint32_t i = order[j];
+        if (i >= r->n)
+            continue;
         int32_t s = r->segment[i];
-        if (!sel[s < 0 ? r->n_seg : (uint32_t)s])
+        if (s == SCRM_RFM_NOT_SCORED || !sel[s < 0 ? r->n_seg : (uint32_t)s])
             continue;
         err = scrm__csvout_key(&w, ds, kt, i);
         scrm__csvout_ch(&w, ',');
@@ -892,7 +1137,24 @@ SCRM_EXPORT int scrm_rfm_audience_write_csv(const scrm_rfm *r, const scrm_datase
         scrm__csvout_ch(&w, '\n');
     }
     scrm__free(sel);
+    scrm__free(order);
     return scrm__csvout_close(&w, path, err, fn);
+}
+
+/* The monetary cell of customer i: revenue, or its mean rounded exactly to
+ * the minor unit, halves away from zero. */
+static void put_monetary(scrm__csvout *w, const scrm_rfm *r, uint32_t i, uint32_t digits)
+{
+    int64_t cents = r->revenue[i];
+    uint32_t f = r->frequency[i];
+    if (r->monetary_mode == SCRM_RFM_MONETARY_MEAN && f > 1) {
+        int64_t q = cents / (int64_t)f, rem = cents % (int64_t)f;
+        uint64_t arem = rem < 0 ? (uint64_t)-rem : (uint64_t)rem;
+        if (2 * arem >= f)
+            q += cents < 0 ? -1 : 1;
+        cents = q;
+    }
+    scrm__csvout_money(w, cents, digits);
 }
 
 SCRM_EXPORT int scrm_rfm_write_csv(const scrm_rfm *r, const scrm_dataset *ds, const char *path)
@@ -903,32 +1165,38 @@ SCRM_EXPORT int scrm_rfm_write_csv(const scrm_rfm *r, const scrm_dataset *ds, co
     int err = check_ds(r, ds, fn);
     if (err)
         return err;
-    scrm__csvout w;
-    if ((err = scrm__csvout_open(&w, path, fn)) < 0)
+    uint32_t *order = NULL, n_order = 0;
+    if ((err = csv_row_order(&order, &n_order, ds, fn)) < 0)
         return err;
+    scrm__csvout w;
+    if ((err = scrm__csvout_open(&w, path, fn)) < 0) {
+        scrm__free(order);
+        return err;
+    }
     int kt = scrm_dataset_key_type(ds);
+    /* without amounts there is no monetary dimension: no columns for it */
     static const char head[] = "customer,recency_days,frequency,monetary,r,f,m,segment\n";
-    scrm__csvout_put(&w, head, sizeof head - 1);
-    int mean = r->monetary_mode == SCRM_RFM_MONETARY_MEAN;
+    static const char head_rf[] = "customer,recency_days,frequency,r,f,segment\n";
+    const int has_m = r->has_monetary;
+    if (has_m)
+        scrm__csvout_put(&w, head, sizeof head - 1);
+    else
+        scrm__csvout_put(&w, head_rf, sizeof head_rf - 1);
     uint32_t digits = scrm_dataset_minor_digits(ds);
-    for (uint32_t i = 0; i < r->n && !err; i++) {
+    for (uint32_t j = 0; j < n_order && !err; j++) {
+        const uint32_t i = order[j];
+        if (i >= r->n || r->segment[i] == SCRM_RFM_NOT_SCORED)
+            continue;
         err = scrm__csvout_key(&w, ds, kt, i);
         scrm__csvout_ch(&w, ',');
         scrm__csvout_i64(&w, r->recency[i]);
         scrm__csvout_ch(&w, ',');
         scrm__csvout_u64(&w, r->frequency[i]);
-        scrm__csvout_ch(&w, ',');
-        int64_t cents = r->revenue[i];
-        uint32_t f = r->frequency[i];
-        if (mean && f > 1) { /* exact rounding of revenue / f, halves away from zero */
-            int64_t q = cents / (int64_t)f, rem = cents % (int64_t)f;
-            uint64_t arem = rem < 0 ? (uint64_t)-rem : (uint64_t)rem;
-            if (2 * arem >= f)
-                q += cents < 0 ? -1 : 1;
-            cents = q;
+        if (has_m) {
+            scrm__csvout_ch(&w, ',');
+            put_monetary(&w, r, i, digits);
         }
-        scrm__csvout_money(&w, cents, digits);
-        for (int d = 0; d < 3; d++) {
+        for (int d = 0; d < (has_m ? 3 : 2); d++) {
             scrm__csvout_ch(&w, ',');
             scrm__csvout_u64(&w, r->score[d][i]);
         }
@@ -939,5 +1207,6 @@ SCRM_EXPORT int scrm_rfm_write_csv(const scrm_rfm *r, const scrm_dataset *ds, co
         }
         scrm__csvout_ch(&w, '\n');
     }
+    scrm__free(order);
     return scrm__csvout_close(&w, path, err, fn);
 }

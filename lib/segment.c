@@ -115,6 +115,24 @@ static const preset_rule rfm11_v1[] = {
     {"Hibernating", {1, 2, 1, 2, 1, 2}},
 };
 
+/* "rfm11-v2": rfm11-v1 with two boxes widened so that every one of the 125
+ * cells gets a segment: Potential Loyalist takes every cell with R >= 3
+ * that no earlier rule took, Hibernating every cell with R <= 2 that no
+ * earlier rule took. Each cell v1 assigns keeps its v1 segment (rfm.h). */
+static const preset_rule rfm11_v2[] = {
+    {"Champions", {4, 5, 4, 5, 4, 5}},
+    {"Loyal Customers", {2, 5, 3, 5, 3, 5}},
+    {"New Customers", {4, 5, 1, 1, 1, 1}},
+    {"Promising", {3, 4, 1, 1, 1, 1}},
+    {"Potential Loyalist", {3, 5, 1, 5, 1, 5}},
+    {"Need Attention", {2, 3, 2, 3, 2, 3}},
+    {"About To Sleep", {2, 3, 1, 2, 1, 2}},
+    {"Can't Lose Them", {1, 1, 4, 5, 4, 5}},
+    {"At Risk", {1, 2, 2, 5, 2, 5}},
+    {"Lost", {1, 1, 1, 1, 1, 1}},
+    {"Hibernating", {1, 2, 1, 5, 1, 5}},
+};
+
 /* "rf10-v1": the R x F grid of the widely circulated regular-expression
  * segment map (seg_map = {r'[1-2][1-2]': 'hibernating', ...}); M ignored. */
 static const preset_rule rf10_v1[] = {
@@ -137,6 +155,7 @@ static const struct {
 } presets[] = {
     {"rfm11-v1", rfm11_v1, sizeof rfm11_v1 / sizeof rfm11_v1[0]},
     {"rf10-v1", rf10_v1, sizeof rf10_v1 / sizeof rf10_v1[0]},
+    {"rfm11-v2", rfm11_v2, sizeof rfm11_v2 / sizeof rfm11_v2[0]},
 };
 #define N_PRESETS (sizeof presets / sizeof presets[0])
 
@@ -168,7 +187,8 @@ SCRM_EXPORT int scrm_segment_map_preset(scrm_segment_map **out, const char *name
         return SCRM_OK;
     }
     return scrm__error(SCRM_ENOTFOUND, -1,
-                       "scrm_segment_map_preset: no preset '%s' (known: rfm11-v1, rf10-v1)", name);
+                       "scrm_segment_map_preset: no preset '%s' (known: rfm11-v2, rfm11-v1, "
+                       "rf10-v1)", name);
 }
 
 SCRM_EXPORT int scrm_segment_map_copy(scrm_segment_map **out, const scrm_segment_map *map)
@@ -245,16 +265,27 @@ SCRM_EXPORT uint32_t scrm_segment_map_bins(const scrm_segment_map *map)
     return map ? map->bins : 0;
 }
 
-SCRM_EXPORT int32_t scrm_segment_map_match(const scrm_segment_map *map, uint32_t r, uint32_t f,
-                                           uint32_t m)
+/* The first rule matching (r, f, m); M is not looked at when use_m is 0. */
+static int32_t match(const scrm_segment_map *map, uint32_t r, uint32_t f, uint32_t m, int use_m)
 {
     if (!map)
         return -1;
     for (uint32_t i = 0; i < map->n; i++) {
         const rule *u = &map->rules[i];
-        if (r >= u->lo[0] && r <= u->hi[0] && f >= u->lo[1] && f <= u->hi[1] && m >= u->lo[2] &&
-            m <= u->hi[2])
+        if (r >= u->lo[0] && r <= u->hi[0] && f >= u->lo[1] && f <= u->hi[1] &&
+            (!use_m || (m >= u->lo[2] && m <= u->hi[2])))
             return (int32_t)i;
     }
     return -1;
+}
+
+SCRM_EXPORT int32_t scrm_segment_map_match(const scrm_segment_map *map, uint32_t r, uint32_t f,
+                                           uint32_t m)
+{
+    return match(map, r, f, m, 1);
+}
+
+int32_t scrm__segment_map_match_rf(const scrm_segment_map *map, uint32_t r, uint32_t f)
+{
+    return match(map, r, f, 0, 0);
 }

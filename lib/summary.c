@@ -120,8 +120,10 @@ static uint32_t distinct_days(int32_t *d, uint32_t k, uint32_t *tmp)
     return c;
 }
 
-/* Days of an unsorted partition: group the order days by customer, count. */
-static void days_by_grouping(scrm__summary_scratch *s, const scrm__part_view *v, int64_t off)
+/* Days of an unsorted partition: group the order days (of the rows before
+ * cut) by customer, count. */
+static void days_by_grouping(scrm__summary_scratch *s, const scrm__part_view *v, int64_t off,
+                             int64_t cut)
 {
     uint32_t nc = v->n_cust, acc = 0;
     for (uint32_t c = 0; c < nc; c++) {
@@ -132,17 +134,21 @@ static void days_by_grouping(scrm__summary_scratch *s, const scrm__part_view *v,
     s->off[nc] = acc;
     for (SCRM__EACH_SEG(*v, g))
         for (uint64_t i = 0; i < g->n; i++)
-            if (g->amount[i] >= 0)
+            if (g->amount[i] >= 0 && g->time[i] < cut)
                 s->day[s->acc[g->cust[i]].days++] = (int32_t)scrm__day_in_range(g->time[i], off);
     for (uint32_t c = 0; c < nc; c++)
         s->acc[c].days = distinct_days(s->day + s->off[c], s->off[c + 1] - s->off[c], s->tmp);
 }
 
-void scrm__summary_part(scrm__summary *sum, scrm__summary_scratch *s, const scrm__part_view *v)
+/* The summary of the rows with time < cut (INT64_MAX: all rows); returns
+ * the number of rows left out. */
+static inline __attribute__((always_inline)) uint64_t
+summary_part(scrm__summary *sum, scrm__summary_scratch *s, const scrm__part_view *v, int64_t cut)
 {
     const uint32_t nc = v->n_cust;
     const int64_t off = sum->utc_offset;
     int sorted = 1;
+    uint64_t skipped = 0;
     scrm__summary_acc *restrict acc = s->acc;
     for (uint32_t c = 0; c < nc; c++)
         acc[c] = (scrm__summary_acc){.first = INT64_MAX, .last = INT64_MIN,
@@ -153,6 +159,10 @@ void scrm__summary_part(scrm__summary *sum, scrm__summary_scratch *s, const scrm
         for (uint64_t i = 0; i < g->n; i++) {
             scrm__summary_acc *restrict x = &acc[cu[i]];
             const int64_t t = tm[i], a = am[i];
+            if (t >= cut) {
+                skipped++;
+                continue;
+            }
             x->last_row = t > x->last_row ? t : x->last_row;
             if (a < 0) {
                 x->overflow |= (uint32_t)__builtin_add_overflow(x->neg, a, &x->neg);
@@ -173,7 +183,7 @@ void scrm__summary_part(scrm__summary *sum, scrm__summary_scratch *s, const scrm
         }
     }
     if (!sorted)
-        days_by_grouping(s, v, off);
+        days_by_grouping(s, v, off, cut);
     int64_t bad = -1;
     for (uint32_t c = 0; c < nc; c++) {
         const uint32_t g = v->gid[c];
@@ -194,4 +204,16 @@ void scrm__summary_part(scrm__summary *sum, scrm__summary_scratch *s, const scrm
                !atomic_compare_exchange_weak(&sum->overflow, &cur, bad))
             ;
     }
+    return skipped;
+}
+
+void scrm__summary_part(scrm__summary *sum, scrm__summary_scratch *s, const scrm__part_view *v)
+{
+    summary_part(sum, s, v, INT64_MAX);
+}
+
+uint64_t scrm__summary_part_before(scrm__summary *sum, scrm__summary_scratch *s,
+                                   const scrm__part_view *v, int64_t cut)
+{
+    return summary_part(sum, s, v, cut);
 }

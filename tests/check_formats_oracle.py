@@ -13,9 +13,9 @@ pandas (issue 11, "Dates and numbers").
   column names: the space delimiter and gzip are detected.
 
 Definitions (include/shopcrm/rfm.h): an order is a row with amount >= 0,
-a refund one below; recency_days = day(as_of) - day(last order) (of the
-last refund for refund-only customers), as_of = the day after the last
-row; frequency = orders; monetary = the sum of all amounts.
+a refund one below; recency_days = day(as_of) - day(last order), as_of =
+the day after the last row; frequency = orders; monetary = the sum of all
+amounts. Refund-only customers (no order) are not scored: not in the output.
 
 usage: check_formats_oracle.py SHOPCRM DATA_DIR
 """
@@ -52,7 +52,9 @@ def expected_rfm(df):
     out = {}
     for cust, g in df.groupby("customer", sort=False):
         orders = g[g["order"]]
-        last = int((orders if len(orders) else g)["day"].max())
+        if not len(orders):
+            continue
+        last = int(orders["day"].max())
         out[cust] = (as_of - last, int(len(orders)), int(g["amount"].sum()))
     return out
 

@@ -2,7 +2,9 @@
 """Oracle test of scrm_rfm_compute() against pandas.
 
 Computes recency, frequency, monetary, the three scoring methods, edges,
-rfm11-v1 segments and the segment summary with pandas, from the definitions
+rfm11-v2 segments, the segment summary, who is scored (refund-only
+customers and, with a past as_of, the snapshot of the rows before it) and the
+degenerate-dimension flags with pandas, from the definitions
 in include/shopcrm/rfm.h, and compares them with what tests/rfm_dump prints
 for the same data and options.
 
@@ -26,20 +28,22 @@ import pandas as pd
 
 QUANTILE, NTILE, FIXED = 0, 1, 2
 
-# rfm11-v1 in evaluation order (include/shopcrm/rfm.h)
+# rfm11-v2 in evaluation order (include/shopcrm/rfm.h): rfm11-v1 with
+# Potential Loyalist and Hibernating widened to every F and M
 RFM11 = [
     ("Champions", 4, 5, 4, 5, 4, 5),
     ("Loyal Customers", 2, 5, 3, 5, 3, 5),
     ("New Customers", 4, 5, 1, 1, 1, 1),
     ("Promising", 3, 4, 1, 1, 1, 1),
-    ("Potential Loyalist", 3, 5, 1, 3, 1, 3),
+    ("Potential Loyalist", 3, 5, 1, 5, 1, 5),
     ("Need Attention", 2, 3, 2, 3, 2, 3),
     ("About To Sleep", 2, 3, 1, 2, 1, 2),
     ("Can't Lose Them", 1, 1, 4, 5, 4, 5),
     ("At Risk", 1, 2, 2, 5, 2, 5),
     ("Lost", 1, 1, 1, 1, 1, 1),
-    ("Hibernating", 1, 2, 1, 2, 1, 2),
+    ("Hibernating", 1, 2, 1, 5, 1, 5),
 ]
+NOT_SCORED = -2
 
 failures = []
 
@@ -95,8 +99,16 @@ def make_synthetic():
 def expected(df, method, N, freq_days, mean, off, as_of, edges):
     d = df.copy()
     d["day"] = (d["time"] + off) // 86400
-    custs = pd.Index(sorted(d["customer"].unique()))
+    allc = pd.Index(sorted(d["customer"].unique()))
+    if as_of is None:
+        as_of = (int(d["day"].max()) + 1) * 86400 - off
+    rows_after = int((d["time"] >= as_of).sum())
+    d = d[d["time"] < as_of]  # the snapshot at as_of
     pos = d[d["amount"] >= 0]
+    # scored: an order before as_of; refund-only: refunds only
+    custs = pd.Index(sorted(pos["customer"].unique()))
+    ronly = pd.Index(sorted(set(d["customer"].unique()) - set(custs)))
+    ronly_rev = int(d[d["customer"].isin(ronly)]["amount"].sum())
     rev = d.groupby("customer")["amount"].sum().reindex(custs)
     if freq_days:
         freq = pos.groupby("customer")["day"].nunique()
@@ -104,9 +116,7 @@ def expected(df, method, N, freq_days, mean, off, as_of, edges):
         freq = pos.groupby("customer").size()
     freq = freq.reindex(custs, fill_value=0).astype(np.int64)
     last = pos.groupby("customer")["day"].max().reindex(custs)
-    last = last.fillna(d.groupby("customer")["day"].max().reindex(custs)).astype(np.int64)
-    if as_of is None:
-        as_of = (int(d["day"].max()) + 1) * 86400 - off
+    last = last.astype(np.int64)
     as_of_day = (as_of + off) // 86400
     rec = as_of_day - last
     revf = rev.astype(np.float64)
@@ -117,9 +127,11 @@ def expected(df, method, N, freq_days, mean, off, as_of, edges):
         mon = revf
     n = len(custs)
     vals = {"R": rec, "F": freq, "M": mon}
-    scores, eds = {}, {}
+    scores, eds, deg, maj = {}, {}, {}, {}
     for dim in "RFM":
         v = vals[dim]
+        top = v.value_counts().max() if n else 0
+        maj[dim] = top / n if 2 * top > n else 0.0
         if method == QUANTILE:
             s = -v if dim == "R" else v
             sc = 1 + (N * (s.rank(method="min").astype(np.int64) - 1)) // n
@@ -150,6 +162,12 @@ def expected(df, method, N, freq_days, mean, off, as_of, edges):
                 sel = v[sc > k]
                 row.append(np.nan if sel.empty else float(sel.max() if dim == "R" else sel.min()))
             eds[dim] = row
+        flags = 1 if maj[dim] > 0 else 0
+        e = eds[dim]
+        if method != FIXED and n and any(np.isnan(e[k]) or (k and e[k] == e[k - 1])
+                                         for k in range(N - 1)):
+            flags |= 2
+        deg[dim] = flags
     seg = pd.Series(-1, index=custs)
     if N == 5:
         R, F, M = scores["R"], scores["F"], scores["M"]
@@ -157,8 +175,23 @@ def expected(df, method, N, freq_days, mean, off, as_of, edges):
             _, a, b, c, e, g, h = RFM11[idx]
             m = (R >= a) & (R <= b) & (F >= c) & (F <= e) & (M >= g) & (M <= h)
             seg[m] = idx
+    # the customers not scored: refund-only ones by the definitions (frequency
+    # 0, recency from the last refund, monetary = revenue), the others 0
+    rd = d[d["customer"].isin(ronly)]
+    r_rev = rd.groupby("customer")["amount"].sum().reindex(ronly)
+    r_rec = as_of_day - rd.groupby("customer")["day"].max().reindex(ronly)
+    absent = allc.difference(custs).difference(ronly)
+    z = pd.Series(0, index=absent, dtype=np.int64)
+    rec = pd.concat([rec, r_rec, z])
+    freq = pd.concat([freq, pd.Series(0, index=ronly, dtype=np.int64), z])
+    rev = pd.concat([rev, r_rev, z])
+    mon = pd.concat([mon, r_rev.astype(np.float64), z.astype(np.float64)])
+    for dim in "RFM":
+        scores[dim] = pd.concat([scores[dim], pd.Series(0, index=ronly.append(absent))])
+    seg_all = pd.concat([seg, pd.Series(NOT_SCORED, index=ronly.append(absent))])
     return dict(as_of=as_of, rec=rec, freq=freq, mon=mon, rev=rev, scores=scores, edges=eds,
-                seg=seg, n=n)
+                seg=seg_all, n=n, all=len(allc), rows_after=rows_after, ronly=len(ronly),
+                ronly_rev=ronly_rev, deg=deg, maj=maj)
 
 
 def parse_dump(text, strings):
@@ -167,6 +200,10 @@ def parse_dump(text, strings):
         f = line.split(" ")
         if f[0] == "as_of":
             out["as_of"] = int(f[1])
+        elif f[0] == "scored":
+            out["scored"] = tuple(int(x) for x in f[1:])
+        elif f[0] == "degenerate":
+            out["deg"] = {"RFM"[k]: (int(f[1 + 2 * k]), float(f[2 + 2 * k])) for k in range(3)}
         elif f[0] == "edges":
             out["edges"][f[1]] = [float(x) for x in f[2:]]
         elif f[0] == "cust":
@@ -198,7 +235,15 @@ def run_case(dump, csv_path, df, strings, method, N, fd, mean, off, as_of, threa
     got = parse_dump(res.stdout, strings)
     exp = expected(df, method, N, fd, mean, off, as_of, edges)
     check(got["as_of"] == exp["as_of"], label + ": as_of %d != %d" % (got["as_of"], exp["as_of"]))
-    check(len(got["cust"]) == exp["n"], label + ": customer count")
+    check(len(got["cust"]) == exp["all"], label + ": customer count")
+    want = (exp["n"], exp["ronly"], exp["ronly_rev"], exp["rows_after"])
+    check(got["scored"] == want, "%s: scored, refund-only, their revenue, rows after as_of: "
+          "got %s want %s" % (label, got["scored"], want))
+    for d in "RFM":
+        gd, gm = got["deg"][d]
+        check(gd == exp["deg"][d] and same_float(gm, exp["maj"][d], 1e-15),
+              "%s: degenerate %s: got %s want %s" % (label, d, got["deg"][d],
+                                                    (exp["deg"][d], exp["maj"][d])))
     bad = 0
     for c in exp["rec"].index:
         g = got["cust"].get(c)
@@ -219,6 +264,7 @@ def run_case(dump, csv_path, df, strings, method, N, fd, mean, off, as_of, threa
     n = exp["n"]
     for s, (cnt, rev, *stats) in got["seg"].items():
         m = seg == s
+        check(s != NOT_SCORED, "a summary entry for the customers not scored")
         k = int(m.sum())
         check(cnt == k, "%s: segment %d count %d != %d" % (label, s, cnt, k))
         check(rev == int(exp["rev"][m].sum()), "%s: segment %d revenue" % (label, s))
@@ -252,6 +298,17 @@ def main():
                 run_case(dump, spath, syn, True, method, N, 1, 1, 3600, syn_as_of, 2)
         run_case(dump, cpath, cd, False, QUANTILE, 5, 0, 0, 0,
                  calendar.timegm((1998, 12, 31, 12, 0, 0)), 1)
+        # RFM at past dates: the snapshot of the rows before as_of (real
+        # CDNOW orders; mid-day, a day boundary, and before most first orders)
+        for as_of in (calendar.timegm((1997, 9, 30, 12, 0, 0)),
+                      calendar.timegm((1998, 1, 1, 0, 0, 0)),
+                      calendar.timegm((1997, 1, 20, 0, 0, 0))):
+            for method in (QUANTILE, NTILE):
+                run_case(dump, cpath, cd, False, method, 5, 1, 0, 0, as_of, 2)
+        run_case(dump, spath, syn, True, NTILE, 5, 0, 1, -10800,
+                 int(syn["time"].quantile(0.6)), 2)
+        run_case(dump, spath, syn, True, FIXED, 5, 0, 0, 0, int(syn["time"].quantile(0.3)), 1,
+                 fixed_syn)
         run_case(dump, cpath, cd, False, FIXED, 5, 0, 0, 0, None, 2, fixed_cd)
         run_case(dump, spath, syn, True, FIXED, 5, 1, 1, -10800, syn_as_of, 1, fixed_syn)
     if failures:

@@ -112,6 +112,15 @@ int main(int argc, char **argv)
         die("compute", err);
 
     printf("as_of %" PRId64 "\n", scrm_rfm_as_of(r));
+    printf("scored %" PRIu32 " %" PRIu64 " %" PRId64 " %" PRIu64 "\n", scrm_rfm_scored_count(r),
+           scrm_rfm_refund_only_count(r), scrm_rfm_refund_only_revenue(r),
+           scrm_rfm_rows_after_as_of(r));
+    printf("degenerate");
+    for (int d = 0; d < 3; d++) {
+        printf(" %d ", scrm_rfm_degenerate(r, d));
+        print_double(scrm_rfm_majority_share(r, d));
+    }
+    putchar('\n');
     static const char dims[3] = {'R', 'F', 'M'};
     for (int d = 0; d < 3; d++) {
         printf("edges %c", dims[d]);

@@ -24,6 +24,7 @@ SMALL = os.path.join(ROOT, "tests", "data", "cli_small.csv")
 SAMPLE = os.path.join(ROOT, "examples", "data", "cdnow_orders.csv")
 DATA = os.path.join(ROOT, "tests", "data")
 COHORTS = os.path.join(ROOT, "tests", "data", "cli_cohorts.csv")
+DATA = os.path.join(ROOT, "tests", "data")
 
 try:
     import pandas as pd
@@ -43,21 +44,21 @@ def run(*args, **kw):
 # Hand-worked RFM of cli_small.csv with the defaults (as of 2024-04-01, the day
 # after the last order 2024-03-31; quantile scores 1 + floor(5 c / 8), c = the
 # number of customers strictly worse):
-#   cust last order  recency  freq  monetary   R F M  rfm11-v1 segment
+#   cust last order  recency  freq  monetary   R F M  rfm11-v2 segment (rfm11-v1)
 #   1    2024-03-01    31       3     40.50     4 5 4  Champions
-#   2    2024-01-20    72       1     30.00     1 1 3  (unassigned)   (refund 03-15 is not an order)
+#   2    2024-01-20    72       1     30.00     1 1 3  Hibernating  (unassigned; refund 03-15 is not an order)
 #   3    2024-02-28    33       2     12.25     2 4 2  At Risk
 #   4    2024-02-15    46       2     38.00     2 4 4  Loyal Customers
-#   5    2024-03-30     2       1    100.00     4 1 5  (unassigned)
+#   5    2024-03-30     2       1    100.00     4 1 5  Potential Loyalist (unassigned)
 #   6    2024-01-01    91       1      7.77     1 1 1  Lost
 #   7    2024-02-29    32       1     15.00     3 1 2  Potential Loyalist
 #   8    2024-03-31     1       1      3.33     5 1 1  New Customers
 SMALL_RFM = {
     "1": (31, 3, "40.50", 4, 5, 4, "Champions"),
-    "2": (72, 1, "30.00", 1, 1, 3, ""),
+    "2": (72, 1, "30.00", 1, 1, 3, "Hibernating"),
     "3": (33, 2, "12.25", 2, 4, 2, "At Risk"),
     "4": (46, 2, "38.00", 2, 4, 4, "Loyal Customers"),
-    "5": (2, 1, "100.00", 4, 1, 5, ""),
+    "5": (2, 1, "100.00", 4, 1, 5, "Potential Loyalist"),
     "6": (91, 1, "7.77", 1, 1, 1, "Lost"),
     "7": (32, 1, "15.00", 3, 1, 2, "Potential Loyalist"),
     "8": (1, 1, "3.33", 5, 1, 1, "New Customers"),
@@ -271,8 +272,161 @@ class CliTest(unittest.TestCase):
         self.assertEqual(out["customers"], 0)
         self.assertEqual(out["unassigned"], 0)
 
-    def test_as_of_before_last_order_is_a_data_error(self):
-        self.fails(1, "rfm", SMALL, "--as-of", "2024-03-01")
+    def test_as_of_before_last_order_scores_the_snapshot(self):
+        # the snapshot of the whole file at 2024-03-01 is the RFM of the rows
+        # dated before it (filtered here with the csv module), as of that date
+        with open(SMALL, newline="") as f:
+            rows = list(csv.reader(f))
+        kept = [rows[0]] + [r for r in rows[1:] if r[1] < "2024-03-01"]
+        early = self.write("early.csv", "".join(",".join(r) + "\n" for r in kept))
+        a, b = os.path.join(self.dir, "a.csv"), os.path.join(self.dir, "b.csv")
+        r = self.ok("rfm", SMALL, "--as-of", "2024-03-01", "--out", a)
+        self.ok("rfm", early, "--as-of", "2024-03-01", "--out", b)
+        with open(a) as fa, open(b) as fb:
+            self.assertEqual(fa.read(), fb.read())
+        left = len(rows) - len(kept)
+        self.assertIn(f"as of 2024-03-01: {left} rows at or after it left out", r.stdout)
+        self.assertEqual(len(read_rows(a)[1]), 6)
+        self.assertIn("not scored: 2 customers without an order before 2024-03-01", r.stdout)
+        out = json.loads(self.ok("rfm", SMALL, "--as-of", "2024-03-01", "--json").stdout)
+        self.assertEqual((out["customers"], out["scored"], out["rows_after_as_of"]),
+                         (8, 6, left))
+
+    # ---- rfm on real data (issue 11) ----
+
+    OLIST = ("--customer-col", "cliente", "--time-col", "data_compra", "--amount-col", "valor",
+             "--decimal-comma")
+    CDNOW = ("--customer-col", "customer", "--amount-col", "dollars")
+
+    def test_rfm_default_segments_name_every_customer_on_olist_and_cdnow(self):
+        for path, opts in ((os.path.join(DATA, "olist_orders_br.csv"), self.OLIST),
+                           (os.path.join(DATA, "rfm_cdnow_sample.csv"), self.CDNOW)):
+            with self.subTest(path=path):
+                r = self.ok("rfm", path, *opts)
+                self.assertIn("segments rfm11-v2", r.stdout)
+                self.assertNotIn("(unassigned)", r.stdout)
+                out = json.loads(self.ok("rfm", path, *opts, "--json").stdout)
+                self.assertEqual(out["unassigned"], 0)
+                self.assertEqual(sum(s["customers"] for s in out["segments"]), out["scored"])
+                # the published rfm11-v1 leaves customers out on the same data
+                r = self.ok("rfm", path, *opts, "--segments", "rfm11-v1")
+                self.assertIn("(unassigned)", r.stdout)
+
+    @unittest.skipIf(pd is None, "pandas not available")
+    def test_rfm_refund_only_customers_reported_apart_online_retail(self):
+        path = os.path.join(DATA, "online_retail_rows11001_12000.csv")
+        opts = ("--customer-col", "CustomerID", "--time-col", "InvoiceDate",
+                "--quantity-col", "Quantity", "--price-col", "UnitPrice")
+        out_csv = os.path.join(self.dir, "rfm.csv")
+        r = self.ok("rfm", path, *opts, "--out", out_csv)
+        df = pd.read_csv(path, dtype={"CustomerID": str}, keep_default_na=False)
+        cents = (df.Quantity * (df.UnitPrice * 100).round().astype(int)).astype(int)
+        g = pd.DataFrame({"c": df.CustomerID, "a": cents}).groupby("c").a
+        ronly = g.max()[g.max() < 0].index  # no line with amount >= 0: no order
+        self.assertIn("15864", ronly)       # its one line is a cancellation
+        refunds = int(g.sum()[ronly].sum())
+        money = "%s%d.%02d" % ("-" if refunds < 0 else "", abs(refunds) // 100, abs(refunds) % 100)
+        self.assertIn(f"not scored: {len(ronly)} refund-only customers (refunds, no order), "
+                      f"refunds {money} (in no segment)", r.stdout)
+        _, rows = read_rows(out_csv)
+        keys = {row[0] for row in rows}
+        self.assertNotIn("15864", keys)
+        self.assertEqual(keys, set(g.max().index) - set(ronly))
+        out = json.loads(self.ok("rfm", path, *opts, "--json").stdout)
+        self.assertEqual(out["refund_only"]["customers"], len(ronly))
+        self.assertAlmostEqual(out["refund_only"]["refunds"], refunds / 100)
+        self.assertEqual(out["scored"], len(keys))
+        # no segment holds their refunds: the segments add up to the scored revenue
+        scored = int(g.sum().drop(ronly).sum())
+        self.assertAlmostEqual(sum(s["revenue"] for s in out["segments"]), scored / 100)
+
+    @unittest.skipIf(pd is None, "pandas not available")
+    def test_rfm_degenerate_frequency_warned_on_olist(self):
+        path = os.path.join(DATA, "olist_orders_br.csv")
+        r = self.ok("rfm", path, *self.OLIST)
+        df = pd.read_csv(path, sep=";")
+        counts = df.groupby("cliente").size()
+        share = counts.value_counts().max() / len(counts)
+        self.assertGreater(share, 0.5)
+        self.assertIn("warning: F is degenerate: %.1f%% of the %d scored customers share one "
+                      "value" % (100 * share, len(counts)), r.stderr)
+        self.assertIn("--frequency days", r.stderr)
+        out = json.loads(self.ok("rfm", path, *self.OLIST, "--json").stdout)
+        self.assertTrue(out["degenerate"]["f"]["majority"])
+        self.assertAlmostEqual(out["degenerate"]["f"]["majority_share"], share)
+        self.assertFalse(out["degenerate"]["m"]["majority"])
+
+    @unittest.skipIf(pd is None, "pandas not available")
+    def test_rfm_count_only_grocery_matches_pandas(self):
+        path = os.path.join(DATA, "grocery_elog.csv")
+        opts = ("--customer-col", "cust", "--amount-col", "none")
+        out_csv = os.path.join(self.dir, "rfm.csv")
+        r = self.ok("rfm", path, *opts, "--out", out_csv)
+        self.assertIn("no amounts (count-only)", r.stderr)
+        self.assertIn("segments rf10-v1, no amounts (R and F only)", r.stdout)
+        self.assertNotIn("revenue", r.stdout)
+        header, rows = read_rows(out_csv)
+        self.assertEqual(header, ["customer", "recency_days", "frequency", "r", "f", "segment"])
+        df = pd.read_csv(path, parse_dates=["date"])
+        as_of = df.date.max() + pd.Timedelta(days=1)
+        g = df.groupby("cust").date
+        want = pd.DataFrame({"recency_days": (as_of - g.max()).dt.days, "frequency": g.size()})
+        n = len(want)
+
+        def score(s):  # rfm.h quantile: 1 + (N * (rank_min - 1)) // n
+            return (1 + (5 * (s.rank(method="min") - 1)) // n).astype(int)
+
+        want["r"], want["f"] = score(-want.recency_days), score(want.frequency)
+        rf10 = [("Hibernating", 1, 2, 1, 2), ("At Risk", 1, 2, 3, 4), ("Can't Lose", 1, 2, 5, 5),
+                ("About To Sleep", 3, 3, 1, 2), ("Need Attention", 3, 3, 3, 3),
+                ("Loyal Customers", 3, 4, 4, 5), ("Promising", 4, 4, 1, 1),
+                ("New Customers", 5, 5, 1, 1), ("Potential Loyalists", 4, 5, 2, 3),
+                ("Champions", 5, 5, 4, 5)]
+        want["segment"] = [next(nm for nm, a, b, c, d in rf10 if a <= R <= b and c <= F <= d)
+                           for R, F in zip(want.r, want.f)]
+        got = pd.DataFrame(rows, columns=header).astype(
+            {"customer": int, "recency_days": int, "frequency": int, "r": int, "f": int})
+        got = got.set_index("customer")
+        self.assertEqual(list(got.index), sorted(want.index))  # customer key order
+        for col in ("recency_days", "frequency", "r", "f", "segment"):
+            self.assertEqual(list(got[col]), list(want.sort_index()[col]), col)
+        out = json.loads(self.ok("rfm", path, *opts, "--json").stdout)
+        self.assertEqual(out["monetary"], "absent")
+        self.assertFalse(out["load"]["amounts"])
+        self.assertNotIn("revenue", out)
+        self.assertNotIn("m", out["edges"])
+        # KPIs and cohorts: money is absent, not 0
+        k = self.ok("kpi", path, *opts)
+        self.assertRegex(k.stdout, r"\nrevenue +absent\n")
+        self.assertRegex(k.stdout, r"\norders +10483\n")
+        kj = json.loads(self.ok("kpi", path, *opts, "--json").stdout)
+        self.assertIsNone(kj["revenue"])
+        self.assertEqual(kj["orders"], 10483)
+        c = self.fails(1, "cohorts", path, *opts, "--metric", "revenue")
+        self.assertIn("no amounts", c.stderr)
+
+    def test_rfm_out_rows_in_customer_key_order(self):
+        for path, opts, conv in ((os.path.join(DATA, "rfm_cdnow_sample.csv"), self.CDNOW, int),
+                                 (os.path.join(DATA, "olist_orders_br.csv"), self.OLIST,
+                                  lambda k: k.encode())):
+            with self.subTest(path=path):
+                out = os.path.join(self.dir, "o.csv")
+                self.ok("rfm", path, *opts, "--out", out)
+                keys = [conv(row[0]) for row in read_rows(out)[1]]
+                self.assertEqual(keys, sorted(keys))  # numeric / bytewise
+                self.ok("rfm", path, *opts, "--out", out, "--threads", "1")
+                self.assertEqual([conv(row[0]) for row in read_rows(out)[1]], keys)
+
+    def test_rfm_edges_not_finite_say_so(self):
+        for v in ("nan", "1,2,inf,4", "1,nan"):
+            with self.subTest(edges=v):
+                r = self.fails(2, "rfm", SMALL, "--edges-r", "1,2,3,4", "--edges-f", "1,2,3,4",
+                               "--edges-m", v)
+                self.assertIn("is not a finite number", r.stderr)
+        r = self.fails(2, "rfm", SMALL, "--edges-m", "1,2,3,4,5,6,7,8,9,10")
+        self.assertIn("more than 9 edges", r.stderr)
+        r = self.fails(2, "rfm", SMALL, "--edges-m", "1,x")
+        self.assertIn("not a comma-separated list of numbers", r.stderr)
 
     # ---- rfm ----
 
@@ -288,7 +442,7 @@ class CliTest(unittest.TestCase):
         # the summary table and the load report
         self.assertIn("as of 2024-04-01", r.stdout)
         self.assertIn("Champions", r.stdout)
-        self.assertIn("(unassigned)", r.stdout)
+        self.assertNotIn("(unassigned)", r.stdout)  # rfm11-v2 names every cell
         self.assertRegex(r.stderr, r"loaded .*cli_small\.csv: 13 rows, 8 customers, 0 skipped"
                                    r".*0 rejected; time format iso")
 
@@ -320,6 +474,14 @@ class CliTest(unittest.TestCase):
 
     def test_rfm_json_summary(self):
         r = self.ok("rfm", SMALL, "--json")
+        out = json.loads(r.stdout)
+        self.assertEqual(out["segment_map"], "rfm11-v2")
+        self.assertEqual((out["unassigned"], out["scored"]), (0, 8))
+        self.assertEqual(out["refund_only"], {"customers": 0, "refunds": 0.0})
+        self.assertEqual(out["rows_after_as_of"], 0)
+        self.assertEqual(out["degenerate"]["f"], {"majority": True, "edges_collapse": True,
+                                                  "majority_share": 0.625})
+        r = self.ok("rfm", SMALL, "--json", "--segments", "rfm11-v1")
         out = json.loads(r.stdout)  # exactly one JSON object on stdout
         self.assertEqual(r.stdout.count("\n"), 1)
         self.assertEqual(out["command"], "rfm")
@@ -361,10 +523,14 @@ class CliTest(unittest.TestCase):
         _, rows = read_rows(out)
         got = {row[0]: int(row[1]) for row in rows}
         self.assertEqual(got, {k: v[0] + 10 for k, v in SMALL_RFM.items()})
-        # the same day as the last order is allowed: recency 0 for customer 8
-        self.ok("rfm", SMALL, "--as-of", "20240331", "--out", out)
+        # later on the day of the last order: recency 0 for customer 8; at the
+        # start of that day its order is not yet in the snapshot: not scored
+        self.ok("rfm", SMALL, "--as-of", "2024-03-31T23:59", "--out", out)
         _, rows = read_rows(out)
         self.assertEqual({row[0]: int(row[1]) for row in rows}["8"], 0)
+        self.ok("rfm", SMALL, "--as-of", "20240331", "--out", out)
+        _, rows = read_rows(out)
+        self.assertNotIn("8", {row[0] for row in rows})
 
     def test_rfm_bins_change_scores_and_drop_default_segments(self):
         out = os.path.join(self.dir, "b.csv")

@@ -1812,6 +1812,63 @@ static void test_olist_brazilian_format(void **state)
 /* A load records its currency digits as the dataset's (writers of money use
  * them); other digits than those of the orders already held are refused and
  * change nothing; a rejected first load leaves the digits as they were. */
+/* A CSV file without amounts (amount_column "none" or NULL) loads into a
+ * count-only dataset; a load that fails after a first window was appended
+ * leaves the dataset as it was, its amounts mode included. */
+static void test_count_only_load_and_rollback(void **state)
+{
+    (void)state;
+    static const char ok[] = "cust,date\n1,2024-01-01\n1,2024-01-05\n2,2024-01-03\n";
+    for (int k = 0; k < 2; k++) {
+        scrm_dataset *ds = NULL;
+        assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+        scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+        o.customer_column = "cust";
+        o.amount_column = k ? NULL : "none";
+        scrm_csv_report *rep = NULL;
+        assert_int_equal(scrm_csv_load_buffer(&rep, ds, ok, strlen(ok), &o), SCRM_OK);
+        assert_int_equal(scrm_dataset_order_count(ds), 3);
+        assert_int_equal(scrm_dataset_has_amounts(ds), 0);
+        scrm_csv_report_free(rep);
+        /* a file with amounts into it: refused, nothing added */
+        static const char with[] = "cust,date,amount\n3,2024-01-02,1.00\n";
+        o.amount_column = "amount";
+        rep = NULL;
+        assert_int_equal(scrm_csv_load_buffer(&rep, ds, with, strlen(with), &o), SCRM_EINVAL);
+        assert_null(rep);
+        assert_int_equal(scrm_dataset_order_count(ds), 3);
+        scrm_dataset_free(ds);
+    }
+    /* many small windows, the last row bad: the first windows were appended
+     * (count-only) and are rolled back, so amounts may come next */
+    size_t cap = 64 + 400 * 24, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len += (size_t)sprintf(text, "cust,date\n");
+    for (int i = 0; i < 400; i++)
+        len += (size_t)sprintf(text + len, "%d,2024-01-%02d\n", i % 37, 1 + i % 28);
+    len += (size_t)sprintf(text + len, "9,not-a-date\n");
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.customer_column = "cust";
+    o.amount_column = "none";
+    stream_set(&(struct stream_cfg){256, 64, 2}, &o);
+    scrm_csv_report *rep = NULL;
+    assert_int_equal(scrm_csv_load_buffer(&rep, ds, text, len, &o), SCRM_EPARSE);
+    stream_restore();
+    assert_int_equal(scrm_dataset_order_count(ds), 0);
+    assert_int_equal(scrm_dataset_has_amounts(ds), 1);
+    static const char with[] = "cust,date,amount\n3,2024-01-02,1.00\n";
+    o = (scrm_csv_options)SCRM_CSV_OPTIONS_INIT;
+    o.customer_column = "cust";
+    assert_int_equal(scrm_csv_load_buffer(&rep, ds, with, strlen(with), &o), SCRM_OK);
+    assert_int_equal(scrm_dataset_has_amounts(ds), 1);
+    scrm_csv_report_free(rep);
+    scrm_dataset_free(ds);
+    free(text);
+}
+
 static void test_load_sets_the_dataset_minor_digits(void **state)
 {
     (void)state;
@@ -2501,6 +2558,7 @@ int main(void)
         cmocka_unit_test(test_binary_input_is_refused_not_read_as_a_header),
         cmocka_unit_test(test_gzip_allocation_failure_at_each_n_changes_nothing),
         cmocka_unit_test(test_cdnow_master_gz_as_published),
+        cmocka_unit_test(test_count_only_load_and_rollback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -265,11 +265,11 @@ static void oom_run(const oom_case *c)
 static scrm_dataset *ds_u64, *ds_str;          /* warm (summary built) */
 static scrm_dataset *ds_even, *ds_odd;         /* disjoint halves, for merges */
 static scrm_dataset *cold;                     /* fresh for each attempt */
-static scrm_rfm *rfm_ref, *rfm_str_ref, *rfm_out;
+static scrm_rfm *rfm_ref, *rfm_str_ref, *rfm_out, *rfm_past_ref;
 static scrm_kpi *kpi_ref, *kpi_out;
 static scrm_cohorts *coh_ref, *coh_even, *coh_odd, *coh_merged_ref, *coh_out;
 static scrm_segment_map *map_out, *map_handle;
-static scrm_rfm_options rfm_opt;
+static scrm_rfm_options rfm_opt, rfm_past_opt;
 static scrm_kpi_options kpi_opt;
 static scrm_cohorts_options coh_opt;
 static char tmpdir[64];
@@ -296,6 +296,17 @@ static void rfm_ok(void)
 {
     assert_ptr_not_equal(rfm_out, SENT(scrm_rfm));
     assert_same_rfm(rfm_out, rfm_ref);
+    scrm_rfm_free(rfm_out);
+    rfm_out = SENT(scrm_rfm);
+}
+/* -- rfm at a past as_of (a snapshot: its own pass, customers not scored) -- */
+static int rfm_past_call(void) { return scrm_rfm_compute(&rfm_out, ds_u64, &rfm_past_opt); }
+static void rfm_past_ok(void)
+{
+    assert_ptr_not_equal(rfm_out, SENT(scrm_rfm));
+    assert_same_rfm(rfm_out, rfm_past_ref);
+    assert_int_equal(scrm_rfm_rows_after_as_of(rfm_out), scrm_rfm_rows_after_as_of(rfm_past_ref));
+    assert_int_equal(scrm_rfm_scored_count(rfm_out), scrm_rfm_scored_count(rfm_past_ref));
     scrm_rfm_free(rfm_out);
     rfm_out = SENT(scrm_rfm);
 }
@@ -554,6 +565,15 @@ static void test_rfm_compute_warm(void **s)
     (void)s;
     oom_run(&(oom_case){"scrm_rfm_compute", rfm_setup, rfm_call, rfm_unchanged, rfm_ok, NULL, 0, 0});
 }
+static void test_rfm_compute_past_as_of(void **s)
+{
+    (void)s;
+    /* the reference left some customers out (the compacted ranking path) */
+    assert_true(scrm_rfm_scored_count(rfm_past_ref) < scrm_rfm_customer_count(rfm_past_ref));
+    assert_true(scrm_rfm_rows_after_as_of(rfm_past_ref) > 0);
+    oom_run(&(oom_case){"scrm_rfm_compute (past as_of)", rfm_setup, rfm_past_call, rfm_unchanged,
+                        rfm_past_ok, NULL, 0, 0});
+}
 static void test_rfm_compute_cold(void **s)
 {
     (void)s;
@@ -658,6 +678,9 @@ static int group_setup(void **s)
     ds_odd = make_ds(0, 0, NROWS, 1);
     rfm_opt = (scrm_rfm_options)SCRM_RFM_OPTIONS_INIT;
     rfm_opt.threads = 2;
+    rfm_past_opt = rfm_opt;
+    rfm_past_opt.method = SCRM_RFM_METHOD_NTILE;
+    rfm_past_opt.as_of = INT64_C(852076800) + 200 * 86400;
     kpi_opt = (scrm_kpi_options)SCRM_KPI_OPTIONS_INIT;
     kpi_opt.start = INT64_C(852076800) + 100 * 86400;
     kpi_opt.end = INT64_C(852076800) + 400 * 86400;
@@ -665,6 +688,7 @@ static int group_setup(void **s)
     coh_opt.threads = 2;
     /* references, on handles that never saw a failure; they warm the summaries */
     if (scrm_rfm_compute(&rfm_ref, ds_u64, &rfm_opt) || scrm_rfm_compute(&rfm_str_ref, ds_str, &rfm_opt) ||
+        scrm_rfm_compute(&rfm_past_ref, ds_u64, &rfm_past_opt) ||
         scrm_kpi_compute(&kpi_ref, ds_u64, &kpi_opt) || scrm_cohorts_compute(&coh_ref, ds_u64, &coh_opt) ||
         scrm_cohorts_compute(&coh_even, ds_even, &coh_opt) ||
         scrm_cohorts_compute(&coh_odd, ds_odd, &coh_opt) ||
@@ -716,6 +740,7 @@ static int group_teardown(void **s)
 {
     (void)s;
     scrm_rfm_free(rfm_ref);
+    scrm_rfm_free(rfm_past_ref);
     scrm_rfm_free(rfm_str_ref);
     scrm_kpi_free(kpi_ref);
     scrm_cohorts_free(coh_ref);
@@ -742,6 +767,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfm_compute_warm),
         cmocka_unit_test(test_rfm_compute_cold),
+        cmocka_unit_test(test_rfm_compute_past_as_of),
         cmocka_unit_test(test_kpi_compute_warm),
         cmocka_unit_test(test_kpi_compute_cold),
         cmocka_unit_test(test_cohorts_compute_warm),

@@ -61,10 +61,16 @@ static const row hand[] = {
     {60, 7, 10, 700}, {10, 0, 9, 1000}, {70, 0, 12, 100000}, {30, 1, 8, 5000},
     {30, 2, 8, 5000}, {40, 3, 1, 0},    {40, 4, 1, -300},    {10, 5, 2, 2000},
     {80, 5, 3, 2500}, {50, 6, 4, -200}, {60, 7, 20, 800},    {60, 8, 5, 900},
-    {10, 9, 1, 500},  {20, 9, 23, 100},
+    {10, 9, 1, 500},  {20, 9, 23, 100},  {50, 6, 4, 0},
 };
 #define NHAND (sizeof hand / sizeof hand[0])
 static const uint64_t hand_keys[8] = {10, 20, 30, 40, 50, 60, 70, 80};
+
+static void tmp_path(char *buf, size_t n, const char *name)
+{
+    snprintf(buf, n, "%s/scrm_test_rfm_%ld_%s", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (long)getpid(), name);
+}
 
 static uint32_t idx_of(const scrm_dataset *ds, uint64_t key)
 {
@@ -109,7 +115,7 @@ static void test_values_hand_worked(void **state)
     assert_int_equal(scrm_rfm_bins(r), 5);
     assert_true(scrm_rfm_as_of(r) == (B + 10) * DAY);
     static const int32_t rec[8] = {1, 1, 8, 7, 4, 2, 10, 5};
-    static const uint32_t freq[8] = {3, 1, 2, 1, 0, 3, 1, 1};
+    static const uint32_t freq[8] = {3, 1, 2, 1, 1, 3, 1, 1};
     static const int64_t rev[8] = {3500, 100, 10000, -300, -200, 2400, 100000, 2500};
     for (int k = 0; k < 8; k++) {
         uint32_t i = idx_of(ds, hand_keys[k]);
@@ -157,7 +163,23 @@ static void test_segments_and_summary_hand_worked(void **state)
     (void)state;
     scrm_dataset *ds = make_ds(hand, NHAND);
     scrm_rfm *r = NULL;
+    /* the default, rfm11-v2: every customer in a segment; 60 (4,4,2) Potential
+     * Loyalist, 70 (1,1,5) and 80 (2,1,3) Hibernating (v1 leaves them out) */
     assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
+    static const int32_t want2[8] = {0, 4, 7, 6, 3, 4, 10, 10};
+    for (int k = 0; k < 8; k++)
+        assert_int_equal(scrm_rfm_segments(r)[idx_of(ds, hand_keys[k])], want2[k]);
+    assert_int_equal(scrm_rfm_unassigned_count(r), 0);
+    assert_int_equal(scrm_rfm_segment_customers(r)[4], 2);
+    assert_true(scrm_rfm_segment_revenue(r)[10] == 100000 + 2500);
+    scrm_rfm_free(r);
+    r = NULL;
+    scrm_segment_map *v1 = NULL;
+    assert_int_equal(scrm_segment_map_preset(&v1, "rfm11-v1"), SCRM_OK);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.segments = v1;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    scrm_segment_map_free(v1);
     /* rfm11-v1 order: 0 CH, 1 LC, 2 NC, 3 PR, 4 PL, 5 NA, 6 AS, 7 CL, 8 AR, 9 LO, 10 HI.
      * 10 (4,4,4) Champions; 20 (4,1,2) Potential Loyalist; 30 (1,4,4) Can't Lose Them;
      * 40 (2,1,1) About To Sleep; 50 (3,1,1) Promising; 60 (4,4,2), 70 (1,1,5),
@@ -213,15 +235,15 @@ static void test_ntile_scores_hand_worked(void **state)
      * 2-3 -> 2, 4-5 -> 3, 6 -> 4, 7 -> 5.
      * R order (recency desc, key asc): 70 30 40 80 50 60 10 20. */
     static const uint8_t R[8] = {4, 5, 1, 2, 3, 3, 1, 2};
-    /* F order (freq asc, key asc): 50 20 40 70 80 30 10 60. */
-    static const uint8_t F[8] = {4, 1, 3, 2, 1, 5, 2, 3};
+    /* F order (freq asc, key asc): 20 40 50 70 80 30 10 60. */
+    static const uint8_t F[8] = {4, 1, 3, 1, 2, 5, 2, 3};
     /* M order: 40 50 20 60 80 10 30 70. */
     static const uint8_t M[8] = {3, 2, 4, 1, 1, 2, 5, 3};
     check_scores(r, ds, SCRM_RFM_R, R);
     check_scores(r, ds, SCRM_RFM_F, F);
     check_scores(r, ds, SCRM_RFM_M, M);
     /* edges: first customer in that order with score > k:
-     * R: 40 (7), 50 (4), 10 (1), 20 (1); F: 40 (1), 80 (1), 10 (3), 60 (3). */
+     * R: 40 (7), 50 (4), 10 (1), 20 (1); F: 50 (1), 80 (1), 10 (3), 60 (3). */
     static const double eR[4] = {7, 4, 1, 1}, eF[4] = {1, 1, 3, 3};
     check_edges(r, SCRM_RFM_R, eR, 4);
     check_edges(r, SCRM_RFM_F, eF, 4);
@@ -475,15 +497,15 @@ static void test_frequency_days_and_monetary_mean(void **state)
     scrm_rfm *r = NULL;
     assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
     /* days: 60 bought twice on day 7 and once on day 8: 2 days; others as orders */
-    static const uint32_t freq[8] = {3, 1, 2, 1, 0, 2, 1, 1};
-    /* mean: revenue / frequency; 50 has frequency 0: its revenue */
+    static const uint32_t freq[8] = {3, 1, 2, 1, 1, 2, 1, 1};
+    /* mean: revenue / frequency (50: an order of 0 and a refund of -200) */
     static const double mon[8] = {3500.0 / 3, 100, 5000, -300, -200, 1200, 100000, 2500};
     for (int k = 0; k < 8; k++) {
         uint32_t i = idx_of(ds, hand_keys[k]);
         assert_int_equal(scrm_rfm_frequency(r)[i], freq[k]);
         assert_true(scrm_rfm_monetary(r)[i] == mon[k]);
     }
-    /* F quantile: 50 (0) c0; 20,40,70,80 (1) c1; 30,60 (2) c5 -> 4; 10 (3) c7 -> 5 */
+    /* F quantile: 20,40,50,70,80 (1) c0; 30,60 (2) c5 -> 4; 10 (3) c7 -> 5 */
     static const uint8_t F[8] = {5, 1, 4, 1, 1, 4, 1, 1};
     check_scores(r, ds, SCRM_RFM_F, F);
     scrm_rfm_free(r);
@@ -552,31 +574,275 @@ static void test_distinct_days_unsorted_rows(void **state)
     scrm_dataset_free(ds);
 }
 
-static void test_as_of_explicit_and_too_early(void **state)
+static void test_as_of_past_scores_the_snapshot(void **state)
 {
     (void)state;
     scrm_dataset *ds = make_ds(hand, NHAND);
     scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
     scrm_rfm *r = NULL;
-    /* 20 days later: every recency grows by 10 */
+    /* 20 days later: every recency grows by 10, nothing left out */
     o.as_of = (B + 20) * DAY + 5 * 3600;
     assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
     assert_true(scrm_rfm_as_of(r) == o.as_of);
     assert_int_equal(scrm_rfm_recency_days(r)[idx_of(ds, 70)], 20);
     assert_int_equal(scrm_rfm_recency_days(r)[idx_of(ds, 10)], 11);
+    assert_int_equal(scrm_rfm_rows_after_as_of(r), 0);
+    assert_int_equal(scrm_rfm_scored_count(r), 8);
     scrm_rfm_free(r);
-    /* the last order's own day is allowed: recency 0 */
+    /* the start of the last day: its two rows (10 at 01:00, 20 at 23:00) are
+     * left out; 20 has no other row, so is not scored; 10 keeps days 0 and 5 */
     o.as_of = (B + 9) * DAY;
     assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
-    assert_int_equal(scrm_rfm_recency_days(r)[idx_of(ds, 20)], 0);
+    assert_int_equal(scrm_rfm_rows_after_as_of(r), 2);
+    assert_int_equal(scrm_rfm_scored_count(r), 7);
+    assert_int_equal(scrm_rfm_refund_only_count(r), 0);
+    uint32_t i10 = idx_of(ds, 10), i20 = idx_of(ds, 20);
+    assert_int_equal(scrm_rfm_segments(r)[i20], SCRM_RFM_NOT_SCORED);
+    assert_int_equal(scrm_rfm_recency_days(r)[i20], 0);
+    assert_int_equal(scrm_rfm_frequency(r)[i20], 0);
+    assert_true(scrm_rfm_revenue(r)[i20] == 0);
+    for (int d = 0; d < 3; d++)
+        assert_int_equal(scrm_rfm_scores(r, d)[i20], 0);
+    assert_int_equal(scrm_rfm_recency_days(r)[i10], 4);
+    assert_int_equal(scrm_rfm_frequency(r)[i10], 2);
+    assert_true(scrm_rfm_revenue(r)[i10] == 3000);
+    /* the summary counts the 7 scored customers only */
+    uint64_t total = 0;
+    for (uint32_t s = 0; s <= 11; s++)
+        total += scrm_rfm_segment_customers(r)[s];
+    assert_int_equal(total, 7);
     scrm_rfm_free(r);
-    /* the day before: an error naming both dates; nothing written */
-    r = NULL;
-    o.as_of = (B + 9) * DAY - 1;
-    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_ERANGE);
-    assert_null(r);
-    assert_non_null(strstr(scrm_last_error(), "1997-05-27"));
-    assert_non_null(strstr(scrm_last_error(), "1997-05-28"));
+    /* 02:00 on the last day: 10's 01:00 order is in (recency 0), 20's is not */
+    o.as_of = (B + 9) * DAY + 2 * 3600;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    assert_int_equal(scrm_rfm_rows_after_as_of(r), 1);
+    assert_int_equal(scrm_rfm_recency_days(r)[i10], 0);
+    assert_int_equal(scrm_rfm_frequency(r)[i10], 3);
+    assert_int_equal(scrm_rfm_segments(r)[i20], SCRM_RFM_NOT_SCORED);
+    scrm_rfm_free(r);
+    /* day 1: only the day-0 orders of 10 and 70 are before it */
+    o.as_of = (B + 1) * DAY;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    assert_int_equal(scrm_rfm_scored_count(r), 2);
+    assert_int_equal(scrm_rfm_rows_after_as_of(r), NHAND - 2);
+    assert_true(scrm_rfm_revenue(r)[i10] == 1000);
+    assert_true(scrm_rfm_revenue(r)[idx_of(ds, 70)] == 100000);
+    scrm_rfm_free(r);
+    /* before every row: nobody is scored, the result is still complete */
+    o.as_of = B * DAY;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    assert_int_equal(scrm_rfm_customer_count(r), 8);
+    assert_int_equal(scrm_rfm_scored_count(r), 0);
+    assert_int_equal(scrm_rfm_rows_after_as_of(r), NHAND);
+    assert_true(isnan(scrm_rfm_edges(r, SCRM_RFM_F)[0]));
+    assert_int_equal(scrm_rfm_degenerate(r, SCRM_RFM_F), 0);
+    scrm_rfm_free(r);
+    /* threads do not change a snapshot */
+    o.as_of = (B + 6) * DAY + 7;
+    scrm_rfm *a = NULL, *b = NULL;
+    o.threads = 1;
+    assert_int_equal(scrm_rfm_compute(&a, ds, &o), SCRM_OK);
+    o.threads = 7;
+    assert_int_equal(scrm_rfm_compute(&b, ds, &o), SCRM_OK);
+    assert_memory_equal(scrm_rfm_recency_days(a), scrm_rfm_recency_days(b), 8 * sizeof(int32_t));
+    assert_memory_equal(scrm_rfm_segments(a), scrm_rfm_segments(b), 8 * sizeof(int32_t));
+    assert_int_equal(scrm_rfm_rows_after_as_of(a), scrm_rfm_rows_after_as_of(b));
+    scrm_rfm_free(a);
+    scrm_rfm_free(b);
+    scrm_dataset_free(ds);
+}
+
+static void test_refund_only_customers_not_scored(void **state)
+{
+    (void)state;
+    /* the hand data plus 90: one refund of -12.50 and nothing else (as Online
+     * Retail's 15864), and 95: two refunds */
+    row rows[NHAND + 3];
+    memcpy(rows, hand, sizeof hand);
+    rows[NHAND] = (row){90, 3, 2, -1250};
+    rows[NHAND + 1] = (row){95, 1, 2, -100};
+    rows[NHAND + 2] = (row){95, 2, 2, -50};
+    scrm_dataset *ds = make_ds(rows, NHAND + 3);
+    scrm_rfm *r = NULL, *h = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_rfm_customer_count(r), 10);
+    assert_int_equal(scrm_rfm_scored_count(r), 8);
+    assert_int_equal(scrm_rfm_refund_only_count(r), 2);
+    assert_true(scrm_rfm_refund_only_revenue(r) == -1250 - 150);
+    uint32_t i90 = idx_of(ds, 90);
+    assert_int_equal(scrm_rfm_segments(r)[i90], SCRM_RFM_NOT_SCORED);
+    assert_int_equal(scrm_rfm_frequency(r)[i90], 0);
+    assert_int_equal(scrm_rfm_recency_days(r)[i90], 7); /* day 3 to day 10 */
+    assert_true(scrm_rfm_revenue(r)[i90] == -1250);
+    for (int d = 0; d < 3; d++)
+        assert_int_equal(scrm_rfm_scores(r, d)[i90], 0);
+    /* the 8 scored customers get exactly the scores of the data without 90, 95 */
+    scrm_dataset *hd = make_ds(hand, NHAND);
+    assert_int_equal(scrm_rfm_compute(&h, hd, NULL), SCRM_OK);
+    for (int k = 0; k < 8; k++) {
+        uint32_t a = idx_of(ds, hand_keys[k]), b = idx_of(hd, hand_keys[k]);
+        for (int d = 0; d < 3; d++)
+            assert_int_equal(scrm_rfm_scores(r, d)[a], scrm_rfm_scores(h, d)[b]);
+        assert_int_equal(scrm_rfm_segments(r)[a], scrm_rfm_segments(h)[b]);
+    }
+    for (int d = 0; d < 3; d++)
+        for (int k = 0; k < 4; k++)
+            assert_true(scrm_rfm_edges(r, d)[k] == scrm_rfm_edges(h, d)[k] ||
+                        (isnan(scrm_rfm_edges(r, d)[k]) && isnan(scrm_rfm_edges(h, d)[k])));
+    /* in no segment, no audience, no CSV row; their refunds in no segment */
+    int64_t seg_rev = 0;
+    for (uint32_t s = 0; s <= 11; s++)
+        seg_rev += scrm_rfm_segment_revenue(r)[s];
+    assert_true(seg_rev == 3500 + 100 + 10000 - 300 - 200 + 2400 + 100000 + 2500);
+    assert_true(scrm_rfm_segment_stat(r, SCRM_RFM_STAT_SHARE)[0] == 1.0 / 8);
+    int32_t all[12];
+    for (int s = 0; s < 11; s++)
+        all[s] = s;
+    all[11] = -1;
+    uint64_t count = 0;
+    assert_int_equal(scrm_rfm_audience(NULL, 0, &count, r, all, 12), SCRM_OK);
+    assert_int_equal(count, 8);
+    char path[512];
+    tmp_path(path, sizeof path, "refund.csv");
+    assert_int_equal(scrm_rfm_write_csv(r, ds, path), SCRM_OK);
+    char *s = slurp(path);
+    assert_null(strstr(s, "\n90,"));
+    assert_null(strstr(s, "\n95,"));
+    free(s);
+    remove(path);
+    scrm_rfm_free(r);
+    scrm_rfm_free(h);
+    scrm_dataset_free(hd);
+    scrm_dataset_free(ds);
+}
+
+static void test_degenerate_dimensions_flagged(void **state)
+{
+    (void)state;
+    /* hand data: F values 3,1,2,1,1,3,1,1: five of eight share 1 (> half);
+     * quantile F edges [2, 2, 2, NaN] collapse. R and M have no majority;
+     * M's edges are distinct, R's are too (7, 4, 2) but the last is NaN. */
+    scrm_dataset *ds = make_ds(hand, NHAND);
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_rfm_degenerate(r, SCRM_RFM_F),
+                     SCRM_RFM_DEGENERATE_MAJORITY | SCRM_RFM_DEGENERATE_EDGES);
+    assert_true(scrm_rfm_majority_share(r, SCRM_RFM_F) == 5.0 / 8);
+    assert_int_equal(scrm_rfm_degenerate(r, SCRM_RFM_M), 0);
+    assert_true(scrm_rfm_majority_share(r, SCRM_RFM_M) == 0.0);
+    assert_int_equal(scrm_rfm_degenerate(r, SCRM_RFM_R), SCRM_RFM_DEGENERATE_EDGES);
+    assert_int_equal(scrm_rfm_degenerate(r, 3), 0);
+    assert_true(scrm_rfm_majority_share(NULL, 0) == 0.0);
+    scrm_rfm_free(r);
+    /* exactly half is not a majority: 1,1,2,3 */
+    static const row half[] = {{1, 0, 0, 10}, {2, 0, 0, 10}, {3, 0, 0, 20}, {4, 0, 0, 30}};
+    ds = (scrm_dataset_free(ds), make_ds(half, 4));
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.method = SCRM_RFM_METHOD_FIXED;
+    const double e[4] = {1, 2, 3, 4};
+    o.r_edges = o.f_edges = o.m_edges = e;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    assert_int_equal(scrm_rfm_degenerate(r, SCRM_RFM_M), 0); /* fixed: no edge flag */
+    /* all four have recency 1 and frequency 1 */
+    assert_int_equal(scrm_rfm_degenerate(r, SCRM_RFM_F), SCRM_RFM_DEGENERATE_MAJORITY);
+    assert_true(scrm_rfm_majority_share(r, SCRM_RFM_R) == 1.0);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+static void test_count_only_dataset_has_no_monetary_dimension(void **state)
+{
+    (void)state;
+    /* the hand data's customers and times, appended without amounts */
+    uint64_t k[NHAND];
+    int64_t t[NHAND];
+    for (size_t i = 0; i < NHAND; i++) {
+        k[i] = hand[i].key;
+        t[i] = (B + hand[i].day) * DAY + hand[i].hour * 3600;
+    }
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_has_amounts(ds), 1); /* nothing says otherwise yet */
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, NHAND, k, t, NULL, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_has_amounts(ds), 0);
+    assert_int_equal(scrm_dataset_has_amounts(NULL), 1);
+    /* the other kind of rows is refused, the dataset unchanged */
+    int64_t amt = 100;
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 1, k, t, &amt, NULL, NULL), SCRM_EINVAL);
+    assert_non_null(strstr(scrm_last_error(), "without amounts"));
+    assert_int_equal(scrm_dataset_order_count(ds), NHAND);
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_rfm_has_monetary(r), 0);
+    /* every row is an order (without amounts there are no refunds) */
+    static const uint32_t freq[8] = {3, 1, 2, 2, 2, 3, 1, 1};
+    const uint8_t *m = scrm_rfm_scores(r, SCRM_RFM_M);
+    for (int j = 0; j < 8; j++) {
+        uint32_t i = idx_of(ds, hand_keys[j]);
+        assert_int_equal(scrm_rfm_frequency(r)[i], freq[j]);
+        assert_true(isnan(scrm_rfm_monetary(r)[i]));
+        assert_true(scrm_rfm_revenue(r)[i] == 0);
+        assert_int_equal(m[i], 0);
+        /* R x F: the segment is rf10-v1's cell of (R, F) */
+        int32_t want = scrm_segment_map_match(scrm_rfm_segment_map(r),
+                                              scrm_rfm_scores(r, SCRM_RFM_R)[i],
+                                              scrm_rfm_scores(r, SCRM_RFM_F)[i], 1);
+        assert_int_equal(scrm_rfm_segments(r)[i], want);
+    }
+    for (int k2 = 0; k2 < 4; k2++)
+        assert_true(isnan(scrm_rfm_edges(r, SCRM_RFM_M)[k2]));
+    assert_string_equal(scrm_segment_map_name(scrm_rfm_segment_map(r), 0), "Hibernating");
+    assert_int_equal(scrm_rfm_unassigned_count(r), 0);
+    assert_true(isnan(scrm_rfm_segment_stat(r, SCRM_RFM_STAT_MEAN_M)[0]));
+    assert_int_equal(scrm_rfm_degenerate(r, SCRM_RFM_M), 0);
+    assert_true(scrm_rfm_majority_share(r, SCRM_RFM_M) == 0.0);
+    scrm_rfm_free(r);
+    /* fixed edges and a past as_of without amounts: R and F as given, M 0;
+     * at day 5 only the rows of days 0..4 count (customers 10, 70, 30, 40) */
+    scrm_rfm_options fo = SCRM_RFM_OPTIONS_INIT;
+    const double er[4] = {2, 4, 7, 9}, ef[4] = {2, 3, 5, 10}, em[4] = {1, 2, 3, 4};
+    fo.method = SCRM_RFM_METHOD_FIXED;
+    fo.r_edges = er;
+    fo.f_edges = ef;
+    fo.m_edges = em;
+    fo.as_of = (B + 5) * DAY;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &fo), SCRM_OK);
+    assert_int_equal(scrm_rfm_scored_count(r), 4);
+    assert_int_equal(scrm_rfm_has_monetary(r), 0);
+    for (int j = 0; j < 8; j++) {
+        uint32_t i = idx_of(ds, hand_keys[j]);
+        assert_int_equal(scrm_rfm_scores(r, SCRM_RFM_M)[i], 0);
+    }
+    /* 30: days 1, 2: recency 3, frequency 2: R = 5 - #{2} = 4, F = 1 + #{2} = 2 */
+    assert_int_equal(scrm_rfm_scores(r, SCRM_RFM_R)[idx_of(ds, 30)], 4);
+    assert_int_equal(scrm_rfm_scores(r, SCRM_RFM_F)[idx_of(ds, 30)], 2);
+    assert_true(isnan(scrm_rfm_edges(r, SCRM_RFM_M)[0]));
+    assert_int_equal(scrm_rfm_segments(r)[idx_of(ds, 20)], SCRM_RFM_NOT_SCORED);
+    scrm_rfm_free(r);
+    /* a user map's M bounds are ignored: an M 5 box still matches */
+    scrm_segment_map *map = NULL;
+    assert_int_equal(scrm_segment_map_new(&map), SCRM_OK);
+    assert_int_equal(scrm_segment_map_add(map, "Any", 1, 10, 1, 10, 5, 5), SCRM_OK);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.segments = map;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    assert_int_equal(scrm_rfm_segment_customers(r)[0], 8);
+    scrm_segment_map_free(map);
+    /* the CSV has no monetary and m columns */
+    char path[512];
+    tmp_path(path, sizeof path, "count_only.csv");
+    assert_int_equal(scrm_rfm_write_csv(r, ds, path), SCRM_OK);
+    char *s = slurp(path);
+    assert_true(strncmp(s, "customer,recency_days,frequency,r,f,segment\n", 44) == 0);
+    assert_non_null(strstr(s, "\n10,1,3,"));
+    free(s);
+    remove(path);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+    /* and the other way round */
+    ds = make_ds(hand, NHAND);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 1, k, t, NULL, NULL, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_has_amounts(ds), 1);
     scrm_dataset_free(ds);
 }
 
@@ -811,6 +1077,66 @@ static void test_rfm11_every_segment_reachable_with_documented_counts(void **sta
     scrm_segment_map_free(m);
 }
 
+static void test_rfm11_v2_assigns_every_cell(void **state)
+{
+    (void)state;
+    /* docs/rfm.md's table of "rfm11-v2": (R, F) -> the segments of M = 1..5 */
+    static const struct {
+        uint32_t r, f;
+        const char *cells;
+    } table[25] = {
+        {5, 5, "PL PL LC CH CH"},
+        {5, 4, "PL PL LC CH CH"},
+        {5, 3, "PL PL LC LC LC"},
+        {5, 2, "PL PL PL PL PL"},
+        {5, 1, "NC PL PL PL PL"},
+        {4, 5, "PL PL LC CH CH"},
+        {4, 4, "PL PL LC CH CH"},
+        {4, 3, "PL PL LC LC LC"},
+        {4, 2, "PL PL PL PL PL"},
+        {4, 1, "NC PL PL PL PL"},
+        {3, 5, "PL PL LC LC LC"},
+        {3, 4, "PL PL LC LC LC"},
+        {3, 3, "PL PL LC LC LC"},
+        {3, 2, "PL PL PL PL PL"},
+        {3, 1, "PR PL PL PL PL"},
+        {2, 5, "HI AR LC LC LC"},
+        {2, 4, "HI AR LC LC LC"},
+        {2, 3, "HI NA LC LC LC"},
+        {2, 2, "AS NA NA AR AR"},
+        {2, 1, "AS AS HI HI HI"},
+        {1, 5, "HI AR AR CL CL"},
+        {1, 4, "HI AR AR CL CL"},
+        {1, 3, "HI AR AR AR AR"},
+        {1, 2, "HI AR AR AR AR"},
+        {1, 1, "LO HI HI HI HI"},
+    };
+    static const char *const abbr[11] = {"CH", "LC", "NC", "PR", "PL", "NA",
+                                         "AS", "CL", "AR", "LO", "HI"};
+    scrm_segment_map *v1 = NULL, *v2 = NULL;
+    assert_int_equal(scrm_segment_map_preset(&v1, "rfm11-v1"), SCRM_OK);
+    assert_int_equal(scrm_segment_map_preset(&v2, "rfm11-v2"), SCRM_OK);
+    assert_int_equal(scrm_segment_map_count(v2), 11);
+    assert_int_equal(scrm_segment_map_bins(v2), 5);
+    for (uint32_t s = 0; s < 11; s++) /* same names, same indices */
+        assert_string_equal(scrm_segment_map_name(v2, s), scrm_segment_map_name(v1, s));
+    int seen = 0;
+    for (int k = 0; k < 25; k++)
+        for (uint32_t m = 1; m <= 5; m++) {
+            int32_t s = scrm_segment_map_match(v2, table[k].r, table[k].f, m);
+            assert_true(s >= 0 && s < 11);
+            if (strncmp(table[k].cells + 3 * (m - 1), abbr[s], 2) != 0)
+                fail_msg("rfm11-v2 cell (%u,%u,%u): got %s, the table says %.2s", table[k].r,
+                         table[k].f, m, abbr[s], table[k].cells + 3 * (m - 1));
+            int32_t s1 = scrm_segment_map_match(v1, table[k].r, table[k].f, m);
+            assert_true(s1 < 0 || s1 == s); /* v1's cells keep their segment */
+            seen++;
+        }
+    assert_int_equal(seen, 125);
+    scrm_segment_map_free(v1);
+    scrm_segment_map_free(v2);
+}
+
 static void test_rf10_partitions_the_grid(void **state)
 {
     (void)state;
@@ -835,9 +1161,10 @@ static void test_rf10_partitions_the_grid(void **state)
     scrm_segment_map_free(m);
     assert_string_equal(scrm_segment_map_preset_name(0), "rfm11-v1");
     assert_string_equal(scrm_segment_map_preset_name(1), "rf10-v1");
-    assert_null(scrm_segment_map_preset_name(2));
+    assert_string_equal(scrm_segment_map_preset_name(2), "rfm11-v2");
+    assert_null(scrm_segment_map_preset_name(3));
     m = (scrm_segment_map *)(uintptr_t)0x99;
-    assert_int_equal(scrm_segment_map_preset(&m, "rfm11-v2"), SCRM_ENOTFOUND);
+    assert_int_equal(scrm_segment_map_preset(&m, "rfm11-v3"), SCRM_ENOTFOUND);
     assert_true(m == (scrm_segment_map *)(uintptr_t)0x99);
 }
 
@@ -905,8 +1232,13 @@ static void test_audience_indices(void **state)
     (void)state;
     scrm_dataset *ds = make_ds(hand, NHAND);
     scrm_rfm *r = NULL;
-    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
-    /* Champions (10) and the unassigned (60, 70, 80) */
+    scrm_segment_map *v1 = NULL;
+    assert_int_equal(scrm_segment_map_preset(&v1, "rfm11-v1"), SCRM_OK);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.segments = v1;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    scrm_segment_map_free(v1);
+    /* rfm11-v1: Champions (10) and the unassigned (60, 70, 80) */
     int32_t segs[2] = {0, -1};
     uint64_t count = 0;
     assert_int_equal(scrm_rfm_audience(NULL, 0, &count, r, segs, 2), SCRM_OK);
@@ -938,12 +1270,6 @@ static void test_audience_indices(void **state)
     assert_int_equal(count, 77);
     scrm_rfm_free(r);
     scrm_dataset_free(ds);
-}
-
-static void tmp_path(char *buf, size_t n, const char *name)
-{
-    snprintf(buf, n, "%s/scrm_test_rfm_%ld_%s", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-             (long)getpid(), name);
 }
 
 static void test_audience_csv_escapes_formulas(void **state)
@@ -1021,19 +1347,16 @@ static void test_write_csv_hand_worked(void **state)
         "20,1,1,1.00,4,1,2,Potential Loyalist\n",
         "30,8,2,100.00,1,4,4,Can't Lose Them\n",
         "40,7,1,-3.00,2,1,1,About To Sleep\n",
-        "50,4,0,-2.00,3,1,1,Promising\n",
-        "60,2,3,24.00,4,4,2,\n",
-        "70,10,1,1000.00,1,1,5,\n",
-        "80,5,1,25.00,2,1,3,\n",
+        "50,4,1,-2.00,3,1,1,Promising\n",
+        "60,2,3,24.00,4,4,2,Potential Loyalist\n",
+        "70,10,1,1000.00,1,1,5,Hibernating\n",
+        "80,5,1,25.00,2,1,3,Hibernating\n",
     };
-    size_t total = 0;
-    for (size_t k = 0; k < 9; k++) {
-        if (!strstr(s, lines[k]))
-            fail_msg("missing line %s in:\n%s", lines[k], s);
-        total += strlen(lines[k]);
-    }
-    assert_int_equal(strlen(s), total);
-    assert_true(strncmp(s, lines[0], strlen(lines[0])) == 0);
+    /* rows in customer key order (docs/rfm.md), whatever the index order */
+    char want[1024] = "";
+    for (size_t k = 0; k < 9; k++)
+        strcat(want, lines[k]);
+    assert_string_equal(s, want);
     free(s);
     remove(path);
     scrm_rfm_free(r);
@@ -1528,13 +1851,17 @@ int main(void)
         cmocka_unit_test(test_frequency_days_and_monetary_mean),
         cmocka_unit_test(test_utc_offset_moves_days_across_midnight),
         cmocka_unit_test(test_distinct_days_unsorted_rows),
-        cmocka_unit_test(test_as_of_explicit_and_too_early),
+        cmocka_unit_test(test_as_of_past_scores_the_snapshot),
+        cmocka_unit_test(test_refund_only_customers_not_scored),
+        cmocka_unit_test(test_degenerate_dimensions_flagged),
+        cmocka_unit_test(test_count_only_dataset_has_no_monetary_dimension),
         cmocka_unit_test(test_fixed_edges),
         cmocka_unit_test(test_large_recency_range_uses_radix),
         cmocka_unit_test(test_quantile_scores_follow_the_definition),
         cmocka_unit_test(test_revenue_overflow),
         cmocka_unit_test(test_empty_dataset_gives_empty_result),
         cmocka_unit_test(test_rfm11_every_segment_reachable_with_documented_counts),
+        cmocka_unit_test(test_rfm11_v2_assigns_every_cell),
         cmocka_unit_test(test_rf10_partitions_the_grid),
         cmocka_unit_test(test_segment_map_add_validates),
         cmocka_unit_test(test_custom_map_reports_unassigned),

@@ -81,8 +81,13 @@ int parse_list(const char *s, double *out, int max, int *n_out)
         char *end;
         errno = 0;
         double v = strtod(p, &end);
-        if (end == p || errno || !isfinite(v) || n == max)
-            return -1;
+        if (n == max)
+            return LIST_TOO_LONG;
+        if (end == p || (*end != '\0' && *end != ','))
+            return LIST_NOT_NUMBER;
+        /* strtod reads "nan", "inf" and overflows to HUGE_VAL: numbers, not finite ones */
+        if (errno || !isfinite(v))
+            return LIST_NOT_FINITE;
         out[n++] = v;
         if (*end == '\0')
             break;

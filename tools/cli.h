@@ -89,6 +89,9 @@ void cli_command_list(char *buf, size_t cap);
 
 int pick(const char *v, const char *const *names, int n);
 int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
+/* A comma-separated list of at most max finite numbers: 0, or why not
+ * (nothing written to *n_out then). */
+enum { LIST_NOT_NUMBER = -1, LIST_NOT_FINITE = -2, LIST_TOO_LONG = -3 };
 int parse_list(const char *s, double *out, int max, int *n_out);
 int parse_offset(const char *s, int64_t *out);
 

@@ -343,6 +343,13 @@ static int run(const struct cli_input *in)
     if (status)
         return status;
     memset(&v, 0, sizeof v);
+    if (!scrm_dataset_has_amounts(L.ds) && (a.metric == M_REVENUE || a.metric == M_LTV)) {
+        msg("%s: the file has no amounts (--amount-col none): --metric %s is absent; use "
+            "retention, customers or orders",
+            in->file, metric_names[a.metric]);
+        input_unload(&L);
+        return EXIT_DATA;
+    }
 
     scrm_cohorts_options o = SCRM_COHORTS_OPTIONS_INIT;
     o.unit = a.period;

@@ -61,13 +61,23 @@ static int check(const struct cli_command *c, const struct cli_input *in)
     return cli_window_resolve(c, &a.from, &a.to, in->utc_offset, 1);
 }
 
+/* A metric made of money: absent when the file has no amounts (--amount-col none). */
+static int money_metric(int m)
+{
+    int type = scrm_kpi_metric_type(m);
+    return type == SCRM_KPI_TYPE_MONEY || type == SCRM_KPI_TYPE_MONEY_MEAN ||
+           m == SCRM_KPI_NEW_REVENUE_SHARE || m == SCRM_KPI_RETURNING_REVENUE_SHARE;
+}
+
 /* A metric's value as a JSON value: counts as integers, money exact. */
-static void json_metric(FILE *out, const scrm_kpi *k, int m, uint32_t digits)
+static void json_metric(FILE *out, const scrm_kpi *k, int m, uint32_t digits, int has_amounts)
 {
     int type = scrm_kpi_metric_type(m);
     int64_t x;
     char money[SCRM_MONEY_TEXT_MAX];
-    if (type == SCRM_KPI_TYPE_COUNT && scrm_kpi_count(&x, k, m) == SCRM_OK) {
+    if (!has_amounts && money_metric(m)) {
+        fputs("null", out);
+    } else if (type == SCRM_KPI_TYPE_COUNT && scrm_kpi_count(&x, k, m) == SCRM_OK) {
         fprintf(out, "%" PRId64, x);
     } else if (type == SCRM_KPI_TYPE_MONEY && scrm_kpi_count(&x, k, m) == SCRM_OK) {
         money_text(money, sizeof money, x, digits);
@@ -80,12 +90,15 @@ static void json_metric(FILE *out, const scrm_kpi *k, int m, uint32_t digits)
 }
 
 /* A metric's value as a table cell. */
-static void cell_metric(char *cell, size_t cap, const scrm_kpi *k, int m, uint32_t digits)
+static void cell_metric(char *cell, size_t cap, const scrm_kpi *k, int m, uint32_t digits,
+                        int has_amounts)
 {
     int type = scrm_kpi_metric_type(m);
     double v = scrm_kpi_value(k, m);
     int64_t x;
-    if ((type == SCRM_KPI_TYPE_COUNT || type == SCRM_KPI_TYPE_MONEY) &&
+    if (!has_amounts && money_metric(m)) {
+        snprintf(cell, cap, "absent");
+    } else if ((type == SCRM_KPI_TYPE_COUNT || type == SCRM_KPI_TYPE_MONEY) &&
         scrm_kpi_count(&x, k, m) == SCRM_OK) {
         if (type == SCRM_KPI_TYPE_MONEY)
             money_text(cell, cap, x, digits);
@@ -153,7 +166,7 @@ static int run(const struct cli_input *in)
         printf(",\"lookback_days\":%lld", lookback);
         for (int m = 0; scrm_kpi_metric_name(m); m++) {
             printf(",\"%s\":", scrm_kpi_metric_name(m));
-            json_metric(stdout, k, m, L.minor_digits);
+            json_metric(stdout, k, m, L.minor_digits, scrm_dataset_has_amounts(L.ds));
         }
         fputs("}\n", stdout);
     } else {
@@ -161,7 +174,7 @@ static int run(const struct cli_input *in)
                a.from.text ? from : "start", a.to.text ? to : "end", lookback);
         for (int m = 0; scrm_kpi_metric_name(m); m++) {
             char cell[48];
-            cell_metric(cell, sizeof cell, k, m, L.minor_digits);
+            cell_metric(cell, sizeof cell, k, m, L.minor_digits, scrm_dataset_has_amounts(L.ds));
             printf("%-26s %16s\n", scrm_kpi_metric_name(m), cell);
         }
     }

@@ -13,10 +13,15 @@ static const char help[] =
     "Score every customer by recency (days since the last order), frequency and\n"
     "monetary value on 1..N (N = most recent / most frequent / highest), assign\n"
     "segments and print a segment summary (segment, customers, share, revenue,\n"
-    "mean R, F and M scores).\n"
+    "mean R, F and M scores). Customers without an order (refunds only) are not\n"
+    "scored and are reported apart; a dimension where one value is held by more\n"
+    "than half of the customers gets a warning. With --amount-col none (no\n"
+    "amounts) there is no M: segments come from R and F (default rf10).\n"
     "\n"
     "RFM options:\n"
-    "  --as-of DATE          analysis date (default: the day after the last order)\n"
+    "  --as-of DATE          analysis date (default: the day after the last order);\n"
+    "                        an earlier date scores the snapshot of the orders\n"
+    "                        before it (later rows are left out and counted)\n"
     "  --bins N              number of scores, 2..10 (default 5)\n"
     "  --method M            quantile|ntile|fixed (default quantile; ties share a\n"
     "                        score; ntile = SQL NTILE, ties broken by customer key)\n"
@@ -26,9 +31,13 @@ static const char help[] =
     "                        --method fixed; all three are then required)\n"
     "  --frequency F         orders|days: count orders or distinct days (default orders)\n"
     "  --monetary M          sum|mean: total or mean per order (default sum)\n"
-    "  --segments S          rfm11|rf10|none (default rfm11 with 5 bins, else none)\n"
+    "  --segments S          rfm11|rfm11-v1|rf10|none (default rfm11 with 5 bins, rf10\n"
+    "                        without amounts, else none); rfm11 = preset rfm11-v2,\n"
+    "                        every score cell named\n"
     "  --out F.csv           write customer,recency_days,frequency,monetary,r,f,m,segment\n"
-    "                        (monetary in major units, --minor-digits decimals); '-' =\n"
+    "                        for every scored customer in customer key order\n"
+    "                        (monetary in major units, --minor-digits decimals; no\n"
+    "                        monetary and m columns without amounts); '-' =\n"
     "                        stdout, the summary then goes to stderr\n"
     "\n";
 
@@ -75,9 +84,19 @@ static int apply(const struct cli_command *c, const struct cli_option *o, const 
     case O_EDGES_F:
     case O_EDGES_M: {
         int d = o->id - O_EDGES_R;
-        if (parse_list(v, a.edges[d], SCRM_RFM_MAX_BINS - 1, &a.n_edges[d]))
-            return usage_error(c, "%s: '%s' is not a list of at most %d numbers (a,b,c)", o->name,
-                               v, SCRM_RFM_MAX_BINS - 1);
+        switch (parse_list(v, a.edges[d], SCRM_RFM_MAX_BINS - 1, &a.n_edges[d])) {
+        case 0: break;
+        case LIST_NOT_FINITE:
+            return usage_error(c, "%s: '%s' holds a value that is not a finite number (nan, inf "
+                               "or out of range); edges are finite and strictly ascending",
+                               o->name, v);
+        case LIST_TOO_LONG:
+            return usage_error(c, "%s: '%s' has more than %d edges (at most bins - 1)", o->name, v,
+                               SCRM_RFM_MAX_BINS - 1);
+        default:
+            return usage_error(c, "%s: '%s' is not a comma-separated list of numbers (a,b,c)",
+                               o->name, v);
+        }
         break;
     }
     case O_FREQUENCY: {
@@ -91,9 +110,9 @@ static int apply(const struct cli_command *c, const struct cli_option *o, const 
         return cli_choice(c, &a.monetary_mode, o->name, v, names, values, 2);
     }
     case O_SEGMENTS: {
-        static const char *const names[] = {"rfm11", "rf10", "none"};
+        static const char *const names[] = {"rfm11", "rfm11-v1", "rf10", "none"};
         int i;
-        if (cli_choice(c, &i, o->name, v, names, NULL, 3))
+        if (cli_choice(c, &i, o->name, v, names, NULL, 4))
             return EXIT_USAGE;
         a.segments = names[i];
         break;
@@ -146,7 +165,8 @@ static const char *method_name(int m)
  * is the unassigned customers (shown only when there are some). */
 struct summary {
     const scrm_segment_map *sm;
-    uint32_t n_seg, n, bins;
+    uint32_t n_seg, n, bins, scored;
+    int has_m;
     const uint64_t *cust;
     const int64_t *rev;
     const double *share, *mean[3];
@@ -158,6 +178,8 @@ static void summary_of(struct summary *S, const scrm_rfm *r)
     S->sm = scrm_rfm_segment_map(r);
     S->n_seg = scrm_segment_map_count(S->sm);
     S->n = scrm_rfm_customer_count(r);
+    S->scored = scrm_rfm_scored_count(r);
+    S->has_m = scrm_rfm_has_monetary(r);
     S->bins = scrm_rfm_bins(r);
     S->cust = scrm_rfm_segment_customers(r);
     S->rev = scrm_rfm_segment_revenue(r);
@@ -166,21 +188,63 @@ static void summary_of(struct summary *S, const scrm_rfm *r)
         S->mean[d] = scrm_rfm_segment_stat(r, SCRM_RFM_STAT_MEAN_R + d);
 }
 
+static const char dim_names[3] = {'R', 'F', 'M'};
+
+/* What to use instead when a dimension is degenerate (docs/rfm.md). */
+static const char *const degenerate_hint[3] = {
+    "fixed edges (--edges-r 30,90,180,365)",
+    "--frequency days (same-day orders counted once), fixed edges (--edges-f 2,3,5,10: "
+    "one-time buyers all get F 1 instead of being split by key), or read R and M alone",
+    "fixed edges (--edges-m), or --segments rf10 (the R x F map, M ignored)",
+};
+
+/* A warning on stderr for each degenerate dimension (scrm_rfm_degenerate()). */
+static void warn_degenerate(const scrm_rfm *r, const struct summary *S, uint32_t digits)
+{
+    for (int d = 0; d < 3; d++) {
+        int flags = scrm_rfm_degenerate(r, d);
+        if (!flags)
+            continue;
+        char why[160] = "", edges[200] = "";
+        if (flags & SCRM_RFM_DEGENERATE_MAJORITY)
+            snprintf(why, sizeof why, "%.1f%% of the %u scored customers share one value",
+                     100.0 * scrm_rfm_majority_share(r, d), S->scored);
+        if (flags & SCRM_RFM_DEGENERATE_EDGES) {
+            const double *e = scrm_rfm_edges(r, d);
+            size_t at = 0;
+            for (uint32_t k = 0; k + 1 < S->bins && at < sizeof edges; k++) {
+                double x = d == 2 ? scrm_money_to_major(e[k], digits) : e[k];
+                at += (size_t)snprintf(edges + at, sizeof edges - at, "%s%g", k ? ", " : "", x);
+            }
+        }
+        msg("warning: %c is degenerate: %s%s%s%s%s; its scores say little about the customers; "
+            "try %s (docs/rfm.md, \"Degenerate dimensions\")",
+            dim_names[d], why, *why && *edges ? ", and " : "", *edges ? "its edges [" : "",
+            edges, *edges ? "] collapse" : "", degenerate_hint[d]);
+    }
+}
+
 static void print_json(FILE *out, const struct cli_input *in, const struct cli_loaded *L,
                        const scrm_rfm *r, const struct summary *S)
 {
     char money[SCRM_MONEY_TEXT_MAX];
+    const int dims = S->has_m ? 3 : 2;
     fputc('{', out);
     fputs("\"command\":\"rfm\",", out);
     input_json_report(out, in, L);
-    fprintf(out, ",\"customers\":%u,\"as_of\":\"%s\",\"bins\":%u,\"method\":\"%s\"",
-            S->n, S->as_of, S->bins, method_name(a.method));
+    fprintf(out, ",\"customers\":%u,\"scored\":%u,\"as_of\":\"%s\",\"bins\":%u,\"method\":\"%s\"",
+            S->n, S->scored, S->as_of, S->bins, method_name(a.method));
     fprintf(out, ",\"frequency\":\"%s\",\"monetary\":\"%s\",\"segment_map\":",
             a.frequency_mode == SCRM_RFM_FREQUENCY_DAYS ? "days" : "orders",
-            a.monetary_mode == SCRM_RFM_MONETARY_MEAN ? "mean" : "sum");
+            !S->has_m ? "absent" : a.monetary_mode == SCRM_RFM_MONETARY_MEAN ? "mean" : "sum");
     json_string(out, S->seg_name);
-    fputs(",\"edges\":{", out);
-    for (int d = 0; d < 3; d++) {
+    money_text(money, sizeof money, scrm_rfm_refund_only_revenue(r), L->minor_digits);
+    fprintf(out,
+            ",\"refund_only\":{\"customers\":%" PRIu64 ",\"refunds\":%s},"
+            "\"rows_after_as_of\":%" PRIu64 ",\"edges\":{",
+            scrm_rfm_refund_only_count(r), S->has_m ? money : "null",
+            scrm_rfm_rows_after_as_of(r));
+    for (int d = 0; d < dims; d++) {
         const double *e = scrm_rfm_edges(r, d);
         fprintf(out, "%s\"%c\":[", d ? "," : "", "rfm"[d]);
         for (uint32_t k = 0; k + 1 < S->bins; k++) {
@@ -190,7 +254,19 @@ static void print_json(FILE *out, const struct cli_input *in, const struct cli_l
         }
         fputc(']', out);
     }
-    fprintf(out, "},\"revenue\":%s,\"segments\":[", S->total ? S->total : "null");
+    fputs("},\"degenerate\":{", out);
+    for (int d = 0; d < dims; d++) {
+        int flags = scrm_rfm_degenerate(r, d);
+        fprintf(out, "%s\"%c\":{\"majority\":%s,\"edges_collapse\":%s,\"majority_share\":",
+                d ? "," : "", "rfm"[d], flags & SCRM_RFM_DEGENERATE_MAJORITY ? "true" : "false",
+                flags & SCRM_RFM_DEGENERATE_EDGES ? "true" : "false");
+        json_number(out, scrm_rfm_majority_share(r, d));
+        fputc('}', out);
+    }
+    fputc('}', out);
+    if (S->has_m)
+        fprintf(out, ",\"revenue\":%s", S->total ? S->total : "null");
+    fputs(",\"segments\":[", out);
     for (uint32_t s = 0; s <= S->n_seg; s++) {
         if (s == S->n_seg && S->cust[s] == 0)
             break;
@@ -201,11 +277,13 @@ static void print_json(FILE *out, const struct cli_input *in, const struct cli_l
             json_string(out, scrm_segment_map_name(S->sm, s));
         else
             fputs("null", out);
-        money_text(money, sizeof money, S->rev[s], L->minor_digits);
         fprintf(out, ",\"customers\":%" PRIu64 ",\"share\":", S->cust[s]);
         json_number(out, S->share[s]);
-        fprintf(out, ",\"revenue\":%s", money);
-        for (int d = 0; d < 3; d++) {
+        if (S->has_m) {
+            money_text(money, sizeof money, S->rev[s], L->minor_digits);
+            fprintf(out, ",\"revenue\":%s", money);
+        }
+        for (int d = 0; d < dims; d++) {
             fprintf(out, ",\"mean_%c\":", "rfm"[d]);
             json_number(out, S->mean[d][s]);
         }
@@ -214,14 +292,39 @@ static void print_json(FILE *out, const struct cli_input *in, const struct cli_l
     fprintf(out, "],\"unassigned\":%" PRIu64 "}\n", scrm_rfm_unassigned_count(r));
 }
 
-static void print_table(FILE *out, const struct cli_input *in, const struct cli_loaded *L,
-                        const struct summary *S)
+/* The customers left out of the scores, one line each (after the table). */
+static void print_unscored(FILE *out, const scrm_rfm *r, const struct summary *S,
+                           uint32_t digits)
 {
     char money[SCRM_MONEY_TEXT_MAX];
-    fprintf(out, "RFM of %s: %u customers, as of %s, %u bins (%s), segments %s\n\n", in->file,
-            S->n, S->as_of, S->bins, method_name(a.method), S->seg_name);
-    fprintf(out, "%-22s %10s %7s %16s %6s %6s %6s\n", "segment", "customers", "share", "revenue",
-            "R", "F", "M");
+    uint64_t ronly = scrm_rfm_refund_only_count(r), after = scrm_rfm_rows_after_as_of(r);
+    uint64_t absent = (uint64_t)S->n - S->scored - ronly;
+    if (after)
+        fprintf(out, "as of %s: %" PRIu64 " rows at or after it left out (the snapshot before it)\n",
+                S->as_of, after);
+    if (absent)
+        fprintf(out, "not scored: %" PRIu64 " customers without an order before %s\n", absent,
+                S->as_of);
+    if (ronly) {
+        money_text(money, sizeof money, scrm_rfm_refund_only_revenue(r), digits);
+        fprintf(out, "not scored: %" PRIu64 " refund-only customers (refunds, no order), "
+                     "refunds %s (in no segment)\n",
+                ronly, money);
+    }
+}
+
+static void print_table(FILE *out, const struct cli_input *in, const struct cli_loaded *L,
+                        const scrm_rfm *r, const struct summary *S)
+{
+    char money[SCRM_MONEY_TEXT_MAX];
+    fprintf(out, "RFM of %s: %u customers, as of %s, %u bins (%s), segments %s%s\n\n", in->file,
+            S->scored, S->as_of, S->bins, method_name(a.method), S->seg_name,
+            S->has_m ? "" : ", no amounts (R and F only)");
+    if (S->has_m)
+        fprintf(out, "%-22s %10s %7s %16s %6s %6s %6s\n", "segment", "customers", "share",
+                "revenue", "R", "F", "M");
+    else
+        fprintf(out, "%-22s %10s %7s %6s %6s\n", "segment", "customers", "share", "R", "F");
     for (uint32_t s = 0; s <= S->n_seg; s++) {
         if (s == S->n_seg && S->cust[s] == 0)
             break;
@@ -232,13 +335,22 @@ static void print_table(FILE *out, const struct cli_input *in, const struct cli_
             else
                 snprintf(cells[d], sizeof cells[d], "-");
         }
-        money_text(money, sizeof money, S->rev[s], L->minor_digits);
-        fprintf(out, "%-22s %10" PRIu64 " %6.1f%% %16s %6s %6s %6s\n",
-                s < S->n_seg ? scrm_segment_map_name(S->sm, s) : "(unassigned)", S->cust[s],
-                100.0 * S->share[s], money, cells[0], cells[1], cells[2]);
+        const char *name = s < S->n_seg ? scrm_segment_map_name(S->sm, s) : "(unassigned)";
+        if (S->has_m) {
+            money_text(money, sizeof money, S->rev[s], L->minor_digits);
+            fprintf(out, "%-22s %10" PRIu64 " %6.1f%% %16s %6s %6s %6s\n", name, S->cust[s],
+                    100.0 * S->share[s], money, cells[0], cells[1], cells[2]);
+        } else {
+            fprintf(out, "%-22s %10" PRIu64 " %6.1f%% %6s %6s\n", name, S->cust[s],
+                    100.0 * S->share[s], cells[0], cells[1]);
+        }
     }
-    fprintf(out, "%-22s %10u %6.1f%% %16s\n", "total", S->n, S->n ? 100.0 : 0.0,
-            S->total ? S->total : "overflow");
+    if (S->has_m)
+        fprintf(out, "%-22s %10u %6.1f%% %16s\n", "total", S->scored, S->scored ? 100.0 : 0.0,
+                S->total ? S->total : "overflow");
+    else
+        fprintf(out, "%-22s %10u %6.1f%%\n", "total", S->scored, S->scored ? 100.0 : 0.0);
+    print_unscored(out, r, S, L->minor_digits);
 }
 
 struct csv_job {
@@ -277,6 +389,8 @@ static int run(const struct cli_input *in)
     }
     const char *preset = NULL;
     if (a.segments && strcmp(a.segments, "rfm11") == 0)
+        preset = "rfm11-v2";
+    else if (a.segments && strcmp(a.segments, "rfm11-v1") == 0)
         preset = "rfm11-v1";
     else if (a.segments && strcmp(a.segments, "rf10") == 0)
         preset = "rf10-v1";
@@ -325,11 +439,15 @@ static int run(const struct cli_input *in)
     money_text(total, sizeof total, total_rev, L.minor_digits);
     S.as_of = as_of;
     S.total = total_overflow ? NULL : total;
-    S.seg_name = preset ? preset : a.segments ? "none" : S.n_seg ? "rfm11-v1" : "none";
+    S.seg_name = preset      ? preset
+                 : a.segments ? "none"
+                 : S.n_seg    ? (S.has_m ? "rfm11-v2" : "rf10-v1")
+                              : "none";
+    warn_degenerate(r, &S, L.minor_digits);
     if (in->json)
         print_json(out, in, &L, r, &S);
     else
-        print_table(out, in, &L, &S);
+        print_table(out, in, &L, r, &S);
     status = 0;
 done:
     scrm_rfm_free(r);

@@ -43,7 +43,9 @@ const char input_help[] =
     "Input options (defaults fit examples/data/cdnow_orders.csv):\n"
     "  --customer-col NAME   customer key column (default customer_id)\n"
     "  --time-col NAME       order time column (default date)\n"
-    "  --amount-col NAME     order amount column, major units (default amount)\n"
+    "  --amount-col NAME     order amount column, major units (default amount);\n"
+    "                        none: the file has no amounts (an event log): orders\n"
+    "                        are counted, money is absent\n"
     "  --order-col NAME      order id column: repeated ids are skipped as duplicates\n"
     "  --quantity-col NAME   with --price-col: amount = quantity x unit price\n"
     "  --price-col NAME      unit price column (with --quantity-col)\n"
@@ -237,11 +239,12 @@ int input_load(struct cli_loaded *L, const struct cli_input *in)
             scrm_csv_report_rejected(r) - n_rej);
     msg("loaded %s: %" PRIu64 " rows, %" PRIu64 " customers, %" PRIu64
         " skipped (empty customer), %" PRIu64 " duplicates, %" PRIu64
-        " rejected; time format %s, delimiter %s",
+        " rejected; time format %s, delimiter %s%s",
         in->file, scrm_csv_report_rows_read(r), scrm_dataset_customer_count(L->ds),
         scrm_csv_report_empty_customer(r), scrm_csv_report_duplicates(r),
         scrm_csv_report_rejected(r), time_format_name(scrm_csv_report_time_format(r)),
-        delimiter_name(scrm_csv_report_delimiter(r)));
+        delimiter_name(scrm_csv_report_delimiter(r)),
+        scrm_dataset_has_amounts(L->ds) ? "" : "; no amounts (count-only)");
     return 0;
 }
 
@@ -264,5 +267,5 @@ void input_json_report(FILE *f, const struct cli_input *in, const struct cli_loa
             scrm_dataset_customer_count(L->ds), scrm_csv_report_empty_customer(r),
             scrm_csv_report_duplicates(r), scrm_csv_report_rejected(r));
     json_string(f, time_format_name(scrm_csv_report_time_format(r)));
-    fputs("}", f);
+    fprintf(f, ",\"amounts\":%s}", scrm_dataset_has_amounts(L->ds) ? "true" : "false");
 }

@@ -31,7 +31,7 @@ export type Key = number | bigint | string;
 export type Progress = (done: number, total: number) => boolean | void;
 
 /** The names of the built-in segment maps (docs/rfm.md). */
-export type SegmentPreset = 'rfm11-v1' | 'rf10-v1';
+export type SegmentPreset = 'rfm11-v2' | 'rfm11-v1' | 'rf10-v1';
 
 /** What writes a TypedArray in place: absent from a ReadonlyColumn. */
 type Mutator = 'fill' | 'set' | 'sort' | 'reverse' | 'copyWithin';
@@ -93,7 +93,7 @@ export interface RfmOptions {
   monetary?: 'sum' | 'mean';
   /** method 'fixed': bins - 1 ascending edges per dimension. */
   edges?: { r?: ArrayLike<number>; f?: ArrayLike<number>; m?: ArrayLike<number> };
-  /** A preset name, a SegmentMap, or null for no segments (default 'rfm11-v1' with 5 bins). */
+  /** A preset name, a SegmentMap, or null for no segments (default 'rfm11-v2' with 5 bins). */
   segments?: SegmentPreset | SegmentMap | null;
   threads?: number;
   progress?: Progress | null;
@@ -185,6 +185,16 @@ export declare class RfmResult {
   readonly bins: number;
   readonly asOf: Date;
   readonly asOfSeconds: number | bigint;
+  /** Customers with an order before asOf; the others have segment -2 and scores 0. */
+  readonly scored: number;
+  /** Customers with refunds but no order before asOf, and their refunds (minor units). */
+  readonly refundOnly: { customers: number; revenue: number | bigint };
+  /** Rows at or after an explicit asOf, left out. */
+  readonly rowsAfterAsOf: number;
+  /** False without amounts (count-only): no M dimension. */
+  readonly hasMonetary: boolean;
+  /** Per dimension: flags (1 majority value, 2 collapsed edges) and the majority share. */
+  readonly degenerate: Record<'r' | 'f' | 'm', { flags: number; majorityShare: number }>;
   readonly recencyDays: RColumn<typeof ffi.scrm_rfm_recency_days>;
   readonly frequency: RColumn<typeof ffi.scrm_rfm_frequency>;
   /** Minor units (sum or mean). */
@@ -194,7 +204,7 @@ export declare class RfmResult {
   readonly r: RColumn<typeof ffi.scrm_rfm_scores>;
   readonly f: RColumn<typeof ffi.scrm_rfm_scores>;
   readonly m: RColumn<typeof ffi.scrm_rfm_scores>;
-  /** Segment index, -1 when unassigned. */
+  /** Segment index, -1 when unassigned, -2 when not scored. */
   readonly segment: RColumn<typeof ffi.scrm_rfm_segments>;
   readonly edges: { r: RColumn<typeof ffi.scrm_rfm_edges>; f: RColumn<typeof ffi.scrm_rfm_edges>;
                     m: RColumn<typeof ffi.scrm_rfm_edges> };
@@ -314,6 +324,8 @@ export declare class Dataset {
   readonly orders: number;
   readonly duplicates: number;
   readonly keyType: 'auto' | 'u64' | 'string';
+  /** False for a count-only dataset (no amounts). */
+  readonly hasAmounts: boolean;
   readonly timeRange: { min: Date; max: Date; minSeconds: number; maxSeconds: number } | null;
   key(i: number): Key;
   index(key: Key): number | undefined;

@@ -177,7 +177,7 @@ class SegmentMap {
     this[HANDLE] = handle === undefined ? ffi.scrm_segment_map_new() : handle;
   }
 
-  /** A named, versioned preset: 'rfm11-v1' or 'rf10-v1' (see docs/rfm.md). */
+  /** A named, versioned preset: 'rfm11-v2', 'rfm11-v1' or 'rf10-v1' (see docs/rfm.md). */
   static preset(name) {
     return new SegmentMap(ffi.scrm_segment_map_preset(name));
   }
@@ -271,6 +271,28 @@ class RfmResult {
     /** The as-of time used, as a Date and in seconds. */
     this.asOf = new Date(Number(asOf) * 1000);
     this.asOfSeconds = num(asOf);
+    /** Customers scored (an order before asOf); the others have segment -2 and scores 0. */
+    this.scored = ffi.scrm_rfm_scored_count(handle);
+    /** Customers with refunds but no order before asOf (not scored), and their refunds (minor units). */
+    this.refundOnly = {
+      customers: count(ffi.scrm_rfm_refund_only_count(handle)),
+      revenue: num(ffi.scrm_rfm_refund_only_revenue(handle)),
+    };
+    /** Rows at or after an explicit asOf, left out of the snapshot. */
+    this.rowsAfterAsOf = count(ffi.scrm_rfm_rows_after_as_of(handle));
+    /** False for a dataset without amounts: no M dimension (monetary NaN, m 0). */
+    this.hasMonetary = ffi.scrm_rfm_has_monetary(handle) === 1;
+    /**
+     * Per dimension: flags (1: one value held by more than half of the scored
+     * customers, 2: the edges collapse) and that majority share (0 if none).
+     */
+    this.degenerate = {};
+    for (const [d, dim] of [['r', ffi.SCRM_RFM_R], ['f', ffi.SCRM_RFM_F], ['m', ffi.SCRM_RFM_M]]) {
+      this.degenerate[d] = {
+        flags: ffi.scrm_rfm_degenerate(handle, dim),
+        majorityShare: ffi.scrm_rfm_majority_share(handle, dim),
+      };
+    }
     // Columns (indexed by customer index) are copies of the library's memory,
     // made on first access and cached: a TypedArray cannot be read-only, and
     // a write to a view of the C column would change what audience() and
@@ -294,7 +316,7 @@ class RfmResult {
     this.segmentNames = this._map.names();
   }
 
-  /** The segment name of customer i, or null when unassigned. */
+  /** The segment name of customer i, or null when unassigned or not scored. */
   segmentName(i) {
     // from a private copy: a write to this.segment must not relabel anyone
     if (this._segment === undefined) {
@@ -351,7 +373,10 @@ class RfmResult {
     return Array.from(this.audienceIndices(names), (i) => this._dataset.key(i));
   }
 
-  /** Write every customer as CSV (customer,recency_days,frequency,monetary,r,f,m,segment). */
+  /**
+   * Write every scored customer as CSV (customer,recency_days,frequency,monetary,r,f,m,segment;
+   * without amounts customer,recency_days,frequency,r,f,segment), in customer key order.
+   */
   writeCsv(file) {
     ffi.scrm_rfm_write_csv(this[HANDLE], this._dataset[HANDLE], file);
   }
@@ -778,6 +803,9 @@ class Dataset {
   get duplicates() { return count(ffi.scrm_dataset_duplicate_count(this[HANDLE])); }
   /** 'auto' (nothing appended yet), 'u64' or 'string'. */
   get keyType() { return nameOf(KEY_TYPES, ffi.scrm_dataset_key_type(this[HANDLE])); }
+
+  /** False for a count-only dataset (loaded with amount: 'none': an event log). */
+  get hasAmounts() { return ffi.scrm_dataset_has_amounts(this[HANDLE]) === 1; }
   /** Digits of the currency's minor unit (2 for cents, 0 for yen, 3 for dinars). */
   get minorDigits() { return ffi.scrm_dataset_minor_digits(this[HANDLE]); }
 
@@ -820,8 +848,8 @@ class Dataset {
    * ('quantile' | 'ntile' | 'fixed'), asOf (Date or epoch seconds; default the
    * start of the day after the last order), utcOffset (s), frequency
    * ('orders' | 'days'), monetary ('sum' | 'mean'), edges {r, f, m} (fixed),
-   * segments ('rfm11-v1' | 'rf10-v1' | a SegmentMap | null for none; default
-   * 'rfm11-v1' with 5 bins), threads, progress((done, total) => false to cancel).
+   * segments ('rfm11-v2' | 'rfm11-v1' | 'rf10-v1' | a SegmentMap | null for none; default
+   * 'rfm11-v2' with 5 bins), threads, progress((done, total) => false to cancel).
    */
   rfm(opts = {}) {
     checkKeys(opts, ['bins', 'method', 'asOf', 'utcOffset', 'frequency', 'monetary', 'edges',

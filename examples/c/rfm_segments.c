@@ -1,7 +1,7 @@
 /* RFM segments of the bundled CDNOW orders, and an audience to win back.
  *
  * Loads examples/data/cdnow_orders.csv, scores every customer by recency,
- * frequency and monetary value (5 quantile bins, the "rfm11-v1" segments),
+ * frequency and monetary value (5 quantile bins, the "rfm11-v2" segments),
  * prints the segment summary and writes the customers of "At Risk" and
  * "Can't Lose Them" (good customers who stopped buying) to a CSV file for an
  * e-mail campaign. The Python and Node examples do the same.
@@ -67,7 +67,7 @@ int main(int argc, char **argv)
     printf("%llu orders, %llu customers\n", (unsigned long long)scrm_dataset_order_count(ds),
            (unsigned long long)scrm_dataset_customer_count(ds));
 
-    scrm_rfm_options opts = SCRM_RFM_OPTIONS_INIT; /* 5 quantile bins, "rfm11-v1" */
+    scrm_rfm_options opts = SCRM_RFM_OPTIONS_INIT; /* 5 quantile bins, "rfm11-v2" */
     if ((err = scrm_rfm_compute(&rfm, ds, &opts)) < 0) {
         rc = fail("rfm", err);
         goto done;

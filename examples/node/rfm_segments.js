@@ -5,7 +5,7 @@
 //
 // Loads the orders (default: examples/data/cdnow_orders.csv), scores every
 // customer by recency, frequency and monetary value (5 quantile bins, the
-// "rfm11-v1" segments), prints the segment summary and writes the customers of
+// "rfm11-v2" segments), prints the segment summary and writes the customers of
 // "At Risk" and "Can't Lose Them" to AUDIENCE.csv (customer,segment).
 'use strict';
 const path = require('node:path');
@@ -24,7 +24,7 @@ const { min, max } = ds.timeRange;
 const day = (d) => d.toISOString().slice(0, 10);
 console.log(`${ds.orders} orders of ${ds.customers} customers, ${day(min)} .. ${day(max)}`);
 
-const rfm = ds.rfm({ bins: 5, method: 'quantile', segments: 'rfm11-v1' });
+const rfm = ds.rfm({ bins: 5, method: 'quantile', segments: 'rfm11-v2' });
 console.log(`RFM as of ${day(rfm.asOf)}`);
 console.log('segment             customers   share        revenue   R    F    M');
 for (const s of rfm.segments()) {

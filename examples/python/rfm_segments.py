@@ -2,7 +2,7 @@
 """RFM segments of the bundled CDNOW orders, and an audience to win back.
 
 Loads examples/data/cdnow_orders.csv, scores every customer by recency,
-frequency and monetary value (5 quantile bins, the "rfm11-v1" segments),
+frequency and monetary value (5 quantile bins, the "rfm11-v2" segments),
 prints the segment summary and writes the customers of "At Risk" and
 "Can't Lose Them" (good customers who stopped buying) to a CSV file for an
 e-mail campaign.
@@ -41,7 +41,7 @@ def main(argv):
         with shopcrm.Dataset.from_csv(data, customer='customer_id', time='date',
                                       amount='amount') as ds:
             print(f'{ds.orders} orders, {ds.customers} customers')
-            with ds.rfm(bins=5, method='quantile', segments='rfm11-v1') as rfm:
+            with ds.rfm(bins=5, method='quantile', segments='rfm11-v2') as rfm:
                 print(f'{"segment":<20} {"customers":>9} {"share":>6} {"revenue $":>14} '
                       f'{"R":>4} {"F":>4} {"M":>4}')
                 for row in rfm.segments():

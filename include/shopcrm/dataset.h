@@ -8,6 +8,11 @@
  * or strings; the dataset interns them to dense indices `0 .. customers-1`.
  *
  * - Refunds are negative amounts. A zero amount is an order.
+ * - A dataset may hold orders without amounts (event logs): appends with
+ *   `amounts` NULL make it **count-only**, as the first append with rows
+ *   decides; its orders have amount 0, scrm_dataset_has_amounts() is 0, and
+ *   an append of the other kind is ::SCRM_EINVAL. RFM then has no monetary
+ *   dimension (shopcrm/rfm.h).
  * - An order whose order key was seen before (in this batch or an earlier
  *   one) is skipped and counted (scrm_dataset_duplicate_count()).
  * - Appends are atomic: a batch with a bad row adds nothing; the error message
@@ -133,10 +138,13 @@ SCRM_EXPORT int scrm_dataset_append_options_init(scrm_dataset_append_options *op
  * @param n           number of rows (at most UINT32_MAX per call).
  * @param customers   @p n customer keys.
  * @param times       @p n order times (seconds since the epoch, UTC).
- * @param amounts     @p n amounts in minor units (negative = refund).
+ * @param amounts     @p n amounts in minor units (negative = refund), or NULL for
+ *                    orders without amounts (a count-only dataset: see
+ *                    scrm_dataset_has_amounts()).
  * @param order_keys  @p n order keys for de-duplication, or NULL for none.
  * @param opts        options (a progress callback), or NULL for defaults.
- * @return SCRM_OK, SCRM_EINVAL (NULL array, wrong key type), SCRM_ERANGE (bad time),
+ * @return SCRM_OK, SCRM_EINVAL (NULL array, wrong key type, amounts given to a
+ *         count-only dataset or NULL for one with amounts), SCRM_ERANGE (bad time),
  *         SCRM_ENOMEM, SCRM_EVERSION (unknown options version), SCRM_ECANCELLED (the
  *         callback asked to stop; nothing added).
  * @note Thread safety: no other call may use @p ds meanwhile.
@@ -159,7 +167,7 @@ SCRM_EXPORT int scrm_dataset_append_u64(uint64_t *added_out, scrm_dataset *ds, u
  * @param customers   @p n pointers to keys; borrowed, the dataset copies them.
  * @param lengths     @p n key lengths in bytes, or NULL when every key is NUL-terminated.
  * @param times       @p n order times.
- * @param amounts     @p n amounts in minor units.
+ * @param amounts     @p n amounts in minor units, or NULL (count-only).
  * @param order_keys  @p n order keys, or NULL (see scrm_dataset_order_key_from_string()).
  * @param opts        options, or NULL for defaults.
  * @return SCRM_OK, SCRM_EINVAL, SCRM_ERANGE, SCRM_ENOMEM, SCRM_EVERSION, SCRM_ECANCELLED.
@@ -171,6 +179,18 @@ SCRM_EXPORT int scrm_dataset_append_str(uint64_t *added_out, scrm_dataset *ds, u
                                         const int64_t *times, const int64_t *amounts,
                                         const uint64_t *order_keys,
                                         const scrm_dataset_append_options *opts);
+
+/**
+ * Whether the dataset's orders carry amounts.
+ *
+ * @param ds  the dataset (NULL gives 1).
+ * @return 0 when its orders were appended without amounts (`amounts` NULL:
+ *         a count-only dataset, such as an event log or a CSV file loaded
+ *         with `amount_column` NULL or "none"), 1 otherwise (also for a
+ *         dataset without orders yet).
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_dataset_has_amounts(const scrm_dataset *ds);
 
 /**
  * The digits of the currency's minor unit (see ::scrm_dataset_options.minor_digits).

@@ -119,7 +119,7 @@ typedef struct scrm_csv_options {
     unsigned version;              /**< ::SCRM_CSV_OPTIONS_VERSION. */
     const char *customer_column;   /**< Name of the customer key column; default "customer_id". */
     const char *time_column;       /**< Name of the order time column; default "date". */
-    /** Name of the amount column; default "amount". Ignored when both `quantity_column` and `unit_price_column` are set. */
+    /** Name of the amount column; default "amount". Ignored when both `quantity_column` and `unit_price_column` are set. NULL or "none": the file has no amounts (an event log): the orders are loaded without amounts into a count-only dataset (scrm_dataset_has_amounts() is 0), which must have no orders with amounts. */
     const char *amount_column;
     /**
      * Name of an order id column, or NULL (default) for none. Each id is

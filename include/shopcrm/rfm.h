@@ -27,12 +27,48 @@
  * `as_of` defaults (::SCRM_RFM_AS_OF_DEFAULT) to the start of the day after
  * the day of the dataset's last row: `(day(t_max) + 1) * 86400 − utc_offset`
  * (with utc_offset 0, the start of the next UTC day), so the most recent
- * customers have recency 1. An explicit `as_of` whose day is before the day
- * of the dataset's last row is an error (::SCRM_ERANGE, the message gives both
- * dates): nothing is silently truncated. The same day is allowed (recency 0).
+ * customers have recency 1. An explicit `as_of` scores the **snapshot at
+ * as_of**: only rows with time < as_of count (a past date scores the
+ * customers as they stood then); the rows at or after it are left out and
+ * counted (scrm_rfm_rows_after_as_of()). An order earlier on the day of
+ * as_of has recency 0.
+ *
+ * ## Who is scored
+ * A customer is **scored** when they have at least one order (amount ≥ 0)
+ * before as_of (scrm_rfm_scored_count()); ranks, scores, edges, segments and
+ * the segment summary are over the scored customers only. The others have
+ * scores 0 and segment ::SCRM_RFM_NOT_SCORED and are reported apart:
+ * - **refund-only** customers (refunds but no order before as_of, such as a
+ *   cancellation whose order is outside the data): scrm_rfm_refund_only_count()
+ *   and the sum of their refunds, scrm_rfm_refund_only_revenue(); their
+ *   per-customer values follow the definitions above (frequency 0);
+ * - customers without any row before as_of (only with a past as_of): all
+ *   their per-customer values are 0.
+ *
+ * ## Without amounts (count-only)
+ * When the dataset has no amounts (scrm_dataset_has_amounts() is 0: an
+ * event log), there is no monetary dimension (scrm_rfm_has_monetary() is
+ * 0): monetary is NaN, revenue 0, M scores 0, M edges NaN, the mean M and
+ * mean monetary statistics NaN; segments are matched on R and F alone (the
+ * rules' M bounds are ignored), with the R×F grid "rf10-v1" as the default
+ * map, and scrm_rfm_write_csv() leaves out the monetary and m columns.
+ *
+ * ## Degenerate dimensions
+ * When one value is held by most customers (Olist: 9,735 of 9,812 have one
+ * order), a dimension's scores say little: quantile scores lump everyone
+ * into one score, NTILE splits the tie by customer key. scrm_rfm_degenerate()
+ * flags, per dimension (over the scored customers):
+ * ::SCRM_RFM_DEGENERATE_MAJORITY when one value is held by more than half
+ * of the customers (scrm_rfm_majority_share() gives that share), and, for
+ * QUANTILE and NTILE, ::SCRM_RFM_DEGENERATE_EDGES when its edges collapse
+ * (an edge is NaN or equal to the one before it: a score nobody gets, or a
+ * tie split across scores). Better choices then: frequency by distinct days
+ * (::SCRM_RFM_FREQUENCY_DAYS), fixed edges, an R×F map ("rf10-v1") when M is
+ * the informative one or F the degenerate one, or count-only data for logs
+ * without money.
  *
  * ## Scores
- * n = number of customers, N = bins. "Better" means: larger frequency or
+ * n = number of scored customers, N = bins. "Better" means: larger frequency or
  * monetary, smaller recency_days.
  * - ::SCRM_RFM_METHOD_QUANTILE: score = 1 + floor(N·c / n), c = the number of
  *   customers strictly worse (F, M: strictly smaller value; R: strictly larger
@@ -92,6 +128,18 @@
  *   Potential Loyalist 21, Need Attention 3, About To Sleep 3, Can't Lose Them 4,
  *   At Risk 16, Lost 1, Hibernating 2; 36 cells are unassigned (for example
  *   R 5, F 5, M 1: the vignette's boxes do not cover the whole cube).
+ * - **"rfm11-v2"** (the default): "rfm11-v1" with two boxes widened so that
+ *   every one of the 125 cells gets one of the 11 segments: Potential
+ *   Loyalist becomes R 3-5, F 1-5, M 1-5 and Hibernating R 1-2, F 1-5, M 1-5.
+ *   Same names, same evaluation order (same segment indices) as "rfm11-v1",
+ *   and each cell "rfm11-v1" assigns keeps its segment; of the 36 cells
+ *   "rfm11-v1" leaves unassigned, those with R ≥ 3 (recent buyers who are
+ *   not yet loyal: high spend in one or two orders, or many small orders)
+ *   go to Potential Loyalist and those with R ≤ 2 (lapsed buyers who are
+ *   not frequent and valuable enough for At Risk) to Hibernating. Cells per
+ *   segment: Champions 8, Loyal Customers 28, New Customers 2, Promising 1,
+ *   Potential Loyalist 45, Need Attention 3, About To Sleep 3, Can't Lose
+ *   Them 4, At Risk 16, Lost 1, Hibernating 14; none unassigned.
  * - **"rf10-v1"**: the common R×F grid (F and R scores only, M ignored), as
  *   circulated in the "CRM Analytics" course material and many public
  *   notebooks as the regular-expression map `seg_map = {r'[1-2][1-2]':
@@ -168,7 +216,8 @@ SCRM_EXPORT int scrm_segment_map_add(scrm_segment_map *map, const char *name, ui
                                      uint32_t m_hi);
 
 /**
- * Create a map holding a named, versioned preset ("rfm11-v1", "rf10-v1"; see
+ * Create a map holding a named, versioned preset ("rfm11-v2", "rfm11-v1",
+ * "rf10-v1"; see
  * the group description for their rules and sources).
  *
  * @param[out] out  receives the map; the caller owns it.
@@ -268,6 +317,15 @@ SCRM_EXPORT int32_t scrm_segment_map_match(const scrm_segment_map *map, uint32_t
 /* Scoring                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/** Segment of a customer who is not scored (no order before as_of; see "Who is scored"). */
+#define SCRM_RFM_NOT_SCORED (-2)
+
+/** Flags of scrm_rfm_degenerate(). Values never change. */
+typedef enum scrm_rfm_degenerate_flag {
+    SCRM_RFM_DEGENERATE_MAJORITY = 1, /**< One value is held by more than half of the scored customers. */
+    SCRM_RFM_DEGENERATE_EDGES = 2     /**< QUANTILE or NTILE edges collapse (an edge NaN or equal to the previous one). */
+} scrm_rfm_degenerate_flag;
+
 /** ::scrm_rfm_options.as_of value meaning "the start of the day after the last order's day". */
 #define SCRM_RFM_AS_OF_DEFAULT INT64_MIN
 /** Scoring method. Passed as `int`; values never change. */
@@ -311,7 +369,7 @@ typedef struct scrm_rfm_options {
     const double *r_edges;   /**< FIXED only: N−1 strictly ascending recency_days edges; borrowed during the call. @scrm_len{bins - 1} */
     const double *f_edges;   /**< FIXED only: N−1 strictly ascending frequency edges. @scrm_len{bins - 1} */
     const double *m_edges;   /**< FIXED only: N−1 strictly ascending monetary edges (minor units, as ::scrm_rfm_monetary_mode says). @scrm_len{bins - 1} */
-    const scrm_segment_map *segments; /**< Segment map, copied into the result; NULL = the "rfm11-v1" preset when bins is 5, no segments otherwise. */
+    const scrm_segment_map *segments; /**< Segment map, copied into the result; NULL = the "rfm11-v2" preset when bins is 5, no segments otherwise. */
     uint32_t threads;        /**< Worker threads; 0 = the dataset's. Results do not depend on it. */
     scrm_progress_fn progress; /**< Progress callback or NULL; units: dataset partitions aggregated. Called on the calling thread only. */
     void *progress_payload;  /**< Passed to @p progress. */
@@ -342,7 +400,7 @@ SCRM_EXPORT int scrm_rfm_options_init(scrm_rfm_options *opts, unsigned version);
  * @param ds        the dataset; borrowed, not retained after return.
  * @param opts      options, or NULL for defaults (see ::SCRM_RFM_OPTIONS_INIT).
  * @return SCRM_OK, SCRM_EINVAL (NULL, bad option or edges, preset with bins ≠ 5),
- *         SCRM_ERANGE (as_of before the last order's day or outside the time range),
+ *         SCRM_ERANGE (as_of outside the time range),
  *         SCRM_EOVERFLOW (a revenue sum does not fit int64), SCRM_EVERSION,
  *         SCRM_ECANCELLED, SCRM_ENOMEM; detail in scrm_last_error().
  * @note Thread safety: safe on distinct handles; @p ds must not be appended to meanwhile.
@@ -429,7 +487,9 @@ SCRM_EXPORT const uint8_t *scrm_rfm_scores(const scrm_rfm *r, int dim);
 SCRM_EXPORT const double *scrm_rfm_edges(const scrm_rfm *r, int dim);
 
 /**
- * Segment of each customer: an index into scrm_rfm_segment_map(), or −1 (unassigned).
+ * Segment of each customer: an index into scrm_rfm_segment_map(), −1
+ * (unassigned: no rule matched), or ::SCRM_RFM_NOT_SCORED (−2: no order
+ * before as_of).
  * @param r  the result.
  * @return a read-only array owned by @p r, or NULL for NULL.
  *         @scrm_len{scrm_rfm_customer_count(r)}
@@ -480,7 +540,70 @@ typedef enum scrm_rfm_stat {
 } scrm_rfm_stat;
 
 /**
- * Customers per segment.
+ * Number of customers scored: those with an order before as_of.
+ * @param r  the result (NULL gives 0).
+ * @return the count (the others have segment ::SCRM_RFM_NOT_SCORED).
+ * @since 1.0
+ */
+SCRM_EXPORT uint32_t scrm_rfm_scored_count(const scrm_rfm *r);
+
+/**
+ * Number of refund-only customers: refunds but no order before as_of; not scored.
+ * @param r  the result (NULL gives 0).
+ * @return the count.
+ * @since 1.0
+ */
+SCRM_EXPORT uint64_t scrm_rfm_refund_only_count(const scrm_rfm *r);
+
+/**
+ * The sum of the refunds of the refund-only customers (exact, minor units, ≤ 0).
+ * @param r  the result (NULL gives 0).
+ * @return the sum; it is in no segment's revenue.
+ * @since 1.0
+ */
+SCRM_EXPORT int64_t scrm_rfm_refund_only_revenue(const scrm_rfm *r);
+
+/**
+ * Number of rows (orders and refunds) at or after an explicit as_of, left
+ * out of the snapshot.
+ * @param r  the result (NULL gives 0).
+ * @return the count; 0 with the default as_of.
+ * @since 1.0
+ */
+SCRM_EXPORT uint64_t scrm_rfm_rows_after_as_of(const scrm_rfm *r);
+
+/**
+ * Whether the result has a monetary dimension (the dataset has amounts).
+ * @param r  the result (NULL gives 0).
+ * @return 1, or 0 for a count-only dataset (see "Without amounts").
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_rfm_has_monetary(const scrm_rfm *r);
+
+/**
+ * The share of the scored customers holding the majority value of a
+ * dimension (R: recency_days, F: frequency, M: monetary).
+ * @param r    the result.
+ * @param dim  a ::scrm_rfm_dim.
+ * @return the share, in (0.5, 1], when one value is held by more than half
+ *         of the scored customers; 0 otherwise, for NULL, a bad @p dim or M
+ *         without amounts.
+ * @since 1.0
+ */
+SCRM_EXPORT double scrm_rfm_majority_share(const scrm_rfm *r, int dim);
+
+/**
+ * Whether a dimension is degenerate (see "Degenerate dimensions").
+ * @param r    the result.
+ * @param dim  a ::scrm_rfm_dim.
+ * @return a combination of ::scrm_rfm_degenerate_flag values; 0 when the
+ *         dimension is not degenerate, for NULL or a bad @p dim.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_rfm_degenerate(const scrm_rfm *r, int dim);
+
+/**
+ * Customers per segment (scored customers only).
  * @param r  the result.
  * @return a read-only array of counts owned by @p r: entry s for segment s,
  *         the last entry for the unassigned; NULL for NULL.
@@ -523,7 +646,8 @@ SCRM_EXPORT uint64_t scrm_rfm_unassigned_count(const scrm_rfm *r);
 /* ------------------------------------------------------------------------ */
 
 /**
- * The customers of chosen segments (an audience), in ascending customer index.
+ * The customers of chosen segments (an audience), in ascending customer
+ * index; customers not scored are in no audience.
  *
  * Call it once with @p indices_out NULL to get the count, then with an array
  * of that many entries.
@@ -545,8 +669,9 @@ SCRM_EXPORT int scrm_rfm_audience(uint32_t *indices_out, uint64_t capacity, uint
 
 /**
  * Write an audience as CSV: a header `customer,segment`, then one line per
- * customer of the chosen segments (ascending customer index) with its key and
- * segment name ("" for the unassigned).
+ * customer of the chosen segments with its key and segment name ("" for the
+ * unassigned), in customer key order (numeric for `uint64_t` keys, bytewise
+ * for string keys, a prefix before its extensions), as scrm_rfm_write_csv().
  *
  * Text cells (keys, names) are escaped for spreadsheets: a cell starting with
  * `=`, `+`, `-`, `@`, TAB or CR is written as a quoted field prefixed with a
@@ -567,9 +692,12 @@ SCRM_EXPORT int scrm_rfm_audience_write_csv(const scrm_rfm *r, const scrm_datase
                                             const char *path);
 
 /**
- * Write every customer as CSV: a header
- * `customer,recency_days,frequency,monetary,r,f,m,segment`, then one line per
- * customer in customer index order. monetary is in major units with the
+ * Write every scored customer as CSV: a header
+ * `customer,recency_days,frequency,monetary,r,f,m,segment`
+ * (`customer,recency_days,frequency,r,f,segment` without amounts), then one
+ * line per scored customer in **customer key order**: numeric for `uint64_t`
+ * keys, bytewise for string keys (a prefix before its extensions), so the
+ * file is the same whatever the load order or thread count. monetary is in major units with the
  * dataset's minor digits as decimals (scrm_dataset_minor_digits(): 2 for
  * cents, as scrm_money_print() writes them; a mean is first rounded to the
  * nearest minor unit, halves away from zero); segment is the name or empty. Text cells are

@@ -251,6 +251,8 @@ export declare const SCRM_KPI_TYPE_MONEY: number;
 export declare const SCRM_KPI_TYPE_MONEY_MEAN: number;
 export declare const SCRM_KPI_TYPE_RATIO: number;
 export declare const SCRM_KPI_TYPE_DAYS: number;
+export declare const SCRM_RFM_DEGENERATE_MAJORITY: number;
+export declare const SCRM_RFM_DEGENERATE_EDGES: number;
 export declare const SCRM_RFM_METHOD_QUANTILE: number;
 export declare const SCRM_RFM_METHOD_NTILE: number;
 export declare const SCRM_RFM_METHOD_FIXED: number;
@@ -293,6 +295,7 @@ export declare const SCRM_KPI_DEFAULT_LOOKBACK: number;
 export declare const SCRM_KPI_MAX_LOOKBACK: number;
 export declare const SCRM_RFM_MAX_BINS: number;
 export declare const SCRM_SEGMENT_NAME_MAX: number;
+export declare const SCRM_RFM_NOT_SCORED: number;
 export declare const SCRM_RFM_AS_OF_DEFAULT: bigint;
 export declare const SCRM_RFM_OPTIONS_VERSION: number;
 
@@ -378,6 +381,8 @@ export declare function scrm_dataset_append_options_init(version: number): scrm_
 export declare function scrm_dataset_append_u64(ds: scrm_dataset, n: number | bigint, customers: BigUint64Array | null, times: BigInt64Array | null, amounts: BigInt64Array | null, order_keys: BigUint64Array | null, opts?: scrm_dataset_append_options_in | null): bigint;
 /** Append n orders whose customers have string keys. (hand-written: an array of strings (or a Buffer of keys with their lengths)) */
 export declare function scrm_dataset_append_str(ds: scrm_dataset, n: number | bigint, customers: string[] | Uint8Array, lengths: Uint32Array | null, times: BigInt64Array, amounts: BigInt64Array, order_keys: BigUint64Array | null, opts?: scrm_dataset_append_options_in | null): bigint;
+/** Whether the dataset's orders carry amounts. */
+export declare function scrm_dataset_has_amounts(ds: scrm_dataset): number;
 /** The digits of the currency's minor unit (see scrm_dataset_options.minor_digits). */
 export declare function scrm_dataset_minor_digits(ds: scrm_dataset): number;
 /** Hash a string order id (such as Olist's 32-hex ids) to a 64-bit order key. */
@@ -454,7 +459,7 @@ export declare function scrm_segment_map_new(): scrm_segment_map;
 export declare function scrm_segment_map_free(map: scrm_segment_map | null): void;
 /** Append a rule; rules are tried in the order they were added, first match wins. */
 export declare function scrm_segment_map_add(map: scrm_segment_map, name: string | Uint8Array, r_lo: number, r_hi: number, f_lo: number, f_hi: number, m_lo: number, m_hi: number): void;
-/** Create a map holding a named, versioned preset ("rfm11-v1", "rf10-v1"; see the group description for their rules and sources). */
+/** Create a map holding a named, versioned preset ("rfm11-v2", "rfm11-v1", "rf10-v1"; see the group description for their rules and sources). */
 export declare function scrm_segment_map_preset(name: string | Uint8Array): scrm_segment_map;
 /** The name of the index-th preset, to list them. */
 export declare function scrm_segment_map_preset_name(index: number): string | null;
@@ -492,7 +497,7 @@ export declare function scrm_rfm_revenue(r: scrm_rfm): BigInt64Array | null;
 export declare function scrm_rfm_scores(r: scrm_rfm, dim: number): Uint8Array | null;
 /** The bins−1 edges used for one dimension (see the group description; NaN where no customer reaches the score). */
 export declare function scrm_rfm_edges(r: scrm_rfm, dim: number): Float64Array | null;
-/** Segment of each customer: an index into scrm_rfm_segment_map(), or −1 (unassigned). */
+/** Segment of each customer: an index into scrm_rfm_segment_map(), −1 (unassigned: no rule matched), or SCRM_RFM_NOT_SCORED (−2: no order before as_of). */
 export declare function scrm_rfm_segments(r: scrm_rfm): Int32Array | null;
 /** The as_of time used (the default resolved; 0 for an empty dataset with the default). */
 export declare function scrm_rfm_as_of(r: scrm_rfm): bigint;
@@ -500,7 +505,21 @@ export declare function scrm_rfm_as_of(r: scrm_rfm): bigint;
 export declare function scrm_rfm_bins(r: scrm_rfm): number;
 /** The segment map used: a copy owned by the result. */
 export declare function scrm_rfm_segment_map(r: scrm_rfm): scrm_segment_map | null;
-/** Customers per segment. */
+/** Number of customers scored: those with an order before as_of. */
+export declare function scrm_rfm_scored_count(r: scrm_rfm): number;
+/** Number of refund-only customers: refunds but no order before as_of; not scored. */
+export declare function scrm_rfm_refund_only_count(r: scrm_rfm): bigint;
+/** The sum of the refunds of the refund-only customers (exact, minor units, ≤ 0). */
+export declare function scrm_rfm_refund_only_revenue(r: scrm_rfm): bigint;
+/** Number of rows (orders and refunds) at or after an explicit as_of, left out of the snapshot. */
+export declare function scrm_rfm_rows_after_as_of(r: scrm_rfm): bigint;
+/** Whether the result has a monetary dimension (the dataset has amounts). */
+export declare function scrm_rfm_has_monetary(r: scrm_rfm): number;
+/** The share of the scored customers holding the majority value of a dimension (R: recency_days, F: frequency, M: monetary). */
+export declare function scrm_rfm_majority_share(r: scrm_rfm, dim: number): number;
+/** Whether a dimension is degenerate (see "Degenerate dimensions"). */
+export declare function scrm_rfm_degenerate(r: scrm_rfm, dim: number): number;
+/** Customers per segment (scored customers only). */
 export declare function scrm_rfm_segment_customers(r: scrm_rfm): BigUint64Array | null;
 /** Revenue per segment (exact sum of the customers' revenue, minor units). */
 export declare function scrm_rfm_segment_revenue(r: scrm_rfm): BigInt64Array | null;
@@ -508,9 +527,9 @@ export declare function scrm_rfm_segment_revenue(r: scrm_rfm): BigInt64Array | n
 export declare function scrm_rfm_segment_stat(r: scrm_rfm, stat: number): Float64Array | null;
 /** Number of customers no rule matched. */
 export declare function scrm_rfm_unassigned_count(r: scrm_rfm): bigint;
-/** The customers of chosen segments (an audience), in ascending customer index. */
+/** The customers of chosen segments (an audience), in ascending customer index; customers not scored are in no audience. */
 export declare function scrm_rfm_audience(r: scrm_rfm, segments: Int32Array | null, n_segments: number): Uint32Array;
-/** Write an audience as CSV: a header customer,segment, then one line per customer of the chosen segments (ascending customer index) with its key and segment name ("" for the unassigned). */
+/** Write an audience as CSV: a header customer,segment, then one line per customer of the chosen segments with its key and segment name ("" for the unassigned), in customer key order (numeric for uint64_t keys, bytewise for string keys, a prefix before its extensions), as scrm_rfm_write_csv(). */
 export declare function scrm_rfm_audience_write_csv(r: scrm_rfm, ds: scrm_dataset, segments: Int32Array | null, n_segments: number, path: string | Uint8Array): void;
-/** Write every customer as CSV: a header customer,recency_days,frequency,monetary,r,f,m,segment, then one line per customer in customer index order. */
+/** Write every scored customer as CSV: a header customer,recency_days,frequency,monetary,r,f,m,segment (customer,recency_days,frequency,r,f,segment without amounts), then one line per scored customer in customer key order: numeric for uint64_t keys, bytewise for string keys (a prefix before its extensions), so the file is the same whatever the load order or thread count. */
 export declare function scrm_rfm_write_csv(r: scrm_rfm, ds: scrm_dataset, path: string | Uint8Array): void;

@@ -1104,6 +1104,21 @@ done:
     return result;
 }
 
+/* int scrm_dataset_has_amounts(const scrm_dataset *ds) */
+static napi_value sn_scrm_dataset_has_amounts(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *ds = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds))
+        goto done;
+    result = sn_from_i32(env, scrm_dataset_has_amounts(ds));
+done:
+    return result;
+}
+
 /* uint32_t scrm_dataset_minor_digits(const scrm_dataset *ds) */
 static napi_value sn_scrm_dataset_minor_digits(napi_env env, napi_callback_info info)
 {
@@ -2420,6 +2435,117 @@ done:
     return result;
 }
 
+/* uint32_t scrm_rfm_scored_count(const scrm_rfm *r) */
+static napi_value sn_scrm_rfm_scored_count(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_RFM, 0, "r", &r))
+        goto done;
+    result = sn_from_u32(env, scrm_rfm_scored_count(r));
+done:
+    return result;
+}
+
+/* uint64_t scrm_rfm_refund_only_count(const scrm_rfm *r) */
+static napi_value sn_scrm_rfm_refund_only_count(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_RFM, 0, "r", &r))
+        goto done;
+    result = sn_from_u64(env, scrm_rfm_refund_only_count(r));
+done:
+    return result;
+}
+
+/* int64_t scrm_rfm_refund_only_revenue(const scrm_rfm *r) */
+static napi_value sn_scrm_rfm_refund_only_revenue(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_RFM, 0, "r", &r))
+        goto done;
+    result = sn_from_i64(env, scrm_rfm_refund_only_revenue(r));
+done:
+    return result;
+}
+
+/* uint64_t scrm_rfm_rows_after_as_of(const scrm_rfm *r) */
+static napi_value sn_scrm_rfm_rows_after_as_of(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_RFM, 0, "r", &r))
+        goto done;
+    result = sn_from_u64(env, scrm_rfm_rows_after_as_of(r));
+done:
+    return result;
+}
+
+/* int scrm_rfm_has_monetary(const scrm_rfm *r) */
+static napi_value sn_scrm_rfm_has_monetary(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_RFM, 0, "r", &r))
+        goto done;
+    result = sn_from_i32(env, scrm_rfm_has_monetary(r));
+done:
+    return result;
+}
+
+/* double scrm_rfm_majority_share(const scrm_rfm *r, int dim) */
+static napi_value sn_scrm_rfm_majority_share(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    napi_value result = NULL;
+    void *r = NULL;
+    int dim = 0;
+    if (!sn_args(env, info, 2, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_RFM, 0, "r", &r))
+        goto done;
+    if (!sn_get_int(env, argv[1], "dim", &dim))
+        goto done;
+    result = sn_from_double(env, scrm_rfm_majority_share(r, dim));
+done:
+    return result;
+}
+
+/* int scrm_rfm_degenerate(const scrm_rfm *r, int dim) */
+static napi_value sn_scrm_rfm_degenerate(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    napi_value result = NULL;
+    void *r = NULL;
+    int dim = 0;
+    if (!sn_args(env, info, 2, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_RFM, 0, "r", &r))
+        goto done;
+    if (!sn_get_int(env, argv[1], "dim", &dim))
+        goto done;
+    result = sn_from_i32(env, scrm_rfm_degenerate(r, dim));
+done:
+    return result;
+}
+
 /* const uint64_t *scrm_rfm_segment_customers(const scrm_rfm *r) */
 static napi_value sn_scrm_rfm_segment_customers(napi_env env, napi_callback_info info)
 {
@@ -2662,6 +2788,7 @@ const sn_export sn_gen_functions[] = {
     {"scrm_dataset_free", sn_scrm_dataset_free},
     {"scrm_dataset_append_options_init", sn_scrm_dataset_append_options_init},
     {"scrm_dataset_append_u64", sn_scrm_dataset_append_u64},
+    {"scrm_dataset_has_amounts", sn_scrm_dataset_has_amounts},
     {"scrm_dataset_minor_digits", sn_scrm_dataset_minor_digits},
     {"scrm_dataset_order_key_from_string", sn_scrm_dataset_order_key_from_string},
     {"scrm_dataset_customer_count", sn_scrm_dataset_customer_count},
@@ -2723,6 +2850,13 @@ const sn_export sn_gen_functions[] = {
     {"scrm_rfm_as_of", sn_scrm_rfm_as_of},
     {"scrm_rfm_bins", sn_scrm_rfm_bins},
     {"scrm_rfm_segment_map", sn_scrm_rfm_segment_map},
+    {"scrm_rfm_scored_count", sn_scrm_rfm_scored_count},
+    {"scrm_rfm_refund_only_count", sn_scrm_rfm_refund_only_count},
+    {"scrm_rfm_refund_only_revenue", sn_scrm_rfm_refund_only_revenue},
+    {"scrm_rfm_rows_after_as_of", sn_scrm_rfm_rows_after_as_of},
+    {"scrm_rfm_has_monetary", sn_scrm_rfm_has_monetary},
+    {"scrm_rfm_majority_share", sn_scrm_rfm_majority_share},
+    {"scrm_rfm_degenerate", sn_scrm_rfm_degenerate},
     {"scrm_rfm_segment_customers", sn_scrm_rfm_segment_customers},
     {"scrm_rfm_segment_revenue", sn_scrm_rfm_segment_revenue},
     {"scrm_rfm_segment_stat", sn_scrm_rfm_segment_stat},
@@ -2799,6 +2933,8 @@ const sn_constant sn_gen_constants[] = {
     {"SCRM_KPI_TYPE_MONEY_MEAN", SCRM_KPI_TYPE_MONEY_MEAN},
     {"SCRM_KPI_TYPE_RATIO", SCRM_KPI_TYPE_RATIO},
     {"SCRM_KPI_TYPE_DAYS", SCRM_KPI_TYPE_DAYS},
+    {"SCRM_RFM_DEGENERATE_MAJORITY", SCRM_RFM_DEGENERATE_MAJORITY},
+    {"SCRM_RFM_DEGENERATE_EDGES", SCRM_RFM_DEGENERATE_EDGES},
     {"SCRM_RFM_METHOD_QUANTILE", SCRM_RFM_METHOD_QUANTILE},
     {"SCRM_RFM_METHOD_NTILE", SCRM_RFM_METHOD_NTILE},
     {"SCRM_RFM_METHOD_FIXED", SCRM_RFM_METHOD_FIXED},
@@ -2841,6 +2977,7 @@ const sn_constant sn_gen_constants[] = {
     {"SCRM_KPI_MAX_LOOKBACK", (int64_t)SCRM_KPI_MAX_LOOKBACK},
     {"SCRM_RFM_MAX_BINS", (int64_t)SCRM_RFM_MAX_BINS},
     {"SCRM_SEGMENT_NAME_MAX", (int64_t)SCRM_SEGMENT_NAME_MAX},
+    {"SCRM_RFM_NOT_SCORED", (int64_t)SCRM_RFM_NOT_SCORED},
     {"SCRM_RFM_AS_OF_DEFAULT", (int64_t)SCRM_RFM_AS_OF_DEFAULT},
     {"SCRM_RFM_OPTIONS_VERSION", (int64_t)SCRM_RFM_OPTIONS_VERSION},
 };

@@ -3,7 +3,7 @@
 // prints and writes against an independent computation in plain JavaScript
 // of the documented definitions (include/shopcrm/rfm.h: recency from the day
 // after the last order, quantile score 1 + floor(N*c/n) with c = customers
-// strictly worse, the rfm11-v1 rules in their evaluation order), plus the
+// strictly worse, the rfm11-v2 rules in their evaluation order), plus the
 // totals stated in examples/data/README.md.
 //
 //   node check_rfm_segments.js EXAMPLE.js ORDERS.csv
@@ -53,13 +53,13 @@ function scores(values, betterIsLarger) {
 const R = scores(ids.map((id) => asOfDay - cust.get(id).last), false);
 const F = scores(ids.map((id) => cust.get(id).freq), true);
 const M = scores(ids.map((id) => cust.get(id).cents), true);
-const RULES = [ // rfm11-v1 in evaluation order: name, r, f, m (inclusive)
+const RULES = [ // rfm11-v2 in evaluation order: name, r, f, m (inclusive)
   ['Champions', [4, 5], [4, 5], [4, 5]], ['Loyal Customers', [2, 5], [3, 5], [3, 5]],
   ['New Customers', [4, 5], [1, 1], [1, 1]], ['Promising', [3, 4], [1, 1], [1, 1]],
-  ['Potential Loyalist', [3, 5], [1, 3], [1, 3]], ['Need Attention', [2, 3], [2, 3], [2, 3]],
+  ['Potential Loyalist', [3, 5], [1, 5], [1, 5]], ['Need Attention', [2, 3], [2, 3], [2, 3]],
   ['About To Sleep', [2, 3], [1, 2], [1, 2]], ["Can't Lose Them", [1, 1], [4, 5], [4, 5]],
   ['At Risk', [1, 2], [2, 5], [2, 5]], ['Lost', [1, 1], [1, 1], [1, 1]],
-  ['Hibernating', [1, 2], [1, 2], [1, 2]],
+  ['Hibernating', [1, 2], [1, 5], [1, 5]],
 ];
 const inb = (x, [lo, hi]) => x >= lo && x <= hi;
 const want = new Map(RULES.map((r) => [r[0], 0]).concat([['(unassigned)', 0]]));

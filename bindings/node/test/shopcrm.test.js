@@ -220,7 +220,7 @@ test('errors carry code, name, message and the index of the bad row', () => {
     return true;
   });
   assert.equal(ds.orders, 8); // atomic: nothing added
-  assert.throws(() => ds.rfm({ asOf: new Date('2024-01-01T00:00:00Z') }),
+  assert.throws(() => ds.rfm({ asOf: new Date('+010000-01-01T00:00:00Z') }),
                 (e) => e.code === ffi.SCRM_ERANGE);
   assert.throws(() => ds.rfm({ bogus: 1 }), TypeError);
   assert.throws(() => ds.rfm({ method: 'magic' }), RangeError);
@@ -409,4 +409,57 @@ test('close() then use throws ShopcrmError SCRM_ESTATE', () => {
   assert.equal(map.size, 10);
   map.close();
   assert.throws(() => map.names(), (e) => e.code === ffi.SCRM_ESTATE);
+});
+
+// Issue 11: who is scored, a past asOf, degenerate flags, count-only data.
+test('rfm: refund-only customers not scored; past asOf is a snapshot', () => {
+  // 106: one refund of -12.50 and no order (as Online Retail's 15864)
+  const rows = ORDERS.concat([[106, '2024-02-10', -1250]]);
+  const ds = Dataset.fromArrays(rows.map((o) => o[0]), rows.map((o) => new Date(o[1] + 'T00:00:00Z')),
+                                rows.map((o) => o[2]));
+  const r = ds.rfm();
+  assert.equal(r.customers, 6);
+  assert.equal(r.scored, 5);
+  assert.deepEqual(r.refundOnly, { customers: 1, revenue: -1250 });
+  assert.equal(r.rowsAfterAsOf, 0);
+  assert.equal(r.hasMonetary, true);
+  const i = ds.index(106);
+  assert.equal(r.segment[i], -2);
+  assert.equal(r.segmentName(i), null);
+  assert.equal(r.r[i], 0);
+  // the five others score as without 106 (WANT)
+  for (const [k, w] of Object.entries(WANT)) assert.equal(r.segmentName(ds.index(Number(k))), w.seg);
+  // F: 1, 1, 1 of 5 customers share one value
+  assert.equal(r.degenerate.f.flags & 1, 1);
+  assert.equal(r.degenerate.f.majorityShare, 3 / 5);
+  assert.equal(r.degenerate.m.flags & 1, 0);
+  r.close();
+  // as of 2024-02-21: 101's 02-29, 104's 02-25 orders left out (and 106 is refund-only)
+  const p = ds.rfm({ asOf: new Date('2024-02-21T00:00:00Z') });
+  assert.equal(p.rowsAfterAsOf, 2);
+  assert.equal(p.scored, 4);
+  assert.equal(p.recencyDays[ds.index(101)], 1);
+  assert.equal(p.frequency[ds.index(101)], 2);
+  assert.equal(p.segment[ds.index(104)], -2);
+  p.close();
+  ds.close();
+});
+
+test('rfm: a file without amounts is count-only (no M)', () => {
+  const file = path.join(os.tmpdir(), `shopcrm-node-elog-${process.pid}.csv`);
+  fs.writeFileSync(file, 'cust,date\n1,2024-01-01\n1,2024-01-05\n2,2024-01-03\n3,2024-01-04\n');
+  try {
+    const ds = Dataset.fromCsv(file, { customer: 'cust', amount: 'none' });
+    assert.equal(ds.hasAmounts, false);
+    const r = ds.rfm();
+    assert.equal(r.hasMonetary, false);
+    assert.ok(Number.isNaN(r.monetary[0]));
+    assert.equal(r.m[0], 0);
+    assert.equal(r.segmentNames[0], 'Hibernating'); // rf10-v1, the R x F grid
+    r.close();
+    ds.close();
+    assert.equal(sample().hasAmounts, true);
+  } finally {
+    fs.unlinkSync(file);
+  }
 });

@@ -179,7 +179,7 @@ class RfmColumns:
     edges = _c_edges
 
     def _c_segments(self):
-        """Segment of each customer: an index into scrm_rfm_segment_map(), or −1 (unassigned). Unit: segment index into segment_names, -1 = unassigned. (C: scrm_rfm_segments; @scrm_len{scrm_rfm_customer_count(r)})"""
+        """Segment of each customer: an index into scrm_rfm_segment_map(), −1 (unassigned: no rule matched), or SCRM_RFM_NOT_SCORED (−2: no order before as_of). Unit: segment index into segment_names, -1 = unassigned. (C: scrm_rfm_segments; @scrm_len{scrm_rfm_customer_count(r)})"""
         key = ('segments',)
         c = self._cache.get(key)
         if c is None:
@@ -191,7 +191,7 @@ class RfmColumns:
     segments = property(_c_segments, doc=_c_segments.__doc__)
 
     def _c_segment_customers(self):
-        """Customers per segment. Unit: customers. (C: scrm_rfm_segment_customers; @scrm_len{scrm_segment_map_count(scrm_rfm_segment_map(r)) + 1})"""
+        """Customers per segment (scored customers only). Unit: customers. (C: scrm_rfm_segment_customers; @scrm_len{scrm_segment_map_count(scrm_rfm_segment_map(r)) + 1})"""
         key = ('segment_customers',)
         c = self._cache.get(key)
         if c is None:

@@ -77,6 +77,8 @@ SCRM_KPI_MAX_LOOKBACK = 3162240000
 SCRM_RFM_MAX_BINS = 10
 #: Longest segment name, in bytes (without the terminating NUL).
 SCRM_SEGMENT_NAME_MAX = 255
+#: Segment of a customer who is not scored (no order before as_of; see "Who is scored").
+SCRM_RFM_NOT_SCORED = -2
 #: scrm_rfm_options.as_of value meaning "the start of the day after the last order's day".
 SCRM_RFM_AS_OF_DEFAULT = -9223372036854775808
 #: Current version of scrm_rfm_options.
@@ -275,6 +277,17 @@ SCRM_KPI_TYPE_MONEY = 2
 SCRM_KPI_TYPE_MONEY_MEAN = 3
 SCRM_KPI_TYPE_RATIO = 4
 SCRM_KPI_TYPE_DAYS = 5
+
+
+class RfmDegenerateFlag(IntEnum):
+    """Flags of scrm_rfm_degenerate(). (C: scrm_rfm_degenerate_flag, shopcrm/rfm.h)"""
+
+    MAJORITY = 1
+    EDGES = 2
+
+
+SCRM_RFM_DEGENERATE_MAJORITY = 1
+SCRM_RFM_DEGENERATE_EDGES = 2
 
 
 class RfmMethod(IntEnum):
@@ -1063,6 +1076,12 @@ scrm_dataset_append_str.argtypes = _f.argtypes
 scrm_dataset_append_str.restype = _f.restype
 scrm_dataset_append_str.errcheck = getattr(_f, 'errcheck', None)
 
+# int scrm_dataset_has_amounts(const scrm_dataset *ds)
+_f = _lib.scrm_dataset_has_amounts
+_f.argtypes = [_DatasetP]
+_f.restype = c_int
+scrm_dataset_has_amounts = _f
+
 # uint32_t scrm_dataset_minor_digits(const scrm_dataset *ds)
 _f = _lib.scrm_dataset_minor_digits
 _f.argtypes = [_DatasetP]
@@ -1533,7 +1552,7 @@ _f.errcheck = _check
 
 
 def _w(out, name, _f=_f):
-    """Create a map holding a named, versioned preset ("rfm11-v1", "rf10-v1"; see the group description for their rules and sources). (checked wrapper of the C function)"""
+    """Create a map holding a named, versioned preset ("rfm11-v2", "rfm11-v1", "rf10-v1"; see the group description for their rules and sources). (checked wrapper of the C function)"""
     return _f(out, _conv.cstr(name, 'scrm_segment_map_preset: name'))
 
 
@@ -1779,6 +1798,72 @@ _f.argtypes = [_RfmP]
 _f.restype = _SegmentMapP
 scrm_rfm_segment_map = _f
 
+# uint32_t scrm_rfm_scored_count(const scrm_rfm *r)
+_f = _lib.scrm_rfm_scored_count
+_f.argtypes = [_RfmP]
+_f.restype = c_uint32
+scrm_rfm_scored_count = _f
+
+# uint64_t scrm_rfm_refund_only_count(const scrm_rfm *r)
+_f = _lib.scrm_rfm_refund_only_count
+_f.argtypes = [_RfmP]
+_f.restype = c_uint64
+scrm_rfm_refund_only_count = _f
+
+# int64_t scrm_rfm_refund_only_revenue(const scrm_rfm *r)
+_f = _lib.scrm_rfm_refund_only_revenue
+_f.argtypes = [_RfmP]
+_f.restype = c_int64
+scrm_rfm_refund_only_revenue = _f
+
+# uint64_t scrm_rfm_rows_after_as_of(const scrm_rfm *r)
+_f = _lib.scrm_rfm_rows_after_as_of
+_f.argtypes = [_RfmP]
+_f.restype = c_uint64
+scrm_rfm_rows_after_as_of = _f
+
+# int scrm_rfm_has_monetary(const scrm_rfm *r)
+_f = _lib.scrm_rfm_has_monetary
+_f.argtypes = [_RfmP]
+_f.restype = c_int
+scrm_rfm_has_monetary = _f
+
+# double scrm_rfm_majority_share(const scrm_rfm *r, int dim)
+_f = _lib.scrm_rfm_majority_share
+_f.argtypes = [_RfmP, c_int]
+_f.restype = c_double
+
+
+def _w(r, dim, _f=_f):
+    """The share of the scored customers holding the majority value of a dimension (R: recency_days, F: frequency, M: monetary). (checked wrapper of the C function)"""
+    return _f(r, _conv.c_int_(dim, 'scrm_rfm_majority_share: dim'))
+
+
+_w.__name__ = _w.__qualname__ = 'scrm_rfm_majority_share'
+scrm_rfm_majority_share = _w
+scrm_rfm_majority_share.raw = _f
+scrm_rfm_majority_share.argtypes = _f.argtypes
+scrm_rfm_majority_share.restype = _f.restype
+scrm_rfm_majority_share.errcheck = getattr(_f, 'errcheck', None)
+
+# int scrm_rfm_degenerate(const scrm_rfm *r, int dim)
+_f = _lib.scrm_rfm_degenerate
+_f.argtypes = [_RfmP, c_int]
+_f.restype = c_int
+
+
+def _w(r, dim, _f=_f):
+    """Whether a dimension is degenerate (see "Degenerate dimensions"). (checked wrapper of the C function)"""
+    return _f(r, _conv.c_int_(dim, 'scrm_rfm_degenerate: dim'))
+
+
+_w.__name__ = _w.__qualname__ = 'scrm_rfm_degenerate'
+scrm_rfm_degenerate = _w
+scrm_rfm_degenerate.raw = _f
+scrm_rfm_degenerate.argtypes = _f.argtypes
+scrm_rfm_degenerate.restype = _f.restype
+scrm_rfm_degenerate.errcheck = getattr(_f, 'errcheck', None)
+
 # const uint64_t *scrm_rfm_segment_customers(const scrm_rfm *r)
 _f = _lib.scrm_rfm_segment_customers
 _f.argtypes = [_RfmP]
@@ -1823,7 +1908,7 @@ _f.errcheck = _check
 
 
 def _w(indices_out, capacity, count_out, r, segments, n_segments, _f=_f):
-    """The customers of chosen segments (an audience), in ascending customer index. (checked wrapper of the C function)"""
+    """The customers of chosen segments (an audience), in ascending customer index; customers not scored are in no audience. (checked wrapper of the C function)"""
     return _f(indices_out, _conv.c_uint64_(capacity, 'scrm_rfm_audience: capacity'), count_out, r,
               segments, _conv.c_uint32_(n_segments, 'scrm_rfm_audience: n_segments'))
 
@@ -1843,7 +1928,7 @@ _f.errcheck = _check
 
 
 def _w(r, ds, segments, n_segments, path, _f=_f):
-    """Write an audience as CSV: a header customer,segment, then one line per customer of the chosen segments (ascending customer index) with its key and segment name ("" for the unassigned). (checked wrapper of the C function)"""
+    """Write an audience as CSV: a header customer,segment, then one line per customer of the chosen segments with its key and segment name ("" for the unassigned), in customer key order (numeric for uint64_t keys, bytewise for string keys, a prefix before its extensions), as scrm_rfm_write_csv(). (checked wrapper of the C function)"""
     return _f(r, ds, segments,
               _conv.c_uint32_(n_segments, 'scrm_rfm_audience_write_csv: n_segments'),
               _conv.cstr(path, 'scrm_rfm_audience_write_csv: path'))
@@ -1864,7 +1949,7 @@ _f.errcheck = _check
 
 
 def _w(r, ds, path, _f=_f):
-    """Write every customer as CSV: a header customer,recency_days,frequency,monetary,r,f,m,segment, then one line per customer in customer index order. (checked wrapper of the C function)"""
+    """Write every scored customer as CSV: a header customer,recency_days,frequency,monetary,r,f,m,segment (customer,recency_days,frequency,r,f,segment without amounts), then one line per scored customer in customer key order: numeric for uint64_t keys, bytewise for string keys (a prefix before its extensions), so the file is the same whatever the load order or thread count. (checked wrapper of the C function)"""
     return _f(r, ds, _conv.cstr(path, 'scrm_rfm_write_csv: path'))
 
 
@@ -1920,6 +2005,7 @@ FUNCTIONS = (
     'scrm_dataset_append_options_init',
     'scrm_dataset_append_u64',
     'scrm_dataset_append_str',
+    'scrm_dataset_has_amounts',
     'scrm_dataset_minor_digits',
     'scrm_dataset_order_key_from_string',
     'scrm_dataset_customer_count',
@@ -1981,6 +2067,13 @@ FUNCTIONS = (
     'scrm_rfm_as_of',
     'scrm_rfm_bins',
     'scrm_rfm_segment_map',
+    'scrm_rfm_scored_count',
+    'scrm_rfm_refund_only_count',
+    'scrm_rfm_refund_only_revenue',
+    'scrm_rfm_rows_after_as_of',
+    'scrm_rfm_has_monetary',
+    'scrm_rfm_majority_share',
+    'scrm_rfm_degenerate',
     'scrm_rfm_segment_customers',
     'scrm_rfm_segment_revenue',
     'scrm_rfm_segment_stat',

@@ -338,7 +338,8 @@ class Dataset(Handle):
         """Append the orders of a CSV file (path) or CSV text (bytes) atomically.
 
         Options (defaults in the signature): customer='customer_id',
-        time='date', amount='amount' (amounts in major units, e.g. '12.50'),
+        time='date', amount='amount' (amounts in major units, e.g. '12.50';
+        None or 'none': the file has no amounts, a count-only load),
         order_id=None, quantity=None, unit_price=None, delimiter=None
         (guessed), time_format='auto', decimal='.', utc_offset=0 (seconds),
         on_error='strict', na_customer=None, has_header=True,
@@ -431,6 +432,13 @@ class Dataset(Handle):
             return _ffi.scrm_dataset_duplicate_count(p)
 
     @property
+    def has_amounts(self):
+        """False for a count-only dataset (loaded with amount=None: an event
+        log); RFM then has no monetary dimension."""
+        with self._read() as p:
+            return bool(_ffi.scrm_dataset_has_amounts(p))
+
+    @property
     def key_type(self):
         """A KeyType: AUTO until the first non-empty append, then U64 or STRING."""
         with self._read() as p:
@@ -514,8 +522,8 @@ class Dataset(Handle):
         - monetary='sum' or 'mean' (per frequency unit).
         - edges=None: with 'fixed', {'r': [...], 'f': [...], 'm': [...]},
           bins-1 ascending values each (days, orders/days, minor units).
-        - segments='default' ("rfm11-v1" when bins is 5, none otherwise), a
-          preset name ("rfm11-v1", "rf10-v1"), a SegmentMap, or None.
+        - segments='default' ("rfm11-v2" when bins is 5, none otherwise), a
+          preset name ("rfm11-v2", "rfm11-v1", "rf10-v1"), a SegmentMap, or None.
         - threads=0: worker threads (0 = the dataset's); results never
           depend on it.
         - progress=None: progress(done, total) in partitions; False cancels.

@@ -152,7 +152,7 @@ def compute(ds, bins=5, method='quantile', as_of=None, utc_offset=0, frequency='
     {'r': [...], 'f': [...], 'm': [...]}, N-1 ascending values each). as_of:
     None (the start of the day after the last order), epoch seconds or an
     aware datetime. frequency: 'orders' or 'days'; monetary: 'sum' or 'mean'.
-    segments: 'default' ("rfm11-v1" when bins is 5, none otherwise), a preset
+    segments: 'default' ("rfm11-v2" when bins is 5, none otherwise), a preset
     name, a SegmentMap, or None (no segments: everyone unassigned).
     progress(done, total): called with partitions aggregated; raise to cancel
     (the exception is re-raised), or return False (shopcrm.Cancelled)."""
@@ -254,8 +254,45 @@ class Rfm(RfmColumns, Handle):
 
     @property
     def customers(self):
-        """Number of customers scored."""
+        """Number of customers (the length of every column)."""
         return len(self)
+
+    @property
+    def scored(self):
+        """Number of customers scored: those with an order before as_of. The
+        others have scores 0 and segment -2 (not scored)."""
+        with self._read() as p:
+            return _ffi.scrm_rfm_scored_count(p)
+
+    @property
+    def refund_only(self):
+        """{'customers': n, 'revenue': sum}: the customers with refunds but no
+        order before as_of (not scored) and their refunds (exact minor units)."""
+        with self._read() as p:
+            return {'customers': _ffi.scrm_rfm_refund_only_count(p),
+                    'revenue': _ffi.scrm_rfm_refund_only_revenue(p)}
+
+    @property
+    def rows_after_as_of(self):
+        """Rows at or after an explicit as_of, left out of the snapshot."""
+        with self._read() as p:
+            return _ffi.scrm_rfm_rows_after_as_of(p)
+
+    @property
+    def has_monetary(self):
+        """False for a dataset without amounts: no M dimension (monetary NaN,
+        M scores 0)."""
+        with self._read() as p:
+            return bool(_ffi.scrm_rfm_has_monetary(p))
+
+    @property
+    def degenerate(self):
+        """{'r': (flags, majority_share), 'f': ..., 'm': ...}: flags 1 = one
+        value held by more than half of the scored customers (its share is
+        majority_share, else 0), 2 = the edges collapse (docs/rfm.md)."""
+        with self._read() as p:
+            return {k: (_ffi.scrm_rfm_degenerate(p, d), _ffi.scrm_rfm_majority_share(p, d))
+                    for k, d in _DIMS}
 
     @property
     def bins(self):
@@ -286,7 +323,7 @@ class Rfm(RfmColumns, Handle):
     @property
     def segment(self):
         """Segment of each customer. Unit: segment index into segment_names
-        (-1: unassigned)."""
+        (-1: unassigned, -2: not scored)."""
         return self._c_segments()
 
     @property
@@ -312,7 +349,8 @@ class Rfm(RfmColumns, Handle):
             return _ffi.scrm_rfm_unassigned_count(p)
 
     def segment_labels(self):
-        """The segment name of each customer (None when unassigned), as a list."""
+        """The segment name of each customer (None when unassigned or not
+        scored), as a list."""
         names = self.segment_names
         return [names[s] if s >= 0 else None for s in self.segment]
 
@@ -356,7 +394,8 @@ class Rfm(RfmColumns, Handle):
         frequency='days'), monetary (money: major units, e.g. dollars, by
         default; minor units with money='minor'; the sum or the mean per
         the monetary mode), r, f, m (scores 1..bins), segment (categorical
-        of the segment names; NaN when unassigned).
+        of the segment names; NaN when unassigned or not scored: those have
+        scores 0).
 
         money: 'major' (default: monetary in major units, e.g. dollars, with
         the dataset's minor digits, as the CLI and the CSV export write it,
@@ -368,8 +407,8 @@ class Rfm(RfmColumns, Handle):
         if money not in ('major', 'minor'):
             raise ValueError(f"money: expected 'major' or 'minor', got {money!r}")
         names = self.segment_names
-        seg = pd.Categorical.from_codes(np.asarray(self.segment, dtype=np.int64),
-                                        categories=names) if names else \
+        codes = np.maximum(np.asarray(self.segment, dtype=np.int64), -1)  # -2: not scored
+        seg = pd.Categorical.from_codes(codes, categories=names) if names else \
             pd.Categorical([None] * len(self))
         monetary = np.asarray(self.monetary, dtype=np.float64)
         if money == 'major':

@@ -47,9 +47,11 @@ def main():
             fail('segment sizes do not add up to 23570 customers')
         if sum(r for _, r in rows.values()) != 250031563:
             fail('segment revenues do not add up to US$ 2,500,315.63')
-        for name in ('Champions', 'At Risk', "Can't Lose Them", '(unassigned)'):
+        for name in ('Champions', 'At Risk', "Can't Lose Them", 'Hibernating'):
             if name not in rows:
                 fail(f'segment {name!r} missing from the table')
+        if '(unassigned)' in rows:  # rfm11-v2 names every score cell
+            fail('customers unassigned with rfm11-v2')
         want = rows['At Risk'][0] + rows["Can't Lose Them"][0]
         if lines[-1] != (f"wrote {want} customers (At Risk, Can't Lose Them) to {out}"):
             fail(f'last line {lines[-1]!r}')

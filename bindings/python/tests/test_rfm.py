@@ -14,6 +14,8 @@ strictly worse:
 "rfm11-v1" (first match in the preset's order): c1 R3 F4 M4 Loyal Customers;
 c4 R5 F1 M3 Potential Loyalist (New Customers needs M1); c2 R2 F3 M1,
 c3 R1 F1 M5 and c5 R4 F4 M1 match no box: unassigned.
+"rfm11-v2" (the default) keeps those and names the rest: c2 and c3 (R <= 2)
+Hibernating, c5 (R >= 3) Potential Loyalist.
 """
 
 import csv
@@ -53,9 +55,13 @@ class RfmScores(unittest.TestCase):
             self.assertEqual(by_key(r, r.f), {1: 4, 2: 3, 3: 1, 4: 1, 5: 4})
             self.assertEqual(by_key(r, r.m), {1: 4, 2: 1, 3: 5, 4: 3, 5: 1})
             labels = dict(zip((int(k) for k in r.keys()), r.segment_labels()))
-            self.assertEqual(labels, {1: 'Loyal Customers', 2: None, 3: None,
-                                      4: 'Potential Loyalist', 5: None})
-            self.assertEqual(r.unassigned, 3)
+            self.assertEqual(labels, {1: 'Loyal Customers', 2: 'Hibernating', 3: 'Hibernating',
+                                      4: 'Potential Loyalist', 5: 'Potential Loyalist'})
+            self.assertEqual(r.unassigned, 0)
+            self.assertEqual(r.scored, 5)
+            self.assertEqual(r.refund_only, {'customers': 0, 'revenue': 0})
+            self.assertEqual(r.rows_after_as_of, 0)
+            self.assertTrue(r.has_monetary)
             self.assertEqual(r.segment_names[:2], ['Champions', 'Loyal Customers'])
             self.assertEqual(len(r.segment_names), 11)
 
@@ -103,13 +109,14 @@ class RfmScores(unittest.TestCase):
         if np is not None:
             r = self.ds.rfm(as_of=np.datetime64('2024-02-10T00:00:00'))
             self.assertEqual(by_key(r, r.recency_days), want)
-        # The day of the last row itself is allowed (recency 0 for c4) ...
+        # A past as_of scores the snapshot before it: the start of day 30
+        # leaves out the rows of day 30 (c4's only order) ...
         r = self.ds.rfm(as_of=dt.datetime(2024, 1, 31, tzinfo=UTC))
-        self.assertEqual(by_key(r, r.recency_days)[4], 0)
-        # ... the day before is SCRM_ERANGE.
-        with self.assertRaises(shopcrm.RangeError) as cm:
-            self.ds.rfm(as_of=dt.datetime(2024, 1, 30, 23, 59, tzinfo=UTC))
-        self.assertEqual(cm.exception.code, -9)
+        self.assertGreater(r.rows_after_as_of, 0)
+        self.assertEqual(r.scored, 4)
+        self.assertEqual(by_key(r, r.segment)[4], -2)  # not scored
+        self.assertEqual(by_key(r, r.r)[4], 0)
+        self.assertIsNone(dict(zip((int(k) for k in r.keys()), r.segment_labels()))[4])
         # A naive as_of is UTC (as pandas and the CLI take it).
         self.assertEqual(self.ds.rfm(as_of=dt.datetime(2024, 2, 10)).as_of,
                          self.ds.rfm(as_of=dt.datetime(2024, 2, 10, tzinfo=UTC)).as_of)
@@ -179,7 +186,7 @@ class RfmScores(unittest.TestCase):
         self.assertEqual(p.copy().names, p.names)
 
     def test_segment_summary(self):
-        r = self.ds.rfm()
+        r = self.ds.rfm(segments='rfm11-v1')
         rows = r.segments()
         self.assertEqual(len(rows), 12)  # 11 segments + unassigned
         by_name = {row['name']: row for row in rows}
@@ -225,7 +232,7 @@ class RfmScores(unittest.TestCase):
         cust, times, amounts = columns()
         names = {1: 'ann', 2: 'ben', 3: '=cmd', 4: 'dee', 5: 'éva'}
         with shopcrm.Dataset.from_arrays([names[c] for c in cust], times, amounts) as ds:
-            r = ds.rfm()
+            r = ds.rfm(segments='rfm11-v1')
             self.assertEqual(by_key(r, r.r), {'ann': 3, 'ben': 2, '=cmd': 1, 'dee': 5, 'éva': 4})
             self.assertEqual(sorted(r.audience('Loyal Customers')), ['ann'])
             with tempfile.TemporaryDirectory() as tmp:
@@ -346,7 +353,9 @@ class Pandas(unittest.TestCase):
         df = df.set_index('customer')
         self.assertEqual(df.loc[1, 'segment'], 'Loyal Customers')
         self.assertEqual(df.loc[4, 'segment'], 'Potential Loyalist')
-        self.assertTrue(pd.isna(df.loc[2, 'segment']))
+        self.assertEqual(df.loc[2, 'segment'], 'Hibernating')
+        self.assertTrue(pd.isna(small_dataset().rfm(segments='rfm11-v1').to_pandas()
+                                .set_index('customer').loc[2, 'segment']))
         self.assertEqual(df.loc[3, 'monetary'], 100.0)   # major units by default
         self.assertEqual(r.to_pandas(money='minor', index=True).loc[3, 'monetary'], 10000.0)
         self.assertEqual(r.to_pandas(index=True).index.name, 'customer')
@@ -357,6 +366,53 @@ class Pandas(unittest.TestCase):
         self.assertEqual(len(summary), 12)
         self.assertEqual(int(summary.loc[summary['name'] == 'Loyal Customers',
                                           'revenue'].iloc[0]), 6000)
+
+
+class Issue11(unittest.TestCase):
+    """Who is scored, a past as_of, degenerate flags, count-only data."""
+
+    def test_refund_only_not_scored(self):
+        cust, times, amounts = columns()
+        cust, times, amounts = list(cust) + [9], list(times) + [times[0]], list(amounts) + [-1250]
+        with shopcrm.Dataset.from_arrays(cust, times, amounts) as ds, \
+                small_dataset() as base:
+            r, b = ds.rfm(), base.rfm()
+            self.assertEqual((len(r), r.scored), (6, 5))
+            self.assertEqual(r.refund_only, {'customers': 1, 'revenue': -1250})
+            self.assertEqual(by_key(r, r.segment)[9], -2)
+            self.assertEqual(by_key(r, r.f)[9], 0)
+            # the others score exactly as without customer 9
+            for col in ('r', 'f', 'm', 'segment'):
+                got = by_key(r, getattr(r, col))
+                del got[9]
+                self.assertEqual(got, by_key(b, getattr(b, col)), col)
+            if pd is not None:
+                df = r.to_pandas().set_index('customer')
+                self.assertTrue(pd.isna(df.loc[9, 'segment']))
+
+    def test_degenerate_flags(self):
+        with small_dataset().rfm() as r:
+            # F: 4, 2, 1, 1, 4: no value held by more than half
+            self.assertEqual(r.degenerate['f'][1], 0.0)
+            self.assertEqual(r.degenerate['f'][0] & 1, 0)
+            # F edges [2, 2, 4, NaN] collapse
+            self.assertEqual(r.degenerate['f'][0] & 2, 2)
+
+    def test_count_only_csv(self):
+        text = b'cust,date\n1,2024-01-01\n1,2024-01-05\n2,2024-01-03\n3,2024-01-04\n'
+        with shopcrm.Dataset() as ds:
+            ds.load_csv(text, customer='cust', amount=None)
+            self.assertFalse(ds.has_amounts)
+            with ds.rfm() as r:
+                self.assertFalse(r.has_monetary)
+                self.assertTrue(all(math.isnan(x) for x in r.monetary))
+                self.assertEqual(list(r.m), [0, 0, 0])
+                self.assertEqual(r.segment_map.names[0], 'Hibernating')  # rf10-v1
+            # a dataset without amounts refuses rows with amounts
+            with self.assertRaises(shopcrm.InvalidArgument):
+                ds.load_csv(b'cust,date,amount\n4,2024-01-02,1.00\n', customer='cust')
+        with small_dataset() as ds:
+            self.assertTrue(ds.has_amounts)
 
 
 if __name__ == '__main__':

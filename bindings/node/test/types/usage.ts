@@ -59,9 +59,9 @@ export function rejected(d: Dataset): void {
   const mutable: Uint8Array = res.r;
   mutable.fill(0);
   // @ts-expect-error: no such preset
-  d.rfm({ segments: 'rfm11-v2' });
+  d.rfm({ segments: 'rfm11-v3' });
   // @ts-expect-error: no such preset
-  SegmentMap.preset('rfm11-v2');
+  SegmentMap.preset('rfm11-v3');
   // @ts-expect-error: an async callback returns a Promise, not boolean | void
   d.rfm({ progress: async () => { /* ... */ } });
   // @ts-expect-error: a progress callback returns boolean | void
