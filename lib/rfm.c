@@ -855,6 +855,67 @@ static int check_ds(const scrm_rfm *r, const scrm_dataset *ds, const char *fn)
     return SCRM_OK;
 }
 
+/* ---- CSV exports: one row per customer, formatted in parallel ---- */
+
+typedef struct export_rows {
+    const scrm_rfm *r;
+    const scrm_dataset *ds;
+    int key_type;
+    uint32_t digits;
+    const uint8_t *sel; /* audience: selected segments, n_seg = unassigned */
+} export_rows;
+
+static void segment_cell(scrm__csvout *w, const scrm_rfm *r, int32_t s)
+{
+    if (s >= 0) {
+        const char *name = scrm_segment_map_name(r->map, (uint32_t)s);
+        scrm__csvout_text(w, name, strlen(name));
+    }
+    scrm__csvout_ch(w, '\n');
+}
+
+static int audience_row(scrm__csvout *w, const void *vx, uint32_t i)
+{
+    const export_rows *x = vx;
+    int32_t s = x->r->segment[i];
+    if (!x->sel[s < 0 ? x->r->n_seg : (uint32_t)s])
+        return SCRM_OK;
+    int err = scrm__csvout_key(w, x->ds, x->key_type, i);
+    scrm__csvout_ch(w, ',');
+    segment_cell(w, x->r, s);
+    return err;
+}
+
+static int score_row(scrm__csvout *w, const void *vx, uint32_t i)
+{
+    const export_rows *x = vx;
+    const scrm_rfm *r = x->r;
+    int err = scrm__csvout_key(w, x->ds, x->key_type, i);
+    scrm__csvout_ch(w, ',');
+    scrm__csvout_i64(w, r->recency[i]);
+    scrm__csvout_ch(w, ',');
+    scrm__csvout_u64(w, r->frequency[i]);
+    scrm__csvout_ch(w, ',');
+    int64_t cents = r->revenue[i];
+    uint32_t f = r->frequency[i];
+    if (r->monetary_mode == SCRM_RFM_MONETARY_MEAN && f > 1) {
+        /* exact rounding of revenue / f, halves away from zero */
+        int64_t q = cents / (int64_t)f, rem = cents % (int64_t)f;
+        uint64_t arem = rem < 0 ? (uint64_t)-rem : (uint64_t)rem;
+        if (2 * arem >= f)
+            q += cents < 0 ? -1 : 1;
+        cents = q;
+    }
+    scrm__csvout_money(w, cents, x->digits);
+    for (int d = 0; d < 3; d++) {
+        scrm__csvout_ch(w, ',');
+        scrm__csvout_u64(w, r->score[d][i]);
+    }
+    scrm__csvout_ch(w, ',');
+    segment_cell(w, r, r->segment[i]);
+    return err;
+}
+
 SCRM_EXPORT int scrm_rfm_audience_write_csv(const scrm_rfm *r, const scrm_dataset *ds,
                                             const int32_t *segments, uint32_t n_segments,
                                             const char *path)
@@ -873,24 +934,13 @@ SCRM_EXPORT int scrm_rfm_audience_write_csv(const scrm_rfm *r, const scrm_datase
         return err;
     }
     scrm__csvout w;
-    if ((err = scrm__csvout_open(&w, path, fn)) < 0) {
+    if ((err = scrm__csvout_open(&w, path, scrm__threads(0, ds), fn)) < 0) {
         scrm__free(sel);
         return err;
     }
-    int kt = scrm_dataset_key_type(ds);
     scrm__csvout_put(&w, "customer,segment\n", 17);
-    for (uint32_t i = 0; i < r->n && !err; i++) {
-        int32_t s = r->segment[i];
-        if (!sel[s < 0 ? r->n_seg : (uint32_t)s])
-            continue;
-        err = scrm__csvout_key(&w, ds, kt, i);
-        scrm__csvout_ch(&w, ',');
-        if (s >= 0) {
-            const char *name = scrm_segment_map_name(r->map, (uint32_t)s);
-            scrm__csvout_text(&w, name, strlen(name));
-        }
-        scrm__csvout_ch(&w, '\n');
-    }
+    const export_rows x = {r, ds, scrm_dataset_key_type(ds), 0, sel};
+    err = scrm__csvout_rows(&w, r->n, audience_row, &x);
     scrm__free(sel);
     return scrm__csvout_close(&w, path, err, fn);
 }
@@ -904,40 +954,11 @@ SCRM_EXPORT int scrm_rfm_write_csv(const scrm_rfm *r, const scrm_dataset *ds, co
     if (err)
         return err;
     scrm__csvout w;
-    if ((err = scrm__csvout_open(&w, path, fn)) < 0)
+    if ((err = scrm__csvout_open(&w, path, scrm__threads(0, ds), fn)) < 0)
         return err;
-    int kt = scrm_dataset_key_type(ds);
     static const char head[] = "customer,recency_days,frequency,monetary,r,f,m,segment\n";
     scrm__csvout_put(&w, head, sizeof head - 1);
-    int mean = r->monetary_mode == SCRM_RFM_MONETARY_MEAN;
-    uint32_t digits = scrm_dataset_minor_digits(ds);
-    for (uint32_t i = 0; i < r->n && !err; i++) {
-        err = scrm__csvout_key(&w, ds, kt, i);
-        scrm__csvout_ch(&w, ',');
-        scrm__csvout_i64(&w, r->recency[i]);
-        scrm__csvout_ch(&w, ',');
-        scrm__csvout_u64(&w, r->frequency[i]);
-        scrm__csvout_ch(&w, ',');
-        int64_t cents = r->revenue[i];
-        uint32_t f = r->frequency[i];
-        if (mean && f > 1) { /* exact rounding of revenue / f, halves away from zero */
-            int64_t q = cents / (int64_t)f, rem = cents % (int64_t)f;
-            uint64_t arem = rem < 0 ? (uint64_t)-rem : (uint64_t)rem;
-            if (2 * arem >= f)
-                q += cents < 0 ? -1 : 1;
-            cents = q;
-        }
-        scrm__csvout_money(&w, cents, digits);
-        for (int d = 0; d < 3; d++) {
-            scrm__csvout_ch(&w, ',');
-            scrm__csvout_u64(&w, r->score[d][i]);
-        }
-        scrm__csvout_ch(&w, ',');
-        if (r->segment[i] >= 0) {
-            const char *name = scrm_segment_map_name(r->map, (uint32_t)r->segment[i]);
-            scrm__csvout_text(&w, name, strlen(name));
-        }
-        scrm__csvout_ch(&w, '\n');
-    }
+    const export_rows x = {r, ds, scrm_dataset_key_type(ds), scrm_dataset_minor_digits(ds), NULL};
+    err = scrm__csvout_rows(&w, r->n, score_row, &x);
     return scrm__csvout_close(&w, path, err, fn);
 }
