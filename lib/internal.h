@@ -180,9 +180,12 @@ int scrm__dataset_check_minor_digits(const scrm_dataset *ds, uint32_t minor_digi
                                      const char *fn);
 void scrm__dataset_set_minor_digits(scrm_dataset *ds, uint32_t minor_digits);
 /* Rank of each customer's key in key order (numeric for u64 keys, bytewise
- * for strings, shorter prefix first): rank[gid] in 0..n-1. Caller frees
- * with scrm__free(). */
-int scrm__dataset_key_ranks(uint32_t **rank_out, const scrm_dataset *ds);
+ * for strings, shorter prefix first): rank[gid] in 0..n-1, on up to
+ * `threads` threads (u64 keys). Caller frees with scrm__free(). */
+int scrm__dataset_key_ranks(uint32_t **rank_out, const scrm_dataset *ds, uint32_t threads);
+/* Fewer u64 keys than this are ranked on one thread (the threads would cost
+ * more than they save); a test hook, default 65536. */
+extern uint32_t scrm__key_sort_parallel_min;
 
 /* ---- per-customer summary (lib/summary.c) ----
  * Computed once per dataset version and UTC offset, during the first

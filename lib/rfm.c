@@ -662,7 +662,7 @@ static int score_all(scrm_rfm *r, const scrm_dataset *ds, const scrm_rfm_options
         /* customers in key order: the NTILE tie-break (before the ranking
          * scratch: the key sort's own scratch is freed by then, so the two
          * are never held at once) */
-        if ((err = scrm__dataset_key_ranks(&rank, ds)) < 0)
+        if ((err = scrm__dataset_key_ranks(&rank, ds, threads)) < 0)
             goto done;
         seq = scrm__big_alloc((size_t)n * sizeof *seq);
         if (!seq) {
