@@ -1333,6 +1333,24 @@ static void test_csv_exports_do_not_depend_on_threads_or_blocks(void **state)
         }
 }
 
+/* Blocks larger than a thread's 1 MiB buffer (40,000 lines of about 35
+ * bytes): a thread flushes in the middle of its block, after waiting for
+ * the blocks before it. Same bytes as on one thread. */
+static void test_csv_export_blocks_larger_than_the_buffer(void **state)
+{
+    (void)state;
+    char *ref_s = NULL, *ref_a = NULL, *s = NULL, *a = NULL;
+    exports_with(&ref_s, &ref_a, 90000, 180000, 0, 1, 8192);
+    exports_with(&s, &a, 90000, 180000, 0, 2, 40000);
+    assert_true(strlen(ref_s) > 2 * (1u << 20) + 17);
+    assert_string_equal(s, ref_s);
+    assert_string_equal(a, ref_a);
+    free(ref_s);
+    free(ref_a);
+    free(s);
+    free(a);
+}
+
 /* Distinct purchase days of customers whose orders arrive out of time
  * order (the summary's grouping path), with more than 32 orders (the radix
  * sort inside it), several per day, refunds not counted: worked by hand. */
@@ -1636,6 +1654,7 @@ int main(void)
         cmocka_unit_test(test_write_csv_hand_worked),
         cmocka_unit_test(test_write_csv_mean_rounds_half_away_from_zero),
         cmocka_unit_test(test_csv_exports_do_not_depend_on_threads_or_blocks),
+        cmocka_unit_test(test_csv_export_blocks_larger_than_the_buffer),
         cmocka_unit_test(test_progress_and_cancel),
         cmocka_unit_test(test_summary_allocation_failures_keep_nothing),
         cmocka_unit_test(test_days_frequency_of_orders_out_of_time_order),
