@@ -3,16 +3,73 @@
  * one place for the buffering, the escaping of text cells and the clean-up
  * of a failed write. Declarations and the contract: lib/internal.h. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
 #include "internal.h"
 
+/* The shared state of scrm__csvout_rows: which block may write now. */
+struct scrm__csvout_order {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint32_t turn;            /* the block whose bytes go to the file now */
+    _Atomic uint32_t next;    /* the next block to claim */
+    _Atomic uint32_t stop_at; /* the first block where a row failed (none: UINT32_MAX) */
+    atomic_int failed;        /* a write failed: drop the rest */
+    atomic_int eno;
+    uint32_t n, per, nblocks;
+    scrm__csvout *bufs;       /* one per thread */
+    scrm__csvout_row_fn row;
+    const void *ctx;
+};
+
+uint32_t scrm__csvout_block_rows = 8192;
+
+static void write_out(scrm__csvout *w, const char *s, size_t k)
+{
+    errno = 0;
+    if (fwrite(s, 1, k, w->f) != k) {
+        w->failed = 1;
+        w->eno = errno ? errno : EIO;
+    }
+}
+
+static void wait_turn(struct scrm__csvout_order *o, uint32_t block)
+{
+    pthread_mutex_lock(&o->mu);
+    while (o->turn != block)
+        pthread_cond_wait(&o->cv, &o->mu);
+    pthread_mutex_unlock(&o->mu);
+}
+
+/* A worker's buffer is full or its block done: its bytes follow those of the
+ * blocks before it, so wait for them (earlier blocks were claimed earlier, by
+ * threads that are running: no deadlock). */
+static void flush_ordered(scrm__csvout *w)
+{
+    struct scrm__csvout_order *o = w->order;
+    wait_turn(o, w->block);
+    if (!atomic_load(&o->failed) && w->block <= atomic_load(&o->stop_at)) {
+        write_out(w, w->buf, w->len);
+        if (w->failed) {
+            atomic_store(&o->eno, w->eno);
+            atomic_store(&o->failed, 1);
+        }
+    }
+    w->len = 0;
+}
+
 void scrm__csvout_flush(scrm__csvout *w)
 {
-    if (w->len && !w->failed && fwrite(w->buf, 1, w->len, w->f) != w->len)
-        w->failed = 1;
+    if (w->order) {
+        flush_ordered(w);
+        return;
+    }
+    if (w->len && !w->failed)
+        write_out(w, w->buf, w->len);
     w->len = 0;
 }
 
@@ -24,10 +81,15 @@ static inline void reserve(scrm__csvout *w, size_t k)
 
 void scrm__csvout_put(scrm__csvout *w, const char *s, size_t k)
 {
-    if (k > w->cap) {
-        scrm__csvout_flush(w);
-        if (!w->failed && fwrite(s, 1, k, w->f) != k)
-            w->failed = 1;
+    if (k > w->cap) { /* a cell longer than the buffer: in pieces */
+        while (k) {
+            size_t m = k < w->cap ? k : w->cap;
+            reserve(w, m);
+            memcpy(w->buf + w->len, s, m);
+            w->len += m;
+            s += m;
+            k -= m;
+        }
         return;
     }
     reserve(w, k);
@@ -139,19 +201,50 @@ int scrm__csvout_key(scrm__csvout *w, const scrm_dataset *ds, int key_type, uint
     return SCRM_OK;
 }
 
-int scrm__csvout_open(scrm__csvout *w, const char *path, const char *fn)
+static void free_workers(scrm__csvout *w)
+{
+    for (uint32_t t = 0; w->workers && t < w->n_workers; t++)
+        scrm__free(w->workers[t].buf);
+    scrm__free(w->workers);
+    w->workers = NULL;
+    w->n_workers = 0;
+}
+
+int scrm__csvout_open(scrm__csvout *w, const char *path, uint32_t threads, const char *fn)
 {
     memset(w, 0, sizeof *w);
     w->cap = (size_t)1 << 20;
     w->buf = scrm__malloc(w->cap);
     if (!w->buf)
         return scrm__enomem(fn);
+    if (threads > SCRM__MAX_THREADS)
+        threads = SCRM__MAX_THREADS;
+    if (threads > 1) {
+        /* on the calling thread: a user allocator (scrm_set_allocator) need
+         * not be thread-safe */
+        if (!(w->workers = scrm__calloc(threads, sizeof *w->workers))) {
+            scrm__free(w->buf);
+            return scrm__enomem(fn);
+        }
+        w->n_workers = threads;
+        for (uint32_t t = 0; t < threads; t++)
+            if (!(w->workers[t].buf = scrm__malloc(w->cap))) {
+                free_workers(w);
+                scrm__free(w->buf);
+                return scrm__enomem(fn);
+            }
+    }
     w->f = fopen(path, "wb");
     if (!w->f) {
         int e = errno;
+        free_workers(w);
         scrm__free(w->buf);
         w->buf = NULL;
         return scrm__error(SCRM_EIO, -1, "%s: cannot create '%s': %s", fn, path, strerror(e));
+    }
+    for (uint32_t t = 0; t < w->n_workers; t++) {
+        w->workers[t].f = w->f;
+        w->workers[t].cap = w->cap;
     }
     /* Only a regular file is removed on failure: a path such as /dev/stdout
      * names a stream the caller owns. */
@@ -165,9 +258,10 @@ int scrm__csvout_close(scrm__csvout *w, const char *path, int err, const char *f
     scrm__csvout_flush(w);
     int e = 0;
     if (w->failed)
-        e = errno ? errno : EIO;
+        e = w->eno ? w->eno : EIO;
     if (fclose(w->f) != 0 && !e)
         e = errno ? errno : EIO;
+    free_workers(w);
     scrm__free(w->buf);
     w->buf = NULL;
     w->f = NULL;
@@ -175,5 +269,80 @@ int scrm__csvout_close(scrm__csvout *w, const char *path, int err, const char *f
         err = scrm__error(SCRM_EIO, -1, "%s: cannot write '%s': %s", fn, path, strerror(e));
     if (err && w->regular)
         remove(path);
+    return err;
+}
+
+static int rows_worker(void *vctx, uint32_t begin, uint32_t end, uint32_t thread)
+{
+    (void)begin;
+    (void)end;
+    struct scrm__csvout_order *o = vctx;
+    scrm__csvout *w = &o->bufs[thread];
+    int err = 0;
+    for (;;) {
+        uint32_t b = atomic_fetch_add(&o->next, 1);
+        if (b >= o->nblocks)
+            break;
+        if (b > atomic_load(&o->stop_at)) {
+            /* claimed, so a later block may wait for it: pass the turn on */
+            wait_turn(o, b);
+        } else {
+            w->block = b;
+            uint64_t lo = (uint64_t)b * o->per;
+            uint64_t hi = lo + o->per < o->n ? lo + o->per : o->n;
+            for (uint64_t i = lo; i < hi && !err; i++)
+                err = o->row(w, o->ctx, (uint32_t)i);
+            if (err) { /* later blocks are not written (see flush_ordered) */
+                uint32_t cur = atomic_load(&o->stop_at);
+                while (b < cur && !atomic_compare_exchange_weak(&o->stop_at, &cur, b))
+                    ;
+            }
+            flush_ordered(w);
+        }
+        pthread_mutex_lock(&o->mu);
+        o->turn = b + 1;
+        pthread_cond_broadcast(&o->cv);
+        pthread_mutex_unlock(&o->mu);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+int scrm__csvout_rows(scrm__csvout *w, uint32_t n, scrm__csvout_row_fn row, const void *ctx)
+{
+    const uint32_t per = scrm__csvout_block_rows ? scrm__csvout_block_rows : 1;
+    const uint32_t nblocks = (uint32_t)(((uint64_t)n + per - 1) / per);
+    uint32_t threads = w->n_workers < nblocks ? w->n_workers : nblocks;
+    if (threads <= 1) { /* one thread: straight into w */
+        int err = 0;
+        for (uint32_t i = 0; i < n && !err; i++)
+            err = row(w, ctx, i);
+        return err;
+    }
+    scrm__csvout_flush(w);
+    struct scrm__csvout_order o = {.mu = PTHREAD_MUTEX_INITIALIZER,
+                                   .cv = PTHREAD_COND_INITIALIZER,
+                                   .n = n,
+                                   .per = per,
+                                   .nblocks = nblocks,
+                                   .bufs = w->workers,
+                                   .row = row,
+                                   .ctx = ctx};
+    atomic_init(&o.next, 0);
+    atomic_init(&o.stop_at, UINT32_MAX);
+    atomic_init(&o.failed, w->failed);
+    atomic_init(&o.eno, w->eno);
+    for (uint32_t t = 0; t < threads; t++)
+        w->workers[t].order = &o;
+    int err = scrm__parallel_for(threads, threads, rows_worker, &o);
+    for (uint32_t t = 0; t < threads; t++)
+        w->workers[t].order = NULL;
+    if (atomic_load(&o.failed) && !w->failed) {
+        w->failed = 1;
+        w->eno = atomic_load(&o.eno);
+    }
+    pthread_cond_destroy(&o.cv);
+    pthread_mutex_destroy(&o.mu);
     return err;
 }

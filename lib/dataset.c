@@ -1656,23 +1656,85 @@ static void sort_str_keys(const scrm_dataset *ds, uint32_t *ord, uint32_t n, uin
     }
 }
 
-int scrm__dataset_key_ranks(uint32_t **rank_out, const scrm_dataset *ds)
+/* ---- integer keys in numeric order ----
+ * The keys are distinct, so any correct sort gives the same ranks: one
+ * counting pass on the highest byte that differs splits them into 256
+ * buckets, and each bucket (about n / 256 keys: it stays in cache) is sorted
+ * on the lower bytes by the LSD radix sort, the buckets shared among the
+ * threads by their sizes. */
+uint32_t scrm__key_sort_parallel_min = 65536;
+
+typedef struct key_sort {
+    uint64_t *ka, *kb;   /* keys: scratch, and by leading byte */
+    uint32_t *ord, *ib;  /* customer indices: scratch, and by leading byte */
+    uint32_t *rank;
+    uint32_t off[257];   /* bucket starts in kb / ib */
+    uint32_t n, threads;
+} key_sort;
+
+static int key_bucket_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
+{
+    (void)end;
+    (void)thread;
+    key_sort *k = ctx;
+    /* thread t sorts the buckets that start in its share of the keys */
+    uint32_t from = (uint32_t)((uint64_t)k->n * begin / k->threads);
+    uint32_t to = (uint32_t)((uint64_t)k->n * (begin + 1) / k->threads);
+    for (uint32_t b = 0; b < 256; b++) {
+        uint32_t lo = k->off[b], m = k->off[b + 1] - lo;
+        if (!m || lo < from || lo >= to)
+            continue;
+        uint64_t diff = 0, *ks;
+        uint32_t *is;
+        for (uint32_t i = 0; i < m; i++) /* the leading byte and above are equal */
+            diff |= k->kb[lo + i] ^ k->kb[lo];
+        scrm__radix_sort_pairs(k->kb + lo, k->ib + lo, k->ka + lo, k->ord + lo, m, diff, &ks, &is);
+        for (uint32_t i = 0; i < m; i++)
+            k->rank[is[i]] = lo + i;
+    }
+    return 0;
+}
+
+static void sort_u64_keys(key_sort *k, uint64_t diff)
+{
+    const uint32_t n = k->n;
+    const int sh = diff ? 8 * ((63 - __builtin_clzll(diff)) / 8) : 0;
+    uint32_t *off = k->off;
+    memset(off, 0, sizeof k->off);
+    for (uint32_t i = 0; i < n; i++)
+        off[((k->ka[i] >> sh) & 0xff) + 1]++;
+    for (int d = 0; d < 256; d++)
+        off[d + 1] += off[d];
+    uint32_t pos[256];
+    memcpy(pos, off, sizeof pos);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t p = pos[(k->ka[i] >> sh) & 0xff]++;
+        k->kb[p] = k->ka[i];
+        k->ib[p] = k->ord[i];
+    }
+    scrm__parallel_for(k->threads, k->threads, key_bucket_range, k);
+}
+
+int scrm__dataset_key_ranks(uint32_t **rank_out, const scrm_dataset *ds, uint32_t threads)
 {
     uint32_t n = ds->n_cust, *rank = NULL, *ord = NULL, *ib = NULL, *sorted;
     uint64_t *ka = NULL, *kb = NULL;
     str_range *stack = NULL;
     int err = SCRM_OK;
-    rank = scrm__malloc((size_t)n * sizeof *rank);
-    ord = scrm__malloc((size_t)n * sizeof *ord);
+    /* fresh memory, touched once: huge pages fault 512 times less often
+     * (page faults were a quarter of all those of `shopcrm rfm --method
+     * ntile` at 20M orders, bench/README.md) */
+    rank = scrm__big_alloc((size_t)n * sizeof *rank);
+    ord = scrm__big_alloc((size_t)n * sizeof *ord);
     if (!rank || !ord)
         goto nomem;
     for (uint32_t i = 0; i < n; i++)
         ord[i] = i;
     sorted = ord;
     if (n > 1) {
-        ka = scrm__malloc((size_t)n * sizeof *ka);
-        kb = scrm__malloc((size_t)n * sizeof *kb);
-        ib = scrm__malloc((size_t)n * sizeof *ib);
+        ka = scrm__big_alloc((size_t)n * sizeof *ka);
+        kb = scrm__big_alloc((size_t)n * sizeof *kb);
+        ib = scrm__big_alloc((size_t)n * sizeof *ib);
         if (!ka || !kb || !ib)
             goto nomem;
         if (ds->key_type == SCRM_KEY_STRING) {
@@ -1681,16 +1743,22 @@ int scrm__dataset_key_ranks(uint32_t **rank_out, const scrm_dataset *ds)
                 goto nomem;
             sort_str_keys(ds, ord, n, ka, kb, ib, stack);
         } else {
-            uint64_t diff = 0, *ks;
+            uint64_t diff = 0;
             for (uint32_t i = 0; i < n; i++) {
                 ka[i] = ds->keys[i];
                 diff |= ka[i] ^ ds->keys[0];
             }
-            scrm__radix_sort_pairs(ka, ord, kb, ib, n, diff, &ks, &sorted);
+            if (threads < 1 || n < scrm__key_sort_parallel_min)
+                threads = 1;
+            key_sort k = {.ka = ka, .kb = kb, .ord = ord, .ib = ib, .rank = rank, .n = n,
+                          .threads = threads < SCRM__MAX_THREADS ? threads : SCRM__MAX_THREADS};
+            sort_u64_keys(&k, diff);
+            sorted = NULL; /* the ranks are written */
         }
     }
-    for (uint32_t i = 0; i < n; i++)
-        rank[sorted[i]] = i;
+    if (sorted)
+        for (uint32_t i = 0; i < n; i++)
+            rank[sorted[i]] = i;
     *rank_out = rank;
     rank = NULL;
     goto done;

@@ -180,9 +180,12 @@ int scrm__dataset_check_minor_digits(const scrm_dataset *ds, uint32_t minor_digi
                                      const char *fn);
 void scrm__dataset_set_minor_digits(scrm_dataset *ds, uint32_t minor_digits);
 /* Rank of each customer's key in key order (numeric for u64 keys, bytewise
- * for strings, shorter prefix first): rank[gid] in 0..n-1. Caller frees
- * with scrm__free(). */
-int scrm__dataset_key_ranks(uint32_t **rank_out, const scrm_dataset *ds);
+ * for strings, shorter prefix first): rank[gid] in 0..n-1, on up to
+ * `threads` threads (u64 keys). Caller frees with scrm__free(). */
+int scrm__dataset_key_ranks(uint32_t **rank_out, const scrm_dataset *ds, uint32_t threads);
+/* Fewer u64 keys than this are ranked on one thread (the threads would cost
+ * more than they save); a test hook, default 65536. */
+extern uint32_t scrm__key_sort_parallel_min;
 
 /* The first rule of map matching R and F, whatever its M bounds (RFM
  * without a monetary dimension; lib/segment.c); -1 if none. */
@@ -315,15 +318,26 @@ size_t scrm__money_text(char out[SCRM_MONEY_TEXT_MAX], int64_t amount, uint32_t 
  * alone), so a failed export leaves no partial file behind. */
 #include <stdio.h>
 
+struct scrm__csvout_order;
+
 typedef struct scrm__csvout {
     FILE *f;
     char *buf;
     size_t len, cap;
     int failed;  /* a write failed: later output is dropped */
+    int eno;     /* errno of the failed write (it may fail on another thread) */
     int regular; /* path is a regular file: removed on failure */
+    /* a buffer of scrm__csvout_rows' workers: flushes wait for the turn of block */
+    struct scrm__csvout_order *order;
+    uint32_t block;
+    struct scrm__csvout *workers; /* threads > 1: one buffer per thread */
+    uint32_t n_workers;
 } scrm__csvout;
 
-int scrm__csvout_open(scrm__csvout *w, const char *path, const char *fn);
+/* threads: the most threads scrm__csvout_rows will use (their buffers are
+ * allocated here, before the file is truncated, so running out of memory
+ * leaves the file as it was). */
+int scrm__csvout_open(scrm__csvout *w, const char *path, uint32_t threads, const char *fn);
 /* Flush and close; returns err, or SCRM_EIO if a write or the close failed. */
 int scrm__csvout_close(scrm__csvout *w, const char *path, int err, const char *fn);
 void scrm__csvout_flush(scrm__csvout *w);
@@ -338,6 +352,16 @@ void scrm__csvout_double(scrm__csvout *w, double v);
 void scrm__csvout_text(scrm__csvout *w, const char *s, size_t k);
 /* The key of customer i of ds (key_type: scrm_dataset_key_type(ds)). */
 int scrm__csvout_key(scrm__csvout *w, const scrm_dataset *ds, int key_type, uint32_t i);
+/* Rows [0, n) of an export, each formatted by row(w, ctx, i) (which may
+ * write nothing), on the threads given to scrm__csvout_open: blocks of
+ * scrm__csvout_block_rows rows go to per-thread buffers and are written to w
+ * in block order, so the bytes do not depend on the thread count. Returns
+ * the first error of row() (rows of later blocks are then not written);
+ * write errors stay sticky in w for scrm__csvout_close(). */
+typedef int (*scrm__csvout_row_fn)(scrm__csvout *w, const void *ctx, uint32_t i);
+int scrm__csvout_rows(scrm__csvout *w, uint32_t n, scrm__csvout_row_fn row, const void *ctx);
+/* Rows per block of scrm__csvout_rows (a test hook; default 8192). */
+extern uint32_t scrm__csvout_block_rows;
 
 static inline void scrm__csvout_ch(scrm__csvout *w, char c)
 {

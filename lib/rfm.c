@@ -806,7 +806,7 @@ static int score_all(scrm_rfm *r, const scrm_dataset *ds, const scrm_rfm_options
             /* scored customers in key order: the NTILE tie-break (before the
              * ranking scratch: the key sort's own scratch is freed by then,
              * so the two are never held at once) */
-            if ((err = scrm__dataset_key_ranks(&rank, ds)) < 0)
+            if ((err = scrm__dataset_key_ranks(&rank, ds, threads)) < 0)
                 goto done;
             seq = scrm__big_alloc((size_t)n * sizeof *seq);
             if (!seq) {
@@ -1066,7 +1066,7 @@ static int csv_row_order(uint32_t **order_out, uint32_t *count_out, const scrm_d
                          const char *fn)
 {
     uint32_t *rank = NULL, n = (uint32_t)scrm_dataset_customer_count(ds);
-    int err = scrm__dataset_key_ranks(&rank, ds);
+    int err = scrm__dataset_key_ranks(&rank, ds, scrm__threads(0, ds));
     if (err)
         return err;
     uint32_t *order = scrm__big_alloc(((size_t)n + 1) * sizeof *order);
@@ -1091,54 +1091,50 @@ static int check_ds(const scrm_rfm *r, const scrm_dataset *ds, const char *fn)
     return SCRM_OK;
 }
 
-SCRM_EXPORT int scrm_rfm_audience_write_csv(const scrm_rfm *r, const scrm_dataset *ds,
-                                            const int32_t *segments, uint32_t n_segments,
-                                            const char *path)
+/* ---- CSV exports: one row per customer, formatted in parallel ---- */
+
+/* Row j of an export is customer order[j] (csv_row_order); customers the
+ * dataset gained after the result, and customers not scored, are skipped. */
+typedef struct export_rows {
+    const scrm_rfm *r;
+    const scrm_dataset *ds;
+    const uint32_t *order;
+    int key_type;
+    uint32_t digits;
+    const uint8_t *sel; /* audience: selected segments, n_seg = unassigned */
+} export_rows;
+
+static void segment_cell(scrm__csvout *w, const scrm_rfm *r, int32_t s)
 {
-    static const char fn[] = "scrm_rfm_audience_write_csv";
-    if (!r || !ds || !path || (n_segments && !segments))
-        return scrm__error(SCRM_EINVAL, -1, "%s: NULL argument", fn);
-    int err = check_ds(r, ds, fn);
-    if (err)
-        return err;
-    uint8_t *sel = scrm__malloc((size_t)r->n_seg + 1);
-    if (!sel)
-        return scrm__enomem(fn);
-    if ((err = select_segments(sel, r, segments, n_segments, fn)) < 0) {
-        scrm__free(sel);
-        return err;
+    if (s >= 0) {
+        const char *name = scrm_segment_map_name(r->map, (uint32_t)s);
+        scrm__csvout_text(w, name, strlen(name));
     }
-    uint32_t *order = NULL, n_order = 0;
-    if ((err = csv_row_order(&order, &n_order, ds, fn)) < 0) {
-        scrm__free(sel);
-        return err;
-    }
-    scrm__csvout w;
-    if ((err = scrm__csvout_open(&w, path, fn)) < 0) {
-        scrm__free(sel);
-        scrm__free(order);
-        return err;
-    }
-    int kt = scrm_dataset_key_type(ds);
-    scrm__csvout_put(&w, "customer,segment\n", 17);
-    for (uint32_t j = 0; j < n_order && !err; j++) {
-        const uint32_t i = order[j];
-        if (i >= r->n)
-            continue;
-        int32_t s = r->segment[i];
-        if (s == SCRM_RFM_NOT_SCORED || !sel[s < 0 ? r->n_seg : (uint32_t)s])
-            continue;
-        err = scrm__csvout_key(&w, ds, kt, i);
-        scrm__csvout_ch(&w, ',');
-        if (s >= 0) {
-            const char *name = scrm_segment_map_name(r->map, (uint32_t)s);
-            scrm__csvout_text(&w, name, strlen(name));
-        }
-        scrm__csvout_ch(&w, '\n');
-    }
-    scrm__free(sel);
-    scrm__free(order);
-    return scrm__csvout_close(&w, path, err, fn);
+    scrm__csvout_ch(w, '\n');
+}
+
+/* The customer of row j, or UINT32_MAX when the row is skipped. */
+static uint32_t export_customer(const export_rows *x, uint32_t j)
+{
+    uint32_t i = x->order[j];
+    if (i >= x->r->n || x->r->segment[i] == SCRM_RFM_NOT_SCORED)
+        return UINT32_MAX;
+    return i;
+}
+
+static int audience_row(scrm__csvout *w, const void *vx, uint32_t j)
+{
+    const export_rows *x = vx;
+    uint32_t i = export_customer(x, j);
+    if (i == UINT32_MAX)
+        return SCRM_OK;
+    int32_t s = x->r->segment[i];
+    if (!x->sel[s < 0 ? x->r->n_seg : (uint32_t)s])
+        return SCRM_OK;
+    int err = scrm__csvout_key(w, x->ds, x->key_type, i);
+    scrm__csvout_ch(w, ',');
+    segment_cell(w, x->r, s);
+    return err;
 }
 
 /* The monetary cell of customer i: revenue, or its mean rounded exactly to
@@ -1157,6 +1153,74 @@ static void put_monetary(scrm__csvout *w, const scrm_rfm *r, uint32_t i, uint32_
     scrm__csvout_money(w, cents, digits);
 }
 
+static int score_row(scrm__csvout *w, const void *vx, uint32_t j)
+{
+    const export_rows *x = vx;
+    const scrm_rfm *r = x->r;
+    uint32_t i = export_customer(x, j);
+    if (i == UINT32_MAX)
+        return SCRM_OK;
+    /* without amounts there is no monetary dimension: no columns for it */
+    const int has_m = r->has_monetary;
+    int err = scrm__csvout_key(w, x->ds, x->key_type, i);
+    scrm__csvout_ch(w, ',');
+    scrm__csvout_i64(w, r->recency[i]);
+    scrm__csvout_ch(w, ',');
+    scrm__csvout_u64(w, r->frequency[i]);
+    if (has_m) {
+        scrm__csvout_ch(w, ',');
+        put_monetary(w, r, i, x->digits);
+    }
+    for (int d = 0; d < (has_m ? 3 : 2); d++) {
+        scrm__csvout_ch(w, ',');
+        scrm__csvout_u64(w, r->score[d][i]);
+    }
+    scrm__csvout_ch(w, ',');
+    segment_cell(w, r, r->segment[i]);
+    return err;
+}
+
+/* Open path, write head, then the rows of the export in csv_row_order. */
+static int write_export(const scrm_rfm *r, const scrm_dataset *ds, const char *path,
+                        const char *head, scrm__csvout_row_fn row, const uint8_t *sel,
+                        const char *fn)
+{
+    uint32_t *order = NULL, n_order = 0;
+    int err = csv_row_order(&order, &n_order, ds, fn);
+    if (err < 0)
+        return err;
+    scrm__csvout w;
+    if ((err = scrm__csvout_open(&w, path, scrm__threads(0, ds), fn)) < 0) {
+        scrm__free(order);
+        return err;
+    }
+    scrm__csvout_put(&w, head, strlen(head));
+    const export_rows x = {r, ds, order, scrm_dataset_key_type(ds),
+                           scrm_dataset_minor_digits(ds), sel};
+    err = scrm__csvout_rows(&w, n_order, row, &x);
+    scrm__free(order);
+    return scrm__csvout_close(&w, path, err, fn);
+}
+
+SCRM_EXPORT int scrm_rfm_audience_write_csv(const scrm_rfm *r, const scrm_dataset *ds,
+                                            const int32_t *segments, uint32_t n_segments,
+                                            const char *path)
+{
+    static const char fn[] = "scrm_rfm_audience_write_csv";
+    if (!r || !ds || !path || (n_segments && !segments))
+        return scrm__error(SCRM_EINVAL, -1, "%s: NULL argument", fn);
+    int err = check_ds(r, ds, fn);
+    if (err)
+        return err;
+    uint8_t *sel = scrm__malloc((size_t)r->n_seg + 1);
+    if (!sel)
+        return scrm__enomem(fn);
+    if ((err = select_segments(sel, r, segments, n_segments, fn)) == 0)
+        err = write_export(r, ds, path, "customer,segment\n", audience_row, sel, fn);
+    scrm__free(sel);
+    return err;
+}
+
 SCRM_EXPORT int scrm_rfm_write_csv(const scrm_rfm *r, const scrm_dataset *ds, const char *path)
 {
     static const char fn[] = "scrm_rfm_write_csv";
@@ -1165,48 +1229,8 @@ SCRM_EXPORT int scrm_rfm_write_csv(const scrm_rfm *r, const scrm_dataset *ds, co
     int err = check_ds(r, ds, fn);
     if (err)
         return err;
-    uint32_t *order = NULL, n_order = 0;
-    if ((err = csv_row_order(&order, &n_order, ds, fn)) < 0)
-        return err;
-    scrm__csvout w;
-    if ((err = scrm__csvout_open(&w, path, fn)) < 0) {
-        scrm__free(order);
-        return err;
-    }
-    int kt = scrm_dataset_key_type(ds);
-    /* without amounts there is no monetary dimension: no columns for it */
-    static const char head[] = "customer,recency_days,frequency,monetary,r,f,m,segment\n";
-    static const char head_rf[] = "customer,recency_days,frequency,r,f,segment\n";
-    const int has_m = r->has_monetary;
-    if (has_m)
-        scrm__csvout_put(&w, head, sizeof head - 1);
-    else
-        scrm__csvout_put(&w, head_rf, sizeof head_rf - 1);
-    uint32_t digits = scrm_dataset_minor_digits(ds);
-    for (uint32_t j = 0; j < n_order && !err; j++) {
-        const uint32_t i = order[j];
-        if (i >= r->n || r->segment[i] == SCRM_RFM_NOT_SCORED)
-            continue;
-        err = scrm__csvout_key(&w, ds, kt, i);
-        scrm__csvout_ch(&w, ',');
-        scrm__csvout_i64(&w, r->recency[i]);
-        scrm__csvout_ch(&w, ',');
-        scrm__csvout_u64(&w, r->frequency[i]);
-        if (has_m) {
-            scrm__csvout_ch(&w, ',');
-            put_monetary(&w, r, i, digits);
-        }
-        for (int d = 0; d < (has_m ? 3 : 2); d++) {
-            scrm__csvout_ch(&w, ',');
-            scrm__csvout_u64(&w, r->score[d][i]);
-        }
-        scrm__csvout_ch(&w, ',');
-        if (r->segment[i] >= 0) {
-            const char *name = scrm_segment_map_name(r->map, (uint32_t)r->segment[i]);
-            scrm__csvout_text(&w, name, strlen(name));
-        }
-        scrm__csvout_ch(&w, '\n');
-    }
-    scrm__free(order);
-    return scrm__csvout_close(&w, path, err, fn);
+    return write_export(r, ds, path,
+                        r->has_monetary ? "customer,recency_days,frequency,monetary,r,f,m,segment\n"
+                                        : "customer,recency_days,frequency,r,f,segment\n",
+                        score_row, NULL, fn);
 }

@@ -369,7 +369,7 @@ static void test_large_batches_are_deterministic_across_threads(void **state)
     }
     /* Key ranks sort the keys numerically. */
     uint32_t *rank = NULL;
-    assert_int_equal(scrm__dataset_key_ranks(&rank, d1), SCRM_OK);
+    assert_int_equal(scrm__dataset_key_ranks(&rank, d1, 1), SCRM_OK);
     uint64_t *by_rank = malloc(expect_cust * sizeof *by_rank);
     for (uint64_t g = 0; g < expect_cust; g++)
         scrm_dataset_customer_key_u64(&by_rank[rank[g]], d1, (uint32_t)g);
@@ -598,7 +598,7 @@ static void test_string_key_ranks_are_bytewise(void **state)
     int64_t t[] = {1, 1, 1, 1, 1}, a[] = {1, 1, 1, 1, 1};
     assert_int_equal(scrm_dataset_append_str(NULL, ds, 5, k, NULL, t, a, NULL, NULL), SCRM_OK);
     uint32_t *rank;
-    assert_int_equal(scrm__dataset_key_ranks(&rank, ds), SCRM_OK);
+    assert_int_equal(scrm__dataset_key_ranks(&rank, ds, 2), SCRM_OK);
     static const char *want[] = {"B", "a", "ab", "b", "\xc3\xa9"};
     for (int r = 0; r < 5; r++) {
         uint32_t idx;
@@ -665,7 +665,7 @@ static void test_string_key_ranks_match_a_comparison_sort(void **state)
     }
     assert_int_equal(scrm_dataset_append_str(NULL, ds, N, ptr, len, t, a, NULL, NULL), SCRM_OK);
     uint32_t *rank;
-    assert_int_equal(scrm__dataset_key_ranks(&rank, ds), SCRM_OK);
+    assert_int_equal(scrm__dataset_key_ranks(&rank, ds, 2), SCRM_OK);
     qsort(k, N, sizeof *k, cmp_test_key);
     uint32_t distinct = 0;
     for (uint32_t r = 0; r < N; r++) {
@@ -766,6 +766,64 @@ static void check_append_under_failures(int is_str, int with_okeys, int always)
     failalloc_uninstall();
 }
 
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Integer key ranks (a split on the leading byte, then a sort per bucket on
+ * the threads) against qsort of the keys, for 1, 2 and 7 threads: keys over
+ * the whole uint64 range, small ids (all in one bucket), ids sharing their
+ * top bytes, and keys that differ only in the lowest byte or only in the
+ * highest one. */
+static void test_u64_key_ranks_match_qsort_on_any_threads(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    uint32_t saved = scrm__key_sort_parallel_min;
+    scrm__key_sort_parallel_min = 0; /* the parallel path even for small sets */
+    uint64_t *k = malloc(N * sizeof *k), *sorted = malloc(N * sizeof *sorted);
+    int64_t *t = calloc(N, sizeof *t), *a = calloc(N, sizeof *a);
+    for (int kind = 0; kind < 5; kind++) {
+        uint32_t n = kind >= 3 ? 200 : N;
+        uint64_t x = 12345;
+        for (uint32_t i = 0; i < n; i++) {
+            x = x * 6364136223846793005u + 1442695040888963407u;
+            k[i] = kind == 0   ? x ^ (x >> 29)                        /* anywhere */
+                   : kind == 1 ? 1 + (uint64_t)i * 7919 % N           /* small ids, a permutation */
+                   : kind == 2 ? UINT64_C(0xabcd000000000000) | (x >> 20) /* shared top bytes */
+                   : kind == 3 ? UINT64_C(0x1234567890abcd00) | i     /* lowest byte only */
+                               : (uint64_t)i << 56 | 77;              /* highest byte only */
+        }
+        memcpy(sorted, k, n * sizeof *k);
+        qsort(sorted, n, sizeof *sorted, cmp_u64);
+        for (uint32_t i = 1; i < n; i++)
+            assert_true(sorted[i - 1] < sorted[i]); /* distinct keys */
+        scrm_dataset *ds = new_ds(SCRM_KEY_U64, 1);
+        assert_int_equal(scrm_dataset_append_u64(NULL, ds, n, k, t, a, NULL, NULL), SCRM_OK);
+        static const uint32_t threads[] = {1, 2, 7};
+        for (int j = 0; j < 3; j++) {
+            print_message("kind %d, %u threads\n", kind, threads[j]);
+            uint32_t *rank = NULL;
+            assert_int_equal(scrm__dataset_key_ranks(&rank, ds, threads[j]), SCRM_OK);
+            for (uint32_t g = 0; g < n; g++) {
+                uint64_t key = 0;
+                assert_int_equal(scrm_dataset_customer_key_u64(&key, ds, g), SCRM_OK);
+                assert_true(rank[g] < n);
+                assert_true(sorted[rank[g]] == key);
+            }
+            scrm__free(rank);
+        }
+        scrm_dataset_free(ds);
+    }
+    scrm__key_sort_parallel_min = saved;
+    free(k);
+    free(sorted);
+    free(t);
+    free(a);
+}
+
 static void test_append_is_atomic_under_allocation_failure(void **state)
 {
     (void)state;
@@ -815,6 +873,7 @@ int main(void)
         cmocka_unit_test(test_append_options_versions),
         cmocka_unit_test(test_string_key_ranks_are_bytewise),
         cmocka_unit_test(test_string_key_ranks_match_a_comparison_sort),
+        cmocka_unit_test(test_u64_key_ranks_match_qsort_on_any_threads),
         cmocka_unit_test(test_append_is_atomic_under_allocation_failure),
         cmocka_unit_test(test_new_under_allocation_failure),
     };

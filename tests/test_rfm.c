@@ -26,10 +26,12 @@ typedef struct row {
     int64_t amount;
 } row;
 
-static scrm_dataset *make_ds(const row *rows, size_t n)
+static scrm_dataset *make_ds_threads(const row *rows, size_t n, uint32_t threads)
 {
     scrm_dataset *ds = NULL;
-    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    scrm_dataset_options o = SCRM_DATASET_OPTIONS_INIT;
+    o.threads = threads;
+    assert_int_equal(scrm_dataset_new(&ds, &o), SCRM_OK);
     uint64_t *k = malloc(n * sizeof *k);
     int64_t *t = malloc(n * sizeof *t), *a = malloc(n * sizeof *a);
     for (size_t i = 0; i < n; i++) {
@@ -44,6 +46,8 @@ static scrm_dataset *make_ds(const row *rows, size_t n)
     free(a);
     return ds;
 }
+
+static scrm_dataset *make_ds(const row *rows, size_t n) { return make_ds_threads(rows, n, 0); }
 
 /* The hand-worked dataset (rows deliberately not in key order).
  * key: orders (day, amount)            freq rev     last order day
@@ -1331,36 +1335,47 @@ static void test_audience_csv_escapes_formulas(void **state)
     scrm_dataset_free(ds);
 }
 
+extern uint32_t scrm__csvout_block_rows; /* test hook in lib/csvout.c */
+
+/* Worked by hand; then again with one line per block on 3 threads (the
+ * lines are formatted in parallel and written in order): the same bytes. */
 static void test_write_csv_hand_worked(void **state)
 {
     (void)state;
-    scrm_dataset *ds = make_ds(hand, NHAND);
-    scrm_rfm *r = NULL;
-    assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
-    char path[512];
-    tmp_path(path, sizeof path, "all.csv");
-    assert_int_equal(scrm_rfm_write_csv(r, ds, path), SCRM_OK);
-    char *s = slurp(path);
-    static const char *lines[] = {
-        "customer,recency_days,frequency,monetary,r,f,m,segment\n",
-        "10,1,3,35.00,4,4,4,Champions\n",
-        "20,1,1,1.00,4,1,2,Potential Loyalist\n",
-        "30,8,2,100.00,1,4,4,Can't Lose Them\n",
-        "40,7,1,-3.00,2,1,1,About To Sleep\n",
-        "50,4,1,-2.00,3,1,1,Promising\n",
-        "60,2,3,24.00,4,4,2,Potential Loyalist\n",
-        "70,10,1,1000.00,1,1,5,Hibernating\n",
-        "80,5,1,25.00,2,1,3,Hibernating\n",
-    };
-    /* rows in customer key order (docs/rfm.md), whatever the index order */
-    char want[1024] = "";
-    for (size_t k = 0; k < 9; k++)
-        strcat(want, lines[k]);
-    assert_string_equal(s, want);
-    free(s);
-    remove(path);
-    scrm_rfm_free(r);
-    scrm_dataset_free(ds);
+    static const struct { uint32_t threads, block; } runs[] = {{0, 8192}, {3, 1}};
+    for (size_t run = 0; run < 2; run++) {
+        uint32_t saved = scrm__csvout_block_rows;
+        scrm__csvout_block_rows = runs[run].block;
+        scrm_dataset *ds = make_ds_threads(hand, NHAND, runs[run].threads);
+        scrm_rfm *r = NULL;
+        assert_int_equal(scrm_rfm_compute(&r, ds, NULL), SCRM_OK);
+        char path[512];
+        tmp_path(path, sizeof path, "all.csv");
+        assert_int_equal(scrm_rfm_write_csv(r, ds, path), SCRM_OK);
+        scrm__csvout_block_rows = saved;
+        char *s = slurp(path);
+        static const char *lines[] = {
+            "customer,recency_days,frequency,monetary,r,f,m,segment\n",
+            "10,1,3,35.00,4,4,4,Champions\n",
+            "20,1,1,1.00,4,1,2,Potential Loyalist\n",
+            "30,8,2,100.00,1,4,4,Can't Lose Them\n",
+            "40,7,1,-3.00,2,1,1,About To Sleep\n",
+            "50,4,1,-2.00,3,1,1,Promising\n",
+            "60,2,3,24.00,4,4,2,Potential Loyalist\n",
+            "70,10,1,1000.00,1,1,5,Hibernating\n",
+            "80,5,1,25.00,2,1,3,Hibernating\n",
+        };
+        /* rows in customer key order (docs/rfm.md), whatever the index
+         * order, the thread count or the block size */
+        char want[1024] = "";
+        for (size_t k = 0; k < 9; k++)
+            strcat(want, lines[k]);
+        assert_string_equal(s, want);
+        free(s);
+        remove(path);
+        scrm_rfm_free(r);
+        scrm_dataset_free(ds);
+    }
 }
 
 static void test_write_csv_mean_rounds_half_away_from_zero(void **state)
@@ -1430,7 +1445,7 @@ static void test_progress_and_cancel(void **state)
 /* n_rows random orders of n_cust customers, appended in batches of
  * `batch` rows (0: one append). */
 static scrm_dataset *make_synthetic_batched(uint32_t n_cust, uint32_t n_rows, int strings,
-                                            uint32_t batch)
+                                            uint32_t batch, uint32_t threads)
 {
     uint64_t x = 88172645463325252ull;
     uint64_t *k = malloc(n_rows * sizeof *k);
@@ -1448,7 +1463,9 @@ static scrm_dataset *make_synthetic_batched(uint32_t n_cust, uint32_t n_rows, in
         sp[i] = sk[i];
     }
     scrm_dataset *ds = NULL;
-    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    scrm_dataset_options dso = SCRM_DATASET_OPTIONS_INIT;
+    dso.threads = threads;
+    assert_int_equal(scrm_dataset_new(&ds, &dso), SCRM_OK);
     if (!batch)
         batch = n_rows;
     for (uint32_t i = 0; i < n_rows; i += batch) {
@@ -1470,7 +1487,7 @@ static scrm_dataset *make_synthetic_batched(uint32_t n_cust, uint32_t n_rows, in
 
 static scrm_dataset *make_synthetic(uint32_t n_cust, uint32_t n_rows, int strings)
 {
-    return make_synthetic_batched(n_cust, n_rows, strings, 0);
+    return make_synthetic_batched(n_cust, n_rows, strings, 0, 0);
 }
 
 /* Rows appended in many small batches (several segments per partition)
@@ -1479,8 +1496,8 @@ static scrm_dataset *make_synthetic(uint32_t n_cust, uint32_t n_rows, int string
 static void test_results_do_not_depend_on_append_batches(void **state)
 {
     (void)state;
-    scrm_dataset *one = make_synthetic_batched(20000, 90000, 0, 0);
-    scrm_dataset *many = make_synthetic_batched(20000, 90000, 0, 333);
+    scrm_dataset *one = make_synthetic_batched(20000, 90000, 0, 0, 0);
+    scrm_dataset *many = make_synthetic_batched(20000, 90000, 0, 333, 0);
     for (int method = 0; method < 2; method++) {
         scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
         o.method = method;
@@ -1561,6 +1578,98 @@ static void test_thread_count_does_not_change_results(void **state)
             }
         scrm_dataset_free(ds);
     }
+}
+
+/* Both CSV exports of one dataset made with `threads` worker threads, in
+ * blocks of `block` lines; the caller frees the two texts. */
+static void exports_with(char **scores, char **audience, uint32_t n_cust, uint32_t n_rows,
+                         int strings, uint32_t threads, uint32_t block)
+{
+    scrm_dataset *ds = make_synthetic_batched(n_cust, n_rows, strings, 0, threads);
+    scrm_rfm_options o = SCRM_RFM_OPTIONS_INIT;
+    o.method = SCRM_RFM_METHOD_NTILE;
+    scrm_rfm *r = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &o), SCRM_OK);
+    uint32_t saved = scrm__csvout_block_rows;
+    scrm__csvout_block_rows = block;
+    char path[512];
+    tmp_path(path, sizeof path, "par.csv");
+    assert_int_equal(scrm_rfm_write_csv(r, ds, path), SCRM_OK);
+    *scores = slurp(path);
+    static const int32_t segs[] = {-1, 0, 3, 9}; /* a selection with gaps */
+    assert_int_equal(scrm_rfm_audience_write_csv(r, ds, segs, 4, path), SCRM_OK);
+    *audience = slurp(path);
+    scrm__csvout_block_rows = saved;
+    remove(path);
+    scrm_rfm_free(r);
+    scrm_dataset_free(ds);
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* The exports are formatted in blocks on several threads and written in
+ * block order: the same bytes for 1, 2 and 7 threads and for blocks of 1, 3
+ * and 8192 lines (one block), with string and integer keys, and for tiny
+ * inputs (one customer, fewer customers than threads). Block size 1 with 7
+ * threads makes every line wait for its turn. */
+static void test_csv_exports_do_not_depend_on_threads_or_blocks(void **state)
+{
+    (void)state;
+    static const struct { uint32_t cust, rows; } sizes[] = {{1, 1}, {5, 9}, {3000, 12000}};
+    static const uint32_t threads[] = {1, 2, 7};
+    static const uint32_t blocks[] = {8192, 1, 3};
+    for (int strings = 0; strings < 2; strings++)
+        for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+            char *ref_s = NULL, *ref_a = NULL;
+            exports_with(&ref_s, &ref_a, sizes[z].cust, sizes[z].rows, strings, 1, 8192);
+            /* one header and one line per scored customer (keys are c0.. or
+             * k * 2654435761; refund-only customers are not scored) */
+            scrm_dataset *ds = make_synthetic(sizes[z].cust, sizes[z].rows, strings);
+            scrm_rfm *rr = NULL;
+            assert_int_equal(scrm_rfm_compute(&rr, ds, NULL), SCRM_OK);
+            assert_int_equal(count_lines(ref_s), 1 + scrm_rfm_scored_count(rr));
+            scrm_rfm_free(rr);
+            scrm_dataset_free(ds);
+            assert_true(strncmp(ref_a, "customer,segment\n", 17) == 0);
+            for (size_t t = 0; t < 3; t++)
+                for (size_t b = 0; b < 3; b++) {
+                    print_message("strings %d, %u customers, %u threads, blocks of %u\n",
+                                  strings, sizes[z].cust, threads[t], blocks[b]);
+                    char *s = NULL, *a = NULL;
+                    exports_with(&s, &a, sizes[z].cust, sizes[z].rows, strings, threads[t],
+                                 blocks[b]);
+                    assert_string_equal(s, ref_s);
+                    assert_string_equal(a, ref_a);
+                    free(s);
+                    free(a);
+                }
+            free(ref_s);
+            free(ref_a);
+        }
+}
+
+/* Blocks larger than a thread's 1 MiB buffer (40,000 lines of about 35
+ * bytes): a thread flushes in the middle of its block, after waiting for
+ * the blocks before it. Same bytes as on one thread. */
+static void test_csv_export_blocks_larger_than_the_buffer(void **state)
+{
+    (void)state;
+    char *ref_s = NULL, *ref_a = NULL, *s = NULL, *a = NULL;
+    exports_with(&ref_s, &ref_a, 90000, 180000, 0, 1, 8192);
+    exports_with(&s, &a, 90000, 180000, 0, 2, 40000);
+    assert_true(strlen(ref_s) > 2 * (1u << 20) + 17);
+    assert_string_equal(s, ref_s);
+    assert_string_equal(a, ref_a);
+    free(ref_s);
+    free(ref_a);
+    free(s);
+    free(a);
 }
 
 /* Distinct purchase days of customers whose orders arrive out of time
@@ -1869,6 +1978,8 @@ int main(void)
         cmocka_unit_test(test_audience_csv_escapes_formulas),
         cmocka_unit_test(test_write_csv_hand_worked),
         cmocka_unit_test(test_write_csv_mean_rounds_half_away_from_zero),
+        cmocka_unit_test(test_csv_exports_do_not_depend_on_threads_or_blocks),
+        cmocka_unit_test(test_csv_export_blocks_larger_than_the_buffer),
         cmocka_unit_test(test_progress_and_cancel),
         cmocka_unit_test(test_summary_allocation_failures_keep_nothing),
         cmocka_unit_test(test_days_frequency_of_orders_out_of_time_order),

@@ -679,6 +679,10 @@ SCRM_EXPORT int scrm_rfm_audience(uint32_t *indices_out, uint64_t capacity, uint
  * other cells are quoted as RFC 4180 says when they hold `,`, `"`, CR or LF.
  * LF line ends.
  *
+ * The lines are formatted on the dataset's threads (scrm_dataset_options
+ * `threads`) in blocks that are written in order: the bytes do not depend on
+ * the thread count.
+ *
  * @param r           the result.
  * @param ds          the dataset the result was computed from (for the keys).
  * @param segments    @p n_segments segment indices (−1: the unassigned).
@@ -701,7 +705,7 @@ SCRM_EXPORT int scrm_rfm_audience_write_csv(const scrm_rfm *r, const scrm_datase
  * dataset's minor digits as decimals (scrm_dataset_minor_digits(): 2 for
  * cents, as scrm_money_print() writes them; a mean is first rounded to the
  * nearest minor unit, halves away from zero); segment is the name or empty. Text cells are
- * escaped as in scrm_rfm_audience_write_csv().
+ * escaped, and lines formatted in parallel, as in scrm_rfm_audience_write_csv().
  *
  * @param r     the result.
  * @param ds    the dataset the result was computed from.
