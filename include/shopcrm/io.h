@@ -107,7 +107,7 @@ typedef enum scrm_csv_on_error {
     SCRM_CSV_SKIP = 1
 } scrm_csv_on_error;
 
-/** Current version of ::scrm_csv_options (2 added `na_customers` .. `exclude_count`). */
+/** Current version of ::scrm_csv_options; version 2 added the fields from `na_customers` on. */
 #define SCRM_CSV_OPTIONS_VERSION 2
 
 /** Most distinct columns the exclude filter (::scrm_csv_options.exclude_columns) may name. */
@@ -200,6 +200,7 @@ typedef struct scrm_csv_options {
     /**
      * More customer values that mean "no customer" (see `na_customer`):
      * `na_customer_count` strings, or NULL (default). Borrowed.
+     * @scrm_len{na_customer_count}
      */
     const char *const *na_customers;
     /** Number of strings in `na_customers`; default 0. */
@@ -219,10 +220,10 @@ typedef struct scrm_csv_options {
      * (`order_status` = `canceled`, `order_status` = `unavailable`); at most
      * ::SCRM_CSV_MAX_EXCLUDE_COLUMNS distinct columns; a named column
      * missing from the header is ::SCRM_EINVAL. `exclude_count` names each,
-     * or NULL (default). Borrowed.
+     * or NULL (default). Borrowed. @scrm_len{exclude_count}
      */
     const char *const *exclude_columns;
-    /** The values of the exclude filter, one per `exclude_columns` entry, or NULL (default). Borrowed. */
+    /** The values of the exclude filter, one per `exclude_columns` entry, or NULL (default). Borrowed. @scrm_len{exclude_count} */
     const char *const *exclude_values;
     /** Number of entries of `exclude_columns` and `exclude_values`; default 0. */
     uint32_t exclude_count;
