@@ -69,6 +69,7 @@ struct pass {
     int scan;            /* the time format must change: parse on without
                           * appending, to decide as from the whole column */
     int again;           /* a decision changed: roll back, run again */
+    uint32_t bad_chunk;  /* strict: 1 + the chunk of the window's first bad row */
 };
 
 /* ------------------------------------------------------------------ */
@@ -456,6 +457,7 @@ static int strict_failure(struct ctx *c, struct pass *ps, uint32_t t)
         if (ps->scan)
             return settle_time(c, ps);
     }
+    ps->bad_chunk = t + 1;
     return strict_error(c, ps, t);
 }
 
@@ -665,6 +667,24 @@ static int append_window(struct ctx *c, scrm_dataset *ds, struct pass *ps)
     return scrm__csv_append_rows(c, ds, nrows, &ps->tot);
 }
 
+/* Strict mode, a bad row in the window: an order line of another customer
+ * before it, in the rows parsed up to it, is the first bad row instead (the
+ * dataset finds those as it appends). The load fails either way. */
+static int first_bad_row(struct ctx *c, scrm_dataset *ds, struct pass *ps, int err)
+{
+    if (!c->has_order || !ps->bad_chunk)
+        return err;
+    scrm__saved_error se;
+    scrm__error_save(&se);
+    c->nchunks = ps->bad_chunk;
+    int e = append_window(c, ds, ps);
+    if (e != SCRM_EPARSE) {
+        scrm__error_restore(&se);
+        return err;
+    }
+    return e;
+}
+
 /* Counts and rejects of the window into the pass totals. */
 static int account_window(struct ctx *c, struct pass *ps)
 {
@@ -754,6 +774,8 @@ static int run_pass(struct ctx *c, scrm_dataset *ds, struct pass *ps)
             int cut = scrm__csv_source_check_window(c, c->ch[c->nchunks - 1].final);
             err = cut ? cut : err;
         }
+        if (err == SCRM_EPARSE) /* an earlier bad order line wins */
+            err = first_bad_row(c, ds, ps, err);
         if (err || ps->again)
             return err;
         if (c->tfmt == SCRM_TIME_AUTO)

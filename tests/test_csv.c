@@ -943,6 +943,15 @@ static void test_order_line_of_another_customer_is_a_bad_row(void **state)
                             "this line 'k2': an order has one customer");
         assert_int_equal(scrm_last_error_index(), 4);
         assert_int_equal(scrm_dataset_order_count(ds), 0);
+        /* the first bad row in file order, whatever the windows: the line of
+         * another customer before a bad amount */
+        const char *two = "order,customer_id,date,amount\n"
+                          "B1,k1,20240301,1\n"
+                          "B1,k2,20240301,2\n"
+                          "B2,k1,20240301,x\n";
+        assert_int_equal(load(NULL, ds, two, &o), SCRM_EPARSE);
+        assert_int_equal(scrm_last_error_index(), 3);
+        assert_non_null(strstr(scrm_last_error(), "an order has one customer"));
         o.on_error = SCRM_CSV_SKIP;
         scrm_csv_report *rep = NULL;
         assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
