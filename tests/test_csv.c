@@ -1727,15 +1727,35 @@ static void same_for_any_window(const char *path, const scrm_csv_options *base)
     stream_restore();
 }
 
-static void test_stream_same_result_for_any_window_and_threads(void **state)
+/* The columns of tests/data/online_retail_head2000.csv (amount = quantity x
+ * unit price; NA customers are in the default "no customer" set). */
+static scrm_csv_options online_retail_options(void)
 {
-    (void)state;
     scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
     o.customer_column = "CustomerID";
     o.time_column = "InvoiceDate";
     o.quantity_column = "Quantity";
     o.unit_price_column = "UnitPrice";
-    o.na_customer = "NA";
+    return o;
+}
+
+/* tests/data/olist_order_items_head1000.csv with the seller as "customer"
+ * and order_id as the order: items of other sellers are rejected. */
+static scrm_csv_options olist_items_by_seller_options(void)
+{
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.customer_column = "seller_id"; /* string keys; order ids repeat per item */
+    o.time_column = "shipping_limit_date";
+    o.amount_column = "price";
+    o.order_id_column = "order_id";
+    o.on_error = SCRM_CSV_SKIP;
+    return o;
+}
+
+static void test_stream_same_result_for_any_window_and_threads(void **state)
+{
+    (void)state;
+    scrm_csv_options o = online_retail_options();
     same_for_any_window(SCRM_TEST_DATA "/online_retail_head2000.csv", &o);
     o.order_id_column = "InvoiceNo"; /* invoice lines: orders across windows */
     same_for_any_window(SCRM_TEST_DATA "/online_retail_head2000.csv", &o);
@@ -1743,12 +1763,7 @@ static void test_stream_same_result_for_any_window_and_threads(void **state)
     o.customer_column = "customer";
     o.amount_column = "dollars";
     same_for_any_window(SCRM_TEST_DATA "/rfm_cdnow_sample.csv", &o);
-    o = (scrm_csv_options)SCRM_CSV_OPTIONS_INIT;
-    o.customer_column = "seller_id"; /* string keys; order ids repeat per item */
-    o.time_column = "shipping_limit_date";
-    o.amount_column = "price";
-    o.order_id_column = "order_id";
-    o.on_error = SCRM_CSV_SKIP; /* an order's items of other sellers are bad rows */
+    o = olist_items_by_seller_options();
     same_for_any_window(SCRM_TEST_DATA "/olist_order_items_head1000.csv", &o);
     same_for_any_window(SCRM_EXAMPLES_DATA "/cdnow_orders.csv", &(scrm_csv_options)SCRM_CSV_OPTIONS_INIT);
 }
@@ -1920,6 +1935,31 @@ static void test_online_retail_slice(void **state)
     scrm_dataset_free(ds);
 }
 
+/* What a load of a real file must give (computed independently). */
+struct load_want {
+    uint64_t rows, empty, added, merged, multi, rejected, customers;
+    int64_t total;
+};
+
+static void load_file_expect(const char *path, const scrm_csv_options *o,
+                             const struct load_want *w)
+{
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_report *rep = NULL;
+    assert_int_equal(scrm_csv_load_file(&rep, ds, path, o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_rows_read(rep), w->rows);
+    assert_int_equal(scrm_csv_report_empty_customer(rep), w->empty);
+    assert_int_equal(scrm_csv_report_rows_added(rep), w->added);
+    assert_int_equal(scrm_csv_report_lines_merged(rep), w->merged);
+    assert_int_equal(scrm_csv_report_orders_merged(rep), w->multi);
+    assert_int_equal(scrm_csv_report_rejected(rep), w->rejected);
+    assert_int_equal(scrm_csv_report_duplicates(rep), 0);
+    assert_int_equal(scrm_dataset_customer_count(ds), w->customers);
+    assert_int_equal(total_amount(ds), w->total);
+    scrm_csv_report_free(rep);
+    scrm_dataset_free(ds);
+}
+
 static void test_olist_order_items_lines_by_order_id(void **state)
 {
     (void)state;
@@ -1929,27 +1969,9 @@ static void test_olist_order_items_lines_by_order_id(void **state)
      * csv + decimal, first line of an order fixing its seller: 1000 rows,
      * 867 orders, 124 lines merged into 82 orders, 9 of other sellers, 391
      * sellers, sum of the prices of the orders 13552228 centavos. */
-    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
-    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
-    o.customer_column = "seller_id";
-    o.time_column = "shipping_limit_date";
-    o.amount_column = "price";
-    o.order_id_column = "order_id";
-    o.on_error = SCRM_CSV_SKIP;
-    scrm_csv_report *rep = NULL;
-    assert_int_equal(scrm_csv_load_file(&rep, ds, SCRM_TEST_DATA "/olist_order_items_head1000.csv", &o),
-                     SCRM_OK);
-    assert_int_equal(scrm_csv_report_rows_read(rep), 1000);
-    assert_int_equal(scrm_csv_report_rows_added(rep), 867);
-    assert_int_equal(scrm_csv_report_lines_merged(rep), 124);
-    assert_int_equal(scrm_csv_report_orders_merged(rep), 82);
-    assert_int_equal(scrm_csv_report_rejected(rep), 9);
-    assert_int_equal(scrm_csv_report_duplicates(rep), 0);
-    assert_int_equal(scrm_csv_report_key_type(rep), SCRM_KEY_STRING);
-    assert_int_equal(scrm_dataset_customer_count(ds), 391);
-    assert_int_equal(total_amount(ds), 13552228);
-    scrm_csv_report_free(rep);
-    scrm_dataset_free(ds);
+    scrm_csv_options o = olist_items_by_seller_options();
+    const struct load_want w = {1000, 0, 867, 124, 82, 9, 391, 13552228};
+    load_file_expect(SCRM_TEST_DATA "/olist_order_items_head1000.csv", &o, &w);
 }
 
 static void test_online_retail_invoice_lines_and_na_customers(void **state)
@@ -1960,26 +1982,10 @@ static void test_online_retail_invoice_lines_and_na_customers(void **state)
      * customer NA, 1378 invoices, 119 lines merged into 102 of them, no
      * invoice of two customers, 959 customers, sum of quantity x unit
      * price rounded per line 3291387 pence. */
-    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
-    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
-    o.customer_column = "CustomerID";
-    o.time_column = "InvoiceDate";
-    o.quantity_column = "Quantity";
-    o.unit_price_column = "UnitPrice";
+    scrm_csv_options o = online_retail_options();
     o.order_id_column = "InvoiceNo";
-    scrm_csv_report *rep = NULL;
-    assert_int_equal(scrm_csv_load_file(&rep, ds, SCRM_TEST_DATA "/online_retail_head2000.csv", &o),
-                     SCRM_OK);
-    assert_int_equal(scrm_csv_report_rows_read(rep), 2000);
-    assert_int_equal(scrm_csv_report_empty_customer(rep), 503);
-    assert_int_equal(scrm_csv_report_rows_added(rep), 1378);
-    assert_int_equal(scrm_csv_report_lines_merged(rep), 119);
-    assert_int_equal(scrm_csv_report_orders_merged(rep), 102);
-    assert_int_equal(scrm_csv_report_rejected(rep), 0);
-    assert_int_equal(scrm_dataset_customer_count(ds), 959);
-    assert_int_equal(total_amount(ds), 3291387);
-    scrm_csv_report_free(rep);
-    scrm_dataset_free(ds);
+    const struct load_want w = {2000, 503, 1378, 119, 102, 0, 959, 3291387};
+    load_file_expect(SCRM_TEST_DATA "/online_retail_head2000.csv", &o, &w);
 }
 
 static void test_olist_brazilian_format(void **state)

@@ -59,6 +59,24 @@ static void assert_counts(const scrm_dataset *ds, uint64_t orders, uint64_t cust
     assert_int_equal(custs, customers);
 }
 
+/* The orders of customer idx (time, amount), in append order. */
+static uint32_t orders_of(const scrm_dataset *ds, uint32_t idx, int64_t *t, int64_t *a,
+                          uint32_t max)
+{
+    uint32_t n = 0;
+    for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
+        scrm__part_view v;
+        scrm__dataset_partition(ds, p, &v);
+        for (uint32_t k = 0; k < v.n_seg; k++)
+            for (uint64_t i = 0; i < v.seg[k].n; i++)
+                if (v.gid[v.seg[k].cust[i]] == idx && n < max) {
+                    t[n] = v.seg[k].time[i];
+                    a[n++] = v.seg[k].amount[i];
+                }
+    }
+    return n;
+}
+
 static void test_options_init_and_versions(void **state)
 {
     (void)state;
@@ -150,20 +168,9 @@ static void test_u64_keys_are_interned_to_dense_indices(void **state)
     assert_int_equal(custs, 3);
     uint32_t i42;
     scrm_dataset_find_u64(&i42, ds, 42);
-    int64_t sum42 = 0;
-    int n42 = 0;
-    for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
-        scrm__part_view v;
-        scrm__dataset_partition(ds, p, &v);
-        for (uint32_t k = 0; k < v.n_seg; k++)
-            for (uint64_t r = 0; r < v.seg[k].n; r++)
-                if (v.gid[v.seg[k].cust[r]] == i42) {
-                    sum42 += v.seg[k].amount[r];
-                    n42++;
-                }
-    }
-    assert_int_equal(n42, 2);
-    assert_int_equal(sum42, 1699);
+    int64_t t42[4], a42[4];
+    assert_int_equal(orders_of(ds, i42, t42, a42, 4), 2);
+    assert_int_equal(a42[0] + a42[1], 1699);
     scrm_dataset_free(ds);
 }
 
@@ -244,24 +251,6 @@ static void test_bad_row_adds_nothing_and_names_the_row(void **state)
                      SCRM_EINVAL);
     assert_int_equal(scrm_dataset_order_count(ds), 2);
     scrm_dataset_free(ds);
-}
-
-/* The orders of customer idx (time, amount), in append order. */
-static uint32_t orders_of(const scrm_dataset *ds, uint32_t idx, int64_t *t, int64_t *a,
-                          uint32_t max)
-{
-    uint32_t n = 0;
-    for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
-        scrm__part_view v;
-        scrm__dataset_partition(ds, p, &v);
-        for (uint32_t k = 0; k < v.n_seg; k++)
-            for (uint64_t i = 0; i < v.seg[k].n; i++)
-                if (v.gid[v.seg[k].cust[i]] == idx && n < max) {
-                    t[n] = v.seg[k].time[i];
-                    a[n++] = v.seg[k].amount[i];
-                }
-    }
-    return n;
 }
 
 /* The one order of the customer with key `key`. */
