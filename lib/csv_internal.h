@@ -104,6 +104,7 @@ struct ctx {
     uint32_t max_rejects;
     struct text *na;      /* customer values that mean "no customer" */
     uint32_t n_na;
+    size_t na_maxlen;     /* the longest of them: a longer customer is no NA */
     struct text *excl;    /* the exclude filter's values; excl_role: their column's role */
     int *excl_role;
     uint32_t n_excl;

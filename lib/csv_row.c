@@ -99,7 +99,7 @@ static int empty_customer(const struct ctx *c, const span *cf)
     /* "" escapes only lengthen, so len 0 is empty */
     if (cf->len == 0)
         return 1;
-    if (cf->esc)
+    if (cf->esc || cf->len > c->na_maxlen)
         return 0;
     for (uint32_t i = 0; i < c->n_na; i++)
         if (cf->len == c->na[i].len && memcmp(cf->s, c->na[i].s, cf->len) == 0)
@@ -424,6 +424,8 @@ int scrm__csv_filters_init(struct ctx *c, const scrm_csv_options *o)
         c->na[c->n_na++] = (struct text){o->na_customers[i], strlen(o->na_customers[i])};
     for (uint32_t i = 0; o->na_defaults && i < N_NA_DEFAULTS; i++)
         c->na[c->n_na++] = (struct text){na_default_set[i], strlen(na_default_set[i])};
+    for (uint32_t i = 0; i < c->n_na; i++)
+        c->na_maxlen = c->na[i].len > c->na_maxlen ? c->na[i].len : c->na_maxlen;
     if (!o->exclude_count)
         return SCRM_OK;
     c->excl = scrm__calloc(o->exclude_count, sizeof *c->excl);

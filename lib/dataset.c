@@ -1182,8 +1182,13 @@ static int txn_reserve_keys(scrm__dataset_mark *m, uint64_t n)
         m->oloc = l;
         m->cap_okeys = c;
     }
-    uint64_t cap = m->oidx_cap ? m->oidx_cap : 64;
-    while (cap < 2 * (m->n_okeys + n))
+    /* sized once for the orders the load is expected to add (the CSV
+     * loader's hint), rather than doubled and rehashed along the way */
+    uint64_t want = m->n_okeys + n, cap = m->oidx_cap ? m->oidx_cap : 64;
+    if (!m->oidx_cap && m->ds->expect_rows > m->n_orders + want &&
+        m->ds->expect_rows - m->n_orders < UINT32_MAX)
+        want = m->ds->expect_rows - m->n_orders;
+    while (cap < 2 * want)
         cap *= 2;
     if (cap == m->oidx_cap)
         return SCRM_OK;
@@ -1208,6 +1213,9 @@ static void txn_log_keys(scrm__dataset_mark *m, const batch *b)
 {
     uint64_t mask = m->oidx_cap - 1;
     for (uint32_t row = 0; row < b->n; row++) {
+        /* the index is large and cold: fetch later rows' slots meanwhile */
+        if (row + PLAN_AHEAD < b->n)
+            __builtin_prefetch(&m->oidx[scrm__mix64(b->okeys[row + PLAN_AHEAD]) & mask], 1);
         if (b->dup[row] == SCRM__ROW_UPDATE) {
             m->oloc[b->link[row]] |= LOC_MULTI;
             continue;
