@@ -969,6 +969,30 @@ static void test_order_line_of_another_customer_is_a_bad_row(void **state)
         assert_int_equal(scrm_dataset_customer_count(ds), 1);
         scrm_csv_report_free(rep);
         scrm_dataset_free(ds);
+        /* numeric customers; an order's total out of range; at most
+         * max_rejects listed, the first ones by line */
+        const char *num = "order,customer_id,date,amount\n"
+                          "C1,7,20240301,50000000000000000.00\n"
+                          "C1,8,20240301,1\n"
+                          "C1,7,20240301,50000000000000000.00\n"
+                          "C2,7,20240301,x\n";
+        ds = new_ds(SCRM_KEY_AUTO);
+        o.max_rejects = 2;
+        assert_int_equal(load(&rep, ds, num, &o), SCRM_OK);
+        assert_int_equal(scrm_csv_report_rejected(rep), 3);
+        assert_int_equal(scrm_csv_report_reject_count(rep), 2);
+        const char *why;
+        assert_int_equal(scrm_csv_report_reject(&line, NULL, &why, rep, 0), SCRM_OK);
+        assert_int_equal(line, 3);
+        assert_string_equal(why, "the order's first line has customer '7', this line '8': an "
+                                 "order has one customer");
+        assert_int_equal(scrm_csv_report_reject(&line, NULL, &why, rep, 1), SCRM_OK);
+        assert_int_equal(line, 4);
+        assert_string_equal(why, "the order's total amount is out of range");
+        assert_int_equal(total_amount(ds), INT64_C(5000000000000000000));
+        o.max_rejects = 100;
+        scrm_csv_report_free(rep);
+        scrm_dataset_free(ds);
     }
     scrm__csv_window_bytes = UINT64_C(16) << 20;
 }
@@ -1067,6 +1091,22 @@ static void test_na_customer_list_and_default_set(void **state)
     scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
     assert_int_equal(load(NULL, ds, text, &o), SCRM_EINVAL);
     assert_string_equal(scrm_last_error(), "CSV options: na_customers is NULL but na_customer_count is 1");
+    const char *holes[] = {"-", NULL};
+    o.na_customers = holes;
+    o.na_customer_count = 2;
+    assert_int_equal(load(NULL, ds, text, &o), SCRM_EINVAL);
+    assert_string_equal(scrm_last_error(), "CSV options: na_customers[1] is NULL");
+    o = (scrm_csv_options)SCRM_CSV_OPTIONS_INIT;
+    o.exclude_count = 1;
+    assert_int_equal(load(NULL, ds, text, &o), SCRM_EINVAL);
+    assert_string_equal(scrm_last_error(), "CSV options: exclude_columns and exclude_values must "
+                                           "hold exclude_count (1) entries");
+    /* a version-1 caller: the fields after threads take their defaults */
+    o = (scrm_csv_options)SCRM_CSV_OPTIONS_INIT;
+    o.version = 1;
+    o.exclude_count = 5; /* beyond a version-1 struct: not read */
+    assert_int_equal(load(NULL, ds, text, &o), SCRM_OK);
+    assert_int_equal(scrm_dataset_order_count(ds), 3); /* 8 of the default set, empty */
     scrm_dataset_free(ds);
 }
 
