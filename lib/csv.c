@@ -24,7 +24,8 @@
  *     passes, as each decision can only move one way.
  *
  * Number parsing: csv_number.c; times: timeparse.c; one record's fields
- * to a row: csv_row.c; rejects and the report: csv_report.c. */
+ * to a row: csv_row.c; rejects and the report: csv_report.c; a window's
+ * rows to the dataset (order lines): csv_orders.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -68,13 +69,16 @@ struct pass {
     int scan;            /* the time format must change: parse on without
                           * appending, to decide as from the whole column */
     int again;           /* a decision changed: roll back, run again */
+    uint32_t bad_chunk;  /* strict: 1 + the chunk of the window's first bad row */
 };
 
 /* ------------------------------------------------------------------ */
 /* options                                                             */
 
 static const scrm_csv_options csv_defaults = SCRM_CSV_OPTIONS_INIT;
-static const size_t csv_sizes[] = {sizeof(scrm_csv_options)};
+/* Struct size of each options version: version 1 ends at threads. */
+static const size_t csv_sizes[] = {offsetof(scrm_csv_options, na_customers),
+                                   sizeof(scrm_csv_options)};
 
 SCRM__OPTIONS_INIT_FN(scrm_csv_options_init, scrm_csv_options,
                       csv_defaults, csv_sizes, SCRM_CSV_OPTIONS_VERSION)
@@ -104,7 +108,7 @@ static int check_options(const scrm_csv_options *o)
         return scrm__error(SCRM_EINVAL, -1, "CSV options: time_format %d is unknown", o->time_format);
     if (o->on_error != SCRM_CSV_STRICT && o->on_error != SCRM_CSV_SKIP)
         return scrm__error(SCRM_EINVAL, -1, "CSV options: on_error %d is unknown", o->on_error);
-    return SCRM_OK;
+    return scrm__csv_check_filters(o);
 }
 
 /* ------------------------------------------------------------------ */
@@ -122,8 +126,6 @@ static void ctx_init(struct ctx *c, const scrm_csv_options *o, const char *input
     c->offset = o->utc_offset;
     c->on_error = o->on_error;
     c->max_rejects = o->max_rejects;
-    c->na = o->na_customer;
-    c->na_len = o->na_customer ? strlen(o->na_customer) : 0;
     c->progress = o->progress;
     c->progress_payload = o->progress_payload;
     c->tfmt = o->time_format;
@@ -201,7 +203,9 @@ static int map_columns(struct ctx *c, const scrm_csv_options *o)
     const char *want[R_COUNT] = {o->customer_column, o->time_column,
                                  c->qty_price || c->no_amount ? NULL : o->amount_column,
                                  o->order_id_column, o->quantity_column, o->unit_price_column};
-    c->rolemask = c->ncols ? scrm__calloc(c->ncols, 1) : NULL;
+    for (int r = R_EXCL; r < R_COUNT; r++)
+        want[r] = c->rolename[r]; /* the exclude filter's columns (csv_row.c) */
+    c->rolemask = c->ncols ? scrm__calloc(c->ncols, sizeof *c->rolemask) : NULL;
     if (c->ncols && !c->rolemask)
         return scrm__enomem("CSV columns");
     for (int r = 0; r < R_COUNT; r++) {
@@ -212,7 +216,7 @@ static int map_columns(struct ctx *c, const scrm_csv_options *o)
             i++;
         if (i == c->ncols)
             return column_not_found(c, o, want[r]);
-        c->rolemask[i] |= (uint8_t)(1u << r);
+        c->rolemask[i] |= (uint16_t)(1u << r);
         c->rolename[r] = c->names[i];
         if (i + 1 > c->need_cols)
             c->need_cols = i + 1;
@@ -231,6 +235,8 @@ static void free_columns(struct ctx *c)
     scrm__free(c->tm);
     scrm__free(c->am);
     scrm__free(c->ok);
+    scrm__free(c->ln);
+    c->ln = NULL;
     c->cu = NULL;
     c->cs = NULL;
     c->cl = NULL;
@@ -281,7 +287,8 @@ static int alloc_columns(struct ctx *c, uint64_t cap)
     c->am = scrm__malloc(n * sizeof *c->am);
     if (!c->tm || !c->am)
         return scrm__enomem("CSV columns");
-    if (c->has_order && !(c->ok = scrm__malloc(n * sizeof *c->ok)))
+    if (c->has_order && (!(c->ok = scrm__malloc(n * sizeof *c->ok)) ||
+                         !(c->ln = scrm__malloc(n * sizeof *c->ln))))
         return scrm__enomem("CSV columns");
     advise_huge(c->cu, n * sizeof *c->cu);
     advise_huge(c->cs, n * sizeof *c->cs);
@@ -449,6 +456,7 @@ static int strict_failure(struct ctx *c, struct pass *ps, uint32_t t)
         if (ps->scan)
             return settle_time(c, ps);
     }
+    ps->bad_chunk = t + 1;
     return strict_error(c, ps, t);
 }
 
@@ -622,6 +630,7 @@ static uint64_t compact_window(struct ctx *c)
             MOVE(c->tm);
             MOVE(c->am);
             MOVE(c->ok);
+            MOVE(c->ln);
 #undef MOVE
         }
         nrows += ch->n;
@@ -647,23 +656,32 @@ static void expect_rows(const struct ctx *c, scrm_dataset *ds, const struct pass
 
 static int append_window(struct ctx *c, scrm_dataset *ds, struct pass *ps)
 {
-    uint64_t nrows = compact_window(c), added = 0;
-    int err = SCRM_OK;
+    if (c->has_order)
+        scrm__csv_row_lines(c, 1 + c->nl_before + ps->line_base);
+    uint64_t nrows = compact_window(c);
     if (nrows > UINT32_MAX) /* only with a window of more than 4 GiB */
         return scrm__error(SCRM_EOVERFLOW, -1, "CSV: %llu rows in one window",
                            (unsigned long long)nrows);
     expect_rows(c, ds, ps, nrows);
-    if (nrows && c->key_mode == KEY_STRING)
-        err = scrm_dataset_append_str(&added, ds, nrows, c->cs, c->cl, c->tm,
-                                      c->no_amount ? NULL : c->am, c->ok, NULL);
-    else if (nrows)
-        err = scrm_dataset_append_u64(&added, ds, nrows, c->cu, c->tm,
-                                      c->no_amount ? NULL : c->am, c->ok, NULL);
-    if (err)
+    return scrm__csv_append_rows(c, ds, nrows, &ps->tot);
+}
+
+/* Strict mode, a bad row in the window: an order line of another customer
+ * before it, in the rows parsed up to it, is the first bad row instead (the
+ * dataset finds those as it appends). The load fails either way. */
+static int first_bad_row(struct ctx *c, scrm_dataset *ds, struct pass *ps, int err)
+{
+    if (!c->has_order || !ps->bad_chunk)
         return err;
-    ps->tot.rows_added += added;
-    ps->tot.duplicates += nrows - added;
-    return SCRM_OK;
+    scrm__saved_error se;
+    scrm__error_save(&se);
+    c->nchunks = ps->bad_chunk;
+    int e = append_window(c, ds, ps);
+    if (e != SCRM_EPARSE) {
+        scrm__error_restore(&se);
+        return err;
+    }
+    return e;
 }
 
 /* Counts and rejects of the window into the pass totals. */
@@ -674,6 +692,7 @@ static int account_window(struct ctx *c, struct pass *ps)
         struct chunk *ch = &c->ch[t];
         ps->tot.rows_read += ch->rows_read;
         ps->tot.empty_customer += ch->empty_cust;
+        ps->tot.excluded += ch->excluded;
         ps->tot.rejected += ch->rejected;
         int err = scrm__csv_rejects_take(&ps->tot.rej, &ch->rej, line0, c->max_rejects);
         if (err)
@@ -681,7 +700,8 @@ static int account_window(struct ctx *c, struct pass *ps)
         line0 += ch->newlines;
         ps->line_base += ch->newlines;
     }
-    return SCRM_OK;
+    /* the window's bad order lines, in line order among its other rejects */
+    return scrm__csv_rejects_merge(&ps->tot.rej, &c->orej, c->max_rejects);
 }
 
 /* A file's pages before p are done with: drop them from the process (they
@@ -753,6 +773,8 @@ static int run_pass(struct ctx *c, scrm_dataset *ds, struct pass *ps)
             int cut = scrm__csv_source_check_window(c, c->ch[c->nchunks - 1].final);
             err = cut ? cut : err;
         }
+        if (err == SCRM_EPARSE) /* an earlier bad order line wins */
+            err = first_bad_row(c, ds, ps, err);
         if (err || ps->again)
             return err;
         if (c->tfmt == SCRM_TIME_AUTO)
@@ -819,6 +841,8 @@ static void ctx_free(struct ctx *c)
         scrm__free(c->names[i]);
     scrm__free(c->names);
     scrm__free(c->rolemask);
+    scrm__csv_rejects_free(&c->orej, c);
+    scrm__csv_filters_free(c);
     pthread_mutex_destroy(&c->lock);
     scrm__free(c);
     scrm__error_restore(&se);
@@ -857,7 +881,8 @@ static int csv_load(scrm_csv_report **report_out, scrm_dataset *ds, const char *
         scrm__csv_source_attach(c, src);
     if ((err = progress_call(c, 0)) ||
         (err = scrm__csv_check_text(c->input, (uint64_t)(c->E - c->input), name)) ||
-        (err = read_header(c, &o)) || (err = map_columns(c, &o)))
+        (err = scrm__csv_filters_init(c, &o)) || (err = read_header(c, &o)) ||
+        (err = map_columns(c, &o)))
         goto done;
     c->data_off = (uint64_t)(c->data - c->input);
     if (src)

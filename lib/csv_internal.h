@@ -6,6 +6,8 @@
  *   csv_row.c     one record's fields -> one typed row
  *   csv_report.c  the reject list and the report
  *   csv_source.c  gzip input through a bounded buffer; the text check
+ *   csv_orders.c  a window's rows -> the dataset, with order lines merged
+ *                 and their bad rows (two customers) rejected by line
  *   csv_number.c, timeparse.c  value parsers (declared in internal.h) */
 #ifndef SCRM_CSV_INTERNAL_H
 #define SCRM_CSV_INTERNAL_H
@@ -18,7 +20,15 @@
 #define MAX_CHUNKS 64
 #define PROGRESS_STEP (UINT64_C(1) << 20)
 
-enum role { R_CUST = 0, R_TIME, R_AMOUNT, R_ORDER, R_QTY, R_PRICE, R_COUNT };
+/* R_EXCL + k: the k-th column of the exclude filter (scrm_csv_options.exclude_*) */
+enum role { R_CUST = 0, R_TIME, R_AMOUNT, R_ORDER, R_QTY, R_PRICE, R_EXCL,
+            R_COUNT = R_EXCL + SCRM_CSV_MAX_EXCLUDE_COLUMNS };
+
+/* A value to compare a field with. */
+struct text {
+    const char *s;
+    size_t len;
+};
 
 enum key_mode { KEY_U64_CANON = 0, KEY_U64_LENIENT = 1, KEY_STRING = 2 };
 
@@ -53,7 +63,7 @@ struct chunk {
     uint64_t base, cap;        /* slice of the window's columns */
     uint64_t n;                /* rows stored */
     uint64_t newlines;         /* '\n' consumed from start to final */
-    uint64_t rows_read, empty_cust, rejected;
+    uint64_t rows_read, empty_cust, rejected, excluded;
     struct reject_list rej;
     int stopped;     /* stopped early because of another chunk: re-parse */
     int failed;      /* strict mode: a bad row; detail below */
@@ -92,8 +102,12 @@ struct ctx {
     int64_t offset;
     int on_error;
     uint32_t max_rejects;
-    const char *na;
-    size_t na_len;
+    struct text *na;      /* customer values that mean "no customer" */
+    uint32_t n_na;
+    size_t na_maxlen;     /* the longest of them: a longer customer is no NA */
+    struct text *excl;    /* the exclude filter's values; excl_role: their column's role */
+    int *excl_role;
+    uint32_t n_excl;
     scrm_progress_fn progress;
     void *progress_payload;
     uint64_t reported;    /* last "done" given to the progress callback */
@@ -109,7 +123,7 @@ struct ctx {
     /* columns */
     uint32_t ncols;       /* header columns */
     char **names;         /* header names (owned until handed to the report) */
-    uint8_t *rolemask;    /* per header column, bit r = role r */
+    uint16_t *rolemask;   /* per header column, bit r = role r */
     uint32_t need_cols;   /* 1 + largest column index used */
     const char *rolename[R_COUNT];
     uint64_t nl_before;   /* newlines before the data region */
@@ -121,6 +135,8 @@ struct ctx {
     uint32_t *cl;
     int64_t *tm, *am;
     uint64_t *ok;
+    uint64_t *ln;         /* with order ids: the line of each row (relative to its chunk) */
+    struct reject_list orej; /* the window's bad order lines (csv_orders.c) */
     /* chunks of the window */
     uint32_t nchunks;
     struct chunk ch[MAX_CHUNKS];
@@ -168,6 +184,12 @@ int scrm__csv_read_record(struct ctx *c, const char **pp, char ***names_out, uin
 void scrm__csv_parse_chunk(struct ctx *c, uint32_t t);
 
 /* csv_row.c */
+/* The "no customer" values and the exclude filter of the options: checked,
+ * then set up in c (the filter's columns as rolename[R_EXCL + k], for
+ * map_columns to find). */
+int scrm__csv_check_filters(const scrm_csv_options *o);
+int scrm__csv_filters_init(struct ctx *c, const scrm_csv_options *o);
+void scrm__csv_filters_free(struct ctx *c);
 enum row_rc { ROW_OK = 0, ROW_SKIP = 1, ROW_STOP = 2 };
 int scrm__csv_row(struct ctx *c, struct chunk *ch, const span *f, unsigned have,
                   uint32_t nfields, uint64_t line, uint64_t slot);
@@ -184,16 +206,32 @@ int scrm__csv_reject(struct ctx *c, struct chunk *ch, uint64_t line, const char 
  * dst; the rest are freed. */
 int scrm__csv_rejects_take(struct reject_list *dst, struct reject_list *src, uint64_t line0,
                            uint32_t max);
+/* Append a reject to l (at most max entries); SCRM_ENOMEM with its message. */
+int scrm__csv_rejects_add(struct ctx *c, struct reject_list *l, uint32_t max, uint64_t line,
+                          const char *column, const char *reason);
+/* Merge src (absolute lines, sorted) into dst (sorted) by line, keeping the
+ * first max; src is emptied. */
+int scrm__csv_rejects_merge(struct reject_list *dst, struct reject_list *src, uint32_t max);
 void scrm__csv_rejects_free(struct reject_list *l, struct ctx *c);
 
 /* Totals of a load, for the report. */
 struct load_totals {
     uint64_t rows_read, rows_added, duplicates, empty_customer, rejected;
+    uint64_t merged_lines, merged_orders, excluded;
     struct reject_list rej;
 };
 /* A new report holding the totals (their rejects moved into it) and the
  * header names (moved too). */
 int scrm__csv_report_new(scrm_csv_report **out, struct load_totals *tot, struct ctx *c,
                          int key_type);
+
+/* csv_orders.c */
+/* The window's nrows compacted rows into the dataset, counted in tot: with
+ * order ids, the lines of an order merged, its bad lines rejected into
+ * c->orej (skip mode) or the load's error (strict). */
+int scrm__csv_append_rows(struct ctx *c, scrm_dataset *ds, uint64_t nrows,
+                          struct load_totals *tot);
+/* Make c->ln absolute (before compaction); line0: the first chunk's first line. */
+void scrm__csv_row_lines(struct ctx *c, uint64_t line0);
 
 #endif

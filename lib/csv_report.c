@@ -5,6 +5,7 @@
 
 struct scrm_csv_report {
     uint64_t rows_read, rows_added, duplicates, empty_customer, rejected;
+    uint64_t lines_merged, orders_merged, excluded;
     int time_format;
     int32_t delimiter;
     int key_type;
@@ -35,6 +36,12 @@ static int list_add(struct ctx *c, struct reject_list *l, uint32_t max, uint64_t
     memcpy(copy, reason, len);
     l->r[l->n++] = (struct reject){.line = line, .column = column, .reason = copy};
     return 0;
+}
+
+int scrm__csv_rejects_add(struct ctx *c, struct reject_list *l, uint32_t max, uint64_t line,
+                          const char *column, const char *reason)
+{
+    return list_add(c, l, max, line, column, reason) ? scrm__enomem("CSV rejected rows") : 0;
 }
 
 int scrm__csv_reject(struct ctx *c, struct chunk *ch, uint64_t line, const char *column,
@@ -93,6 +100,31 @@ int scrm__csv_rejects_take(struct reject_list *dst, struct reject_list *src, uin
     return SCRM_OK;
 }
 
+int scrm__csv_rejects_merge(struct reject_list *dst, struct reject_list *src, uint32_t max)
+{
+    if (!src->n)
+        return SCRM_OK;
+    uint32_t want = dst->n + src->n < max ? dst->n + src->n : max;
+    struct reject *r = want ? scrm__calloc(want, sizeof *r) : NULL;
+    if (want && !r)
+        return scrm__enomem("CSV rejected rows");
+    uint32_t i = 0, j = 0, k = 0;
+    while (i < dst->n || j < src->n) {
+        int from_src = i == dst->n || (j < src->n && src->r[j].line < dst->r[i].line);
+        struct reject e = from_src ? src->r[j++] : dst->r[i++];
+        if (k < want)
+            r[k++] = e;
+        else
+            scrm__free(e.reason);
+    }
+    scrm__free(dst->r);
+    dst->r = r;
+    dst->n = k;
+    dst->cap = want;
+    src->n = 0;
+    return SCRM_OK;
+}
+
 int scrm__csv_report_new(scrm_csv_report **out, struct load_totals *tot, struct ctx *c,
                          int key_type)
 {
@@ -104,6 +136,9 @@ int scrm__csv_report_new(scrm_csv_report **out, struct load_totals *tot, struct 
     rep->duplicates = tot->duplicates;
     rep->empty_customer = tot->empty_customer;
     rep->rejected = tot->rejected;
+    rep->lines_merged = tot->merged_lines;
+    rep->orders_merged = tot->merged_orders;
+    rep->excluded = tot->excluded;
     rep->rejects = tot->rej.r;
     rep->n_rejects = tot->rej.n;
     tot->rej = (struct reject_list){0};
@@ -138,6 +173,15 @@ SCRM_EXPORT uint64_t scrm_csv_report_empty_customer(const scrm_csv_report *r)
 {
     return r ? r->empty_customer : 0;
 }
+SCRM_EXPORT uint64_t scrm_csv_report_lines_merged(const scrm_csv_report *r)
+{
+    return r ? r->lines_merged : 0;
+}
+SCRM_EXPORT uint64_t scrm_csv_report_orders_merged(const scrm_csv_report *r)
+{
+    return r ? r->orders_merged : 0;
+}
+SCRM_EXPORT uint64_t scrm_csv_report_excluded(const scrm_csv_report *r) { return r ? r->excluded : 0; }
 SCRM_EXPORT uint64_t scrm_csv_report_rejected(const scrm_csv_report *r) { return r ? r->rejected : 0; }
 SCRM_EXPORT int scrm_csv_report_time_format(const scrm_csv_report *r)
 {

@@ -93,12 +93,35 @@ static int trimmed(struct ctx *c, struct chunk *ch, const span *f, const char **
     return ROW_OK;
 }
 
-/* Empty customers (and the na_customer text) are skipped, not rejected. */
+/* Empty customers (and the "no customer" values) are skipped, not rejected. */
 static int empty_customer(const struct ctx *c, const span *cf)
 {
     /* "" escapes only lengthen, so len 0 is empty */
-    return cf->len == 0 ||
-           (c->na && !cf->esc && cf->len == c->na_len && memcmp(cf->s, c->na, cf->len) == 0);
+    if (cf->len == 0)
+        return 1;
+    if (cf->esc || cf->len > c->na_maxlen)
+        return 0;
+    for (uint32_t i = 0; i < c->n_na; i++)
+        if (cf->len == c->na[i].len && memcmp(cf->s, c->na[i].s, cf->len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Does the exclude filter match the row? 0 no, 1 yes, -1 out of memory. */
+static int excluded(struct ctx *c, struct chunk *ch, const span *f, unsigned have)
+{
+    for (uint32_t i = 0; i < c->n_excl; i++) {
+        int r = c->excl_role[i];
+        const char *s;
+        size_t n;
+        if (!(have & (1u << r)))
+            continue;
+        if (trimmed(c, ch, &f[r], &s, &n))
+            return -1;
+        if (n == c->excl[i].len && memcmp(s, c->excl[i].s, n) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 static int row_string_key(struct ctx *c, struct chunk *ch, const span *cf, uint64_t line,
@@ -317,6 +340,7 @@ static int row_order(struct ctx *c, struct chunk *ch, const span *f, uint64_t li
     if (n == 0)
         return REJECT(c, ch, line, c->rolename[R_ORDER], "empty order id");
     c->ok[slot] = scrm_dataset_order_key_from_string(s, n);
+    c->ln[slot] = line;
     return ROW_OK;
 }
 
@@ -324,6 +348,12 @@ int scrm__csv_row(struct ctx *c, struct chunk *ch, const span *f, unsigned have,
                   uint32_t nfields, uint64_t line, uint64_t slot)
 {
     int rc;
+    if (c->n_excl && (rc = excluded(c, ch, f, have)) != 0) {
+        if (rc < 0)
+            return ROW_STOP;
+        ch->excluded++;
+        return ROW_SKIP;
+    }
     if ((have & (1u << R_CUST)) && empty_customer(c, &f[R_CUST])) {
         ch->empty_cust++;
         return ROW_SKIP;
@@ -345,4 +375,83 @@ int scrm__csv_row(struct ctx *c, struct chunk *ch, const span *f, unsigned have,
     if (rc != ROW_OK || !c->has_order)
         return rc;
     return row_order(c, ch, &f[R_ORDER], line, slot);
+}
+
+/* ------------------------------------------------------------------ */
+/* the "no customer" values and the exclude filter                     */
+
+/* What R, pandas, spreadsheets and databases write for a missing value
+ * (io.h, scrm_csv_options.na_defaults). */
+static const char *const na_default_set[] = {"NA",  "N/A", "n/a", "#N/A", "null",
+                                             "NULL", "NaN", "nan", "None"};
+#define N_NA_DEFAULTS (sizeof na_default_set / sizeof na_default_set[0])
+
+int scrm__csv_check_filters(const scrm_csv_options *o)
+{
+    if (o->na_customer_count && !o->na_customers)
+        return scrm__error(SCRM_EINVAL, -1, "CSV options: na_customers is NULL but na_customer_count is %u",
+                           (unsigned)o->na_customer_count);
+    for (uint32_t i = 0; i < o->na_customer_count; i++)
+        if (!o->na_customers[i])
+            return scrm__error(SCRM_EINVAL, -1, "CSV options: na_customers[%u] is NULL", (unsigned)i);
+    if (o->exclude_count && (!o->exclude_columns || !o->exclude_values))
+        return scrm__error(SCRM_EINVAL, -1,
+                           "CSV options: exclude_columns and exclude_values must hold exclude_count (%u) entries",
+                           (unsigned)o->exclude_count);
+    uint32_t distinct = 0;
+    for (uint32_t i = 0; i < o->exclude_count; i++) {
+        if (!o->exclude_columns[i] || !o->exclude_values[i])
+            return scrm__error(SCRM_EINVAL, -1, "CSV options: exclude entry %u has a NULL %s",
+                               (unsigned)i, o->exclude_columns[i] ? "value" : "column");
+        uint32_t k = 0;
+        while (k < i && strcmp(o->exclude_columns[k], o->exclude_columns[i]) != 0)
+            k++;
+        if (k == i && ++distinct > SCRM_CSV_MAX_EXCLUDE_COLUMNS)
+            return scrm__error(SCRM_EINVAL, -1,
+                               "CSV options: the exclude filter names more than %d columns",
+                               SCRM_CSV_MAX_EXCLUDE_COLUMNS);
+    }
+    return SCRM_OK;
+}
+
+int scrm__csv_filters_init(struct ctx *c, const scrm_csv_options *o)
+{
+    uint32_t n = (o->na_customer ? 1 : 0) + o->na_customer_count +
+                 (o->na_defaults ? (uint32_t)N_NA_DEFAULTS : 0);
+    if (n && !(c->na = scrm__calloc(n, sizeof *c->na)))
+        return scrm__enomem("CSV options");
+    if (o->na_customer)
+        c->na[c->n_na++] = (struct text){o->na_customer, strlen(o->na_customer)};
+    for (uint32_t i = 0; i < o->na_customer_count; i++)
+        c->na[c->n_na++] = (struct text){o->na_customers[i], strlen(o->na_customers[i])};
+    for (uint32_t i = 0; o->na_defaults && i < N_NA_DEFAULTS; i++)
+        c->na[c->n_na++] = (struct text){na_default_set[i], strlen(na_default_set[i])};
+    for (uint32_t i = 0; i < c->n_na; i++)
+        c->na_maxlen = c->na[i].len > c->na_maxlen ? c->na[i].len : c->na_maxlen;
+    if (!o->exclude_count)
+        return SCRM_OK;
+    c->excl = scrm__calloc(o->exclude_count, sizeof *c->excl);
+    c->excl_role = scrm__calloc(o->exclude_count, sizeof *c->excl_role);
+    if (!c->excl || !c->excl_role)
+        return scrm__enomem("CSV options");
+    for (uint32_t i = 0; i < o->exclude_count; i++) {
+        int r = R_EXCL;
+        while (c->rolename[r] && strcmp(c->rolename[r], o->exclude_columns[i]) != 0)
+            r++; /* a new column within the limit scrm__csv_check_filters checked */
+        c->rolename[r] = o->exclude_columns[i];
+        c->excl_role[i] = r;
+        c->excl[i] = (struct text){o->exclude_values[i], strlen(o->exclude_values[i])};
+    }
+    c->n_excl = o->exclude_count;
+    return SCRM_OK;
+}
+
+void scrm__csv_filters_free(struct ctx *c)
+{
+    scrm__free(c->na);
+    scrm__free(c->excl);
+    scrm__free(c->excl_role);
+    c->na = c->excl = NULL;
+    c->excl_role = NULL;
+    c->n_na = c->n_excl = 0;
 }

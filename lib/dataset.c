@@ -14,6 +14,7 @@
  * commit (writes only). A failure before commit deletes the inserted keys
  * again, so the dataset is as it was.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -76,6 +77,7 @@ struct scrm_dataset {
     uint32_t *slens;
     arena_chunk *arena;
     uint64_t n_orders, n_dups;
+    uint64_t n_merged; /* rows merged into an order as its later lines */
     int64_t tmin, tmax;
     /* Per-customer summaries (lib/summary.c), one per UTC offset, built by
      * the first analysis that needs one and dropped by the next append.
@@ -146,15 +148,28 @@ struct scrm__dataset_mark {
     scrm_dataset *ds;
     part_mark part[PARTS];
     uint32_t n_cust;
-    uint64_t n_orders, n_dups;
+    uint64_t n_orders, n_dups, n_merged;
     int64_t tmin, tmax;
     int ozero, key_type, had_osets, amounts_mode;
     slab *slabs;          /* the newest slab and arena chunk at begin */
     arena_chunk *arena;
-    /* the (mixed, non-zero) order keys the transaction's appends inserted */
-    uint64_t *okeys;
+    /* The orders the transaction's appends stored, for the rollback (their
+     * mixed order keys; 0 is the ozero key, which no set holds) and for
+     * merging later lines into them (where each is stored: TXN_LOC). */
+    uint64_t *okeys, *oloc;
     uint64_t n_okeys, cap_okeys;
+    /* mixed key -> log index + 1 (0 = empty); linear probing, load <= 1/2 */
+    uint32_t *oidx;
+    uint64_t oidx_cap;
 };
+
+/* Where a stored order is: its partition and row index there, and whether
+ * it has more than one line already. */
+#define LOC_ROW_BITS 53
+#define LOC_MULTI (UINT64_C(1) << 63)
+#define LOC(p, r) (((uint64_t)(p) << LOC_ROW_BITS) | (r))
+#define LOC_PART(l) ((uint32_t)((l) >> LOC_ROW_BITS) & (PARTS - 1))
+#define LOC_ROW(l) ((l) & ((UINT64_C(1) << LOC_ROW_BITS) - 1))
 
 /* Every change of the dataset's contents goes through here: appends when
  * they commit, transactions when they roll back. Anything derived from the
@@ -270,8 +285,21 @@ typedef struct batch {
     scrm_progress_fn progress; /* from scrm_dataset_append_options; NULL = none */
     void *payload;
     const char *fn;            /* the public function, for messages */
-    uint8_t *dup;              /* per row: 1 = skip (duplicate order key) */
+    uint8_t *dup;              /* per row: SCRM__ROW_* (0 = stored; else skipped) */
     uint32_t *order;           /* dedup scratch: row indices by order-key partition */
+    /* order keys: times and amounts with the lines of each order merged
+     * into its first row (b->times and b->amounts then point here) */
+    int64_t *mtime, *mamount;
+    /* per row: MERGED/CONFLICT/OVERFLOW: the anchor row (UINT64_MAX: an
+     * order stored by an earlier batch, gid in the low bits with
+     * LINK_STORED); UPDATE: its log index; NEW: 1 if it got more lines */
+    uint64_t *link;
+    uint64_t *loc;             /* per row (in a transaction): where it is stored */
+    struct mslot *mtab;        /* per thread: this batch's orders of a partition */
+    uint64_t mcap;             /* slots per thread (a power of 2) */
+    uint64_t *pcnt;            /* per partition: PC_* counters */
+    int ozero_new;             /* the ozero key's first row in this batch was new */
+    scrm__append_ext *ext;
     uint64_t *rhash;           /* per row: string key hash (string keys only) */
     /* Partition-major scratch, one slot per added row. Before planning slot
      * i holds the key (u64 keys) or its hash (string keys) of the i-th row of
@@ -763,26 +791,180 @@ static void oset_delete(oset *o, uint64_t v)
     o->n--;
 }
 
+/* A batch's orders in one partition of order keys: order key -> the row of
+ * its first line. `tag` is (partition + 1) << 1 | more-lines: a slot whose
+ * partition is not the one being processed is empty, so the table of a
+ * thread needs no clearing between partitions. */
+struct mslot {
+    uint64_t key;
+    uint32_t row;
+    uint32_t tag;
+};
+
+#define LINK_STORED (UINT64_C(1) << 63)
+enum { PC_MERGED = 0, PC_MULTI, PC_DUP, PC_BAD, PC_COUNT };
+
+static int same_customer(const batch *b, uint32_t r1, uint32_t r2)
+{
+    if (!b->is_str)
+        return b->ukeys[r1] == b->ukeys[r2];
+    return b->slen[r1] == b->slen[r2] && memcmp(b->skeys[r1], b->skeys[r2], b->slen[r1]) == 0;
+}
+
+/* The stored row at loc: its segment and index there. */
+static scrm__row_seg *stored_row(const scrm_dataset *ds, uint64_t loc, uint64_t *i_out)
+{
+    part *pt = &ds->parts[LOC_PART(loc)];
+    uint64_t r = LOC_ROW(loc);
+    uint32_t k = 0;
+    while (r >= pt->seg[k].n)
+        r -= pt->seg[k++].n;
+    *i_out = r;
+    return &pt->seg[k];
+}
+
+static uint32_t stored_gid(const scrm_dataset *ds, uint64_t loc)
+{
+    uint64_t i;
+    const scrm__row_seg *g = stored_row(ds, loc, &i);
+    return ds->parts[LOC_PART(loc)].gid[g->cust[i]];
+}
+
+static int same_stored_customer(const batch *b, uint32_t row, uint32_t gid)
+{
+    const scrm_dataset *ds = b->ds;
+    if (!b->is_str)
+        return ds->keys[gid] == b->ukeys[row];
+    return ds->slens[gid] == b->slen[row] && memcmp(ds->skeys[gid], b->skeys[row], b->slen[row]) == 0;
+}
+
+/* The transaction's log index of mixed key v, or UINT64_MAX. */
+static uint64_t txn_find(const scrm__dataset_mark *m, uint64_t v)
+{
+    if (!m || !m->oidx_cap)
+        return UINT64_MAX;
+    uint64_t mask = m->oidx_cap - 1;
+    for (uint64_t j = v & mask; m->oidx[j]; j = (j + 1) & mask)
+        if (m->okeys[m->oidx[j] - 1] == v)
+            return m->oidx[j] - 1;
+    return UINT64_MAX;
+}
+
+/* Line `row` joins the order whose first line in the batch is anchor a. */
+static void merge_line(batch *b, uint32_t row, uint32_t a, struct mslot *e, uint64_t *cnt)
+{
+    b->link[row] = a;
+    if (b->dup[a] == SCRM__ROW_DUP) { /* a re-delivered order: all its lines */
+        b->dup[row] = SCRM__ROW_DUP;
+        cnt[PC_DUP]++;
+        return;
+    }
+    if (!same_customer(b, row, a)) {
+        b->dup[row] = SCRM__ROW_CONFLICT;
+        cnt[PC_BAD]++;
+        return;
+    }
+    int64_t sum;
+    if (__builtin_add_overflow(b->mamount[a], b->amounts ? b->amounts[row] : 0, &sum)) {
+        b->dup[row] = SCRM__ROW_OVERFLOW;
+        cnt[PC_BAD]++;
+        return;
+    }
+    b->mamount[a] = sum;
+    if (b->times[row] < b->mtime[a])
+        b->mtime[a] = b->times[row];
+    b->dup[row] = SCRM__ROW_MERGED;
+    cnt[PC_MERGED]++;
+    if (!(e->tag & 1)) {
+        e->tag |= 1;
+        if (b->dup[a] == SCRM__ROW_NEW) {
+            b->link[a] = 1;
+            cnt[PC_MULTI]++;
+        }
+    }
+}
+
+/* The first line in this batch of an order key an earlier batch of the
+ * transaction stored: it becomes the update of that order. Returns 0 if
+ * the row is bad (then it anchors nothing). */
+static int update_line(batch *b, uint32_t row, uint64_t idx, uint64_t *cnt)
+{
+    const scrm__dataset_mark *m = b->ds->txn;
+    uint64_t loc = m->oloc[idx], i;
+    uint32_t gid = stored_gid(b->ds, loc);
+    const scrm__row_seg *g = stored_row(b->ds, loc, &i);
+    int64_t sum;
+    b->link[row] = LINK_STORED | gid;
+    if (!same_stored_customer(b, row, gid)) {
+        b->dup[row] = SCRM__ROW_CONFLICT;
+        cnt[PC_BAD]++;
+        return 0;
+    }
+    if (__builtin_add_overflow(g->amount[i], b->amounts ? b->amounts[row] : 0, &sum)) {
+        b->dup[row] = SCRM__ROW_OVERFLOW;
+        cnt[PC_BAD]++;
+        return 0;
+    }
+    b->mamount[row] = sum;
+    b->mtime[row] = g->time[i] < b->times[row] ? g->time[i] : b->times[row];
+    b->dup[row] = SCRM__ROW_UPDATE;
+    b->link[row] = idx;
+    cnt[PC_MERGED]++;
+    if (!(loc & LOC_MULTI))
+        cnt[PC_MULTI]++;
+    return 1;
+}
+
+/* The rows of order-key partitions [begin, end), each in row order. */
 static int dedup_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
 {
-    (void)thread;
     batch *b = ctx;
+    struct mslot *tab = b->mtab + (size_t)thread * b->mcap;
+    uint64_t mask = b->mcap - 1;
     for (uint32_t p = begin; p < end; p++) {
         oset *o = &b->ds->osets[p];
+        uint64_t *cnt = b->pcnt + (size_t)p * PC_COUNT;
+        uint32_t tag = (p + 1) << 1;
         for (uint64_t i = b->pstart[p]; i < b->pstart[p + 1]; i++) {
             uint32_t row = b->order[i];
-            b->dup[row] = (uint8_t)oset_insert(o, scrm__mix64(b->okeys[row]));
+            uint64_t key = b->okeys[row], v = scrm__mix64(key), j = v & mask;
+            while ((tab[j].tag & ~1u) == tag && tab[j].key != key)
+                j = (j + 1) & mask;
+            if ((tab[j].tag & ~1u) == tag) {
+                merge_line(b, row, tab[j].row, &tab[j], cnt);
+                continue;
+            }
+            int seen;
+            if (v) {
+                seen = oset_insert(o, v);
+            } else { /* the one key that mixes to the empty marker */
+                seen = b->ds->ozero;
+                b->ozero_new = !seen;
+            }
+            uint32_t t = tag;
+            if (seen) {
+                uint64_t idx = txn_find(b->ds->txn, v);
+                if (idx == UINT64_MAX) {
+                    b->dup[row] = SCRM__ROW_DUP;
+                    cnt[PC_DUP]++;
+                } else if (!update_line(b, row, idx, cnt)) {
+                    continue;
+                } else {
+                    t |= 1; /* its later lines count no new multi-line order */
+                }
+            }
+            tab[j] = (struct mslot){.key = key, .row = row, .tag = t};
         }
     }
     return SCRM_OK;
 }
 
-/* Undo dedup: delete the keys the batch inserted (rows not marked dup). */
+/* Undo dedup: delete the keys the batch inserted (its new orders). */
 static void undedup(batch *b)
 {
     scrm_dataset *ds = b->ds;
     for (uint32_t row = 0; row < b->n; row++) {
-        if (b->dup[row])
+        if (b->dup[row] != SCRM__ROW_NEW)
             continue;
         uint64_t v = scrm__mix64(b->okeys[row]);
         if (v)
@@ -790,31 +972,34 @@ static void undedup(batch *b)
     }
 }
 
-/* Mark duplicate order keys (first occurrence in row order wins). Uses
- * b->order as scratch. */
-static int dedup(batch *b, int *ozero_out)
+/* Group the rows by order key (see SCRM__ROW_* in internal.h): by order-key
+ * partition, each partition in row order on one thread. Uses b->order as
+ * scratch. */
+static int dedup(batch *b)
 {
     scrm_dataset *ds = b->ds;
     uint64_t *cnt = b->tcount;
     memset(cnt, 0, PARTS * sizeof *cnt);
-    int ozero = ds->ozero;
-    for (uint32_t row = 0; row < b->n; row++) {
-        uint64_t v = scrm__mix64(b->okeys[row]);
-        if (!v) { /* the one key that mixes to the empty marker */
-            b->dup[row] = (uint8_t)ozero;
-            ozero = 1;
-            continue;
-        }
-        cnt[PART_OF(v)]++;
-    }
+    for (uint32_t row = 0; row < b->n; row++)
+        cnt[PART_OF(scrm__mix64(b->okeys[row]))]++;
     if (!ds->osets) {
         ds->osets = scrm__calloc(PARTS, sizeof *ds->osets);
         if (!ds->osets)
             return SCRM_ENOMEM;
     }
-    for (uint32_t p = 0; p < PARTS; p++)
+    uint64_t most = 0;
+    for (uint32_t p = 0; p < PARTS; p++) {
         if (cnt[p] && oset_reserve(&ds->osets[p], ds->osets[p].n + cnt[p]))
             return SCRM_ENOMEM;
+        most = cnt[p] > most ? cnt[p] : most;
+    }
+    b->mcap = 16;
+    while (b->mcap < 2 * most)
+        b->mcap *= 2;
+    b->mtab = scrm__calloc((size_t)b->threads * b->mcap, sizeof *b->mtab);
+    b->pcnt = scrm__calloc(PARTS * PC_COUNT, sizeof *b->pcnt);
+    if (!b->mtab || !b->pcnt)
+        return SCRM_ENOMEM;
     uint64_t acc = 0;
     for (uint32_t p = 0; p < PARTS; p++) {
         b->pstart[p] = acc;
@@ -822,13 +1007,14 @@ static int dedup(batch *b, int *ozero_out)
         cnt[p] = b->pstart[p];
     }
     b->pstart[PARTS] = acc;
-    for (uint32_t row = 0; row < b->n; row++) {
-        uint64_t v = scrm__mix64(b->okeys[row]);
-        if (v)
-            b->order[cnt[PART_OF(v)]++] = row;
-    }
+    for (uint32_t row = 0; row < b->n; row++)
+        b->order[cnt[PART_OF(scrm__mix64(b->okeys[row]))]++] = row;
+    memcpy(b->mtime, b->times, (size_t)b->n * sizeof *b->mtime);
+    if (b->amounts)
+        memcpy(b->mamount, b->amounts, (size_t)b->n * sizeof *b->mamount);
+    else /* count-only: the lines' amounts are all 0 */
+        memset(b->mamount, 0, (size_t)b->n * sizeof *b->mamount);
     scrm__parallel_for(b->threads, PARTS, dedup_range, b);
-    *ozero_out = ozero;
     return SCRM_OK;
 }
 
@@ -884,6 +1070,8 @@ static int scatter_range(void *ctx, uint32_t begin, uint32_t end, uint32_t threa
         b->wamount[p][d] = b->amounts ? b->amounts[row] : 0;
         if (b->is_str)
             b->wcust[p][d] = row;
+        if (b->loc)
+            b->loc[row] = LOC(p, b->ds->parts[p].n_rows + d);
     }
     return SCRM_OK;
 }
@@ -892,6 +1080,12 @@ static void batch_free(batch *b)
 {
     scrm__free(b->dup);
     scrm__free(b->order);
+    scrm__free(b->mtime);
+    scrm__free(b->mamount);
+    scrm__free(b->link);
+    scrm__free(b->loc);
+    scrm__free(b->mtab);
+    scrm__free(b->pcnt);
     scrm__free(b->rhash);
     scrm__free(b->pbuf);
     scrm__free(b->slen);
@@ -976,32 +1170,71 @@ static int validate_rows(batch *b, const char *fn, int64_t *tmin, int64_t *tmax)
  * the customers out of the tables, the keys out of the order-key sets, and
  * drop the slabs and arena chunks added since begin. */
 
-/* Room in the log for a batch's n order keys (before its commit). */
+/* Room in the log and its index for a batch's n orders (before its commit). */
 static int txn_reserve_keys(scrm__dataset_mark *m, uint64_t n)
 {
-    if (m->n_okeys + n <= m->cap_okeys)
+    if (m->n_okeys + n > UINT32_MAX - 1)
+        return SCRM_EOVERFLOW;
+    if (m->n_okeys + n > m->cap_okeys) {
+        uint64_t c = m->cap_okeys + m->cap_okeys / 2;
+        if (c < m->n_okeys + n)
+            c = m->n_okeys + n;
+        uint64_t *k = scrm__reallocarray(m->okeys, (size_t)c, sizeof *k);
+        if (!k)
+            return SCRM_ENOMEM;
+        m->okeys = k;
+        uint64_t *l = scrm__reallocarray(m->oloc, (size_t)c, sizeof *l);
+        if (!l)
+            return SCRM_ENOMEM;
+        m->oloc = l;
+        m->cap_okeys = c;
+    }
+    /* sized once for the orders the load is expected to add (the CSV
+     * loader's hint), rather than doubled and rehashed along the way */
+    uint64_t want = m->n_okeys + n, cap = m->oidx_cap ? m->oidx_cap : 64;
+    if (!m->oidx_cap && m->ds->expect_rows > m->n_orders + want &&
+        m->ds->expect_rows - m->n_orders < UINT32_MAX)
+        want = m->ds->expect_rows - m->n_orders;
+    while (cap < 2 * want)
+        cap *= 2;
+    if (cap == m->oidx_cap)
         return SCRM_OK;
-    uint64_t c = m->cap_okeys + m->cap_okeys / 2;
-    if (c < m->n_okeys + n)
-        c = m->n_okeys + n;
-    if (c > SIZE_MAX / sizeof *m->okeys)
+    uint32_t *x = scrm__calloc((size_t)cap, sizeof *x);
+    if (!x)
         return SCRM_ENOMEM;
-    uint64_t *k = scrm__reallocarray(m->okeys, (size_t)c, sizeof *k);
-    if (!k)
-        return SCRM_ENOMEM;
-    m->okeys = k;
-    m->cap_okeys = c;
+    for (uint64_t i = 0; i < m->n_okeys; i++) {
+        uint64_t j = m->okeys[i] & (cap - 1);
+        while (x[j])
+            j = (j + 1) & (cap - 1);
+        x[j] = (uint32_t)(i + 1);
+    }
+    scrm__free(m->oidx);
+    m->oidx = x;
+    m->oidx_cap = cap;
     return SCRM_OK;
 }
 
-/* The keys a committed batch inserted: its rows not marked duplicate (the
- * one key that mixes to 0 is the ozero flag, restored on its own). */
+/* The orders a committed batch stored (its new rows), and the later lines
+ * it merged into orders of earlier batches. */
 static void txn_log_keys(scrm__dataset_mark *m, const batch *b)
 {
+    uint64_t mask = m->oidx_cap - 1;
     for (uint32_t row = 0; row < b->n; row++) {
-        uint64_t v = scrm__mix64(b->okeys[row]);
-        if (!b->dup[row] && v)
-            m->okeys[m->n_okeys++] = v;
+        /* the index is large and cold: fetch later rows' slots meanwhile */
+        if (row + PLAN_AHEAD < b->n)
+            __builtin_prefetch(&m->oidx[scrm__mix64(b->okeys[row + PLAN_AHEAD]) & mask], 1);
+        if (b->dup[row] == SCRM__ROW_UPDATE) {
+            m->oloc[b->link[row]] |= LOC_MULTI;
+            continue;
+        }
+        if (b->dup[row] != SCRM__ROW_NEW)
+            continue;
+        uint64_t v = scrm__mix64(b->okeys[row]), j = v & mask;
+        m->okeys[m->n_okeys] = v;
+        m->oloc[m->n_okeys] = b->loc[row] | (b->link[row] ? LOC_MULTI : 0);
+        while (m->oidx[j])
+            j = (j + 1) & mask;
+        m->oidx[j] = (uint32_t)++m->n_okeys;
     }
 }
 
@@ -1021,6 +1254,7 @@ int scrm__dataset_begin(scrm_dataset *ds, scrm__dataset_mark **mark_out)
     m->n_cust = ds->n_cust;
     m->n_orders = ds->n_orders;
     m->n_dups = ds->n_dups;
+    m->n_merged = ds->n_merged;
     m->tmin = ds->tmin;
     m->tmax = ds->tmax;
     m->ozero = ds->ozero;
@@ -1064,6 +1298,8 @@ static void mark_free(scrm__dataset_mark *m)
 {
     m->ds->txn = NULL;
     scrm__free(m->okeys);
+    scrm__free(m->oloc);
+    scrm__free(m->oidx);
     scrm__free(m);
 }
 
@@ -1073,7 +1309,8 @@ void scrm__dataset_rollback(scrm__dataset_mark *m)
         return;
     scrm_dataset *ds = m->ds;
     for (uint64_t i = 0; i < m->n_okeys; i++)
-        oset_delete(&ds->osets[PART_OF(m->okeys[i])], m->okeys[i]);
+        if (m->okeys[i]) /* 0: the ozero key, restored with the flag */
+            oset_delete(&ds->osets[PART_OF(m->okeys[i])], m->okeys[i]);
     if (!m->had_osets && ds->osets) {
         for (uint32_t p = 0; p < PARTS; p++)
             scrm__free(ds->osets[p].slot);
@@ -1097,6 +1334,7 @@ void scrm__dataset_rollback(scrm__dataset_mark *m)
     ds->n_cust = m->n_cust;
     ds->n_orders = m->n_orders;
     ds->n_dups = m->n_dups;
+    ds->n_merged = m->n_merged;
     ds->tmin = m->tmin;
     ds->tmax = m->tmax;
     ds->ozero = m->ozero;
@@ -1127,10 +1365,83 @@ void scrm__dataset_commit(scrm__dataset_mark *m)
         mark_free(m);
 }
 
+/* The bad rows of a batch (SCRM__ROW_CONFLICT, _OVERFLOW), in row order:
+ * skipped through the caller's callback, or the append's error. */
+static int bad_rows(batch *b)
+{
+    for (uint32_t row = 0; row < b->n; row++) {
+        int st = b->dup[row];
+        if (st != SCRM__ROW_CONFLICT && st != SCRM__ROW_OVERFLOW)
+            continue;
+        uint64_t l = b->link[row];
+        uint32_t anchor = l & LINK_STORED ? UINT32_MAX : (uint32_t)l;
+        uint32_t gid = l & LINK_STORED ? (uint32_t)l : 0;
+        if (b->ext && b->ext->bad_row) {
+            int err = b->ext->bad_row(b->ext->payload, row, st, anchor, gid);
+            if (err < 0)
+                return err;
+            continue;
+        }
+        char where[48];
+        if (anchor == UINT32_MAX)
+            snprintf(where, sizeof where, "an earlier batch of this load");
+        else
+            snprintf(where, sizeof where, "row %u", (unsigned)anchor);
+        if (st == SCRM__ROW_CONFLICT)
+            return scrm__error(SCRM_EINVAL, row,
+                               "%s: row %u: order key %llu is an order of another customer "
+                               "(its first line: %s)",
+                               b->fn, (unsigned)row, (unsigned long long)b->okeys[row], where);
+        return scrm__error(SCRM_ERANGE, row,
+                           "%s: row %u: order key %llu: the order's total amount is out of "
+                           "range (its first line: %s)",
+                           b->fn, (unsigned)row, (unsigned long long)b->okeys[row], where);
+    }
+    return SCRM_OK;
+}
+
+/* The latest order time, by a walk over every row. */
+static int64_t rows_tmax(const scrm_dataset *ds)
+{
+    int64_t hi = INT64_MIN;
+    for (uint32_t p = 0; p < PARTS; p++)
+        for (uint32_t k = 0; k < ds->parts[p].n_seg; k++) {
+            const scrm__row_seg *g = &ds->parts[p].seg[k];
+            for (uint64_t i = 0; i < g->n; i++)
+                hi = g->time[i] > hi ? g->time[i] : hi;
+        }
+    return hi;
+}
+
+/* Commit the later lines of orders stored by earlier batches of the
+ * transaction. Returns the earliest new time. An order whose time moved
+ * earlier may have been the latest: then the latest is found again. */
+static int64_t update_orders(batch *b)
+{
+    scrm_dataset *ds = b->ds;
+    int64_t lo = INT64_MAX;
+    int lowered_max = 0;
+    for (uint32_t row = 0; row < b->n; row++) {
+        if (b->dup[row] != SCRM__ROW_UPDATE)
+            continue;
+        uint64_t i;
+        scrm__row_seg *g = stored_row(ds, ds->txn->oloc[b->link[row]], &i);
+        if (b->mtime[row] < g->time[i] && g->time[i] == ds->tmax)
+            lowered_max = 1;
+        g->time[i] = b->mtime[row];
+        g->amount[i] = b->mamount[row];
+        lo = b->mtime[row] < lo ? b->mtime[row] : lo;
+    }
+    if (lowered_max)
+        ds->tmax = rows_tmax(ds);
+    return lo;
+}
+
 static int append(batch *b, uint64_t *added_out, const char *fn)
 {
     scrm_dataset *ds = b->ds;
     int err = SCRM_OK, ozero = ds->ozero, deduped = 0;
+    uint64_t pc[PC_COUNT] = {0};
     uint32_t n = b->n;
 
     if (b->is_str && !(b->slen = scrm__malloc((size_t)n * sizeof *b->slen)))
@@ -1163,20 +1474,35 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     if (b->okeys) {
         b->dup = scrm__calloc(n, 1);
         b->order = scrm__malloc((size_t)n * sizeof *b->order);
+        b->mtime = scrm__malloc((size_t)n * sizeof *b->mtime);
+        b->mamount = scrm__malloc((size_t)n * sizeof *b->mamount);
+        b->link = scrm__calloc(n, sizeof *b->link);
+        if (ds->txn)
+            b->loc = scrm__malloc((size_t)n * sizeof *b->loc);
     }
     if (!b->pbuf || (b->is_str && !b->rhash) || !b->pstart || !b->pnew || !b->pbytes ||
         !b->tcount || !b->room || !b->wcust || !b->wtime || !b->wamount || !b->active ||
-        (b->okeys && (!b->dup || !b->order))) {
+        (b->okeys && (!b->dup || !b->order || !b->mtime || !b->mamount || !b->link ||
+                      (ds->txn && !b->loc)))) {
         err = scrm__enomem(fn);
         goto done;
     }
 
     if (b->okeys) {
-        if ((err = dedup(b, &ozero)) < 0) {
+        if ((err = dedup(b)) < 0) {
             err = scrm__enomem(fn);
             goto done;
         }
         deduped = 1;
+        ozero = ds->ozero || b->ozero_new;
+        for (uint32_t p = 0; p < PARTS; p++)
+            for (int k = 0; k < PC_COUNT; k++)
+                pc[k] += b->pcnt[(size_t)p * PC_COUNT + k];
+        if (pc[PC_BAD] && (err = bad_rows(b)) < 0)
+            goto done;
+        b->times = b->mtime;
+        if (b->amounts) /* a count-only batch stays without amounts */
+            b->amounts = b->mamount;
     }
 
     /* Partition the rows: per-thread counts, then a stable scatter. */
@@ -1265,7 +1591,10 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     }
 
     if (b->okeys && ds->txn && (err = txn_reserve_keys(ds->txn, n)) < 0) {
-        err = scrm__enomem(fn);
+        err = err == SCRM_EOVERFLOW
+                  ? scrm__error(err, -1, "%s: more than %u orders in one load", fn,
+                                (unsigned)(UINT32_MAX - 1))
+                  : scrm__enomem(fn);
         goto done;
     }
 
@@ -1278,6 +1607,9 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     scrm__parallel_for(b->threads, b->n_active, commit_range, b);
     if (b->okeys && ds->txn)
         txn_log_keys(ds->txn, b);
+    int64_t utmin = INT64_MAX;
+    if (b->okeys && ds->txn && pc[PC_MERGED])
+        utmin = update_orders(b);
     if (b->chunk) {
         b->chunk->next = ds->arena;
         ds->arena = b->chunk;
@@ -1298,9 +1630,16 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
         ds->tmin = tmin < ds->tmin ? tmin : ds->tmin;
         ds->tmax = tmax > ds->tmax ? tmax : ds->tmax;
     }
+    ds->tmin = utmin < ds->tmin ? utmin : ds->tmin;
     ds->n_cust += (uint32_t)new_cust;
     ds->n_orders += added;
-    ds->n_dups += n - added;
+    ds->n_dups += b->okeys ? pc[PC_DUP] : n - added;
+    ds->n_merged += pc[PC_MERGED];
+    if (b->ext) {
+        b->ext->merged_lines = pc[PC_MERGED];
+        b->ext->merged_orders = pc[PC_MULTI];
+        b->ext->bad_rows = pc[PC_BAD];
+    }
     ds->ozero = ozero;
     if (ds->key_type == SCRM_KEY_AUTO)
         ds->key_type = b->is_str ? SCRM_KEY_STRING : SCRM_KEY_U64;
@@ -1390,6 +1729,24 @@ static int append_str(scrm_dataset *ds, uint64_t n, const char *const *customers
     return append_call(&b, n, customers, SCRM_KEY_STRING, added_out, opts, fn);
 }
 
+int scrm__dataset_append_ext(uint64_t *added_out, scrm_dataset *ds, uint64_t n,
+                             const uint64_t *u64_customers, const char *const *str_customers,
+                             const uint32_t *lengths, const int64_t *times,
+                             const int64_t *amounts, const uint64_t *order_keys,
+                             scrm__append_ext *ext)
+{
+    batch b = {.ds = ds, .ukeys = u64_customers, .skeys = str_customers, .lens = lengths,
+               .is_str = str_customers != NULL, .times = times, .amounts = amounts,
+               .okeys = order_keys, .ext = ext};
+    if (ext)
+        ext->merged_lines = ext->merged_orders = ext->bad_rows = 0;
+    if (b.is_str)
+        return append_call(&b, n, str_customers, SCRM_KEY_STRING, added_out, NULL,
+                           "scrm_dataset_append_str");
+    return append_call(&b, n, u64_customers, SCRM_KEY_U64, added_out, NULL,
+                       "scrm_dataset_append_u64");
+}
+
 SCRM_EXPORT int scrm_dataset_append_u64(uint64_t *added_out, scrm_dataset *ds, uint64_t n,
                                         const uint64_t *customers, const int64_t *times,
                                         const int64_t *amounts, const uint64_t *order_keys,
@@ -1416,6 +1773,8 @@ SCRM__GETTER(uint64_t, scrm_dataset_customer_count, scrm_dataset, n_cust, 0)
 SCRM__GETTER(uint64_t, scrm_dataset_order_count, scrm_dataset, n_orders, 0)
 
 SCRM__GETTER(uint64_t, scrm_dataset_duplicate_count, scrm_dataset, n_dups, 0)
+
+SCRM__GETTER(uint64_t, scrm_dataset_merged_count, scrm_dataset, n_merged, 0)
 
 SCRM__GETTER(uint32_t, scrm_dataset_minor_digits, scrm_dataset, minor_digits, 2)
 

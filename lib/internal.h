@@ -539,4 +539,39 @@ void scrm__dataset_commit(scrm__dataset_mark *mark);
  * half; a wrong hint costs memory or segments, never correctness. */
 void scrm__dataset_expect_rows(scrm_dataset *ds, uint64_t total);
 
+/* ---- order lines (lib/dataset.c) ----
+ * Rows with the same order key in one merge scope are the lines of ONE
+ * order: the scope is the open transaction (a CSV load), else the append
+ * call. The first line stores the order; later lines add their amount and
+ * lower its time to the earliest; a line of another customer is bad. An
+ * order key stored before the scope is a re-delivery (a duplicate). Each
+ * row of a batch ends with one of these states: */
+enum {
+    SCRM__ROW_NEW = 0,      /* stored as a new order */
+    SCRM__ROW_DUP = 1,      /* re-delivery of an order stored before the scope */
+    SCRM__ROW_MERGED = 2,   /* a later line of an order of this batch */
+    SCRM__ROW_UPDATE = 3,   /* a later line of an order an earlier batch of the scope stored */
+    SCRM__ROW_CONFLICT = 4, /* bad: the order belongs to another customer */
+    SCRM__ROW_OVERFLOW = 5  /* bad: the order's total amount overflows int64 */
+};
+/* Called for every bad row of a batch, in row order, before anything is
+ * committed: `anchor` is the batch row holding the order's first line, or
+ * UINT32_MAX when an earlier batch stored it (then `gid` is its customer's
+ * index). Return 0 to skip the row, or an error code (with its message
+ * set) to fail the append. */
+typedef int (*scrm__bad_row_fn)(void *payload, uint32_t row, int state, uint32_t anchor,
+                                uint32_t gid);
+typedef struct scrm__append_ext {
+    scrm__bad_row_fn bad_row; /* NULL: a bad row fails the append (SCRM_EINVAL) */
+    void *payload;
+    uint64_t merged_lines;    /* out: rows merged into an order (MERGED + UPDATE) */
+    uint64_t merged_orders;   /* out: orders that got their second line in this batch */
+    uint64_t bad_rows;        /* out: rows skipped as bad */
+} scrm__append_ext;
+int scrm__dataset_append_ext(uint64_t *added_out, scrm_dataset *ds, uint64_t n,
+                             const uint64_t *u64_customers, const char *const *str_customers,
+                             const uint32_t *lengths, const int64_t *times,
+                             const int64_t *amounts, const uint64_t *order_keys,
+                             scrm__append_ext *ext);
+
 #endif

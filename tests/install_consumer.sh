@@ -51,7 +51,7 @@ if [ "$coverage" = true ]; then
 fi
 work=$stage/consumer
 mkdir -p "$work"
-want="shopcrm $version: 5 added, 3 customers, 5 orders, 1 duplicates"
+want="shopcrm $version: 5 added, 3 customers, 5 orders, 0 duplicates, 1 merged"
 
 # 1. dynamic
 # shellcheck disable=SC2046  # pkg-config output is meant to be split

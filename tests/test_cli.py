@@ -320,6 +320,7 @@ class CliTest(unittest.TestCase):
         out_csv = os.path.join(self.dir, "rfm.csv")
         r = self.ok("rfm", path, *opts, "--out", out_csv)
         df = pd.read_csv(path, dtype={"CustomerID": str}, keep_default_na=False)
+        df = df[df.CustomerID != "NA"]  # no customer: skipped by the default set (docs/csv.md)
         cents = (df.Quantity * (df.UnitPrice * 100).round().astype(int)).astype(int)
         g = pd.DataFrame({"c": df.CustomerID, "a": cents}).groupby("c").a
         ronly = g.max()[g.max() < 0].index  # no line with amount >= 0: no order
@@ -622,16 +623,125 @@ class CliTest(unittest.TestCase):
         self.assertEqual(out["revenue"], 17.5)
         self.assertEqual(out["customers"], 2)
 
-    def test_order_col_deduplicates(self):
-        p = self.write("dup.csv", "customer_id,date,amount,order\n"
-                                  "1,2024-01-01,5.00,A\n"
-                                  "1,2024-01-01,5.00,A\n"
-                                  "2,2024-01-02,7.00,B\n")
+    def test_order_col_merges_the_lines_of_an_order(self):
+        p = self.write("lines.csv", "customer_id,date,amount,order\n"
+                                    "1,2024-01-02,5.00,A\n"
+                                    "1,2024-01-01,5.00,A\n"
+                                    "2,2024-01-02,7.00,B\n")
         r = self.ok("kpi", p, "--order-col", "order", "--json")
         out = json.loads(r.stdout)
         self.assertEqual(out["orders"], 2)
-        self.assertEqual(out["load"]["duplicates"], 1)
-        self.assertIn("1 duplicates", r.stderr)
+        self.assertEqual(out["revenue"], 17.0)  # A = 5 + 5, B = 7
+        self.assertEqual(out["load"]["duplicates"], 0)
+        self.assertEqual(out["load"]["lines_merged"], 1)
+        self.assertEqual(out["load"]["orders_merged"], 1)
+        self.assertIn("orders: 2 orders; 1 lines merged into 1 orders of several lines", r.stderr)
+        # without --order-col each row is an order
+        out = json.loads(self.ok("kpi", p, "--json").stdout)
+        self.assertEqual(out["orders"], 3)
+        # a line of another customer: a bad row
+        p = self.write("bad.csv", "customer_id,date,amount,order\n"
+                                  "1,2024-01-01,5.00,A\n"
+                                  "2,2024-01-02,7.00,A\n")
+        r = self.fails(1, "kpi", p, "--order-col", "order")
+        self.assertIn("line 3, column order: the order's first line has customer '1', this "
+                      "line '2': an order has one customer", r.stderr)
+        r = self.ok("kpi", p, "--order-col", "order", "--skip-bad-rows", "--json")
+        self.assertEqual(json.loads(r.stdout)["load"]["rejected"], 1)
+
+    def test_exclude_and_na_customer_options(self):
+        p = self.write("st.csv", "customer_id,date,amount,status\n"
+                                 "1,2024-01-01,1.00,ok\n"
+                                 "NA,2024-01-01,2.00,ok\n"
+                                 "guest,2024-01-01,4.00,ok\n"
+                                 "2,2024-01-01,8.00,canceled\n"
+                                 "3,2024-01-01,16.00,void\n")
+        out = json.loads(self.ok("kpi", p, "--json").stdout)
+        self.assertEqual(out["load"]["skipped_empty_customer"], 1)
+        self.assertEqual(out["revenue"], 29.0)
+        out = json.loads(self.ok("kpi", p, "--json", "--na-customer", "guest",
+                                 "--exclude", "status=canceled,void").stdout)
+        self.assertEqual(out["load"]["skipped_empty_customer"], 2)
+        self.assertEqual(out["load"]["excluded"], 2)
+        self.assertEqual(out["revenue"], 1.0)
+        out = json.loads(self.ok("kpi", p, "--json", "--no-default-na", "--exclude",
+                                 "status=canceled", "--exclude", "status=void").stdout)
+        self.assertEqual(out["load"]["skipped_empty_customer"], 0)
+        self.assertEqual(out["load"]["excluded"], 2)
+        self.assertEqual(out["revenue"], 7.0)
+        r = self.fails(2, "kpi", p, "--exclude", "status")
+        self.assertIn("--exclude: 'status' is not COLUMN=VALUE[,VALUE...]", r.stderr)
+        r = self.fails(1, "kpi", p, "--exclude", "state=x")
+        self.assertIn("column 'state' not found", r.stderr)
+
+    def test_online_retail_invoice_lines_and_na_customers(self):
+        # tests/data/online_retail_head2000.csv as R's write.csv wrote it:
+        # CustomerID NA for unknown customers, one row per invoice line.
+        path = os.path.join(ROOT, "tests", "data", "online_retail_head2000.csv")
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        known = [r for r in rows if r["CustomerID"] not in ("", "NA")]
+        invoices = {r["InvoiceNo"] for r in known}
+        customers = {r["CustomerID"] for r in known}
+        args = ["kpi", path, "--customer-col", "CustomerID", "--time-col", "InvoiceDate",
+                "--quantity-col", "Quantity", "--price-col", "UnitPrice", "--json"]
+        out = json.loads(self.ok(*args, "--order-col", "InvoiceNo").stdout)
+        self.assertEqual(out["load"]["skipped_empty_customer"], len(rows) - len(known))
+        self.assertEqual(out["load"]["customers"], len(customers))
+        self.assertEqual(out["load"]["added"], len(invoices))
+        self.assertEqual(out["load"]["lines_merged"], len(known) - len(invoices))
+        # without the default set, NA is one customer (a string key)
+        out = json.loads(self.ok(*args, "--no-default-na").stdout)
+        self.assertEqual(out["load"]["skipped_empty_customer"], 0)
+        self.assertEqual(out["load"]["customers"], len(customers) + 1)
+        out = json.loads(self.ok(*args, "--no-default-na", "--na-customer", "NA").stdout)
+        self.assertEqual(out["load"]["customers"], len(customers))
+
+    def test_olist_orders_from_joined_order_items(self):
+        # The Olist orders, customers and items (tests/data/olist_2017/), joined
+        # here into one line per item: order id, the person (customer_unique_id),
+        # status, purchase time, price + freight_value. Expected orders and
+        # totals by csv + decimal.
+        import gzip
+        from decimal import Decimal
+        d = os.path.join(ROOT, "tests", "data", "olist_2017")
+
+        def rows(name):
+            with gzip.open(os.path.join(d, name + ".csv.gz"), "rt", newline="") as f:
+                return list(csv.DictReader(f))
+        orders = {r["order_id"]: r for r in rows("orders")}
+        person = {r["customer_id"]: r["customer_unique_id"] for r in rows("customers")}
+        lines = []
+        for it in rows("order_items"):
+            o = orders[it["order_id"]]
+            lines.append((it["order_id"], person[o["customer_id"]], o["order_status"],
+                          o["order_purchase_timestamp"],
+                          Decimal(it["price"]) + Decimal(it["freight_value"])))
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["order_id", "customer_unique_id", "order_status",
+                    "order_purchase_timestamp", "value"])
+        w.writerows(lines)
+        p = self.write("olist_lines.csv", buf.getvalue())
+        args = ["kpi", p, "--customer-col", "customer_unique_id", "--time-col",
+                "order_purchase_timestamp", "--amount-col", "value", "--order-col",
+                "order_id", "--json"]
+        for excluded in ((), ("canceled", "unavailable")):
+            kept = [ln for ln in lines if ln[2] not in excluded]
+            want_orders = {ln[0] for ln in kept}
+            want_total = sum((ln[4] for ln in kept), Decimal(0))
+            extra = ["--exclude", "order_status=" + ",".join(excluded)] if excluded else []
+            out = json.loads(self.ok(*args, *extra).stdout)
+            self.assertEqual(out["orders"], len(want_orders))
+            self.assertEqual(Decimal(str(out["revenue"])), want_total)
+            self.assertEqual(out["load"]["excluded"], len(lines) - len(kept))
+            self.assertEqual(out["load"]["lines_merged"], len(kept) - len(want_orders))
+            if not excluded:  # the published figure of the whole subset
+                self.assertEqual((len(want_orders), want_total), (9889, Decimal("1599993.50")))
+        # each order is at its purchase time: the first order of the year
+        first = min(ln[3] for ln in lines)
+        out = json.loads(self.ok(*args, "--to", first[:10]).stdout)
+        self.assertEqual(out["orders"], 0)
 
     # ---- kpi ----
 

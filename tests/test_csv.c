@@ -724,9 +724,17 @@ static void test_empty_customer_skipped_and_counted(void **state)
     scrm_csv_report_free(rep);
     scrm_dataset_free(ds);
 
-    /* without na_customer, "NA" is a customer (a string key) */
+    /* "NA" is in the default set */
     ds = new_ds(SCRM_KEY_AUTO);
     o.na_customer = NULL;
+    assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_empty_customer(rep), 4);
+    scrm_csv_report_free(rep);
+    scrm_dataset_free(ds);
+
+    /* without it, and without the default set, "NA" is a customer (a string key) */
+    ds = new_ds(SCRM_KEY_AUTO);
+    o.na_defaults = 0;
     o.on_error = SCRM_CSV_SKIP;
     assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
     assert_int_equal(scrm_csv_report_empty_customer(rep), 3);
@@ -878,33 +886,227 @@ static void test_missing_column_names_it_and_lists_header(void **state)
     scrm_dataset_free(ds);
 }
 
-static void test_duplicate_order_ids_skipped(void **state)
+static void test_order_lines_are_one_order(void **state)
 {
     (void)state;
     const char *text = "order,customer_id,date,amount\n"
-                       "A1,1,20240301,1\n"
+                       "A1,1,20240302,1\n"
                        "A2,1,20240301,2\n"
-                       "A1,1,20240301,4\n"   /* duplicate in the file */
+                       "A1,1,20240301,4\n"   /* a second line of A1, earlier */
+                       "A1,1,20240305,-0.5\n" /* a refund line: the order is the net */
                        "\"A3\",2,20240301,8\n";
     scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
     scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
     o.order_id_column = "order";
     scrm_csv_report *rep = NULL;
     assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
-    assert_int_equal(scrm_csv_report_rows_read(rep), 4);
+    assert_int_equal(scrm_csv_report_rows_read(rep), 5);
     assert_int_equal(scrm_csv_report_rows_added(rep), 3);
-    assert_int_equal(scrm_csv_report_duplicates(rep), 1);
-    assert_int_equal(total_amount(ds), 1100); /* the first A1 is kept: 1 + 2 + 8 */
+    assert_int_equal(scrm_csv_report_lines_merged(rep), 2);
+    assert_int_equal(scrm_csv_report_orders_merged(rep), 1);
+    assert_int_equal(scrm_csv_report_duplicates(rep), 0);
+    assert_int_equal(total_amount(ds), 1450); /* 1 + 2 + 4 - 0.5 + 8 */
+    int64_t lo, hi;
+    assert_int_equal(scrm_dataset_time_range(&lo, &hi, ds), SCRM_OK);
+    assert_int_equal(hi, 1709251200); /* A1 is at its earliest line, 2024-03-01 */
     scrm_csv_report_free(rep);
-    /* loading the same orders again adds nothing */
+    /* loading the same orders again adds nothing: every row is a re-delivery */
     assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
     assert_int_equal(scrm_csv_report_rows_added(rep), 0);
-    assert_int_equal(scrm_csv_report_duplicates(rep), 4);
+    assert_int_equal(scrm_csv_report_duplicates(rep), 5);
+    assert_int_equal(scrm_csv_report_lines_merged(rep), 0);
     scrm_csv_report_free(rep);
     /* an empty order id is a bad row */
     assert_int_equal(load(NULL, ds, "order,customer_id,date,amount\n,1,20240301,1\n", &o), SCRM_EPARSE);
     assert_string_equal(scrm_last_error(), "line 2, column order: empty order id");
     assert_int_equal(scrm_dataset_order_count(ds), 3);
+    scrm_dataset_free(ds);
+}
+
+static void test_order_line_of_another_customer_is_a_bad_row(void **state)
+{
+    (void)state;
+    const char *text = "order,customer_id,date,amount\n"
+                       "B1,k1,20240301,1\n"
+                       "B2,k1,20240301,2\n"
+                       "B1,k2,20240301,4\n"
+                       "B1,k1,20240302,8\n";
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.order_id_column = "order";
+    for (int w = 0; w < 2; w++) { /* one window, and a window per line */
+        scrm__csv_window_bytes = w ? 1 : UINT64_C(16) << 20;
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        o.on_error = SCRM_CSV_STRICT;
+        assert_int_equal(load(NULL, ds, text, &o), SCRM_EPARSE);
+        assert_string_equal(scrm_last_error(),
+                            "line 4, column order: the order's first line has customer 'k1', "
+                            "this line 'k2': an order has one customer");
+        assert_int_equal(scrm_last_error_index(), 4);
+        assert_int_equal(scrm_dataset_order_count(ds), 0);
+        /* the first bad row in file order, whatever the windows: the line of
+         * another customer before a bad amount */
+        const char *two = "order,customer_id,date,amount\n"
+                          "B1,k1,20240301,1\n"
+                          "B1,k2,20240301,2\n"
+                          "B2,k1,20240301,x\n";
+        assert_int_equal(load(NULL, ds, two, &o), SCRM_EPARSE);
+        assert_int_equal(scrm_last_error_index(), 3);
+        assert_non_null(strstr(scrm_last_error(), "an order has one customer"));
+        o.on_error = SCRM_CSV_SKIP;
+        scrm_csv_report *rep = NULL;
+        assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
+        assert_int_equal(scrm_csv_report_rows_read(rep), 4);
+        assert_int_equal(scrm_csv_report_rows_added(rep), 2);
+        assert_int_equal(scrm_csv_report_lines_merged(rep), 1);
+        assert_int_equal(scrm_csv_report_rejected(rep), 1);
+        assert_int_equal(scrm_csv_report_reject_count(rep), 1);
+        uint64_t line;
+        const char *col;
+        assert_int_equal(scrm_csv_report_reject(&line, &col, NULL, rep, 0), SCRM_OK);
+        assert_int_equal(line, 4);
+        assert_string_equal(col, "order");
+        assert_int_equal(total_amount(ds), 1100);
+        assert_int_equal(scrm_dataset_customer_count(ds), 1);
+        scrm_csv_report_free(rep);
+        scrm_dataset_free(ds);
+        /* numeric customers; an order's total out of range; at most
+         * max_rejects listed, the first ones by line */
+        const char *num = "order,customer_id,date,amount\n"
+                          "C1,7,20240301,50000000000000000.00\n"
+                          "C1,8,20240301,1\n"
+                          "C1,7,20240301,50000000000000000.00\n"
+                          "C2,7,20240301,x\n";
+        ds = new_ds(SCRM_KEY_AUTO);
+        o.max_rejects = 2;
+        assert_int_equal(load(&rep, ds, num, &o), SCRM_OK);
+        assert_int_equal(scrm_csv_report_rejected(rep), 3);
+        assert_int_equal(scrm_csv_report_reject_count(rep), 2);
+        const char *why;
+        assert_int_equal(scrm_csv_report_reject(&line, NULL, &why, rep, 0), SCRM_OK);
+        assert_int_equal(line, 3);
+        assert_string_equal(why, "the order's first line has customer '7', this line '8': an "
+                                 "order has one customer");
+        assert_int_equal(scrm_csv_report_reject(&line, NULL, &why, rep, 1), SCRM_OK);
+        assert_int_equal(line, 4);
+        assert_string_equal(why, "the order's total amount is out of range");
+        assert_int_equal(total_amount(ds), INT64_C(5000000000000000000));
+        o.max_rejects = 100;
+        scrm_csv_report_free(rep);
+        scrm_dataset_free(ds);
+    }
+    scrm__csv_window_bytes = UINT64_C(16) << 20;
+}
+
+static void test_exclude_filter_skips_and_counts(void **state)
+{
+    (void)state;
+    const char *text = "order,status,customer_id,date,amount\n"
+                       "A1,delivered,1,20240301,1\n"
+                       "A2,canceled,1,20240301,2\n"
+                       "A3, unavailable ,2,20240301,4\n" /* trimmed */
+                       "A4,\"canceled\",3,garbage,8\n"   /* excluded before it is checked */
+                       "A5,shipped,2,20240301,16\n";
+    const char *cols[] = {"status", "status", "order"};
+    const char *vals[] = {"canceled", "unavailable", "A5"};
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.order_id_column = "order";
+    o.exclude_columns = cols;
+    o.exclude_values = vals;
+    o.exclude_count = 2;
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    scrm_csv_report *rep = NULL;
+    assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_rows_read(rep), 5);
+    assert_int_equal(scrm_csv_report_excluded(rep), 3);
+    assert_int_equal(scrm_csv_report_rows_added(rep), 2);
+    assert_int_equal(total_amount(ds), 1700);
+    scrm_csv_report_free(rep);
+    scrm_dataset_free(ds);
+    /* two columns */
+    o.exclude_count = 3;
+    ds = new_ds(SCRM_KEY_AUTO);
+    assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_excluded(rep), 4);
+    assert_int_equal(total_amount(ds), 100);
+    scrm_csv_report_free(rep);
+    /* a column not in the header; bad options */
+    cols[0] = "state";
+    o.exclude_count = 1;
+    assert_int_equal(load(NULL, ds, text, &o), SCRM_EINVAL);
+    assert_string_equal(scrm_last_error(), "CSV: column 'state' not found; the header has: "
+                                           "order, status, customer_id, date, amount");
+    vals[0] = NULL;
+    assert_int_equal(load(NULL, ds, text, &o), SCRM_EINVAL);
+    assert_string_equal(scrm_last_error(), "CSV options: exclude entry 0 has a NULL value");
+    const char *many[SCRM_CSV_MAX_EXCLUDE_COLUMNS + 1] = {"a", "b", "c", "d", "e", "f", "g", "h", "i"};
+    o.exclude_columns = many;
+    o.exclude_values = many;
+    o.exclude_count = SCRM_CSV_MAX_EXCLUDE_COLUMNS + 1;
+    assert_int_equal(load(NULL, ds, text, &o), SCRM_EINVAL);
+    assert_string_equal(scrm_last_error(), "CSV options: the exclude filter names more than 8 columns");
+    assert_int_equal(scrm_dataset_order_count(ds), 1);
+    scrm_dataset_free(ds);
+}
+
+static void test_na_customer_list_and_default_set(void **state)
+{
+    (void)state;
+    const char *text = "customer_id,date,amount\n"
+                       "NA,20240301,1\n"
+                       "N/A,20240301,1\n"
+                       "null,20240301,1\n"
+                       "NULL,20240301,1\n"
+                       "NaN,20240301,1\n"
+                       "None,20240301,1\n"
+                       ",20240301,1\n"
+                       "unknown,20240301,1\n"
+                       "-,20240301,1\n"
+                       "\"NA\",20240301,1\n" /* quoted: unquoted first, so NA too */
+                       "7,20240301,1\n";
+    const char *extra[] = {"unknown", "-"};
+    struct { const char *name; int defaults; uint32_t n_extra; uint64_t empty; } cases[] = {
+        {"defaults", 1, 0, 8},
+        {"defaults and a list", 1, 2, 10},
+        {"a list only", 0, 2, 3},
+        {"nothing", 0, 0, 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+        assert_int_equal(o.na_defaults, 1);
+        o.na_defaults = cases[k].defaults;
+        o.na_customers = extra;
+        o.na_customer_count = cases[k].n_extra;
+        scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+        scrm_csv_report *rep = NULL;
+        assert_int_equal(load(&rep, ds, text, &o), SCRM_OK);
+        if (scrm_csv_report_empty_customer(rep) != cases[k].empty)
+            fail_msg("%s: %llu empty", cases[k].name,
+                     (unsigned long long)scrm_csv_report_empty_customer(rep));
+        assert_int_equal(scrm_csv_report_rows_added(rep), 11 - cases[k].empty);
+        scrm_csv_report_free(rep);
+        scrm_dataset_free(ds);
+    }
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.na_customer_count = 1;
+    scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
+    assert_int_equal(load(NULL, ds, text, &o), SCRM_EINVAL);
+    assert_string_equal(scrm_last_error(), "CSV options: na_customers is NULL but na_customer_count is 1");
+    const char *holes[] = {"-", NULL};
+    o.na_customers = holes;
+    o.na_customer_count = 2;
+    assert_int_equal(load(NULL, ds, text, &o), SCRM_EINVAL);
+    assert_string_equal(scrm_last_error(), "CSV options: na_customers[1] is NULL");
+    o = (scrm_csv_options)SCRM_CSV_OPTIONS_INIT;
+    o.exclude_count = 1;
+    assert_int_equal(load(NULL, ds, text, &o), SCRM_EINVAL);
+    assert_string_equal(scrm_last_error(), "CSV options: exclude_columns and exclude_values must "
+                                           "hold exclude_count (1) entries");
+    /* a version-1 caller: the fields after threads take their defaults */
+    o = (scrm_csv_options)SCRM_CSV_OPTIONS_INIT;
+    o.version = 1;
+    o.exclude_count = 5; /* beyond a version-1 struct: not read */
+    assert_int_equal(load(NULL, ds, text, &o), SCRM_OK);
+    assert_int_equal(scrm_dataset_order_count(ds), 3); /* 8 of the default set, empty */
     scrm_dataset_free(ds);
 }
 
@@ -983,10 +1185,12 @@ static void test_allocation_failures_add_nothing_and_leak_nothing(void **state)
                 ok = 1;
                 assert_true(k > 0);
                 /* o2: bad amount; o3: a YYYYMMDD time in an ISO column
-                 * (auto: parsed again with the format fixed); o1 again: duplicate */
+                 * (auto: parsed again with the format fixed); o1 again: a
+                 * line of another customer */
                 assert_int_equal(scrm_csv_report_rows_added(rep), 1);
-                assert_int_equal(scrm_csv_report_duplicates(rep), 1);
-                assert_int_equal(scrm_csv_report_rejected(rep), 2);
+                assert_int_equal(scrm_csv_report_duplicates(rep), 0);
+                assert_int_equal(scrm_csv_report_rejected(rep), 3);
+                assert_int_equal(scrm_csv_report_reject_count(rep), 3);
                 scrm_csv_report_free(rep);
             } else {
                 assert_int_equal(rc, SCRM_ENOMEM);
@@ -1321,6 +1525,9 @@ static void assert_same_report(const scrm_csv_report *a, const scrm_csv_report *
     assert_int_equal(scrm_csv_report_duplicates(a), scrm_csv_report_duplicates(b));
     assert_int_equal(scrm_csv_report_empty_customer(a), scrm_csv_report_empty_customer(b));
     assert_int_equal(scrm_csv_report_rejected(a), scrm_csv_report_rejected(b));
+    assert_int_equal(scrm_csv_report_lines_merged(a), scrm_csv_report_lines_merged(b));
+    assert_int_equal(scrm_csv_report_orders_merged(a), scrm_csv_report_orders_merged(b));
+    assert_int_equal(scrm_csv_report_excluded(a), scrm_csv_report_excluded(b));
     assert_int_equal(scrm_csv_report_time_format(a), scrm_csv_report_time_format(b));
     assert_int_equal(scrm_csv_report_key_type(a), scrm_csv_report_key_type(b));
     assert_int_equal(scrm_csv_report_reject_count(a), scrm_csv_report_reject_count(b));
@@ -1351,9 +1558,9 @@ static void stream_set(const struct stream_cfg *cfg, scrm_csv_options *o)
 
 static void stream_restore(void) { stream_set(&one_window, &(scrm_csv_options){0}); }
 
-/* Orders o<first>..o<last-1> of customers i % 37, with some order ids
- * given twice and a quoted line break now and then; a bad amount at the
- * end if bad_last. */
+/* Orders o<first>..o<last-1> of customers id % 37, with some orders of two
+ * lines and a quoted line break now and then; a bad amount at the end if
+ * bad_last. */
 static char *order_text(int first, int last, int bad_last)
 {
     size_t cap = 64 + (size_t)(last - first + 1) * 80, len = 0;
@@ -1364,7 +1571,7 @@ static char *order_text(int first, int last, int bad_last)
     for (int i = first; i < last; i++) {
         int id = i % 11 == 0 ? i - 1 : i; /* repeats the previous id */
         const char *note = i % 5 == 0 ? "\"two\nlines\"" : "x";
-        len += (size_t)sprintf(s + len, "o%d,%d,2024-03-%02dT10:00:00Z,%s,%d.%02d\n", id, i % 37,
+        len += (size_t)sprintf(s + len, "o%d,%d,2024-03-%02dT10:00:00Z,%s,%d.%02d\n", id, id % 37,
                                1 + i % 28, note, i, i % 100);
     }
     if (bad_last)
@@ -1411,7 +1618,8 @@ static void test_stream_strict_bad_row_in_last_window_changes_nothing(void **sta
      * same load without the bad row adds what it adds to a fresh copy */
     assert_int_equal(load(&got, ds, good, &o), SCRM_OK);
     assert_same_report(got, want);
-    assert_true(scrm_csv_report_duplicates(got) > 50);
+    assert_int_equal(scrm_csv_report_duplicates(got), 50); /* o50..o99 */
+    assert_true(scrm_csv_report_lines_merged(got) > 10);
     assert_same_customers(ds, ref);
     scrm_csv_report_free(got);
     scrm_csv_report_free(want);
@@ -1559,25 +1767,43 @@ static void same_for_any_window(const char *path, const scrm_csv_options *base)
     stream_restore();
 }
 
-static void test_stream_same_result_for_any_window_and_threads(void **state)
+/* The columns of tests/data/online_retail_head2000.csv (amount = quantity x
+ * unit price; NA customers are in the default "no customer" set). */
+static scrm_csv_options online_retail_options(void)
 {
-    (void)state;
     scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
     o.customer_column = "CustomerID";
     o.time_column = "InvoiceDate";
     o.quantity_column = "Quantity";
     o.unit_price_column = "UnitPrice";
-    o.na_customer = "NA";
+    return o;
+}
+
+/* tests/data/olist_order_items_head1000.csv with the seller as "customer"
+ * and order_id as the order: items of other sellers are rejected. */
+static scrm_csv_options olist_items_by_seller_options(void)
+{
+    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
+    o.customer_column = "seller_id"; /* string keys; order ids repeat per item */
+    o.time_column = "shipping_limit_date";
+    o.amount_column = "price";
+    o.order_id_column = "order_id";
+    o.on_error = SCRM_CSV_SKIP;
+    return o;
+}
+
+static void test_stream_same_result_for_any_window_and_threads(void **state)
+{
+    (void)state;
+    scrm_csv_options o = online_retail_options();
+    same_for_any_window(SCRM_TEST_DATA "/online_retail_head2000.csv", &o);
+    o.order_id_column = "InvoiceNo"; /* invoice lines: orders across windows */
     same_for_any_window(SCRM_TEST_DATA "/online_retail_head2000.csv", &o);
     o = (scrm_csv_options)SCRM_CSV_OPTIONS_INIT;
     o.customer_column = "customer";
     o.amount_column = "dollars";
     same_for_any_window(SCRM_TEST_DATA "/rfm_cdnow_sample.csv", &o);
-    o = (scrm_csv_options)SCRM_CSV_OPTIONS_INIT;
-    o.customer_column = "seller_id"; /* string keys; order ids repeat per item */
-    o.time_column = "shipping_limit_date";
-    o.amount_column = "price";
-    o.order_id_column = "order_id";
+    o = olist_items_by_seller_options();
     same_for_any_window(SCRM_TEST_DATA "/olist_order_items_head1000.csv", &o);
     same_for_any_window(SCRM_EXAMPLES_DATA "/cdnow_orders.csv", &(scrm_csv_options)SCRM_CSV_OPTIONS_INIT);
 }
@@ -1749,31 +1975,57 @@ static void test_online_retail_slice(void **state)
     scrm_dataset_free(ds);
 }
 
-static void test_olist_order_items_dedup_by_order_id(void **state)
+/* What a load of a real file must give (computed independently). */
+struct load_want {
+    uint64_t rows, empty, added, merged, multi, rejected, customers;
+    int64_t total;
+};
+
+static void load_file_expect(const char *path, const scrm_csv_options *o,
+                             const struct load_want *w)
 {
-    (void)state;
-    /* tests/data/olist_order_items_head1000.csv: one row per order item;
-     * with order_id as the order id column only the first item of each
-     * order is kept. Python: 1000 rows, 867 distinct order_id (133
-     * duplicates), 391 distinct seller_id among the kept rows, sum of the
-     * kept prices 11537458 centavos. */
     scrm_dataset *ds = new_ds(SCRM_KEY_AUTO);
-    scrm_csv_options o = SCRM_CSV_OPTIONS_INIT;
-    o.customer_column = "seller_id";
-    o.time_column = "shipping_limit_date";
-    o.amount_column = "price";
-    o.order_id_column = "order_id";
     scrm_csv_report *rep = NULL;
-    assert_int_equal(scrm_csv_load_file(&rep, ds, SCRM_TEST_DATA "/olist_order_items_head1000.csv", &o),
-                     SCRM_OK);
-    assert_int_equal(scrm_csv_report_rows_read(rep), 1000);
-    assert_int_equal(scrm_csv_report_rows_added(rep), 867);
-    assert_int_equal(scrm_csv_report_duplicates(rep), 133);
-    assert_int_equal(scrm_csv_report_key_type(rep), SCRM_KEY_STRING);
-    assert_int_equal(scrm_dataset_customer_count(ds), 391);
-    assert_int_equal(total_amount(ds), 11537458);
+    assert_int_equal(scrm_csv_load_file(&rep, ds, path, o), SCRM_OK);
+    assert_int_equal(scrm_csv_report_rows_read(rep), w->rows);
+    assert_int_equal(scrm_csv_report_empty_customer(rep), w->empty);
+    assert_int_equal(scrm_csv_report_rows_added(rep), w->added);
+    assert_int_equal(scrm_csv_report_lines_merged(rep), w->merged);
+    assert_int_equal(scrm_csv_report_orders_merged(rep), w->multi);
+    assert_int_equal(scrm_csv_report_rejected(rep), w->rejected);
+    assert_int_equal(scrm_csv_report_duplicates(rep), 0);
+    assert_int_equal(scrm_dataset_customer_count(ds), w->customers);
+    assert_int_equal(total_amount(ds), w->total);
     scrm_csv_report_free(rep);
     scrm_dataset_free(ds);
+}
+
+static void test_olist_order_items_lines_by_order_id(void **state)
+{
+    (void)state;
+    /* tests/data/olist_order_items_head1000.csv: one row per order item,
+     * here with the seller as the "customer", so that an order's items of
+     * another seller than its first item's are bad rows (skipped). Python
+     * csv + decimal, first line of an order fixing its seller: 1000 rows,
+     * 867 orders, 124 lines merged into 82 orders, 9 of other sellers, 391
+     * sellers, sum of the prices of the orders 13552228 centavos. */
+    scrm_csv_options o = olist_items_by_seller_options();
+    const struct load_want w = {1000, 0, 867, 124, 82, 9, 391, 13552228};
+    load_file_expect(SCRM_TEST_DATA "/olist_order_items_head1000.csv", &o, &w);
+}
+
+static void test_online_retail_invoice_lines_and_na_customers(void **state)
+{
+    (void)state;
+    /* tests/data/online_retail_head2000.csv by InvoiceNo, with the default
+     * "no customer" set (NA). Python csv + decimal: 2000 rows, 503 of
+     * customer NA, 1378 invoices, 119 lines merged into 102 of them, no
+     * invoice of two customers, 959 customers, sum of quantity x unit
+     * price rounded per line 3291387 pence. */
+    scrm_csv_options o = online_retail_options();
+    o.order_id_column = "InvoiceNo";
+    const struct load_want w = {2000, 503, 1378, 119, 102, 0, 959, 3291387};
+    load_file_expect(SCRM_TEST_DATA "/online_retail_head2000.csv", &o, &w);
 }
 
 static void test_olist_brazilian_format(void **state)
@@ -2529,7 +2781,10 @@ int main(void)
         cmocka_unit_test(test_strict_fails_whole_load_at_first_bad_row),
         cmocka_unit_test(test_short_rows_and_long_values),
         cmocka_unit_test(test_missing_column_names_it_and_lists_header),
-        cmocka_unit_test(test_duplicate_order_ids_skipped),
+        cmocka_unit_test(test_order_lines_are_one_order),
+        cmocka_unit_test(test_order_line_of_another_customer_is_a_bad_row),
+        cmocka_unit_test(test_exclude_filter_skips_and_counts),
+        cmocka_unit_test(test_na_customer_list_and_default_set),
         cmocka_unit_test(test_progress_and_cancel_add_nothing),
         cmocka_unit_test(test_allocation_failures_add_nothing_and_leak_nothing),
         cmocka_unit_test(test_chunked_parse_matches_single_thread),
@@ -2537,7 +2792,8 @@ int main(void)
         cmocka_unit_test(test_bundled_cdnow_sample),
         cmocka_unit_test(test_progress_mid_parse_cancel_on_real_file),
         cmocka_unit_test(test_online_retail_slice),
-        cmocka_unit_test(test_olist_order_items_dedup_by_order_id),
+        cmocka_unit_test(test_olist_order_items_lines_by_order_id),
+        cmocka_unit_test(test_online_retail_invoice_lines_and_na_customers),
         cmocka_unit_test(test_olist_brazilian_format),
         cmocka_unit_test(test_stream_strict_bad_row_in_last_window_changes_nothing),
         cmocka_unit_test(test_stream_cancel_at_each_progress_call_changes_nothing),

@@ -59,6 +59,24 @@ static void assert_counts(const scrm_dataset *ds, uint64_t orders, uint64_t cust
     assert_int_equal(custs, customers);
 }
 
+/* The orders of customer idx (time, amount), in append order. */
+static uint32_t orders_of(const scrm_dataset *ds, uint32_t idx, int64_t *t, int64_t *a,
+                          uint32_t max)
+{
+    uint32_t n = 0;
+    for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
+        scrm__part_view v;
+        scrm__dataset_partition(ds, p, &v);
+        for (uint32_t k = 0; k < v.n_seg; k++)
+            for (uint64_t i = 0; i < v.seg[k].n; i++)
+                if (v.gid[v.seg[k].cust[i]] == idx && n < max) {
+                    t[n] = v.seg[k].time[i];
+                    a[n++] = v.seg[k].amount[i];
+                }
+    }
+    return n;
+}
+
 static void test_options_init_and_versions(void **state)
 {
     (void)state;
@@ -150,20 +168,9 @@ static void test_u64_keys_are_interned_to_dense_indices(void **state)
     assert_int_equal(custs, 3);
     uint32_t i42;
     scrm_dataset_find_u64(&i42, ds, 42);
-    int64_t sum42 = 0;
-    int n42 = 0;
-    for (uint32_t p = 0; p < scrm__dataset_partition_count(ds); p++) {
-        scrm__part_view v;
-        scrm__dataset_partition(ds, p, &v);
-        for (uint32_t k = 0; k < v.n_seg; k++)
-            for (uint64_t r = 0; r < v.seg[k].n; r++)
-                if (v.gid[v.seg[k].cust[r]] == i42) {
-                    sum42 += v.seg[k].amount[r];
-                    n42++;
-                }
-    }
-    assert_int_equal(n42, 2);
-    assert_int_equal(sum42, 1699);
+    int64_t t42[4], a42[4];
+    assert_int_equal(orders_of(ds, i42, t42, a42, 4), 2);
+    assert_int_equal(a42[0] + a42[1], 1699);
     scrm_dataset_free(ds);
 }
 
@@ -246,43 +253,203 @@ static void test_bad_row_adds_nothing_and_names_the_row(void **state)
     scrm_dataset_free(ds);
 }
 
-static void test_duplicate_order_keys_are_skipped_and_counted(void **state)
+/* The one order of the customer with key `key`. */
+static void one_order(const scrm_dataset *ds, uint64_t key, int64_t want_t, int64_t want_a)
+{
+    uint32_t idx;
+    int64_t t[4], a[4];
+    assert_int_equal(scrm_dataset_find_u64(&idx, ds, key), SCRM_OK);
+    assert_int_equal(orders_of(ds, idx, t, a, 4), 1);
+    assert_int_equal(t[0], want_t);
+    assert_int_equal(a[0], want_a);
+}
+
+/* Order lines of a count-only dataset (amounts NULL) merge too: one order
+ * per key at the earliest time, amount 0, and the dataset stays count-only
+ * (a merge must not read the missing amounts nor give the batch some). */
+static void test_order_lines_merge_without_amounts(void **state)
 {
     (void)state;
     scrm_dataset *ds = new_ds(SCRM_KEY_U64, 0);
-    /* Order key 0 exercises the key whose mixed value is the empty marker. */
-    uint64_t c[] = {1, 1, 2, 3, 2};
-    int64_t t[] = {10, 20, 30, 40, 50};
-    int64_t a[] = {1, 2, 3, 4, 5};
+    uint64_t c[] = {1, 1, 2};
+    int64_t t[] = {20, 10, 30};
+    uint64_t ok[] = {100, 100, 7};
+    uint64_t added;
+    assert_int_equal(scrm_dataset_append_u64(&added, ds, 3, c, t, NULL, ok, NULL), SCRM_OK);
+    assert_int_equal(added, 2);
+    assert_int_equal(scrm_dataset_merged_count(ds), 1);
+    assert_int_equal(scrm_dataset_has_amounts(ds), 0);
+    one_order(ds, 1, 10, 0);
+    one_order(ds, 2, 30, 0);
+    /* a later line of order 100 is a re-delivery; amounts are still refused */
+    int64_t a[] = {5};
+    assert_int_equal(scrm_dataset_append_u64(&added, ds, 1, c, t, a, ok, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_dataset_append_u64(&added, ds, 1, c, t, NULL, ok, NULL), SCRM_OK);
+    assert_int_equal(added, 0);
+    assert_int_equal(scrm_dataset_duplicate_count(ds), 1);
+    assert_int_equal(scrm_dataset_has_amounts(ds), 0);
+    scrm_dataset_free(ds);
+}
+
+static void test_order_lines_merge_and_redeliveries_are_skipped(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = new_ds(SCRM_KEY_U64, 0);
+    /* Order key 0 exercises the key whose mixed value is the empty marker.
+     * Order 100: lines at 20 and 10 (1 + 2); order 0: 3 and a refund line
+     * of -1 at 25 (the net, 2, at the earliest time, 25); order 7: one line. */
+    uint64_t c[] = {1, 1, 2, 2, 3};
+    int64_t t[] = {20, 10, 30, 25, 50};
+    int64_t a[] = {1, 2, 3, -1, 5};
     uint64_t ok[] = {100, 100, 0, 0, 7};
     uint64_t added;
     assert_int_equal(scrm_dataset_append_u64(&added, ds, 5, c, t, a, ok, NULL), SCRM_OK);
     assert_int_equal(added, 3);
-    assert_int_equal(scrm_dataset_duplicate_count(ds), 2);
-    /* Customer 3's only order was a duplicate: it does not exist. */
-    assert_int_equal(scrm_dataset_customer_count(ds), 2);
-    uint32_t idx;
-    assert_int_equal(scrm_dataset_find_u64(&idx, ds, 3), SCRM_ENOTFOUND);
-    /* The first occurrence is kept: customer 1 has the order at t=10 only. */
+    assert_int_equal(scrm_dataset_duplicate_count(ds), 0);
+    assert_int_equal(scrm_dataset_merged_count(ds), 2);
+    assert_int_equal(scrm_dataset_customer_count(ds), 3);
+    one_order(ds, 1, 10, 3);
+    one_order(ds, 2, 25, 2);
+    one_order(ds, 3, 50, 5);
     int64_t lo, hi;
     scrm_dataset_time_range(&lo, &hi, ds);
     assert_int_equal(lo, 10);
     assert_int_equal(hi, 50);
-    /* Across batches. */
-    uint64_t c2[] = {9, 9};
-    uint64_t ok2[] = {7, 8};
-    assert_int_equal(scrm_dataset_append_u64(&added, ds, 2, c2, t, a, ok2, NULL), SCRM_OK);
+    /* A later append: orders 7 and 0 again are re-deliveries (all their
+     * lines, whatever the customer), order 8 is new. */
+    uint64_t c2[] = {9, 9, 9, 4};
+    uint64_t ok2[] = {7, 8, 8, 0};
+    int64_t t2[] = {60, 70, 65, 5};
+    int64_t a2[] = {1, 1, 1, 1};
+    assert_int_equal(scrm_dataset_append_u64(&added, ds, 4, c2, t2, a2, ok2, NULL), SCRM_OK);
     assert_int_equal(added, 1);
-    assert_int_equal(scrm_dataset_duplicate_count(ds), 3);
+    assert_int_equal(scrm_dataset_duplicate_count(ds), 2);
+    assert_int_equal(scrm_dataset_merged_count(ds), 3);
     assert_int_equal(scrm_dataset_order_count(ds), 4);
-    uint64_t ok3[] = {0, 0};
-    assert_int_equal(scrm_dataset_append_u64(&added, ds, 2, c2, t, a, ok3, NULL), SCRM_OK);
-    assert_int_equal(added, 0);
-    /* Orders without keys are never duplicates. */
+    one_order(ds, 9, 65, 2);
+    /* Orders without keys are never merged nor duplicates. */
     assert_int_equal(scrm_dataset_append_u64(&added, ds, 2, c2, t, a, NULL, NULL), SCRM_OK);
     assert_int_equal(added, 2);
     assert_int_equal(scrm_dataset_order_count(ds), 6);
     scrm_dataset_free(ds);
+}
+
+static void test_order_lines_of_two_customers_are_an_error(void **state)
+{
+    (void)state;
+    for (int is_str = 0; is_str < 2; is_str++) {
+        scrm_dataset *ds = new_ds(is_str ? SCRM_KEY_STRING : SCRM_KEY_U64, 0);
+        uint64_t c[] = {1, 1, 2, 1};
+        const char *sk[] = {"a", "a", "b", "a"};
+        int64_t t[] = {10, 20, 30, 40};
+        int64_t a[] = {1, 2, 3, INT64_MAX};
+        uint64_t ok[] = {5, 5, 5, 6};
+        uint64_t added = 77;
+        int rc = is_str ? scrm_dataset_append_str(&added, ds, 3, sk, NULL, t, a, ok, NULL)
+                        : scrm_dataset_append_u64(&added, ds, 3, c, t, a, ok, NULL);
+        assert_int_equal(rc, SCRM_EINVAL);
+        assert_int_equal(added, 77);
+        assert_int_equal(scrm_last_error_index(), 2);
+        assert_non_null(strstr(scrm_last_error(), "row 2: order key 5 is an order of another "
+                                                  "customer (its first line: row 0)"));
+        assert_counts(ds, 0, 0, 0);
+        /* the order's total out of range: 3 + INT64_MAX */
+        ok[1] = 6;
+        ok[2] = 9;
+        rc = is_str ? scrm_dataset_append_str(&added, ds, 4, sk, NULL, t, a, ok, NULL)
+                    : scrm_dataset_append_u64(&added, ds, 4, c, t, a, ok, NULL);
+        assert_int_equal(rc, SCRM_ERANGE);
+        assert_int_equal(scrm_last_error_index(), 3);
+        assert_counts(ds, 0, 0, 0);
+        /* the failed calls left no order key behind */
+        rc = is_str ? scrm_dataset_append_str(&added, ds, 3, sk, NULL, t, a, ok, NULL)
+                    : scrm_dataset_append_u64(&added, ds, 3, c, t, a, ok, NULL);
+        assert_int_equal(rc, SCRM_OK);
+        assert_int_equal(added, 3);
+        assert_counts(ds, 3, 2, 0);
+        scrm_dataset_free(ds);
+    }
+}
+
+struct bad_log {
+    uint32_t n, row[4], anchor[4], gid[4];
+    int state[4];
+};
+
+static int log_bad(void *payload, uint32_t row, int st, uint32_t anchor, uint32_t gid)
+{
+    struct bad_log *l = payload;
+    l->row[l->n] = row;
+    l->state[l->n] = st;
+    l->anchor[l->n] = anchor;
+    l->gid[l->n++] = gid;
+    return 0;
+}
+
+/* In a transaction (one CSV load), the lines of an order may come in
+ * different batches: the later ones update the stored order. */
+static void test_order_lines_merge_across_batches_of_a_transaction(void **state)
+{
+    (void)state;
+    for (uint32_t threads = 1; threads <= 2; threads++) {
+        scrm_dataset *ds = new_ds(SCRM_KEY_U64, threads);
+        uint64_t c0[] = {8};
+        int64_t t0[] = {1};
+        uint64_t ok0[] = {50};
+        uint64_t added;
+        assert_int_equal(scrm_dataset_append_u64(&added, ds, 1, c0, t0, t0, ok0, NULL), SCRM_OK);
+        scrm__dataset_mark *m = NULL;
+        assert_int_equal(scrm__dataset_begin(ds, &m), SCRM_OK);
+        /* batch 1: order 1 (customer 1, at 100, the latest), order 0 (customer 2) */
+        uint64_t c1[] = {1, 2, 2};
+        int64_t t1[] = {100, 40, 45}, a1[] = {10, 20, 1};
+        uint64_t ok1[] = {1, 0, 0};
+        scrm__append_ext x = {0};
+        assert_int_equal(scrm__dataset_append_ext(&added, ds, 3, c1, NULL, NULL, t1, a1, ok1, &x),
+                         SCRM_OK);
+        assert_int_equal(added, 2);
+        assert_int_equal(x.merged_lines, 1);
+        assert_int_equal(x.merged_orders, 1);
+        /* batch 2: order 1 again at 30 (moves the latest time back to 50),
+         * another customer's line of order 0 (bad), order 0's third line,
+         * order 50 of before the transaction (a re-delivery) */
+        struct bad_log l = {0};
+        x = (scrm__append_ext){.bad_row = log_bad, .payload = &l};
+        uint64_t c2[] = {1, 3, 2, 1, 9};
+        int64_t t2[] = {30, 10, 50, 35, 5}, a2[] = {5, 7, 2, 1, 1};
+        uint64_t ok2[] = {1, 0, 0, 1, 50};
+        assert_int_equal(scrm__dataset_append_ext(&added, ds, 5, c2, NULL, NULL, t2, a2, ok2, &x),
+                         SCRM_OK);
+        assert_int_equal(added, 0);
+        assert_int_equal(x.merged_lines, 3);
+        assert_int_equal(x.merged_orders, 1); /* order 1 got its second line */
+        assert_int_equal(x.bad_rows, 1);
+        assert_int_equal(l.n, 1);
+        assert_int_equal(l.row[0], 1);
+        assert_int_equal(l.state[0], SCRM__ROW_CONFLICT);
+        assert_int_equal(l.anchor[0], UINT32_MAX);
+        uint32_t g2;
+        assert_int_equal(scrm_dataset_find_u64(&g2, ds, 2), SCRM_OK);
+        assert_int_equal(l.gid[0], g2);
+        one_order(ds, 1, 30, 16);
+        one_order(ds, 2, 40, 23);
+        int64_t lo, hi;
+        assert_int_equal(scrm_dataset_time_range(&lo, &hi, ds), SCRM_OK);
+        assert_int_equal(lo, 1);
+        assert_int_equal(hi, 40);
+        assert_int_equal(scrm_dataset_order_count(ds), 3);
+        assert_int_equal(scrm_dataset_merged_count(ds), 4);
+        assert_int_equal(scrm_dataset_duplicate_count(ds), 1);
+        /* a rollback takes it all back; the keys can come again */
+        scrm__dataset_rollback(m);
+        assert_counts(ds, 1, 1, 0);
+        assert_int_equal(scrm_dataset_merged_count(ds), 0);
+        assert_int_equal(scrm_dataset_time_range(&lo, &hi, ds), SCRM_OK);
+        assert_int_equal(hi, 1);
+        assert_int_equal(scrm_dataset_append_u64(&added, ds, 3, c1, t1, a1, ok1, NULL), SCRM_OK);
+        assert_int_equal(added, 2);
+        scrm_dataset_free(ds);
+    }
 }
 
 static void test_order_key_from_string_is_stable(void **state)
@@ -499,7 +666,8 @@ static void test_append_progress_reports_and_cancels(void **state)
         sk[i] = buf[i];
         t[i] = 1700000000 + i;
         a[i] = 100 + i % 7;
-        ok[i] = i % 10 == 9 ? i - 1 : i; /* some duplicate order keys */
+        /* some orders of two lines (of one customer: rows i and i - 20000) */
+        ok[i] = i % 10 == 9 && i >= 20000 ? i - 20000 : i;
     }
     for (int is_str = 0; is_str < 2; is_str++)
         for (uint32_t threads = 1; threads <= 2; threads++)
@@ -699,7 +867,7 @@ static void check_append_under_failures(int is_str, int with_okeys, int always)
     static const char *sk[N];
     fill_big(c, t, a, N, 60);
     for (uint32_t i = 0; i < N; i++) {
-        ok[i] = i % 7000; /* 3000 duplicates */
+        ok[i] = c[i] * 131 + i % 50; /* lines of few orders, each of one customer */
         snprintf(sbuf[i], sizeof sbuf[i], "k%llu", (unsigned long long)(c[i] % 100003));
         sk[i] = sbuf[i];
     }
@@ -865,7 +1033,10 @@ int main(void)
         cmocka_unit_test(test_u64_keys_are_interned_to_dense_indices),
         cmocka_unit_test(test_string_keys_with_and_without_lengths),
         cmocka_unit_test(test_bad_row_adds_nothing_and_names_the_row),
-        cmocka_unit_test(test_duplicate_order_keys_are_skipped_and_counted),
+        cmocka_unit_test(test_order_lines_merge_and_redeliveries_are_skipped),
+        cmocka_unit_test(test_order_lines_merge_without_amounts),
+        cmocka_unit_test(test_order_lines_of_two_customers_are_an_error),
+        cmocka_unit_test(test_order_lines_merge_across_batches_of_a_transaction),
         cmocka_unit_test(test_order_key_from_string_is_stable),
         cmocka_unit_test(test_large_batches_are_deterministic_across_threads),
         cmocka_unit_test(test_small_appends_keep_order_in_few_segments),

@@ -481,9 +481,10 @@ static void load_unchanged(void)
 static void load_ok(void)
 {
     assert_ptr_not_equal(rep_out, SENT(scrm_csv_report));
-    assert_int_equal(scrm_csv_report_rejected(rep_out), 2);
-    assert_int_equal(scrm_csv_report_reject_count(rep_out), 2);
-    assert_int_equal(scrm_csv_report_duplicates(rep_out), 1);
+    assert_int_equal(scrm_csv_report_rejected(rep_out), 3);
+    assert_int_equal(scrm_csv_report_reject_count(rep_out), 3);
+    assert_int_equal(scrm_csv_report_lines_merged(rep_out), 1);
+    assert_int_equal(scrm_csv_report_duplicates(rep_out), 0);
     assert_int_equal(ds_fingerprint(load_ds), load_ref_fp);
     scrm_csv_report_free(rep_out);
     rep_out = SENT(scrm_csv_report);
@@ -710,7 +711,8 @@ static int group_setup(void **s)
         !(ref_coh_csv = slurp_file(path_out, &ref_coh_len)))
         return -1;
     /* The CSV input: rows 200.. of the fixture, an order column (so the
-     * dedup sets are allocated), a duplicate and two bad rows (rejects). */
+     * order sets are allocated), a second line of an order, a line of
+     * another customer and two bad rows (rejects). */
     FILE *f = fopen(path_csv_in, "wb");
     if (!f)
         return -1;
@@ -719,7 +721,8 @@ static int group_setup(void **s)
         fprintf(f, "o%d,%llu,%lld,%lld.%02lld\n", i, (unsigned long long)fx_key[i],
                 (long long)fx_time[i], (long long)(fx_amount[i] / 100),
                 (long long)(llabs(fx_amount[i]) % 100));
-    fprintf(f, "o201,1001,852076800,1.00\nbad,1002,notadate,1\nbad2,1003,852076800,x\n");
+    fprintf(f, "o201,%llu,852076800,1.00\no202,1001,852076800,1.00\n", (unsigned long long)fx_key[201]);
+    fprintf(f, "bad,1002,notadate,1\nbad2,1003,852076800,x\n");
     fclose(f);
     csv_opt = (scrm_csv_options)SCRM_CSV_OPTIONS_INIT;
     csv_opt.order_id_column = "order";

@@ -38,9 +38,18 @@ struct cli_option {
 
 /* The options every command takes (input.c): the input file, the CSV
  * loading options, --threads, --json. */
+/* Most values of the repeatable --na-customer and --exclude options. */
+#define CLI_MAX_LIST 64
+
 struct cli_input {
     const char *file;
     scrm_csv_options csv;
+    const char *na[CLI_MAX_LIST];         /* --na-customer values */
+    const char *excl_col[CLI_MAX_LIST];   /* --exclude COLUMN=VALUE,... entries */
+    const char *excl_val[CLI_MAX_LIST];
+    uint32_t n_na, n_excl;
+    char excl_buf[4096];                  /* the split copies of --exclude */
+    size_t excl_used;
     int64_t utc_offset;
     uint32_t threads;
     uint32_t minor_digits;

@@ -16,7 +16,8 @@
 
 enum {
     O_CUSTOMER, O_TIME, O_AMOUNT, O_ORDER, O_QUANTITY, O_PRICE, O_TIME_FORMAT, O_DECIMAL_COMMA,
-    O_DELIMITER, O_MINOR_DIGITS, O_UTC_OFFSET, O_SKIP_BAD, O_THREADS, O_JSON, O_HELP
+    O_DELIMITER, O_MINOR_DIGITS, O_UTC_OFFSET, O_SKIP_BAD, O_THREADS, O_JSON, O_HELP,
+    O_NA_CUSTOMER, O_NO_NA_DEFAULTS, O_EXCLUDE
 };
 
 const struct cli_option input_options[] = {
@@ -32,6 +33,9 @@ const struct cli_option input_options[] = {
     {"--minor-digits", O_MINOR_DIGITS, 1},
     {"--utc-offset", O_UTC_OFFSET, 1},
     {"--skip-bad-rows", O_SKIP_BAD, 0},
+    {"--na-customer", O_NA_CUSTOMER, 1},
+    {"--no-default-na", O_NO_NA_DEFAULTS, 0},
+    {"--exclude", O_EXCLUDE, 1},
     {"--threads", O_THREADS, 1},
     {"--json", O_JSON, 0},
     {"--help", O_HELP, 0},
@@ -46,7 +50,9 @@ const char input_help[] =
     "  --amount-col NAME     order amount column, major units (default amount);\n"
     "                        none: the file has no amounts (an event log): orders\n"
     "                        are counted, money is absent\n"
-    "  --order-col NAME      order id column: repeated ids are skipped as duplicates\n"
+    "  --order-col NAME      order id column: rows with the same id are the lines of\n"
+    "                        one order (amounts summed, earliest time); without it\n"
+    "                        each row is an order\n"
     "  --quantity-col NAME   with --price-col: amount = quantity x unit price\n"
     "  --price-col NAME      unit price column (with --quantity-col)\n"
     "  --time-format F       auto|iso|yyyymmdd|dmy|mdy|epoch (default auto: decided\n"
@@ -62,6 +68,12 @@ const char input_help[] =
     "                        (e.g. -03:00); applies to the file's local times and\n"
     "                        to the DATE options (default 0)\n"
     "  --skip-bad-rows       reject bad rows (listed on stderr) instead of failing\n"
+    "  --na-customer VALUE   a customer value meaning \"no customer\": such rows are\n"
+    "                        skipped and counted (repeatable). Always skipped: empty,\n"
+    "                        NA, N/A, n/a, #N/A, null, NULL, NaN, nan, None\n"
+    "  --no-default-na       only empty and --na-customer values mean no customer\n"
+    "  --exclude COL=V[,V..] skip and count the rows whose column COL holds one of\n"
+    "                        the values (repeatable; e.g. order_status=canceled,unavailable)\n"
     "  --threads N           worker threads (default: one per core)\n"
     "\n"
     "Output options:\n"
@@ -79,6 +91,39 @@ void input_init(struct cli_input *in)
     memset(in, 0, sizeof *in);
     scrm_csv_options_init(&in->csv, SCRM_CSV_OPTIONS_VERSION);
     in->minor_digits = (uint32_t)in->csv.minor_digits;
+}
+
+/* A copy of s[0..n) in the input's buffer, or NULL when it is full. */
+static const char *keep(struct cli_input *in, const char *s, size_t n)
+{
+    if (n + 1 > sizeof in->excl_buf - in->excl_used)
+        return NULL;
+    char *d = in->excl_buf + in->excl_used;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    in->excl_used += n + 1;
+    return d;
+}
+
+/* --exclude COLUMN=VALUE[,VALUE...]: one filter entry per value. */
+static int add_exclude(const struct cli_command *c, struct cli_input *in, const char *v)
+{
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v || !eq[1])
+        return usage_error(c, "--exclude: '%s' is not COLUMN=VALUE[,VALUE...]", v);
+    const char *col = keep(in, v, (size_t)(eq - v));
+    for (const char *p = eq + 1;;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        const char *val = col ? keep(in, p, n) : NULL;
+        if (!val || in->n_excl == CLI_MAX_LIST)
+            return usage_error(c, "--exclude: too many values (at most %d)", CLI_MAX_LIST);
+        in->excl_col[in->n_excl] = col;
+        in->excl_val[in->n_excl++] = val;
+        if (!comma)
+            return 0;
+        p = comma + 1;
+    }
 }
 
 int input_apply(const struct cli_command *c, struct cli_input *in, const struct cli_option *o,
@@ -129,6 +174,13 @@ int input_apply(const struct cli_command *c, struct cli_input *in, const struct 
         in->threads = (uint32_t)x;
         break;
     case O_JSON: in->json = 1; break;
+    case O_NA_CUSTOMER:
+        if (in->n_na == CLI_MAX_LIST)
+            return usage_error(c, "--na-customer: at most %d values", CLI_MAX_LIST);
+        in->na[in->n_na++] = v;
+        break;
+    case O_NO_NA_DEFAULTS: in->csv.na_defaults = 0; break;
+    case O_EXCLUDE: return add_exclude(c, in, v);
     case O_HELP: break; /* handled before the options are read */
     }
     return 0;
@@ -143,6 +195,11 @@ int input_check(const struct cli_command *c, struct cli_input *in)
     in->csv.utc_offset = in->utc_offset;
     in->csv.threads = in->threads;
     in->csv.minor_digits = (int32_t)in->minor_digits;
+    in->csv.na_customers = in->na;
+    in->csv.na_customer_count = in->n_na;
+    in->csv.exclude_columns = in->excl_col;
+    in->csv.exclude_values = in->excl_val;
+    in->csv.exclude_count = in->n_excl;
     return 0;
 }
 
@@ -238,13 +295,19 @@ int input_load(struct cli_loaded *L, const struct cli_input *in)
         msg("%s: ... %" PRIu64 " more rejected rows not listed", in->file,
             scrm_csv_report_rejected(r) - n_rej);
     msg("loaded %s: %" PRIu64 " rows, %" PRIu64 " customers, %" PRIu64
-        " skipped (empty customer), %" PRIu64 " duplicates, %" PRIu64
+        " skipped (empty customer), %" PRIu64 " excluded, %" PRIu64 " duplicates, %" PRIu64
         " rejected; time format %s, delimiter %s%s",
         in->file, scrm_csv_report_rows_read(r), scrm_dataset_customer_count(L->ds),
-        scrm_csv_report_empty_customer(r), scrm_csv_report_duplicates(r),
-        scrm_csv_report_rejected(r), time_format_name(scrm_csv_report_time_format(r)),
+        scrm_csv_report_empty_customer(r), scrm_csv_report_excluded(r),
+        scrm_csv_report_duplicates(r), scrm_csv_report_rejected(r),
+        time_format_name(scrm_csv_report_time_format(r)),
         delimiter_name(scrm_csv_report_delimiter(r)),
         scrm_dataset_has_amounts(L->ds) ? "" : "; no amounts (count-only)");
+    if (in->csv.order_id_column)
+        msg("orders: %" PRIu64 " orders; %" PRIu64 " lines merged into %" PRIu64
+            " orders of several lines",
+            scrm_csv_report_rows_added(r), scrm_csv_report_lines_merged(r),
+            scrm_csv_report_orders_merged(r));
     return 0;
 }
 
@@ -261,11 +324,14 @@ void input_json_report(FILE *f, const struct cli_input *in, const struct cli_loa
     json_string(f, in->file);
     fprintf(f,
             ",\"load\":{\"rows\":%" PRIu64 ",\"added\":%" PRIu64 ",\"customers\":%" PRIu64
-            ",\"skipped_empty_customer\":%" PRIu64 ",\"duplicates\":%" PRIu64
-            ",\"rejected\":%" PRIu64 ",\"time_format\":",
+            ",\"skipped_empty_customer\":%" PRIu64 ",\"excluded\":%" PRIu64
+            ",\"duplicates\":%" PRIu64 ",\"lines_merged\":%" PRIu64
+            ",\"orders_merged\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"time_format\":",
             scrm_csv_report_rows_read(r), scrm_csv_report_rows_added(r),
             scrm_dataset_customer_count(L->ds), scrm_csv_report_empty_customer(r),
-            scrm_csv_report_duplicates(r), scrm_csv_report_rejected(r));
+            scrm_csv_report_excluded(r), scrm_csv_report_duplicates(r),
+            scrm_csv_report_lines_merged(r), scrm_csv_report_orders_merged(r),
+            scrm_csv_report_rejected(r));
     json_string(f, time_format_name(scrm_csv_report_time_format(r)));
     fprintf(f, ",\"amounts\":%s}", scrm_dataset_has_amounts(L->ds) ? "true" : "false");
 }

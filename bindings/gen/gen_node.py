@@ -570,6 +570,8 @@ def field_kind(api, f):
             return 'SN_F_HANDLE', handle_enum(t.base)
         if t.base == 'void' and not t.const:
             return 'SN_F_PAYLOAD', '0'
+    elif t.pointers == (True, False) and t.base == 'char' and t.const:
+        return 'SN_F_STR_ARRAY', '0'
     raise ApiError(f'options field {f.name} ({f.ctype}) is not supported by gen_node.py')
 
 
@@ -580,6 +582,8 @@ def ts_field(api, f, out):
         return None
     if kind == 'SN_F_STRING':
         return 'string | null'
+    if kind == 'SN_F_STR_ARRAY':
+        return 'null' if out else 'string[] | null'
     if kind == 'SN_F_F64_ARRAY':
         return 'null' if out else 'Float64Array | number[] | null'
     if kind == 'SN_F_I64_ARRAY':
@@ -612,10 +616,10 @@ def gen_struct_check(api, s):
         if f.name not in s.lengths:
             continue
         kind, _ = field_kind(api, f)
-        if kind not in ('SN_F_F64_ARRAY', 'SN_F_I64_ARRAY'):
+        if kind not in ('SN_F_F64_ARRAY', 'SN_F_I64_ARRAY', 'SN_F_STR_ARRAY'):
             raise ApiError(f'gen_node.py: {s.name}.{f.name}: @scrm_len on a field that is not '
-                           'an array of numbers')
-        if i >= 16:  # SN_SCRATCH_MAX
+                           'an array')
+        if i >= 32:  # SN_SCRATCH_MAX
             raise ApiError(f'gen_node.py: {s.name}.{f.name}: field index {i} beyond '
                            'SN_SCRATCH_MAX; raise it in addon.h')
         need = c_len(parse_len(s.lengths[f.name], f'{s.name}.{f.name}'), lambda x: f'o->{x}')

@@ -64,7 +64,12 @@ export interface CsvOptions {
   utcOffset?: number;
   onError?: 'strict' | 'skip';
   maxRejects?: number;
-  naCustomer?: string | null;
+  /** A value, or values, meaning "no customer": such rows are skipped and counted. */
+  naCustomer?: string | string[] | null;
+  /** Also the library's default set (NA, N/A, null, NaN, None, ...); default true. */
+  naDefaults?: boolean;
+  /** Rows to leave out (skipped and counted): { column: value or [values] }. */
+  exclude?: Record<string, string | string[]> | null;
   progress?: Progress | null;
   threads?: number;
   keyType?: 'auto' | 'u64' | 'string';
@@ -73,8 +78,15 @@ export interface CsvOptions {
 export interface CsvReport {
   rowsRead: number;
   rowsAdded: number;
+  /** Rows whose order id an earlier load stored (re-deliveries). */
   duplicates: number;
+  /** Rows merged into an order an earlier row of the load started. */
+  linesMerged: number;
+  /** Orders of the load made of several lines. */
+  ordersMerged: number;
   emptyCustomer: number;
+  /** Rows left out by the exclude filter. */
+  excluded: number;
   rejected: number;
   timeFormat: 'auto' | 'iso8601' | 'yyyymmdd' | 'dmy' | 'mdy' | 'epoch';
   delimiter: string;
@@ -323,6 +335,7 @@ export declare class Dataset {
   readonly customers: number;
   readonly orders: number;
   readonly duplicates: number;
+  readonly merged: number;
   readonly keyType: 'auto' | 'u64' | 'string';
   /** False for a count-only dataset (no amounts). */
   readonly hasAmounts: boolean;

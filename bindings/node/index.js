@@ -663,8 +663,8 @@ const CSV_OPTIONS = {
   customer: 'customer_column', time: 'time_column', amount: 'amount_column',
   orderId: 'order_id_column', quantity: 'quantity_column', unitPrice: 'unit_price_column',
   header: null, delimiter: null, timeFormat: null, decimal: null, minorDigits: 'minor_digits',
-  utcOffset: 'utc_offset', onError: null, maxRejects: 'max_rejects', naCustomer: 'na_customer',
-  progress: 'progress', threads: 'threads',
+  utcOffset: 'utc_offset', onError: null, maxRejects: 'max_rejects', naCustomer: null,
+  naDefaults: null, exclude: null, progress: 'progress', threads: 'threads',
 };
 
 function csvOptions(opts) {
@@ -679,6 +679,28 @@ function csvOptions(opts) {
   if (opts.timeFormat !== undefined) o.time_format = pick(TIME_FORMATS, opts.timeFormat, 'timeFormat');
   if (opts.decimal !== undefined) o.decimal_separator = charCode(opts.decimal, 'decimal');
   if (opts.onError !== undefined) o.on_error = pick(ON_ERROR, opts.onError, 'onError');
+  // naCustomer: one value or an Array of values meaning "no customer"
+  if (Array.isArray(opts.naCustomer)) {
+    o.na_customers = opts.naCustomer;
+    o.na_customer_count = opts.naCustomer.length;
+  } else if (opts.naCustomer !== undefined) {
+    o.na_customer = opts.naCustomer;
+  }
+  if (opts.naDefaults !== undefined) o.na_defaults = opts.naDefaults ? 1 : 0;
+  // exclude: { column: value or [values] }, one filter entry per value
+  if (opts.exclude !== undefined && opts.exclude !== null) {
+    if (typeof opts.exclude !== 'object' || Array.isArray(opts.exclude))
+      throw new TypeError('exclude: expected an object { column: value | [values] }');
+    const cols = [], vals = [];
+    for (const [col, v] of Object.entries(opts.exclude))
+      for (const x of Array.isArray(v) ? v : [v]) {
+        cols.push(col);
+        vals.push(x);
+      }
+    o.exclude_columns = cols;
+    o.exclude_values = vals;
+    o.exclude_count = cols.length;
+  }
   return o;
 }
 
@@ -693,7 +715,10 @@ function readReport(rep) {
     rowsRead: count(ffi.scrm_csv_report_rows_read(rep)),
     rowsAdded: count(ffi.scrm_csv_report_rows_added(rep)),
     duplicates: count(ffi.scrm_csv_report_duplicates(rep)),
+    linesMerged: count(ffi.scrm_csv_report_lines_merged(rep)),
+    ordersMerged: count(ffi.scrm_csv_report_orders_merged(rep)),
     emptyCustomer: count(ffi.scrm_csv_report_empty_customer(rep)),
+    excluded: count(ffi.scrm_csv_report_excluded(rep)),
     rejected: count(ffi.scrm_csv_report_rejected(rep)),
     timeFormat: nameOf(TIME_FORMATS, ffi.scrm_csv_report_time_format(rep)),
     delimiter: String.fromCharCode(ffi.scrm_csv_report_delimiter(rep)),
@@ -801,6 +826,9 @@ class Dataset {
   get orders() { return count(ffi.scrm_dataset_order_count(this[HANDLE])); }
   /** Rows skipped as duplicate order keys. */
   get duplicates() { return count(ffi.scrm_dataset_duplicate_count(this[HANDLE])); }
+
+  /** Rows merged so far into an order as its later lines (rows of one append or load sharing an order key). */
+  get merged() { return count(ffi.scrm_dataset_merged_count(this[HANDLE])); }
   /** 'auto' (nothing appended yet), 'u64' or 'string'. */
   get keyType() { return nameOf(KEY_TYPES, ffi.scrm_dataset_key_type(this[HANDLE])); }
 

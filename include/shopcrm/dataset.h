@@ -13,8 +13,13 @@
  *   decides; its orders have amount 0, scrm_dataset_has_amounts() is 0, and
  *   an append of the other kind is ::SCRM_EINVAL. RFM then has no monetary
  *   dimension (shopcrm/rfm.h).
- * - An order whose order key was seen before (in this batch or an earlier
- *   one) is skipped and counted (scrm_dataset_duplicate_count()).
+ * - Order keys identify orders. Rows of one append call (or of one CSV
+ *   load) that share an order key are the lines of ONE order: its amount
+ *   is the sum of theirs (refund lines included: the net), its time the
+ *   earliest, and a line of another customer is an error. A row whose
+ *   order key an earlier append (or load) stored is a re-delivery: skipped
+ *   and counted (scrm_dataset_duplicate_count()). Without order keys each
+ *   row is an order.
  * - Appends are atomic: a batch with a bad row adds nothing; the error message
  *   names the row and scrm_last_error_index() gives its index.
  * - Customer indices are assigned when a customer first appears and never
@@ -133,7 +138,15 @@ SCRM_EXPORT int scrm_dataset_append_options_init(scrm_dataset_append_options *op
  * ::SCRM_TIME_MAX), an allocation fails or the progress callback cancels,
  * nothing is added.
  *
- * @param[out] added_out  if not NULL, receives the number of rows added (n minus duplicates).
+ * Rows with the same order key are the lines of one order (see the top of
+ * this page): the first stores it, the later ones are merged into it
+ * (scrm_dataset_merged_count()). A line whose customer differs from its
+ * order's first line is an error (::SCRM_EINVAL naming the row), as is an
+ * order total outside int64 (::SCRM_ERANGE). Merging keeps a copy of the
+ * batch's times and amounts (16 bytes per row) while the call runs.
+ *
+ * @param[out] added_out  if not NULL, receives the number of orders added (@p n
+ *                        minus re-delivered rows and lines merged into an order).
  * @param ds          the dataset; its key type must be ::SCRM_KEY_U64 or still ::SCRM_KEY_AUTO.
  * @param n           number of rows (at most UINT32_MAX per call).
  * @param customers   @p n customer keys.
@@ -141,10 +154,11 @@ SCRM_EXPORT int scrm_dataset_append_options_init(scrm_dataset_append_options *op
  * @param amounts     @p n amounts in minor units (negative = refund), or NULL for
  *                    orders without amounts (a count-only dataset: see
  *                    scrm_dataset_has_amounts()).
- * @param order_keys  @p n order keys for de-duplication, or NULL for none.
+ * @param order_keys  @p n order keys (lines of one order share it), or NULL: each row is an order.
  * @param opts        options (a progress callback), or NULL for defaults.
  * @return SCRM_OK, SCRM_EINVAL (NULL array, wrong key type, amounts given to a
- *         count-only dataset or NULL for one with amounts), SCRM_ERANGE (bad time),
+ *         count-only dataset or NULL for one with amounts, an order's lines of
+ *         two customers), SCRM_ERANGE (bad time, order total out of range),
  *         SCRM_ENOMEM, SCRM_EVERSION (unknown options version), SCRM_ECANCELLED (the
  *         callback asked to stop; nothing added).
  * @note Thread safety: no other call may use @p ds meanwhile.
@@ -232,12 +246,23 @@ SCRM_EXPORT uint64_t scrm_dataset_customer_count(const scrm_dataset *ds);
 SCRM_EXPORT uint64_t scrm_dataset_order_count(const scrm_dataset *ds);
 
 /**
- * Number of rows skipped so far because their order key had been seen.
+ * Number of rows skipped so far because their order key had been stored by
+ * an earlier append or load (re-deliveries).
  * @param ds  the dataset (NULL gives 0).
  * @return the count.
  * @since 1.0
  */
 SCRM_EXPORT uint64_t scrm_dataset_duplicate_count(const scrm_dataset *ds);
+
+/**
+ * Number of rows merged so far into an order as its later lines: rows of
+ * one append call (or CSV load) whose order key an earlier row of the same
+ * call stored. Rows appended = orders + duplicates + merged lines.
+ * @param ds  the dataset (NULL gives 0).
+ * @return the count.
+ * @since 1.0
+ */
+SCRM_EXPORT uint64_t scrm_dataset_merged_count(const scrm_dataset *ds);
 
 /**
  * The dataset's key type (::SCRM_KEY_AUTO until the first non-empty append).

@@ -107,8 +107,11 @@ typedef enum scrm_csv_on_error {
     SCRM_CSV_SKIP = 1
 } scrm_csv_on_error;
 
-/** Current version of ::scrm_csv_options. */
-#define SCRM_CSV_OPTIONS_VERSION 1
+/** Current version of ::scrm_csv_options; version 2 added the fields from `na_customers` on. */
+#define SCRM_CSV_OPTIONS_VERSION 2
+
+/** Most distinct columns the exclude filter (::scrm_csv_options.exclude_columns) may name. */
+#define SCRM_CSV_MAX_EXCLUDE_COLUMNS 8
 
 /**
  * Options of scrm_csv_load_file() and scrm_csv_load_buffer().
@@ -122,11 +125,15 @@ typedef struct scrm_csv_options {
     /** Name of the amount column; default "amount". Ignored when both `quantity_column` and `unit_price_column` are set. NULL or "none": the file has no amounts (an event log): the orders are loaded without amounts into a count-only dataset (scrm_dataset_has_amounts() is 0), which must have no orders with amounts. */
     const char *amount_column;
     /**
-     * Name of an order id column, or NULL (default) for none. Each id is
-     * hashed with scrm_dataset_order_key_from_string(); a row whose order id was seen
-     * before (in this file or an earlier append) is skipped as a duplicate.
-     * An empty order id is a bad row. Do not name a column that repeats per
-     * line item (such as an invoice number in a file of invoice lines).
+     * Name of an order id column, or NULL (default): then each row is an
+     * order. Each id is hashed with scrm_dataset_order_key_from_string().
+     * Rows of the load with the same order id are the lines of one order
+     * (an invoice number in a file of invoice lines, Olist's `order_id` in
+     * its items): amounts summed (refund lines included, so the order is the
+     * net), time the earliest line's; a line of another customer than the
+     * order's first line is a bad row. An order id stored by an earlier
+     * append or load is a re-delivery: the row is skipped and counted
+     * (scrm_csv_report_duplicates()). An empty order id is a bad row.
      */
     const char *order_id_column;
     /** Name of a quantity column, or NULL (default). Used together with `unit_price_column`. */
@@ -177,10 +184,11 @@ typedef struct scrm_csv_options {
     /** Most rejected rows listed in the report (all are counted); default 100. */
     uint32_t max_rejects;
     /**
-     * A customer value that means "no customer", such as "NA" (R's
-     * `write.csv`, UCI Online Retail), or NULL (default). Rows whose customer
-     * field is empty, or equal to this string, are skipped and counted by
-     * scrm_csv_report_empty_customer(). Compared after unquoting, exactly.
+     * A customer value that means "no customer", or NULL (default). Rows
+     * whose customer field is empty, or equal to this string, to one of
+     * `na_customers` or (with `na_defaults`) to one of the default set, are
+     * skipped and counted by scrm_csv_report_empty_customer(). Compared
+     * after unquoting, exactly.
      */
     const char *na_customer;
     /** Called from time to time with bytes parsed and the input size in bytes, or NULL. Non-zero return cancels: ::SCRM_ECANCELLED, nothing added. Called on the calling thread only. */
@@ -189,12 +197,43 @@ typedef struct scrm_csv_options {
     void *progress_payload;
     /** Parsing threads; 0 (default) = one per core. Results do not depend on it. */
     uint32_t threads;
+    /**
+     * More customer values that mean "no customer" (see `na_customer`):
+     * `na_customer_count` strings, or NULL (default). Borrowed.
+     * @scrm_len{na_customer_count}
+     */
+    const char *const *na_customers;
+    /** Number of strings in `na_customers`; default 0. */
+    uint32_t na_customer_count;
+    /**
+     * Non-zero (default 1): the default set of "no customer" values applies
+     * too: `NA`, `N/A`, `n/a`, `#N/A`, `null`, `NULL`, `NaN`, `nan`, `None`
+     * (what R, pandas, spreadsheets and databases write for a missing
+     * value). Zero: only the empty value and the ones given.
+     */
+    int32_t na_defaults;
+    /**
+     * The exclude filter: a row whose field in column `exclude_columns[i]`
+     * equals `exclude_values[i]` (after unquoting and trimming blanks,
+     * exactly) for some i is excluded: skipped before any other check and
+     * counted by scrm_csv_report_excluded(). Give a column once per value
+     * (`order_status` = `canceled`, `order_status` = `unavailable`); at most
+     * ::SCRM_CSV_MAX_EXCLUDE_COLUMNS distinct columns; a named column
+     * missing from the header is ::SCRM_EINVAL. `exclude_count` names each,
+     * or NULL (default). Borrowed. @scrm_len{exclude_count}
+     */
+    const char *const *exclude_columns;
+    /** The values of the exclude filter, one per `exclude_columns` entry, or NULL (default). Borrowed. @scrm_len{exclude_count} */
+    const char *const *exclude_values;
+    /** Number of entries of `exclude_columns` and `exclude_values`; default 0. */
+    uint32_t exclude_count;
 } scrm_csv_options;
 
 /** Default ::scrm_csv_options. */
 #define SCRM_CSV_OPTIONS_INIT                                                              \
     { SCRM_CSV_OPTIONS_VERSION, "customer_id", "date", "amount", NULL, NULL, NULL, 1, 0, \
-      SCRM_TIME_AUTO, '.', 2, 0, SCRM_CSV_STRICT, 100, NULL, NULL, NULL, 0 }
+      SCRM_TIME_AUTO, '.', 2, 0, SCRM_CSV_STRICT, 100, NULL, NULL, NULL, 0,              \
+      NULL, 0, 1, NULL, NULL, 0 }
 
 /**
  * Initialise @p opts with the defaults of @p version.
@@ -273,7 +312,7 @@ SCRM_EXPORT void scrm_csv_report_free(scrm_csv_report *report);
 
 /**
  * Data rows read (empty lines and the header excluded). Equals rows added +
- * duplicates + empty customers + rejected.
+ * duplicates + lines merged + empty customers + excluded + rejected.
  * @param report  the report (NULL gives 0).
  * @return the count.
  * @since 1.0
@@ -281,7 +320,7 @@ SCRM_EXPORT void scrm_csv_report_free(scrm_csv_report *report);
 SCRM_EXPORT uint64_t scrm_csv_report_rows_read(const scrm_csv_report *report);
 
 /**
- * Rows added to the dataset.
+ * Rows added to the dataset: orders (an order of several lines is one row).
  * @param report  the report (NULL gives 0).
  * @return the count.
  * @since 1.0
@@ -289,7 +328,8 @@ SCRM_EXPORT uint64_t scrm_csv_report_rows_read(const scrm_csv_report *report);
 SCRM_EXPORT uint64_t scrm_csv_report_rows_added(const scrm_csv_report *report);
 
 /**
- * Rows skipped because their order id had been seen before.
+ * Rows skipped because their order id was stored by an earlier append or
+ * load (re-deliveries).
  * @param report  the report (NULL gives 0).
  * @return the count.
  * @since 1.0
@@ -297,7 +337,35 @@ SCRM_EXPORT uint64_t scrm_csv_report_rows_added(const scrm_csv_report *report);
 SCRM_EXPORT uint64_t scrm_csv_report_duplicates(const scrm_csv_report *report);
 
 /**
- * Rows skipped because their customer was empty (or the `na_customer` value).
+ * Lines merged into an order: rows whose order id an earlier row of the
+ * same load had (see ::scrm_csv_options.order_id_column). Each adds its
+ * amount to the order instead of being an order.
+ * @param report  the report (NULL gives 0).
+ * @return the count.
+ * @since 1.0
+ */
+SCRM_EXPORT uint64_t scrm_csv_report_lines_merged(const scrm_csv_report *report);
+
+/**
+ * Orders of the load made of more than one line: the lines merged
+ * (scrm_csv_report_lines_merged()) went into this many orders.
+ * @param report  the report (NULL gives 0).
+ * @return the count.
+ * @since 1.0
+ */
+SCRM_EXPORT uint64_t scrm_csv_report_orders_merged(const scrm_csv_report *report);
+
+/**
+ * Rows skipped by the exclude filter (::scrm_csv_options.exclude_columns).
+ * @param report  the report (NULL gives 0).
+ * @return the count.
+ * @since 1.0
+ */
+SCRM_EXPORT uint64_t scrm_csv_report_excluded(const scrm_csv_report *report);
+
+/**
+ * Rows skipped because their customer was empty or a "no customer" value
+ * (`na_customer`, `na_customers`, the default set).
  * @param report  the report (NULL gives 0).
  * @return the count.
  * @since 1.0

@@ -113,6 +113,12 @@ export interface scrm_csv_options_in {
   na_customer?: string | null;
   progress?: ((done: number, total: number) => unknown) | null;
   threads?: number;
+  na_customers?: string[] | null;
+  na_customer_count?: number;
+  na_defaults?: number;
+  exclude_columns?: string[] | null;
+  exclude_values?: string[] | null;
+  exclude_count?: number;
 }
 /** scrm_csv_options as returned by scrm_csv_options_init. */
 export interface scrm_csv_options {
@@ -134,6 +140,12 @@ export interface scrm_csv_options {
   na_customer: string | null;
   progress: null;
   threads: number;
+  na_customers: null;
+  na_customer_count: number;
+  na_defaults: number;
+  exclude_columns: null;
+  exclude_values: null;
+  exclude_count: number;
 }
 /** scrm_kpi_options as an argument: every field optional (default from scrm_kpi_options_init). */
 export interface scrm_kpi_options_in {
@@ -287,6 +299,7 @@ export declare const SCRM_PERIOD_LABEL_MAX: number;
 export declare const SCRM_DATASET_OPTIONS_VERSION: number;
 export declare const SCRM_DATASET_APPEND_OPTIONS_VERSION: number;
 export declare const SCRM_CSV_OPTIONS_VERSION: number;
+export declare const SCRM_CSV_MAX_EXCLUDE_COLUMNS: number;
 export declare const SCRM_KPI_START_ALL: bigint;
 export declare const SCRM_KPI_END_ALL: bigint;
 export declare const SCRM_KPI_METRIC_COUNT: number;
@@ -391,8 +404,10 @@ export declare function scrm_dataset_order_key_from_string(s: string | Uint8Arra
 export declare function scrm_dataset_customer_count(ds: scrm_dataset): bigint;
 /** Number of orders stored (duplicates excluded). */
 export declare function scrm_dataset_order_count(ds: scrm_dataset): bigint;
-/** Number of rows skipped so far because their order key had been seen. */
+/** Number of rows skipped so far because their order key had been stored by an earlier append or load (re-deliveries). */
 export declare function scrm_dataset_duplicate_count(ds: scrm_dataset): bigint;
+/** Number of rows merged so far into an order as its later lines: rows of one append call (or CSV load) whose order key an earlier row of the same call stored. */
+export declare function scrm_dataset_merged_count(ds: scrm_dataset): bigint;
 /** The dataset's key type (SCRM_KEY_AUTO until the first non-empty append). */
 export declare function scrm_dataset_key_type(ds: scrm_dataset): number;
 /** Earliest and latest order time. */
@@ -415,11 +430,17 @@ export declare function scrm_csv_load_buffer(ds: scrm_dataset, data: string | Ui
 export declare function scrm_csv_report_free(report: scrm_csv_report | null): void;
 /** Data rows read (empty lines and the header excluded). */
 export declare function scrm_csv_report_rows_read(report: scrm_csv_report): bigint;
-/** Rows added to the dataset. */
+/** Rows added to the dataset: orders (an order of several lines is one row). */
 export declare function scrm_csv_report_rows_added(report: scrm_csv_report): bigint;
-/** Rows skipped because their order id had been seen before. */
+/** Rows skipped because their order id was stored by an earlier append or load (re-deliveries). */
 export declare function scrm_csv_report_duplicates(report: scrm_csv_report): bigint;
-/** Rows skipped because their customer was empty (or the na_customer value). */
+/** Lines merged into an order: rows whose order id an earlier row of the same load had (see scrm_csv_options.order_id_column). */
+export declare function scrm_csv_report_lines_merged(report: scrm_csv_report): bigint;
+/** Orders of the load made of more than one line: the lines merged (scrm_csv_report_lines_merged()) went into this many orders. */
+export declare function scrm_csv_report_orders_merged(report: scrm_csv_report): bigint;
+/** Rows skipped by the exclude filter (scrm_csv_options.exclude_columns). */
+export declare function scrm_csv_report_excluded(report: scrm_csv_report): bigint;
+/** Rows skipped because their customer was empty or a "no customer" value (na_customer, na_customers, the default set). */
 export declare function scrm_csv_report_empty_customer(report: scrm_csv_report): bigint;
 /** Rows rejected as bad (with SCRM_CSV_SKIP; always 0 after a successful strict load). */
 export declare function scrm_csv_report_rejected(report: scrm_csv_report): bigint;

@@ -1176,6 +1176,55 @@ static int sn_field_array(napi_env env, napi_value v, const sn_field *f, size_t 
     return 1;
 }
 
+/* An Array of strings (or null) as a const char *const * field: one copy
+ * holding the pointers (NULL-terminated) and then the bytes. */
+static int sn_field_strings(napi_env env, napi_value v, const sn_field *f, size_t fi,
+                            sn_scratch *scr, void *dst)
+{
+    int nullish;
+    const char *const *p = NULL;
+    uint32_t len = 0;
+    if (!sn_is_nullish(env, v, &nullish))
+        return 0;
+    if (!nullish) {
+        bool is_array;
+        SN_NAPI(env, napi_is_array(env, v, &is_array), return 0);
+        if (!is_array) {
+            sn_throw_type(env, f->name, "an Array of strings or null");
+            return 0;
+        }
+        SN_NAPI(env, napi_get_array_length(env, v, &len), return 0);
+        size_t bytes = ((size_t)len + 1) * sizeof(char *);
+        for (int pass = 0; pass < 2; pass++) {
+            char **ptrs = pass ? (char **)(void *)p : NULL;
+            char *at = pass ? (char *)(ptrs + len + 1) : NULL;
+            for (uint32_t i = 0; i < len; i++) {
+                napi_value e;
+                sn_bytes b;
+                SN_NAPI(env, napi_get_element(env, v, i, &e), return 0);
+                if (!sn_get_bytes(env, e, 0, 1, f->name, &b))
+                    return 0;
+                if (pass) {
+                    memcpy(at, b.data, b.len + 1);
+                    ptrs[i] = at;
+                    at += b.len + 1;
+                } else {
+                    bytes += b.len + 1;
+                }
+                sn_bytes_free(&b);
+            }
+            if (pass)
+                ptrs[len] = NULL;
+            else if (!(p = sn_scratch_alloc(env, scr, bytes)))
+                return 0;
+        }
+    }
+    if (fi < SN_SCRATCH_MAX)
+        scr->array_len[fi] = len;
+    memcpy(dst, &p, sizeof p);
+    return 1;
+}
+
 static int sn_field_get(napi_env env, napi_value obj, const sn_struct *s, size_t fi, void *out,
                         sn_scratch *scr)
 {
@@ -1220,6 +1269,7 @@ static int sn_field_get(napi_env env, napi_value obj, const sn_struct *s, size_t
     case SN_F_I64_ARRAY:
         return sn_field_array(env, v, f, fi, scr, sizeof(int64_t), napi_bigint64_array, get_i64,
                               dst);
+    case SN_F_STR_ARRAY: return sn_field_strings(env, v, f, fi, scr, dst);
     case SN_F_HANDLE: {
         void *p;
         if (!sn_get_handle(env, v, (sn_handle_type)f->handle_type, 1, f->name, &p))
@@ -1359,6 +1409,7 @@ napi_value sn_options_to_js(napi_env env, const sn_struct *s, const void *opts)
             break;
         }
         case SN_F_F64_ARRAY:
+        case SN_F_STR_ARRAY:
         case SN_F_I64_ARRAY:
         case SN_F_HANDLE:
         case SN_F_PROGRESS:

@@ -144,6 +144,7 @@ typedef enum sn_field_kind {
     SN_F_STRING,    /* const char *: a JS string, copied for the call */
     SN_F_F64_ARRAY, /* const double *: Float64Array or Array of numbers */
     SN_F_I64_ARRAY, /* const int64_t *: BigInt64Array or Array of integers */
+    SN_F_STR_ARRAY, /* const char *const *: Array of strings, copied for the call */
     SN_F_HANDLE,    /* const scrm_x *: a wrapped handle (handle_type) */
     SN_F_PROGRESS,  /* scrm_progress_fn: a JS function, called synchronously */
     SN_F_PAYLOAD    /* void *: the payload of the preceding callback; not from JS */
@@ -169,7 +170,7 @@ typedef struct sn_struct {
     int (*check)(napi_env env, const void *opts, const struct sn_scratch *scr);
 } sn_struct;
 
-#define SN_SCRATCH_MAX 16
+#define SN_SCRATCH_MAX 32
 /* Room for the short texts of (char *buf, uint32_t cap) outputs: period and
  * cohort labels, times, money (each header bounds them far below). */
 #define SN_TEXT_MAX 128

@@ -148,12 +148,46 @@ static const sn_field sn_fields_scrm_csv_options[] = {
     {"progress", offsetof(scrm_csv_options, progress), SN_F_PROGRESS, 0},
     {"progress_payload", offsetof(scrm_csv_options, progress_payload), SN_F_PAYLOAD, 0},
     {"threads", offsetof(scrm_csv_options, threads), SN_F_U32, 0},
+    {"na_customers", offsetof(scrm_csv_options, na_customers), SN_F_STR_ARRAY, 0},
+    {"na_customer_count", offsetof(scrm_csv_options, na_customer_count), SN_F_U32, 0},
+    {"na_defaults", offsetof(scrm_csv_options, na_defaults), SN_F_I32, 0},
+    {"exclude_columns", offsetof(scrm_csv_options, exclude_columns), SN_F_STR_ARRAY, 0},
+    {"exclude_values", offsetof(scrm_csv_options, exclude_values), SN_F_STR_ARRAY, 0},
+    {"exclude_count", offsetof(scrm_csv_options, exclude_count), SN_F_U32, 0},
 };
+
+/* The @scrm_len declarations of scrm_csv_options's array fields. */
+static int sn_check_scrm_csv_options(napi_env env, const void *opts, const sn_scratch *scr)
+{
+    const scrm_csv_options *o = opts;
+    if (o->na_customers) {
+        int64_t need = (int64_t)o->na_customer_count;
+        if (need > 0 && (uint64_t)scr->array_len[19] < (uint64_t)need) {
+            sn_throw_range(env, "na_customers", "holds fewer than na_customer_count values");
+            return 0;
+        }
+    }
+    if (o->exclude_columns) {
+        int64_t need = (int64_t)o->exclude_count;
+        if (need > 0 && (uint64_t)scr->array_len[22] < (uint64_t)need) {
+            sn_throw_range(env, "exclude_columns", "holds fewer than exclude_count values");
+            return 0;
+        }
+    }
+    if (o->exclude_values) {
+        int64_t need = (int64_t)o->exclude_count;
+        if (need > 0 && (uint64_t)scr->array_len[23] < (uint64_t)need) {
+            sn_throw_range(env, "exclude_values", "holds fewer than exclude_count values");
+            return 0;
+        }
+    }
+    return 1;
+}
 
 static const sn_struct sn_struct_scrm_csv_options = {
     "scrm_csv_options", sizeof(scrm_csv_options), SCRM_CSV_OPTIONS_VERSION, sn_init_scrm_csv_options,
     sn_fields_scrm_csv_options, sizeof sn_fields_scrm_csv_options / sizeof *sn_fields_scrm_csv_options,
-    NULL,
+    sn_check_scrm_csv_options,
 };
 
 static int sn_init_scrm_kpi_options(void *opts, unsigned version)
@@ -1200,6 +1234,21 @@ done:
     return result;
 }
 
+/* uint64_t scrm_dataset_merged_count(const scrm_dataset *ds) */
+static napi_value sn_scrm_dataset_merged_count(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *ds = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds))
+        goto done;
+    result = sn_from_u64(env, scrm_dataset_merged_count(ds));
+done:
+    return result;
+}
+
 /* int scrm_dataset_key_type(const scrm_dataset *ds) */
 static napi_value sn_scrm_dataset_key_type(napi_env env, napi_callback_info info)
 {
@@ -1507,6 +1556,51 @@ static napi_value sn_scrm_csv_report_duplicates(napi_env env, napi_callback_info
     if (!sn_get_handle(env, argv[0], SN_HANDLE_CSV_REPORT, 0, "report", &report))
         goto done;
     result = sn_from_u64(env, scrm_csv_report_duplicates(report));
+done:
+    return result;
+}
+
+/* uint64_t scrm_csv_report_lines_merged(const scrm_csv_report *report) */
+static napi_value sn_scrm_csv_report_lines_merged(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *report = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_CSV_REPORT, 0, "report", &report))
+        goto done;
+    result = sn_from_u64(env, scrm_csv_report_lines_merged(report));
+done:
+    return result;
+}
+
+/* uint64_t scrm_csv_report_orders_merged(const scrm_csv_report *report) */
+static napi_value sn_scrm_csv_report_orders_merged(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *report = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_CSV_REPORT, 0, "report", &report))
+        goto done;
+    result = sn_from_u64(env, scrm_csv_report_orders_merged(report));
+done:
+    return result;
+}
+
+/* uint64_t scrm_csv_report_excluded(const scrm_csv_report *report) */
+static napi_value sn_scrm_csv_report_excluded(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *report = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_CSV_REPORT, 0, "report", &report))
+        goto done;
+    result = sn_from_u64(env, scrm_csv_report_excluded(report));
 done:
     return result;
 }
@@ -2794,6 +2888,7 @@ const sn_export sn_gen_functions[] = {
     {"scrm_dataset_customer_count", sn_scrm_dataset_customer_count},
     {"scrm_dataset_order_count", sn_scrm_dataset_order_count},
     {"scrm_dataset_duplicate_count", sn_scrm_dataset_duplicate_count},
+    {"scrm_dataset_merged_count", sn_scrm_dataset_merged_count},
     {"scrm_dataset_key_type", sn_scrm_dataset_key_type},
     {"scrm_dataset_time_range", sn_scrm_dataset_time_range},
     {"scrm_dataset_customer_key_u64", sn_scrm_dataset_customer_key_u64},
@@ -2807,6 +2902,9 @@ const sn_export sn_gen_functions[] = {
     {"scrm_csv_report_rows_read", sn_scrm_csv_report_rows_read},
     {"scrm_csv_report_rows_added", sn_scrm_csv_report_rows_added},
     {"scrm_csv_report_duplicates", sn_scrm_csv_report_duplicates},
+    {"scrm_csv_report_lines_merged", sn_scrm_csv_report_lines_merged},
+    {"scrm_csv_report_orders_merged", sn_scrm_csv_report_orders_merged},
+    {"scrm_csv_report_excluded", sn_scrm_csv_report_excluded},
     {"scrm_csv_report_empty_customer", sn_scrm_csv_report_empty_customer},
     {"scrm_csv_report_rejected", sn_scrm_csv_report_rejected},
     {"scrm_csv_report_time_format", sn_scrm_csv_report_time_format},
@@ -2969,6 +3067,7 @@ const sn_constant sn_gen_constants[] = {
     {"SCRM_DATASET_OPTIONS_VERSION", (int64_t)SCRM_DATASET_OPTIONS_VERSION},
     {"SCRM_DATASET_APPEND_OPTIONS_VERSION", (int64_t)SCRM_DATASET_APPEND_OPTIONS_VERSION},
     {"SCRM_CSV_OPTIONS_VERSION", (int64_t)SCRM_CSV_OPTIONS_VERSION},
+    {"SCRM_CSV_MAX_EXCLUDE_COLUMNS", (int64_t)SCRM_CSV_MAX_EXCLUDE_COLUMNS},
     {"SCRM_KPI_START_ALL", (int64_t)SCRM_KPI_START_ALL},
     {"SCRM_KPI_END_ALL", (int64_t)SCRM_KPI_END_ALL},
     {"SCRM_KPI_METRIC_COUNT", (int64_t)SCRM_KPI_METRIC_COUNT},

@@ -234,13 +234,17 @@ test('string keys, order keys and duplicates', () => {
                                 { orderKeys: ['o1', 'o2', 'o1', 7] });
   assert.equal(ds.keyType, 'string');
   assert.equal(ds.orders, 3);
-  assert.equal(ds.duplicates, 1);
+  assert.equal(ds.duplicates, 0);
+  assert.equal(ds.merged, 1); // o1's second line
   assert.equal(ds.customers, 3);
   assert.equal(ds.key(ds.index('ünï')), 'ünï');
   assert.equal(ds.index('nobody'), undefined);
   assert.equal(ds.append(['bob'], [50], [1], { orderKeys: ['o2'] }), 0); // seen before
+  assert.equal(ds.duplicates, 1);
+  assert.throws(() => ds.append(['bob', 'anna'], [1, 2], [1, 2], { orderKeys: ['o9', 'o9'] }),
+                (e) => e.code === ffi.SCRM_EINVAL && e.index === 1);
   const res = ds.rfm({ segments: null });
-  assert.equal(res.revenue[ds.index('anna')], 100n);
+  assert.equal(res.revenue[ds.index('anna')], 400n); // o1: 100 + 300
   assert.throws(() => ds.append(['', 'x'], [1, 2], [1, 2]), (e) => e.code === ffi.SCRM_EINVAL && e.index === 0);
 });
 
@@ -289,7 +293,10 @@ test('fromCsv on a tiny fixture: options and report', () => {
   const rep = ds.report;
   assert.equal(rep.rowsRead, 6);
   assert.equal(rep.rowsAdded, 3);
-  assert.equal(rep.duplicates, 1);
+  assert.equal(rep.duplicates, 0);
+  assert.equal(rep.linesMerged, 1); // A2's second line
+  assert.equal(rep.ordersMerged, 1);
+  assert.equal(rep.excluded, 0);
   assert.equal(rep.emptyCustomer, 1);
   assert.equal(rep.rejected, 1);
   assert.equal(rep.delimiter, ';');
@@ -300,7 +307,9 @@ test('fromCsv on a tiny fixture: options and report', () => {
   assert.equal(rep.rejects[0].column, 'total');
   assert.equal(ds.customers, 2);
   const res = ds.rfm({ segments: null });
-  assert.equal(res.revenue[ds.index('c1')], 5000n);
+  assert.equal(res.revenue[ds.index('c1')], 8000n); // 20 + A2 = 30 + 30
+  assert.equal(ds.merged, 1);
+  assert.equal(ds.duplicates, 0);
   assert.equal(res.revenue[ds.index('c2')], 123450n); // 1.234,50
   // strict: the bad row fails the load, its line is the index
   assert.throws(() => Dataset.fromCsv(file, opts), (e) => e.code === ffi.SCRM_EPARSE &&
@@ -314,6 +323,23 @@ test('fromCsv on a tiny fixture: options and report', () => {
   assert.equal(lines[0], 'customer,recency_days,frequency,monetary,r,f,m,segment');
   assert.equal(lines.length, 3);
   fs.rmSync(dir, { recursive: true });
+});
+
+test('fromCsv: no-customer values, the default set, the exclude filter', () => {
+  const file = path.join(__dirname, 'fixtures', 'tiny.csv');
+  const base = { customer: 'client', time: 'when', amount: 'total', orderId: 'order', decimal: ',',
+                 onError: 'skip' };
+  // NA is in the default set
+  assert.equal(Dataset.fromCsv(file, base).report.emptyCustomer, 1);
+  let rep = Dataset.fromCsv(file, { ...base, naDefaults: false }).report;
+  assert.equal(rep.emptyCustomer, 0);
+  rep = Dataset.fromCsv(file, { ...base, naDefaults: false, naCustomer: ['NA', 'c2'] }).report;
+  assert.equal(rep.emptyCustomer, 3);
+  const ds = Dataset.fromCsv(file, { ...base, exclude: { order: ['A1', 'A5'], client: 'zz' } });
+  assert.equal(ds.report.excluded, 2);
+  assert.equal(ds.orders, 1); // A2 (A3: NA, A4: bad)
+  assert.throws(() => Dataset.fromCsv(file, { ...base, exclude: ['order'] }), TypeError);
+  assert.throws(() => Dataset.fromCsv(file, { ...base, exclude: { order: [1] } }), TypeError);
 });
 
 test('progress callbacks: called, cancel by return value or by throwing', () => {

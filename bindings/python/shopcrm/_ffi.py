@@ -59,8 +59,10 @@ SCRM_PERIOD_LABEL_MAX = 16
 SCRM_DATASET_OPTIONS_VERSION = 1
 #: Current version of scrm_dataset_append_options.
 SCRM_DATASET_APPEND_OPTIONS_VERSION = 1
-#: Current version of scrm_csv_options.
-SCRM_CSV_OPTIONS_VERSION = 1
+#: Current version of scrm_csv_options; version 2 added the fields from na_customers on.
+SCRM_CSV_OPTIONS_VERSION = 2
+#: Most distinct columns the exclude filter (scrm_csv_options.exclude_columns) may name.
+SCRM_CSV_MAX_EXCLUDE_COLUMNS = 8
 #: Window start meaning "no lower bound" (the whole dataset's past).
 SCRM_KPI_START_ALL = -9223372036854775808
 #: Window end meaning "no upper bound".
@@ -488,6 +490,13 @@ class CsvOptions(_conv.CheckedStructure):
     """Options of scrm_csv_load_file() and scrm_csv_load_buffer(). (C: scrm_csv_options)"""
 
     _version_ = SCRM_CSV_OPTIONS_VERSION
+    #: Declared lengths of the array fields (@scrm_len): field ->
+    #: (expression, its value for given options); see check_lengths().
+    _lengths_ = {
+        'na_customers': ('na_customer_count', lambda o: o.na_customer_count),
+        'exclude_columns': ('exclude_count', lambda o: o.exclude_count),
+        'exclude_values': ('exclude_count', lambda o: o.exclude_count),
+    }
     #: Range / NUL checks applied on assignment (shopcrm._conv).
     _checks_ = {'version': _conv.c_uint_, 'customer_column': _conv.cstr, 'time_column': _conv.cstr,
                 'amount_column': _conv.cstr, 'order_id_column': _conv.cstr,
@@ -496,7 +505,9 @@ class CsvOptions(_conv.CheckedStructure):
                 'time_format': _conv.c_int_, 'decimal_separator': _conv.c_int32_,
                 'minor_digits': _conv.c_int32_, 'utc_offset': _conv.c_int64_,
                 'on_error': _conv.c_int_, 'max_rejects': _conv.c_uint32_,
-                'na_customer': _conv.cstr, 'threads': _conv.c_uint32_}
+                'na_customer': _conv.cstr, 'threads': _conv.c_uint32_,
+                'na_customer_count': _conv.c_uint32_, 'na_defaults': _conv.c_int32_,
+                'exclude_count': _conv.c_uint32_}
     _fields_ = [
         ('version', c_uint),
         ('customer_column', c_char_p),
@@ -517,6 +528,12 @@ class CsvOptions(_conv.CheckedStructure):
         ('progress', ProgressFn),
         ('progress_payload', c_void_p),
         ('threads', c_uint32),
+        ('na_customers', POINTER(c_char_p)),
+        ('na_customer_count', c_uint32),
+        ('na_defaults', c_int32),
+        ('exclude_columns', POINTER(c_char_p)),
+        ('exclude_values', POINTER(c_char_p)),
+        ('exclude_count', c_uint32),
     ]
 
 
@@ -1124,6 +1141,12 @@ _f.argtypes = [_DatasetP]
 _f.restype = c_uint64
 scrm_dataset_duplicate_count = _f
 
+# uint64_t scrm_dataset_merged_count(const scrm_dataset *ds)
+_f = _lib.scrm_dataset_merged_count
+_f.argtypes = [_DatasetP]
+_f.restype = c_uint64
+scrm_dataset_merged_count = _f
+
 # int scrm_dataset_key_type(const scrm_dataset *ds)
 _f = _lib.scrm_dataset_key_type
 _f.argtypes = [_DatasetP]
@@ -1295,6 +1318,24 @@ _f = _lib.scrm_csv_report_duplicates
 _f.argtypes = [_CsvReportP]
 _f.restype = c_uint64
 scrm_csv_report_duplicates = _f
+
+# uint64_t scrm_csv_report_lines_merged(const scrm_csv_report *report)
+_f = _lib.scrm_csv_report_lines_merged
+_f.argtypes = [_CsvReportP]
+_f.restype = c_uint64
+scrm_csv_report_lines_merged = _f
+
+# uint64_t scrm_csv_report_orders_merged(const scrm_csv_report *report)
+_f = _lib.scrm_csv_report_orders_merged
+_f.argtypes = [_CsvReportP]
+_f.restype = c_uint64
+scrm_csv_report_orders_merged = _f
+
+# uint64_t scrm_csv_report_excluded(const scrm_csv_report *report)
+_f = _lib.scrm_csv_report_excluded
+_f.argtypes = [_CsvReportP]
+_f.restype = c_uint64
+scrm_csv_report_excluded = _f
 
 # uint64_t scrm_csv_report_empty_customer(const scrm_csv_report *report)
 _f = _lib.scrm_csv_report_empty_customer
@@ -2011,6 +2052,7 @@ FUNCTIONS = (
     'scrm_dataset_customer_count',
     'scrm_dataset_order_count',
     'scrm_dataset_duplicate_count',
+    'scrm_dataset_merged_count',
     'scrm_dataset_key_type',
     'scrm_dataset_time_range',
     'scrm_dataset_customer_key_u64',
@@ -2024,6 +2066,9 @@ FUNCTIONS = (
     'scrm_csv_report_rows_read',
     'scrm_csv_report_rows_added',
     'scrm_csv_report_duplicates',
+    'scrm_csv_report_lines_merged',
+    'scrm_csv_report_orders_merged',
+    'scrm_csv_report_excluded',
     'scrm_csv_report_empty_customer',
     'scrm_csv_report_rejected',
     'scrm_csv_report_time_format',

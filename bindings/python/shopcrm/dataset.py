@@ -39,8 +39,10 @@ class Reject(NamedTuple):
 class CsvReport:
     """What a CSV load did (copied from the C report, which is freed at once).
 
-    Attributes: rows_read, rows_added, duplicates, empty_customer, rejected
-    (all counted), rejects (the listed ones: Reject(line, column, reason)),
+    Attributes: rows_read, rows_added (orders), duplicates (re-delivered
+    rows), lines_merged (rows merged into an order an earlier row of the
+    load started), orders_merged (orders of several lines), empty_customer,
+    excluded (by the exclude filter), rejected (all counted), rejects (the listed ones: Reject(line, column, reason)),
     time_format (a TimeFormat: the one given, or what 'auto' chose),
     delimiter (',', ';', '\\t' or ' '), key_type (a KeyType)."""
 
@@ -49,7 +51,10 @@ class CsvReport:
         self.rows_read = f.scrm_csv_report_rows_read(rp)
         self.rows_added = f.scrm_csv_report_rows_added(rp)
         self.duplicates = f.scrm_csv_report_duplicates(rp)
+        self.lines_merged = f.scrm_csv_report_lines_merged(rp)
+        self.orders_merged = f.scrm_csv_report_orders_merged(rp)
         self.empty_customer = f.scrm_csv_report_empty_customer(rp)
+        self.excluded = f.scrm_csv_report_excluded(rp)
         self.rejected = f.scrm_csv_report_rejected(rp)
         self.time_format = f.TimeFormat(f.scrm_csv_report_time_format(rp))
         d = f.scrm_csv_report_delimiter(rp)
@@ -64,8 +69,9 @@ class CsvReport:
 
     def __repr__(self):
         return (f'CsvReport(rows_read={self.rows_read}, rows_added={self.rows_added}, '
-                f'duplicates={self.duplicates}, empty_customer={self.empty_customer}, '
-                f'rejected={self.rejected}, time_format={self.time_format.name}, '
+                f'duplicates={self.duplicates}, lines_merged={self.lines_merged}, '
+                f'orders_merged={self.orders_merged}, empty_customer={self.empty_customer}, '
+                f'excluded={self.excluded}, rejected={self.rejected}, time_format={self.time_format.name}, '
                 f'delimiter={self.delimiter!r})')
 
 
@@ -186,7 +192,10 @@ class Dataset(Handle):
         - time_format='auto' ('iso8601', 'yyyymmdd', 'dmy', 'mdy', 'epoch').
         - utc_offset=0: seconds of local time ahead of UTC.
         - on_error='strict' (first bad row raises ParseError) or 'skip'.
-        - na_customer=None, has_header=True, minor_digits=2 (digits of the
+        - na_customer=None (a value or a list of values meaning "no
+          customer", besides the default set unless na_defaults=False),
+          exclude=None ({column: value or [values]}: rows to leave out),
+          has_header=True, minor_digits=2 (digits of the
           minor unit: 0 yen, 3 dinars), max_rejects=100, threads=0 (0 = all
           cores), progress=None (progress(done_bytes, total_bytes)).
         - key_type='auto' ('u64', 'string'): goes to the constructor.
@@ -334,7 +343,7 @@ class Dataset(Handle):
                  order_id=None, quantity=None, unit_price=None, delimiter=None,
                  time_format='auto', decimal='.', utc_offset=0, on_error='strict',
                  na_customer=None, has_header=True, minor_digits=2, max_rejects=100,
-                 threads=0, progress=None):
+                 threads=0, progress=None, na_defaults=True, exclude=None):
         """Append the orders of a CSV file (path) or CSV text (bytes) atomically.
 
         Options (defaults in the signature): customer='customer_id',
@@ -350,7 +359,14 @@ class Dataset(Handle):
         has_header=False). time_format: 'auto', 'iso8601', 'yyyymmdd', 'dmy', 'mdy'
         or 'epoch'; decimal: '.' or ','; utc_offset: seconds of local time
         ahead of UTC; on_error: 'strict' (first bad row raises ParseError with
-        ``index`` = its line) or 'skip' (bad rows listed in the report);
+        ``index`` = its line) or 'skip' (bad rows listed in the report).
+        With order_id, rows sharing an order id are the lines of one order
+        (amounts summed, earliest time; a line of another customer is a bad
+        row); an order id of an earlier load is a re-delivery (skipped).
+        na_customer: a value or a list of values meaning "no customer"
+        (rows skipped and counted); na_defaults=True adds the library's
+        default set (NA, N/A, null, NaN, None, ...). exclude: {column: value
+        or list of values}: matching rows are skipped and counted;
         progress(done_bytes, total_bytes): see shopcrm.Dataset.rfm. Returns
         the CsvReport, also kept in ``self.report``."""
         self._p()
@@ -369,7 +385,25 @@ class Dataset(Handle):
         opts.order_id_column = s(order_id, 'order_id')
         opts.quantity_column = s(quantity, 'quantity')
         opts.unit_price_column = s(unit_price, 'unit_price')
-        opts.na_customer = s(na_customer, 'na_customer')
+        if isinstance(na_customer, (list, tuple)):
+            nas = [s(v, f'na_customer[{i}]') for i, v in enumerate(na_customer)]
+            opts.na_customers = (c_char_p * max(len(nas), 1))(*nas)
+            opts.na_customer_count = len(nas)
+            keep.append(opts.na_customers)
+        else:
+            opts.na_customer = s(na_customer, 'na_customer')
+        opts.na_defaults = 1 if na_defaults else 0
+        if exclude:
+            pairs = []
+            for col, vals in dict(exclude).items():
+                for v in ([vals] if isinstance(vals, (str, bytes)) else list(vals)):
+                    pairs.append((s(col, 'exclude'), s(v, f'exclude[{col!r}]')))
+            cols = (c_char_p * len(pairs))(*(c for c, _ in pairs))
+            vals_ = (c_char_p * len(pairs))(*(v for _, v in pairs))
+            keep.extend((cols, vals_))
+            opts.exclude_columns = cols
+            opts.exclude_values = vals_
+            opts.exclude_count = len(pairs)
         opts.has_header = 1 if has_header else 0
         if delimiter not in _DELIMITERS:
             raise ValueError(f"delimiter: expected ',', ';', '\\t', ' ' or None, got {delimiter!r}")
@@ -427,7 +461,8 @@ class Dataset(Handle):
 
     @property
     def duplicates(self):
-        """Rows skipped so far because their order key had been seen."""
+        """Rows skipped so far because an earlier append or load stored their
+        order key (re-deliveries)."""
         with self._read() as p:
             return _ffi.scrm_dataset_duplicate_count(p)
 
@@ -437,6 +472,13 @@ class Dataset(Handle):
         log); RFM then has no monetary dimension."""
         with self._read() as p:
             return bool(_ffi.scrm_dataset_has_amounts(p))
+
+    @property
+    def merged(self):
+        """Rows merged so far into an order as its later lines (rows of one
+        append or load sharing an order key)."""
+        with self._read() as p:
+            return _ffi.scrm_dataset_merged_count(p)
 
     @property
     def key_type(self):

@@ -5,7 +5,7 @@ The fixture (';' delimited, ',' decimals, header customer;ts;total;order):
   line 3 bob   2024-01-06 09:30:00 1.234,00 o2 -> 123400 at 09:30 local = 08:30Z with
                                                   utc_offset 3600: 1704529800
   line 4 alice 2024-01-07 7,25 o3              -> 725 at local midnight = 1704582000
-  line 5 the same order o3                      -> duplicate
+  line 5 a second line of order o3              -> merged into o3 (7,25 + 7,25)
   line 6 NA (the na_customer value)             -> empty customer
   line 7 carol 12,5x                            -> bad amount: rejected / ParseError
   line 8 empty customer                         -> empty customer
@@ -25,8 +25,9 @@ class Csv(unittest.TestCase):
     def test_skip_mode_report(self):
         ds = shopcrm.Dataset.from_csv(FIXTURE, on_error='skip', **OPTS)
         rep = ds.report
-        self.assertEqual((rep.rows_read, rep.rows_added, rep.duplicates, rep.empty_customer,
-                          rep.rejected), (7, 3, 1, 2, 1))
+        self.assertEqual((rep.rows_read, rep.rows_added, rep.duplicates, rep.lines_merged,
+                          rep.orders_merged, rep.empty_customer, rep.excluded, rep.rejected),
+                         (7, 3, 0, 1, 1, 2, 0, 1))
         self.assertEqual(len(rep.rejects), 1)
         line, column, reason = rep.rejects[0]
         self.assertEqual((line, column), (7, 'total'))
@@ -34,12 +35,29 @@ class Csv(unittest.TestCase):
         self.assertEqual(rep.time_format, shopcrm.TimeFormat.ISO8601)
         self.assertEqual(rep.delimiter, ';')
         self.assertEqual(rep.key_type, shopcrm.KeyType.STRING)
-        self.assertEqual((ds.customers, ds.orders, ds.duplicates), (2, 3, 1))
+        self.assertEqual((ds.customers, ds.orders, ds.duplicates, ds.merged), (2, 3, 0, 1))
         self.assertEqual(ds.time_range, (1704448800, 1704582000))
         r = ds.rfm(bins=2, segments=None)
         rev = dict(zip(r.keys(), r.revenue.tolist() if hasattr(r.revenue, 'tolist')
                        else r.revenue))
-        self.assertEqual(rev, {'alice': 1250 + 725, 'bob': 123400})
+        self.assertEqual(rev, {'alice': 1250 + 725 + 725, 'bob': 123400})
+        # loaded again: every row with an order id is a re-delivery
+        ds.load_csv(FIXTURE, on_error='skip', **OPTS)
+        self.assertEqual((ds.report.rows_added, ds.report.duplicates), (0, 4))
+
+    def test_na_values_default_set_and_exclude(self):
+        opts = dict(OPTS, on_error='skip')
+        del opts['na_customer']
+        # NA is in the default set
+        self.assertEqual(shopcrm.Dataset.from_csv(FIXTURE, **opts).report.empty_customer, 2)
+        rep = shopcrm.Dataset.from_csv(FIXTURE, na_defaults=False, **opts).report
+        self.assertEqual((rep.empty_customer, rep.rows_added), (1, 4))
+        rep = shopcrm.Dataset.from_csv(FIXTURE, na_defaults=False, na_customer=['NA', 'bob'],
+                                       **opts).report
+        self.assertEqual((rep.empty_customer, rep.rows_added), (3, 2))
+        ds = shopcrm.Dataset.from_csv(FIXTURE, exclude={'order': ['o1', 'o3'], 'customer': 'bob'},
+                                      **opts)
+        self.assertEqual((ds.report.excluded, ds.orders), (4, 0))
 
     def test_strict_mode_error(self):
         with self.assertRaises(shopcrm.ParseError) as cm:

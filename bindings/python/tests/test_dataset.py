@@ -38,14 +38,21 @@ class Appends(unittest.TestCase):
 
     def test_append_returns_added_and_deduplicates(self):
         ds = shopcrm.Dataset()
-        # order keys: the second row repeats order 10 -> skipped
+        # order keys: the second row is a second line of order 10 -> merged
         self.assertEqual(ds.append([7, 7, 8], [t(0), t(1), t(2)], [100, 200, 300],
                                    order_keys=[10, 10, 11]), 2)
-        # a later batch repeating order 11 -> skipped too
+        # a later batch repeating order 11 -> a re-delivery, skipped
         self.assertEqual(ds.append([9, 9], [t(3), t(4)], [1, 2], order_keys=[11, 12]), 1)
-        self.assertEqual((ds.orders, ds.duplicates, ds.customers), (3, 2, 3))  # 7, 8, 9
+        self.assertEqual((ds.orders, ds.duplicates, ds.merged, ds.customers),
+                         (3, 1, 1, 3))  # 7, 8, 9
+        r = ds.rfm(bins=2, segments=None)
+        self.assertEqual(list(r.revenue)[ds.index(7)], 300)  # 100 + 200
+        # an order's lines of two customers
+        with self.assertRaises(shopcrm.InvalidArgument) as cm:
+            ds.append([1, 2], [t(5), t(6)], [1, 1], order_keys=[20, 20])
+        self.assertEqual(cm.exception.index, 1)
         # string order ids are hashed like the CSV loader's
-        self.assertEqual(ds.append([1, 2], [t(5), t(6)], [1, 1], order_keys=['A-1', 'A-1']), 1)
+        self.assertEqual(ds.append([1, 1], [t(5), t(6)], [1, 1], order_keys=['A-1', 'A-1']), 1)
         self.assertEqual(shopcrm.order_key('A-1'), shopcrm.order_key(b'A-1'))
         self.assertEqual(ds.append([3], [t(7)], [1], order_keys=[shopcrm.order_key('A-1')]), 0)
 
