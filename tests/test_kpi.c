@@ -225,17 +225,21 @@ static void test_kpi_empty_window_has_zero_counts_and_nan_ratios(void **state)
     struct want_counts zero = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     check_counts(k, &zero, "after everything");
     check_ratio(k, SCRM_KPI_AVERAGE_ORDER_VALUE, NAN, "empty");
-    /* Retention still has a meaning: with the 365-day lookback the customers
-     * at 3000 and at 4000 are the six with an order (A..F); none is new, so
-     * retention is 6 / 6 = 1. Everything else is NaN. */
-    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_START), 6);
-    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_END), 6);
-    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_CUSTOMERS), 6);
-    check_ratio(k, SCRM_KPI_RETENTION_RATE, 1.0, "after everything");
-    check_ratio(k, SCRM_KPI_CHURN_RATE, 0.0, "after everything");
+    /* Retention still has a meaning: the default lookback is the window's
+     * length, 1000 s, so the customers at 3000 are those with an order in
+     * [2000, 3000), B (2000) and E (2500), and nobody orders in the window:
+     * retention 0 / 2 = 0, churn 1. Everything else is NaN. */
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_START), 2);
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_END), 0);
+    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_CUSTOMERS), 0);
+    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_FROM_START), 0);
+    assert_int_equal(cnt(k, SCRM_KPI_REACTIVATED_CUSTOMERS), 0);
+    check_ratio(k, SCRM_KPI_RETENTION_RATE, 0.0, "after everything");
+    check_ratio(k, SCRM_KPI_CHURN_RATE, 1.0, "after everything");
+    check_ratio(k, SCRM_KPI_RETAINED_FROM_START_SHARE, 0.0, "after everything");
     for (int m = SCRM_KPI_AVERAGE_ORDER_VALUE; m < SCRM_KPI_METRIC_COUNT; m++)
         if (scrm_kpi_metric_type(m) != SCRM_KPI_TYPE_COUNT && m != SCRM_KPI_RETENTION_RATE &&
-            m != SCRM_KPI_CHURN_RATE)
+            m != SCRM_KPI_CHURN_RATE && m != SCRM_KPI_RETAINED_FROM_START_SHARE)
             check_ratio(k, m, NAN, "after everything");
     scrm_kpi_free(k);
     scrm_dataset_free(ds);
@@ -368,7 +372,7 @@ static void test_kpi_bad_arguments(void **state)
     static const struct {
         int64_t lookback;
         int want;
-    } lbs[] = {{1, SCRM_OK}, {SCRM_KPI_MAX_LOOKBACK, SCRM_OK}, {0, SCRM_EINVAL},
+    } lbs[] = {{1, SCRM_OK}, {SCRM_KPI_MAX_LOOKBACK, SCRM_OK}, {0, SCRM_OK},
                {-86400, SCRM_EINVAL}, {SCRM_KPI_MAX_LOOKBACK + 1, SCRM_EINVAL},
                {INT64_MAX, SCRM_EINVAL}, {INT64_MIN, SCRM_EINVAL}};
     for (size_t i = 0; i < sizeof lbs / sizeof lbs[0]; i++) {
@@ -443,6 +447,9 @@ static void test_kpi_metric_names_and_types(void **state)
         {SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES, "mean_days_between_purchases", SCRM_KPI_TYPE_DAYS},
         {SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES, "median_days_between_purchases",
          SCRM_KPI_TYPE_DAYS},
+        {SCRM_KPI_RETAINED_FROM_START, "retained_from_start", SCRM_KPI_TYPE_COUNT},
+        {SCRM_KPI_RETAINED_FROM_START_SHARE, "retained_from_start_share", SCRM_KPI_TYPE_RATIO},
+        {SCRM_KPI_REACTIVATED_CUSTOMERS, "reactivated_customers", SCRM_KPI_TYPE_COUNT},
     };
     assert_int_equal(sizeof cases / sizeof cases[0], SCRM_KPI_METRIC_COUNT);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -475,14 +482,19 @@ static void test_kpi_metric_names_and_types(void **state)
  *
  * S = {P, Q, V, W} = 4; E = {Q, R, T, U} = 4; N = new customers at the end
  * {T, U} = 2; E - N = {Q, R} = 2; retention 2/4 = 0.5, churn 0.5. New
- * customers of the window (metric 3): T, U, X, Y = 4.
+ * customers of the window (metric 3): T, U, X, Y = 4. S ∩ E = {Q} = 1
+ * (share 1/4), reactivated = E - N - S ∩ E = {R} = 1. The data starts on
+ * day 10, the S window on day 50: no flag.
  * Purchase intervals with both orders in the window: Q 10, 20; T 10.5, 68.5;
  * Y 0 (P's, W's and X's other orders are outside) -> 5 intervals,
  * mean 109 / 5 = 21.8 days, median (sorted 0, 10, 10.5, 20, 68.5) 10.5 days.
  *
- * With the default lookback of 365 days: S = {P, Q, R, V, W} = 5 (every
- * order before day 100), E = every customer with an order before day 200 =
- * 9, N = {T, U, X, Y} = 4, E - N = 5, retention 1. */
+ * With the default lookback, the window's length (100 days): S = an order
+ * in [0d, 100d) = {P, Q, R, V, W} = 5, E = an order in the window = {P, Q,
+ * R, T, U, X, Y} = 7 (X's 200 is outside), N = {T, U, X, Y} = 4, E - N =
+ * {P, Q, R} = 3, retention 3/5 = 0.6, churn 0.4; S ∩ E = {P, Q, R} = 3,
+ * share 0.6, reactivated 0. The S window starts on day 0, before the data's
+ * first day (10): lookback incomplete. */
 #define D 86400
 static const uint64_t rt_cust[] = {'P', 'P', 'P', 'Q', 'Q', 'Q', 'Q', 'R', 'R', 'T', 'T', 'T',
                                    'U', 'V', 'W', 'W', 'W', 'X', 'X', 'Y', 'Y'};
@@ -532,16 +544,39 @@ static void test_kpi_retention_hand_worked(void **state)
     check_ratio(k, SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES, 21.8, "retention");
     check_ratio(k, SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES, 10.5, "retention");
     assert_true(scrm_kpi_value(k, SCRM_KPI_CUSTOMERS_AT_START) == 4.0);
+    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_FROM_START), 1);
+    assert_int_equal(cnt(k, SCRM_KPI_REACTIVATED_CUSTOMERS), 1);
+    check_ratio(k, SCRM_KPI_RETAINED_FROM_START_SHARE, 0.25, "retention");
+    assert_int_equal(scrm_kpi_flags(k), 0);
     scrm_kpi_free(k);
 
-    /* default lookback (365 days) */
+    /* default lookback: the window's length */
     k = compute(ds, 100 * D, 200 * D, 0);
     assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_START), 5);
-    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_END), 9);
-    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_CUSTOMERS), 5);
-    check_ratio(k, SCRM_KPI_RETENTION_RATE, 1.0, "default lookback");
-    check_ratio(k, SCRM_KPI_CHURN_RATE, 0.0, "default lookback");
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_END), 7);
+    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_CUSTOMERS), 3);
+    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_FROM_START), 3);
+    assert_int_equal(cnt(k, SCRM_KPI_REACTIVATED_CUSTOMERS), 0);
+    check_ratio(k, SCRM_KPI_RETENTION_RATE, 0.6, "default lookback");
+    check_ratio(k, SCRM_KPI_CHURN_RATE, 0.4, "default lookback");
+    check_ratio(k, SCRM_KPI_RETAINED_FROM_START_SHARE, 0.6, "default lookback");
     check_ratio(k, SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES, 10.5, "default lookback");
+    assert_int_equal(scrm_kpi_flags(k), SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE);
+    scrm_kpi_free(k);
+    /* a lookback of 90 days starts the S window on day 10, the data's first
+     * day: complete; 91 days reaches before it */
+    k = compute_lb(ds, 100 * D, 200 * D, 90 * D);
+    assert_int_equal(scrm_kpi_flags(k), 0);
+    scrm_kpi_free(k);
+    k = compute_lb(ds, 100 * D, 200 * D, 91 * D);
+    assert_int_equal(scrm_kpi_flags(k), SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE);
+    scrm_kpi_free(k);
+    /* a window ending after the day of the last row (day 200) is partial */
+    k = compute_lb(ds, 100 * D, 201 * D, 50 * D);
+    assert_int_equal(scrm_kpi_flags(k), 0);
+    scrm_kpi_free(k);
+    k = compute_lb(ds, 100 * D, 201 * D + 1, 50 * D);
+    assert_int_equal(scrm_kpi_flags(k), SCRM_KPI_FLAG_PARTIAL);
     scrm_kpi_free(k);
 
     /* Even counts of intervals: window [120d, 200d) has Q 10, 20 and T 10.5,
@@ -599,7 +634,8 @@ static void test_kpi_options_version_1_gets_default_lookback(void **state)
     (void)state;
     scrm_dataset *ds = retention_fixture();
     /* A version-1 caller's struct ends before `lookback`: whatever lies there
-     * is not read, and the default 365 days applies (S = 5 above). */
+     * is not read, and the default (the window's length) applies (S = 5,
+     * retention 0.6 above). */
     scrm_kpi_options o = SCRM_KPI_OPTIONS_INIT;
     o.version = 1;
     o.start = 100 * D;
@@ -608,7 +644,7 @@ static void test_kpi_options_version_1_gets_default_lookback(void **state)
     scrm_kpi *k = NULL;
     assert_int_equal(scrm_kpi_compute(&k, ds, &o), SCRM_OK);
     assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_START), 5);
-    check_ratio(k, SCRM_KPI_RETENTION_RATE, 1.0, "version 1");
+    check_ratio(k, SCRM_KPI_RETENTION_RATE, 0.6, "version 1");
     scrm_kpi_free(k);
     /* scrm_kpi_options_init(1) leaves the lookback alone, (2) sets it */
     o.lookback = 42;
@@ -617,7 +653,8 @@ static void test_kpi_options_version_1_gets_default_lookback(void **state)
     assert_int_equal(o.lookback, 42);
     assert_int_equal(scrm_kpi_options_init(&o, 2), SCRM_OK);
     assert_int_equal(o.lookback, SCRM_KPI_DEFAULT_LOOKBACK);
-    assert_int_equal(o.lookback, 365 * 86400);
+    assert_int_equal(o.lookback, SCRM_KPI_LOOKBACK_WINDOW);
+    assert_int_equal(o.lookback, 0);
     scrm_dataset_free(ds);
 }
 
