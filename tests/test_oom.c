@@ -179,6 +179,18 @@ static void assert_same_kpi(const scrm_kpi *a, const scrm_kpi *b)
     }
 }
 
+static void assert_same_kpi_periods(const scrm_kpi_periods *a, const scrm_kpi_periods *b)
+{
+    const uint32_t n = scrm_kpi_periods_count(a);
+    assert_int_equal(n, scrm_kpi_periods_count(b));
+    assert_true(n > 1);
+    assert_int_equal(scrm_kpi_periods_first(a), scrm_kpi_periods_first(b));
+    assert_memory_equal(scrm_kpi_periods_flags(a), scrm_kpi_periods_flags(b), n * sizeof(uint32_t));
+    for (int m = 0; m < SCRM_KPI_METRIC_COUNT; m++)
+        assert_memory_equal(scrm_kpi_periods_values(a, m), scrm_kpi_periods_values(b, m),
+                            n * sizeof(double));
+}
+
 static void assert_same_cohorts(const scrm_cohorts *a, const scrm_cohorts *b)
 {
     uint32_t c = scrm_cohorts_count(a), k = scrm_cohorts_periods(a);
@@ -267,10 +279,11 @@ static scrm_dataset *ds_even, *ds_odd;         /* disjoint halves, for merges */
 static scrm_dataset *cold;                     /* fresh for each attempt */
 static scrm_rfm *rfm_ref, *rfm_str_ref, *rfm_out;
 static scrm_kpi *kpi_ref, *kpi_out;
+static scrm_kpi_periods *kpp_ref, *kpp_out;
 static scrm_cohorts *coh_ref, *coh_even, *coh_odd, *coh_merged_ref, *coh_out;
 static scrm_segment_map *map_out, *map_handle;
 static scrm_rfm_options rfm_opt;
-static scrm_kpi_options kpi_opt;
+static scrm_kpi_options kpi_opt, kpi_opt_periods;
 static scrm_cohorts_options coh_opt;
 static char tmpdir[64];
 static char path_out[128], path_csv_in[128];
@@ -323,6 +336,30 @@ static void kpi_ok(void)
     assert_same_kpi(kpi_out, kpi_ref);
     scrm_kpi_free(kpi_out);
     kpi_out = SENT(scrm_kpi);
+}
+
+/* -- kpi per period -- */
+static int kpp_call(void)
+{
+    return scrm_kpi_periods_compute(&kpp_out, ds_u64, SCRM_PERIOD_MONTH, &kpi_opt_periods);
+}
+static int kpp_call_cold(void)
+{
+    return scrm_kpi_periods_compute(&kpp_out, cold, SCRM_PERIOD_MONTH, &kpi_opt_periods);
+}
+static void kpp_setup(void) { kpp_out = SENT(scrm_kpi_periods); }
+static void kpp_cold_setup(void)
+{
+    cold_setup();
+    kpp_setup();
+}
+static void kpp_unchanged(void) { assert_ptr_equal(kpp_out, SENT(scrm_kpi_periods)); }
+static void kpp_ok(void)
+{
+    assert_ptr_not_equal(kpp_out, SENT(scrm_kpi_periods));
+    assert_same_kpi_periods(kpp_out, kpp_ref);
+    scrm_kpi_periods_free(kpp_out);
+    kpp_out = SENT(scrm_kpi_periods);
 }
 
 /* -- cohorts compute and merge -- */
@@ -574,6 +611,20 @@ static void test_kpi_compute_cold(void **s)
     oom_run(&(oom_case){"scrm_kpi_compute (cold)", cold_setup, kpi_call_cold, kpi_unchanged,
                         kpi_ok, cold_teardown, kept, 0});
 }
+static void test_kpi_periods_warm(void **s)
+{
+    (void)s;
+    oom_run(&(oom_case){"scrm_kpi_periods_compute", kpp_setup, kpp_call, kpp_unchanged, kpp_ok,
+                        NULL, 0, 0});
+}
+static void test_kpi_periods_cold(void **s)
+{
+    (void)s;
+    kpp_setup();
+    long kept = cached_blocks(kpp_call_cold, kpp_ok);
+    oom_run(&(oom_case){"scrm_kpi_periods_compute (cold)", kpp_cold_setup, kpp_call_cold,
+                        kpp_unchanged, kpp_ok, cold_teardown, kept, 0});
+}
 static void test_cohorts_compute_warm(void **s)
 {
     (void)s;
@@ -661,11 +712,15 @@ static int group_setup(void **s)
     kpi_opt = (scrm_kpi_options)SCRM_KPI_OPTIONS_INIT;
     kpi_opt.start = INT64_C(852076800) + 100 * 86400;
     kpi_opt.end = INT64_C(852076800) + 400 * 86400;
+    kpi_opt_periods = (scrm_kpi_options)SCRM_KPI_OPTIONS_INIT;
+    kpi_opt_periods.threads = 2;
     coh_opt = (scrm_cohorts_options)SCRM_COHORTS_OPTIONS_INIT;
     coh_opt.threads = 2;
     /* references, on handles that never saw a failure; they warm the summaries */
     if (scrm_rfm_compute(&rfm_ref, ds_u64, &rfm_opt) || scrm_rfm_compute(&rfm_str_ref, ds_str, &rfm_opt) ||
-        scrm_kpi_compute(&kpi_ref, ds_u64, &kpi_opt) || scrm_cohorts_compute(&coh_ref, ds_u64, &coh_opt) ||
+        scrm_kpi_compute(&kpi_ref, ds_u64, &kpi_opt) ||
+        scrm_kpi_periods_compute(&kpp_ref, ds_u64, SCRM_PERIOD_MONTH, &kpi_opt_periods) ||
+        scrm_cohorts_compute(&coh_ref, ds_u64, &coh_opt) ||
         scrm_cohorts_compute(&coh_even, ds_even, &coh_opt) ||
         scrm_cohorts_compute(&coh_odd, ds_odd, &coh_opt) ||
         scrm_cohorts_merge(&coh_merged_ref, coh_even, coh_odd))
@@ -718,6 +773,7 @@ static int group_teardown(void **s)
     scrm_rfm_free(rfm_ref);
     scrm_rfm_free(rfm_str_ref);
     scrm_kpi_free(kpi_ref);
+    scrm_kpi_periods_free(kpp_ref);
     scrm_cohorts_free(coh_ref);
     scrm_cohorts_free(coh_even);
     scrm_cohorts_free(coh_odd);
@@ -744,6 +800,8 @@ int main(void)
         cmocka_unit_test(test_rfm_compute_cold),
         cmocka_unit_test(test_kpi_compute_warm),
         cmocka_unit_test(test_kpi_compute_cold),
+        cmocka_unit_test(test_kpi_periods_warm),
+        cmocka_unit_test(test_kpi_periods_cold),
         cmocka_unit_test(test_cohorts_compute_warm),
         cmocka_unit_test(test_cohorts_compute_cold),
         cmocka_unit_test(test_cohorts_merge),
