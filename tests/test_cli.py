@@ -822,9 +822,10 @@ class CliTest(unittest.TestCase):
                 self.assertEqual(json.loads(r.stdout)["average_order_value"], aov_json)
 
                 # to a file and to stdout: the same bytes
-                want = ("cohort,period,cohort_size,active_customers,orders,revenue,retention\n"
-                        f"2024-01,0,2,2,2,{rev[0]},1\n2024-01,1,2,1,1,{rev[1]},0.5\n"
-                        f"2024-02,0,1,1,1,{rev2},1\n")
+                # the data ends on 2024-02-15: February's cells are partial
+                want = ("cohort,period,cohort_size,active_customers,orders,revenue,retention,"
+                        f"partial\n2024-01,0,2,2,2,{rev[0]},1,0\n2024-01,1,2,1,1,{rev[1]},0.5,1\n"
+                        f"2024-02,0,1,1,1,{rev2},1,1\n")
                 out = os.path.join(self.dir, "cells.csv")
                 self.ok("cohorts", p, *md, "--out", out)
                 with open(out, newline="") as f:

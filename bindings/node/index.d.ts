@@ -247,6 +247,8 @@ export interface CohortCell {
   revenue: number | bigint;
   /** NaN for an empty cohort. */
   retention: number;
+  /** True for the cells of a partial last period (Cohorts.lastPartial). */
+  partial: boolean;
 }
 
 /**
@@ -266,6 +268,8 @@ export declare class CohortResult {
   readonly firstPeriod: number | bigint;
   /** Period index of the last observed period, or null. */
   readonly observationEnd: number | bigint | null;
+  /** True when the data stops before the last observed period ends (its cells are partial). */
+  readonly lastPartial: boolean;
   /** Acquired customers per cohort (rows values). */
   readonly sizes: RColumn<typeof ffi.scrm_cohorts_sizes>;
   readonly active: RColumn<typeof ffi.scrm_cohorts_active>;

@@ -381,7 +381,7 @@ const UNITS = {
 const MODES = { classic: ffi.SCRM_COHORTS_CLASSIC, rolling: ffi.SCRM_COHORTS_ROLLING };
 /** The columns of the long form (toLong(), writeCsv(), `shopcrm cohorts --out`). */
 const LONG_COLUMNS = ['cohort', 'period', 'cohort_size', 'active_customers', 'orders', 'revenue',
-                      'retention'];
+                      'retention', 'partial'];
 const NOT_ACQUIRED = -(1n << 63n); // SCRM_COHORTS_ALL, INT64_MIN
 
 /**
@@ -522,6 +522,8 @@ class CohortResult {
     const end = ffi.scrm_cohorts_observation_end(handle);
     /** Period index of the last observed period, or null. */
     this.observationEnd = end === NOT_ACQUIRED ? null : num(end);
+    /** True when the data stops before the last observed period ends: its cells (c + k = cols - 1) are partial. */
+    this.lastPartial = ffi.scrm_cohorts_last_partial(handle) === 1;
     this.labels = [];
     for (let c = 0; c < this.rows; c++) this.labels.push(ffi.scrm_cohorts_label(handle, c));
     // Private copies for toLong() and row(); the public matrices are further
@@ -566,7 +568,8 @@ class CohortResult {
   /**
    * The observable cells in long form, cohort by cohort then period: objects
    * with the CSV columns cohort, period, cohort_size, active_customers, orders,
-   * revenue (minor units), retention (NaN for an empty cohort); counts and
+   * revenue (minor units), retention (NaN for an empty cohort), partial (true
+   * for the cells of a partial last period); counts and
    * revenue are numbers (BigInt beyond 2^53).
    */
   toLong() {
@@ -578,6 +581,7 @@ class CohortResult {
           cohort: this.labels[c], period: k, cohort_size: count(this._m.sizes[c]),
           active_customers: count(this._m.active[i]), orders: count(this._m.orders[i]),
           revenue: num(this._m.revenue[i]), retention: this._m.retention[i],
+          partial: this.lastPartial && c + k === this.cols - 1,
         });
       }
     }
