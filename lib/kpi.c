@@ -785,7 +785,7 @@ done:
 struct scrm_kpi_periods {
     uint32_t n;
     int unit;
-    int64_t first;
+    int64_t first, utc_offset;
     int64_t *exact; /* metric-major: exact[m * n + row] */
     double *value;
     uint32_t *flags;
@@ -871,6 +871,7 @@ SCRM_EXPORT int scrm_kpi_periods_compute(scrm_kpi_periods **out, const scrm_data
     }
     r->n = P;
     r->unit = unit;
+    r->utc_offset = o.utc_offset;
     r->first = P ? p0 : 0;
     if (P) {
         for (uint32_t p = 0; p <= P; p++)
@@ -922,6 +923,68 @@ SCRM_EXPORT const int64_t *scrm_kpi_periods_exact(const scrm_kpi_periods *r, int
 SCRM_EXPORT const uint32_t *scrm_kpi_periods_flags(const scrm_kpi_periods *r)
 {
     return r && r->n ? r->flags : NULL;
+}
+
+/* The ISO 8601 text of a period's first instant (local midnight). */
+static void period_bound(scrm__csvout *w, int64_t index, int unit, int64_t off)
+{
+    char t[SCRM_TIME_TEXT_MAX];
+    const int64_t utc = scrm__period_first_day(index, unit) * 86400 - off;
+    if (scrm_time_print(t, sizeof t, utc, off, SCRM_TIME_STYLE_ISO8601) == SCRM_OK)
+        scrm__csvout_text(w, t, strlen(t));
+}
+
+SCRM_EXPORT int scrm_kpi_periods_write_csv(const scrm_kpi_periods *r, const char *path,
+                                           uint32_t minor_digits)
+{
+    static const char fn[] = "scrm_kpi_periods_write_csv";
+    if (!r || !path)
+        return scrm__error(SCRM_EINVAL, -1, "%s: NULL argument", fn);
+    if (minor_digits > SCRM_MAX_MINOR_DIGITS)
+        return scrm__error(SCRM_EINVAL, -1, "%s: minor_digits %u is not 0..%d", fn, minor_digits,
+                           SCRM_MAX_MINOR_DIGITS);
+    scrm__csvout w;
+    int err = scrm__csvout_open(&w, path, fn);
+    if (err < 0)
+        return err;
+    static const char head[] = "period,start,end,lookback_incomplete,partial";
+    scrm__csvout_put(&w, head, sizeof head - 1);
+    for (int m = 0; m < SCRM_KPI_METRIC_COUNT; m++) {
+        scrm__csvout_ch(&w, ',');
+        scrm__csvout_put(&w, metric_info[m].name, strlen(metric_info[m].name));
+    }
+    scrm__csvout_ch(&w, '\n');
+    for (uint32_t i = 0; i < r->n && !err; i++) {
+        char label[SCRM_PERIOD_LABEL_MAX];
+        if ((err = scrm_period_label(label, sizeof label, r->first + i, r->unit)) < 0)
+            break;
+        scrm__csvout_text(&w, label, strlen(label));
+        scrm__csvout_ch(&w, ',');
+        period_bound(&w, r->first + i, r->unit, r->utc_offset);
+        scrm__csvout_ch(&w, ',');
+        period_bound(&w, r->first + i + 1, r->unit, r->utc_offset);
+        scrm__csvout_ch(&w, ',');
+        scrm__csvout_ch(&w, r->flags[i] & SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE ? '1' : '0');
+        scrm__csvout_ch(&w, ',');
+        scrm__csvout_ch(&w, r->flags[i] & SCRM_KPI_FLAG_PARTIAL ? '1' : '0');
+        for (int m = 0; m < SCRM_KPI_METRIC_COUNT; m++) {
+            const size_t c = (size_t)m * r->n + i;
+            const int type = metric_info[m].type;
+            scrm__csvout_ch(&w, ',');
+            if (type == SCRM_KPI_TYPE_COUNT)
+                scrm__csvout_i64(&w, r->exact[c]);
+            else if (type == SCRM_KPI_TYPE_MONEY)
+                scrm__csvout_money(&w, r->exact[c], minor_digits);
+            else if (!isfinite(r->value[c]))
+                continue; /* undefined: empty */
+            else if (type == SCRM_KPI_TYPE_MONEY_MEAN)
+                scrm__csvout_double(&w, scrm_money_to_major(r->value[c], minor_digits));
+            else
+                scrm__csvout_double(&w, r->value[c]);
+        }
+        scrm__csvout_ch(&w, '\n');
+    }
+    return scrm__csvout_close(&w, path, err, fn);
 }
 
 SCRM_EXPORT void scrm_kpi_free(scrm_kpi *k)

@@ -90,6 +90,13 @@ void date_text(char *buf, size_t cap, int64_t t, int64_t utc_offset)
         snprintf(buf, cap, "?");
 }
 
+void time_text(char *buf, size_t cap, int64_t t, int64_t utc_offset)
+{
+    uint32_t n = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
+    if (scrm_time_print(buf, n, t, utc_offset, SCRM_TIME_STYLE_ISO8601) != SCRM_OK)
+        snprintf(buf, cap, "?");
+}
+
 int out_write(const char *out, FILE **table_out, int (*write)(const char *path, const void *ctx),
               const void *ctx)
 {

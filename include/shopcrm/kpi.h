@@ -410,6 +410,30 @@ SCRM_EXPORT const int64_t *scrm_kpi_periods_exact(const scrm_kpi_periods *r, int
 SCRM_EXPORT const uint32_t *scrm_kpi_periods_flags(const scrm_kpi_periods *r);
 
 /**
+ * Write the rows as CSV: a header `period,start,end,lookback_incomplete,partial`
+ * followed by every metric name (scrm_kpi_metric_name(), in metric order),
+ * then one line per row. `period` is the label (scrm_period_label()),
+ * `start` and `end` the row's bounds in ISO 8601 with the result's UTC
+ * offset (`2017-06-01T00:00:00-03:00`), the two flags 0 or 1; counts are
+ * integers, money sums exact in major units with @p minor_digits decimals,
+ * mean amounts in major units and ratios and days as the shortest text
+ * that reads back as the same double; an undefined value (NaN) is an empty
+ * cell. These are the bytes of `shopcrm kpi --by UNIT --out` (docs/cli.md).
+ * On failure the file is removed if it is a regular file.
+ *
+ * @param r             the result; borrowed.
+ * @param path          the file to create or truncate.
+ * @param minor_digits  digits of the currency's minor unit (scrm_dataset_minor_digits()
+ *                      of the dataset), 0 .. ::SCRM_MAX_MINOR_DIGITS.
+ * @return SCRM_OK, SCRM_EINVAL (NULL, @p minor_digits out of range), SCRM_EIO
+ *         (cannot create or write @p path), SCRM_ENOMEM; detail in scrm_last_error().
+ * @note Thread safety: safe on distinct paths; @p r is only read.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_kpi_periods_write_csv(const scrm_kpi_periods *r, const char *path,
+                                           uint32_t minor_digits);
+
+/**
  * The name of a metric: a stable snake_case identifier such as
  * "average_order_value", usable as a column or JSON key.
  *
