@@ -159,6 +159,19 @@ function charCode(s, what) {
   return s.charCodeAt(0);
 }
 
+/* The scrm_kpi_options of kpi() and kpiPeriods(). */
+function kpiOptions(opts, where) {
+  checkKeys(opts, ['start', 'end', 'utcOffset', 'threads', 'progress', 'lookback'], where);
+  const o = {};
+  if (opts.start != null) o.start = toSeconds(opts.start, 'start');
+  if (opts.end != null) o.end = toSeconds(opts.end, 'end');
+  if (opts.utcOffset !== undefined) o.utc_offset = opts.utcOffset;
+  if (opts.threads !== undefined) o.threads = opts.threads;
+  if (opts.progress !== undefined) o.progress = opts.progress;
+  if (opts.lookback !== undefined) o.lookback = opts.lookback;
+  return o;
+}
+
 function camel(snake) {
   return snake.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
 }
@@ -869,18 +882,13 @@ class Dataset {
    * Counts and money sums (minor units) are numbers (BigInt beyond 2^53);
    * ratios are numbers, NaN when undefined. Options: start, end (Date or epoch
    * seconds; default unbounded), utcOffset, threads, progress, lookback
-   * (seconds; default 365 days: a customer "at" t has an order in [t - lookback, t)).
+   * (seconds; default the window's length: a customer "at" t has an order in
+   * [t - lookback, t)). `flags` holds the SCRM_KPI_FLAG_* bits, also as
+   * lookbackIncomplete (the lookback reaches before the data) and partial
+   * (the window reaches past it).
    */
   kpi(opts = {}) {
-    checkKeys(opts, ['start', 'end', 'utcOffset', 'threads', 'progress', 'lookback'], 'kpi');
-    const o = {};
-    if (opts.start != null) o.start = toSeconds(opts.start, 'start');
-    if (opts.end != null) o.end = toSeconds(opts.end, 'end');
-    if (opts.utcOffset !== undefined) o.utc_offset = opts.utcOffset;
-    if (opts.threads !== undefined) o.threads = opts.threads;
-    if (opts.progress !== undefined) o.progress = opts.progress;
-    if (opts.lookback !== undefined) o.lookback = opts.lookback;
-    const k = ffi.scrm_kpi_compute(this[HANDLE], o);
+    const k = ffi.scrm_kpi_compute(this[HANDLE], kpiOptions(opts, 'kpi'));
     try {
       const out = {};
       for (let metric = 0; ; metric++) {
@@ -891,9 +899,56 @@ class Dataset {
           : type === ffi.SCRM_KPI_TYPE_MONEY ? num(ffi.scrm_kpi_count(k, metric))
             : ffi.scrm_kpi_value(k, metric);
       }
+      out.flags = ffi.scrm_kpi_flags(k);
+      out.lookbackIncomplete = (out.flags & ffi.SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE) !== 0;
+      out.partial = (out.flags & ffi.SCRM_KPI_FLAG_PARTIAL) !== 0;
       return out;
     } finally {
       ffi.scrm_kpi_free(k);
+    }
+  }
+
+  /**
+   * Every KPI of each calendar period, in one pass (docs/kpi.md): unit 'day',
+   * 'week' (ISO), 'month', 'quarter' or 'year'; options as for kpi(), start
+   * and end at the first instant of a period; lookback by default the period
+   * before each row. Returns { unit, firstPeriod, labels, starts (epoch
+   * seconds), flags (Uint32Array), lookbackIncomplete, partial (booleans per
+   * row), columns: { camelCaseMetric: Float64Array } (every metric as a
+   * double), exact: { camelCaseMetric: BigInt64Array } (counts and money) }:
+   * copies, nothing to close.
+   */
+  kpiPeriods(unit = 'month', opts = {}) {
+    const u = pick(UNITS, unit, 'unit');
+    const utcOffset = opts.utcOffset === undefined ? 0 : opts.utcOffset;
+    const r = ffi.scrm_kpi_periods_compute(this[HANDLE], u, kpiOptions(opts, 'kpiPeriods'));
+    try {
+      const n = ffi.scrm_kpi_periods_count(r);
+      const first = ffi.scrm_kpi_periods_first(r);
+      const out = { unit, firstPeriod: num(first), labels: [], starts: [], columns: {}, exact: {} };
+      for (let i = 0; i < n; i++) {
+        const p = BigInt(first) + BigInt(i);
+        out.labels.push(ffi.scrm_period_label(p, u));
+        out.starts.push(num(ffi.scrm_period_start(p, u, utcOffset)));
+      }
+      out.flags = n ? ffi.scrm_kpi_periods_flags(r).slice() : new Uint32Array(0);
+      out.lookbackIncomplete = Array.from(out.flags,
+        (f) => (f & ffi.SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE) !== 0);
+      out.partial = Array.from(out.flags, (f) => (f & ffi.SCRM_KPI_FLAG_PARTIAL) !== 0);
+      for (let metric = 0; ; metric++) {
+        const name = ffi.scrm_kpi_metric_name(metric);
+        if (name === null) break;
+        out.columns[camel(name)] = n ? ffi.scrm_kpi_periods_values(r, metric).slice()
+          : new Float64Array(0);
+        const type = ffi.scrm_kpi_metric_type(metric);
+        if (type === ffi.SCRM_KPI_TYPE_COUNT || type === ffi.SCRM_KPI_TYPE_MONEY) {
+          out.exact[camel(name)] = n ? ffi.scrm_kpi_periods_exact(r, metric).slice()
+            : new BigInt64Array(0);
+        }
+      }
+      return out;
+    } finally {
+      ffi.scrm_kpi_periods_free(r);
     }
   }
 

@@ -470,6 +470,8 @@ export declare function scrm_kpi_periods_values(r: scrm_kpi_periods, metric: num
 export declare function scrm_kpi_periods_exact(r: scrm_kpi_periods, metric: number): BigInt64Array | null;
 /** The scrm_kpi_flag bits of every row. */
 export declare function scrm_kpi_periods_flags(r: scrm_kpi_periods): Uint32Array | null;
+/** Write the rows as CSV: a header period,start,end,lookback_incomplete,partial followed by every metric name (scrm_kpi_metric_name(), in metric order), then one line per row. */
+export declare function scrm_kpi_periods_write_csv(r: scrm_kpi_periods, path: string | Uint8Array, minor_digits: number): void;
 /** The name of a metric: a stable snake_case identifier such as "average_order_value", usable as a column or JSON key. */
 export declare function scrm_kpi_metric_name(metric: number): string | null;
 /** The kind of number a metric is. */

@@ -1965,6 +1965,37 @@ done:
     return result;
 }
 
+/* int scrm_kpi_periods_write_csv(const scrm_kpi_periods *r, const char *path, uint32_t minor_digits) */
+static napi_value sn_scrm_kpi_periods_write_csv(napi_env env, napi_callback_info info)
+{
+    napi_value argv[3];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_bytes path = {NULL, 0, 0};
+    uint32_t minor_digits = 0;
+    if (!sn_args(env, info, 3, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_KPI_PERIODS, 0, "r", &r))
+        goto done;
+    if (!sn_get_bytes(env, argv[1], 0, 1, "path", &path))
+        goto done;
+    if (!sn_get_u32(env, argv[2], "minor_digits", &minor_digits))
+        goto done;
+    if (!sn_call_ready(env, NULL))
+        goto done;
+    {
+        int rc = scrm_kpi_periods_write_csv(r, path.data, minor_digits);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = sn_undefined(env);
+done:
+    sn_bytes_free(&path);
+    return result;
+}
+
 /* const char *scrm_kpi_metric_name(int metric) */
 static napi_value sn_scrm_kpi_metric_name(napi_env env, napi_callback_info info)
 {
@@ -2905,6 +2936,7 @@ const sn_export sn_gen_functions[] = {
     {"scrm_kpi_periods_values", sn_scrm_kpi_periods_values},
     {"scrm_kpi_periods_exact", sn_scrm_kpi_periods_exact},
     {"scrm_kpi_periods_flags", sn_scrm_kpi_periods_flags},
+    {"scrm_kpi_periods_write_csv", sn_scrm_kpi_periods_write_csv},
     {"scrm_kpi_metric_name", sn_scrm_kpi_metric_name},
     {"scrm_kpi_metric_type", sn_scrm_kpi_metric_type},
     {"scrm_kpi_nps", sn_scrm_kpi_nps},

@@ -1534,6 +1534,26 @@ _f.argtypes = [_KpiPeriodsP]
 _f.restype = POINTER(c_uint32)
 scrm_kpi_periods_flags = _f
 
+# int scrm_kpi_periods_write_csv(const scrm_kpi_periods *r, const char *path, uint32_t minor_digits)
+_f = _lib.scrm_kpi_periods_write_csv
+_f.argtypes = [_KpiPeriodsP, c_char_p, c_uint32]
+_f.restype = c_int
+_f.errcheck = _check
+
+
+def _w(r, path, minor_digits, _f=_f):
+    """Write the rows as CSV: a header period,start,end,lookback_incomplete,partial followed by every metric name (scrm_kpi_metric_name(), in metric order), then one line per row. (checked wrapper of the C function)"""
+    return _f(r, _conv.cstr(path, 'scrm_kpi_periods_write_csv: path'),
+              _conv.c_uint32_(minor_digits, 'scrm_kpi_periods_write_csv: minor_digits'))
+
+
+_w.__name__ = _w.__qualname__ = 'scrm_kpi_periods_write_csv'
+scrm_kpi_periods_write_csv = _w
+scrm_kpi_periods_write_csv.raw = _f
+scrm_kpi_periods_write_csv.argtypes = _f.argtypes
+scrm_kpi_periods_write_csv.restype = _f.restype
+scrm_kpi_periods_write_csv.errcheck = getattr(_f, 'errcheck', None)
+
 # const char *scrm_kpi_metric_name(int metric)
 _f = _lib.scrm_kpi_metric_name
 _f.argtypes = [c_int]
@@ -2084,6 +2104,7 @@ FUNCTIONS = (
     'scrm_kpi_periods_values',
     'scrm_kpi_periods_exact',
     'scrm_kpi_periods_flags',
+    'scrm_kpi_periods_write_csv',
     'scrm_kpi_metric_name',
     'scrm_kpi_metric_type',
     'scrm_kpi_nps',
@@ -2158,6 +2179,7 @@ FALLIBLE = frozenset((
     'scrm_kpi_count',
     'scrm_kpi_window',
     'scrm_kpi_periods_compute',
+    'scrm_kpi_periods_write_csv',
     'scrm_kpi_nps',
     'scrm_kpi_csat',
     'scrm_segment_map_new',

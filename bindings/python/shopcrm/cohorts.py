@@ -215,10 +215,10 @@ class Cohorts(CohortsColumns, Handle):
 
     def write_csv(self, path, minor_digits=None):
         """Write the long form as CSV: ``cohort,period,cohort_size,
-        active_customers,orders,revenue,retention``, revenue in major units
+        active_customers,orders,revenue,retention,partial``, revenue in major units
         (exact, with ``minor_digits`` decimals: by default the dataset's,
         2 for cents), retention as format_rate() writes it (empty for an
-        empty cohort); the format of `shopcrm cohorts --out`
+        empty cohort), partial 1 for the cells of a partial last period; the format of `shopcrm cohorts --out`
         (docs/cohorts.md), written by scrm_cohorts_write_csv()."""
         digits = self.minor_digits if minor_digits is None else minor_digits
         path = fspath(path)
