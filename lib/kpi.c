@@ -1,21 +1,20 @@
-/* Shop KPIs over a time window, and survey scores (NPS, CSAT).
+/* Shop KPIs over a time window or per calendar period, and survey scores
+ * (NPS, CSAT).
  *
- * The window pass reads the dataset partition by partition (every order of a
- * customer is in one partition), so per-customer state lives in a small
- * partition-local scratch array and only per-partition totals leave the
- * worker. Totals are integers (money in 128-bit accumulators, so no
- * intermediate overflow can depend on the summation order) and are merged in
- * partition order: the result does not depend on the thread count.
+ * The pass reads the dataset partition by partition (every order of a
+ * customer is in one partition), so per-customer state lives in partition-
+ * local scratch and only per-row totals leave the worker. Totals are
+ * integers (money in 128-bit accumulators, so no intermediate overflow can
+ * depend on the summation order): the result does not depend on the thread
+ * count. See "the window engine" below.
  *
  * The time between purchases needs every purchase interval (for the exact
  * median). A partition of n rows has fewer than n intervals, so the interval
  * array is allocated up front (on the calling thread) with one slot per row;
- * each worker's range of partitions writes its intervals one after the other
- * from the row offset of its first partition, in the same pass, while the
- * rows are in cache (a customer's window orders gathered by a counting sort
- * on the local id, then sorted by time). The runs are then packed together in
- * partition order. Only the pages written become resident: about 8 bytes per
- * interval (plain malloc, no huge-page advice). */
+ * each partition writes its intervals from its first row's offset, in the
+ * same pass, while the rows are in cache. The runs are then packed together
+ * in partition order. Only the pages written become resident: about 8 bytes
+ * per interval (plain malloc, no huge-page advice). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -174,7 +173,8 @@ static void select_ranks(int64_t *a, int64_t n, int64_t k, int64_t max, int64_t 
  * window, the purchase intervals and the lookback ranges come from one walk.
  * Intervals (with their row) are written from the partition's row offset
  * in the dataset, then packed in partition order and grouped by row for the
- * exact median. Memory: 12 bytes per row of the dataset for the intervals,
+ * exact median. Memory: 8 bytes per row of the dataset for the intervals
+ * (12 with more than one row: the row of each interval),
  * per thread 40 bytes per row of the largest partition and about 200 bytes
  * per window. */
 
@@ -208,6 +208,11 @@ struct kpi_job {
     const int64_t *B;   /* P + 1 row bounds, local */
     const int64_t *s_lo, *e_lo; /* P each */
     int64_t lo_rel, hi_rel; /* rows outside [lo_rel, hi_rel) play no part */
+    /* Calendar rows (B at local midnights): lut[d] is the row of day
+     * day0 + d, and the lookback windows follow from B and L (0: the
+     * period before), so every search below is a look-up. NULL: search. */
+    const uint32_t *lut;
+    int64_t day0, L;
     int64_t off;
     int64_t *gap;       /* one slot per dataset row: interval lengths ... */
     uint32_t *grow;     /* ... and their rows; partition p's from part_off[p] */
@@ -228,6 +233,45 @@ static uint32_t upper(const int64_t *a, uint32_t n, int64_t x)
             lo = mid + 1;
     }
     return lo;
+}
+
+/* upper(B, P + 1, x): the first bound after x. */
+static int64_t bound_after(const struct kpi_job *job, int64_t x)
+{
+    if (!job->lut)
+        return upper(job->B, job->P + 1, x);
+    if (x < job->B[0])
+        return 0;
+    if (x >= job->B[job->P])
+        return (int64_t)job->P + 1;
+    return (int64_t)job->lut[scrm__floor_div(x, 86400) - job->day0] + 1;
+}
+
+/* The rows whose S window [s_lo[p], B[p]) and whose E window [e_lo[p],
+ * B[p + 1]) hold an order at t: [*s0, *s1] and [*e0, *e1] (empty when the
+ * first is larger). With calendar rows s_lo[p] = B[p] - L and e_lo[p] =
+ * B[p + 1] - L, or B[p - 1] and B[p] for the period before (L = 0), so the
+ * counts of rows whose window starts at or before t are bounds of B too. */
+static void lookback_rows(const struct kpi_job *job, int64_t t, int64_t *s0, int64_t *s1,
+                          int64_t *e0, int64_t *e1)
+{
+    const int64_t P = job->P, ub = bound_after(job, t);
+    int64_t ns, ne; /* rows whose S (E) window starts at or before t */
+    if (!job->lut) {
+        ns = upper(job->s_lo, job->P, t);
+        ne = upper(job->e_lo, job->P, t);
+    } else if (job->L) {
+        const int64_t u = bound_after(job, t + job->L);
+        ns = u < P ? u : P;
+        ne = u - 1 < P ? (u > 0 ? u - 1 : 0) : P;
+    } else {
+        ns = ub + 1 < P ? ub + 1 : P;
+        ne = ub < P ? ub : P;
+    }
+    *s0 = ub;
+    *s1 = ns - 1;
+    *e0 = ub > 0 ? ub - 1 : 0;
+    *e1 = ne - 1;
 }
 
 /* Append rows lo..hi to a list of disjoint ranges given in order. */
@@ -312,16 +356,17 @@ static void kpi_customer(const struct kpi_job *job, struct scratch *s, const tro
     for (size_t i = 0; i < n; i++) {
         const int64_t lt = r[i].t, a = r[i].a;
         if (a >= 0) {
-            const int64_t ub = upper(B, P + 1, lt); /* first bound after lt */
-            range_add(s->sr, &ns, ub, (int64_t)upper(job->s_lo, P, lt) - 1);
-            range_add(s->er, &ne, ub > 0 ? ub - 1 : 0, (int64_t)upper(job->e_lo, P, lt) - 1);
+            int64_t s0, s1, e0, e1;
+            lookback_rows(job, lt, &s0, &s1, &e0, &e1);
+            range_add(s->sr, &ns, s0, s1);
+            range_add(s->er, &ne, e0, e1);
         }
         if (lt < lo_win || lt >= hi_win)
             continue;
         if (cur == UINT32_MAX || lt >= B[cur + 1]) {
             if (cur != UINT32_MAX)
                 group_add(job, s, cur, first, orders, refunds, orev, rref);
-            cur = P == 1 ? 0 : upper(B, P + 1, lt) - 1;
+            cur = P == 1 ? 0 : (uint32_t)(bound_after(job, lt) - 1);
             orders = refunds = 0;
             orev = rref = 0;
         }
@@ -329,7 +374,8 @@ static void kpi_customer(const struct kpi_job *job, struct scratch *s, const tro
             if (orders) {
                 const int64_t g = lt - prev;
                 job->gap[*k] = g;
-                job->grow[*k] = cur;
+                if (job->grow) /* one row: no need to say which */
+                    job->grow[*k] = cur;
                 (*k)++;
                 s->tot[cur].intervals++;
                 s->tot[cur].interval_sum += g;
@@ -351,7 +397,8 @@ static void kpi_customer(const struct kpi_job *job, struct scratch *s, const tro
         s->d_s[s->sr[i].lo]++;
         s->d_s[s->sr[i].hi + 1]--;
     }
-    const uint32_t q = first >= lo_win && first < hi_win ? upper(B, P + 1, first) - 1 : UINT32_MAX;
+    const uint32_t q =
+        first >= lo_win && first < hi_win ? (uint32_t)(bound_after(job, first) - 1) : UINT32_MAX;
     for (uint32_t i = 0, j = 0; i < ne; i++) {
         const range e = s->er[i];
         s->d_e[e.lo]++;
@@ -571,6 +618,8 @@ typedef struct engine_in {
     const int64_t *B, *s_lo, *e_lo;
     int64_t *x;
     double *val;
+    const uint32_t *lut; /* calendar rows: day -> row (see kpi_job), or NULL */
+    int64_t L;           /* calendar rows: the lookback, 0 = the period before */
 } engine_in;
 
 static int run_engine(const engine_in *in)
@@ -593,10 +642,13 @@ static int run_engine(const engine_in *in)
     job.lo_rel = in->s_lo[0] < job.lo_rel ? in->s_lo[0] : job.lo_rel;
     job.lo_rel = in->e_lo[0] < job.lo_rel ? in->e_lo[0] : job.lo_rel;
     job.hi_rel = in->B[P];
+    job.lut = in->lut;
+    job.L = in->L;
+    job.day0 = scrm__floor_div(in->B[0], 86400);
     const size_t slots = total_rows ? (size_t)total_rows : 1;
     if (total_rows > SIZE_MAX / sizeof(int64_t) ||
         !(job.gap = scrm__malloc(slots * sizeof *job.gap)) ||
-        !(job.grow = scrm__malloc(slots * sizeof *job.grow)) ||
+        (P > 1 && !(job.grow = scrm__malloc(slots * sizeof *job.grow))) ||
         !(job.part_off = scrm__calloc(n_parts ? n_parts : 1, sizeof *job.part_off)) ||
         !(job.part_cnt = scrm__calloc(n_parts ? n_parts : 1, sizeof *job.part_cnt)) ||
         !(job.tot = scrm__calloc(P, sizeof *job.tot)) ||
@@ -628,7 +680,8 @@ static int run_engine(const engine_in *in)
         const uint64_t c = job.part_cnt[p], o = job.part_off[p];
         if (c && o != n_iv) {
             memmove(job.gap + n_iv, job.gap + o, (size_t)c * sizeof *job.gap);
-            memmove(job.grow + n_iv, job.grow + o, (size_t)c * sizeof *job.grow);
+            if (job.grow)
+                memmove(job.grow + n_iv, job.grow + o, (size_t)c * sizeof *job.grow);
         }
         n_iv += c;
     }
@@ -762,7 +815,7 @@ SCRM_EXPORT int scrm_kpi_compute(scrm_kpi **out, const scrm_dataset *ds,
         if (eb)
             e_lo = o.start;
     }
-    engine_in in = {fn, ds, &o, 1, B, &s_lo, &e_lo, k->exact, k->value};
+    engine_in in = {fn, ds, &o, 1, B, &s_lo, &e_lo, k->exact, k->value, NULL, 0};
     if ((err = run_engine(&in)) < 0)
         goto done;
     int64_t span_lo, span_hi;
@@ -826,6 +879,7 @@ SCRM_EXPORT int scrm_kpi_periods_compute(scrm_kpi_periods **out, const scrm_data
     scrm_kpi_options o;
     scrm_kpi_periods *r = NULL;
     int64_t *B = NULL, *s_lo = NULL, *e_lo = NULL;
+    uint32_t *lut = NULL;
     int err;
 
     if (!out || !ds)
@@ -865,7 +919,10 @@ SCRM_EXPORT int scrm_kpi_periods_compute(scrm_kpi_periods **out, const scrm_data
                !(r->flags = scrm__calloc(P, sizeof *r->flags)) ||
                !(B = scrm__malloc(((size_t)P + 1) * sizeof *B)) ||
                !(s_lo = scrm__malloc((size_t)P * sizeof *s_lo)) ||
-               !(e_lo = scrm__malloc((size_t)P * sizeof *e_lo))))) {
+               !(e_lo = scrm__malloc((size_t)P * sizeof *e_lo)) ||
+               !(lut = scrm__malloc((size_t)(scrm__period_first_day(p1, unit) -
+                                             scrm__period_first_day(p0, unit)) *
+                                    sizeof *lut))))) {
         err = scrm__enomem(fn);
         goto done;
     }
@@ -883,8 +940,11 @@ SCRM_EXPORT int scrm_kpi_periods_compute(scrm_kpi_periods **out, const scrm_data
                           : scrm__period_first_day(p0 - 1, unit) * 86400;
             e_lo[p] = o.lookback ? B[p + 1] - o.lookback : B[p];
             r->flags[p] = row_flags(B[p], B[p + 1], s_lo[p], span_lo, span_hi, empty);
+            /* the rows of the days of this period */
+            for (int64_t d = B[p] / 86400, e = B[p + 1] / 86400, d0 = B[0] / 86400; d < e; d++)
+                lut[d - d0] = p;
         }
-        engine_in in = {fn, ds, &o, P, B, s_lo, e_lo, r->exact, r->value};
+        engine_in in = {fn, ds, &o, P, B, s_lo, e_lo, r->exact, r->value, lut, o.lookback};
         if ((err = run_engine(&in)) < 0)
             goto done;
     }
@@ -893,6 +953,7 @@ SCRM_EXPORT int scrm_kpi_periods_compute(scrm_kpi_periods **out, const scrm_data
     err = SCRM_OK;
 done:
     scrm_kpi_periods_free(r);
+    scrm__free(lut);
     scrm__free(B);
     scrm__free(s_lo);
     scrm__free(e_lo);
