@@ -999,13 +999,8 @@ SCRM_EXPORT int scrm_kpi_periods_write_csv(const scrm_kpi_periods *r, const char
                                            uint32_t minor_digits)
 {
     static const char fn[] = "scrm_kpi_periods_write_csv";
-    if (!r || !path)
-        return scrm__error(SCRM_EINVAL, -1, "%s: NULL argument", fn);
-    if (minor_digits > SCRM_MAX_MINOR_DIGITS)
-        return scrm__error(SCRM_EINVAL, -1, "%s: minor_digits %u is not 0..%d", fn, minor_digits,
-                           SCRM_MAX_MINOR_DIGITS);
     scrm__csvout w;
-    int err = scrm__csvout_open(&w, path, fn);
+    int err = scrm__csvout_begin(&w, r, path, minor_digits, fn);
     if (err < 0)
         return err;
     static const char head[] = "period,start,end,lookback_incomplete,partial";

@@ -43,13 +43,18 @@ static const int64_t fx_amount[] = {1000, 2000, 3000, 4000, -1000, 9999, 0, 500,
                                     700, -300, 800, 100, 600, -200, -50};
 #define FX_N (sizeof fx_cust / sizeof fx_cust[0])
 
-static scrm_dataset *fixture(void)
+/* A new dataset of n rows. */
+static scrm_dataset *dataset_of(uint64_t n, const uint64_t *c, const int64_t *t, const int64_t *a)
 {
     scrm_dataset *ds = NULL;
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(NULL, ds, FX_N, fx_cust, fx_time, fx_amount, NULL, NULL),
-                     SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, n, c, t, a, NULL, NULL), SCRM_OK);
     return ds;
+}
+
+static scrm_dataset *fixture(void)
+{
+    return dataset_of(FX_N, fx_cust, fx_time, fx_amount);
 }
 
 static scrm_kpi *compute(const scrm_dataset *ds, int64_t start, int64_t end, int64_t off)
@@ -508,11 +513,7 @@ static const int64_t rt_amount[] = {100, 100, 100, 100, 100, 100, 100, 100, 100,
 
 static scrm_dataset *retention_fixture(void)
 {
-    scrm_dataset *ds = NULL;
-    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(NULL, ds, RT_N, rt_cust, rt_time, rt_amount, NULL, NULL),
-                     SCRM_OK);
-    return ds;
+    return dataset_of(RT_N, rt_cust, rt_time, rt_amount);
 }
 
 static scrm_kpi *compute_lb(const scrm_dataset *ds, int64_t start, int64_t end,
@@ -835,9 +836,7 @@ static scrm_dataset *random_dataset(uint32_t n, int64_t days)
         t[i] = INT64_C(1704067200) + (int64_t)(rng() % (uint64_t)(days * 86400));
         a[i] = (int64_t)(rng() % 20000) - 2000;
     }
-    scrm_dataset *ds = NULL;
-    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(NULL, ds, n, c, t, a, NULL, NULL), SCRM_OK);
+    scrm_dataset *ds = dataset_of(n, c, t, a);
     free(c);
     free(t);
     free(a);
@@ -890,11 +889,7 @@ static const int64_t pd_amount[] = {100, 50, 70, 200, -20, 10, 30, 40};
 
 static scrm_dataset *periods_fixture(void)
 {
-    scrm_dataset *ds = NULL;
-    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(NULL, ds, PD_N, pd_cust, pd_time, pd_amount, NULL, NULL),
-                     SCRM_OK);
-    return ds;
+    return dataset_of(PD_N, pd_cust, pd_time, pd_amount);
 }
 
 static scrm_kpi_periods *periods(const scrm_dataset *ds, int unit, const scrm_kpi_options *o)
