@@ -811,7 +811,11 @@ SCRM_EXPORT int scrm_kpi_compute(scrm_kpi **out, const scrm_dataset *ds,
             e_lo = sub_clamp(o.end, o.lookback);
     } else {
         if (sb)
-            s_lo = eb ? sub_clamp(o.start, o.end - o.start) : INT64_MIN;
+        {
+            int64_t len;
+            s_lo = eb && !__builtin_sub_overflow(o.end, o.start, &len) ? sub_clamp(o.start, len)
+                                                                       : INT64_MIN;
+        }
         if (eb)
             e_lo = o.start;
     }

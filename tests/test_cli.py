@@ -615,6 +615,65 @@ class CliTest(unittest.TestCase):
         self.assertRegex(r.stdout, r"(?m)^revenue\s+246\.85$")
         self.assertRegex(r.stdout, r"(?m)^repeat_rate\s+37\.50%$")
 
+    def test_kpi_by_month_table_json_and_csv(self):
+        # Months of SMALL (the data spans 2023-12-31 .. 2024-03-31); a row's
+        # customers at the start are those of the month before.
+        # 2023-12: 4 (30.00), new; November is before the data (S
+        #   incomplete) and December starts before it (partial).
+        # 2024-01: 6, 1, 2, all new; S = {4}, none retained: retention 0.
+        # 2024-02: 3 (twice), 1, 4, 7: 5 orders, 60.75; new 3, 7; S = {6, 1,
+        #   2}, E - N = {1, 4}: retention 2/3, S & E = {1}, 4 reactivated.
+        # 2024-03: 1, 5, 8 (2's refund is no order); S = {1, 3, 4, 7}, E - N =
+        #   {1}: retention 1/4, nothing reactivated; March is whole.
+        r = self.ok("kpi", SMALL, "--by", "month")
+        self.assertIn("by month: 4 rows, lookback the month before", r.stdout)
+        self.assertEqual(self.table_row(r.stdout, "2024-02"),
+                         ["2024-02", "5", "4", "2", "60.75", "12.15", "25.00%", "66.67%",
+                          "33.33%", "33.33%", "1"])
+        self.assertEqual(self.table_row(r.stdout, "2023-12")[-3:],
+                         ["partial,", "S", "incomplete"])
+        self.assertEqual(self.table_row(r.stdout, "2024-01")[-2:], ["S", "incomplete"])
+        self.assertEqual(self.table_row(r.stdout, "2024-03")[-1], "0")
+        self.assertIn("warning: the lookback of 2 rows (through 2024-01)", r.stderr)
+        self.assertIn("warning: 2023-12 is only partly covered", r.stderr)
+        out = json.loads(self.ok("kpi", SMALL, "--by", "month", "--json").stdout)
+        self.assertEqual((out["by"], out["lookback_days"]), ("month", None))
+        rows = out["rows"]
+        self.assertEqual([x["period"] for x in rows], ["2023-12", "2024-01", "2024-02", "2024-03"])
+        self.assertEqual((rows[2]["start"], rows[2]["end"]),
+                         ("2024-02-01T00:00:00Z", "2024-03-01T00:00:00Z"))
+        self.assertEqual([x["retention_rate"] for x in rows], [None, 0.0, 2 / 3, 0.25])
+        self.assertEqual([x["reactivated_customers"] for x in rows], [0, 0, 1, 0])
+        self.assertEqual([(x["lookback_incomplete"], x["partial"]) for x in rows],
+                         [(True, True), (True, False), (False, False), (False, False)])
+        self.assertEqual(rows[2]["revenue"], 60.75)
+        # --out: every metric of every row; '-' puts the table on stderr
+        r = self.ok("kpi", SMALL, "--by", "month", "--out", "-")
+        header, csv_rows = read_rows(r.stdout, is_text=True)
+        self.assertEqual(header[:6], ["period", "start", "end", "lookback_incomplete", "partial",
+                                      "orders"])
+        feb = dict(zip(header, csv_rows[2]))
+        self.assertEqual((feb["period"], feb["orders"], feb["revenue"], feb["lookback_incomplete"],
+                          feb["retained_from_start"]), ("2024-02", "5", "60.75", "0", "1"))
+        self.assertEqual(dict(zip(header, csv_rows[0]))["retention_rate"], "")  # undefined
+        self.assertIn("by month: 4 rows", r.stderr)
+        # a lookback given in days, and weeks from a Monday
+        out = json.loads(self.ok("kpi", SMALL, "--by", "month", "--lookback", "30",
+                                 "--json").stdout)
+        self.assertEqual(out["lookback_days"], 30)
+        out = json.loads(self.ok("kpi", SMALL, "--by", "week", "--from", "2024-01-01",
+                                 "--to", "2024-01-15", "--json").stdout)
+        self.assertEqual([x["period"] for x in out["rows"]], ["2024-W01", "2024-W02"])
+
+    def test_kpi_by_errors(self):
+        r = self.fails(2, "kpi", SMALL, "--by", "fortnight")
+        self.assertIn("--by: 'fortnight' is not one of day, week, month, quarter, year", r.stderr)
+        r = self.fails(2, "kpi", SMALL, "--out", os.path.join(self.dir, "k.csv"))
+        self.assertIn("--out writes one row per period: give --by too", r.stderr)
+        # 2024-01-03 is a Wednesday, inside ISO week 2024-W01
+        r = self.fails(1, "kpi", SMALL, "--by", "week", "--from", "2024-01-03")
+        self.assertIn("is not the first instant of a period (it is inside 2024-W01)", r.stderr)
+
     def test_no_progress_for_small_files_even_on_a_terminal(self):
         import pty
         master, slave = pty.openpty()

@@ -1108,6 +1108,27 @@ static void test_kpi_periods_bad_arguments(void **state)
     o.end += 86400;
     assert_int_equal(scrm_kpi_periods_compute(&r, ds, SCRM_PERIOD_DAY, &o), SCRM_ERANGE);
     assert_null(r);
+    /* a bound outside years 1..9999 */
+    o = (scrm_kpi_options)SCRM_KPI_OPTIONS_INIT;
+    o.end = SCRM_TIME_MAX + 1 + 366 * 86400;
+    assert_int_equal(scrm_kpi_periods_compute(&r, ds, SCRM_PERIOD_YEAR, &o), SCRM_ERANGE);
+    assert_non_null(strstr(scrm_last_error(), "outside years"));
+    /* a start after the data and no end: no row */
+    o = (scrm_kpi_options)SCRM_KPI_OPTIONS_INIT;
+    o.start = T2024(3, 1, 0, 0) + 31 * 86400; /* 2024-04-01 */
+    assert_int_equal(scrm_kpi_periods_compute(&r, ds, SCRM_PERIOD_MONTH, &o), SCRM_OK);
+    assert_int_equal(scrm_kpi_periods_count(r), 0);
+    scrm_kpi_periods_free(r);
+    r = NULL;
+    /* the window's length of a huge window does not overflow (UBSan) */
+    scrm_kpi_options w = SCRM_KPI_OPTIONS_INIT;
+    w.start = INT64_MIN + 1;
+    w.end = INT64_MAX - 1;
+    scrm_kpi *k = NULL;
+    assert_int_equal(scrm_kpi_compute(&k, ds, &w), SCRM_OK);
+    assert_int_equal(cnt(k, SCRM_KPI_ORDERS), 7);
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_START), 0);
+    scrm_kpi_free(k);
     /* NULL getters */
     assert_int_equal(scrm_kpi_periods_count(NULL), 0);
     assert_int_equal(scrm_kpi_periods_unit(NULL), -1);
