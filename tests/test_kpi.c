@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -1164,6 +1165,41 @@ static void test_kpi_periods_empty_dataset(void **state)
     scrm_dataset_free(ds);
 }
 
+
+/* The CSV of the monthly fixture: the rows worked out in
+ * test_kpi_periods_monthly_hand_worked, money in major units. */
+static void test_kpi_periods_write_csv(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = periods_fixture();
+    scrm_kpi_periods *r = periods(ds, SCRM_PERIOD_MONTH, NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/scrm_kpi_%ld.csv", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (long)getpid());
+    assert_int_equal(scrm_kpi_periods_write_csv(r, path, 2), SCRM_OK);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    assert_true(strncmp(buf, "period,start,end,lookback_incomplete,partial,orders,refunds,", 60) == 0);
+    /* February: 2 orders, 1 refund, 2 customers, 1 new, 1 returning, 0
+     * repeat, revenue 2.10, order revenue 2.30, refunds -0.20 ... */
+    assert_non_null(strstr(buf, "\n2024-02,2024-02-01T00:00:00Z,2024-03-01T00:00:00Z,1,0,2,1,2,1,1,0,"
+                                "2.10,2.30,-0.20,1.80,0.30,1.15,"));
+    assert_non_null(strstr(buf, "\n2024-03,2024-03-01T00:00:00Z,2024-04-01T00:00:00Z,0,1,2,"));
+    /* January's retention is undefined: an empty cell after churn's */
+    assert_null(strstr(buf, "nan"));
+    assert_int_equal(scrm_kpi_periods_write_csv(NULL, path, 2), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_periods_write_csv(r, NULL, 2), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_periods_write_csv(r, path, SCRM_MAX_MINOR_DIGITS + 1), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_periods_write_csv(r, "/nonexistent/dir/k.csv", 2), SCRM_EIO);
+    remove(path);
+    scrm_kpi_periods_free(r);
+    scrm_dataset_free(ds);
+}
+
 /* ---- progress and cancellation ---- */
 
 struct prog {
@@ -1385,6 +1421,7 @@ int main(void)
         cmocka_unit_test(test_kpi_periods_bit_identical_across_thread_counts),
         cmocka_unit_test(test_kpi_periods_bad_arguments),
         cmocka_unit_test(test_kpi_periods_empty_dataset),
+        cmocka_unit_test(test_kpi_periods_write_csv),
         cmocka_unit_test(test_kpi_progress_reports_rows_and_cancels),
         cmocka_unit_test(test_kpi_allocation_failure_leaves_nothing),
         cmocka_unit_test(test_nps_hand_worked),

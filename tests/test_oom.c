@@ -287,8 +287,8 @@ static scrm_kpi_options kpi_opt, kpi_opt_periods;
 static scrm_cohorts_options coh_opt;
 static char tmpdir[64];
 static char path_out[128], path_csv_in[128];
-static char *ref_rfm_csv, *ref_aud_csv, *ref_coh_csv;
-static size_t ref_rfm_len, ref_aud_len, ref_coh_len;
+static char *ref_rfm_csv, *ref_aud_csv, *ref_coh_csv, *ref_kpp_csv;
+static size_t ref_rfm_len, ref_aud_len, ref_coh_len, ref_kpp_len;
 static const char old_text[] = "what was there before\n";
 static const int32_t aud_segs[] = {0, 3, -1};
 
@@ -395,6 +395,8 @@ static int aud_csv_call(void)
 static void aud_csv_ok(void) { assert_file(path_out, ref_aud_csv, ref_aud_len); }
 static int coh_csv_call(void) { return scrm_cohorts_write_csv(coh_ref, path_out, 2); }
 static void coh_csv_ok(void) { assert_file(path_out, ref_coh_csv, ref_coh_len); }
+static int kpp_csv_call(void) { return scrm_kpi_periods_write_csv(kpp_ref, path_out, 2); }
+static void kpp_csv_ok(void) { assert_file(path_out, ref_kpp_csv, ref_kpp_len); }
 
 /* -- audience -- */
 static uint32_t aud_idx[NCUST + 1], aud_ref_idx[NCUST + 1];
@@ -650,6 +652,8 @@ static void test_writers(void **s)
                         aud_csv_ok, NULL, 0, 0});
     oom_run(&(oom_case){"scrm_cohorts_write_csv", file_setup, coh_csv_call, file_unchanged,
                         coh_csv_ok, NULL, 0, 0});
+    oom_run(&(oom_case){"scrm_kpi_periods_write_csv", file_setup, kpp_csv_call, file_unchanged,
+                        kpp_csv_ok, NULL, 0, 0});
 }
 static void test_audience(void **s)
 {
@@ -738,7 +742,9 @@ static int group_setup(void **s)
         scrm_rfm_audience_write_csv(rfm_str_ref, ds_str, aud_segs, 3, path_out) ||
         !(ref_aud_csv = slurp_file(path_out, &ref_aud_len)) ||
         scrm_cohorts_write_csv(coh_ref, path_out, 2) ||
-        !(ref_coh_csv = slurp_file(path_out, &ref_coh_len)))
+        !(ref_coh_csv = slurp_file(path_out, &ref_coh_len)) ||
+        scrm_kpi_periods_write_csv(kpp_ref, path_out, 2) ||
+        !(ref_kpp_csv = slurp_file(path_out, &ref_kpp_len)))
         return -1;
     /* The CSV input: rows 200.. of the fixture, an order column (so the
      * dedup sets are allocated), a duplicate and two bad rows (rejects). */
@@ -785,6 +791,7 @@ static int group_teardown(void **s)
     free(ref_rfm_csv);
     free(ref_aud_csv);
     free(ref_coh_csv);
+    free(ref_kpp_csv);
     remove(path_out);
     remove(path_csv_in);
     rmdir(tmpdir);
