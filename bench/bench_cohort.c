@@ -1,7 +1,7 @@
 /* bench_cohort: monthly cohort matrices (or, with --kpi, the shop KPIs) on
  * an ingested synthetic dataset.
  *
- *   bench_cohort [--threads 1,2] [--repeat R] [--unit U] [--kpi] [--seed S] [SIZES...]
+ *   bench_cohort [--threads 1,2] [--repeat R] [--unit U] [--kpi] [--kpi-by] [--seed S] [SIZES...]
  *
  * SIZES are order counts (default: 10M 50M; about SIZE / 8 customers over
  * 3 years, bench/gen.h, so monthly cohorts make a 36 x 36 matrix). The
@@ -16,7 +16,9 @@
  * Target (issue 5, 2-core machine): 10M orders / 1.25M customers, monthly
  * cohorts over 3 years, 2 threads: <= 0.05 s; 50M: <= 0.2 s; memory <= the
  * dataset's plus the matrix. --kpi times scrm_kpi_compute() with default
- * options (the whole dataset, 365-day lookback) the same way (no target). */
+ * options (the whole dataset, the window's length as lookback) the same way
+ * (no target); --kpi-by times scrm_kpi_periods_compute() with the --unit
+ * periods (default monthly). */
 #include "gen.h"
 
 #include <inttypes.h>
@@ -122,6 +124,8 @@ int main(int argc, char **argv)
             unit = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--kpi")) {
             kpi = 1;
+        } else if (!strcmp(argv[i], "--kpi-by")) {
+            kpi = 2;
         } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
             seed = strtoull(argv[++i], NULL, 10);
         } else if (n_sizes < 16) {
@@ -172,10 +176,13 @@ int main(int argc, char **argv)
                 ko.threads = threads_list[ti];
                 scrm_cohorts *r = NULL;
                 scrm_kpi *k = NULL;
+                scrm_kpi_periods *kp = NULL;
                 const long long before = atomic_load(&g_live);
                 atomic_store(&g_peak, before);
                 const double c0 = cpu_now(), t0 = bench_now();
-                int err = kpi ? scrm_kpi_compute(&k, ds, &ko) : scrm_cohorts_compute(&r, ds, &o);
+                int err = kpi == 2 ? scrm_kpi_periods_compute(&kp, ds, unit, &ko)
+                          : kpi    ? scrm_kpi_compute(&k, ds, &ko)
+                                   : scrm_cohorts_compute(&r, ds, &o);
                 times[rep] = bench_now() - t0;
                 cpu[rep] = cpu_now() - c0;
                 if (err != SCRM_OK) {
@@ -188,11 +195,15 @@ int main(int argc, char **argv)
                 K = r ? scrm_cohorts_periods(r) : 0;
                 scrm_cohorts_free(r);
                 scrm_kpi_free(k);
+                K = kp ? scrm_kpi_periods_count(kp) : K;
+                scrm_kpi_periods_free(kp);
             }
             qsort(times, repeat, sizeof times[0], cmp_double);
             qsort(cpu, repeat, sizeof cpu[0], cmp_double);
             char what[64];
-            if (kpi)
+            if (kpi == 2)
+                snprintf(what, sizeof what, "kpi by unit %d: %u rows", unit, K);
+            else if (kpi)
                 snprintf(what, sizeof what, "kpi");
             else
                 snprintf(what, sizeof what, "unit %d: %u x %u cells", unit, C, K);

@@ -39,6 +39,7 @@ struct scrm_cohorts {
     uint32_t minor_digits; /* the currency of the revenue (the dataset's) */
     int64_t utc_offset, start, end, min_amount;
     int64_t first, obs_end;
+    int64_t obs_until; /* observed up to this UTC instant (exclusive); INT64_MAX: unknown */
     uint32_t C, K;
     uint64_t *sizes, *active, *orders;
     int64_t *revenue;
@@ -542,6 +543,7 @@ typedef struct frame {
     int64_t lo, hi;       /* window rows: lo <= t <= hi */
     int64_t P0, E;
     int64_t wmin, wmax;   /* time range of the window's rows */
+    int64_t until;        /* observed until: scrm_cohorts.obs_until */
     int rows_in_window, empty;
 } frame;
 
@@ -584,6 +586,13 @@ static int frame_of(frame *f, const scrm_cohorts_options *o, const scrm_dataset 
             return err;
         if (!has_end)
             f->E = tmp;
+    }
+    /* The data is observed to local midnight after the day of its last row
+     * (an export covers its last day), and no further than the window end. */
+    f->until = has_end ? o->end : INT64_MAX;
+    if (have_rows) {
+        const int64_t day_after = (scrm__day(tmax, o->utc_offset) + 1) * 86400 - o->utc_offset;
+        f->until = day_after < f->until ? day_after : f->until;
     }
     f->rows_in_window = f->wmin <= f->wmax;
     if (f->rows_in_window &&
@@ -770,6 +779,7 @@ SCRM_EXPORT int scrm_cohorts_compute(scrm_cohorts **out, const scrm_dataset *ds,
     r->mode = o.mode;
     r->minor_digits = scrm_dataset_minor_digits(ds);
     r->obs_end = f.E;
+    r->obs_until = f.until;
     *out = r;
     r = NULL;
     err = SCRM_OK;
@@ -839,6 +849,7 @@ SCRM_EXPORT int scrm_cohorts_merge(scrm_cohorts **out, const scrm_cohorts *a,
     r->mode = a->mode;
     r->minor_digits = a->minor_digits;
     r->obs_end = E;
+    r->obs_until = a->obs_until > b->obs_until ? a->obs_until : b->obs_until;
     r->first = first;
     const scrm_cohorts *src[2] = {a, b};
     for (int s = 0; s < 2; s++) {
@@ -877,6 +888,15 @@ SCRM__GETTER(int64_t, scrm_cohorts_first_period, scrm_cohorts, first, 0)
 SCRM__GETTER(int64_t, scrm_cohorts_observation_end, scrm_cohorts, obs_end, INT64_MIN)
 
 SCRM__GETTER(int, scrm_cohorts_unit, scrm_cohorts, unit, -1)
+
+SCRM_EXPORT int scrm_cohorts_last_partial(const scrm_cohorts *r)
+{
+    if (!r || r->obs_end == INT64_MIN || r->obs_until == INT64_MAX)
+        return 0;
+    /* the period after the observation end starts at local midnight */
+    const int64_t next = scrm__period_first_day(r->obs_end + 1, r->unit) * 86400 - r->utc_offset;
+    return r->obs_until < next;
+}
 SCRM__GETTER(uint32_t, scrm_cohorts_minor_digits, scrm_cohorts, minor_digits, 2)
 
 SCRM__GETTER(const uint64_t *, scrm_cohorts_sizes, scrm_cohorts, sizes, NULL)
@@ -913,17 +933,13 @@ SCRM_EXPORT int scrm_cohorts_write_csv(const scrm_cohorts *r, const char *path,
                                        uint32_t minor_digits)
 {
     static const char fn[] = "scrm_cohorts_write_csv";
-    if (!r || !path)
-        return scrm__error(SCRM_EINVAL, -1, "%s: NULL argument", fn);
-    if (minor_digits > SCRM_MAX_MINOR_DIGITS)
-        return scrm__error(SCRM_EINVAL, -1, "%s: minor_digits %u is not 0..%d", fn, minor_digits,
-                           SCRM_MAX_MINOR_DIGITS);
     scrm__csvout w;
-    int err = scrm__csvout_open(&w, path, 1, fn);
+    int err = scrm__csvout_begin(&w, r, path, minor_digits, fn);
     if (err < 0)
         return err;
     static const char head[] = "cohort,period,cohort_size,active_customers,orders,revenue,"
-                               "retention\n";
+                               "retention,partial\n";
+    const int partial = scrm_cohorts_last_partial(r);
     scrm__csvout_put(&w, head, sizeof head - 1);
     for (uint32_t c = 0; c < r->C && !err; c++) {
         char label[SCRM_PERIOD_LABEL_MAX];
@@ -946,6 +962,9 @@ SCRM_EXPORT int scrm_cohorts_write_csv(const scrm_cohorts *r, const char *path,
             scrm__csvout_ch(&w, ',');
             if (isfinite(r->retention[i]))
                 scrm__csvout_double(&w, r->retention[i]);
+            /* the cells of the observation end's period: c + k = K - 1 */
+            scrm__csvout_ch(&w, ',');
+            scrm__csvout_ch(&w, partial && (uint64_t)c + k + 1 == r->K ? '1' : '0');
             scrm__csvout_ch(&w, '\n');
         }
     }

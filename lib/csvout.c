@@ -253,6 +253,17 @@ int scrm__csvout_open(scrm__csvout *w, const char *path, uint32_t threads, const
     return SCRM_OK;
 }
 
+int scrm__csvout_begin(scrm__csvout *w, const void *r, const char *path, uint32_t minor_digits,
+                       const char *fn)
+{
+    if (!r || !path)
+        return scrm__error(SCRM_EINVAL, -1, "%s: NULL argument", fn);
+    if (minor_digits > SCRM_MAX_MINOR_DIGITS)
+        return scrm__error(SCRM_EINVAL, -1, "%s: minor_digits %u is not 0..%d", fn, minor_digits,
+                           SCRM_MAX_MINOR_DIGITS);
+    return scrm__csvout_open(w, path, 1, fn);
+}
+
 int scrm__csvout_close(scrm__csvout *w, const char *path, int err, const char *fn)
 {
     scrm__csvout_flush(w);

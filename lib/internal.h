@@ -338,6 +338,11 @@ typedef struct scrm__csvout {
  * allocated here, before the file is truncated, so running out of memory
  * leaves the file as it was). */
 int scrm__csvout_open(scrm__csvout *w, const char *path, uint32_t threads, const char *fn);
+/* The checks and the open of an export of result r with money in
+ * minor_digits: SCRM_EINVAL for a NULL r or path or digits above
+ * SCRM_MAX_MINOR_DIGITS, then scrm__csvout_open on one thread. */
+int scrm__csvout_begin(scrm__csvout *w, const void *r, const char *path, uint32_t minor_digits,
+                       const char *fn);
 /* Flush and close; returns err, or SCRM_EIO if a write or the close failed. */
 int scrm__csvout_close(scrm__csvout *w, const char *path, int err, const char *fn);
 void scrm__csvout_flush(scrm__csvout *w);

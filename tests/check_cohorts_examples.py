@@ -23,7 +23,7 @@ import tempfile
 
 from example_run import run_example
 
-HEADER = 'cohort,period,cohort_size,active_customers,orders,revenue,retention'
+HEADER = 'cohort,period,cohort_size,active_customers,orders,revenue,retention,partial'
 
 
 def run(cmd, out_csv, data):

@@ -48,8 +48,10 @@ def table_cells(stdout):
     cells = {}
     for r, line in enumerate(lines[3:]):
         parts = line.split()
+        if not parts or parts[0] == "*":  # the note on a partial period
+            continue
         for c, text in enumerate(parts[2:]):
-            cells[(r, c)] = text
+            cells[(r, c)] = text.rstrip("*")  # '*' marks a partial cell
     return cells
 
 
@@ -85,6 +87,17 @@ def check_svg(path, csv_rows, table, metric):
     for needle in ("cohort", "since acquisition", "colour scale", "metric " + metric):
         if needle not in all_text:
             fail(f"{metric}: no text {needle!r}")
+    # Cells of a partial last period (the CSV's partial column) are hatched,
+    # and the legend says so; no other cell is.
+    want_partial = sorted((labels.index(row[0]), int(row[1])) for row in csv_rows
+                          if row[7] == "1")
+    got_partial = sorted((int(e.get("data-row")), int(e.get("data-col"))) for e in rects
+                         if "partial" in e.get("class").split())
+    marks = [e for e in root.iter(SVG_NS + "rect") if e.get("class") == "partial-mark"]
+    if got_partial != want_partial or len(marks) != len(want_partial):
+        fail(f"{metric}: partial cells {got_partial} ({len(marks)} marks), want {want_partial}")
+    if want_partial and "is partial" not in all_text:
+        fail(f"{metric}: no legend for the partial period")
     return width, height
 
 
@@ -182,6 +195,15 @@ def main():
             if metric == "retention":
                 sizes = (svg, w, h)
             print(f"check_svg: {metric}: well-formed, {len(rows)} cells, {w}x{h}")
+        # By quarter the fixture ends inside 2024-Q2 (2024-04-30): partial cells.
+        svg, out = os.path.join(d, "quarter.svg"), os.path.join(d, "quarter.csv")
+        r = run(exe, "cohorts", fixture, "--period", "quarter", "--svg", svg, "--out", out)
+        with open(out, newline="") as f:
+            rows = list(csv.reader(f))[1:]
+        if sum(row[7] == "1" for row in rows) != 2:
+            fail(f"quarter: expected 2 partial cells, CSV has {rows}")
+        check_svg(svg, rows, table_cells(r.stdout), "retention")
+        print("check_svg: quarter: the 2 cells of 2024-Q2 are hatched")
         if os.path.exists(CHROMIUM):
             svg, w, h = sizes
             png = render(svg, w, h, d)

@@ -97,6 +97,10 @@ def pandas_cohorts(df, orders, period, mode):
     o = o.join(first, on="customer_id")
     o["k"] = o.p - o.c
     end = int(index(df.date).max())
+    # the last period is partial when the day after the last row starts
+    # before the next period does
+    day_after = df.date.max().normalize() + pd.Timedelta(days=1)
+    partial = int(index(pd.Series([day_after]))[0]) == end
     sizes = first.value_counts()
     cells = o.groupby(["c", "k"]).agg(active=("customer_id", "nunique"),
                                       orders=("amount", "size"), revenue=("amount", "sum"))
@@ -116,7 +120,8 @@ def pandas_cohorts(df, orders, period, mode):
             if ret.endswith(".0"):
                 ret = ret[:-2]
             rows.append([label(c), str(k), str(size), str(int(active)), str(int(n)),
-                         f"{cents // 100}.{cents % 100:02d}", ret])
+                         f"{cents // 100}.{cents % 100:02d}", ret,
+                         "1" if partial and c + k == end else "0"])
     return rows
 
 
@@ -772,7 +777,7 @@ class CliTest(unittest.TestCase):
         want = {"orders": 5, "refunds": 0, "customers": 4, "new_customers": 2,
                 "returning_customers": 2, "repeat_customers": 1, "revenue": 60.75,
                 "order_revenue": 60.75, "new_revenue": 27.25, "returning_revenue": 33.5,
-                "from": "2024-02-01", "to": "2024-03-01"}
+                "from": "2024-02-01T00:00:00Z", "to": "2024-03-01T00:00:00Z"}
         for k, v in want.items():
             self.assertEqual(out[k], v, k)
         self.assertAlmostEqual(out["average_order_value"], 12.15, places=12)
@@ -812,25 +817,40 @@ class CliTest(unittest.TestCase):
         # retention 2 / 2 = 100 %. Intervals in the window: 3, 02-01 -> 02-28.
         out = json.loads(self.ok("kpi", SMALL, "--from", "2024-02-01", "--to", "2024-03-01",
                                  "--lookback", "30", "--json").stdout)
+        # S and E share customer 1 (retained_from_start, half of S); 4 is
+        # reactivated (not new, not in S, in E).
         want = {"customers_at_start": 2, "customers_at_end": 4, "retained_customers": 2,
                 "retention_rate": 1.0, "churn_rate": 0.0, "purchase_intervals": 1,
                 "mean_days_between_purchases": 27.0, "median_days_between_purchases": 27.0,
-                "lookback_days": 30}
+                "lookback_days": 30, "retained_from_start": 1, "retained_from_start_share": 0.5,
+                "reactivated_customers": 1, "lookback_incomplete": False, "partial": False}
         for k, v in want.items():
             self.assertEqual(out[k], v, k)
-        # Default lookback (365 days): at 02-01: 1, 2, 4, 6 (S = 4); at 03-01:
-        # 1, 2, 3, 4, 6, 7 (E = 6), new 3, 7: E - N = 4.
-        # Window [2024-03-01, 2024-03-31): at 03-01 the six above (S = 6); at
-        # 03-31 (orders before it): those six and 5 (03-30), not 8 (03-31):
-        # E = 7, new: 5: E - N = 6, retention 6 / 6.
+        # Default lookback: the window's length, 29 days for February: S = an
+        # order in [01-03, 02-01) = {1, 2}; E = the window's customers {1, 3,
+        # 4, 7}, new 3, 7: the same counts as with 30 days.
+        # Window [2024-03-01, 2024-03-31), 30 days: S = an order in [01-31,
+        # 03-01) = {1, 3, 4, 7}; E = {1 (03-01), 5 (03-30)} (2's 03-15 is a
+        # refund, 8's 03-31 is after the window), new: 5: E - N = {1},
+        # retention 1 / 4, S & E = {1}, reactivated 0.
         out = json.loads(self.ok("kpi", SMALL, "--from", "2024-02-01", "--to", "2024-03-01",
                                  "--json").stdout)
         self.assertEqual((out["customers_at_start"], out["customers_at_end"],
-                          out["retained_customers"], out["lookback_days"]), (4, 6, 4, 365))
+                          out["retained_customers"], out["lookback_days"]), (2, 4, 2, 29))
         out = json.loads(self.ok("kpi", SMALL, "--from", "2024-03-01", "--to", "2024-03-31",
                                  "--json").stdout)
         self.assertEqual((out["customers_at_start"], out["customers_at_end"],
-                          out["retained_customers"]), (6, 7, 6))
+                          out["retained_customers"], out["retention_rate"],
+                          out["retained_from_start"], out["reactivated_customers"]),
+                         (4, 2, 1, 0.25, 1, 0))
+        # A lookback reaching before the data's first day (2023-12-31) is
+        # flagged and warned about: 60 days before 2024-02-01 is 2023-12-03.
+        r = self.ok("kpi", SMALL, "--from", "2024-02-01", "--to", "2024-04-01", "--json")
+        self.assertIs(json.loads(r.stdout)["lookback_incomplete"], True)
+        self.assertIn("warning: the lookback before --from reaches before the first order "
+                      "of the data (2023-12-31)", r.stderr)
+        r = self.ok("kpi", SMALL, "--from", "2024-02-01", "--to", "2024-03-01")
+        self.assertNotIn("warning", r.stderr)
         # Without --to nobody is a customer "at the end": retention is n/a
         r = self.ok("kpi", SMALL, "--from", "2024-02-01")
         self.assertRegex(r.stdout, r"(?m)^retention_rate\s+n/a$")
@@ -871,6 +891,65 @@ class CliTest(unittest.TestCase):
             self.assertRegex(r.stdout, rf"(?m)^{name}\s")
         self.assertRegex(r.stdout, r"(?m)^revenue\s+246\.85$")
         self.assertRegex(r.stdout, r"(?m)^repeat_rate\s+37\.50%$")
+
+    def test_kpi_by_month_table_json_and_csv(self):
+        # Months of SMALL (the data spans 2023-12-31 .. 2024-03-31); a row's
+        # customers at the start are those of the month before.
+        # 2023-12: 4 (30.00), new; November is before the data (S
+        #   incomplete) and December starts before it (partial).
+        # 2024-01: 6, 1, 2, all new; S = {4}, none retained: retention 0.
+        # 2024-02: 3 (twice), 1, 4, 7: 5 orders, 60.75; new 3, 7; S = {6, 1,
+        #   2}, E - N = {1, 4}: retention 2/3, S & E = {1}, 4 reactivated.
+        # 2024-03: 1, 5, 8 (2's refund is no order); S = {1, 3, 4, 7}, E - N =
+        #   {1}: retention 1/4, nothing reactivated; March is whole.
+        r = self.ok("kpi", SMALL, "--by", "month")
+        self.assertIn("by month: 4 rows, lookback the month before", r.stdout)
+        self.assertEqual(self.table_row(r.stdout, "2024-02"),
+                         ["2024-02", "5", "4", "2", "60.75", "12.15", "25.00%", "66.67%",
+                          "33.33%", "33.33%", "1"])
+        self.assertEqual(self.table_row(r.stdout, "2023-12")[-3:],
+                         ["partial,", "S", "incomplete"])
+        self.assertEqual(self.table_row(r.stdout, "2024-01")[-2:], ["S", "incomplete"])
+        self.assertEqual(self.table_row(r.stdout, "2024-03")[-1], "0")
+        self.assertIn("warning: the lookback of 2 rows (through 2024-01)", r.stderr)
+        self.assertIn("warning: 2023-12 is only partly covered", r.stderr)
+        out = json.loads(self.ok("kpi", SMALL, "--by", "month", "--json").stdout)
+        self.assertEqual((out["by"], out["lookback_days"]), ("month", None))
+        rows = out["rows"]
+        self.assertEqual([x["period"] for x in rows], ["2023-12", "2024-01", "2024-02", "2024-03"])
+        self.assertEqual((rows[2]["start"], rows[2]["end"]),
+                         ("2024-02-01T00:00:00Z", "2024-03-01T00:00:00Z"))
+        self.assertEqual([x["retention_rate"] for x in rows], [None, 0.0, 2 / 3, 0.25])
+        self.assertEqual([x["reactivated_customers"] for x in rows], [0, 0, 1, 0])
+        self.assertEqual([(x["lookback_incomplete"], x["partial"]) for x in rows],
+                         [(True, True), (True, False), (False, False), (False, False)])
+        self.assertEqual(rows[2]["revenue"], 60.75)
+        # --out: every metric of every row; '-' puts the table on stderr
+        r = self.ok("kpi", SMALL, "--by", "month", "--out", "-")
+        header, csv_rows = read_rows(r.stdout, is_text=True)
+        self.assertEqual(header[:6], ["period", "start", "end", "lookback_incomplete", "partial",
+                                      "orders"])
+        feb = dict(zip(header, csv_rows[2]))
+        self.assertEqual((feb["period"], feb["orders"], feb["revenue"], feb["lookback_incomplete"],
+                          feb["retained_from_start"]), ("2024-02", "5", "60.75", "0", "1"))
+        self.assertEqual(dict(zip(header, csv_rows[0]))["retention_rate"], "")  # undefined
+        self.assertIn("by month: 4 rows", r.stderr)
+        # a lookback given in days, and weeks from a Monday
+        out = json.loads(self.ok("kpi", SMALL, "--by", "month", "--lookback", "30",
+                                 "--json").stdout)
+        self.assertEqual(out["lookback_days"], 30)
+        out = json.loads(self.ok("kpi", SMALL, "--by", "week", "--from", "2024-01-01",
+                                 "--to", "2024-01-15", "--json").stdout)
+        self.assertEqual([x["period"] for x in out["rows"]], ["2024-W01", "2024-W02"])
+
+    def test_kpi_by_errors(self):
+        r = self.fails(2, "kpi", SMALL, "--by", "fortnight")
+        self.assertIn("--by: 'fortnight' is not one of day, week, month, quarter, year", r.stderr)
+        r = self.fails(2, "kpi", SMALL, "--out", os.path.join(self.dir, "k.csv"))
+        self.assertIn("--out writes one row per period: give --by too", r.stderr)
+        # 2024-01-03 is a Wednesday, inside ISO week 2024-W01
+        r = self.fails(1, "kpi", SMALL, "--by", "week", "--from", "2024-01-03")
+        self.assertIn("is not the first instant of a period (it is inside 2024-W01)", r.stderr)
 
     def test_no_progress_for_small_files_even_on_a_terminal(self):
         import pty
@@ -914,19 +993,19 @@ class CliTest(unittest.TestCase):
     #   2024-04 k0: c7 1 + 2                                   1 2   3.00 1
     # Cells after April (e.g. 2024-02 k3) are not observed: not in the CSV.
     COHORT_ROWS = [
-        ["2024-01", "0", "4", "4", "5", "138.00", "1"],
-        ["2024-01", "1", "4", "1", "1", "20.00", "0.25"],
-        ["2024-01", "2", "4", "1", "1", "12.00", "0.25"],
-        ["2024-01", "3", "4", "1", "1", "5.00", "0.25"],
-        ["2024-02", "0", "2", "2", "3", "40.00", "1"],
-        ["2024-02", "1", "2", "1", "1", "7.50", "0.5"],
-        ["2024-02", "2", "2", "1", "1", "50.00", "0.5"],
-        ["2024-03", "0", "1", "1", "1", "9.99", "1"],
-        ["2024-03", "1", "1", "0", "0", "0.00", "0"],
-        ["2024-04", "0", "1", "1", "2", "3.00", "1"],
+        ["2024-01", "0", "4", "4", "5", "138.00", "1", "0"],
+        ["2024-01", "1", "4", "1", "1", "20.00", "0.25", "0"],
+        ["2024-01", "2", "4", "1", "1", "12.00", "0.25", "0"],
+        ["2024-01", "3", "4", "1", "1", "5.00", "0.25", "0"],
+        ["2024-02", "0", "2", "2", "3", "40.00", "1", "0"],
+        ["2024-02", "1", "2", "1", "1", "7.50", "0.5", "0"],
+        ["2024-02", "2", "2", "1", "1", "50.00", "0.5", "0"],
+        ["2024-03", "0", "1", "1", "1", "9.99", "1", "0"],
+        ["2024-03", "1", "1", "0", "0", "0.00", "0", "0"],
+        ["2024-04", "0", "1", "1", "2", "3.00", "1", "0"],
     ]
     COHORT_HEADER = ["cohort", "period", "cohort_size", "active_customers", "orders",
-                     "revenue", "retention"]
+                     "revenue", "retention", "partial"]
 
     def test_cohorts_long_csv_matches_hand_worked_matrix(self):
         out = os.path.join(self.dir, "cohorts.csv")
@@ -999,9 +1078,11 @@ class CliTest(unittest.TestCase):
         out = os.path.join(self.dir, "q.csv")
         self.ok("cohorts", COHORTS, "--period", "quarter", "--out", out)
         self.assertEqual(read_rows(out)[1], [
-            ["2024-Q1", "0", "7", "7", "12", "227.49", "1"],
-            ["2024-Q1", "1", "7", "2", "2", "55.00", repr(2 / 7)],
-            ["2024-Q2", "0", "1", "1", "2", "3.00", "1"]])
+            ["2024-Q1", "0", "7", "7", "12", "227.49", "1", "0"],
+            ["2024-Q1", "1", "7", "2", "2", "55.00", repr(2 / 7), "1"],
+            ["2024-Q2", "0", "1", "1", "2", "3.00", "1", "1"]])  # the data ends on 04-30
+        r = self.ok("cohorts", COHORTS, "--period", "quarter", "--json")
+        self.assertIs(json.loads(r.stdout)["last_period_partial"], True)
         # A window: only orders in [2024-02-01, 2024-04-01). Cohorts by first
         # order *in the window*: 2024-02: c1 (02-14), c4, c5 = 3; 2024-03: c2
         # (03-01), c6 = 2. Observation end: March (--to). Feb k1: c4 = 1/3.
@@ -1099,9 +1180,10 @@ class CliTest(unittest.TestCase):
                 self.assertEqual(json.loads(r.stdout)["average_order_value"], aov_json)
 
                 # to a file and to stdout: the same bytes
-                want = ("cohort,period,cohort_size,active_customers,orders,revenue,retention\n"
-                        f"2024-01,0,2,2,2,{rev[0]},1\n2024-01,1,2,1,1,{rev[1]},0.5\n"
-                        f"2024-02,0,1,1,1,{rev2},1\n")
+                # the data ends on 2024-02-15: February's cells are partial
+                want = ("cohort,period,cohort_size,active_customers,orders,revenue,retention,"
+                        f"partial\n2024-01,0,2,2,2,{rev[0]},1,0\n2024-01,1,2,1,1,{rev[1]},0.5,1\n"
+                        f"2024-02,0,1,1,1,{rev2},1,1\n")
                 out = os.path.join(self.dir, "cells.csv")
                 self.ok("cohorts", p, *md, "--out", out)
                 with open(out, newline="") as f:
@@ -1110,7 +1192,10 @@ class CliTest(unittest.TestCase):
                 r = self.ok("cohorts", p, *md, "--metric", "revenue", "--json")
                 self.assertIn(f'"values":[{rev[0]},{rev[1]}]', r.stdout)
                 r = self.ok("cohorts", p, *md, "--metric", "ltv")
-                self.assertEqual(self.table_row(r.stdout, "2024-01"), ["2024-01", "2", *ltv])
+                # the data ends on 2024-02-15: February's cell is marked partial
+                self.assertEqual(self.table_row(r.stdout, "2024-01"),
+                                 ["2024-01", "2", ltv[0], ltv[1] + "*"])
+                self.assertIn("* 2024-02 is partial: the data ends on 2024-02-15", r.stdout)
 
     def test_out_dash_appends_to_a_regular_file_on_stdout(self):
         # '--out -' with stdout a file opened for appending (a log, '>>'):
@@ -1133,7 +1218,7 @@ class CliTest(unittest.TestCase):
             text = f.read()
         self.assertEqual(text.count(",".join(self.COHORT_HEADER)), 1)
         self.assertEqual(text.count(",".join(HEADER)), 1)
-        self.assertIn("\n2024-04,0,1,1,2,3.00,1\n", text)  # the cohort CSV is whole
+        self.assertIn("\n2024-04,0,1,1,2,3.00,1,0\n", text)  # the cohort CSV is whole
 
     def test_fixed_monetary_edges_are_in_the_currency(self):
         # yen: M = 1 + #{edges <= total}: 4000 -> 4, 800 -> 1, 12000 -> 4

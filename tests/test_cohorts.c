@@ -985,6 +985,74 @@ static void tmp_path(char *buf, size_t n, const char *name)
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid(), name);
 }
 
+/* The last period is partial when the data (to local midnight after the day
+ * of the last row) or the window end stops before it ends. The fixture's
+ * last row is on April 21. */
+static void test_cohorts_last_period_partial(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = fixture(1);
+    scrm_cohorts_options o = SCRM_COHORTS_OPTIONS_INIT;
+    scrm_cohorts *r = compute(ds, &o);
+    assert_int_equal(scrm_cohorts_observation_end(r), M_APR);
+    assert_int_equal(scrm_cohorts_last_partial(r), 1); /* April 22 < May 1 */
+    scrm_cohorts_free(r);
+    /* by day: April 21 is observed whole */
+    o.unit = SCRM_PERIOD_DAY;
+    r = compute(ds, &o);
+    assert_int_equal(scrm_cohorts_last_partial(r), 0);
+    scrm_cohorts_free(r);
+    /* a window ending on March 31 at 23:59:59 + 1 s: March is whole */
+    o.unit = SCRM_PERIOD_MONTH;
+    o.end = APR;
+    r = compute(ds, &o);
+    assert_int_equal(scrm_cohorts_last_partial(r), 0);
+    scrm_cohorts_free(r);
+    /* one second less: March is cut */
+    o.end = APR - 1;
+    r = compute(ds, &o);
+    assert_int_equal(scrm_cohorts_last_partial(r), 1);
+    scrm_cohorts_free(r);
+    /* a window end after the data: still partial (no data after April 21) */
+    o.end = MAY;
+    r = compute(ds, &o);
+    assert_int_equal(scrm_cohorts_last_partial(r), 1);
+    scrm_cohorts_free(r);
+    /* local time: at UTC-3 the last row (April 21, 00:00 UTC) is on April 20 */
+    o = (scrm_cohorts_options)SCRM_COHORTS_OPTIONS_INIT;
+    o.unit = SCRM_PERIOD_DAY;
+    o.utc_offset = -3 * 3600;
+    r = compute(ds, &o);
+    assert_int_equal(scrm_cohorts_last_partial(r), 0);
+    scrm_cohorts_free(r);
+    scrm_dataset_free(ds);
+
+    /* a last row on April 30 at 23:00 completes April */
+    static const uint64_t c[] = {1, 2};
+    static const int64_t t[] = {JAN, MAY - 3600};
+    static const int64_t a[] = {100, 100};
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 2, c, t, a, NULL, NULL), SCRM_OK);
+    r = compute(ds, NULL);
+    assert_int_equal(scrm_cohorts_last_partial(r), 0);
+    /* merged with a result that ends earlier: the later end wins */
+    static const uint64_t c2[] = {3};
+    static const int64_t t2[] = {FEB + 5 * D};
+    scrm_dataset *ds2 = NULL;
+    assert_int_equal(scrm_dataset_new(&ds2, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds2, 1, c2, t2, a, NULL, NULL), SCRM_OK);
+    scrm_cohorts *r2 = compute(ds2, NULL), *m = NULL;
+    assert_int_equal(scrm_cohorts_last_partial(r2), 1);
+    assert_int_equal(scrm_cohorts_merge(&m, r, r2), SCRM_OK);
+    assert_int_equal(scrm_cohorts_last_partial(m), 0);
+    scrm_cohorts_free(m);
+    scrm_cohorts_free(r2);
+    scrm_cohorts_free(r);
+    scrm_dataset_free(ds2);
+    scrm_dataset_free(ds);
+    assert_int_equal(scrm_cohorts_last_partial(NULL), 0);
+}
+
 /* The default matrices above (test_cohorts_monthly_classic_worked_by_hand),
  * one line per observable cell: Jan has 4, Feb 3, Mar 2, Apr 1. Revenue in
  * major units: Jan k0 1000 + 50 = 1050 minor = 10.50 with 2 digits, 1050
@@ -996,17 +1064,17 @@ static void test_cohorts_write_csv_worked_by_hand(void **state)
 {
     (void)state;
     static const char want2[] =
-        "cohort,period,cohort_size,active_customers,orders,revenue,retention\n"
-        "2017-01,0,2,2,2,10.50,1\n"
-        "2017-01,1,2,1,2,25.00,0.5\n"
-        "2017-01,2,2,1,1,50.00,0.5\n"
-        "2017-01,3,2,0,0,0.00,0\n"
-        "2017-02,0,1,1,1,30.00,1\n"
-        "2017-02,1,1,0,0,0.00,0\n"
-        "2017-02,2,1,1,1,4.00,1\n"
-        "2017-03,0,1,1,2,7.00,1\n"
-        "2017-03,1,1,0,0,0.00,0\n"
-        "2017-04,0,1,1,1,1.00,1\n";
+        "cohort,period,cohort_size,active_customers,orders,revenue,retention,partial\n"
+        "2017-01,0,2,2,2,10.50,1,0\n"
+        "2017-01,1,2,1,2,25.00,0.5,0\n"
+        "2017-01,2,2,1,1,50.00,0.5,0\n"
+        "2017-01,3,2,0,0,0.00,0,1\n"
+        "2017-02,0,1,1,1,30.00,1,0\n"
+        "2017-02,1,1,0,0,0.00,0,0\n"
+        "2017-02,2,1,1,1,4.00,1,1\n"
+        "2017-03,0,1,1,2,7.00,1,0\n"
+        "2017-03,1,1,0,0,0.00,0,1\n"
+        "2017-04,0,1,1,1,1.00,1,1\n";
     char path[512];
     tmp_path(path, sizeof path, "cells.csv");
     scrm_dataset *ds = fixture(1);
@@ -1017,13 +1085,13 @@ static void test_cohorts_write_csv_worked_by_hand(void **state)
     free(s);
     assert_int_equal(scrm_cohorts_write_csv(r, path, 0), SCRM_OK);
     s = slurp(path);
-    assert_non_null(strstr(s, "\n2017-01,0,2,2,2,1050,1\n2017-01,1,2,1,2,2500,0.5\n"));
-    assert_non_null(strstr(s, "\n2017-04,0,1,1,1,100,1\n"));
+    assert_non_null(strstr(s, "\n2017-01,0,2,2,2,1050,1,0\n2017-01,1,2,1,2,2500,0.5,0\n"));
+    assert_non_null(strstr(s, "\n2017-04,0,1,1,1,100,1,1\n"));
     free(s);
     assert_int_equal(scrm_cohorts_write_csv(r, path, 3), SCRM_OK);
     s = slurp(path);
-    assert_non_null(strstr(s, "\n2017-01,0,2,2,2,1.050,1\n2017-01,1,2,1,2,2.500,0.5\n"));
-    assert_non_null(strstr(s, "\n2017-04,0,1,1,1,0.100,1\n"));
+    assert_non_null(strstr(s, "\n2017-01,0,2,2,2,1.050,1,0\n2017-01,1,2,1,2,2.500,0.5,0\n"));
+    assert_non_null(strstr(s, "\n2017-04,0,1,1,1,0.100,1,1\n"));
     free(s);
     scrm_cohorts_free(r);
     scrm_dataset_free(ds);
@@ -1039,16 +1107,16 @@ static void test_cohorts_write_csv_worked_by_hand(void **state)
     /* Observation end April (the last row), K = 4. Jan {1}: k0 5.00, then
      * nothing; Feb: size 0, retention empty; Mar {2, 3, 4}: k0 6.00, k1
      * customer 2 alone (0.50): 1/3. */
-    assert_string_equal(s, "cohort,period,cohort_size,active_customers,orders,revenue,retention\n"
-                           "2017-01,0,1,1,1,5.00,1\n"
-                           "2017-01,1,1,0,0,0.00,0\n"
-                           "2017-01,2,1,0,0,0.00,0\n"
-                           "2017-01,3,1,0,0,0.00,0\n"
-                           "2017-02,0,0,0,0,0.00,\n"
-                           "2017-02,1,0,0,0,0.00,\n"
-                           "2017-02,2,0,0,0,0.00,\n"
-                           "2017-03,0,3,3,3,6.00,1\n"
-                           "2017-03,1,3,1,1,0.50,0.3333333333333333\n");
+    assert_string_equal(s, "cohort,period,cohort_size,active_customers,orders,revenue,retention,partial\n"
+                           "2017-01,0,1,1,1,5.00,1,0\n"
+                           "2017-01,1,1,0,0,0.00,0,0\n"
+                           "2017-01,2,1,0,0,0.00,0,0\n"
+                           "2017-01,3,1,0,0,0.00,0,1\n"
+                           "2017-02,0,0,0,0,0.00,,0\n"
+                           "2017-02,1,0,0,0,0.00,,0\n"
+                           "2017-02,2,0,0,0,0.00,,1\n"
+                           "2017-03,0,3,3,3,6.00,1,0\n"
+                           "2017-03,1,3,1,1,0.50,0.3333333333333333,1\n");
     free(s);
     scrm_cohorts_free(r);
     scrm_dataset_free(ds);
@@ -1100,6 +1168,7 @@ int main(void)
         cmocka_unit_test(test_cohorts_do_not_depend_on_the_thread_count),
         cmocka_unit_test(test_cohorts_do_not_depend_on_how_rows_were_appended),
         cmocka_unit_test(test_cohorts_allocation_failure_leaves_nothing),
+        cmocka_unit_test(test_cohorts_last_period_partial),
         cmocka_unit_test(test_cohorts_write_csv_worked_by_hand),
         cmocka_unit_test(test_cohorts_write_csv_errors),
     };

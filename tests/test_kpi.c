@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -43,13 +44,18 @@ static const int64_t fx_amount[] = {1000, 2000, 3000, 4000, -1000, 9999, 0, 500,
                                     700, -300, 800, 100, 600, -200, -50};
 #define FX_N (sizeof fx_cust / sizeof fx_cust[0])
 
-static scrm_dataset *fixture(void)
+/* A new dataset of n rows. */
+static scrm_dataset *dataset_of(uint64_t n, const uint64_t *c, const int64_t *t, const int64_t *a)
 {
     scrm_dataset *ds = NULL;
     assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(NULL, ds, FX_N, fx_cust, fx_time, fx_amount, NULL, NULL),
-                     SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, n, c, t, a, NULL, NULL), SCRM_OK);
     return ds;
+}
+
+static scrm_dataset *fixture(void)
+{
+    return dataset_of(FX_N, fx_cust, fx_time, fx_amount);
 }
 
 static scrm_kpi *compute(const scrm_dataset *ds, int64_t start, int64_t end, int64_t off)
@@ -225,17 +231,21 @@ static void test_kpi_empty_window_has_zero_counts_and_nan_ratios(void **state)
     struct want_counts zero = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     check_counts(k, &zero, "after everything");
     check_ratio(k, SCRM_KPI_AVERAGE_ORDER_VALUE, NAN, "empty");
-    /* Retention still has a meaning: with the 365-day lookback the customers
-     * at 3000 and at 4000 are the six with an order (A..F); none is new, so
-     * retention is 6 / 6 = 1. Everything else is NaN. */
-    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_START), 6);
-    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_END), 6);
-    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_CUSTOMERS), 6);
-    check_ratio(k, SCRM_KPI_RETENTION_RATE, 1.0, "after everything");
-    check_ratio(k, SCRM_KPI_CHURN_RATE, 0.0, "after everything");
+    /* Retention still has a meaning: the default lookback is the window's
+     * length, 1000 s, so the customers at 3000 are those with an order in
+     * [2000, 3000), B (2000) and E (2500), and nobody orders in the window:
+     * retention 0 / 2 = 0, churn 1. Everything else is NaN. */
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_START), 2);
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_END), 0);
+    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_CUSTOMERS), 0);
+    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_FROM_START), 0);
+    assert_int_equal(cnt(k, SCRM_KPI_REACTIVATED_CUSTOMERS), 0);
+    check_ratio(k, SCRM_KPI_RETENTION_RATE, 0.0, "after everything");
+    check_ratio(k, SCRM_KPI_CHURN_RATE, 1.0, "after everything");
+    check_ratio(k, SCRM_KPI_RETAINED_FROM_START_SHARE, 0.0, "after everything");
     for (int m = SCRM_KPI_AVERAGE_ORDER_VALUE; m < SCRM_KPI_METRIC_COUNT; m++)
         if (scrm_kpi_metric_type(m) != SCRM_KPI_TYPE_COUNT && m != SCRM_KPI_RETENTION_RATE &&
-            m != SCRM_KPI_CHURN_RATE)
+            m != SCRM_KPI_CHURN_RATE && m != SCRM_KPI_RETAINED_FROM_START_SHARE)
             check_ratio(k, m, NAN, "after everything");
     scrm_kpi_free(k);
     scrm_dataset_free(ds);
@@ -368,7 +378,7 @@ static void test_kpi_bad_arguments(void **state)
     static const struct {
         int64_t lookback;
         int want;
-    } lbs[] = {{1, SCRM_OK}, {SCRM_KPI_MAX_LOOKBACK, SCRM_OK}, {0, SCRM_EINVAL},
+    } lbs[] = {{1, SCRM_OK}, {SCRM_KPI_MAX_LOOKBACK, SCRM_OK}, {0, SCRM_OK},
                {-86400, SCRM_EINVAL}, {SCRM_KPI_MAX_LOOKBACK + 1, SCRM_EINVAL},
                {INT64_MAX, SCRM_EINVAL}, {INT64_MIN, SCRM_EINVAL}};
     for (size_t i = 0; i < sizeof lbs / sizeof lbs[0]; i++) {
@@ -443,6 +453,9 @@ static void test_kpi_metric_names_and_types(void **state)
         {SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES, "mean_days_between_purchases", SCRM_KPI_TYPE_DAYS},
         {SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES, "median_days_between_purchases",
          SCRM_KPI_TYPE_DAYS},
+        {SCRM_KPI_RETAINED_FROM_START, "retained_from_start", SCRM_KPI_TYPE_COUNT},
+        {SCRM_KPI_RETAINED_FROM_START_SHARE, "retained_from_start_share", SCRM_KPI_TYPE_RATIO},
+        {SCRM_KPI_REACTIVATED_CUSTOMERS, "reactivated_customers", SCRM_KPI_TYPE_COUNT},
     };
     assert_int_equal(sizeof cases / sizeof cases[0], SCRM_KPI_METRIC_COUNT);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -475,14 +488,19 @@ static void test_kpi_metric_names_and_types(void **state)
  *
  * S = {P, Q, V, W} = 4; E = {Q, R, T, U} = 4; N = new customers at the end
  * {T, U} = 2; E - N = {Q, R} = 2; retention 2/4 = 0.5, churn 0.5. New
- * customers of the window (metric 3): T, U, X, Y = 4.
+ * customers of the window (metric 3): T, U, X, Y = 4. S ∩ E = {Q} = 1
+ * (share 1/4), reactivated = E - N - S ∩ E = {R} = 1. The data starts on
+ * day 10, the S window on day 50: no flag.
  * Purchase intervals with both orders in the window: Q 10, 20; T 10.5, 68.5;
  * Y 0 (P's, W's and X's other orders are outside) -> 5 intervals,
  * mean 109 / 5 = 21.8 days, median (sorted 0, 10, 10.5, 20, 68.5) 10.5 days.
  *
- * With the default lookback of 365 days: S = {P, Q, R, V, W} = 5 (every
- * order before day 100), E = every customer with an order before day 200 =
- * 9, N = {T, U, X, Y} = 4, E - N = 5, retention 1. */
+ * With the default lookback, the window's length (100 days): S = an order
+ * in [0d, 100d) = {P, Q, R, V, W} = 5, E = an order in the window = {P, Q,
+ * R, T, U, X, Y} = 7 (X's 200 is outside), N = {T, U, X, Y} = 4, E - N =
+ * {P, Q, R} = 3, retention 3/5 = 0.6, churn 0.4; S ∩ E = {P, Q, R} = 3,
+ * share 0.6, reactivated 0. The S window starts on day 0, before the data's
+ * first day (10): lookback incomplete. */
 #define D 86400
 static const uint64_t rt_cust[] = {'P', 'P', 'P', 'Q', 'Q', 'Q', 'Q', 'R', 'R', 'T', 'T', 'T',
                                    'U', 'V', 'W', 'W', 'W', 'X', 'X', 'Y', 'Y'};
@@ -496,11 +514,7 @@ static const int64_t rt_amount[] = {100, 100, 100, 100, 100, 100, 100, 100, 100,
 
 static scrm_dataset *retention_fixture(void)
 {
-    scrm_dataset *ds = NULL;
-    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
-    assert_int_equal(scrm_dataset_append_u64(NULL, ds, RT_N, rt_cust, rt_time, rt_amount, NULL, NULL),
-                     SCRM_OK);
-    return ds;
+    return dataset_of(RT_N, rt_cust, rt_time, rt_amount);
 }
 
 static scrm_kpi *compute_lb(const scrm_dataset *ds, int64_t start, int64_t end,
@@ -532,16 +546,39 @@ static void test_kpi_retention_hand_worked(void **state)
     check_ratio(k, SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES, 21.8, "retention");
     check_ratio(k, SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES, 10.5, "retention");
     assert_true(scrm_kpi_value(k, SCRM_KPI_CUSTOMERS_AT_START) == 4.0);
+    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_FROM_START), 1);
+    assert_int_equal(cnt(k, SCRM_KPI_REACTIVATED_CUSTOMERS), 1);
+    check_ratio(k, SCRM_KPI_RETAINED_FROM_START_SHARE, 0.25, "retention");
+    assert_int_equal(scrm_kpi_flags(k), 0);
     scrm_kpi_free(k);
 
-    /* default lookback (365 days) */
+    /* default lookback: the window's length */
     k = compute(ds, 100 * D, 200 * D, 0);
     assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_START), 5);
-    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_END), 9);
-    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_CUSTOMERS), 5);
-    check_ratio(k, SCRM_KPI_RETENTION_RATE, 1.0, "default lookback");
-    check_ratio(k, SCRM_KPI_CHURN_RATE, 0.0, "default lookback");
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_END), 7);
+    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_CUSTOMERS), 3);
+    assert_int_equal(cnt(k, SCRM_KPI_RETAINED_FROM_START), 3);
+    assert_int_equal(cnt(k, SCRM_KPI_REACTIVATED_CUSTOMERS), 0);
+    check_ratio(k, SCRM_KPI_RETENTION_RATE, 0.6, "default lookback");
+    check_ratio(k, SCRM_KPI_CHURN_RATE, 0.4, "default lookback");
+    check_ratio(k, SCRM_KPI_RETAINED_FROM_START_SHARE, 0.6, "default lookback");
     check_ratio(k, SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES, 10.5, "default lookback");
+    assert_int_equal(scrm_kpi_flags(k), SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE);
+    scrm_kpi_free(k);
+    /* a lookback of 90 days starts the S window on day 10, the data's first
+     * day: complete; 91 days reaches before it */
+    k = compute_lb(ds, 100 * D, 200 * D, 90 * D);
+    assert_int_equal(scrm_kpi_flags(k), 0);
+    scrm_kpi_free(k);
+    k = compute_lb(ds, 100 * D, 200 * D, 91 * D);
+    assert_int_equal(scrm_kpi_flags(k), SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE);
+    scrm_kpi_free(k);
+    /* a window ending after the day of the last row (day 200) is partial */
+    k = compute_lb(ds, 100 * D, 201 * D, 50 * D);
+    assert_int_equal(scrm_kpi_flags(k), 0);
+    scrm_kpi_free(k);
+    k = compute_lb(ds, 100 * D, 201 * D + 1, 50 * D);
+    assert_int_equal(scrm_kpi_flags(k), SCRM_KPI_FLAG_PARTIAL);
     scrm_kpi_free(k);
 
     /* Even counts of intervals: window [120d, 200d) has Q 10, 20 and T 10.5,
@@ -599,7 +636,8 @@ static void test_kpi_options_version_1_gets_default_lookback(void **state)
     (void)state;
     scrm_dataset *ds = retention_fixture();
     /* A version-1 caller's struct ends before `lookback`: whatever lies there
-     * is not read, and the default 365 days applies (S = 5 above). */
+     * is not read, and the default (the window's length) applies (S = 5,
+     * retention 0.6 above). */
     scrm_kpi_options o = SCRM_KPI_OPTIONS_INIT;
     o.version = 1;
     o.start = 100 * D;
@@ -608,7 +646,7 @@ static void test_kpi_options_version_1_gets_default_lookback(void **state)
     scrm_kpi *k = NULL;
     assert_int_equal(scrm_kpi_compute(&k, ds, &o), SCRM_OK);
     assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_START), 5);
-    check_ratio(k, SCRM_KPI_RETENTION_RATE, 1.0, "version 1");
+    check_ratio(k, SCRM_KPI_RETENTION_RATE, 0.6, "version 1");
     scrm_kpi_free(k);
     /* scrm_kpi_options_init(1) leaves the lookback alone, (2) sets it */
     o.lookback = 42;
@@ -617,7 +655,8 @@ static void test_kpi_options_version_1_gets_default_lookback(void **state)
     assert_int_equal(o.lookback, 42);
     assert_int_equal(scrm_kpi_options_init(&o, 2), SCRM_OK);
     assert_int_equal(o.lookback, SCRM_KPI_DEFAULT_LOOKBACK);
-    assert_int_equal(o.lookback, 365 * 86400);
+    assert_int_equal(o.lookback, SCRM_KPI_LOOKBACK_WINDOW);
+    assert_int_equal(o.lookback, 0);
     scrm_dataset_free(ds);
 }
 
@@ -784,6 +823,381 @@ static void test_kpi_bit_identical_across_thread_counts(void **state)
     free(c);
     free(t);
     free(a);
+}
+
+
+/* n random rows of 3000 customers over `days` days, ~10% refunds. */
+static scrm_dataset *random_dataset(uint32_t n, int64_t days)
+{
+    uint64_t *c = malloc(n * sizeof *c);
+    int64_t *t = malloc(n * sizeof *t), *a = malloc(n * sizeof *a);
+    assert_true(c && t && a);
+    for (uint32_t i = 0; i < n; i++) {
+        c[i] = rng() % 3000;
+        t[i] = INT64_C(1704067200) + (int64_t)(rng() % (uint64_t)(days * 86400));
+        a[i] = (int64_t)(rng() % 20000) - 2000;
+    }
+    scrm_dataset *ds = dataset_of(n, c, t, a);
+    free(c);
+    free(t);
+    free(a);
+    return ds;
+}
+
+/* ---- KPIs per period ----
+ *
+ * Fixture (UTC, 2024, a leap year; amounts in cents):
+ *
+ * cust  time                 amount
+ *  A    2024-01-10 12:00       100
+ *  A    2024-01-20 12:00        50
+ *  A    2024-03-05 12:00        70
+ *  B    2024-02-01 00:00       200
+ *  B    2024-02-15 00:00       -20   refund
+ *  C    2024-01-31 23:00        10
+ *  C    2024-02-01 00:30        30
+ *  D    2024-03-20 08:00        40
+ *
+ * The data spans 2024-01-10 00:00 .. 2024-03-21 00:00. Monthly rows Jan,
+ * Feb, Mar; default lookback: S = customers of the month before, E = of the
+ * month.
+ * Jan: orders 3, customers {A, C} both new, repeat A; revenue 160; one
+ *      interval (A, 10 days); S = {} -> retention NaN; E = {A, C}, both new,
+ *      so retained 0. Flags: S (December) before the data, and January
+ *      starts before it: LOOKBACK_INCOMPLETE | PARTIAL.
+ * Feb: orders 2 (B 200, C 30), a refund -20; customers {B, C}: B new, C
+ *      returning (first order Jan 31); revenue 210, new revenue 180,
+ *      returning 30; C's two orders are in different months: no interval.
+ *      S = {A, C}, E = {B, C}, N = {B}: retained 1, S ∩ E = {C} = 1,
+ *      reactivated 0, retention 0.5, share 0.5. Flag: S (January) starts
+ *      before the data's first day.
+ * Mar: orders 2 (A 70, D 40), customers {A, D}: A returning, D new;
+ *      revenue 110. S = {B, C}, E = {A, D}, N = {D}: retained 1 (A), S ∩ E
+ *      = 0, reactivated 1 (A had lapsed in February), retention 0.5, share
+ *      0. Flag: the data ends on Mar 20: PARTIAL.
+ * Lookback 45 days for March: S = an order in [Jan 16, Mar 1) = {A (Jan
+ * 20), B, C} = 3; E = an order in [Feb 16, Apr 1) = {A, D} (B's Feb 15 is a
+ * refund); S ∩ E = {A} = 1, retained 1, reactivated 0. */
+#define T2024(m, d, h, mi) \
+    ((int64_t)(((m) == 1 ? 0 : (m) == 2 ? 31 : 60) + (d)-1) * 86400 + (h)*3600 + (mi)*60 + \
+     INT64_C(1704067200))
+static const uint64_t pd_cust[] = {'A', 'A', 'A', 'B', 'B', 'C', 'C', 'D'};
+static const int64_t pd_time[] = {T2024(1, 10, 12, 0), T2024(1, 20, 12, 0), T2024(3, 5, 12, 0),
+                                  T2024(2, 1, 0, 0),   T2024(2, 15, 0, 0),  T2024(1, 31, 23, 0),
+                                  T2024(2, 1, 0, 30),  T2024(3, 20, 8, 0)};
+static const int64_t pd_amount[] = {100, 50, 70, 200, -20, 10, 30, 40};
+#define PD_N (sizeof pd_cust / sizeof pd_cust[0])
+
+static scrm_dataset *periods_fixture(void)
+{
+    return dataset_of(PD_N, pd_cust, pd_time, pd_amount);
+}
+
+static scrm_kpi_periods *periods(const scrm_dataset *ds, int unit, const scrm_kpi_options *o)
+{
+    scrm_kpi_periods *r = NULL;
+    int rc = scrm_kpi_periods_compute(&r, ds, unit, o);
+    if (rc != SCRM_OK)
+        fail_msg("scrm_kpi_periods_compute: %s (%s)", scrm_strerror(rc), scrm_last_error());
+    return r;
+}
+
+static int64_t pcnt(const scrm_kpi_periods *r, int metric, uint32_t row)
+{
+    const int64_t *x = scrm_kpi_periods_exact(r, metric);
+    assert_non_null(x);
+    return x[row];
+}
+
+static void check_pval(const scrm_kpi_periods *r, int metric, uint32_t row, double want)
+{
+    const double *v = scrm_kpi_periods_values(r, metric);
+    assert_non_null(v);
+    if (isnan(want) ? !isnan(v[row]) : fabs(v[row] - want) > 1e-12)
+        fail_msg("row %u: %s = %.17g, want %.17g", row, scrm_kpi_metric_name(metric), v[row], want);
+}
+
+static void test_kpi_periods_monthly_hand_worked(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = periods_fixture();
+    scrm_kpi_periods *r = periods(ds, SCRM_PERIOD_MONTH, NULL);
+    assert_int_equal(scrm_kpi_periods_count(r), 3);
+    assert_int_equal(scrm_kpi_periods_unit(r), SCRM_PERIOD_MONTH);
+    assert_int_equal(scrm_kpi_periods_first(r), (2024 - 1970) * 12);
+    static const struct {
+        int metric;
+        int64_t want[3];
+    } counts[] = {
+        {SCRM_KPI_ORDERS, {3, 2, 2}},
+        {SCRM_KPI_REFUNDS, {0, 1, 0}},
+        {SCRM_KPI_CUSTOMERS, {2, 2, 2}},
+        {SCRM_KPI_NEW_CUSTOMERS, {2, 1, 1}},
+        {SCRM_KPI_RETURNING_CUSTOMERS, {0, 1, 1}},
+        {SCRM_KPI_REPEAT_CUSTOMERS, {1, 0, 0}},
+        {SCRM_KPI_REVENUE, {160, 210, 110}},
+        {SCRM_KPI_ORDER_REVENUE, {160, 230, 110}},
+        {SCRM_KPI_REFUND_AMOUNT, {0, -20, 0}},
+        {SCRM_KPI_NEW_REVENUE, {160, 180, 40}},
+        {SCRM_KPI_RETURNING_REVENUE, {0, 30, 70}},
+        {SCRM_KPI_CUSTOMERS_AT_START, {0, 2, 2}},
+        {SCRM_KPI_CUSTOMERS_AT_END, {2, 2, 2}},
+        {SCRM_KPI_RETAINED_CUSTOMERS, {0, 1, 1}},
+        {SCRM_KPI_RETAINED_FROM_START, {0, 1, 0}},
+        {SCRM_KPI_REACTIVATED_CUSTOMERS, {0, 0, 1}},
+        {SCRM_KPI_PURCHASE_INTERVALS, {1, 0, 0}},
+    };
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        for (uint32_t row = 0; row < 3; row++)
+            if (pcnt(r, counts[i].metric, row) != counts[i].want[row])
+                fail_msg("row %u: %s = %lld, want %lld", row, scrm_kpi_metric_name(counts[i].metric),
+                         (long long)pcnt(r, counts[i].metric, row), (long long)counts[i].want[row]);
+    check_pval(r, SCRM_KPI_AVERAGE_ORDER_VALUE, 0, 160.0 / 3);
+    check_pval(r, SCRM_KPI_RETENTION_RATE, 0, NAN);
+    check_pval(r, SCRM_KPI_RETENTION_RATE, 1, 0.5);
+    check_pval(r, SCRM_KPI_CHURN_RATE, 1, 0.5);
+    check_pval(r, SCRM_KPI_RETAINED_FROM_START_SHARE, 1, 0.5);
+    check_pval(r, SCRM_KPI_RETENTION_RATE, 2, 0.5);
+    check_pval(r, SCRM_KPI_RETAINED_FROM_START_SHARE, 2, 0.0);
+    check_pval(r, SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES, 0, 10.0);
+    check_pval(r, SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES, 1, NAN);
+    check_pval(r, SCRM_KPI_ORDERS, 2, 2.0);
+    assert_null(scrm_kpi_periods_exact(r, SCRM_KPI_RETENTION_RATE)); /* not an integer */
+    assert_null(scrm_kpi_periods_values(r, SCRM_KPI_METRIC_COUNT));
+    assert_null(scrm_kpi_periods_values(r, -1));
+    const uint32_t *f = scrm_kpi_periods_flags(r);
+    assert_non_null(f);
+    assert_int_equal(f[0], SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE | SCRM_KPI_FLAG_PARTIAL);
+    assert_int_equal(f[1], SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE);
+    assert_int_equal(f[2], SCRM_KPI_FLAG_PARTIAL);
+    scrm_kpi_periods_free(r);
+
+    /* an explicit lookback of 45 days, rows from February (a bounded start) */
+    scrm_kpi_options o = SCRM_KPI_OPTIONS_INIT;
+    o.start = T2024(2, 1, 0, 0);
+    o.lookback = 45 * 86400;
+    r = periods(ds, SCRM_PERIOD_MONTH, &o);
+    assert_int_equal(scrm_kpi_periods_count(r), 2);
+    assert_int_equal(pcnt(r, SCRM_KPI_CUSTOMERS_AT_START, 1), 3);
+    assert_int_equal(pcnt(r, SCRM_KPI_CUSTOMERS_AT_END, 1), 2);
+    assert_int_equal(pcnt(r, SCRM_KPI_RETAINED_FROM_START, 1), 1);
+    assert_int_equal(pcnt(r, SCRM_KPI_RETAINED_CUSTOMERS, 1), 1);
+    assert_int_equal(pcnt(r, SCRM_KPI_REACTIVATED_CUSTOMERS, 1), 0);
+    check_pval(r, SCRM_KPI_RETENTION_RATE, 1, 1.0 / 3);
+    scrm_kpi_periods_free(r);
+
+    /* a bounded end after the data: empty rows, partial */
+    o = (scrm_kpi_options)SCRM_KPI_OPTIONS_INIT;
+    o.end = T2024(3, 1, 0, 0) + 61 * 86400; /* 2024-05-01 */
+    r = periods(ds, SCRM_PERIOD_MONTH, &o);
+    assert_int_equal(scrm_kpi_periods_count(r), 4);
+    assert_int_equal(pcnt(r, SCRM_KPI_ORDERS, 3), 0);
+    assert_int_equal(pcnt(r, SCRM_KPI_CUSTOMERS_AT_START, 3), 2); /* March's A and D */
+    check_pval(r, SCRM_KPI_RETENTION_RATE, 3, 0.0);
+    assert_int_equal(scrm_kpi_periods_flags(r)[3], SCRM_KPI_FLAG_PARTIAL);
+    scrm_kpi_periods_free(r);
+    scrm_dataset_free(ds);
+}
+
+/* Each row is the window of its period: the same numbers as scrm_kpi_compute
+ * on that window, for days and weeks with the default lookback (the
+ * period's length) and for every unit with a given one; on the random
+ * dataset of the thread test, where windows of consecutive rows overlap in
+ * their lookbacks and customers span many rows. */
+
+static void test_kpi_periods_rows_equal_single_windows(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = random_dataset(20000, 400);
+    static const struct {
+        int unit;
+        int64_t lookback;
+    } cases[] = {{SCRM_PERIOD_DAY, 0},           {SCRM_PERIOD_WEEK, 0},
+                 {SCRM_PERIOD_WEEK, 30 * 86400}, {SCRM_PERIOD_MONTH, 45 * 86400},
+                 {SCRM_PERIOD_QUARTER, 86400},   {SCRM_PERIOD_YEAR, 365 * 86400}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        scrm_kpi_options o = SCRM_KPI_OPTIONS_INIT;
+        o.lookback = cases[c].lookback;
+        o.utc_offset = -3 * 3600;
+        scrm_kpi_periods *r = periods(ds, cases[c].unit, &o);
+        const uint32_t n = scrm_kpi_periods_count(r);
+        assert_true(n > 0);
+        for (uint32_t row = 0; row < n; row++) {
+            int64_t t0, t1;
+            /* local period bounds: scrm_period_start gives UTC, add the offset back */
+            assert_int_equal(scrm_period_start(&t0, scrm_kpi_periods_first(r) + row, cases[c].unit, 0),
+                             SCRM_OK);
+            assert_int_equal(
+                scrm_period_start(&t1, scrm_kpi_periods_first(r) + row + 1, cases[c].unit, 0),
+                SCRM_OK);
+            o.start = t0;
+            o.end = t1;
+            scrm_kpi *k = NULL;
+            assert_int_equal(scrm_kpi_compute(&k, ds, &o), SCRM_OK);
+            for (int m = 0; m < SCRM_KPI_METRIC_COUNT; m++) {
+                double a = scrm_kpi_value(k, m), b = scrm_kpi_periods_values(r, m)[row];
+                if (!(a == b || (isnan(a) && isnan(b))))
+                    fail_msg("unit %d row %u: %s %.17g vs %.17g", cases[c].unit, row,
+                             scrm_kpi_metric_name(m), b, a);
+            }
+            assert_int_equal(scrm_kpi_flags(k), scrm_kpi_periods_flags(r)[row]);
+            scrm_kpi_free(k);
+        }
+        scrm_kpi_periods_free(r);
+    }
+    scrm_dataset_free(ds);
+}
+
+static void test_kpi_periods_bit_identical_across_thread_counts(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = random_dataset(100000, 400);
+    static const uint32_t thread_counts[] = {1, 2, 7, 64};
+    scrm_kpi_periods *ref = NULL;
+    for (size_t j = 0; j < sizeof thread_counts / sizeof thread_counts[0]; j++) {
+        scrm_kpi_options o = SCRM_KPI_OPTIONS_INIT;
+        o.threads = thread_counts[j];
+        scrm_kpi_periods *r = periods(ds, SCRM_PERIOD_WEEK, &o);
+        if (!ref) {
+            ref = r;
+            continue;
+        }
+        assert_int_equal(scrm_kpi_periods_count(r), scrm_kpi_periods_count(ref));
+        const size_t n = scrm_kpi_periods_count(r);
+        for (int m = 0; m < SCRM_KPI_METRIC_COUNT; m++)
+            if (memcmp(scrm_kpi_periods_values(r, m), scrm_kpi_periods_values(ref, m),
+                       n * sizeof(double)) != 0)
+                fail_msg("threads=%u: %s differs", thread_counts[j], scrm_kpi_metric_name(m));
+        scrm_kpi_periods_free(r);
+    }
+    scrm_kpi_periods_free(ref);
+    scrm_dataset_free(ds);
+}
+
+static void test_kpi_periods_bad_arguments(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = periods_fixture();
+    scrm_kpi_periods *r = NULL;
+    assert_int_equal(scrm_kpi_periods_compute(NULL, ds, SCRM_PERIOD_MONTH, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_periods_compute(&r, NULL, SCRM_PERIOD_MONTH, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_periods_compute(&r, ds, 5, NULL), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_periods_compute(&r, ds, -1, NULL), SCRM_EINVAL);
+    scrm_kpi_options o = SCRM_KPI_OPTIONS_INIT;
+    o.start = T2024(2, 2, 0, 0); /* not the first instant of a month */
+    assert_int_equal(scrm_kpi_periods_compute(&r, ds, SCRM_PERIOD_MONTH, &o), SCRM_EINVAL);
+    assert_non_null(strstr(scrm_last_error(), "2024-02"));
+    /* ... but it is a day's */
+    assert_int_equal(scrm_kpi_periods_compute(&r, ds, SCRM_PERIOD_DAY, &o), SCRM_OK);
+    assert_int_equal(scrm_kpi_periods_count(r), 48); /* Feb 2 .. Mar 20 */
+    scrm_kpi_periods_free(r);
+    r = NULL;
+    o = (scrm_kpi_options)SCRM_KPI_OPTIONS_INIT;
+    o.end = T2024(3, 1, 0, 0) + 1;
+    assert_int_equal(scrm_kpi_periods_compute(&r, ds, SCRM_PERIOD_MONTH, &o), SCRM_EINVAL);
+    o = (scrm_kpi_options)SCRM_KPI_OPTIONS_INIT;
+    o.lookback = -1;
+    assert_int_equal(scrm_kpi_periods_compute(&r, ds, SCRM_PERIOD_MONTH, &o), SCRM_EINVAL);
+    /* 100000 rows are allowed, one more is not */
+    o = (scrm_kpi_options)SCRM_KPI_OPTIONS_INIT;
+    o.start = 0;
+    o.end = (int64_t)SCRM_KPI_MAX_PERIODS * 86400;
+    assert_int_equal(scrm_kpi_periods_compute(&r, ds, SCRM_PERIOD_DAY, &o), SCRM_OK);
+    assert_int_equal(scrm_kpi_periods_count(r), SCRM_KPI_MAX_PERIODS);
+    scrm_kpi_periods_free(r);
+    r = NULL;
+    o.end += 86400;
+    assert_int_equal(scrm_kpi_periods_compute(&r, ds, SCRM_PERIOD_DAY, &o), SCRM_ERANGE);
+    assert_null(r);
+    /* a bound outside years 1..9999 */
+    o = (scrm_kpi_options)SCRM_KPI_OPTIONS_INIT;
+    o.end = SCRM_TIME_MAX + 1 + 366 * 86400;
+    assert_int_equal(scrm_kpi_periods_compute(&r, ds, SCRM_PERIOD_YEAR, &o), SCRM_ERANGE);
+    assert_non_null(strstr(scrm_last_error(), "outside years"));
+    /* a start after the data and no end: no row */
+    o = (scrm_kpi_options)SCRM_KPI_OPTIONS_INIT;
+    o.start = T2024(3, 1, 0, 0) + 31 * 86400; /* 2024-04-01 */
+    assert_int_equal(scrm_kpi_periods_compute(&r, ds, SCRM_PERIOD_MONTH, &o), SCRM_OK);
+    assert_int_equal(scrm_kpi_periods_count(r), 0);
+    scrm_kpi_periods_free(r);
+    r = NULL;
+    /* the window's length of a huge window does not overflow (UBSan) */
+    scrm_kpi_options w = SCRM_KPI_OPTIONS_INIT;
+    w.start = INT64_MIN + 1;
+    w.end = INT64_MAX - 1;
+    scrm_kpi *k = NULL;
+    assert_int_equal(scrm_kpi_compute(&k, ds, &w), SCRM_OK);
+    assert_int_equal(cnt(k, SCRM_KPI_ORDERS), 7);
+    assert_int_equal(cnt(k, SCRM_KPI_CUSTOMERS_AT_START), 0);
+    scrm_kpi_free(k);
+    /* NULL getters */
+    assert_int_equal(scrm_kpi_periods_count(NULL), 0);
+    assert_int_equal(scrm_kpi_periods_unit(NULL), -1);
+    assert_int_equal(scrm_kpi_periods_first(NULL), 0);
+    assert_null(scrm_kpi_periods_values(NULL, 0));
+    assert_null(scrm_kpi_periods_exact(NULL, 0));
+    assert_null(scrm_kpi_periods_flags(NULL));
+    assert_int_equal(scrm_kpi_flags(NULL), 0);
+    scrm_kpi_periods_free(NULL);
+    scrm_dataset_free(ds);
+}
+
+static void test_kpi_periods_empty_dataset(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    scrm_kpi_periods *r = periods(ds, SCRM_PERIOD_MONTH, NULL);
+    assert_int_equal(scrm_kpi_periods_count(r), 0);
+    assert_null(scrm_kpi_periods_values(r, 0));
+    assert_null(scrm_kpi_periods_flags(r));
+    scrm_kpi_periods_free(r);
+    /* bounded on both sides: rows without orders, no flags (no data to compare) */
+    scrm_kpi_options o = SCRM_KPI_OPTIONS_INIT;
+    o.start = T2024(1, 1, 0, 0);
+    o.end = T2024(3, 1, 0, 0);
+    r = periods(ds, SCRM_PERIOD_MONTH, &o);
+    assert_int_equal(scrm_kpi_periods_count(r), 2);
+    assert_int_equal(pcnt(r, SCRM_KPI_ORDERS, 1), 0);
+    check_pval(r, SCRM_KPI_RETENTION_RATE, 1, NAN);
+    assert_int_equal(scrm_kpi_periods_flags(r)[1], 0);
+    scrm_kpi_periods_free(r);
+    scrm_dataset_free(ds);
+}
+
+
+/* The CSV of the monthly fixture: the rows worked out in
+ * test_kpi_periods_monthly_hand_worked, money in major units. */
+static void test_kpi_periods_write_csv(void **state)
+{
+    (void)state;
+    scrm_dataset *ds = periods_fixture();
+    scrm_kpi_periods *r = periods(ds, SCRM_PERIOD_MONTH, NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/scrm_kpi_%ld.csv", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (long)getpid());
+    assert_int_equal(scrm_kpi_periods_write_csv(r, path, 2), SCRM_OK);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    assert_true(strncmp(buf, "period,start,end,lookback_incomplete,partial,orders,refunds,", 60) == 0);
+    /* February: 2 orders, 1 refund, 2 customers, 1 new, 1 returning, 0
+     * repeat, revenue 2.10, order revenue 2.30, refunds -0.20 ... */
+    assert_non_null(strstr(buf, "\n2024-02,2024-02-01T00:00:00Z,2024-03-01T00:00:00Z,1,0,2,1,2,1,1,0,"
+                                "2.10,2.30,-0.20,1.80,0.30,1.15,"));
+    assert_non_null(strstr(buf, "\n2024-03,2024-03-01T00:00:00Z,2024-04-01T00:00:00Z,0,1,2,"));
+    /* January's retention is undefined: an empty cell after churn's */
+    assert_null(strstr(buf, "nan"));
+    assert_int_equal(scrm_kpi_periods_write_csv(NULL, path, 2), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_periods_write_csv(r, NULL, 2), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_periods_write_csv(r, path, SCRM_MAX_MINOR_DIGITS + 1), SCRM_EINVAL);
+    assert_int_equal(scrm_kpi_periods_write_csv(r, "/nonexistent/dir/k.csv", 2), SCRM_EIO);
+    remove(path);
+    scrm_kpi_periods_free(r);
+    scrm_dataset_free(ds);
 }
 
 /* ---- progress and cancellation ---- */
@@ -1002,6 +1416,12 @@ int main(void)
         cmocka_unit_test(test_kpi_median_of_many_intervals),
         cmocka_unit_test(test_kpi_median_matches_a_sort),
         cmocka_unit_test(test_kpi_bit_identical_across_thread_counts),
+        cmocka_unit_test(test_kpi_periods_monthly_hand_worked),
+        cmocka_unit_test(test_kpi_periods_rows_equal_single_windows),
+        cmocka_unit_test(test_kpi_periods_bit_identical_across_thread_counts),
+        cmocka_unit_test(test_kpi_periods_bad_arguments),
+        cmocka_unit_test(test_kpi_periods_empty_dataset),
+        cmocka_unit_test(test_kpi_periods_write_csv),
         cmocka_unit_test(test_kpi_progress_reports_rows_and_cancels),
         cmocka_unit_test(test_kpi_allocation_failure_leaves_nothing),
         cmocka_unit_test(test_nps_hand_worked),

@@ -179,6 +179,18 @@ static void assert_same_kpi(const scrm_kpi *a, const scrm_kpi *b)
     }
 }
 
+static void assert_same_kpi_periods(const scrm_kpi_periods *a, const scrm_kpi_periods *b)
+{
+    const uint32_t n = scrm_kpi_periods_count(a);
+    assert_int_equal(n, scrm_kpi_periods_count(b));
+    assert_true(n > 1);
+    assert_int_equal(scrm_kpi_periods_first(a), scrm_kpi_periods_first(b));
+    assert_memory_equal(scrm_kpi_periods_flags(a), scrm_kpi_periods_flags(b), n * sizeof(uint32_t));
+    for (int m = 0; m < SCRM_KPI_METRIC_COUNT; m++)
+        assert_memory_equal(scrm_kpi_periods_values(a, m), scrm_kpi_periods_values(b, m),
+                            n * sizeof(double));
+}
+
 static void assert_same_cohorts(const scrm_cohorts *a, const scrm_cohorts *b)
 {
     uint32_t c = scrm_cohorts_count(a), k = scrm_cohorts_periods(a);
@@ -267,15 +279,16 @@ static scrm_dataset *ds_even, *ds_odd;         /* disjoint halves, for merges */
 static scrm_dataset *cold;                     /* fresh for each attempt */
 static scrm_rfm *rfm_ref, *rfm_str_ref, *rfm_out, *rfm_past_ref;
 static scrm_kpi *kpi_ref, *kpi_out;
+static scrm_kpi_periods *kpp_ref, *kpp_out;
 static scrm_cohorts *coh_ref, *coh_even, *coh_odd, *coh_merged_ref, *coh_out;
 static scrm_segment_map *map_out, *map_handle;
 static scrm_rfm_options rfm_opt, rfm_past_opt;
-static scrm_kpi_options kpi_opt;
+static scrm_kpi_options kpi_opt, kpi_opt_periods;
 static scrm_cohorts_options coh_opt;
 static char tmpdir[64];
 static char path_out[128], path_csv_in[128];
-static char *ref_rfm_csv, *ref_aud_csv, *ref_coh_csv;
-static size_t ref_rfm_len, ref_aud_len, ref_coh_len;
+static char *ref_rfm_csv, *ref_aud_csv, *ref_coh_csv, *ref_kpp_csv;
+static size_t ref_rfm_len, ref_aud_len, ref_coh_len, ref_kpp_len;
 static const char old_text[] = "what was there before\n";
 static const int32_t aud_segs[] = {0, 3, -1};
 
@@ -336,6 +349,30 @@ static void kpi_ok(void)
     kpi_out = SENT(scrm_kpi);
 }
 
+/* -- kpi per period -- */
+static int kpp_call(void)
+{
+    return scrm_kpi_periods_compute(&kpp_out, ds_u64, SCRM_PERIOD_MONTH, &kpi_opt_periods);
+}
+static int kpp_call_cold(void)
+{
+    return scrm_kpi_periods_compute(&kpp_out, cold, SCRM_PERIOD_MONTH, &kpi_opt_periods);
+}
+static void kpp_setup(void) { kpp_out = SENT(scrm_kpi_periods); }
+static void kpp_cold_setup(void)
+{
+    cold_setup();
+    kpp_setup();
+}
+static void kpp_unchanged(void) { assert_ptr_equal(kpp_out, SENT(scrm_kpi_periods)); }
+static void kpp_ok(void)
+{
+    assert_ptr_not_equal(kpp_out, SENT(scrm_kpi_periods));
+    assert_same_kpi_periods(kpp_out, kpp_ref);
+    scrm_kpi_periods_free(kpp_out);
+    kpp_out = SENT(scrm_kpi_periods);
+}
+
 /* -- cohorts compute and merge -- */
 static int coh_call(void) { return scrm_cohorts_compute(&coh_out, ds_u64, &coh_opt); }
 static int coh_call_cold(void) { return scrm_cohorts_compute(&coh_out, cold, &coh_opt); }
@@ -369,6 +406,8 @@ static int aud_csv_call(void)
 static void aud_csv_ok(void) { assert_file(path_out, ref_aud_csv, ref_aud_len); }
 static int coh_csv_call(void) { return scrm_cohorts_write_csv(coh_ref, path_out, 2); }
 static void coh_csv_ok(void) { assert_file(path_out, ref_coh_csv, ref_coh_len); }
+static int kpp_csv_call(void) { return scrm_kpi_periods_write_csv(kpp_ref, path_out, 2); }
+static void kpp_csv_ok(void) { assert_file(path_out, ref_kpp_csv, ref_kpp_len); }
 
 /* -- audience -- */
 static uint32_t aud_idx[NCUST + 1], aud_ref_idx[NCUST + 1];
@@ -595,6 +634,20 @@ static void test_kpi_compute_cold(void **s)
     oom_run(&(oom_case){"scrm_kpi_compute (cold)", cold_setup, kpi_call_cold, kpi_unchanged,
                         kpi_ok, cold_teardown, kept, 0});
 }
+static void test_kpi_periods_warm(void **s)
+{
+    (void)s;
+    oom_run(&(oom_case){"scrm_kpi_periods_compute", kpp_setup, kpp_call, kpp_unchanged, kpp_ok,
+                        NULL, 0, 0});
+}
+static void test_kpi_periods_cold(void **s)
+{
+    (void)s;
+    kpp_setup();
+    long kept = cached_blocks(kpp_call_cold, kpp_ok);
+    oom_run(&(oom_case){"scrm_kpi_periods_compute (cold)", kpp_cold_setup, kpp_call_cold,
+                        kpp_unchanged, kpp_ok, cold_teardown, kept, 0});
+}
 static void test_cohorts_compute_warm(void **s)
 {
     (void)s;
@@ -620,6 +673,8 @@ static void test_writers(void **s)
                         aud_csv_ok, NULL, 0, 0});
     oom_run(&(oom_case){"scrm_cohorts_write_csv", file_setup, coh_csv_call, file_unchanged,
                         coh_csv_ok, NULL, 0, 0});
+    oom_run(&(oom_case){"scrm_kpi_periods_write_csv", file_setup, kpp_csv_call, file_unchanged,
+                        kpp_csv_ok, NULL, 0, 0});
 }
 static void test_audience(void **s)
 {
@@ -685,12 +740,16 @@ static int group_setup(void **s)
     kpi_opt = (scrm_kpi_options)SCRM_KPI_OPTIONS_INIT;
     kpi_opt.start = INT64_C(852076800) + 100 * 86400;
     kpi_opt.end = INT64_C(852076800) + 400 * 86400;
+    kpi_opt_periods = (scrm_kpi_options)SCRM_KPI_OPTIONS_INIT;
+    kpi_opt_periods.threads = 2;
     coh_opt = (scrm_cohorts_options)SCRM_COHORTS_OPTIONS_INIT;
     coh_opt.threads = 2;
     /* references, on handles that never saw a failure; they warm the summaries */
     if (scrm_rfm_compute(&rfm_ref, ds_u64, &rfm_opt) || scrm_rfm_compute(&rfm_str_ref, ds_str, &rfm_opt) ||
         scrm_rfm_compute(&rfm_past_ref, ds_u64, &rfm_past_opt) ||
-        scrm_kpi_compute(&kpi_ref, ds_u64, &kpi_opt) || scrm_cohorts_compute(&coh_ref, ds_u64, &coh_opt) ||
+        scrm_kpi_compute(&kpi_ref, ds_u64, &kpi_opt) ||
+        scrm_kpi_periods_compute(&kpp_ref, ds_u64, SCRM_PERIOD_MONTH, &kpi_opt_periods) ||
+        scrm_cohorts_compute(&coh_ref, ds_u64, &coh_opt) ||
         scrm_cohorts_compute(&coh_even, ds_even, &coh_opt) ||
         scrm_cohorts_compute(&coh_odd, ds_odd, &coh_opt) ||
         scrm_cohorts_merge(&coh_merged_ref, coh_even, coh_odd))
@@ -708,7 +767,9 @@ static int group_setup(void **s)
         scrm_rfm_audience_write_csv(rfm_str_ref, ds_str, aud_segs, 3, path_out) ||
         !(ref_aud_csv = slurp_file(path_out, &ref_aud_len)) ||
         scrm_cohorts_write_csv(coh_ref, path_out, 2) ||
-        !(ref_coh_csv = slurp_file(path_out, &ref_coh_len)))
+        !(ref_coh_csv = slurp_file(path_out, &ref_coh_len)) ||
+        scrm_kpi_periods_write_csv(kpp_ref, path_out, 2) ||
+        !(ref_kpp_csv = slurp_file(path_out, &ref_kpp_len)))
         return -1;
     /* The CSV input: rows 200.. of the fixture, an order column (so the
      * order sets are allocated), a second line of an order, a line of
@@ -746,6 +807,7 @@ static int group_teardown(void **s)
     scrm_rfm_free(rfm_past_ref);
     scrm_rfm_free(rfm_str_ref);
     scrm_kpi_free(kpi_ref);
+    scrm_kpi_periods_free(kpp_ref);
     scrm_cohorts_free(coh_ref);
     scrm_cohorts_free(coh_even);
     scrm_cohorts_free(coh_odd);
@@ -757,6 +819,7 @@ static int group_teardown(void **s)
     free(ref_rfm_csv);
     free(ref_aud_csv);
     free(ref_coh_csv);
+    free(ref_kpp_csv);
     remove(path_out);
     remove(path_csv_in);
     rmdir(tmpdir);
@@ -773,6 +836,8 @@ int main(void)
         cmocka_unit_test(test_rfm_compute_past_as_of),
         cmocka_unit_test(test_kpi_compute_warm),
         cmocka_unit_test(test_kpi_compute_cold),
+        cmocka_unit_test(test_kpi_periods_warm),
+        cmocka_unit_test(test_kpi_periods_cold),
         cmocka_unit_test(test_cohorts_compute_warm),
         cmocka_unit_test(test_cohorts_compute_cold),
         cmocka_unit_test(test_cohorts_merge),

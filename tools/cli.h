@@ -165,6 +165,9 @@ void money_text(char *buf, size_t cap, int64_t minor, uint32_t minor_digits);
 void money_mean_text(char *buf, size_t cap, double minor, uint32_t minor_digits);
 /* The local date of UTC time t ("?" if out of range). */
 void date_text(char *buf, size_t cap, int64_t t, int64_t utc_offset);
+/* The full local time of UTC time t in ISO 8601 with its offset
+ * ("2017-06-01T00:00:00-03:00", "...Z" at offset 0; "?" if out of range). */
+void time_text(char *buf, size_t cap, int64_t t, int64_t utc_offset);
 
 /* --out PATH through a library CSV writer, write(path, ctx). "-" is stdout
  * (*table_out then becomes stderr: the table moves there): a pipe or a

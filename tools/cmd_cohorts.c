@@ -96,7 +96,15 @@ struct cohort_view {
     const int64_t *revenue;
     const double *retention, *ltv;
     char (*label)[SCRM_PERIOD_LABEL_MAX];
+    int partial;           /* the last period (the observation end) is partial */
+    char partial_note[96]; /* what to say about it, "" if not */
 };
+
+/* Cell (c, k) lies in the observation end's period: c + k = K - 1. */
+static int partial_cell(const struct cohort_view *v, uint32_t c, uint32_t k)
+{
+    return v->partial && (uint64_t)c + k + 1 == v->K;
+}
 
 /* Cell (c, k) is observed when c + k < K (cohorts.h: "observable"). */
 static int observed(const struct cohort_view *v, uint32_t c, uint32_t k)
@@ -142,13 +150,13 @@ static int write_svg(const char *path, const struct cohort_view *v, const struct
     double *value = malloc((n ? n : 1) * sizeof *value);
     char **text = malloc((n ? n : 1) * sizeof *text);
     char *buf = malloc((n ? n : 1) * 32);
-    unsigned char *present = malloc(n ? n : 1);
+    unsigned char *present = malloc(n ? n : 1), *part = malloc(n ? n : 1);
     const char **labels = malloc((v->C ? v->C : 1) * sizeof *labels);
     const char **notes = malloc((v->C ? v->C : 1) * sizeof *notes);
     char *note_buf = malloc((v->C ? v->C : 1) * 32);
     int status = EXIT_DATA;
     FILE *f = NULL;
-    if (!value || !text || !buf || !present || !labels || !notes || !note_buf) {
+    if (!value || !text || !buf || !present || !part || !labels || !notes || !note_buf) {
         msg("%s: out of memory", path);
         goto done;
     }
@@ -161,6 +169,7 @@ static int write_svg(const char *path, const struct cohort_view *v, const struct
             uint64_t i = (uint64_t)c * v->K + k;
             text[i] = buf + 32 * i;
             present[i] = (unsigned char)observed(v, c, k);
+            part[i] = (unsigned char)partial_cell(v, c, k);
             value[i] = present[i] ? cell_value(v, a.metric, i) : NAN;
             if (present[i] && v->size[c] == 0)
                 value[i] = NAN; /* an empty cohort has no value to colour */
@@ -205,7 +214,8 @@ static int write_svg(const char *path, const struct cohort_view *v, const struct
              a.metric == M_REVENUE || a.metric == M_LTV ? " (major units)" : "");
     snprintf(colh, sizeof colh, "%s since acquisition", unit_plural[a.period]);
     struct svg_heatmap h = {title, sub, "cohort", colh, v->C, v->K, labels, notes, value,
-                            (const char *const *)text, present, lo, hi, lo_t, hi_t, mid_t};
+                            (const char *const *)text, present, lo, hi, lo_t, hi_t, mid_t,
+                            v->partial ? part : NULL, v->partial ? v->partial_note : NULL};
     if (!(f = fopen(path, "w"))) {
         msg("cannot write '%s': %s", path, strerror(errno));
         goto done;
@@ -223,6 +233,7 @@ done:
     free(text);
     free(buf);
     free(present);
+    free(part);
     free(labels);
     free(notes);
     free(note_buf);
@@ -240,7 +251,8 @@ static void print_json(FILE *out, const struct cli_input *in, const struct cli_l
         json_string(out, obs_end);
     else
         fputs("null", out);
-    fprintf(out, ",\"periods\":%u,\"cohorts\":[", v->K);
+    fprintf(out, ",\"last_period_partial\":%s,\"periods\":%u,\"cohorts\":[",
+            v->partial ? "true" : "false", v->K);
     for (uint32_t c = 0; c < v->C; c++) {
         fprintf(out, "%s{\"cohort\":", c ? "," : "");
         json_string(out, v->label[c]);
@@ -297,6 +309,8 @@ static int print_table(FILE *out, const struct cli_input *in, const struct cohor
             cells[i][0] = '\0';
             if (observed(v, c, k))
                 cell_text(cells[i], sizeof cells[i], v, a.metric, i);
+            if (partial_cell(v, c, k)) /* marked, explained below the table */
+                strncat(cells[i], "*", sizeof cells[i] - strlen(cells[i]) - 1);
             int l = (int)strlen(cells[i]);
             if (l > w[k])
                 w[k] = l;
@@ -318,6 +332,8 @@ static int print_table(FILE *out, const struct cli_input *in, const struct cohor
     }
     if (v->C == 0)
         fputs("(no customers)\n", out);
+    if (v->partial)
+        fprintf(out, "\n* %s\n", v->partial_note);
     free(cells);
     free(w);
     return 0;
@@ -393,6 +409,17 @@ static int run(const struct cli_input *in)
     int64_t e = scrm_cohorts_observation_end(r);
     if (e != INT64_MIN && scrm_period_label(obs_end, sizeof obs_end, e, a.period) != SCRM_OK)
         snprintf(obs_end, sizeof obs_end, "?");
+    if ((v.partial = scrm_cohorts_last_partial(r))) {
+        int64_t lo = 0, hi = 0;
+        char last[SCRM_TIME_TEXT_MAX] = "?";
+        if (scrm_dataset_time_range(&lo, &hi, L.ds) == SCRM_OK)
+            date_text(last, sizeof last, hi, in->utc_offset);
+        snprintf(v.partial_note, sizeof v.partial_note, "%s is partial: %s%s", obs_end,
+                 a.to.text ? "--to or the data (to " : "the data ends on ", last);
+        if (a.to.text)
+            strncat(v.partial_note, ") ends inside it",
+                    sizeof v.partial_note - strlen(v.partial_note) - 1);
+    }
 
     FILE *out = stdout;
     struct csv_job job = {r, L.minor_digits};

@@ -83,11 +83,21 @@ void money_mean_text(char *buf, size_t cap, double minor, uint32_t minor_digits)
     snprintf(buf, cap, "%.*f", (int)minor_digits, scrm_money_to_major(minor, minor_digits));
 }
 
-void date_text(char *buf, size_t cap, int64_t t, int64_t utc_offset)
+static void styled_time(char *buf, size_t cap, int64_t t, int64_t utc_offset, int style)
 {
     uint32_t n = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
-    if (scrm_time_print(buf, n, t, utc_offset, SCRM_TIME_STYLE_DATE) != SCRM_OK)
+    if (scrm_time_print(buf, n, t, utc_offset, style) != SCRM_OK)
         snprintf(buf, cap, "?");
+}
+
+void date_text(char *buf, size_t cap, int64_t t, int64_t utc_offset)
+{
+    styled_time(buf, cap, t, utc_offset, SCRM_TIME_STYLE_DATE);
+}
+
+void time_text(char *buf, size_t cap, int64_t t, int64_t utc_offset)
+{
+    styled_time(buf, cap, t, utc_offset, SCRM_TIME_STYLE_ISO8601);
 }
 
 int out_write(const char *out, FILE **table_out, int (*write)(const char *path, const void *ctx),

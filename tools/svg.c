@@ -94,6 +94,9 @@ int svg_heatmap_write(FILE *f, const struct svg_heatmap *h, uint32_t *width_out,
         width = need;
     if (width < PAD * 2 + legend_w + 120)
         width = PAD * 2 + legend_w + 120;
+    need = PAD * 2 + legend_w + 42 + text_w(h->partial_text, 6.6);
+    if (width < need)
+        width = need;
     double height = legend_y + 56;
     uint32_t W = (uint32_t)ceil(width), H = (uint32_t)ceil(height);
 
@@ -106,6 +109,12 @@ int svg_heatmap_write(FILE *f, const struct svg_heatmap *h, uint32_t *width_out,
     esc(f, h->title);
     fputs("</title>\n", f);
     fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%u\" height=\"%u\" fill=\"#ffffff\"/>\n", W, H);
+    /* Diagonal hatching over the cells of a partly observed period. */
+    fputs("<defs><pattern id=\"partial-hatch\" width=\"6\" height=\"6\" "
+          "patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
+          "<rect width=\"2\" height=\"6\" fill=\"#444444\" fill-opacity=\"0.35\"/>"
+          "</pattern></defs>\n",
+          f);
 
     fprintf(f, "<text x=\"%d\" y=\"30\" " FONT " font-size=\"16\" font-weight=\"bold\" "
                "fill=\"#222222\" class=\"title\">", PAD);
@@ -156,19 +165,28 @@ int svg_heatmap_write(FILE *f, const struct svg_heatmap *h, uint32_t *width_out,
                 continue;
             double x = grid_x + cell_w * c;
             double v = h->value[i];
+            const int part = h->partial && h->partial[i];
             unsigned char rgb[3] = {0xdd, 0xdd, 0xdd};
             int has = isfinite(v);
             if (has)
                 colour((v - h->lo) / (h->hi - h->lo), rgb);
             fprintf(f,
-                    "<rect class=\"cell%s\" data-row=\"%u\" data-col=\"%u\" x=\"%.1f\" "
+                    "<rect class=\"cell%s%s\" data-row=\"%u\" data-col=\"%u\" x=\"%.1f\" "
                     "y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"#%02x%02x%02x\" "
                     "stroke=\"#ffffff\" stroke-width=\"1\"><title>",
-                    has ? "" : " na", r, c, x, y, cell_w, CELL_H, rgb[0], rgb[1], rgb[2]);
+                    has ? "" : " na", part ? " partial" : "", r, c, x, y, cell_w, CELL_H, rgb[0],
+                    rgb[1], rgb[2]);
             esc(f, h->row_label[r]);
             fprintf(f, ", period %u: ", c);
             esc(f, has ? h->text[i] : "no value");
+            if (part)
+                fputs(" (partial period)", f);
             fputs("</title></rect>\n", f);
+            if (part)
+                fprintf(f, "<rect class=\"partial-mark\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                           "height=\"%d\" fill=\"url(#partial-hatch)\" stroke=\"#444444\" "
+                           "stroke-width=\"1\" stroke-dasharray=\"3,2\"/>\n",
+                        x + 0.5, y + 0.5, cell_w - 1, CELL_H - 1);
             if (h->text[i][0])
                 fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" " FONT " font-size=\"12\" "
                            "text-anchor=\"middle\" fill=\"%s\" class=\"value\">",
@@ -210,6 +228,15 @@ int svg_heatmap_write(FILE *f, const struct svg_heatmap *h, uint32_t *width_out,
                "<text x=\"%.1f\" y=\"%.1f\" " FONT " font-size=\"11\" fill=\"#333333\">"
                "no value</text>\n</g>\n",
             lx + legend_w + 24, legend_y, lx + legend_w + 42, legend_y + 11);
+    if (h->partial_text) {
+        fprintf(f, "<g class=\"legend-partial\"><rect x=\"%.1f\" y=\"%.1f\" width=\"14\" "
+                   "height=\"14\" fill=\"url(#partial-hatch)\" stroke=\"#444444\" "
+                   "stroke-width=\"1\" stroke-dasharray=\"3,2\"/>\n<text x=\"%.1f\" y=\"%.1f\" " FONT
+                   " font-size=\"11\" fill=\"#333333\">",
+                lx + legend_w + 24, legend_y + 20, lx + legend_w + 42, legend_y + 31);
+        esc(f, h->partial_text);
+        fputs("</text></g>\n", f);
+    }
     fputs("</svg>\n", f);
     if (width_out)
         *width_out = W;

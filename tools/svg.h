@@ -24,10 +24,14 @@ struct svg_heatmap {
     double lo, hi;              /* colour scale; lo < hi */
     const char *lo_text, *hi_text; /* legend captions of lo and hi */
     const char *mid_text;       /* legend caption of (lo + hi) / 2 */
+    const unsigned char *partial; /* rows * cols flags: cells of a partly observed
+                                   * period (hatched, class "cell partial"), or NULL */
+    const char *partial_text;   /* legend caption of the hatching, e.g. "2011-12: partial" */
 };
 
 /* Write the heatmap as an SVG 1.1 document. Cells are <rect class="cell">
- * (class "cell na" for a present cell without value) with data-row and
+ * (class "cell na" for a present cell without value, "partial" added for a
+ * partial one, which a hatched <rect class="partial-mark"> covers) with data-row and
  * data-col attributes; returns 0, or -1 on a write error. *width_out and
  * *height_out (may be NULL) receive the picture's size in pixels. */
 int svg_heatmap_write(FILE *f, const struct svg_heatmap *h, uint32_t *width_out,

@@ -184,6 +184,10 @@ COLUMN_UNITS = {
     'scrm_cohorts_retention': 'share, 0..1 (not percent)',
     'scrm_cohorts_ltv': 'money per customer, minor units (float)',
     'scrm_cohorts_cum_orders': 'orders per customer',
+    'scrm_kpi_periods_values': "the metric's own (scrm_kpi_metric_type): counts, minor "
+                               'money units, shares 0..1 or days; NaN when undefined',
+    'scrm_kpi_periods_exact': 'the exact count, or money in integer minor units',
+    'scrm_kpi_periods_flags': 'bits of KpiFlag (LOOKBACK_INCOMPLETE, PARTIAL)',
     'scrm_rfm_recency_days': 'days (whole days from the last order to as_of)',
     'scrm_rfm_frequency': "orders (frequency='orders') or days with an order "
                           "(frequency='days')",

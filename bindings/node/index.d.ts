@@ -133,8 +133,29 @@ export interface KpiOptions {
   utcOffset?: number;
   threads?: number;
   progress?: Progress | null;
-  /** Seconds (default 365 days): a customer "at" t has an order in [t - lookback, t). */
+  /** Seconds (default: the window's length; with kpiPeriods, the period before each row): a customer "at" t has an order in [t - lookback, t). */
   lookback?: number;
+}
+
+/** kpiPeriods(): one row per calendar period; copies, nothing to close. */
+export interface KpiPeriods {
+  unit: PeriodUnit;
+  /** Period index of row 0. */
+  firstPeriod: number | bigint;
+  /** Period labels: '2017-03', '2017-W09', ... */
+  labels: string[];
+  /** Start of each row, epoch seconds (local midnight with utcOffset). */
+  starts: (number | bigint)[];
+  /** SCRM_KPI_FLAG_* bits of each row. */
+  flags: Uint32Array;
+  /** The row's lookback reaches before the data: its customers at the start are incomplete. */
+  lookbackIncomplete: boolean[];
+  /** The row's period reaches outside the data. */
+  partial: boolean[];
+  /** Every metric (camelCase) for every row, as doubles (NaN when undefined). */
+  columns: { [metric: string]: Float64Array };
+  /** Counts and money sums (minor units), exact. */
+  exact: { [metric: string]: BigInt64Array };
 }
 
 /** Counts are numbers (exact: they are far below 2^53); money sums (minor units) numbers, BigInt beyond 2^53; ratios NaN when undefined. */
@@ -165,7 +186,16 @@ export interface Kpi {
   purchaseIntervals: number;
   meanDaysBetweenPurchases: number;
   medianDaysBetweenPurchases: number;
-  [metric: string]: number | bigint;
+  retainedFromStart: number;
+  retainedFromStartShare: number;
+  reactivatedCustomers: number;
+  /** SCRM_KPI_FLAG_* bits. */
+  flags: number;
+  /** The lookback reaches before the data: the customers at the start are incomplete. */
+  lookbackIncomplete: boolean;
+  /** The window reaches outside the data. */
+  partial: boolean;
+  [metric: string]: number | bigint | boolean;
 }
 
 export interface SegmentRule {
@@ -269,6 +299,8 @@ export interface CohortCell {
   revenue: number | bigint;
   /** NaN for an empty cohort. */
   retention: number;
+  /** True for the cells of a partial last period (Cohorts.lastPartial). */
+  partial: boolean;
 }
 
 /**
@@ -288,6 +320,8 @@ export declare class CohortResult {
   readonly firstPeriod: number | bigint;
   /** Period index of the last observed period, or null. */
   readonly observationEnd: number | bigint | null;
+  /** True when the data stops before the last observed period ends (its cells are partial). */
+  readonly lastPartial: boolean;
   /** Acquired customers per cohort (rows values). */
   readonly sizes: RColumn<typeof ffi.scrm_cohorts_sizes>;
   readonly active: RColumn<typeof ffi.scrm_cohorts_active>;
@@ -344,6 +378,7 @@ export declare class Dataset {
   index(key: Key): number | undefined;
   rfm(opts?: RfmOptions): RfmResult;
   kpi(opts?: KpiOptions): Kpi;
+  kpiPeriods(unit?: PeriodUnit, opts?: KpiOptions): KpiPeriods;
   cohorts(opts?: CohortOptions): CohortResult;
   close(): void;
 }

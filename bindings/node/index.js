@@ -159,6 +159,19 @@ function charCode(s, what) {
   return s.charCodeAt(0);
 }
 
+/* The scrm_kpi_options of kpi() and kpiPeriods(). */
+function kpiOptions(opts, where) {
+  checkKeys(opts, ['start', 'end', 'utcOffset', 'threads', 'progress', 'lookback'], where);
+  const o = {};
+  if (opts.start != null) o.start = toSeconds(opts.start, 'start');
+  if (opts.end != null) o.end = toSeconds(opts.end, 'end');
+  if (opts.utcOffset !== undefined) o.utc_offset = opts.utcOffset;
+  if (opts.threads !== undefined) o.threads = opts.threads;
+  if (opts.progress !== undefined) o.progress = opts.progress;
+  if (opts.lookback !== undefined) o.lookback = opts.lookback;
+  return o;
+}
+
 function camel(snake) {
   return snake.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
 }
@@ -406,7 +419,7 @@ const UNITS = {
 const MODES = { classic: ffi.SCRM_COHORTS_CLASSIC, rolling: ffi.SCRM_COHORTS_ROLLING };
 /** The columns of the long form (toLong(), writeCsv(), `shopcrm cohorts --out`). */
 const LONG_COLUMNS = ['cohort', 'period', 'cohort_size', 'active_customers', 'orders', 'revenue',
-                      'retention'];
+                      'retention', 'partial'];
 const NOT_ACQUIRED = -(1n << 63n); // SCRM_COHORTS_ALL, INT64_MIN
 
 /**
@@ -547,6 +560,8 @@ class CohortResult {
     const end = ffi.scrm_cohorts_observation_end(handle);
     /** Period index of the last observed period, or null. */
     this.observationEnd = end === NOT_ACQUIRED ? null : num(end);
+    /** True when the data stops before the last observed period ends: its cells (c + k = cols - 1) are partial. */
+    this.lastPartial = ffi.scrm_cohorts_last_partial(handle) === 1;
     this.labels = [];
     for (let c = 0; c < this.rows; c++) this.labels.push(ffi.scrm_cohorts_label(handle, c));
     // Private copies for toLong() and row(); the public matrices are further
@@ -591,7 +606,8 @@ class CohortResult {
   /**
    * The observable cells in long form, cohort by cohort then period: objects
    * with the CSV columns cohort, period, cohort_size, active_customers, orders,
-   * revenue (minor units), retention (NaN for an empty cohort); counts and
+   * revenue (minor units), retention (NaN for an empty cohort), partial (true
+   * for the cells of a partial last period); counts and
    * revenue are numbers (BigInt beyond 2^53).
    */
   toLong() {
@@ -603,6 +619,7 @@ class CohortResult {
           cohort: this.labels[c], period: k, cohort_size: count(this._m.sizes[c]),
           active_customers: count(this._m.active[i]), orders: count(this._m.orders[i]),
           revenue: num(this._m.revenue[i]), retention: this._m.retention[i],
+          partial: this.lastPartial && c + k === this.cols - 1,
         });
       }
     }
@@ -921,18 +938,13 @@ class Dataset {
    * Counts and money sums (minor units) are numbers (BigInt beyond 2^53);
    * ratios are numbers, NaN when undefined. Options: start, end (Date or epoch
    * seconds; default unbounded), utcOffset, threads, progress, lookback
-   * (seconds; default 365 days: a customer "at" t has an order in [t - lookback, t)).
+   * (seconds; default the window's length: a customer "at" t has an order in
+   * [t - lookback, t)). `flags` holds the SCRM_KPI_FLAG_* bits, also as
+   * lookbackIncomplete (the lookback reaches before the data) and partial
+   * (the window reaches past it).
    */
   kpi(opts = {}) {
-    checkKeys(opts, ['start', 'end', 'utcOffset', 'threads', 'progress', 'lookback'], 'kpi');
-    const o = {};
-    if (opts.start != null) o.start = toSeconds(opts.start, 'start');
-    if (opts.end != null) o.end = toSeconds(opts.end, 'end');
-    if (opts.utcOffset !== undefined) o.utc_offset = opts.utcOffset;
-    if (opts.threads !== undefined) o.threads = opts.threads;
-    if (opts.progress !== undefined) o.progress = opts.progress;
-    if (opts.lookback !== undefined) o.lookback = opts.lookback;
-    const k = ffi.scrm_kpi_compute(this[HANDLE], o);
+    const k = ffi.scrm_kpi_compute(this[HANDLE], kpiOptions(opts, 'kpi'));
     try {
       const out = {};
       for (let metric = 0; ; metric++) {
@@ -943,9 +955,56 @@ class Dataset {
           : type === ffi.SCRM_KPI_TYPE_MONEY ? num(ffi.scrm_kpi_count(k, metric))
             : ffi.scrm_kpi_value(k, metric);
       }
+      out.flags = ffi.scrm_kpi_flags(k);
+      out.lookbackIncomplete = (out.flags & ffi.SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE) !== 0;
+      out.partial = (out.flags & ffi.SCRM_KPI_FLAG_PARTIAL) !== 0;
       return out;
     } finally {
       ffi.scrm_kpi_free(k);
+    }
+  }
+
+  /**
+   * Every KPI of each calendar period, in one pass (docs/kpi.md): unit 'day',
+   * 'week' (ISO), 'month', 'quarter' or 'year'; options as for kpi(), start
+   * and end at the first instant of a period; lookback by default the period
+   * before each row. Returns { unit, firstPeriod, labels, starts (epoch
+   * seconds), flags (Uint32Array), lookbackIncomplete, partial (booleans per
+   * row), columns: { camelCaseMetric: Float64Array } (every metric as a
+   * double), exact: { camelCaseMetric: BigInt64Array } (counts and money) }:
+   * copies, nothing to close.
+   */
+  kpiPeriods(unit = 'month', opts = {}) {
+    const u = pick(UNITS, unit, 'unit');
+    const utcOffset = opts.utcOffset === undefined ? 0 : opts.utcOffset;
+    const r = ffi.scrm_kpi_periods_compute(this[HANDLE], u, kpiOptions(opts, 'kpiPeriods'));
+    try {
+      const n = ffi.scrm_kpi_periods_count(r);
+      const first = ffi.scrm_kpi_periods_first(r);
+      const out = { unit, firstPeriod: num(first), labels: [], starts: [], columns: {}, exact: {} };
+      for (let i = 0; i < n; i++) {
+        const p = BigInt(first) + BigInt(i);
+        out.labels.push(ffi.scrm_period_label(p, u));
+        out.starts.push(num(ffi.scrm_period_start(p, u, utcOffset)));
+      }
+      out.flags = n ? ffi.scrm_kpi_periods_flags(r).slice() : new Uint32Array(0);
+      out.lookbackIncomplete = Array.from(out.flags,
+        (f) => (f & ffi.SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE) !== 0);
+      out.partial = Array.from(out.flags, (f) => (f & ffi.SCRM_KPI_FLAG_PARTIAL) !== 0);
+      for (let metric = 0; ; metric++) {
+        const name = ffi.scrm_kpi_metric_name(metric);
+        if (name === null) break;
+        out.columns[camel(name)] = n ? ffi.scrm_kpi_periods_values(r, metric).slice()
+          : new Float64Array(0);
+        const type = ffi.scrm_kpi_metric_type(metric);
+        if (type === ffi.SCRM_KPI_TYPE_COUNT || type === ffi.SCRM_KPI_TYPE_MONEY) {
+          out.exact[camel(name)] = n ? ffi.scrm_kpi_periods_exact(r, metric).slice()
+            : new BigInt64Array(0);
+        }
+      }
+      return out;
+    } finally {
+      ffi.scrm_kpi_periods_free(r);
     }
   }
 

@@ -5,7 +5,7 @@
  * k months later) of the first 3 cohorts over their first 6 months and the
  * historical LTV curve (cumulative revenue per acquired customer) of the first
  * cohort over 12 months, and writes every observable cell as CSV
- * (cohort,period,cohort_size,active_customers,orders,revenue,retention; the
+ * (cohort,period,cohort_size,active_customers,orders,revenue,retention,partial; the
  * format of `shopcrm cohorts --out`, docs/cohorts.md) with
  * scrm_cohorts_write_csv(). The Python and Node examples do the same and
  * must write the same bytes.

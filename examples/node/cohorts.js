@@ -8,7 +8,7 @@
 // 3 cohorts over their first 6 months and the historical LTV curve
 // (cumulative revenue per acquired customer) of the first cohort over 12
 // months, and writes every observable cell to OUT.csv (cohort,period,
-// cohort_size,active_customers,orders,revenue,retention; the format of
+// cohort_size,active_customers,orders,revenue,retention,partial; the format of
 // `shopcrm cohorts --out`, docs/cohorts.md). The C and Python examples do the
 // same and must write the same bytes.
 'use strict';

@@ -234,6 +234,21 @@ SCRM_EXPORT uint32_t scrm_cohorts_minor_digits(const scrm_cohorts *r);
 SCRM_EXPORT int scrm_cohorts_unit(const scrm_cohorts *r);
 
 /**
+ * Whether the last observed period (the observation end E) is partial: the
+ * data stops before E ends. The data is observed up to local midnight after
+ * the day of the dataset's last row, and no further than the window end
+ * when one is given; E is partial when that is before the start of period
+ * E + 1 (Online Retail ends on 2011-12-09: its December 2011 is partial).
+ * Partial cells are those of period E: (c, k) with c + k = K − 1, and the
+ * whole last cohort's acquisition. scrm_cohorts_merge() observes up to the
+ * later of the two.
+ * @param r  the result (NULL gives 0).
+ * @return 1 when E is partial, 0 when it is complete or nothing was observed.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_cohorts_last_partial(const scrm_cohorts *r);
+
+/**
  * Acquired customers per cohort.
  * @param r  the result.
  * @return a read-only array of counts owned by @p r (valid until
@@ -314,14 +329,15 @@ SCRM_EXPORT int scrm_cohorts_label(char *buf, uint32_t cap, const scrm_cohorts *
 
 /**
  * Write every observable cell as long-form CSV: a header
- * `cohort,period,cohort_size,active_customers,orders,revenue,retention`, then
+ * `cohort,period,cohort_size,active_customers,orders,revenue,retention,partial`, then
  * one line per observable cell, cohort by cohort, then period 0, 1, ...
  * (unobservable cells are not written). `cohort` is the cohort's label
  * (scrm_cohorts_label()), `period` counts periods since acquisition from 0,
  * `active_customers` follows the result's mode, `revenue` is exact, in major
  * units with @p minor_digits decimals (as scrm_money_print()), and
  * `retention` is the shortest of `%.15g`, `%.16g`, `%.17g` that reads back as
- * the same double, empty for an empty cohort. The bytes are those of
+ * the same double, empty for an empty cohort, and `partial` is 1 for the
+ * cells of a partial last period (scrm_cohorts_last_partial()), else 0. The bytes are those of
  * `shopcrm cohorts --out` (docs/cohorts.md). On failure the file is removed
  * if it is a regular file (a device such as /dev/stdout is left as it is).
  *

@@ -21,7 +21,9 @@
  *   the two. Orders after `end` play no part.
  * - A customer **at** a time t (retention KPIs) is a customer with at least
  *   one order in the lookback window `[t - lookback, t)` (local times, like
- *   the window); the lookback is an option, 365 days by default.
+ *   the window); the lookback is an option, by default the window's length
+ *   (so the customers at the start are those of the window-length before it,
+ *   the customers at the end those of the window).
  * - Money sums are exact `int64_t` minor units; a sum that does not fit is an
  *   error (::SCRM_EOVERFLOW), never a wrapped value.
  * - **Undefined ratios are NaN**: a ratio whose denominator is zero (no order,
@@ -99,6 +101,8 @@ typedef enum scrm_kpi_metric {
      * [start, end) (the new customers acquired in the window; with a window no
      * longer than L that is every new customer, ::SCRM_KPI_NEW_CUSTOMERS).
      * With an unbounded start or end, S or E is 0 and the rates are NaN.
+     * E − N splits into |S ∩ E| (::SCRM_KPI_RETAINED_FROM_START) and the
+     * reactivated customers (::SCRM_KPI_REACTIVATED_CUSTOMERS).
      * Repeat purchase rate and purchase frequency are ::SCRM_KPI_REPEAT_RATE
      * and ::SCRM_KPI_PURCHASE_FREQUENCY; the share of revenue from returning
      * customers is ::SCRM_KPI_RETURNING_REVENUE_SHARE. */
@@ -128,11 +132,41 @@ typedef enum scrm_kpi_metric {
     /** Median time between purchases, in days: the middle purchase interval
      *  (the mean of the two middle ones for an even count). NaN when there is
      *  none. Duration, double. @since 1.0 */
-    SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES = 25
+    SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES = 25,
+    /** |S ∩ E|: customers at the start who are customers at the end too
+     *  (with the default lookback: customers of the window-length before
+     *  the window who bought again in the window). Count. @since 1.0 */
+    SCRM_KPI_RETAINED_FROM_START = 26,
+    /** |S ∩ E| / |S|: the share of the customers at the start who are still
+     *  customers at the end, in 0..1 (the retention rate of Farris et al.
+     *  in its strict form, without reactivations). NaN when S = 0. Double.
+     *  @since 1.0 */
+    SCRM_KPI_RETAINED_FROM_START_SHARE = 27,
+    /** Reactivated customers: customers at the end who are not new in the
+     *  window (first order before `start`) and were not customers at the
+     *  start, so (E − N) − |S ∩ E|. Count. @since 1.0 */
+    SCRM_KPI_REACTIVATED_CUSTOMERS = 28
 } scrm_kpi_metric;
 
 /** Number of metrics this version of the library knows (valid metrics are 0 .. SCRM_KPI_METRIC_COUNT-1). */
-#define SCRM_KPI_METRIC_COUNT 26
+#define SCRM_KPI_METRIC_COUNT 29
+
+/**
+ * Flags of a KPI window (scrm_kpi_flags(), scrm_kpi_periods_flags()): bits
+ * that say a number covers less than it seems to. Values never change.
+ * "The data" spans from local midnight of the day of the dataset's first row
+ * (any row) to local midnight after the day of its last row.
+ */
+typedef enum scrm_kpi_flag {
+    /** The lookback window of S, `[start − L, start)`, begins before the
+     *  data: customers at the start may be missing, so S, the retention and
+     *  churn rates and the reactivated count are computed on an incomplete S. */
+    SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE = 1,
+    /** The window starts before the data or ends after it (a bounded side
+     *  only): the KPIs describe the observed part of the window, such as a
+     *  last month that the data ends in the middle of. */
+    SCRM_KPI_FLAG_PARTIAL = 2
+} scrm_kpi_flag;
 
 /** What kind of number a metric is (see scrm_kpi_metric_type()). Passed as `int`. */
 typedef enum scrm_kpi_type {
@@ -149,8 +183,12 @@ typedef struct scrm_kpi scrm_kpi;
 /** Current version of ::scrm_kpi_options (2 adds `lookback`, since 1.1). */
 #define SCRM_KPI_OPTIONS_VERSION 2
 
-/** Default lookback of ::scrm_kpi_options: 365 days, in seconds. */
-#define SCRM_KPI_DEFAULT_LOOKBACK (365 * INT64_C(86400))
+/** Lookback meaning "the window's length": S = customers with an order in
+ *  `[start − (end − start), start)`, E = customers with an order in the window;
+ *  for the rows of scrm_kpi_periods_compute(), the period before and the period. */
+#define SCRM_KPI_LOOKBACK_WINDOW 0
+/** Default lookback of ::scrm_kpi_options: ::SCRM_KPI_LOOKBACK_WINDOW. */
+#define SCRM_KPI_DEFAULT_LOOKBACK SCRM_KPI_LOOKBACK_WINDOW
 /** Largest accepted lookback: 100 years of 366 days, in seconds. */
 #define SCRM_KPI_MAX_LOOKBACK (100 * 366 * INT64_C(86400))
 
@@ -169,11 +207,13 @@ typedef struct scrm_kpi_options {
     int64_t lookback;          /**< (Version 2.) Length L in seconds of the lookback window that
                                     defines a customer *at* a time t: a customer with an order in
                                     [t − L, t). Used by the retention KPIs; 1 s ..
-                                    ::SCRM_KPI_MAX_LOOKBACK, default ::SCRM_KPI_DEFAULT_LOOKBACK
-                                    (365 days; version-1 callers get the default). */
+                                    ::SCRM_KPI_MAX_LOOKBACK, or ::SCRM_KPI_LOOKBACK_WINDOW
+                                    (0, the default: the window's length; with a bounded
+                                    start and no end, every order before `start`;
+                                    version-1 callers get the default). */
 } scrm_kpi_options;
 
-/** Default ::scrm_kpi_options: the whole dataset, UTC, default threads, no progress, 365-day lookback. */
+/** Default ::scrm_kpi_options: the whole dataset, UTC, default threads, no progress, lookback = window length. */
 #define SCRM_KPI_OPTIONS_INIT \
     { SCRM_KPI_OPTIONS_VERSION, SCRM_KPI_START_ALL, SCRM_KPI_END_ALL, 0, 0, NULL, NULL, \
       SCRM_KPI_DEFAULT_LOOKBACK }
@@ -199,7 +239,7 @@ SCRM_EXPORT int scrm_kpi_options_init(scrm_kpi_options *opts, unsigned version);
  * @param ds        the dataset; borrowed, not retained after return.
  * @param opts      options, or NULL for defaults (the whole dataset).
  * @return SCRM_OK; SCRM_EINVAL (NULL argument, start > end, utc_offset too large,
- *         lookback outside 1 .. ::SCRM_KPI_MAX_LOOKBACK);
+ *         lookback outside 0 .. ::SCRM_KPI_MAX_LOOKBACK);
  *         SCRM_EVERSION; SCRM_EOVERFLOW (a money sum does not fit int64);
  *         SCRM_ECANCELLED; SCRM_ENOMEM. Detail in scrm_last_error().
  * @note Thread safety: safe on distinct results; @p ds must not be appended to meanwhile.
@@ -255,6 +295,143 @@ SCRM_EXPORT int scrm_kpi_count(int64_t *out, const scrm_kpi *k, int metric);
  * @since 1.0
  */
 SCRM_EXPORT int scrm_kpi_window(int64_t *start_out, int64_t *end_out, const scrm_kpi *k);
+
+/**
+ * The flags of a result: which parts of the window the data does not cover.
+ *
+ * @param k  the result (NULL gives 0).
+ * @return a bit set of ::scrm_kpi_flag values.
+ * @since 1.0
+ */
+SCRM_EXPORT uint32_t scrm_kpi_flags(const scrm_kpi *k);
+
+/** KPIs of consecutive calendar periods (opaque, immutable). Free with scrm_kpi_periods_free(). */
+typedef struct scrm_kpi_periods scrm_kpi_periods;
+
+/** Most rows a scrm_kpi_periods_compute() result may have (more is ::SCRM_ERANGE). */
+#define SCRM_KPI_MAX_PERIODS 100000
+
+/**
+ * Compute every KPI of ::scrm_kpi_metric for each calendar period of @p unit:
+ * one row per period, in one pass over the dataset.
+ *
+ * Row i is period `scrm_kpi_periods_first(r) + i` (see scrm_period_label()),
+ * its window the whole period in local time (time + utc_offset, as for
+ * scrm_kpi_compute()), and its values exactly those scrm_kpi_compute() gives
+ * for that window with the same lookback. Rows run from the period of
+ * `start` (or, unbounded, of the dataset's first row) to the period before
+ * `end` (or, unbounded, that of the dataset's last row); periods without
+ * orders are rows too. With the default lookback (::SCRM_KPI_LOOKBACK_WINDOW)
+ * the customers at the start of a row are those of the period before it and
+ * the customers at its end those of the period (for days and weeks that is
+ * the window's length; for months, quarters and years the calendar period
+ * before); a lookback L > 0 gives `[t − L, t)` as for one window. Each row has
+ * its ::scrm_kpi_flag bits (scrm_kpi_periods_flags()): typically the last row
+ * is ::SCRM_KPI_FLAG_PARTIAL when the data ends mid-period.
+ *
+ * @param[out] out  receives a new result; the caller owns it, free with
+ *                  scrm_kpi_periods_free(). Written only on success.
+ * @param ds        the dataset; borrowed, not retained after return.
+ * @param unit      a ::scrm_period_unit.
+ * @param opts      options, or NULL for defaults; a bounded `start` or `end`
+ *                  must be a period's first instant (local midnight).
+ * @return SCRM_OK; SCRM_EINVAL (NULL argument, unknown unit, start > end,
+ *         start or end not at a period boundary, utc_offset too large, lookback
+ *         outside 0 .. ::SCRM_KPI_MAX_LOOKBACK); SCRM_ERANGE (more than
+ *         ::SCRM_KPI_MAX_PERIODS rows, or a bound outside years 1..9999);
+ *         SCRM_EVERSION; SCRM_EOVERFLOW; SCRM_ECANCELLED; SCRM_ENOMEM.
+ * @note Thread safety: safe on distinct results; @p ds must not be appended to meanwhile.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_kpi_periods_compute(scrm_kpi_periods **out, const scrm_dataset *ds,
+                                         int unit, const scrm_kpi_options *opts);
+
+/**
+ * Free a per-period result. Accepts NULL.
+ *
+ * @param r  the result, or NULL.
+ * @since 1.0
+ */
+SCRM_EXPORT void scrm_kpi_periods_free(scrm_kpi_periods *r);
+
+/**
+ * Number of rows (periods).
+ * @param r  the result (NULL gives 0).
+ * @return the row count, 0 for a dataset without rows in the window.
+ * @since 1.0
+ */
+SCRM_EXPORT uint32_t scrm_kpi_periods_count(const scrm_kpi_periods *r);
+
+/**
+ * The period unit of the rows.
+ * @param r  the result (NULL gives −1).
+ * @return a ::scrm_period_unit.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_kpi_periods_unit(const scrm_kpi_periods *r);
+
+/**
+ * Period index of row 0 (row i is period `first + i`; scrm_period_label()
+ * names it, scrm_period_start() gives its start).
+ * @param r  the result (NULL gives 0).
+ * @return the period index (0 for an empty result).
+ * @since 1.0
+ */
+SCRM_EXPORT int64_t scrm_kpi_periods_first(const scrm_kpi_periods *r);
+
+/**
+ * One metric for every row, as doubles (as scrm_kpi_value() gives them; NaN
+ * for an undefined ratio).
+ * @param r       the result.
+ * @param metric  a ::scrm_kpi_metric.
+ * @return a read-only array owned by @p r, or NULL (NULL @p r, unknown
+ *         metric, empty result). @scrm_len{scrm_kpi_periods_count(r)}
+ * @since 1.0
+ */
+SCRM_EXPORT const double *scrm_kpi_periods_values(const scrm_kpi_periods *r, int metric);
+
+/**
+ * One count or money metric for every row, exact (as scrm_kpi_count()).
+ * @param r       the result.
+ * @param metric  a ::scrm_kpi_metric of type count or money.
+ * @return a read-only array owned by @p r, or NULL (NULL @p r, unknown or
+ *         non-integer metric, empty result). @scrm_len{scrm_kpi_periods_count(r)}
+ * @since 1.0
+ */
+SCRM_EXPORT const int64_t *scrm_kpi_periods_exact(const scrm_kpi_periods *r, int metric);
+
+/**
+ * The ::scrm_kpi_flag bits of every row.
+ * @param r  the result.
+ * @return a read-only array owned by @p r, or NULL (NULL @p r, empty result).
+ *         @scrm_len{scrm_kpi_periods_count(r)}
+ * @since 1.0
+ */
+SCRM_EXPORT const uint32_t *scrm_kpi_periods_flags(const scrm_kpi_periods *r);
+
+/**
+ * Write the rows as CSV: a header `period,start,end,lookback_incomplete,partial`
+ * followed by every metric name (scrm_kpi_metric_name(), in metric order),
+ * then one line per row. `period` is the label (scrm_period_label()),
+ * `start` and `end` the row's bounds in ISO 8601 with the result's UTC
+ * offset (`2017-06-01T00:00:00-03:00`), the two flags 0 or 1; counts are
+ * integers, money sums exact in major units with @p minor_digits decimals,
+ * mean amounts in major units and ratios and days as the shortest text
+ * that reads back as the same double; an undefined value (NaN) is an empty
+ * cell. These are the bytes of `shopcrm kpi --by UNIT --out` (docs/cli.md).
+ * On failure the file is removed if it is a regular file.
+ *
+ * @param r             the result; borrowed.
+ * @param path          the file to create or truncate.
+ * @param minor_digits  digits of the currency's minor unit (scrm_dataset_minor_digits()
+ *                      of the dataset), 0 .. ::SCRM_MAX_MINOR_DIGITS.
+ * @return SCRM_OK, SCRM_EINVAL (NULL, @p minor_digits out of range), SCRM_EIO
+ *         (cannot create or write @p path), SCRM_ENOMEM; detail in scrm_last_error().
+ * @note Thread safety: safe on distinct paths; @p r is only read.
+ * @since 1.0
+ */
+SCRM_EXPORT int scrm_kpi_periods_write_csv(const scrm_kpi_periods *r, const char *path,
+                                           uint32_t minor_digits);
 
 /**
  * The name of a metric: a stable snake_case identifier such as

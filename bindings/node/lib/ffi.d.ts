@@ -30,6 +30,10 @@ export declare class scrm_csv_report {
 export declare class scrm_kpi {
   private readonly __brand_scrm_kpi: never;
 }
+/** An opaque scrm_kpi_periods handle; close it with scrm_kpi_periods_free(). */
+export declare class scrm_kpi_periods {
+  private readonly __brand_scrm_kpi_periods: never;
+}
 /** An opaque scrm_rfm handle; close it with scrm_rfm_free(). */
 export declare class scrm_rfm {
   private readonly __brand_scrm_rfm: never;
@@ -258,6 +262,11 @@ export declare const SCRM_KPI_CHURN_RATE: number;
 export declare const SCRM_KPI_PURCHASE_INTERVALS: number;
 export declare const SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES: number;
 export declare const SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES: number;
+export declare const SCRM_KPI_RETAINED_FROM_START: number;
+export declare const SCRM_KPI_RETAINED_FROM_START_SHARE: number;
+export declare const SCRM_KPI_REACTIVATED_CUSTOMERS: number;
+export declare const SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE: number;
+export declare const SCRM_KPI_FLAG_PARTIAL: number;
 export declare const SCRM_KPI_TYPE_COUNT: number;
 export declare const SCRM_KPI_TYPE_MONEY: number;
 export declare const SCRM_KPI_TYPE_MONEY_MEAN: number;
@@ -304,8 +313,10 @@ export declare const SCRM_KPI_START_ALL: bigint;
 export declare const SCRM_KPI_END_ALL: bigint;
 export declare const SCRM_KPI_METRIC_COUNT: number;
 export declare const SCRM_KPI_OPTIONS_VERSION: number;
+export declare const SCRM_KPI_LOOKBACK_WINDOW: number;
 export declare const SCRM_KPI_DEFAULT_LOOKBACK: number;
 export declare const SCRM_KPI_MAX_LOOKBACK: number;
+export declare const SCRM_KPI_MAX_PERIODS: number;
 export declare const SCRM_RFM_MAX_BINS: number;
 export declare const SCRM_SEGMENT_NAME_MAX: number;
 export declare const SCRM_RFM_NOT_SCORED: number;
@@ -332,6 +343,8 @@ export declare function scrm_cohorts_observation_end(r: scrm_cohorts): bigint;
 export declare function scrm_cohorts_minor_digits(r: scrm_cohorts): number;
 /** The period unit of the result. */
 export declare function scrm_cohorts_unit(r: scrm_cohorts): number;
+/** Whether the last observed period (the observation end E) is partial: the data stops before E ends. */
+export declare function scrm_cohorts_last_partial(r: scrm_cohorts): number;
 /** Acquired customers per cohort. */
 export declare function scrm_cohorts_sizes(r: scrm_cohorts): BigUint64Array | null;
 /** Active customers per cell (row-major C × K; classic or rolling as the options said). */
@@ -348,7 +361,7 @@ export declare function scrm_cohorts_ltv(r: scrm_cohorts): Float64Array | null;
 export declare function scrm_cohorts_cum_orders(r: scrm_cohorts): Float64Array | null;
 /** Write the label of a cohort (its period's label, as scrm_period_label()). */
 export declare function scrm_cohorts_label(r: scrm_cohorts, cohort: number): string;
-/** Write every observable cell as long-form CSV: a header cohort,period,cohort_size,active_customers,orders,revenue,retention, then one line per observable cell, cohort by cohort, then period 0, 1, ... (unobservable cells are not written). */
+/** Write every observable cell as long-form CSV: a header cohort,period,cohort_size,active_customers,orders,revenue,retention,partial, then one line per observable cell, cohort by cohort, then period 0, 1, ... (unobservable cells are not written). */
 export declare function scrm_cohorts_write_csv(r: scrm_cohorts, path: string | Uint8Array, minor_digits: number): void;
 /** Name and describe an error code. */
 export declare function scrm_strerror(code: number): string | null;
@@ -466,6 +479,26 @@ export declare function scrm_kpi_value(k: scrm_kpi, metric: number): number;
 export declare function scrm_kpi_count(k: scrm_kpi, metric: number): bigint;
 /** The window a result was computed for, in the time base of its options (sentinels SCRM_KPI_START_ALL / SCRM_KPI_END_ALL kept as given). */
 export declare function scrm_kpi_window(k: scrm_kpi): { start: bigint; end: bigint };
+/** The flags of a result: which parts of the window the data does not cover. */
+export declare function scrm_kpi_flags(k: scrm_kpi): number;
+/** Compute every KPI of scrm_kpi_metric for each calendar period of unit: one row per period, in one pass over the dataset. */
+export declare function scrm_kpi_periods_compute(ds: scrm_dataset, unit: number, opts?: scrm_kpi_options_in | null): scrm_kpi_periods;
+/** Free a per-period result. */
+export declare function scrm_kpi_periods_free(r: scrm_kpi_periods | null): void;
+/** Number of rows (periods). */
+export declare function scrm_kpi_periods_count(r: scrm_kpi_periods): number;
+/** The period unit of the rows. */
+export declare function scrm_kpi_periods_unit(r: scrm_kpi_periods): number;
+/** Period index of row 0 (row i is period first + i; scrm_period_label() names it, scrm_period_start() gives its start). */
+export declare function scrm_kpi_periods_first(r: scrm_kpi_periods): bigint;
+/** One metric for every row, as doubles (as scrm_kpi_value() gives them; NaN for an undefined ratio). */
+export declare function scrm_kpi_periods_values(r: scrm_kpi_periods, metric: number): Float64Array | null;
+/** One count or money metric for every row, exact (as scrm_kpi_count()). */
+export declare function scrm_kpi_periods_exact(r: scrm_kpi_periods, metric: number): BigInt64Array | null;
+/** The scrm_kpi_flag bits of every row. */
+export declare function scrm_kpi_periods_flags(r: scrm_kpi_periods): Uint32Array | null;
+/** Write the rows as CSV: a header period,start,end,lookback_incomplete,partial followed by every metric name (scrm_kpi_metric_name(), in metric order), then one line per row. */
+export declare function scrm_kpi_periods_write_csv(r: scrm_kpi_periods, path: string | Uint8Array, minor_digits: number): void;
 /** The name of a metric: a stable snake_case identifier such as "average_order_value", usable as a column or JSON key. */
 export declare function scrm_kpi_metric_name(metric: number): string | null;
 /** The kind of number a metric is. */

@@ -26,6 +26,11 @@ static void sn_free_scrm_kpi(void *p)
     scrm_kpi_free(p);
 }
 
+static void sn_free_scrm_kpi_periods(void *p)
+{
+    scrm_kpi_periods_free(p);
+}
+
 static void sn_free_scrm_rfm(void *p)
 {
     scrm_rfm_free(p);
@@ -41,6 +46,7 @@ const sn_handle_info sn_gen_handle_types[SN_HANDLE_COUNT] = {
     [SN_HANDLE_DATASET] = {"scrm_dataset", sn_free_scrm_dataset, {0x5c3a1d2e7f804b11ULL, 0xd3e9789632ec861dULL}},
     [SN_HANDLE_CSV_REPORT] = {"scrm_csv_report", sn_free_scrm_csv_report, {0x5c3a1d2e7f804b11ULL, 0x6ffdd8ea904d3398ULL}},
     [SN_HANDLE_KPI] = {"scrm_kpi", sn_free_scrm_kpi, {0x5c3a1d2e7f804b11ULL, 0x229d958a5c307637ULL}},
+    [SN_HANDLE_KPI_PERIODS] = {"scrm_kpi_periods", sn_free_scrm_kpi_periods, {0x5c3a1d2e7f804b11ULL, 0xf3370880808ae5beULL}},
     [SN_HANDLE_RFM] = {"scrm_rfm", sn_free_scrm_rfm, {0x5c3a1d2e7f804b11ULL, 0xe543768a393c2b8aULL}},
     [SN_HANDLE_SEGMENT_MAP] = {"scrm_segment_map", sn_free_scrm_segment_map, {0x5c3a1d2e7f804b11ULL, 0xa39507cea1c76e39ULL}},
 };
@@ -455,6 +461,21 @@ static napi_value sn_scrm_cohorts_unit(napi_env env, napi_callback_info info)
     if (!sn_get_handle(env, argv[0], SN_HANDLE_COHORTS, 0, "r", &r))
         goto done;
     result = sn_from_i32(env, scrm_cohorts_unit(r));
+done:
+    return result;
+}
+
+/* int scrm_cohorts_last_partial(const scrm_cohorts *r) */
+static napi_value sn_scrm_cohorts_last_partial(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_COHORTS, 0, "r", &r))
+        goto done;
+    result = sn_from_i32(env, scrm_cohorts_last_partial(r));
 done:
     return result;
 }
@@ -1872,6 +1893,218 @@ done:
     return result;
 }
 
+/* uint32_t scrm_kpi_flags(const scrm_kpi *k) */
+static napi_value sn_scrm_kpi_flags(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *k = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_KPI, 0, "k", &k))
+        goto done;
+    result = sn_from_u32(env, scrm_kpi_flags(k));
+done:
+    return result;
+}
+
+/* int scrm_kpi_periods_compute(scrm_kpi_periods **out, const scrm_dataset *ds, int unit, const scrm_kpi_options *opts) */
+static napi_value sn_scrm_kpi_periods_compute(napi_env env, napi_callback_info info)
+{
+    napi_value argv[3];
+    napi_value result = NULL;
+    sn_scratch scr;
+    int finished = 0;
+    sn_scratch_init(&scr, env);
+    scrm_kpi_periods *out = NULL;
+    void *ds = NULL;
+    int unit = 0;
+    scrm_kpi_options opts;
+    if (!sn_args(env, info, 3, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_DATASET, 0, "ds", &ds))
+        goto done;
+    if (!sn_get_int(env, argv[1], "unit", &unit))
+        goto done;
+    if (!sn_options_from_js(env, argv[2], &sn_struct_scrm_kpi_options, &opts, &scr))
+        goto done;
+    if (!sn_call_ready(env, &scr))
+        goto done;
+    {
+        int rc = scrm_kpi_periods_compute(&out, ds, unit, &opts);
+        finished = 1;
+        if (!sn_scratch_finish(env, &scr, rc)) {
+            scrm_kpi_periods_free(out); /* N-API failed in the progress callback */
+            goto done;
+        }
+    }
+    result = sn_wrap_handle(env, SN_HANDLE_KPI_PERIODS, out);
+done:
+    if (!finished)
+        sn_scratch_finish(env, &scr, 0);
+    return result;
+}
+
+/* void scrm_kpi_periods_free(scrm_kpi_periods *r): closes the wrapper */
+static napi_value sn_scrm_kpi_periods_free(napi_env env, napi_callback_info info)
+{
+    return sn_close_handle(env, info, SN_HANDLE_KPI_PERIODS);
+}
+
+/* uint32_t scrm_kpi_periods_count(const scrm_kpi_periods *r) */
+static napi_value sn_scrm_kpi_periods_count(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_KPI_PERIODS, 0, "r", &r))
+        goto done;
+    result = sn_from_u32(env, scrm_kpi_periods_count(r));
+done:
+    return result;
+}
+
+/* int scrm_kpi_periods_unit(const scrm_kpi_periods *r) */
+static napi_value sn_scrm_kpi_periods_unit(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_KPI_PERIODS, 0, "r", &r))
+        goto done;
+    result = sn_from_i32(env, scrm_kpi_periods_unit(r));
+done:
+    return result;
+}
+
+/* int64_t scrm_kpi_periods_first(const scrm_kpi_periods *r) */
+static napi_value sn_scrm_kpi_periods_first(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_KPI_PERIODS, 0, "r", &r))
+        goto done;
+    result = sn_from_i64(env, scrm_kpi_periods_first(r));
+done:
+    return result;
+}
+
+/* const double *scrm_kpi_periods_values(const scrm_kpi_periods *r, int metric) */
+static napi_value sn_scrm_kpi_periods_values(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    int metric = 0;
+    if (!sn_args(env, info, 2, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_KPI_PERIODS, "r", &r_ref, &r))
+        goto done;
+    if (!sn_get_int(env, argv[1], "metric", &metric))
+        goto done;
+    {
+        const double *col = scrm_kpi_periods_values(r, metric);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = (int64_t)scrm_kpi_periods_count(r); /* scrm_kpi_periods_count(r) */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_float64_array);
+    }
+done:
+    return result;
+}
+
+/* const int64_t *scrm_kpi_periods_exact(const scrm_kpi_periods *r, int metric) */
+static napi_value sn_scrm_kpi_periods_exact(napi_env env, napi_callback_info info)
+{
+    napi_value argv[2];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    int metric = 0;
+    if (!sn_args(env, info, 2, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_KPI_PERIODS, "r", &r_ref, &r))
+        goto done;
+    if (!sn_get_int(env, argv[1], "metric", &metric))
+        goto done;
+    {
+        const int64_t *col = scrm_kpi_periods_exact(r, metric);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = (int64_t)scrm_kpi_periods_count(r); /* scrm_kpi_periods_count(r) */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_bigint64_array);
+    }
+done:
+    return result;
+}
+
+/* const uint32_t *scrm_kpi_periods_flags(const scrm_kpi_periods *r) */
+static napi_value sn_scrm_kpi_periods_flags(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_handle *r_ref = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle_ref(env, argv[0], SN_HANDLE_KPI_PERIODS, "r", &r_ref, &r))
+        goto done;
+    {
+        const uint32_t *col = scrm_kpi_periods_flags(r);
+        if (!col) {
+            result = sn_null(env);
+            goto done;
+        }
+        int64_t len = (int64_t)scrm_kpi_periods_count(r); /* scrm_kpi_periods_count(r) */
+        result = sn_column(env, r_ref, col, len > 0 ? (size_t)len : 0, sizeof *col, napi_uint32_array);
+    }
+done:
+    return result;
+}
+
+/* int scrm_kpi_periods_write_csv(const scrm_kpi_periods *r, const char *path, uint32_t minor_digits) */
+static napi_value sn_scrm_kpi_periods_write_csv(napi_env env, napi_callback_info info)
+{
+    napi_value argv[3];
+    napi_value result = NULL;
+    void *r = NULL;
+    sn_bytes path = {NULL, 0, 0};
+    uint32_t minor_digits = 0;
+    if (!sn_args(env, info, 3, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_KPI_PERIODS, 0, "r", &r))
+        goto done;
+    if (!sn_get_bytes(env, argv[1], 0, 1, "path", &path))
+        goto done;
+    if (!sn_get_u32(env, argv[2], "minor_digits", &minor_digits))
+        goto done;
+    if (!sn_call_ready(env, NULL))
+        goto done;
+    {
+        int rc = scrm_kpi_periods_write_csv(r, path.data, minor_digits);
+        if (rc < 0) {
+            sn_throw_scrm(env, rc);
+            goto done;
+        }
+    }
+    result = sn_undefined(env);
+done:
+    sn_bytes_free(&path);
+    return result;
+}
+
 /* const char *scrm_kpi_metric_name(int metric) */
 static napi_value sn_scrm_kpi_metric_name(napi_env env, napi_callback_info info)
 {
@@ -2853,6 +3086,7 @@ const sn_export sn_gen_functions[] = {
     {"scrm_cohorts_observation_end", sn_scrm_cohorts_observation_end},
     {"scrm_cohorts_minor_digits", sn_scrm_cohorts_minor_digits},
     {"scrm_cohorts_unit", sn_scrm_cohorts_unit},
+    {"scrm_cohorts_last_partial", sn_scrm_cohorts_last_partial},
     {"scrm_cohorts_sizes", sn_scrm_cohorts_sizes},
     {"scrm_cohorts_active", sn_scrm_cohorts_active},
     {"scrm_cohorts_orders", sn_scrm_cohorts_orders},
@@ -2918,6 +3152,16 @@ const sn_export sn_gen_functions[] = {
     {"scrm_kpi_value", sn_scrm_kpi_value},
     {"scrm_kpi_count", sn_scrm_kpi_count},
     {"scrm_kpi_window", sn_scrm_kpi_window},
+    {"scrm_kpi_flags", sn_scrm_kpi_flags},
+    {"scrm_kpi_periods_compute", sn_scrm_kpi_periods_compute},
+    {"scrm_kpi_periods_free", sn_scrm_kpi_periods_free},
+    {"scrm_kpi_periods_count", sn_scrm_kpi_periods_count},
+    {"scrm_kpi_periods_unit", sn_scrm_kpi_periods_unit},
+    {"scrm_kpi_periods_first", sn_scrm_kpi_periods_first},
+    {"scrm_kpi_periods_values", sn_scrm_kpi_periods_values},
+    {"scrm_kpi_periods_exact", sn_scrm_kpi_periods_exact},
+    {"scrm_kpi_periods_flags", sn_scrm_kpi_periods_flags},
+    {"scrm_kpi_periods_write_csv", sn_scrm_kpi_periods_write_csv},
     {"scrm_kpi_metric_name", sn_scrm_kpi_metric_name},
     {"scrm_kpi_metric_type", sn_scrm_kpi_metric_type},
     {"scrm_kpi_nps", sn_scrm_kpi_nps},
@@ -3026,6 +3270,11 @@ const sn_constant sn_gen_constants[] = {
     {"SCRM_KPI_PURCHASE_INTERVALS", SCRM_KPI_PURCHASE_INTERVALS},
     {"SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES", SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES},
     {"SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES", SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES},
+    {"SCRM_KPI_RETAINED_FROM_START", SCRM_KPI_RETAINED_FROM_START},
+    {"SCRM_KPI_RETAINED_FROM_START_SHARE", SCRM_KPI_RETAINED_FROM_START_SHARE},
+    {"SCRM_KPI_REACTIVATED_CUSTOMERS", SCRM_KPI_REACTIVATED_CUSTOMERS},
+    {"SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE", SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE},
+    {"SCRM_KPI_FLAG_PARTIAL", SCRM_KPI_FLAG_PARTIAL},
     {"SCRM_KPI_TYPE_COUNT", SCRM_KPI_TYPE_COUNT},
     {"SCRM_KPI_TYPE_MONEY", SCRM_KPI_TYPE_MONEY},
     {"SCRM_KPI_TYPE_MONEY_MEAN", SCRM_KPI_TYPE_MONEY_MEAN},
@@ -3072,8 +3321,10 @@ const sn_constant sn_gen_constants[] = {
     {"SCRM_KPI_END_ALL", (int64_t)SCRM_KPI_END_ALL},
     {"SCRM_KPI_METRIC_COUNT", (int64_t)SCRM_KPI_METRIC_COUNT},
     {"SCRM_KPI_OPTIONS_VERSION", (int64_t)SCRM_KPI_OPTIONS_VERSION},
+    {"SCRM_KPI_LOOKBACK_WINDOW", (int64_t)SCRM_KPI_LOOKBACK_WINDOW},
     {"SCRM_KPI_DEFAULT_LOOKBACK", (int64_t)SCRM_KPI_DEFAULT_LOOKBACK},
     {"SCRM_KPI_MAX_LOOKBACK", (int64_t)SCRM_KPI_MAX_LOOKBACK},
+    {"SCRM_KPI_MAX_PERIODS", (int64_t)SCRM_KPI_MAX_PERIODS},
     {"SCRM_RFM_MAX_BINS", (int64_t)SCRM_RFM_MAX_BINS},
     {"SCRM_SEGMENT_NAME_MAX", (int64_t)SCRM_SEGMENT_NAME_MAX},
     {"SCRM_RFM_NOT_SCORED", (int64_t)SCRM_RFM_NOT_SCORED},

@@ -9,6 +9,7 @@ typedef enum sn_handle_type {
     SN_HANDLE_DATASET,
     SN_HANDLE_CSV_REPORT,
     SN_HANDLE_KPI,
+    SN_HANDLE_KPI_PERIODS,
     SN_HANDLE_RFM,
     SN_HANDLE_SEGMENT_MAP,
     SN_HANDLE_COUNT

@@ -230,18 +230,19 @@ test('long form and CSV', () => {
   assert.deepEqual(long.map((r) => [r.cohort, r.period]),
                    [['2024-01', 0], ['2024-01', 1], ['2024-01', 2], ['2024-02', 0], ['2024-02', 1]]);
   assert.deepEqual(long[1], { cohort: '2024-01', period: 1, cohort_size: 2, active_customers: 1,
-                              orders: 1, revenue: 2000, retention: 0.5 });
+                              orders: 1, revenue: 2000, retention: 0.5, partial: false });
   assert.deepEqual(Object.keys(long[0]), shopcrm.LONG_COLUMNS);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scrm-cohort-'));
   const file = path.join(dir, 'c.csv');
   co.writeCsv(file);
   assert.equal(fs.readFileSync(file, 'utf8'),
-               'cohort,period,cohort_size,active_customers,orders,revenue,retention\n' +
-               '2024-01,0,2,2,2,40.00,1\n' +
-               '2024-01,1,2,1,1,20.00,0.5\n' +
-               '2024-01,2,2,2,2,15.00,1\n' +
-               '2024-02,0,2,2,3,65.00,1\n' +
-               '2024-02,1,2,1,1,20.00,0.5\n');
+               'cohort,period,cohort_size,active_customers,orders,revenue,retention,partial\n' +
+               '2024-01,0,2,2,2,40.00,1,0\n' +
+               '2024-01,1,2,1,1,20.00,0.5,0\n' +
+               '2024-01,2,2,2,2,15.00,1,0\n' +
+               '2024-02,0,2,2,3,65.00,1,0\n' +
+               '2024-02,1,2,1,1,20.00,0.5,0\n');
+  assert.equal(co.lastPartial, false); // the data ends on 2024-03-31
   fs.rmSync(dir, { recursive: true });
   co.close();
   ds.close();

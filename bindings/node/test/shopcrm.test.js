@@ -189,11 +189,56 @@ test('kpi over the whole dataset and over a window', () => {
   assert.equal(ret.purchaseIntervals, 1);
   assert.equal(ret.medianDaysBetweenPurchases, 9);
   assert.equal(ret.meanDaysBetweenPurchases, 9);
-  assert.throws(() => ds.kpi({ lookback: 0 }), (e) => e.code === ffi.SCRM_EINVAL);
+  assert.throws(() => ds.kpi({ lookback: -1 }), (e) => e.code === ffi.SCRM_EINVAL);
+  // default lookback, the window's length (29 days): S = an order in
+  // [01-03, 02-01) = 101, 102, 103; E = February's 101, 102, 104 (new): the
+  // same counts; the S window starts after the data's first day (12-10).
+  const def = ds.kpi({ start: Date.UTC(2024, 1, 1) / 1000, end: Date.UTC(2024, 2, 1) / 1000 });
+  assert.equal(def.retainedFromStart, 2);
+  assert.equal(def.retainedFromStartShare, 2 / 3);
+  assert.equal(def.reactivatedCustomers, 0);
+  assert.equal(def.flags, 0);
+  assert.equal(def.lookbackIncomplete, false);
+  // 60 days back from 2024-02-01 is before 2023-12-10
+  const early = ds.kpi({ start: Date.UTC(2024, 1, 1) / 1000, end: Date.UTC(2024, 3, 1) / 1000 });
+  assert.equal(early.lookbackIncomplete, true);
+  assert.equal(early.partial, true); // and April is after the data
+  assert.equal(early.flags, ffi.SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE | ffi.SCRM_KPI_FLAG_PARTIAL);
   // an empty window: counts 0, ratios NaN
   const none = ds.kpi({ start: 0, end: 1 });
   assert.equal(none.orders, 0);
   assert.ok(Number.isNaN(none.averageOrderValue));
+});
+
+// Monthly rows: 2023-12, 2024-01, 2024-02 (the data spans 2023-12-10 ..
+// 2024-02-29). Customers at a row's start: those of the month before.
+// Dec: 105 (new); S = {} (retention NaN); November and early December are
+//      before the data: lookback incomplete and partial.
+// Jan: 101, 102, 103, all new; S = {105}, E none retained: retention 0.
+// Feb: 101 x2, 102, 104 (new): 4 orders, 10800; S = {101, 102, 103}, E =
+//      {101, 102, 104}: retained 2, retention 2/3, none reactivated.
+test('kpiPeriods: one row per month', () => {
+  const ds = sample();
+  const r = ds.kpiPeriods('month');
+  assert.deepEqual(r.labels, ['2023-12', '2024-01', '2024-02']);
+  assert.equal(r.starts[1], Date.UTC(2024, 0, 1) / 1000);
+  assert.deepEqual(Array.from(r.columns.orders), [1, 3, 4]);
+  assert.deepEqual(Array.from(r.exact.revenue), [600n, 15500n, 10800n]);
+  assert.deepEqual(Array.from(r.exact.newCustomers), [1n, 3n, 1n]);
+  assert.ok(Number.isNaN(r.columns.retentionRate[0]));
+  assert.equal(r.columns.retentionRate[1], 0);
+  assert.equal(r.columns.retentionRate[2], 2 / 3);
+  assert.deepEqual(Array.from(r.exact.retainedFromStart), [0n, 0n, 2n]);
+  assert.deepEqual(Array.from(r.flags), [3, 1, 0]);
+  assert.deepEqual(r.lookbackIncomplete, [true, true, false]);
+  assert.deepEqual(r.partial, [true, false, false]);
+  assert.equal(r.exact.retentionRate, undefined); // not an integer metric
+  assert.throws(() => ds.kpiPeriods('fortnight'), RangeError);
+  assert.throws(() => ds.kpiPeriods('month', { start: Date.UTC(2024, 0, 2) / 1000 }),
+                (e) => e.code === ffi.SCRM_EINVAL);
+  const none = ds.kpiPeriods('day', { start: 0, end: 0 });
+  assert.deepEqual(none.labels, []);
+  assert.equal(none.columns.orders.length, 0);
 });
 
 test('nps, csat and version', () => {

@@ -18,7 +18,8 @@ allocator from the one that allocated it is undefined. It stays reachable as
 """
 
 from . import _ffi
-from ._ffi import (CohortsMode, CsvOnError, ErrorCode, KeyType, KpiMetric, KpiType, PeriodUnit,
+from ._ffi import (CohortsMode, CsvOnError, ErrorCode, KeyType, KpiFlag, KpiMetric, KpiType,
+                   PeriodUnit,
                    RfmDim, RfmFrequencyMode, RfmMethod, RfmMonetaryMode, RfmStat, TimeFormat)
 from ._lib import path as library_path
 from ._util import have_numpy
@@ -26,7 +27,7 @@ from .cohorts import Cohorts, period_index, period_label, period_start
 from .dataset import CsvReport, Dataset, Reject
 from .errors import (Cancelled, Error, InvalidArgument, IOError_, NotFound, OutOfMemory,
                      Overflow, ParseError, RangeError, StateError, VersionError)
-from .kpi import Kpi, csat, metric_names, nps
+from .kpi import Kpi, KpiPeriods, csat, metric_names, nps
 from .rfm import Rfm, SegmentMap
 
 __version__ = _ffi.SCRM_VERSION_STRING
@@ -54,12 +55,14 @@ def order_key(order_id):
 
 
 __all__ = [
-    'Dataset', 'CsvReport', 'Reject', 'Rfm', 'SegmentMap', 'Kpi', 'nps', 'csat', 'Cohorts',
+    'Dataset', 'CsvReport', 'Reject', 'Rfm', 'SegmentMap', 'Kpi', 'KpiPeriods', 'nps', 'csat',
+    'Cohorts',
     'period_index', 'period_start', 'period_label', 'PeriodUnit', 'CohortsMode',
     'metric_names', 'version', 'version_number', 'strerror', 'order_key', 'have_numpy',
     'library_path',
     'Error', 'InvalidArgument', 'OutOfMemory', 'ParseError', 'IOError_', 'Overflow',
     'NotFound', 'VersionError', 'Cancelled', 'RangeError', 'StateError',
-    'ErrorCode', 'KeyType', 'TimeFormat', 'CsvOnError', 'KpiMetric', 'KpiType', 'RfmMethod',
+    'ErrorCode', 'KeyType', 'TimeFormat', 'CsvOnError', 'KpiMetric', 'KpiType', 'KpiFlag',
+    'RfmMethod',
     'RfmFrequencyMode', 'RfmMonetaryMode', 'RfmDim', 'RfmStat',
 ]

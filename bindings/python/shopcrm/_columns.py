@@ -12,7 +12,7 @@ from ctypes import (c_double, c_int32, c_int64, c_uint32, c_uint64, c_uint8)
 from . import _ffi
 from . import _util
 
-__all__ = ['CohortsColumns', 'RfmColumns']
+__all__ = ['CohortsColumns', 'KpiPeriodsColumns', 'RfmColumns']
 
 
 class CohortsColumns:
@@ -101,6 +101,46 @@ class CohortsColumns:
             self._cache[key] = c
         return c
     cum_orders = property(_c_cum_orders, doc=_c_cum_orders.__doc__)
+
+
+class KpiPeriodsColumns:
+    """The columns of scrm_kpi_periods (mixed into the class that wraps it)."""
+
+    def _c_values(self, metric):
+        """One metric for every row, as doubles (as scrm_kpi_value() gives them; NaN for an undefined ratio). Unit: the metric's own (scrm_kpi_metric_type): counts, minor money units, shares 0..1 or days; NaN when undefined. (C: scrm_kpi_periods_values; @scrm_len{scrm_kpi_periods_count(r)})"""
+        key = ('values', metric,)
+        c = self._cache.get(key)
+        if c is None:
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.column(use.res, _ffi.scrm_kpi_periods_values(r, metric), c_double, max(_ffi.scrm_kpi_periods_count(r), 0), _util.np and _util.np.float64)
+            self._cache[key] = c
+        return c
+    values = _c_values
+
+    def _c_exact(self, metric):
+        """One count or money metric for every row, exact (as scrm_kpi_count()). Unit: the exact count, or money in integer minor units. (C: scrm_kpi_periods_exact; @scrm_len{scrm_kpi_periods_count(r)})"""
+        key = ('exact', metric,)
+        c = self._cache.get(key)
+        if c is None:
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.column(use.res, _ffi.scrm_kpi_periods_exact(r, metric), c_int64, max(_ffi.scrm_kpi_periods_count(r), 0), _util.np and _util.np.int64)
+            self._cache[key] = c
+        return c
+    exact = _c_exact
+
+    def _c_flags(self):
+        """The scrm_kpi_flag bits of every row. Unit: bits of KpiFlag (LOOKBACK_INCOMPLETE, PARTIAL). (C: scrm_kpi_periods_flags; @scrm_len{scrm_kpi_periods_count(r)})"""
+        key = ('flags',)
+        c = self._cache.get(key)
+        if c is None:
+            use = self._read()  # pins the result during the call
+            with use as r:
+                c = _util.column(use.res, _ffi.scrm_kpi_periods_flags(r), c_uint32, max(_ffi.scrm_kpi_periods_count(r), 0), _util.np and _util.np.uint32)
+            self._cache[key] = c
+        return c
+    flags = property(_c_flags, doc=_c_flags.__doc__)
 
 
 class RfmColumns:

@@ -68,13 +68,17 @@ SCRM_KPI_START_ALL = -9223372036854775808
 #: Window end meaning "no upper bound".
 SCRM_KPI_END_ALL = 9223372036854775807
 #: Number of metrics this version of the library knows (valid metrics are 0 .
-SCRM_KPI_METRIC_COUNT = 26
+SCRM_KPI_METRIC_COUNT = 29
 #: Current version of scrm_kpi_options (2 adds lookback, since 1.1).
 SCRM_KPI_OPTIONS_VERSION = 2
-#: Default lookback of scrm_kpi_options: 365 days, in seconds.
-SCRM_KPI_DEFAULT_LOOKBACK = 31536000
+#: Lookback meaning "the window's length": S = customers with an order in [start − (end − start), start), E = customers with an order in the window; for the rows of scrm_kpi_periods_compute(), the period before and the period.
+SCRM_KPI_LOOKBACK_WINDOW = 0
+#: Default lookback of scrm_kpi_options: SCRM_KPI_LOOKBACK_WINDOW.
+SCRM_KPI_DEFAULT_LOOKBACK = 0
 #: Largest accepted lookback: 100 years of 366 days, in seconds.
 SCRM_KPI_MAX_LOOKBACK = 3162240000
+#: Most rows a scrm_kpi_periods_compute() result may have (more is SCRM_ERANGE).
+SCRM_KPI_MAX_PERIODS = 100000
 #: Largest score bound a rule may use (the largest number of bins).
 SCRM_RFM_MAX_BINS = 10
 #: Longest segment name, in bytes (without the terminating NUL).
@@ -234,6 +238,9 @@ class KpiMetric(IntEnum):
     PURCHASE_INTERVALS = 23
     MEAN_DAYS_BETWEEN_PURCHASES = 24
     MEDIAN_DAYS_BETWEEN_PURCHASES = 25
+    RETAINED_FROM_START = 26
+    RETAINED_FROM_START_SHARE = 27
+    REACTIVATED_CUSTOMERS = 28
 
 
 SCRM_KPI_ORDERS = 0
@@ -262,6 +269,20 @@ SCRM_KPI_CHURN_RATE = 22
 SCRM_KPI_PURCHASE_INTERVALS = 23
 SCRM_KPI_MEAN_DAYS_BETWEEN_PURCHASES = 24
 SCRM_KPI_MEDIAN_DAYS_BETWEEN_PURCHASES = 25
+SCRM_KPI_RETAINED_FROM_START = 26
+SCRM_KPI_RETAINED_FROM_START_SHARE = 27
+SCRM_KPI_REACTIVATED_CUSTOMERS = 28
+
+
+class KpiFlag(IntEnum):
+    """Flags of a KPI window (scrm_kpi_flags(), scrm_kpi_periods_flags()): bits that say a number covers less than it seems to. (C: scrm_kpi_flag, shopcrm/kpi.h)"""
+
+    LOOKBACK_INCOMPLETE = 1
+    PARTIAL = 2
+
+
+SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE = 1
+SCRM_KPI_FLAG_PARTIAL = 2
 
 
 class KpiType(IntEnum):
@@ -392,6 +413,13 @@ class _Kpi(Structure):
 
 
 _KpiP = POINTER(_Kpi)
+
+
+class _KpiPeriods(Structure):
+    """KPIs of consecutive calendar periods (opaque, immutable). (C: scrm_kpi_periods)"""
+
+
+_KpiPeriodsP = POINTER(_KpiPeriods)
 
 
 class _Rfm(Structure):
@@ -671,6 +699,12 @@ _f.argtypes = [_CohortsP]
 _f.restype = c_int
 scrm_cohorts_unit = _f
 
+# int scrm_cohorts_last_partial(const scrm_cohorts *r)
+_f = _lib.scrm_cohorts_last_partial
+_f.argtypes = [_CohortsP]
+_f.restype = c_int
+scrm_cohorts_last_partial = _f
+
 # const uint64_t *scrm_cohorts_sizes(const scrm_cohorts *r)
 _f = _lib.scrm_cohorts_sizes
 _f.argtypes = [_CohortsP]
@@ -742,7 +776,7 @@ _f.errcheck = _check
 
 
 def _w(r, path, minor_digits, _f=_f):
-    """Write every observable cell as long-form CSV: a header cohort,period,cohort_size,active_customers,orders,revenue,retention, then one line per observable cell, cohort by cohort, then period 0, 1, ... (unobservable cells are not written). (checked wrapper of the C function)"""
+    """Write every observable cell as long-form CSV: a header cohort,period,cohort_size,active_customers,orders,revenue,retention,partial, then one line per observable cell, cohort by cohort, then period 0, 1, ... (unobservable cells are not written). (checked wrapper of the C function)"""
     return _f(r, _conv.cstr(path, 'scrm_cohorts_write_csv: path'),
               _conv.c_uint32_(minor_digits, 'scrm_cohorts_write_csv: minor_digits'))
 
@@ -1471,6 +1505,117 @@ _f.restype = c_int
 _f.errcheck = _check
 scrm_kpi_window = _f
 
+# uint32_t scrm_kpi_flags(const scrm_kpi *k)
+_f = _lib.scrm_kpi_flags
+_f.argtypes = [_KpiP]
+_f.restype = c_uint32
+scrm_kpi_flags = _f
+
+# int scrm_kpi_periods_compute(scrm_kpi_periods **out, const scrm_dataset *ds, int unit, const scrm_kpi_options *opts)
+_f = _lib.scrm_kpi_periods_compute
+_f.argtypes = [POINTER(_KpiPeriodsP), _DatasetP, c_int, POINTER(KpiOptions)]
+_f.restype = c_int
+_f.errcheck = _check
+
+
+def _w(out, ds, unit, opts, _f=_f):
+    """Compute every KPI of scrm_kpi_metric for each calendar period of unit: one row per period, in one pass over the dataset. (checked wrapper of the C function)"""
+    return _f(out, ds, _conv.c_int_(unit, 'scrm_kpi_periods_compute: unit'), opts)
+
+
+_w.__name__ = _w.__qualname__ = 'scrm_kpi_periods_compute'
+scrm_kpi_periods_compute = _w
+scrm_kpi_periods_compute.raw = _f
+scrm_kpi_periods_compute.argtypes = _f.argtypes
+scrm_kpi_periods_compute.restype = _f.restype
+scrm_kpi_periods_compute.errcheck = getattr(_f, 'errcheck', None)
+
+# void scrm_kpi_periods_free(scrm_kpi_periods *r)
+_f = _lib.scrm_kpi_periods_free
+_f.argtypes = [_KpiPeriodsP]
+_f.restype = None
+scrm_kpi_periods_free = _f
+
+# uint32_t scrm_kpi_periods_count(const scrm_kpi_periods *r)
+_f = _lib.scrm_kpi_periods_count
+_f.argtypes = [_KpiPeriodsP]
+_f.restype = c_uint32
+scrm_kpi_periods_count = _f
+
+# int scrm_kpi_periods_unit(const scrm_kpi_periods *r)
+_f = _lib.scrm_kpi_periods_unit
+_f.argtypes = [_KpiPeriodsP]
+_f.restype = c_int
+scrm_kpi_periods_unit = _f
+
+# int64_t scrm_kpi_periods_first(const scrm_kpi_periods *r)
+_f = _lib.scrm_kpi_periods_first
+_f.argtypes = [_KpiPeriodsP]
+_f.restype = c_int64
+scrm_kpi_periods_first = _f
+
+# const double *scrm_kpi_periods_values(const scrm_kpi_periods *r, int metric)
+_f = _lib.scrm_kpi_periods_values
+_f.argtypes = [_KpiPeriodsP, c_int]
+_f.restype = POINTER(c_double)
+
+
+def _w(r, metric, _f=_f):
+    """One metric for every row, as doubles (as scrm_kpi_value() gives them; NaN for an undefined ratio). (checked wrapper of the C function)"""
+    return _f(r, _conv.c_int_(metric, 'scrm_kpi_periods_values: metric'))
+
+
+_w.__name__ = _w.__qualname__ = 'scrm_kpi_periods_values'
+scrm_kpi_periods_values = _w
+scrm_kpi_periods_values.raw = _f
+scrm_kpi_periods_values.argtypes = _f.argtypes
+scrm_kpi_periods_values.restype = _f.restype
+scrm_kpi_periods_values.errcheck = getattr(_f, 'errcheck', None)
+
+# const int64_t *scrm_kpi_periods_exact(const scrm_kpi_periods *r, int metric)
+_f = _lib.scrm_kpi_periods_exact
+_f.argtypes = [_KpiPeriodsP, c_int]
+_f.restype = POINTER(c_int64)
+
+
+def _w(r, metric, _f=_f):
+    """One count or money metric for every row, exact (as scrm_kpi_count()). (checked wrapper of the C function)"""
+    return _f(r, _conv.c_int_(metric, 'scrm_kpi_periods_exact: metric'))
+
+
+_w.__name__ = _w.__qualname__ = 'scrm_kpi_periods_exact'
+scrm_kpi_periods_exact = _w
+scrm_kpi_periods_exact.raw = _f
+scrm_kpi_periods_exact.argtypes = _f.argtypes
+scrm_kpi_periods_exact.restype = _f.restype
+scrm_kpi_periods_exact.errcheck = getattr(_f, 'errcheck', None)
+
+# const uint32_t *scrm_kpi_periods_flags(const scrm_kpi_periods *r)
+_f = _lib.scrm_kpi_periods_flags
+_f.argtypes = [_KpiPeriodsP]
+_f.restype = POINTER(c_uint32)
+scrm_kpi_periods_flags = _f
+
+# int scrm_kpi_periods_write_csv(const scrm_kpi_periods *r, const char *path, uint32_t minor_digits)
+_f = _lib.scrm_kpi_periods_write_csv
+_f.argtypes = [_KpiPeriodsP, c_char_p, c_uint32]
+_f.restype = c_int
+_f.errcheck = _check
+
+
+def _w(r, path, minor_digits, _f=_f):
+    """Write the rows as CSV: a header period,start,end,lookback_incomplete,partial followed by every metric name (scrm_kpi_metric_name(), in metric order), then one line per row. (checked wrapper of the C function)"""
+    return _f(r, _conv.cstr(path, 'scrm_kpi_periods_write_csv: path'),
+              _conv.c_uint32_(minor_digits, 'scrm_kpi_periods_write_csv: minor_digits'))
+
+
+_w.__name__ = _w.__qualname__ = 'scrm_kpi_periods_write_csv'
+scrm_kpi_periods_write_csv = _w
+scrm_kpi_periods_write_csv.raw = _f
+scrm_kpi_periods_write_csv.argtypes = _f.argtypes
+scrm_kpi_periods_write_csv.restype = _f.restype
+scrm_kpi_periods_write_csv.errcheck = getattr(_f, 'errcheck', None)
+
 # const char *scrm_kpi_metric_name(int metric)
 _f = _lib.scrm_kpi_metric_name
 _f.argtypes = [c_int]
@@ -2015,6 +2160,7 @@ FUNCTIONS = (
     'scrm_cohorts_observation_end',
     'scrm_cohorts_minor_digits',
     'scrm_cohorts_unit',
+    'scrm_cohorts_last_partial',
     'scrm_cohorts_sizes',
     'scrm_cohorts_active',
     'scrm_cohorts_orders',
@@ -2082,6 +2228,16 @@ FUNCTIONS = (
     'scrm_kpi_value',
     'scrm_kpi_count',
     'scrm_kpi_window',
+    'scrm_kpi_flags',
+    'scrm_kpi_periods_compute',
+    'scrm_kpi_periods_free',
+    'scrm_kpi_periods_count',
+    'scrm_kpi_periods_unit',
+    'scrm_kpi_periods_first',
+    'scrm_kpi_periods_values',
+    'scrm_kpi_periods_exact',
+    'scrm_kpi_periods_flags',
+    'scrm_kpi_periods_write_csv',
     'scrm_kpi_metric_name',
     'scrm_kpi_metric_type',
     'scrm_kpi_nps',
@@ -2162,6 +2318,8 @@ FALLIBLE = frozenset((
     'scrm_kpi_compute',
     'scrm_kpi_count',
     'scrm_kpi_window',
+    'scrm_kpi_periods_compute',
+    'scrm_kpi_periods_write_csv',
     'scrm_kpi_nps',
     'scrm_kpi_csat',
     'scrm_segment_map_new',

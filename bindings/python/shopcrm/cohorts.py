@@ -24,7 +24,7 @@ METRICS = ('active', 'orders', 'revenue', 'retention', 'ltv', 'cum_orders')
 
 #: The columns of the long form (to_long(), write_csv(), `shopcrm cohorts --out`).
 LONG_COLUMNS = ('cohort', 'period', 'cohort_size', 'active_customers', 'orders', 'revenue',
-                'retention')
+                'retention', 'partial')
 
 
 def _unit(unit):
@@ -145,6 +145,9 @@ class Cohorts(CohortsColumns, Handle):
         end = _ffi.scrm_cohorts_observation_end(ptr)
         #: Period index of the last observed period, or None.
         self.observation_end = None if end == -2**63 else end
+        #: True when the data stops before the last observed period ends
+        #: (scrm_cohorts_last_partial): its cells, c + k = K - 1, are partial.
+        self.last_partial = bool(_ffi.scrm_cohorts_last_partial(ptr))
         self.labels = [self._label(c) for c in range(self.rows)]
 
     def _label(self, c):
@@ -191,7 +194,7 @@ class Cohorts(CohortsColumns, Handle):
     def to_long(self, as_frame=None):
         """The observable cells in long form, cohort by cohort then period:
         dicts with LONG_COLUMNS (revenue in minor units, retention NaN for an
-        empty cohort). A DataFrame when pandas is available (or as_frame=True),
+        empty cohort, partial True for the cells of a partial last period). A DataFrame when pandas is available (or as_frame=True),
         a list of dicts otherwise (or as_frame=False)."""
         if as_frame is None:
             as_frame = pd is not None
@@ -202,7 +205,8 @@ class Cohorts(CohortsColumns, Handle):
             for k in range(self.cols - c):
                 rows.append({'cohort': self.labels[c], 'period': k, 'cohort_size': sizes[c],
                              'active_customers': int(act[c][k]), 'orders': int(ords[c][k]),
-                             'revenue': int(rev[c][k]), 'retention': float(ret[c][k])})
+                             'revenue': int(rev[c][k]), 'retention': float(ret[c][k]),
+                             'partial': self.last_partial and c + k == self.cols - 1})
         if as_frame:
             if pd is None:
                 raise ImportError('to_long(as_frame=True) needs pandas')
@@ -211,10 +215,10 @@ class Cohorts(CohortsColumns, Handle):
 
     def write_csv(self, path, minor_digits=None):
         """Write the long form as CSV: ``cohort,period,cohort_size,
-        active_customers,orders,revenue,retention``, revenue in major units
+        active_customers,orders,revenue,retention,partial``, revenue in major units
         (exact, with ``minor_digits`` decimals: by default the dataset's,
         2 for cents), retention as format_rate() writes it (empty for an
-        empty cohort); the format of `shopcrm cohorts --out`
+        empty cohort), partial 1 for the cells of a partial last period; the format of `shopcrm cohorts --out`
         (docs/cohorts.md), written by scrm_cohorts_write_csv()."""
         digits = self.minor_digits if minor_digits is None else minor_digits
         path = fspath(path)

@@ -589,9 +589,12 @@ class Dataset(Handle):
           np.datetime64.
         - utc_offset=0: seconds added to order times before comparing.
         - threads=0 (0 = the dataset's), progress=None (rows; False cancels).
-        - lookback=None: seconds or a timedelta, None = 365 days: who is a
-          customer at a time t (an order in [t - lookback, t)), for the
-          retention KPIs.
+        - lookback=None: seconds or a timedelta, None = the window's length:
+          who is a customer at a time t (an order in [t - lookback, t)), for
+          the retention KPIs.
+
+        The result's ``flags`` (``lookback_incomplete``, ``partial``) say
+        when the lookback reaches before the data or the window past it.
 
         Values: counts (orders, customers) as ints; money (revenue,
         average_order_value) in minor units (e.g. cents); repeat_rate,
@@ -601,6 +604,19 @@ class Dataset(Handle):
         from .kpi import compute
         return compute(self, start=start, end=end, utc_offset=utc_offset, threads=threads,
                        progress=progress, lookback=lookback)
+
+    def kpi_periods(self, unit='month', start=None, end=None, utc_offset=0, threads=0,
+                    progress=None, lookback=None):
+        """Every KPI of each calendar period, in one pass (a shopcrm.KpiPeriods;
+        to_pandas() gives a DataFrame indexed by period).
+
+        Options as for kpi(), plus unit='month' ('day', 'week' (ISO),
+        'quarter', 'year'); start and end must then be the first instant of a
+        period. lookback=None: a row's customers at the start are those of
+        the period before it, at the end those of the period."""
+        from .kpi import compute_periods
+        return compute_periods(self, unit=unit, start=start, end=end, utc_offset=utc_offset,
+                               threads=threads, progress=progress, lookback=lookback)
 
     def cohorts(self, period='month', mode='classic', start=None, end=None, utc_offset=0,
                 min_amount=0, refunds=False, acquisition=None, threads=0, progress=None):

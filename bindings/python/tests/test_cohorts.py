@@ -312,7 +312,7 @@ class Conversions(unittest.TestCase):
                           ('2024-02', 0), ('2024-02', 1)])
         self.assertEqual(rows[1], {'cohort': '2024-01', 'period': 1, 'cohort_size': 2,
                                    'active_customers': 1, 'orders': 1, 'revenue': 2000,
-                                   'retention': 0.5})
+                                   'retention': 0.5, 'partial': False})
         self.assertEqual(list(rows[0]), list(shopcrm.cohorts.LONG_COLUMNS))
 
     def test_write_csv(self):
@@ -322,12 +322,14 @@ class Conversions(unittest.TestCase):
             with open(path, newline='') as f:
                 text = f.read()
         self.assertEqual(text,
-                         'cohort,period,cohort_size,active_customers,orders,revenue,retention\n'
-                         '2024-01,0,2,2,2,40.00,1\n'
-                         '2024-01,1,2,1,1,20.00,0.5\n'
-                         '2024-01,2,2,2,2,15.00,1\n'
-                         '2024-02,0,2,2,3,65.00,1\n'
-                         '2024-02,1,2,1,1,20.00,0.5\n')
+                         'cohort,period,cohort_size,active_customers,orders,revenue,retention,'
+                         'partial\n'
+                         '2024-01,0,2,2,2,40.00,1,0\n'
+                         '2024-01,1,2,1,1,20.00,0.5,0\n'
+                         '2024-01,2,2,2,2,15.00,1,0\n'
+                         '2024-02,0,2,2,3,65.00,1,0\n'
+                         '2024-02,1,2,1,1,20.00,0.5,0\n')
+        self.assertFalse(self.co.last_partial)  # the data ends on 2024-03-31
 
     def test_write_csv_uses_the_datasets_minor_digits(self):
         # Same amounts, read as yen (0 digits) and as dinars (3 digits): the CSV's

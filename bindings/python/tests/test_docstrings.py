@@ -31,7 +31,7 @@ class Docstrings(unittest.TestCase):
 
     def test_kpi_and_cohorts(self):
         self.assertSays(shopcrm.Dataset.kpi, 'start=None', 'end=None', 'lookback=None',
-                        '365 days', 'minor units', 'in days')
+                        "the window's length", 'minor units', 'in days')
         self.assertSays(shopcrm.Dataset.cohorts, "period='month'", "mode='classic'",
                         'min_amount=0', 'refunds=False', 'acquisition=None', 'share 0..1')
 

@@ -43,7 +43,7 @@ class Model(unittest.TestCase):
     def test_types(self):
         self.assertEqual([h.name for h in self.api.handles],
                          ['scrm_cohorts', 'scrm_dataset', 'scrm_csv_report', 'scrm_kpi',
-                          'scrm_rfm', 'scrm_segment_map'])
+                          'scrm_kpi_periods', 'scrm_rfm', 'scrm_segment_map'])
         co = next(s for s in self.api.structs if s.name == 'scrm_cohorts_options')
         acq = next(f for f in co.fields if f.name == 'acquisition')
         self.assertEqual(acq.ctype, 'const int64_t *')  # SN_F_I64_ARRAY in gen_node.py

@@ -42,7 +42,7 @@ class Kpis(unittest.TestCase):
         self.assertAlmostEqual(k['revenue_per_customer'], 21000 / 5)
         self.assertEqual((k['new_customer_share'], k['new_revenue_share'],
                           k['returning_revenue_share']), (1.0, 1.0, 0.0))
-        self.assertEqual(len(k), 26)
+        self.assertEqual(len(k), 29)
         self.assertEqual(list(k), shopcrm.metric_names())
         self.assertEqual(k.to_dict()['orders'], 12)
         self.assertEqual(k.average_order_value, k['average_order_value'])
@@ -82,14 +82,24 @@ class Kpis(unittest.TestCase):
             self.assertAlmostEqual(k['mean_days_between_purchases'], 5.0625)
             self.assertAlmostEqual(k['median_days_between_purchases'], 5.0625)
             self.assertEqual(k.types['median_days_between_purchases'], shopcrm.KpiType.DAYS)
-        # default lookback 365 days: every customer ordered before day 10 except c4
+        # Default lookback: the window's length, 16 days. At the start (an
+        # order in [day -6, day 10)): c1, c2, c3, c5 = 4; at the end (an order
+        # in the window): c1, c2, c5 = 3, none new: retention 3/4, all three
+        # in S (share 3/4), none reactivated. The S window starts before the
+        # data's first day (day 0): lookback_incomplete.
         k = self.ds.kpi(start=day(10), end=day(26))
-        self.assertEqual(k['customers_at_start'], 4)
-        self.assertEqual(k['customers_at_end'], 4)  # c1, c2, c3, c5: none new
-        self.assertEqual(k['retention_rate'], 1.0)
+        self.assertEqual((k['customers_at_start'], k['customers_at_end'],
+                          k['retained_customers'], k['retained_from_start'],
+                          k['reactivated_customers']), (4, 3, 3, 3, 0))
+        self.assertEqual((k['retention_rate'], k['retained_from_start_share']), (0.75, 0.75))
+        self.assertTrue(k.lookback_incomplete)
+        self.assertFalse(k.partial)
+        self.assertEqual(k.flags, shopcrm.KpiFlag.LOOKBACK_INCOMPLETE)
+        self.assertFalse(self.ds.kpi(start=day(10), end=day(26),
+                                     lookback=10 * 86400).lookback_incomplete)
         self.assertTrue(math.isnan(self.ds.kpi()['retention_rate']))  # unbounded window
         with self.assertRaises(shopcrm.InvalidArgument):
-            self.ds.kpi(start=day(10), end=day(26), lookback=0)
+            self.ds.kpi(start=day(10), end=day(26), lookback=-1)
         with self.assertRaises(TypeError):
             self.ds.kpi(lookback=1.5)
 
@@ -110,6 +120,75 @@ class Kpis(unittest.TestCase):
         self.assertEqual(self.ds.kpi(start=dt.datetime(2024, 1, 1)).window[0], 1704067200)
         with self.assertRaises(shopcrm.Cancelled):
             self.ds.kpi(progress=lambda d, t: False)
+
+
+class KpiPeriodsTest(unittest.TestCase):
+    """Weekly rows of the dataset of support.py (2024-01-01 is a Monday; the
+    data spans days 0 .. 30). Customers at a row's start: those of the week
+    before; at its end: those of the week.
+
+    W01 (days 0-6): 6 orders of c1, c2, c3, c5 (all new), repeat c5, revenue
+      12100; S = {} (retention NaN); the week before is before the data.
+    W02: c1 (2000): S = {c1, c2, c3, c5}, E = {c1}: retention 1/4.
+    W03: c2 (500), c1 twice on day 20 (6 h apart): S = {c1}, E = {c1, c2},
+      both returning: retention 2/1, |S & E| = 1, c2 reactivated.
+    W04: c5 (400): S = {c1, c2}, E = {c5}: retention 1/2, c5 reactivated.
+    W05 (day 28 .. Feb 4): c4's order 4000 and refund -1000, new: retention
+      0 / 1; the week ends after the data (day 30): partial."""
+
+    def setUp(self):
+        self.r = small_dataset().kpi_periods('week')
+
+    def test_rows_hand_worked(self):
+        r = self.r
+        self.assertEqual((len(r), r.unit), (5, 'week'))
+        self.assertEqual(r.labels, ['2024-W01', '2024-W02', '2024-W03', '2024-W04', '2024-W05'])
+        self.assertEqual(r.starts[1], day(7))
+        self.assertEqual(list(r.column('orders')), [6, 1, 3, 1, 1])
+        self.assertEqual(list(r.column('revenue')), [12100, 2000, 3500, 400, 3000])
+        self.assertEqual(list(r.column('new_customers')), [4, 0, 0, 0, 1])
+        self.assertEqual(list(r.column('reactivated_customers')), [0, 0, 1, 1, 0])
+        ret = list(r.column('retention_rate'))
+        self.assertTrue(math.isnan(ret[0]))
+        self.assertEqual(ret[1:], [0.25, 2.0, 0.5, 0.0])
+        self.assertAlmostEqual(r.column('median_days_between_purchases')[2], 0.25)
+        self.assertEqual([int(f) for f in r.flags],
+                         [shopcrm.KpiFlag.LOOKBACK_INCOMPLETE, 0, 0, 0, shopcrm.KpiFlag.PARTIAL])
+        with self.assertRaises(KeyError):
+            r.column('nope')
+
+    def test_to_dict_and_pandas(self):
+        d = self.r.to_dict()
+        self.assertEqual(list(d)[:4], ['period', 'start', 'lookback_incomplete', 'partial'])
+        self.assertEqual(list(d)[4:], shopcrm.metric_names())
+        self.assertEqual(d['partial'], [False, False, False, False, True])
+        if shopcrm._util.pd is not None:
+            df = self.r.to_pandas()
+            self.assertEqual(df.loc['2024-W03', 'orders'], 3)
+            self.assertEqual(df.index.name, 'period')
+
+    def test_write_csv(self):
+        import os
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, 'k.csv')
+            self.r.write_csv(path)
+            with open(path) as f:
+                lines = f.read().splitlines()
+        head = lines[0].split(',')
+        self.assertEqual(head[:5], ['period', 'start', 'end', 'lookback_incomplete', 'partial'])
+        row = dict(zip(head, lines[1].split(',')))
+        self.assertEqual((row['period'], row['start'], row['end'], row['lookback_incomplete'],
+                          row['orders'], row['revenue'], row['retention_rate']),
+                         ('2024-W01', '2024-01-01T00:00:00Z', '2024-01-08T00:00:00Z', '1', '6',
+                          '121.00', ''))
+
+    def test_errors(self):
+        ds = small_dataset()
+        with self.assertRaises(ValueError):
+            ds.kpi_periods('fortnight')
+        with self.assertRaises(shopcrm.InvalidArgument):
+            ds.kpi_periods('month', start=day(3))  # not the first day of a month
 
 
 class Surveys(unittest.TestCase):
