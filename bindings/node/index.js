@@ -258,10 +258,22 @@ const COLUMNS = [
   ['segment', (h) => ffi.scrm_rfm_segments(h)],
 ];
 
+/** The key of customer index i of dataset handle h (Dataset.key). */
+function customerKey(h, i) {
+  if (ffi.scrm_dataset_key_type(h) === ffi.SCRM_KEY_STRING) {
+    return ffi.scrm_dataset_customer_key_str(h, i);
+  }
+  return num(ffi.scrm_dataset_customer_key_u64(h, i));
+}
+
 class RfmResult {
-  constructor(handle, dataset) {
+  // dsRef: the result's own reference to its dataset's native object
+  // (ffi.retainHandle, read-only): it stays alive after ds.close() until this
+  // result is closed or collected, so key(), audience() and the CSV exports
+  // keep working.
+  constructor(handle, dsRef) {
     this[HANDLE] = handle;
-    Object.defineProperty(this, '_dataset', { value: dataset });
+    Object.defineProperty(this, '_ds', { value: dsRef });
     const map = ffi.scrm_rfm_segment_map(handle);
     Object.defineProperty(this, '_map', { value: new SegmentMap(map) });
     /** Number of customers (length of every column). */
@@ -306,7 +318,7 @@ class RfmResult {
   }
 
   /** Customer key of customer index i (from the dataset). */
-  key(i) { return this._dataset.key(i); }
+  key(i) { return customerKey(this._ds, i); }
 
   /**
    * The segment summary: one object per segment in map order, then one for
@@ -348,24 +360,26 @@ class RfmResult {
 
   /** Customer keys of the segments `names` (null: the unassigned), by customer index. */
   audience(names) {
-    return Array.from(this.audienceIndices(names), (i) => this._dataset.key(i));
+    return Array.from(this.audienceIndices(names), (i) => customerKey(this._ds, i));
   }
 
   /** Write every customer as CSV (customer,recency_days,frequency,monetary,r,f,m,segment). */
   writeCsv(file) {
-    ffi.scrm_rfm_write_csv(this[HANDLE], this._dataset[HANDLE], file);
+    ffi.scrm_rfm_write_csv(this[HANDLE], this._ds, file);
   }
 
   /** Write the audience of segments `names` as CSV (customer,segment). */
   writeAudienceCsv(file, names) {
     const segs = this.segmentIndices(names);
-    ffi.scrm_rfm_audience_write_csv(this[HANDLE], this._dataset[HANDLE], segs, segs.length, file);
+    ffi.scrm_rfm_audience_write_csv(this[HANDLE], this._ds, segs, segs.length, file);
   }
 
-  /** Release the result; columns already taken stay valid (they are copies). */
+  /** Release the result (and its reference to the dataset); columns already
+   *  taken stay valid (they are copies). */
   close() {
     this._map.close();
     ffi.scrm_rfm_free(this[HANDLE]);
+    ffi.scrm_dataset_free(this._ds);
   }
 }
 addDispose(RfmResult);
@@ -797,12 +811,7 @@ class Dataset {
   }
 
   /** The key of customer index i: a string, a number, or a BigInt above 2^53. */
-  key(i) {
-    if (ffi.scrm_dataset_key_type(this[HANDLE]) === ffi.SCRM_KEY_STRING) {
-      return ffi.scrm_dataset_customer_key_str(this[HANDLE], i);
-    }
-    return num(ffi.scrm_dataset_customer_key_u64(this[HANDLE], i));
-  }
+  key(i) { return customerKey(this[HANDLE], i); }
 
   /** The customer index of a key, or undefined when there is no such customer. */
   index(key) {
@@ -852,8 +861,16 @@ class Dataset {
       }
       o.segments = opts.segments[HANDLE];
     }
+    // taken before the call: a progress callback may close this dataset
+    const dsRef = ffi.retainHandle(this[HANDLE]);
+    let h = null;
     try {
-      return new RfmResult(ffi.scrm_rfm_compute(this[HANDLE], o), this);
+      h = ffi.scrm_rfm_compute(this[HANDLE], o);
+      return new RfmResult(h, dsRef);
+    } catch (e) {
+      if (h) ffi.scrm_rfm_free(h);
+      ffi.scrm_dataset_free(dsRef);
+      throw e;
     } finally {
       if (temp) temp.close(); // the result holds its own copy
     }

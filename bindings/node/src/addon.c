@@ -332,8 +332,20 @@ static int sn_unwrap_raw(napi_env env, napi_value v, sn_handle_type type, const 
 
 typedef struct sn_pin {
     sn_handle *h;
+    sn_handle *guard; /* whose readers/writers count it (sn_guard_of(h)) */
     int mut;
 } sn_pin;
+
+/* The reader/writer guard of a handle is its root owner's: a second wrapper of
+ * the same native object (retainHandle) or a borrowed child shares it, so a
+ * progress callback cannot read the dataset through a result's reference
+ * while an append changes it. */
+static sn_handle *sn_guard_of(sn_handle *h)
+{
+    while (h->owner)
+        h = h->owner;
+    return h;
+}
 
 typedef struct sn_input {
     napi_value v;   /* the TypedArray / Buffer, alive in the call's handle scope */
@@ -378,22 +390,23 @@ static int sn_pin_handle(napi_env env, sn_handle *h, int mut, const char *what)
         sn_throw_error(env, SCRM_ESTATE, msg, -1);
         return 0;
     }
-    if ((mut && (h->readers || h->writers)) || (!mut && h->writers)) {
+    sn_handle *g = sn_guard_of(h);
+    if ((mut && (g->readers || g->writers)) || (!mut && g->writers)) {
         snprintf(msg, sizeof msg,
                  "%s: the %s is in use by a running call (%s); a progress callback "
-                 "cannot %s it", what, cls, h->writers ? "an append or load" : "an analysis",
+                 "cannot %s it", what, cls, g->writers ? "an append or load" : "an analysis",
                  mut ? "change" : "read");
         sn_throw_error(env, SCRM_ESTATE, msg, -1);
         return 0;
     }
     if (!sn_grow(env, (void **)&st->pins, &st->cap_pins, st->n_pins + 1, sizeof *st->pins))
         return 0;
-    st->pins[st->n_pins++] = (sn_pin){h, mut};
+    st->pins[st->n_pins++] = (sn_pin){h, g, mut};
     h->pins++;
     if (mut)
-        h->writers++;
+        g->writers++;
     else
-        h->readers++;
+        g->readers++;
     return 1;
 }
 
@@ -543,9 +556,9 @@ static napi_value sn_call(napi_env env, napi_callback_info info)
     while (st->n_pins > pin_base) {
         sn_pin p = st->pins[--st->n_pins];
         if (p.mut)
-            p.h->writers--;
+            p.guard->writers--;
         else
-            p.h->readers--;
+            p.guard->readers--;
         sn_handle_unpin(p.h); /* frees it now if it was closed during the call */
     }
     return r;
@@ -1586,7 +1599,40 @@ static napi_value sn_scrm_set_allocator(napi_env env, napi_callback_info info)
     return sn_undefined(env);
 }
 
+/* retainHandle(h): a second wrapper of the native object of handle @p h (any
+ * type) that keeps it alive until this wrapper is closed (scrm_x_free) or
+ * collected, whatever happens to @p h. Read-only: calls that change the
+ * object refuse it (SCRM_ESTATE). index.js gives each RFM result one of its
+ * dataset, so writeCsv(), audience() and key() work after ds.close(). */
+static napi_value sn_retain_handle(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    if (!sn_args(env, info, 1, argv))
+        return NULL;
+    napi_valuetype t;
+    NAPI_CALL(env, napi_typeof(env, argv[0], &t));
+    for (int type = 0; t == napi_object && type < SN_HANDLE_COUNT; type++) {
+        bool ok = false;
+        NAPI_CALL(env, napi_check_object_type_tag(env, argv[0], &sn_gen_handle_types[type].tag,
+                                                  &ok));
+        if (!ok)
+            continue;
+        sn_handle *h;
+        if (!sn_unwrap_raw(env, argv[0], (sn_handle_type)type, "retainHandle", &h))
+            return NULL;
+        if (h->closed || !h->ptr) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "retainHandle: the %s handle is closed",
+                     sn_gen_handle_types[type].class_name);
+            return sn_throw_error(env, SCRM_ESTATE, msg, -1);
+        }
+        return sn_wrap_borrowed(env, (sn_handle_type)type, h->ptr, h->owner ? h->owner : h);
+    }
+    return sn_throw_type(env, "retainHandle", "a shopcrm handle");
+}
+
 static const sn_export sn_hand_functions[] = {
+    {"retainHandle", sn_retain_handle},
     {"scrm_set_allocator", sn_scrm_set_allocator},
     {"scrm_dataset_append_str", sn_scrm_dataset_append_str},
 };

@@ -121,6 +121,53 @@ test('a progress callback cannot append to a dataset being read, nor read one be
   assert.deepEqual(r, ['SCRM_ESTATE', true, 'SCRM_ESTATE', 20000, 'ok']);
 });
 
+test('an RFM result exports the same after ds.close() and after the dataset is collected', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shopcrm-close-'));
+  const r = child(`
+    const fs = require('node:fs');
+    const dir = ${JSON.stringify(dir)};
+    const read = (f) => fs.readFileSync(dir + '/' + f, 'utf8');
+    let ds = Dataset.fromCsv(CSV, CSV_OPTS);
+    const res = ds.rfm();
+    res.writeCsv(dir + '/open.csv');
+    res.writeAudienceCsv(dir + '/open-aud.csv', ['Champions', null]);
+    const aud = res.audience(['Champions']), k0 = res.key(0), k9 = res.key(res.customers - 1);
+    ds.close();
+    const closed = code(() => ds.customers);
+    ds = null;
+    gc(); gc();
+    res.writeCsv(dir + '/closed.csv');
+    res.writeAudienceCsv(dir + '/closed-aud.csv', ['Champions', null]);
+    const same = [read('open.csv') === read('closed.csv'),
+                  read('open-aud.csv') === read('closed-aud.csv'),
+                  JSON.stringify(res.audience(['Champions'])) === JSON.stringify(aud),
+                  res.key(0) === k0, res.key(res.customers - 1) === k9,
+                  read('open.csv').split('\\n').length];
+    // the result's reference is read-only: no append through it
+    const ro = code(() => ffi.scrm_dataset_append_u64(res._ds, 1, new BigUint64Array([1n]),
+                                                      new BigInt64Array([1n]), new BigInt64Array([1n]),
+                                                      null, null));
+    res.close();
+    return [closed, ...same, ro, code(() => res.writeCsv(dir + '/after.csv')),
+            code(() => res.key(0)), fs.existsSync(dir + '/after.csv')];`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  // cdnow_orders.csv: 23,570 customers, a header and a final newline
+  assert.deepEqual(r, ['SCRM_ESTATE', true, true, true, true, true, 23572, 'SCRM_ESTATE',
+                       'SCRM_ESTATE', 'SCRM_ESTATE', false]);
+});
+
+test('a result cannot read its dataset from an append progress callback', () => {
+  const r = child(`
+    const ds = Dataset.fromCsv(CSV, CSV_OPTS);
+    const res = ds.rfm();
+    const n = 20000;
+    const c = Array.from({ length: n }, (_, i) => i + 1), t = c.map((i) => 9e8 + i), a = c.map(() => 1);
+    let inner = null;
+    ds.append(c, t, a, { progress: () => { if (!inner) inner = code(() => res.key(0)); } });
+    return [inner, ds.orders, res.key(0) === ds.key(0)];`);
+  assert.deepEqual(r, ['SCRM_ESTATE', 69659 + 20000, true]);
+});
+
 test('a segment map borrowed from a result cannot be changed', () => {
   const ds = Dataset.fromCsv(CSV, CSV_OPTS);
   const res = ds.rfm();
