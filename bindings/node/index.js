@@ -38,6 +38,8 @@ const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const U64_MAX = (1n << 64n) - 1n;
 const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
+const I32_MIN = -(1n << 31n);
+const I32_MAX = (1n << 31n) - 1n;
 
 // ---------------------------------------------------------------------------
 // Conversions
@@ -65,12 +67,24 @@ function checkKeys(opts, allowed, where) {
   return opts;
 }
 
+/* How a wrong value is named in a message, as Python's repr() names it in
+ * the Python binding's ("got 1.5", "got 'a'", "got null"). */
+function shown(v) {
+  if (typeof v === 'string') return `'${v.length > 40 ? `${v.slice(0, 40)}...` : v}'`;
+  if (v === null || v === undefined || typeof v !== 'object') return String(v);
+  return Array.isArray(v) ? 'an Array' : `a ${v.constructor ? v.constructor.name : 'object'}`;
+}
+
+/* The messages shared with the Python binding (bindings/python/shopcrm/_util.py;
+ * tests/data/binding_messages.json holds cases both suites check): TypeError
+ * "what: expected an integer, got V" (a number or a BigInt), RangeError
+ * "what: V is outside LO..HI". */
 function toBigInt(v, what, lo, hi) {
   let b;
   if (typeof v === 'bigint') b = v;
   else if (typeof v === 'number' && Number.isInteger(v)) b = BigInt(v);
-  else throw new TypeError(`${what}: expected an integer (number or BigInt), got ${String(v)}`);
-  if (b < lo || b > hi) throw new RangeError(`${what}: ${b} is out of range`);
+  else throw new TypeError(`${what}: expected an integer, got ${shown(v)}`);
+  if (b < lo || b > hi) throw new RangeError(`${what}: ${b} is outside ${lo}..${hi}`);
   if (typeof v === 'number' && !Number.isSafeInteger(v)) {
     throw new RangeError(`${what}: ${v} is not exact as a number; pass a BigInt`);
   }
@@ -99,7 +113,14 @@ function amountsArray(amounts, n) {
   if (amounts instanceof BigInt64Array) return checkLen(amounts, n, 'amounts');
   checkLen(amounts, n, 'amounts');
   const out = new BigInt64Array(n);
-  for (let i = 0; i < n; i++) out[i] = toBigInt(amounts[i], `amounts[${i}]`, I64_MIN, I64_MAX);
+  for (let i = 0; i < n; i++) {
+    const v = amounts[i];
+    if (typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v)) {
+      throw new TypeError(`amounts[${i}]: expected an integer, got ${shown(v)} ` +
+                          '(amounts are integer minor units, e.g. cents)');
+    }
+    out[i] = toBigInt(v, `amounts[${i}]`, I64_MIN, I64_MAX);
+  }
   return out;
 }
 
@@ -117,10 +138,14 @@ function orderKeysArray(keys, n) {
   return out;
 }
 
+/* An array or array-like; a string is not one (its characters would be taken
+ * as the values). */
+function isArrayLike(a) {
+  return a != null && typeof a !== 'string' && typeof a.length === 'number';
+}
+
 function checkLen(a, n, what) {
-  if (a == null || typeof a.length !== 'number') {
-    throw new TypeError(`${what}: expected an array`);
-  }
+  if (!isArrayLike(a)) throw new TypeError(`${what}: expected an array, got ${shown(a)}`);
   if (a.length !== n) {
     throw new RangeError(`${what}: ${a.length} values for ${n} customers`);
   }
@@ -763,8 +788,8 @@ class Dataset {
   append(customers, times, amounts, opts = {}) {
     const { orderKeys, progress } = checkKeys(opts, ['orderKeys', 'progress'], 'append');
     const o = progress !== undefined ? { progress } : null;
-    if (customers == null || typeof customers.length !== 'number') {
-      throw new TypeError('customers: expected an array');
+    if (!isArrayLike(customers)) {
+      throw new TypeError(`customers: expected an array, got ${shown(customers)}`);
     }
     const n = customers.length;
     const t = timesArray(times, n);
@@ -948,31 +973,30 @@ addDispose(Dataset);
 // Surveys, version
 // ---------------------------------------------------------------------------
 
-function surveyArray(scores, what) {
+/* Survey answers as an Int32Array, named 'scores' in messages as in Python;
+ * an empty array goes to the library, which names the function: "scrm_kpi_nps:
+ * no answers (n = 0)" (ShopcrmError SCRM_EINVAL), the same message as Python's. */
+function surveyArray(scores) {
   if (scores instanceof Int32Array) return scores;
-  if (scores == null || typeof scores.length !== 'number') {
-    throw new TypeError(`${what}: expected an array of integers`);
+  if (!isArrayLike(scores)) {
+    throw new TypeError(`scores: expected an array of integers, got ${shown(scores)}`);
   }
   const out = new Int32Array(scores.length);
   for (let i = 0; i < scores.length; i++) {
-    const v = scores[i];
-    if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) {
-      throw new TypeError(`${what}[${i}]: expected an integer, got ${String(v)}`);
-    }
-    out[i] = v;
+    out[i] = Number(toBigInt(scores[i], `scores[${i}]`, I32_MIN, I32_MAX));
   }
   return out;
 }
 
 /** Net Promoter Score of 0..10 answers: % promoters (9-10) - % detractors (0-6). */
 function nps(scores) {
-  const a = surveyArray(scores, 'nps');
+  const a = surveyArray(scores);
   return ffi.scrm_kpi_nps(a, a.length);
 }
 
 /** CSAT of 1..5 answers: % of answers 4 or 5. */
 function csat(scores) {
-  const a = surveyArray(scores, 'csat');
+  const a = surveyArray(scores);
   return ffi.scrm_kpi_csat(a, a.length);
 }
 

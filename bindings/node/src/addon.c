@@ -954,7 +954,12 @@ int sn_get_array(napi_env env, napi_value v, napi_typedarray_type type, int null
         sn_throw_range(env, what, "fewer elements than the count given");
         return 0;
     }
-    *data = p;
+    /* An empty TypedArray may have no memory at all (data NULL): the C
+     * function then gets a valid pointer to nothing, as from C or Python, so
+     * that it reports the empty input ("no answers (n = 0)") rather than a
+     * NULL pointer the caller never passed. Nothing reads or writes it. */
+    static uint64_t sn_empty_array[1];
+    *data = n ? p : (void *)sn_empty_array;
     if (len)
         *len = n;
     /* borrowed for the call: checked again (or copied) by sn_call_ready */

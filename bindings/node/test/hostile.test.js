@@ -168,6 +168,30 @@ test('a result cannot read its dataset from an append progress callback', () => 
   assert.deepEqual(r, ['SCRM_ESTATE', 69659 + 20000, true]);
 });
 
+test('wrong inputs give the same errors and messages as in Python', () => {
+  // tests/data/binding_messages.json, checked by the Python suite too
+  const file = path.join(__dirname, '..', '..', '..', 'tests', 'data', 'binding_messages.json');
+  // (2^64, the one integer above 2^53 there, is exact as a double)
+  const { cases } = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.ok(cases.length > 10);
+  for (const c of cases) {
+    const ds = c.call === 'append' ? new Dataset() : null;
+    const fn = ds ? (...a) => ds.append(...a) : shopcrm[c.call];
+    let err = null;
+    try { fn(...c.args); } catch (e) { err = e; }
+    const where = `${c.call}(${JSON.stringify(c.args)})`;
+    assert.ok(err, `${where} did not throw`);
+    if (c.kind === 'type') assert.ok(err instanceof TypeError, `${where}: ${err}`);
+    else if (c.kind === 'range') assert.ok(err instanceof RangeError, `${where}: ${err}`);
+    else assert.equal(err instanceof ShopcrmError && err.codeName, c.kind, `${where}: ${err}`);
+    assert.equal(err.message, c.message, where);
+    if (ds) {
+      assert.equal(ds.orders, 0);
+      ds.close();
+    }
+  }
+});
+
 test('a segment map borrowed from a result cannot be changed', () => {
   const ds = Dataset.fromCsv(CSV, CSV_OPTS);
   const res = ds.rfm();

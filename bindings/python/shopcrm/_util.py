@@ -321,29 +321,47 @@ def times_array(times, n):
     return (ctypes.c_int64 * len(vals))(*vals)
 
 
+# The messages of wrong inputs, the same as the Node binding's (bindings/node/
+# index.js: shown, toBigInt, checkLen; tests/data/binding_messages.json holds
+# cases both suites check): TypeError "what: expected an array, got V" (a
+# str or bytes is not one: its characters or bytes would be taken as the
+# values), TypeError "what[i]: expected an integer, got V", OverflowError
+# "what[i]: V is outside LO..HI". An empty input goes to the library, which
+# says what is wrong with it ("scrm_kpi_nps: no answers (n = 0)").
+
+def shown(v):
+    """How a wrong value is named in a message (repr, shortened)."""
+    r = repr(v)
+    return r if len(r) <= 42 else r[:40] + '...'
+
+
 def int_array(values, ctype, np_dtype, what):
     """A C array of integers (ints only: no floats, no bools)."""
+    if isinstance(values, (str, bytes, bytearray)) or not hasattr(values, '__len__'):
+        raise TypeError(f'{what}: expected an array of integers, got {shown(values)}')
+    lo, hi = _LIMITS[ctype]
     if np is not None:
         arr = np.asarray(values)
         if arr.ndim != 1:
             raise ValueError(f'{what}: expected a one-dimensional sequence')
         if arr.size == 0:
             arr = arr.astype(np_dtype)
-        elif arr.dtype.kind == 'O':
+        elif arr.dtype.kind == 'O' or (arr.dtype.kind not in 'iu'
+                                       and not isinstance(values, np.ndarray)):
+            # a list or tuple: name the first element that is not an integer
             arr = np.array([_as_int(v, what, i) for i, v in enumerate(values)], dtype=object)
-            arr = _checked_cast(arr, np_dtype, what)
+            arr = _checked_cast(arr, np_dtype, what, lo, hi)
         elif arr.dtype.kind in 'iu':
-            arr = _checked_cast(arr, np_dtype, what)
+            arr = _checked_cast(arr, np_dtype, what, lo, hi)
         else:
             raise TypeError(f'{what}: expected integers, got dtype {arr.dtype}'
                             + (' (amounts are integer minor units, e.g. cents)'
                                if arr.dtype.kind == 'f' and what.startswith('amount') else ''))
         return c_array(arr, ctype, np_dtype)
     vals = [_as_int(v, what, i) for i, v in enumerate(values)]
-    info = _LIMITS[ctype]
     for i, v in enumerate(vals):
-        if not info[0] <= v <= info[1]:
-            raise OverflowError(f'{what}[{i}] = {v} does not fit {ctype.__name__}')
+        if not lo <= v <= hi:
+            raise OverflowError(f'{what}[{i}]: {v} is outside {lo}..{hi}')
     return (ctype * len(vals))(*vals)
 
 
@@ -355,23 +373,22 @@ _LIMITS = {
 
 def _as_int(v, what, i):
     if isinstance(v, (bool, float)) or (np is not None and isinstance(v, (np.bool_, np.floating))):
-        raise TypeError(f'{what}[{i}]: expected an integer, got {type(v).__name__}'
+        raise TypeError(f'{what}[{i}]: expected an integer, got {shown(v)}'
                         + (' (amounts are integer minor units, e.g. cents)'
                            if isinstance(v, float) and what.startswith('amount') else ''))
     try:
         return operator.index(v)
     except TypeError:
-        raise TypeError(f'{what}[{i}]: expected an integer, got {type(v).__name__}') from None
+        raise TypeError(f'{what}[{i}]: expected an integer, got {shown(v)}') from None
 
 
-def _checked_cast(arr, np_dtype, what):
+def _checked_cast(arr, np_dtype, what, lo, hi):
     if arr.dtype == np_dtype:
         return arr  # already the C type: every value fits, no check, no copy
     if arr.size:
-        info = np.iinfo(np_dtype)
-        lo, hi = arr.min(), arr.max()
-        if int(lo) < info.min or int(hi) > info.max:
-            raise OverflowError(f'{what}: values must be in {info.min}..{info.max}')
+        if int(arr.min()) < lo or int(arr.max()) > hi:
+            i = next(i for i, v in enumerate(arr.tolist()) if not lo <= v <= hi)
+            raise OverflowError(f'{what}[{i}]: {arr[i]} is outside {lo}..{hi}')
     return arr.astype(np_dtype, copy=False)
 
 
@@ -388,10 +405,12 @@ def c_array(arr, ctype, np_dtype):
 
 
 def seq_len(x, what):
+    if isinstance(x, (str, bytes, bytearray)):
+        raise TypeError(f'{what}: expected an array, got {shown(x)}')
     try:
         return len(x)
     except TypeError:
-        raise TypeError(f'{what}: expected a sequence or array') from None
+        raise TypeError(f'{what}: expected an array, got {shown(x)}') from None
 
 
 # ---------------------------------------------------------------------------

@@ -377,5 +377,40 @@ class ProgressConvention(unittest.TestCase):
             loop.close()
 
 
+class SameMessagesAsNode(unittest.TestCase):
+    """Wrong inputs give the same errors and messages as in Node
+    (tests/data/binding_messages.json, checked by the Node suite too)."""
+
+    def test_cases(self):
+        import json
+        with open(os.path.join(REPO, 'tests', 'data', 'binding_messages.json'),
+                  encoding='utf-8') as f:
+            cases = json.load(f)['cases']
+        self.assertGreater(len(cases), 10)
+        for case in cases:
+            with self.subTest(call=case['call'], args=case['args']):
+                if case['call'] == 'append':
+                    ds = shopcrm.Dataset()
+                    fn = ds.append
+                else:
+                    ds = None
+                    fn = getattr(shopcrm, case['call'])
+                kind = case['kind']
+                expected = (TypeError if kind == 'type' else OverflowError if kind == 'range'
+                            else shopcrm.Error)
+                with self.assertRaises(expected) as cm:
+                    fn(*case['args'])
+                e = cm.exception
+                if kind.startswith('SCRM_'):
+                    self.assertEqual(e.code, getattr(shopcrm._ffi, kind))
+                    self.assertEqual(e.message, case['message'])
+                else:
+                    self.assertNotIsInstance(e, shopcrm.Error)
+                    self.assertEqual(str(e), case['message'])
+                if ds is not None:
+                    self.assertEqual(ds.orders, 0)
+                    ds.close()
+
+
 if __name__ == '__main__':
     unittest.main()
