@@ -485,7 +485,11 @@ def column(owner, ptr, ctype, n, np_dtype):
     buf._owner = owner
     if np is None:
         return list(buf)
-    arr = np.frombuffer(buf, dtype=np_dtype)
+    # Over a read-only memoryview (which keeps buf, so the owner, alive):
+    # clearing the WRITEABLE flag alone can be undone (arr.setflags(write=True)
+    # succeeds on a writable base), and a write would change what the library
+    # computes and writes (audiences, CSV exports).
+    arr = np.frombuffer(memoryview(buf).toreadonly(), dtype=np_dtype)
     arr.flags.writeable = False
     return arr
 

@@ -377,6 +377,45 @@ class ProgressConvention(unittest.TestCase):
             loop.close()
 
 
+@unittest.skipIf(np is None, 'numpy views only')
+class ReadOnlyViews(unittest.TestCase):
+    """The zero-copy columns cannot be made writable again: a write would
+    change the library's memory, so audiences and the CSV export."""
+
+    def test_setflags_write_is_refused(self):
+        import tempfile
+        ds = shopcrm.Dataset.from_csv(CDNOW, customer='customer_id', time='date',
+                                      amount='amount')
+        r, c = ds.rfm(), ds.cohorts()
+        champions = r.audience(['Champions'])
+        with tempfile.TemporaryDirectory() as d:
+            before = os.path.join(d, 'before.csv')
+            r.write_csv(before)
+            arrays = [(n, getattr(r, n)) for n in ('recency_days', 'frequency', 'monetary',
+                                                   'revenue', 'r', 'f', 'm', 'segment',
+                                                   'segment_customers', 'segment_revenue')]
+            arrays += [(f'edges[{k}]', v) for k, v in r.edges.items()]
+            arrays += [(n, getattr(c, n)) for n in ('sizes', 'active', 'orders', 'revenue',
+                                                    'retention', 'ltv', 'cum_orders')]
+            self.assertEqual(len(arrays), 20)
+            for name, a in arrays:
+                with self.subTest(column=name):
+                    self.assertFalse(a.flags.writeable)
+                    with self.assertRaises(ValueError):
+                        a.setflags(write=True)
+                    with self.assertRaises(ValueError):
+                        a[...] = 0
+            after = os.path.join(d, 'after.csv')
+            r.write_csv(after)
+            with open(before, 'rb') as f1, open(after, 'rb') as f2:
+                self.assertEqual(f1.read(), f2.read())
+        self.assertEqual(list(r.audience(['Champions'])), list(champions))
+        self.assertGreater(len(champions), 100)
+        r.close()
+        c.close()
+        ds.close()
+
+
 class SameMessagesAsNode(unittest.TestCase):
     """Wrong inputs give the same errors and messages as in Node
     (tests/data/binding_messages.json, checked by the Node suite too)."""
