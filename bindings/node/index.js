@@ -327,8 +327,8 @@ class RfmResult {
       f: ffi.scrm_rfm_edges(handle, ffi.SCRM_RFM_F),
       m: ffi.scrm_rfm_edges(handle, ffi.SCRM_RFM_M),
     };
-    /** Segment names by segment index. */
-    this.segmentNames = this._map.names();
+    /** Segment names by segment index (frozen: segmentName() reads them). */
+    this.segmentNames = Object.freeze(this._map.names());
   }
 
   /** The segment name of customer i, or null when unassigned. */
@@ -593,12 +593,16 @@ class CohortResult {
     if (metric === 'sizes' || !Object.prototype.hasOwnProperty.call(this._m, metric)) {
       throw new RangeError(`row: unknown metric '${metric}'`);
     }
+    if (!Number.isInteger(c)) throw new TypeError(`row: expected an integer cohort, got ${shown(c)}`);
     if (!(c >= 0 && c < this.rows)) throw new RangeError(`row: no cohort ${c}`);
     return this._m[metric].slice(c * this.cols, (c + 1) * this.cols);
   }
 
   /** True when cell (c, k) lies at or before the observation end. */
   observable(c, k) {
+    if (!Number.isInteger(c) || !Number.isInteger(k)) {
+      throw new TypeError(`observable: expected integers, got ${shown(c)}, ${shown(k)}`);
+    }
     return c >= 0 && c < this.rows && k >= 0 && c + k <= this.cols - 1;
   }
 

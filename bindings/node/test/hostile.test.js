@@ -168,6 +168,24 @@ test('a result cannot read its dataset from an append progress callback', () => 
   assert.deepEqual(r, ['SCRM_ESTATE', 69659 + 20000, true]);
 });
 
+test('segment names cannot be relabelled; a fractional cohort index is refused', () => {
+  const ds = Dataset.fromCsv(CSV, CSV_OPTS);
+  const res = ds.rfm();
+  const i = res.audienceIndices('Champions')[0];
+  assert.equal(res.segmentName(i), 'Champions');
+  assert.throws(() => { 'use strict'; res.segmentNames[0] = 'Everyone'; }, TypeError);
+  assert.equal(res.segmentName(i), 'Champions');
+  assert.equal(res.segmentNames[0], 'Champions');
+  const c = ds.cohorts();
+  assert.equal(c.row('retention', 1)[0], 1);
+  assert.throws(() => c.row('retention', 1.5), TypeError); // was row 1, silently
+  assert.throws(() => c.observable(0.5, 0), TypeError);
+  assert.equal(c.observable(0, 0), true);
+  c.close();
+  res.close();
+  ds.close();
+});
+
 test('wrong inputs give the same errors and messages as in Python', () => {
   // tests/data/binding_messages.json, checked by the Python suite too
   const file = path.join(__dirname, '..', '..', '..', 'tests', 'data', 'binding_messages.json');

@@ -371,6 +371,17 @@ _LIMITS = {
 }
 
 
+def index_arg(v, what):
+    """An integer argument (an index, a count): TypeError for a float or bool,
+    as in Node (1.5 would otherwise mean some nearby cell)."""
+    if isinstance(v, (bool, float)) or (np is not None and isinstance(v, (np.bool_, np.floating))):
+        raise TypeError(f'{what}: expected an integer, got {shown(v)}')
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f'{what}: expected an integer, got {shown(v)}') from None
+
+
 def _as_int(v, what, i):
     if isinstance(v, (bool, float)) or (np is not None and isinstance(v, (np.bool_, np.floating))):
         raise TypeError(f'{what}[{i}]: expected an integer, got {shown(v)}'

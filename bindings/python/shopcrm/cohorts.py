@@ -12,7 +12,8 @@ from ctypes import byref, c_int64
 
 from . import _ffi
 from ._columns import CohortsColumns
-from ._util import Handle, Progress, fspath, init_options, np, pd, seq_len, to_bound, to_epoch
+from ._util import (Handle, Progress, fspath, index_arg, init_options, np, pd, seq_len, to_bound,
+                    to_epoch)
 
 _UNITS = {'day': _ffi.PeriodUnit.DAY, 'week': _ffi.PeriodUnit.WEEK,
           'month': _ffi.PeriodUnit.MONTH, 'quarter': _ffi.PeriodUnit.QUARTER,
@@ -167,6 +168,7 @@ class Cohorts(CohortsColumns, Handle):
 
     def observable(self, cohort, period):
         """True when cell (cohort, period) lies at or before the observation end."""
+        cohort, period = index_arg(cohort, 'cohort'), index_arg(period, 'period')
         return 0 <= cohort < self.rows and 0 <= period and cohort + period <= self.cols - 1
 
     # -- conversions ---------------------------------------------------------

@@ -416,6 +416,18 @@ class ReadOnlyViews(unittest.TestCase):
         ds.close()
 
 
+class IndexArguments(unittest.TestCase):
+    def test_observable_refuses_non_integers(self):
+        ds = small_dataset()
+        c = ds.cohorts()
+        self.assertTrue(c.observable(0, 0))
+        for args in ((0.5, 0), (0, 1.0), (True, 0), ('0', 0)):
+            with self.subTest(args=args), self.assertRaises(TypeError):
+                c.observable(*args)
+        c.close()
+        ds.close()
+
+
 class SameMessagesAsNode(unittest.TestCase):
     """Wrong inputs give the same errors and messages as in Node
     (tests/data/binding_messages.json, checked by the Node suite too)."""
