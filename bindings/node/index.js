@@ -221,7 +221,9 @@ class SegmentMap {
    * Append a rule (first match wins): `{r: [lo, hi], f: [lo, hi], m: [lo, hi]}`,
    * inclusive score bounds; a missing dimension matches any score. Returns this.
    */
-  add(name, { r = [1, 10], f = [1, 10], m = [1, 10] } = {}) {
+  add(name, rule = {}) {
+    // an unknown key ({R: ...}) would leave that dimension matching anything
+    const { r = [1, 10], f = [1, 10], m = [1, 10] } = checkKeys(rule, ['r', 'f', 'm'], 'add');
     ffi.scrm_segment_map_add(this[HANDLE], name, r[0], r[1], f[0], f[1], m[0], m[1]);
     return this;
   }
@@ -725,7 +727,10 @@ class Dataset {
    * An empty dataset. keyType: 'auto' (default), 'u64' or 'string';
    * minorDigits: the currency's minor unit digits (default 2; 0 for yen, 3 for dinars).
    */
-  constructor({ keyType = 'auto', threads = 0, minorDigits } = {}) {
+  constructor(opts = {}) {
+    // an unknown key ({minor_digits: 3}) would be dropped for the default
+    const { keyType = 'auto', threads = 0, minorDigits } = checkKeys(
+      opts, ['keyType', 'threads', 'minorDigits'], 'Dataset');
     const o = { key_type: pick(KEY_TYPES, keyType, 'keyType'), threads };
     if (minorDigits !== undefined) o.minor_digits = minorDigits;
     this[HANDLE] = ffi.scrm_dataset_new(o);

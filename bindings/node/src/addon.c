@@ -15,6 +15,7 @@
 #include "addon.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -607,6 +608,60 @@ int sn_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv)
     return 1;
 }
 
+/* How a wrong value is named in a message, as index.js's shown() and the
+ * Python binding's repr() name it: 1.5, 'text' (quoted), null, true, an object. */
+static void sn_shown(napi_env env, napi_value v, char *buf, size_t cap)
+{
+    napi_valuetype t = napi_undefined;
+    snprintf(buf, cap, "a value");
+    if (napi_typeof(env, v, &t) != napi_ok)
+        return;
+    if (t == napi_object || t == napi_function || t == napi_symbol || t == napi_external) {
+        snprintf(buf, cap, "%s", t == napi_function ? "a function"
+                                 : t == napi_symbol ? "a symbol" : "an object");
+        return;
+    }
+    napi_value str;
+    char text[41]; /* 40 characters at most, as index.js's shown() */
+    size_t len = 0;
+    if (napi_coerce_to_string(env, v, &str) != napi_ok ||
+        napi_get_value_string_utf8(env, str, text, sizeof text, &len) != napi_ok) {
+        bool pending = false;
+        napi_is_exception_pending(env, &pending);
+        if (pending) {
+            napi_value ignored;
+            napi_get_and_clear_last_exception(env, &ignored);
+        }
+        return;
+    }
+    const char *more = len + 1 >= sizeof text ? "..." : "";
+    if (t == napi_string)
+        snprintf(buf, cap, "'%s%s'", text, more);
+    else
+        snprintf(buf, cap, "%s%s", text, more);
+}
+
+/* The wording is the Python binding's too (bindings/python/shopcrm/_conv.py):
+ * TypeError "what: expected an integer, got V", RangeError
+ * "what: V is outside LO..HI". */
+static int sn_integer_error(napi_env env, napi_value v, const char *what, int range, int is_signed,
+                            int64_t lo, uint64_t hi)
+{
+    char shown[96], detail[200];
+    sn_shown(env, v, shown, sizeof shown);
+    if (!range) {
+        snprintf(detail, sizeof detail, "an integer, got %s", shown);
+        sn_throw_type(env, what, detail); /* "what: expected an integer, got V" */
+        return 0;
+    }
+    if (is_signed)
+        snprintf(detail, sizeof detail, "%s is outside %" PRId64 "..%" PRIu64, shown, lo, hi);
+    else
+        snprintf(detail, sizeof detail, "%s is outside 0..%" PRIu64, shown, hi);
+    sn_throw_range(env, what, detail);
+    return 0;
+}
+
 /* An integer argument (Number with an integral value, or BigInt) as a
  * signed or unsigned 64-bit value within [lo, hi]. */
 static int sn_get_integer(napi_env env, napi_value v, const char *what, int is_signed,
@@ -617,29 +672,21 @@ static int sn_get_integer(napi_env env, napi_value v, const char *what, int is_s
     if (t == napi_number) {
         double d;
         SN_NAPI(env, napi_get_value_double(env, v, &d), return 0);
-        if (!isfinite(d) || d != trunc(d)) {
-            sn_throw_type(env, what, "an integer");
-            return 0;
-        }
+        if (!isfinite(d) || d != trunc(d))
+            return sn_integer_error(env, v, what, 0, is_signed, lo, hi);
         /* 2^63 and 2^64 are exact doubles: compare against them. */
         if (d < (double)lo || (is_signed ? d >= 9223372036854775808.0 : d >= 18446744073709551616.0) ||
-            (is_signed ? d > (double)(int64_t)hi : d > (double)hi)) {
-            sn_throw_range(env, what, "value out of range");
-            return 0;
-        }
+            (is_signed ? d > (double)(int64_t)hi : d > (double)hi))
+            return sn_integer_error(env, v, what, 1, is_signed, lo, hi);
         if (is_signed) {
             int64_t x = (int64_t)d;
-            if (x < lo || (x > 0 && (uint64_t)x > hi)) {
-                sn_throw_range(env, what, "value out of range");
-                return 0;
-            }
+            if (x < lo || (x > 0 && (uint64_t)x > hi))
+                return sn_integer_error(env, v, what, 1, is_signed, lo, hi);
             *s_out = x;
         } else {
             uint64_t x = (uint64_t)d;
-            if (x > hi) {
-                sn_throw_range(env, what, "value out of range");
-                return 0;
-            }
+            if (x > hi)
+                return sn_integer_error(env, v, what, 1, is_signed, lo, hi);
             *u_out = x;
         }
         return 1;
@@ -649,24 +696,19 @@ static int sn_get_integer(napi_env env, napi_value v, const char *what, int is_s
         if (is_signed) {
             int64_t x;
             SN_NAPI(env, napi_get_value_bigint_int64(env, v, &x, &lossless), return 0);
-            if (!lossless || x < lo || (x > 0 && (uint64_t)x > hi)) {
-                sn_throw_range(env, what, "value out of range");
-                return 0;
-            }
+            if (!lossless || x < lo || (x > 0 && (uint64_t)x > hi))
+                return sn_integer_error(env, v, what, 1, is_signed, lo, hi);
             *s_out = x;
         } else {
             uint64_t x;
             SN_NAPI(env, napi_get_value_bigint_uint64(env, v, &x, &lossless), return 0);
-            if (!lossless || x > hi) {
-                sn_throw_range(env, what, "value out of range");
-                return 0;
-            }
+            if (!lossless || x > hi)
+                return sn_integer_error(env, v, what, 1, is_signed, lo, hi);
             *u_out = x;
         }
         return 1;
     }
-    sn_throw_type(env, what, "a number or a BigInt");
-    return 0;
+    return sn_integer_error(env, v, what, 0, is_signed, lo, hi);
 }
 
 int sn_get_i32(napi_env env, napi_value v, const char *what, int32_t *out)

@@ -186,15 +186,31 @@ test('segment names cannot be relabelled; a fractional cohort index is refused',
   ds.close();
 });
 
+test('unknown option names are refused, not dropped for the defaults', () => {
+  assert.throws(() => new Dataset({ minor_digits: 3 }), /Dataset: unknown option 'minor_digits'/);
+  assert.equal(new Dataset({ minorDigits: 3 }).minorDigits, 3);
+  const map = new SegmentMap();
+  assert.throws(() => map.add('Top', { R: [5, 5] }), /add: unknown option 'R'/);
+  assert.equal(map.size, 0);
+  map.add('Top', { r: [5, 5] });
+  assert.equal(map.size, 1);
+  map.close();
+});
+
 test('wrong inputs give the same errors and messages as in Python', () => {
   // tests/data/binding_messages.json, checked by the Python suite too
   const file = path.join(__dirname, '..', '..', '..', 'tests', 'data', 'binding_messages.json');
   // (2^64, the one integer above 2^53 there, is exact as a double)
   const { cases } = JSON.parse(fs.readFileSync(file, 'utf8'));
   assert.ok(cases.length > 10);
+  const camel = (o) => Object.fromEntries(Object.entries(o).map(
+    ([k, v]) => [k.replace(/_(.)/g, (m, ch) => ch.toUpperCase()), v]));
   for (const c of cases) {
-    const ds = c.call === 'append' ? new Dataset() : null;
-    const fn = ds ? (...a) => ds.append(...a) : shopcrm[c.call];
+    const ds = c.call === 'append' || c.call === 'rfm' ? new Dataset() : null;
+    if (c.call === 'rfm') ds.append([1], [1e9], [100]);
+    const fn = c.call === 'append' ? (...a) => ds.append(...a)
+      : c.call === 'rfm' ? (o) => ds.rfm(camel(o))
+        : c.call === 'new' ? (o) => new Dataset(camel(o)) : shopcrm[c.call];
     let err = null;
     try { fn(...c.args); } catch (e) { err = e; }
     const where = `${c.call}(${JSON.stringify(c.args)})`;
@@ -204,7 +220,7 @@ test('wrong inputs give the same errors and messages as in Python', () => {
     else assert.equal(err instanceof ShopcrmError && err.codeName, c.kind, `${where}: ${err}`);
     assert.equal(err.message, c.message, where);
     if (ds) {
-      assert.equal(ds.orders, 0);
+      assert.equal(ds.orders, c.call === 'rfm' ? 1 : 0);
       ds.close();
     }
   }

@@ -9,7 +9,7 @@ import os
 import threading
 import weakref
 
-from . import _ffi
+from . import _conv, _ffi
 from .errors import Error, StateError
 
 # numpy and pandas are optional. SHOPCRM_NO_NUMPY=1 behaves as if neither
@@ -329,10 +329,7 @@ def times_array(times, n):
 # "what[i]: V is outside LO..HI". An empty input goes to the library, which
 # says what is wrong with it ("scrm_kpi_nps: no answers (n = 0)").
 
-def shown(v):
-    """How a wrong value is named in a message (repr, shortened)."""
-    r = repr(v)
-    return r if len(r) <= 42 else r[:40] + '...'
+shown = _conv._shown  # how a wrong value is named in a message (repr, shortened)
 
 
 def int_array(values, ctype, np_dtype, what):

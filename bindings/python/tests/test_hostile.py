@@ -440,9 +440,15 @@ class SameMessagesAsNode(unittest.TestCase):
         self.assertGreater(len(cases), 10)
         for case in cases:
             with self.subTest(call=case['call'], args=case['args']):
-                if case['call'] == 'append':
+                if case['call'] in ('append', 'rfm'):
                     ds = shopcrm.Dataset()
-                    fn = ds.append
+                    if case['call'] == 'rfm':
+                        ds.append([1], [10**9], [100])
+                    fn = (ds.append if case['call'] == 'append'
+                          else lambda opts: ds.rfm(**opts))
+                elif case['call'] == 'new':
+                    ds = None
+                    fn = lambda opts: shopcrm.Dataset(**opts)  # noqa: E731
                 else:
                     ds = None
                     fn = getattr(shopcrm, case['call'])
@@ -459,7 +465,7 @@ class SameMessagesAsNode(unittest.TestCase):
                     self.assertNotIsInstance(e, shopcrm.Error)
                     self.assertEqual(str(e), case['message'])
                 if ds is not None:
-                    self.assertEqual(ds.orders, 0)
+                    self.assertEqual(ds.orders, 1 if case['call'] == 'rfm' else 0)
                     ds.close()
 
 
