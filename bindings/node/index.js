@@ -56,6 +56,19 @@ function count(b) {
   return Number(b);
 }
 
+/* A yes/no option: true or false only, as in Python ('no' would mean yes). */
+function flag(v, what) {
+  if (typeof v !== 'boolean') throw new TypeError(`${what}: expected true or false, got ${shown(v)}`);
+  return v;
+}
+
+/* A score range of SegmentMap.add: one integer (lo == hi) or [lo, hi]. */
+function bounds(v, what) {
+  if (Number.isInteger(v)) return [v, v];
+  if (Array.isArray(v) && v.length === 2) return v;
+  throw new TypeError(`${what}: expected a score or [lo, hi], got ${shown(v)}`);
+}
+
 function checkKeys(opts, allowed, where) {
   if (opts == null) return {};
   if (typeof opts !== 'object') throw new TypeError(`${where}: options must be an object`);
@@ -219,12 +232,14 @@ class SegmentMap {
 
   /**
    * Append a rule (first match wins): `{r: [lo, hi], f: [lo, hi], m: [lo, hi]}`,
-   * inclusive score bounds; a missing dimension matches any score. Returns this.
+   * inclusive score bounds (a single score means lo == hi, as in Python); a
+   * missing dimension matches any score. Returns this.
    */
   add(name, rule = {}) {
     // an unknown key ({R: ...}) would leave that dimension matching anything
     const { r = [1, 10], f = [1, 10], m = [1, 10] } = checkKeys(rule, ['r', 'f', 'm'], 'add');
-    ffi.scrm_segment_map_add(this[HANDLE], name, r[0], r[1], f[0], f[1], m[0], m[1]);
+    const [rl, rh] = bounds(r, 'r'), [fl, fh] = bounds(f, 'f'), [ml, mh] = bounds(m, 'm');
+    ffi.scrm_segment_map_add(this[HANDLE], name, rl, rh, fl, fh, ml, mh);
     return this;
   }
 
@@ -694,7 +709,7 @@ function csvOptions(opts) {
     if (opts[k] === undefined || c === null) continue;
     o[c] = opts[k];
   }
-  if (opts.header !== undefined) o.has_header = opts.header ? 1 : 0;
+  if (opts.header !== undefined) o.has_header = flag(opts.header, 'header') ? 1 : 0;
   if (opts.delimiter !== undefined) o.delimiter = opts.delimiter === null ? 0 : charCode(opts.delimiter, 'delimiter');
   if (opts.timeFormat !== undefined) o.time_format = pick(TIME_FORMATS, opts.timeFormat, 'timeFormat');
   if (opts.decimal !== undefined) o.decimal_separator = charCode(opts.decimal, 'decimal');
@@ -878,7 +893,16 @@ class Dataset {
     if (opts.monetary !== undefined) o.monetary_mode = pick(MONETARY, opts.monetary, 'monetary');
     if (opts.edges) {
       checkKeys(opts.edges, ['r', 'f', 'm'], 'rfm edges');
-      for (const d of ['r', 'f', 'm']) if (opts.edges[d]) o[`${d}_edges`] = Array.from(opts.edges[d]);
+      for (const d of ['r', 'f', 'm']) {
+        if (!opts.edges[d]) continue;
+        const e = Array.from(checkLen(opts.edges[d], opts.edges[d].length, `edges.${d}`));
+        e.forEach((x, i) => {
+          if (typeof x !== 'number') {
+            throw new TypeError(`edges.${d}[${i}]: expected a number, got ${shown(x)}`);
+          }
+        });
+        o[`${d}_edges`] = e;
+      }
     }
     if (opts.threads !== undefined) o.threads = opts.threads;
     if (opts.progress !== undefined) o.progress = opts.progress;
@@ -962,7 +986,7 @@ class Dataset {
     if (opts.end != null) o.end = toSeconds(opts.end, 'end');
     if (opts.utcOffset !== undefined) o.utc_offset = opts.utcOffset;
     if (opts.minAmount !== undefined) o.min_amount = opts.minAmount;
-    if (opts.refunds !== undefined) o.refunds = opts.refunds ? 1 : 0;
+    if (opts.refunds !== undefined) o.refunds = flag(opts.refunds, 'refunds') ? 1 : 0;
     if (opts.acquisition != null) {
       o.acquisition = acquisitionArray(this, opts.acquisition);
       o.acquisition_count = o.acquisition.length;

@@ -206,11 +206,12 @@ test('wrong inputs give the same errors and messages as in Python', () => {
   const camel = (o) => Object.fromEntries(Object.entries(o).map(
     ([k, v]) => [k.replace(/_(.)/g, (m, ch) => ch.toUpperCase()), v]));
   for (const c of cases) {
-    const ds = c.call === 'append' || c.call === 'rfm' ? new Dataset() : null;
-    if (c.call === 'rfm') ds.append([1], [1e9], [100]);
+    const ds = ['append', 'rfm', 'cohorts'].includes(c.call) ? new Dataset() : null;
+    if (ds && c.call !== 'append') ds.append([1], [1e9], [100]);
     const fn = c.call === 'append' ? (...a) => ds.append(...a)
-      : c.call === 'rfm' ? (o) => ds.rfm(camel(o))
-        : c.call === 'new' ? (o) => new Dataset(camel(o)) : shopcrm[c.call];
+      : c.call === 'rfm' || c.call === 'cohorts' ? (o) => ds[c.call](camel(o))
+        : c.call === 'segment_add' ? (o) => new SegmentMap().add('x', o)
+          : c.call === 'new' ? (o) => new Dataset(camel(o)) : shopcrm[c.call];
     let err = null;
     try { fn(...c.args); } catch (e) { err = e; }
     const where = `${c.call}(${JSON.stringify(c.args)})`;
@@ -220,7 +221,7 @@ test('wrong inputs give the same errors and messages as in Python', () => {
     else assert.equal(err instanceof ShopcrmError && err.codeName, c.kind, `${where}: ${err}`);
     assert.equal(err.message, c.message, where);
     if (ds) {
-      assert.equal(ds.orders, c.call === 'rfm' ? 1 : 0);
+      assert.equal(ds.orders, c.call === 'append' ? 0 : 1);
       ds.close();
     }
   }

@@ -306,7 +306,8 @@ def times_array(times, n):
             if arr.size and arr.min() == np.iinfo(np.int64).min:
                 raise ValueError('times: NaT is not a time (drop or fill those rows)')
         elif arr.dtype.kind in 'iu':
-            if arr.dtype.kind == 'u' and arr.size and arr.max() > np.iinfo(np.int64).max:
+            # int(): numpy compares uint64 with int64 as float64, so 2**63 passed
+            if arr.dtype.kind == 'u' and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
                 raise OverflowError('times: value does not fit int64')
             _refuse_yyyymmdd(arr)
             arr = arr.astype(np.int64, copy=False)
@@ -366,6 +367,31 @@ _LIMITS = {
     ctypes.c_int64: (-2**63, 2**63 - 1), ctypes.c_uint64: (0, 2**64 - 1),
     ctypes.c_int32: (-2**31, 2**31 - 1), ctypes.c_uint32: (0, 2**32 - 1),
 }
+
+
+def flag(v, what):
+    """A yes/no option: True or False only, as in Node ('no' or 0.5 would
+    otherwise mean yes)."""
+    if isinstance(v, bool) or (np is not None and isinstance(v, np.bool_)):
+        return bool(v)
+    raise TypeError(f'{what}: expected True or False, got {shown(v)}')
+
+
+def real_arg(v, what):
+    """A number option (float or int, not a str that float() would parse)."""
+    import numbers
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f'{what}: expected a number, got {shown(v)}')
+    return float(v)
+
+
+def bounds_arg(v, what):
+    """A score range of SegmentMap.add: one int (lo == hi) or (lo, hi)."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v, v
+    if isinstance(v, (tuple, list)) and len(v) == 2:
+        return v[0], v[1]
+    raise TypeError(f'{what}: expected a score or [lo, hi], got {shown(v)}')
 
 
 def index_arg(v, what):

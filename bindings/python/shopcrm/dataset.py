@@ -6,8 +6,8 @@ from ctypes import byref, c_char_p, c_int64, c_uint32, c_uint64
 from typing import NamedTuple
 
 from . import _ffi
-from ._util import (Handle, Progress, pd, decode, encode, fspath, init_options, int_array, np,
-                    seq_len, times_array, to_epoch)
+from ._util import (Handle, Progress, pd, decode, encode, flag, fspath, init_options, int_array,
+                    np, seq_len, times_array, to_epoch)
 from .errors import NotFound
 
 _KEY_TYPES = {'auto': _ffi.KeyType.AUTO, 'u64': _ffi.KeyType.U64, 'int': _ffi.KeyType.U64,
@@ -368,7 +368,7 @@ class Dataset(Handle):
         opts.quantity_column = s(quantity, 'quantity')
         opts.unit_price_column = s(unit_price, 'unit_price')
         opts.na_customer = s(na_customer, 'na_customer')
-        opts.has_header = 1 if has_header else 0
+        opts.has_header = 1 if flag(has_header, 'has_header') else 0
         if delimiter not in _DELIMITERS:
             raise ValueError(f"delimiter: expected ',', ';', '\\t' or None, got {delimiter!r}")
         opts.delimiter = _DELIMITERS[delimiter]
