@@ -16,6 +16,11 @@ already of the C types (uint64 keys, int64 times and amounts) to
 using the same build's libshopcrm, best of ``--repeat``, each in a fresh interpreter too. Generating the
 orders is not timed on either side.
 
+With ``--same-process`` it also times, in one interpreter on the same arrays,
+the binding against the very same C calls made through ctypes (alternating,
+after one round of each): the binding's own cost with the allocator and
+page state shared.
+
 Prints the CPU, both timings and their ratio; asserts nothing (issue 10's
 target: Python within 10% of C when the dtypes already match). Use a release
 build: meson setup build-bench -Dbuildtype=release && ninja -C build-bench.
@@ -120,6 +125,61 @@ def time_py(shopcrm, cust, times, amounts, threads, warmup):
             u1.ru_minflt - u0.ru_minflt)
 
 
+def raw_c(lib, _ffi, init_options, cust, times, amounts, threads):
+    """The C calls bench_rfm makes, straight through ctypes (no binding code):
+    scrm_dataset_new + scrm_dataset_append_u64 + scrm_rfm_compute."""
+    do = init_options(_ffi.DatasetOptions, _ffi.scrm_dataset_options_init)
+    do.key_type = _ffi.KeyType.U64
+    do.threads = threads
+    ro = init_options(_ffi.RfmOptions, _ffi.scrm_rfm_options_init)
+    ro.method = _ffi.SCRM_RFM_METHOD_QUANTILE
+    ro.threads = threads
+    ds, r = ctypes.c_void_p(), ctypes.c_void_p()
+    t0 = time.perf_counter()
+    if lib.scrm_dataset_new(ctypes.byref(ds), ctypes.byref(do)) != 0:
+        raise RuntimeError('scrm_dataset_new failed')
+    rc = lib.scrm_dataset_append_u64(None, ds, len(cust), cust.ctypes.data, times.ctypes.data,
+                                     amounts.ctypes.data, None, None)
+    t1 = time.perf_counter()
+    if rc < 0 or lib.scrm_rfm_compute(ctypes.byref(r), ds, ctypes.byref(ro)) != 0:
+        raise RuntimeError('append or rfm failed')
+    t2 = time.perf_counter()
+    lib.scrm_rfm_free(r)
+    lib.scrm_dataset_free(ds)
+    return t1 - t0, t2 - t1, t2 - t0
+
+
+def same_process(args, threads, np, shopcrm):
+    """--same-process: the binding against the same C calls made through
+    ctypes, in one process on the same arrays, alternating (after one round of
+    each): both take their memory from one allocator in one state."""
+    from shopcrm import _ffi
+    from shopcrm._util import init_options
+    lib = ctypes.CDLL(os.environ['SHOPCRM_LIBRARY'])
+    vp = ctypes.c_void_p
+    lib.scrm_dataset_new.argtypes = [vp, vp]
+    lib.scrm_dataset_append_u64.argtypes = [vp, vp, ctypes.c_uint64, vp, vp, vp, vp, vp]
+    lib.scrm_rfm_compute.argtypes = [vp, vp, vp]
+    lib.scrm_rfm_free.argtypes = lib.scrm_dataset_free.argtypes = [vp]
+    cust, times, amounts, free_gen = generate(ctypes.CDLL(os.path.join(
+        args.build, 'bench', 'libbench_gen_py.so')), args.orders, args.seed, np)
+    c_side = lambda: raw_c(lib, _ffi, init_options, cust, times, amounts, threads)  # noqa: E731
+    py_side = lambda: time_py(shopcrm, cust, times, amounts, threads, 0)[1:4]  # noqa: E731
+    c_side()
+    py_side()
+    best_c = best_py = None
+    for i in range(args.repeat):
+        for side in ((c_side, py_side) if i % 2 == 0 else (py_side, c_side)):
+            gc.collect()
+            t = side()
+            if side is c_side:
+                best_c = t if best_c is None or t[2] < best_c[2] else best_c
+            else:
+                best_py = t if best_py is None or t[2] < best_py[2] else best_py
+    free_gen()
+    return best_c, best_py
+
+
 def run_py(args, threads):
     """One measurement in a fresh interpreter (as bench_rfm forks a fresh
     child), so neither side reuses the other's or its own warm heap."""
@@ -154,6 +214,9 @@ def main():
     ap.add_argument('--seed', type=int, default=42)
     ap.add_argument('--warmup', type=int, default=1,
                     help='untimed rounds before the timed one in each child (both sides)')
+    ap.add_argument('--same-process', action='store_true',
+                    help='also time the binding against the same C calls made through ctypes '
+                         'in one process')
     ap.add_argument('--child', type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
@@ -193,6 +256,14 @@ def main():
         print(f'{args.orders:>10} {th:>3} {"Python":>6} {py[1]:>9.3f} {py[2]:>7.3f} '
               f'{py[3]:>8.3f} {py[3] / cc[3]:>6.2f} {py[4]:>6.2f} '
               f'{py[4] / cc[4] if cc[4] else float("nan"):>6.2f} {py[5]:>6.2f} {py[6]:>7}')
+    if args.same_process:
+        print(f'same process, same arrays, ctypes C calls vs the binding alternating, best of '
+              f'{args.repeat}:')
+        for th in [int(x) for x in args.threads.split(',')]:
+            cc, py = same_process(args, th, np, shopcrm)
+            print(f'{args.orders:>10} {th:>3} {"C":>6} {cc[0]:>9.3f} {cc[1]:>7.3f} {cc[2]:>8.3f}')
+            print(f'{args.orders:>10} {th:>3} {"Python":>6} {py[0]:>9.3f} {py[1]:>7.3f} '
+                  f'{py[2]:>8.3f} {py[2] / cc[2]:>6.2f}')
     print(f'load average {os.getloadavg()[0]:.2f} at end')
 
 
