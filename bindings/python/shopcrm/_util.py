@@ -549,7 +549,12 @@ def decode(b):
 
 def encode(s, what):
     if isinstance(s, str):
-        return s.encode('utf-8')
+        try:
+            return s.encode('utf-8')
+        except UnicodeEncodeError as e:  # a lone surrogate: worded as in Node
+            raise ValueError(f'{what}: lone surrogate U+{ord(s[e.start]):04X} at string index '
+                             f'{e.start} (not valid Unicode; it would become U+FFFD and merge '
+                             f'with other strings)') from None
     if isinstance(s, (bytes, bytearray, memoryview)):
         return bytes(s)
     raise TypeError(f'{what}: expected str or bytes, got {type(s).__name__}')

@@ -468,7 +468,7 @@ class SameMessagesAsNode(unittest.TestCase):
                     fn = getattr(shopcrm, case['call'])
                 kind = case['kind']
                 expected = (TypeError if kind == 'type' else OverflowError if kind == 'range'
-                            else shopcrm.Error)
+                            else ValueError if kind == 'string' else shopcrm.Error)
                 with self.assertRaises(expected) as cm:
                     fn(*case['args'])
                 e = cm.exception
