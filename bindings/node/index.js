@@ -710,6 +710,13 @@ function csvOptions(opts) {
     o[c] = opts[k];
   }
   if (opts.header !== undefined) o.has_header = flag(opts.header, 'header') ? 1 : 0;
+  // checked here, as in Python (the library's message names the byte: 'delimiter 124')
+  if (opts.delimiter !== undefined && opts.delimiter !== null && ![',', ';', '\t'].includes(opts.delimiter)) {
+    throw new RangeError(`delimiter: expected ',', ';', '\\t' or null, got ${shown(opts.delimiter)}`);
+  }
+  if (opts.decimal !== undefined && !['.', ','].includes(opts.decimal)) {
+    throw new RangeError(`decimal: expected '.' or ',', got ${shown(opts.decimal)}`);
+  }
   if (opts.delimiter !== undefined) o.delimiter = opts.delimiter === null ? 0 : charCode(opts.delimiter, 'delimiter');
   if (opts.timeFormat !== undefined) o.time_format = pick(TIME_FORMATS, opts.timeFormat, 'timeFormat');
   if (opts.decimal !== undefined) o.decimal_separator = charCode(opts.decimal, 'decimal');

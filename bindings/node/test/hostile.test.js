@@ -211,13 +211,14 @@ test('wrong inputs give the same errors and messages as in Python', () => {
     const fn = c.call === 'append' ? (...a) => ds.append(...a)
       : c.call === 'rfm' || c.call === 'cohorts' ? (o) => ds[c.call](camel(o))
         : c.call === 'segment_add' ? (o) => new SegmentMap().add('x', o)
-          : c.call === 'new' ? (o) => new Dataset(camel(o)) : shopcrm[c.call];
+          : c.call === 'from_csv' ? (o) => Dataset.fromCsv(CSV, { ...CSV_OPTS, ...o })
+            : c.call === 'new' ? (o) => new Dataset(camel(o)) : shopcrm[c.call];
     let err = null;
     try { fn(...c.args); } catch (e) { err = e; }
     const where = `${c.call}(${JSON.stringify(c.args)})`;
     assert.ok(err, `${where} did not throw`);
     if (c.kind === 'type' || c.kind === 'string') assert.ok(err instanceof TypeError, `${where}: ${err}`);
-    else if (c.kind === 'range') assert.ok(err instanceof RangeError, `${where}: ${err}`);
+    else if (c.kind === 'range' || c.kind === 'value') assert.ok(err instanceof RangeError, `${where}: ${err}`);
     else assert.equal(err instanceof ShopcrmError && err.codeName, c.kind, `${where}: ${err}`);
     assert.equal(err.message, c.message, where);
     if (ds) {

@@ -460,6 +460,10 @@ class SameMessagesAsNode(unittest.TestCase):
                 elif case['call'] == 'segment_add':
                     ds = None
                     fn = lambda opts: shopcrm.SegmentMap().add('x', **opts)  # noqa: E731
+                elif case['call'] == 'from_csv':
+                    ds = None
+                    fn = lambda opts: shopcrm.Dataset.from_csv(  # noqa: E731
+                        CDNOW, customer='customer_id', time='date', amount='amount', **opts)
                 elif case['call'] == 'new':
                     ds = None
                     fn = lambda opts: shopcrm.Dataset(**opts)  # noqa: E731
@@ -468,7 +472,7 @@ class SameMessagesAsNode(unittest.TestCase):
                     fn = getattr(shopcrm, case['call'])
                 kind = case['kind']
                 expected = (TypeError if kind == 'type' else OverflowError if kind == 'range'
-                            else ValueError if kind == 'string' else shopcrm.Error)
+                            else ValueError if kind in ('string', 'value') else shopcrm.Error)
                 with self.assertRaises(expected) as cm:
                     fn(*case['args'])
                 e = cm.exception
