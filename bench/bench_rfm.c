@@ -51,7 +51,9 @@ typedef struct result {
 static uint64_t g_seed = 42;
 /* perf record --control: write "enable"/"disable" around the timed parts. */
 static int g_perf_ctl = -1, g_perf_ack = -1;
+static int g_perf_skip; /* nonzero in --warmup rounds: not profiled */
 static uint32_t g_chunk = BENCH_GEN_CHUNK;
+static int g_warmup = 0;
 
 typedef struct usage {
     double user, sys;
@@ -80,7 +82,7 @@ static void usage_add(result *r, usage a, usage b)
 
 static void perf_cmd(const char *cmd)
 {
-    if (g_perf_ctl < 0)
+    if (g_perf_ctl < 0 || g_perf_skip)
         return;
     ssize_t w = write(g_perf_ctl, cmd, strlen(cmd));
     (void)w;
@@ -155,55 +157,67 @@ static void measure(result *r, uint64_t orders, uint32_t threads)
     }
     r->base_rss = bench_rss_now();
 
-    scrm_dataset_options dopt = SCRM_DATASET_OPTIONS_INIT;
-    dopt.key_type = SCRM_KEY_U64;
-    dopt.threads = threads;
-    double t0;
-    usage u0 = timed_begin(&t0);
-    int err = scrm_dataset_new(&ds, &dopt);
-    double ingest = timed_end(r, u0, t0);
-    if (err < 0) {
-        fail(r, "scrm_dataset_new", err);
-        goto done;
-    }
-    if (whole) {
-        u0 = timed_begin(&t0);
-        err = scrm_dataset_append_u64(NULL, ds, orders, all_c, all_t, all_a, NULL, NULL);
-        ingest += timed_end(r, u0, t0);
-    } else {
-        while (err == SCRM_OK && (n = bench_gen_next(&g, &c, &t, &a)) > 0) {
-            u0 = timed_begin(&t0);
-            err = scrm_dataset_append_u64(NULL, ds, n, c, t, a, NULL, NULL);
-            ingest += timed_end(r, u0, t0);
+    /* --warmup W (one append only): W untimed rounds of the same work first,
+     * everything freed after each, so the timed round's fresh memory comes
+     * back from the kernel as warm as bench_python.py's does. */
+    for (int round = 0; round <= (whole ? g_warmup : 0); round++) {
+        if (round > 0) {
+            scrm_dataset_free(ds);
+            ds = NULL;
+            r->ingest_s = r->rfm_s = r->cpu_user_s = r->cpu_sys_s = 0;
+            r->minflt = 0;
         }
-    }
-    if (err < 0) {
-        fail(r, "scrm_dataset_append_u64", err);
-        goto done;
-    }
-    r->ingest_s = ingest;
-    r->peak_ingest = bench_rss_peak();
-    r->customers = scrm_dataset_customer_count(ds);
-    if (scrm_dataset_order_count(ds) != orders) {
-        r->ok = 0;
-        snprintf(r->msg, sizeof r->msg, "dataset holds %" PRIu64 " orders, expected %" PRIu64,
-                 scrm_dataset_order_count(ds), orders);
-        goto done;
-    }
-
-    {
-        scrm_rfm_options ropt = SCRM_RFM_OPTIONS_INIT;
-        ropt.method = SCRM_RFM_METHOD_QUANTILE;
-        ropt.threads = threads;
-        scrm_rfm *rfm = NULL;
-        u0 = timed_begin(&t0);
-        err = scrm_rfm_compute(&rfm, ds, &ropt);
-        r->rfm_s = timed_end(r, u0, t0);
+        g_perf_skip = round < (whole ? g_warmup : 0);
+        scrm_dataset_options dopt = SCRM_DATASET_OPTIONS_INIT;
+        dopt.key_type = SCRM_KEY_U64;
+        dopt.threads = threads;
+        double t0;
+        usage u0 = timed_begin(&t0);
+        int err = scrm_dataset_new(&ds, &dopt);
+        double ingest = timed_end(r, u0, t0);
         if (err < 0) {
-            fail(r, "scrm_rfm_compute", err);
+            fail(r, "scrm_dataset_new", err);
             goto done;
         }
-        scrm_rfm_free(rfm);
+        if (whole) {
+            u0 = timed_begin(&t0);
+            err = scrm_dataset_append_u64(NULL, ds, orders, all_c, all_t, all_a, NULL, NULL);
+            ingest += timed_end(r, u0, t0);
+        } else {
+            while (err == SCRM_OK && (n = bench_gen_next(&g, &c, &t, &a)) > 0) {
+                u0 = timed_begin(&t0);
+                err = scrm_dataset_append_u64(NULL, ds, n, c, t, a, NULL, NULL);
+                ingest += timed_end(r, u0, t0);
+            }
+        }
+        if (err < 0) {
+            fail(r, "scrm_dataset_append_u64", err);
+            goto done;
+        }
+        r->ingest_s = ingest;
+        r->peak_ingest = bench_rss_peak();
+        r->customers = scrm_dataset_customer_count(ds);
+        if (scrm_dataset_order_count(ds) != orders) {
+            r->ok = 0;
+            snprintf(r->msg, sizeof r->msg, "dataset holds %" PRIu64 " orders, expected %" PRIu64,
+                     scrm_dataset_order_count(ds), orders);
+            goto done;
+        }
+
+        {
+            scrm_rfm_options ropt = SCRM_RFM_OPTIONS_INIT;
+            ropt.method = SCRM_RFM_METHOD_QUANTILE;
+            ropt.threads = threads;
+            scrm_rfm *rfm = NULL;
+            u0 = timed_begin(&t0);
+            err = scrm_rfm_compute(&rfm, ds, &ropt);
+            r->rfm_s = timed_end(r, u0, t0);
+            if (err < 0) {
+                fail(r, "scrm_rfm_compute", err);
+                goto done;
+            }
+            scrm_rfm_free(rfm);
+        }
     }
     r->peak_all = bench_rss_peak();
 
@@ -294,6 +308,8 @@ static int print_usage(void)
             "  --threads LIST  comma-separated thread counts (default: 1,2)\n"
             "  --chunk ROWS    rows per append (default 1M; 0 = generate all, append once)\n"
             "  --repeat R      run each measurement R times, report the fastest (default 1)\n"
+            "  --warmup W      with --chunk 0: W untimed rounds (ingest + RFM, all freed) in\n"
+            "                  the same child before the timed one (default 0)\n"
             "  --perf-ctl CTL[,ACK]  FIFOs of `perf record -D -1 --control fifo:CTL,ACK`:\n"
             "                  profile only the timed parts (ingest + RFM)\n");
     return 2;
@@ -338,6 +354,10 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bench_rfm: --perf-ctl %s: %s\n", spec, strerror(errno));
                 return 1;
             }
+        } else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc) {
+            g_warmup = atoi(argv[++i]);
+            if (g_warmup < 0)
+                return print_usage();
         } else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
             g_seed = strtoull(argv[++i], NULL, 0);
         } else if (argv[i][0] == '-') {

@@ -53,6 +53,9 @@ typedef struct oset {
     uint64_t *slot;
     uint64_t n;
     uint64_t cap;
+    uint64_t *prev;    /* grown by the running append: the slots before it */
+    uint64_t prev_cap; /* (oset_settle frees them, or puts them back) */
+    int grown;
 } oset;
 
 typedef struct arena_chunk {
@@ -751,10 +754,50 @@ static int oset_reserve(oset *o, uint64_t need)
             j = (j + 1) & (cap - 1);
         s[j] = v;
     }
-    scrm__free(o->slot);
+    /* The old slots stay until the append ends: a failed append puts them
+     * back (oset_settle), so it keeps no memory it reserved. */
+    if (!o->grown) {
+        o->prev = o->slot;
+        o->prev_cap = o->cap;
+        o->grown = 1;
+    } else {
+        scrm__free(o->slot); /* grown twice in one append: keep the first */
+    }
     o->slot = s;
     o->cap = cap;
     return SCRM_OK;
+}
+
+/* At the end of an append: keep the grown slots (ok) or go back to those
+ * before it (failure; the keys it inserted are deleted already). */
+static void oset_settle(oset *o, int ok)
+{
+    if (!o->grown)
+        return;
+    if (ok) {
+        scrm__free(o->prev);
+    } else {
+        scrm__free(o->slot);
+        o->slot = o->prev;
+        o->cap = o->prev_cap;
+    }
+    o->prev = NULL;
+    o->prev_cap = 0;
+    o->grown = 0;
+}
+
+/* Settle every partition's order-key set after an append; a failed append
+ * that created the sets (the dataset had none) frees them. */
+static void osets_settle(scrm_dataset *ds, int ok, int created)
+{
+    if (!ds->osets)
+        return;
+    for (uint32_t p = 0; p < PARTS; p++)
+        oset_settle(&ds->osets[p], ok);
+    if (!ok && created) {
+        scrm__free(ds->osets);
+        ds->osets = NULL;
+    }
 }
 
 /* Insert; returns 1 if it was already there. Capacity is reserved. */
@@ -1442,6 +1485,7 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     scrm_dataset *ds = b->ds;
     int err = SCRM_OK, ozero = ds->ozero, deduped = 0;
     uint64_t pc[PC_COUNT] = {0};
+    const int had_osets = ds->osets != NULL;
     uint32_t n = b->n;
 
     if (b->is_str && !(b->slen = scrm__malloc((size_t)n * sizeof *b->slen)))
@@ -1648,6 +1692,7 @@ static int append(batch *b, uint64_t *added_out, const char *fn)
     b->planned = 0;
     b->new_slab = NULL;
     deduped = 0;
+    osets_settle(ds, 1, 0);
     dataset_changed(ds);
     if (added_out)
         *added_out = added;
@@ -1659,6 +1704,8 @@ done:
             unplan_partition(b, b->active[a]);
     if (deduped)
         undedup(b);
+    if (err < 0)
+        osets_settle(ds, 0, !had_osets); /* release what dedup reserved */
     batch_free(b);
     return err;
 }

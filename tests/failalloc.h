@@ -4,6 +4,7 @@
  * library allocates from its worker threads too. */
 #ifndef SCRM_TEST_FAILALLOC_H
 #define SCRM_TEST_FAILALLOC_H
+#include <malloc.h> /* malloc_usable_size (glibc) */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <shopcrm.h>
@@ -11,6 +12,7 @@
 static _Atomic long failalloc_countdown = -1; /* -1: never fail; 0: fail this one */
 static _Atomic int failalloc_always;           /* once failed, fail every later call too */
 static _Atomic long failalloc_live;
+static _Atomic long failalloc_bytes; /* usable bytes of the live blocks */
 static _Atomic int failalloc_failed;
 
 static int failalloc_should_fail(void)
@@ -35,8 +37,10 @@ static void *failalloc_malloc(size_t n, void *u)
     if (failalloc_should_fail())
         return NULL;
     void *p = malloc(n);
-    if (p)
+    if (p) {
         failalloc_live++;
+        failalloc_bytes += (long)malloc_usable_size(p);
+    }
     return p;
 }
 static void *failalloc_realloc(void *p, size_t n, void *u)
@@ -44,16 +48,21 @@ static void *failalloc_realloc(void *p, size_t n, void *u)
     (void)u;
     if (failalloc_should_fail())
         return NULL;
+    long was = p ? (long)malloc_usable_size(p) : 0;
     void *q = realloc(p, n);
     if (q && !p)
         failalloc_live++;
+    if (q)
+        failalloc_bytes += (long)malloc_usable_size(q) - was;
     return q;
 }
 static void failalloc_free(void *p, void *u)
 {
     (void)u;
-    if (p)
+    if (p) {
         failalloc_live--;
+        failalloc_bytes -= (long)malloc_usable_size(p);
+    }
     free(p);
 }
 /* Install, failing the nth allocation from now (n < 0: never). */

@@ -801,6 +801,12 @@ def generate(api, repo_root):
         T.append(f'  private readonly __brand_{h}: never;')
         T.append('}')
     T.append('')
+    # addon.c's one export that is no C function (sn_retain_handle)
+    T.append('/** A second, read-only wrapper of the native object of handle h that keeps it')
+    T.append(' *  alive (after h is closed) until it is closed with scrm_x_free() or collected. */')
+    union = ' | '.join(handles)
+    T.append(f'export declare function retainHandle<H extends {union}>(h: H): H;')
+    T.append('')
     for s in api.structs:
         T.append(f'/** {s.name} as an argument: every field optional (default from {s.name}_init). */')
         T.append(f'export interface {s.name}_in {{')

@@ -209,8 +209,10 @@ export declare class SegmentMap {
   constructor();
   static preset(name: SegmentPreset): SegmentMap;
   static presets(): SegmentPreset[];
-  /** Append a rule (first match wins); a missing dimension matches any score. */
-  add(name: string, bounds?: { r?: [number, number]; f?: [number, number]; m?: [number, number] }): this;
+  /** Append a rule (first match wins): [lo, hi] score bounds, or one score
+   *  (lo == hi); a missing dimension matches any score. */
+  add(name: string, bounds?: { r?: [number, number] | number; f?: [number, number] | number;
+                               m?: [number, number] | number }): this;
   readonly size: number;
   readonly bins: number;
   name(i: number): string | null;

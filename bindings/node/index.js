@@ -38,6 +38,8 @@ const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const U64_MAX = (1n << 64n) - 1n;
 const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
+const I32_MIN = -(1n << 31n);
+const I32_MAX = (1n << 31n) - 1n;
 
 // ---------------------------------------------------------------------------
 // Conversions
@@ -54,6 +56,19 @@ function count(b) {
   return Number(b);
 }
 
+/* A yes/no option: true or false only, as in Python ('no' would mean yes). */
+function flag(v, what) {
+  if (typeof v !== 'boolean') throw new TypeError(`${what}: expected true or false, got ${shown(v)}`);
+  return v;
+}
+
+/* A score range of SegmentMap.add: one integer (lo == hi) or [lo, hi]. */
+function bounds(v, what) {
+  if (Number.isInteger(v)) return [v, v];
+  if (Array.isArray(v) && v.length === 2) return v;
+  throw new TypeError(`${what}: expected a score or [lo, hi], got ${shown(v)}`);
+}
+
 function checkKeys(opts, allowed, where) {
   if (opts == null) return {};
   if (typeof opts !== 'object') throw new TypeError(`${where}: options must be an object`);
@@ -65,12 +80,24 @@ function checkKeys(opts, allowed, where) {
   return opts;
 }
 
+/* How a wrong value is named in a message, as Python's repr() names it in
+ * the Python binding's ("got 1.5", "got 'a'", "got null"). */
+function shown(v) {
+  if (typeof v === 'string') return `'${v.length > 40 ? `${v.slice(0, 40)}...` : v}'`;
+  if (v === null || v === undefined || typeof v !== 'object') return String(v);
+  return Array.isArray(v) ? 'an Array' : `a ${v.constructor ? v.constructor.name : 'object'}`;
+}
+
+/* The messages shared with the Python binding (bindings/python/shopcrm/_util.py;
+ * tests/data/binding_messages.json holds cases both suites check): TypeError
+ * "what: expected an integer, got V" (a number or a BigInt), RangeError
+ * "what: V is outside LO..HI". */
 function toBigInt(v, what, lo, hi) {
   let b;
   if (typeof v === 'bigint') b = v;
   else if (typeof v === 'number' && Number.isInteger(v)) b = BigInt(v);
-  else throw new TypeError(`${what}: expected an integer (number or BigInt), got ${String(v)}`);
-  if (b < lo || b > hi) throw new RangeError(`${what}: ${b} is out of range`);
+  else throw new TypeError(`${what}: expected an integer, got ${shown(v)}`);
+  if (b < lo || b > hi) throw new RangeError(`${what}: ${b} is outside ${lo}..${hi}`);
   if (typeof v === 'number' && !Number.isSafeInteger(v)) {
     throw new RangeError(`${what}: ${v} is not exact as a number; pass a BigInt`);
   }
@@ -99,7 +126,14 @@ function amountsArray(amounts, n) {
   if (amounts instanceof BigInt64Array) return checkLen(amounts, n, 'amounts');
   checkLen(amounts, n, 'amounts');
   const out = new BigInt64Array(n);
-  for (let i = 0; i < n; i++) out[i] = toBigInt(amounts[i], `amounts[${i}]`, I64_MIN, I64_MAX);
+  for (let i = 0; i < n; i++) {
+    const v = amounts[i];
+    if (typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v)) {
+      throw new TypeError(`amounts[${i}]: expected an integer, got ${shown(v)} ` +
+                          '(amounts are integer minor units, e.g. cents)');
+    }
+    out[i] = toBigInt(v, `amounts[${i}]`, I64_MIN, I64_MAX);
+  }
   return out;
 }
 
@@ -117,10 +151,14 @@ function orderKeysArray(keys, n) {
   return out;
 }
 
+/* An array or array-like; a string is not one (its characters would be taken
+ * as the values). */
+function isArrayLike(a) {
+  return a != null && typeof a !== 'string' && typeof a.length === 'number';
+}
+
 function checkLen(a, n, what) {
-  if (a == null || typeof a.length !== 'number') {
-    throw new TypeError(`${what}: expected an array`);
-  }
+  if (!isArrayLike(a)) throw new TypeError(`${what}: expected an array, got ${shown(a)}`);
   if (a.length !== n) {
     throw new RangeError(`${what}: ${a.length} values for ${n} customers`);
   }
@@ -207,10 +245,14 @@ class SegmentMap {
 
   /**
    * Append a rule (first match wins): `{r: [lo, hi], f: [lo, hi], m: [lo, hi]}`,
-   * inclusive score bounds; a missing dimension matches any score. Returns this.
+   * inclusive score bounds (a single score means lo == hi, as in Python); a
+   * missing dimension matches any score. Returns this.
    */
-  add(name, { r = [1, 10], f = [1, 10], m = [1, 10] } = {}) {
-    ffi.scrm_segment_map_add(this[HANDLE], name, r[0], r[1], f[0], f[1], m[0], m[1]);
+  add(name, rule = {}) {
+    // an unknown key ({R: ...}) would leave that dimension matching anything
+    const { r = [1, 10], f = [1, 10], m = [1, 10] } = checkKeys(rule, ['r', 'f', 'm'], 'add');
+    const [rl, rh] = bounds(r, 'r'), [fl, fh] = bounds(f, 'f'), [ml, mh] = bounds(m, 'm');
+    ffi.scrm_segment_map_add(this[HANDLE], name, rl, rh, fl, fh, ml, mh);
     return this;
   }
 
@@ -271,10 +313,22 @@ const COLUMNS = [
   ['segment', (h) => ffi.scrm_rfm_segments(h)],
 ];
 
+/** The key of customer index i of dataset handle h (Dataset.key). */
+function customerKey(h, i) {
+  if (ffi.scrm_dataset_key_type(h) === ffi.SCRM_KEY_STRING) {
+    return ffi.scrm_dataset_customer_key_str(h, i);
+  }
+  return num(ffi.scrm_dataset_customer_key_u64(h, i));
+}
+
 class RfmResult {
-  constructor(handle, dataset) {
+  // dsRef: the result's own reference to its dataset's native object
+  // (ffi.retainHandle, read-only): it stays alive after ds.close() until this
+  // result is closed or collected, so key(), audience() and the CSV exports
+  // keep working.
+  constructor(handle, dsRef) {
     this[HANDLE] = handle;
-    Object.defineProperty(this, '_dataset', { value: dataset });
+    Object.defineProperty(this, '_ds', { value: dsRef });
     const map = ffi.scrm_rfm_segment_map(handle);
     Object.defineProperty(this, '_map', { value: new SegmentMap(map) });
     /** Number of customers (length of every column). */
@@ -325,8 +379,8 @@ class RfmResult {
       f: ffi.scrm_rfm_edges(handle, ffi.SCRM_RFM_F),
       m: ffi.scrm_rfm_edges(handle, ffi.SCRM_RFM_M),
     };
-    /** Segment names by segment index. */
-    this.segmentNames = this._map.names();
+    /** Segment names by segment index (frozen: segmentName() reads them). */
+    this.segmentNames = Object.freeze(this._map.names());
   }
 
   /** The segment name of customer i, or null when unassigned or not scored. */
@@ -341,7 +395,7 @@ class RfmResult {
   }
 
   /** Customer key of customer index i (from the dataset). */
-  key(i) { return this._dataset.key(i); }
+  key(i) { return customerKey(this._ds, i); }
 
   /**
    * The segment summary: one object per segment in map order, then one for
@@ -383,7 +437,7 @@ class RfmResult {
 
   /** Customer keys of the segments `names` (null: the unassigned), by customer index. */
   audience(names) {
-    return Array.from(this.audienceIndices(names), (i) => this._dataset.key(i));
+    return Array.from(this.audienceIndices(names), (i) => customerKey(this._ds, i));
   }
 
   /**
@@ -391,19 +445,21 @@ class RfmResult {
    * without amounts customer,recency_days,frequency,r,f,segment), in customer key order.
    */
   writeCsv(file) {
-    ffi.scrm_rfm_write_csv(this[HANDLE], this._dataset[HANDLE], file);
+    ffi.scrm_rfm_write_csv(this[HANDLE], this._ds, file);
   }
 
   /** Write the audience of segments `names` as CSV (customer,segment). */
   writeAudienceCsv(file, names) {
     const segs = this.segmentIndices(names);
-    ffi.scrm_rfm_audience_write_csv(this[HANDLE], this._dataset[HANDLE], segs, segs.length, file);
+    ffi.scrm_rfm_audience_write_csv(this[HANDLE], this._ds, segs, segs.length, file);
   }
 
-  /** Release the result; columns already taken stay valid (they are copies). */
+  /** Release the result (and its reference to the dataset); columns already
+   *  taken stay valid (they are copies). */
   close() {
     this._map.close();
     ffi.scrm_rfm_free(this[HANDLE]);
+    ffi.scrm_dataset_free(this._ds);
   }
 }
 addDispose(RfmResult);
@@ -594,12 +650,16 @@ class CohortResult {
     if (metric === 'sizes' || !Object.prototype.hasOwnProperty.call(this._m, metric)) {
       throw new RangeError(`row: unknown metric '${metric}'`);
     }
+    if (!Number.isInteger(c)) throw new TypeError(`row: expected an integer cohort, got ${shown(c)}`);
     if (!(c >= 0 && c < this.rows)) throw new RangeError(`row: no cohort ${c}`);
     return this._m[metric].slice(c * this.cols, (c + 1) * this.cols);
   }
 
   /** True when cell (c, k) lies at or before the observation end. */
   observable(c, k) {
+    if (!Number.isInteger(c) || !Number.isInteger(k)) {
+      throw new TypeError(`observable: expected integers, got ${shown(c)}, ${shown(k)}`);
+    }
     return c >= 0 && c < this.rows && k >= 0 && c + k <= this.cols - 1;
   }
 
@@ -691,7 +751,14 @@ function csvOptions(opts) {
     if (opts[k] === undefined || c === null) continue;
     o[c] = opts[k];
   }
-  if (opts.header !== undefined) o.has_header = opts.header ? 1 : 0;
+  if (opts.header !== undefined) o.has_header = flag(opts.header, 'header') ? 1 : 0;
+  // checked here, as in Python (the library's message names the byte: 'delimiter 124')
+  if (opts.delimiter !== undefined && opts.delimiter !== null && ![',', ';', '\t', ' '].includes(opts.delimiter)) {
+    throw new RangeError(`delimiter: expected ',', ';', '\\t', ' ' or null, got ${shown(opts.delimiter)}`);
+  }
+  if (opts.decimal !== undefined && !['.', ','].includes(opts.decimal)) {
+    throw new RangeError(`decimal: expected '.' or ',', got ${shown(opts.decimal)}`);
+  }
   if (opts.delimiter !== undefined) o.delimiter = opts.delimiter === null ? 0 : charCode(opts.delimiter, 'delimiter');
   if (opts.timeFormat !== undefined) o.time_format = pick(TIME_FORMATS, opts.timeFormat, 'timeFormat');
   if (opts.decimal !== undefined) o.decimal_separator = charCode(opts.decimal, 'decimal');
@@ -749,7 +816,10 @@ class Dataset {
    * An empty dataset. keyType: 'auto' (default), 'u64' or 'string';
    * minorDigits: the currency's minor unit digits (default 2; 0 for yen, 3 for dinars).
    */
-  constructor({ keyType = 'auto', threads = 0, minorDigits } = {}) {
+  constructor(opts = {}) {
+    // an unknown key ({minor_digits: 3}) would be dropped for the default
+    const { keyType = 'auto', threads = 0, minorDigits } = checkKeys(
+      opts, ['keyType', 'threads', 'minorDigits'], 'Dataset');
     const o = { key_type: pick(KEY_TYPES, keyType, 'keyType'), threads };
     if (minorDigits !== undefined) o.minor_digits = minorDigits;
     this[HANDLE] = ffi.scrm_dataset_new(o);
@@ -816,8 +886,8 @@ class Dataset {
   append(customers, times, amounts, opts = {}) {
     const { orderKeys, progress } = checkKeys(opts, ['orderKeys', 'progress'], 'append');
     const o = progress !== undefined ? { progress } : null;
-    if (customers == null || typeof customers.length !== 'number') {
-      throw new TypeError('customers: expected an array');
+    if (!isArrayLike(customers)) {
+      throw new TypeError(`customers: expected an array, got ${shown(customers)}`);
     }
     const n = customers.length;
     const t = timesArray(times, n);
@@ -870,12 +940,7 @@ class Dataset {
   }
 
   /** The key of customer index i: a string, a number, or a BigInt above 2^53. */
-  key(i) {
-    if (ffi.scrm_dataset_key_type(this[HANDLE]) === ffi.SCRM_KEY_STRING) {
-      return ffi.scrm_dataset_customer_key_str(this[HANDLE], i);
-    }
-    return num(ffi.scrm_dataset_customer_key_u64(this[HANDLE], i));
-  }
+  key(i) { return customerKey(this[HANDLE], i); }
 
   /** The customer index of a key, or undefined when there is no such customer. */
   index(key) {
@@ -908,7 +973,16 @@ class Dataset {
     if (opts.monetary !== undefined) o.monetary_mode = pick(MONETARY, opts.monetary, 'monetary');
     if (opts.edges) {
       checkKeys(opts.edges, ['r', 'f', 'm'], 'rfm edges');
-      for (const d of ['r', 'f', 'm']) if (opts.edges[d]) o[`${d}_edges`] = Array.from(opts.edges[d]);
+      for (const d of ['r', 'f', 'm']) {
+        if (!opts.edges[d]) continue;
+        const e = Array.from(checkLen(opts.edges[d], opts.edges[d].length, `edges.${d}`));
+        e.forEach((x, i) => {
+          if (typeof x !== 'number') {
+            throw new TypeError(`edges.${d}[${i}]: expected a number, got ${shown(x)}`);
+          }
+        });
+        o[`${d}_edges`] = e;
+      }
     }
     if (opts.threads !== undefined) o.threads = opts.threads;
     if (opts.progress !== undefined) o.progress = opts.progress;
@@ -925,8 +999,16 @@ class Dataset {
       }
       o.segments = opts.segments[HANDLE];
     }
+    // taken before the call: a progress callback may close this dataset
+    const dsRef = ffi.retainHandle(this[HANDLE]);
+    let h = null;
     try {
-      return new RfmResult(ffi.scrm_rfm_compute(this[HANDLE], o), this);
+      h = ffi.scrm_rfm_compute(this[HANDLE], o);
+      return new RfmResult(h, dsRef);
+    } catch (e) {
+      if (h) ffi.scrm_rfm_free(h);
+      ffi.scrm_dataset_free(dsRef);
+      throw e;
     } finally {
       if (temp) temp.close(); // the result holds its own copy
     }
@@ -1026,7 +1108,7 @@ class Dataset {
     if (opts.end != null) o.end = toSeconds(opts.end, 'end');
     if (opts.utcOffset !== undefined) o.utc_offset = opts.utcOffset;
     if (opts.minAmount !== undefined) o.min_amount = opts.minAmount;
-    if (opts.refunds !== undefined) o.refunds = opts.refunds ? 1 : 0;
+    if (opts.refunds !== undefined) o.refunds = flag(opts.refunds, 'refunds') ? 1 : 0;
     if (opts.acquisition != null) {
       o.acquisition = acquisitionArray(this, opts.acquisition);
       o.acquisition_count = o.acquisition.length;
@@ -1046,31 +1128,30 @@ addDispose(Dataset);
 // Surveys, version
 // ---------------------------------------------------------------------------
 
-function surveyArray(scores, what) {
+/* Survey answers as an Int32Array, named 'scores' in messages as in Python;
+ * an empty array goes to the library, which names the function: "scrm_kpi_nps:
+ * no answers (n = 0)" (ShopcrmError SCRM_EINVAL), the same message as Python's. */
+function surveyArray(scores) {
   if (scores instanceof Int32Array) return scores;
-  if (scores == null || typeof scores.length !== 'number') {
-    throw new TypeError(`${what}: expected an array of integers`);
+  if (!isArrayLike(scores)) {
+    throw new TypeError(`scores: expected an array of integers, got ${shown(scores)}`);
   }
   const out = new Int32Array(scores.length);
   for (let i = 0; i < scores.length; i++) {
-    const v = scores[i];
-    if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) {
-      throw new TypeError(`${what}[${i}]: expected an integer, got ${String(v)}`);
-    }
-    out[i] = v;
+    out[i] = Number(toBigInt(scores[i], `scores[${i}]`, I32_MIN, I32_MAX));
   }
   return out;
 }
 
 /** Net Promoter Score of 0..10 answers: % promoters (9-10) - % detractors (0-6). */
 function nps(scores) {
-  const a = surveyArray(scores, 'nps');
+  const a = surveyArray(scores);
   return ffi.scrm_kpi_nps(a, a.length);
 }
 
 /** CSAT of 1..5 answers: % of answers 4 or 5. */
 function csat(scores) {
-  const a = surveyArray(scores, 'csat');
+  const a = surveyArray(scores);
   return ffi.scrm_kpi_csat(a, a.length);
 }
 

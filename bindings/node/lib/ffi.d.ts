@@ -43,6 +43,10 @@ export declare class scrm_segment_map {
   private readonly __brand_scrm_segment_map: never;
 }
 
+/** A second, read-only wrapper of the native object of handle h that keeps it
+ *  alive (after h is closed) until it is closed with scrm_x_free() or collected. */
+export declare function retainHandle<H extends scrm_cohorts | scrm_dataset | scrm_csv_report | scrm_kpi | scrm_kpi_periods | scrm_rfm | scrm_segment_map>(h: H): H;
+
 /** scrm_cohorts_options as an argument: every field optional (default from scrm_cohorts_options_init). */
 export interface scrm_cohorts_options_in {
   version?: number;

@@ -15,6 +15,7 @@
 #include "addon.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -332,8 +333,20 @@ static int sn_unwrap_raw(napi_env env, napi_value v, sn_handle_type type, const 
 
 typedef struct sn_pin {
     sn_handle *h;
+    sn_handle *guard; /* whose readers/writers count it (sn_guard_of(h)) */
     int mut;
 } sn_pin;
+
+/* The reader/writer guard of a handle is its root owner's: a second wrapper of
+ * the same native object (retainHandle) or a borrowed child shares it, so a
+ * progress callback cannot read the dataset through a result's reference
+ * while an append changes it. */
+static sn_handle *sn_guard_of(sn_handle *h)
+{
+    while (h->owner)
+        h = h->owner;
+    return h;
+}
 
 typedef struct sn_input {
     napi_value v;   /* the TypedArray / Buffer, alive in the call's handle scope */
@@ -378,22 +391,23 @@ static int sn_pin_handle(napi_env env, sn_handle *h, int mut, const char *what)
         sn_throw_error(env, SCRM_ESTATE, msg, -1);
         return 0;
     }
-    if ((mut && (h->readers || h->writers)) || (!mut && h->writers)) {
+    sn_handle *g = sn_guard_of(h);
+    if ((mut && (g->readers || g->writers)) || (!mut && g->writers)) {
         snprintf(msg, sizeof msg,
                  "%s: the %s is in use by a running call (%s); a progress callback "
-                 "cannot %s it", what, cls, h->writers ? "an append or load" : "an analysis",
+                 "cannot %s it", what, cls, g->writers ? "an append or load" : "an analysis",
                  mut ? "change" : "read");
         sn_throw_error(env, SCRM_ESTATE, msg, -1);
         return 0;
     }
     if (!sn_grow(env, (void **)&st->pins, &st->cap_pins, st->n_pins + 1, sizeof *st->pins))
         return 0;
-    st->pins[st->n_pins++] = (sn_pin){h, mut};
+    st->pins[st->n_pins++] = (sn_pin){h, g, mut};
     h->pins++;
     if (mut)
-        h->writers++;
+        g->writers++;
     else
-        h->readers++;
+        g->readers++;
     return 1;
 }
 
@@ -543,9 +557,9 @@ static napi_value sn_call(napi_env env, napi_callback_info info)
     while (st->n_pins > pin_base) {
         sn_pin p = st->pins[--st->n_pins];
         if (p.mut)
-            p.h->writers--;
+            p.guard->writers--;
         else
-            p.h->readers--;
+            p.guard->readers--;
         sn_handle_unpin(p.h); /* frees it now if it was closed during the call */
     }
     return r;
@@ -594,6 +608,60 @@ int sn_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv)
     return 1;
 }
 
+/* How a wrong value is named in a message, as index.js's shown() and the
+ * Python binding's repr() name it: 1.5, 'text' (quoted), null, true, an object. */
+static void sn_shown(napi_env env, napi_value v, char *buf, size_t cap)
+{
+    napi_valuetype t = napi_undefined;
+    snprintf(buf, cap, "a value");
+    if (napi_typeof(env, v, &t) != napi_ok)
+        return;
+    if (t == napi_object || t == napi_function || t == napi_symbol || t == napi_external) {
+        snprintf(buf, cap, "%s", t == napi_function ? "a function"
+                                 : t == napi_symbol ? "a symbol" : "an object");
+        return;
+    }
+    napi_value str;
+    char text[41]; /* 40 characters at most, as index.js's shown() */
+    size_t len = 0;
+    if (napi_coerce_to_string(env, v, &str) != napi_ok ||
+        napi_get_value_string_utf8(env, str, text, sizeof text, &len) != napi_ok) {
+        bool pending = false;
+        napi_is_exception_pending(env, &pending);
+        if (pending) {
+            napi_value ignored;
+            napi_get_and_clear_last_exception(env, &ignored);
+        }
+        return;
+    }
+    const char *more = len + 1 >= sizeof text ? "..." : "";
+    if (t == napi_string)
+        snprintf(buf, cap, "'%s%s'", text, more);
+    else
+        snprintf(buf, cap, "%s%s", text, more);
+}
+
+/* The wording is the Python binding's too (bindings/python/shopcrm/_conv.py):
+ * TypeError "what: expected an integer, got V", RangeError
+ * "what: V is outside LO..HI". */
+static int sn_integer_error(napi_env env, napi_value v, const char *what, int range, int is_signed,
+                            int64_t lo, uint64_t hi)
+{
+    char shown[96], detail[200];
+    sn_shown(env, v, shown, sizeof shown);
+    if (!range) {
+        snprintf(detail, sizeof detail, "an integer, got %s", shown);
+        sn_throw_type(env, what, detail); /* "what: expected an integer, got V" */
+        return 0;
+    }
+    if (is_signed)
+        snprintf(detail, sizeof detail, "%s is outside %" PRId64 "..%" PRIu64, shown, lo, hi);
+    else
+        snprintf(detail, sizeof detail, "%s is outside 0..%" PRIu64, shown, hi);
+    sn_throw_range(env, what, detail);
+    return 0;
+}
+
 /* An integer argument (Number with an integral value, or BigInt) as a
  * signed or unsigned 64-bit value within [lo, hi]. */
 static int sn_get_integer(napi_env env, napi_value v, const char *what, int is_signed,
@@ -604,29 +672,21 @@ static int sn_get_integer(napi_env env, napi_value v, const char *what, int is_s
     if (t == napi_number) {
         double d;
         SN_NAPI(env, napi_get_value_double(env, v, &d), return 0);
-        if (!isfinite(d) || d != trunc(d)) {
-            sn_throw_type(env, what, "an integer");
-            return 0;
-        }
+        if (!isfinite(d) || d != trunc(d))
+            return sn_integer_error(env, v, what, 0, is_signed, lo, hi);
         /* 2^63 and 2^64 are exact doubles: compare against them. */
         if (d < (double)lo || (is_signed ? d >= 9223372036854775808.0 : d >= 18446744073709551616.0) ||
-            (is_signed ? d > (double)(int64_t)hi : d > (double)hi)) {
-            sn_throw_range(env, what, "value out of range");
-            return 0;
-        }
+            (is_signed ? d > (double)(int64_t)hi : d > (double)hi))
+            return sn_integer_error(env, v, what, 1, is_signed, lo, hi);
         if (is_signed) {
             int64_t x = (int64_t)d;
-            if (x < lo || (x > 0 && (uint64_t)x > hi)) {
-                sn_throw_range(env, what, "value out of range");
-                return 0;
-            }
+            if (x < lo || (x > 0 && (uint64_t)x > hi))
+                return sn_integer_error(env, v, what, 1, is_signed, lo, hi);
             *s_out = x;
         } else {
             uint64_t x = (uint64_t)d;
-            if (x > hi) {
-                sn_throw_range(env, what, "value out of range");
-                return 0;
-            }
+            if (x > hi)
+                return sn_integer_error(env, v, what, 1, is_signed, lo, hi);
             *u_out = x;
         }
         return 1;
@@ -636,24 +696,19 @@ static int sn_get_integer(napi_env env, napi_value v, const char *what, int is_s
         if (is_signed) {
             int64_t x;
             SN_NAPI(env, napi_get_value_bigint_int64(env, v, &x, &lossless), return 0);
-            if (!lossless || x < lo || (x > 0 && (uint64_t)x > hi)) {
-                sn_throw_range(env, what, "value out of range");
-                return 0;
-            }
+            if (!lossless || x < lo || (x > 0 && (uint64_t)x > hi))
+                return sn_integer_error(env, v, what, 1, is_signed, lo, hi);
             *s_out = x;
         } else {
             uint64_t x;
             SN_NAPI(env, napi_get_value_bigint_uint64(env, v, &x, &lossless), return 0);
-            if (!lossless || x > hi) {
-                sn_throw_range(env, what, "value out of range");
-                return 0;
-            }
+            if (!lossless || x > hi)
+                return sn_integer_error(env, v, what, 1, is_signed, lo, hi);
             *u_out = x;
         }
         return 1;
     }
-    sn_throw_type(env, what, "a number or a BigInt");
-    return 0;
+    return sn_integer_error(env, v, what, 0, is_signed, lo, hi);
 }
 
 int sn_get_i32(napi_env env, napi_value v, const char *what, int32_t *out)
@@ -941,7 +996,12 @@ int sn_get_array(napi_env env, napi_value v, napi_typedarray_type type, int null
         sn_throw_range(env, what, "fewer elements than the count given");
         return 0;
     }
-    *data = p;
+    /* An empty TypedArray may have no memory at all (data NULL): the C
+     * function then gets a valid pointer to nothing, as from C or Python, so
+     * that it reports the empty input ("no answers (n = 0)") rather than a
+     * NULL pointer the caller never passed. Nothing reads or writes it. */
+    static uint64_t sn_empty_array[1];
+    *data = n ? p : (void *)sn_empty_array;
     if (len)
         *len = n;
     /* borrowed for the call: checked again (or copied) by sn_call_ready */
@@ -1637,7 +1697,40 @@ static napi_value sn_scrm_set_allocator(napi_env env, napi_callback_info info)
     return sn_undefined(env);
 }
 
+/* retainHandle(h): a second wrapper of the native object of handle @p h (any
+ * type) that keeps it alive until this wrapper is closed (scrm_x_free) or
+ * collected, whatever happens to @p h. Read-only: calls that change the
+ * object refuse it (SCRM_ESTATE). index.js gives each RFM result one of its
+ * dataset, so writeCsv(), audience() and key() work after ds.close(). */
+static napi_value sn_retain_handle(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    if (!sn_args(env, info, 1, argv))
+        return NULL;
+    napi_valuetype t;
+    NAPI_CALL(env, napi_typeof(env, argv[0], &t));
+    for (int type = 0; t == napi_object && type < SN_HANDLE_COUNT; type++) {
+        bool ok = false;
+        NAPI_CALL(env, napi_check_object_type_tag(env, argv[0], &sn_gen_handle_types[type].tag,
+                                                  &ok));
+        if (!ok)
+            continue;
+        sn_handle *h;
+        if (!sn_unwrap_raw(env, argv[0], (sn_handle_type)type, "retainHandle", &h))
+            return NULL;
+        if (h->closed || !h->ptr) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "retainHandle: the %s handle is closed",
+                     sn_gen_handle_types[type].class_name);
+            return sn_throw_error(env, SCRM_ESTATE, msg, -1);
+        }
+        return sn_wrap_borrowed(env, (sn_handle_type)type, h->ptr, h->owner ? h->owner : h);
+    }
+    return sn_throw_type(env, "retainHandle", "a shopcrm handle");
+}
+
 static const sn_export sn_hand_functions[] = {
+    {"retainHandle", sn_retain_handle},
     {"scrm_set_allocator", sn_scrm_set_allocator},
     {"scrm_dataset_append_str", sn_scrm_dataset_append_str},
 };

@@ -121,6 +121,113 @@ test('a progress callback cannot append to a dataset being read, nor read one be
   assert.deepEqual(r, ['SCRM_ESTATE', true, 'SCRM_ESTATE', 20000, 'ok']);
 });
 
+test('an RFM result exports the same after ds.close() and after the dataset is collected', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shopcrm-close-'));
+  const r = child(`
+    const fs = require('node:fs');
+    const dir = ${JSON.stringify(dir)};
+    const read = (f) => fs.readFileSync(dir + '/' + f, 'utf8');
+    let ds = Dataset.fromCsv(CSV, CSV_OPTS);
+    const res = ds.rfm();
+    res.writeCsv(dir + '/open.csv');
+    res.writeAudienceCsv(dir + '/open-aud.csv', ['Champions', null]);
+    const aud = res.audience(['Champions']), k0 = res.key(0), k9 = res.key(res.customers - 1);
+    ds.close();
+    const closed = code(() => ds.customers);
+    ds = null;
+    gc(); gc();
+    res.writeCsv(dir + '/closed.csv');
+    res.writeAudienceCsv(dir + '/closed-aud.csv', ['Champions', null]);
+    const same = [read('open.csv') === read('closed.csv'),
+                  read('open-aud.csv') === read('closed-aud.csv'),
+                  JSON.stringify(res.audience(['Champions'])) === JSON.stringify(aud),
+                  res.key(0) === k0, res.key(res.customers - 1) === k9,
+                  read('open.csv').split('\\n').length];
+    // the result's reference is read-only: no append through it
+    const ro = code(() => ffi.scrm_dataset_append_u64(res._ds, 1, new BigUint64Array([1n]),
+                                                      new BigInt64Array([1n]), new BigInt64Array([1n]),
+                                                      null, null));
+    res.close();
+    return [closed, ...same, ro, code(() => res.writeCsv(dir + '/after.csv')),
+            code(() => res.key(0)), fs.existsSync(dir + '/after.csv')];`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  // cdnow_orders.csv: 23,570 customers, a header and a final newline
+  assert.deepEqual(r, ['SCRM_ESTATE', true, true, true, true, true, 23572, 'SCRM_ESTATE',
+                       'SCRM_ESTATE', 'SCRM_ESTATE', false]);
+});
+
+test('a result cannot read its dataset from an append progress callback', () => {
+  const r = child(`
+    const ds = Dataset.fromCsv(CSV, CSV_OPTS);
+    const res = ds.rfm();
+    const n = 20000;
+    const c = Array.from({ length: n }, (_, i) => i + 1), t = c.map((i) => 9e8 + i), a = c.map(() => 1);
+    let inner = null;
+    ds.append(c, t, a, { progress: () => { if (!inner) inner = code(() => res.key(0)); } });
+    return [inner, ds.orders, res.key(0) === ds.key(0)];`);
+  assert.deepEqual(r, ['SCRM_ESTATE', 69659 + 20000, true]);
+});
+
+test('segment names cannot be relabelled; a fractional cohort index is refused', () => {
+  const ds = Dataset.fromCsv(CSV, CSV_OPTS);
+  const res = ds.rfm();
+  const i = res.audienceIndices('Champions')[0];
+  assert.equal(res.segmentName(i), 'Champions');
+  assert.throws(() => { 'use strict'; res.segmentNames[0] = 'Everyone'; }, TypeError);
+  assert.equal(res.segmentName(i), 'Champions');
+  assert.equal(res.segmentNames[0], 'Champions');
+  const c = ds.cohorts();
+  assert.equal(c.row('retention', 1)[0], 1);
+  assert.throws(() => c.row('retention', 1.5), TypeError); // was row 1, silently
+  assert.throws(() => c.observable(0.5, 0), TypeError);
+  assert.equal(c.observable(0, 0), true);
+  c.close();
+  res.close();
+  ds.close();
+});
+
+test('unknown option names are refused, not dropped for the defaults', () => {
+  assert.throws(() => new Dataset({ minor_digits: 3 }), /Dataset: unknown option 'minor_digits'/);
+  assert.equal(new Dataset({ minorDigits: 3 }).minorDigits, 3);
+  const map = new SegmentMap();
+  assert.throws(() => map.add('Top', { R: [5, 5] }), /add: unknown option 'R'/);
+  assert.equal(map.size, 0);
+  map.add('Top', { r: [5, 5] });
+  assert.equal(map.size, 1);
+  map.close();
+});
+
+test('wrong inputs give the same errors and messages as in Python', () => {
+  // tests/data/binding_messages.json, checked by the Python suite too
+  const file = path.join(__dirname, '..', '..', '..', 'tests', 'data', 'binding_messages.json');
+  // (2^64, the one integer above 2^53 there, is exact as a double)
+  const { cases } = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.ok(cases.length > 10);
+  const camel = (o) => Object.fromEntries(Object.entries(o).map(
+    ([k, v]) => [k.replace(/_(.)/g, (m, ch) => ch.toUpperCase()), v]));
+  for (const c of cases) {
+    const ds = ['append', 'rfm', 'cohorts'].includes(c.call) ? new Dataset() : null;
+    if (ds && c.call !== 'append') ds.append([1], [1e9], [100]);
+    const fn = c.call === 'append' ? (...a) => ds.append(...a)
+      : c.call === 'rfm' || c.call === 'cohorts' ? (o) => ds[c.call](camel(o))
+        : c.call === 'segment_add' ? (o) => new SegmentMap().add('x', o)
+          : c.call === 'from_csv' ? (o) => Dataset.fromCsv(CSV, { ...CSV_OPTS, ...o })
+            : c.call === 'new' ? (o) => new Dataset(camel(o)) : shopcrm[c.call];
+    let err = null;
+    try { fn(...c.args); } catch (e) { err = e; }
+    const where = `${c.call}(${JSON.stringify(c.args)})`;
+    assert.ok(err, `${where} did not throw`);
+    if (c.kind === 'type' || c.kind === 'string') assert.ok(err instanceof TypeError, `${where}: ${err}`);
+    else if (c.kind === 'range' || c.kind === 'value') assert.ok(err instanceof RangeError, `${where}: ${err}`);
+    else assert.equal(err instanceof ShopcrmError && err.codeName, c.kind, `${where}: ${err}`);
+    assert.equal(err.message, c.message, where);
+    if (ds) {
+      assert.equal(ds.orders, c.call === 'append' ? 0 : 1);
+      ds.close();
+    }
+  }
+});
+
 test('a segment map borrowed from a result cannot be changed', () => {
   const ds = Dataset.fromCsv(CSV, CSV_OPTS);
   const res = ds.rfm();

@@ -473,8 +473,10 @@ test('close() then use throws ShopcrmError SCRM_ESTATE', () => {
   assert.throws(() => ds.customers, (e) => e instanceof ShopcrmError && e.code === ffi.SCRM_ESTATE &&
                 e.codeName === 'SCRM_ESTATE' && /closed/.test(e.message));
   assert.throws(() => ds.rfm(), (e) => e.code === ffi.SCRM_ESTATE);
-  // the result does not need its dataset, except for keys
+  // the result keeps what it needs of its dataset alive (keys included)
   assert.equal(res.segmentName(0) !== undefined, true);
+  assert.deepEqual(res.audience('Champions'), [101]);
+  res.close();
   assert.throws(() => res.audience('Champions'), (e) => e.code === ffi.SCRM_ESTATE);
   const map = SegmentMap.preset('rf10-v1');
   assert.equal(map.size, 10);

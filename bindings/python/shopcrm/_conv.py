@@ -29,17 +29,24 @@ class IntType:
         self.cname, self.lo, self.hi = cname, lo, hi
 
     def __call__(self, v, what):
+        # The wording is the Node addon's too (sn_get_integer in
+        # bindings/node/src/addon.c): "what: expected an integer, got V",
+        # "what: V is outside LO..HI".
         if type(v) is not int:
             if isinstance(v, float):
-                raise TypeError(f'{what}: expected an integer, got float {v!r}')
+                raise TypeError(f'{what}: expected an integer, got {_shown(v)}')
             try:
                 v = operator.index(v)
             except TypeError:
-                raise TypeError(f'{what}: expected an integer, got {type(v).__name__}') from None
+                raise TypeError(f'{what}: expected an integer, got {_shown(v)}') from None
         if not self.lo <= v <= self.hi:
-            raise OverflowError(f'{what} = {v} does not fit {self.cname} '
-                                f'({self.lo}..{self.hi})')
+            raise OverflowError(f'{what}: {v} is outside {self.lo}..{self.hi}')
         return v
+
+
+def _shown(v):
+    r = repr(v)
+    return r if len(r) <= 42 else r[:40] + '...'
 
 
 INT_TYPES = {

@@ -9,7 +9,7 @@ import os
 import threading
 import weakref
 
-from . import _ffi
+from . import _conv, _ffi
 from .errors import Error, StateError
 
 # numpy and pandas are optional. SHOPCRM_NO_NUMPY=1 behaves as if neither
@@ -306,7 +306,8 @@ def times_array(times, n):
             if arr.size and arr.min() == np.iinfo(np.int64).min:
                 raise ValueError('times: NaT is not a time (drop or fill those rows)')
         elif arr.dtype.kind in 'iu':
-            if arr.dtype.kind == 'u' and arr.size and arr.max() > np.iinfo(np.int64).max:
+            # int(): numpy compares uint64 with int64 as float64, so 2**63 passed
+            if arr.dtype.kind == 'u' and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
                 raise OverflowError('times: value does not fit int64')
             _refuse_yyyymmdd(arr)
             arr = arr.astype(np.int64, copy=False)
@@ -321,29 +322,44 @@ def times_array(times, n):
     return (ctypes.c_int64 * len(vals))(*vals)
 
 
+# The messages of wrong inputs, the same as the Node binding's (bindings/node/
+# index.js: shown, toBigInt, checkLen; tests/data/binding_messages.json holds
+# cases both suites check): TypeError "what: expected an array, got V" (a
+# str or bytes is not one: its characters or bytes would be taken as the
+# values), TypeError "what[i]: expected an integer, got V", OverflowError
+# "what[i]: V is outside LO..HI". An empty input goes to the library, which
+# says what is wrong with it ("scrm_kpi_nps: no answers (n = 0)").
+
+shown = _conv._shown  # how a wrong value is named in a message (repr, shortened)
+
+
 def int_array(values, ctype, np_dtype, what):
     """A C array of integers (ints only: no floats, no bools)."""
+    if isinstance(values, (str, bytes, bytearray)) or not hasattr(values, '__len__'):
+        raise TypeError(f'{what}: expected an array of integers, got {shown(values)}')
+    lo, hi = _LIMITS[ctype]
     if np is not None:
         arr = np.asarray(values)
         if arr.ndim != 1:
             raise ValueError(f'{what}: expected a one-dimensional sequence')
         if arr.size == 0:
             arr = arr.astype(np_dtype)
-        elif arr.dtype.kind == 'O':
+        elif arr.dtype.kind == 'O' or (arr.dtype.kind not in 'iu'
+                                       and not isinstance(values, np.ndarray)):
+            # a list or tuple: name the first element that is not an integer
             arr = np.array([_as_int(v, what, i) for i, v in enumerate(values)], dtype=object)
-            arr = _checked_cast(arr, np_dtype, what)
+            arr = _checked_cast(arr, np_dtype, what, lo, hi)
         elif arr.dtype.kind in 'iu':
-            arr = _checked_cast(arr, np_dtype, what)
+            arr = _checked_cast(arr, np_dtype, what, lo, hi)
         else:
             raise TypeError(f'{what}: expected integers, got dtype {arr.dtype}'
                             + (' (amounts are integer minor units, e.g. cents)'
                                if arr.dtype.kind == 'f' and what.startswith('amount') else ''))
         return c_array(arr, ctype, np_dtype)
     vals = [_as_int(v, what, i) for i, v in enumerate(values)]
-    info = _LIMITS[ctype]
     for i, v in enumerate(vals):
-        if not info[0] <= v <= info[1]:
-            raise OverflowError(f'{what}[{i}] = {v} does not fit {ctype.__name__}')
+        if not lo <= v <= hi:
+            raise OverflowError(f'{what}[{i}]: {v} is outside {lo}..{hi}')
     return (ctype * len(vals))(*vals)
 
 
@@ -353,25 +369,60 @@ _LIMITS = {
 }
 
 
+def flag(v, what):
+    """A yes/no option: True or False only, as in Node ('no' or 0.5 would
+    otherwise mean yes)."""
+    if isinstance(v, bool) or (np is not None and isinstance(v, np.bool_)):
+        return bool(v)
+    raise TypeError(f'{what}: expected True or False, got {shown(v)}')
+
+
+def real_arg(v, what):
+    """A number option (float or int, not a str that float() would parse)."""
+    import numbers
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f'{what}: expected a number, got {shown(v)}')
+    return float(v)
+
+
+def bounds_arg(v, what):
+    """A score range of SegmentMap.add: one int (lo == hi) or (lo, hi)."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v, v
+    if isinstance(v, (tuple, list)) and len(v) == 2:
+        return v[0], v[1]
+    raise TypeError(f'{what}: expected a score or [lo, hi], got {shown(v)}')
+
+
+def index_arg(v, what):
+    """An integer argument (an index, a count): TypeError for a float or bool,
+    as in Node (1.5 would otherwise mean some nearby cell)."""
+    if isinstance(v, (bool, float)) or (np is not None and isinstance(v, (np.bool_, np.floating))):
+        raise TypeError(f'{what}: expected an integer, got {shown(v)}')
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f'{what}: expected an integer, got {shown(v)}') from None
+
+
 def _as_int(v, what, i):
     if isinstance(v, (bool, float)) or (np is not None and isinstance(v, (np.bool_, np.floating))):
-        raise TypeError(f'{what}[{i}]: expected an integer, got {type(v).__name__}'
+        raise TypeError(f'{what}[{i}]: expected an integer, got {shown(v)}'
                         + (' (amounts are integer minor units, e.g. cents)'
                            if isinstance(v, float) and what.startswith('amount') else ''))
     try:
         return operator.index(v)
     except TypeError:
-        raise TypeError(f'{what}[{i}]: expected an integer, got {type(v).__name__}') from None
+        raise TypeError(f'{what}[{i}]: expected an integer, got {shown(v)}') from None
 
 
-def _checked_cast(arr, np_dtype, what):
+def _checked_cast(arr, np_dtype, what, lo, hi):
     if arr.dtype == np_dtype:
         return arr  # already the C type: every value fits, no check, no copy
     if arr.size:
-        info = np.iinfo(np_dtype)
-        lo, hi = arr.min(), arr.max()
-        if int(lo) < info.min or int(hi) > info.max:
-            raise OverflowError(f'{what}: values must be in {info.min}..{info.max}')
+        if int(arr.min()) < lo or int(arr.max()) > hi:
+            i = next(i for i, v in enumerate(arr.tolist()) if not lo <= v <= hi)
+            raise OverflowError(f'{what}[{i}]: {arr[i]} is outside {lo}..{hi}')
     return arr.astype(np_dtype, copy=False)
 
 
@@ -388,10 +439,12 @@ def c_array(arr, ctype, np_dtype):
 
 
 def seq_len(x, what):
+    if isinstance(x, (str, bytes, bytearray)):
+        raise TypeError(f'{what}: expected an array, got {shown(x)}')
     try:
         return len(x)
     except TypeError:
-        raise TypeError(f'{what}: expected a sequence or array') from None
+        raise TypeError(f'{what}: expected an array, got {shown(x)}') from None
 
 
 # ---------------------------------------------------------------------------
@@ -466,7 +519,11 @@ def column(owner, ptr, ctype, n, np_dtype):
     buf._owner = owner
     if np is None:
         return list(buf)
-    arr = np.frombuffer(buf, dtype=np_dtype)
+    # Over a read-only memoryview (which keeps buf, so the owner, alive):
+    # clearing the WRITEABLE flag alone can be undone (arr.setflags(write=True)
+    # succeeds on a writable base), and a write would change what the library
+    # computes and writes (audiences, CSV exports).
+    arr = np.frombuffer(memoryview(buf).toreadonly(), dtype=np_dtype)
     arr.flags.writeable = False
     return arr
 
@@ -492,7 +549,12 @@ def decode(b):
 
 def encode(s, what):
     if isinstance(s, str):
-        return s.encode('utf-8')
+        try:
+            return s.encode('utf-8')
+        except UnicodeEncodeError as e:  # a lone surrogate: worded as in Node
+            raise ValueError(f'{what}: lone surrogate U+{ord(s[e.start]):04X} at string index '
+                             f'{e.start} (not valid Unicode; it would become U+FFFD and merge '
+                             f'with other strings)') from None
     if isinstance(s, (bytes, bytearray, memoryview)):
         return bytes(s)
     raise TypeError(f'{what}: expected str or bytes, got {type(s).__name__}')

@@ -12,7 +12,8 @@ from ctypes import byref, c_int64
 
 from . import _ffi
 from ._columns import CohortsColumns
-from ._util import Handle, Progress, fspath, init_options, np, pd, seq_len, to_bound, to_epoch
+from ._util import (Handle, Progress, flag, fspath, index_arg, init_options, np, pd, seq_len,
+                    to_bound, to_epoch)
 
 _UNITS = {'day': _ffi.PeriodUnit.DAY, 'week': _ffi.PeriodUnit.WEEK,
           'month': _ffi.PeriodUnit.MONTH, 'quarter': _ffi.PeriodUnit.QUARTER,
@@ -170,6 +171,7 @@ class Cohorts(CohortsColumns, Handle):
 
     def observable(self, cohort, period):
         """True when cell (cohort, period) lies at or before the observation end."""
+        cohort, period = index_arg(cohort, 'cohort'), index_arg(period, 'period')
         return 0 <= cohort < self.rows and 0 <= period and cohort + period <= self.cols - 1
 
     # -- conversions ---------------------------------------------------------
@@ -287,7 +289,7 @@ def compute(ds, period='month', mode='classic', start=None, end=None, utc_offset
     opts.end = _ffi.SCRM_COHORTS_ALL if end is None else to_bound(end, 'end')
     opts.utc_offset = utc_offset
     opts.min_amount = min_amount
-    opts.refunds = 1 if refunds else 0
+    opts.refunds = 1 if flag(refunds, 'refunds') else 0
     opts.threads = threads
     keep = None
     if acquisition is not None:

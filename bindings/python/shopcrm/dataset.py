@@ -6,8 +6,8 @@ from ctypes import byref, c_char_p, c_int64, c_uint32, c_uint64
 from typing import NamedTuple
 
 from . import _ffi
-from ._util import (Handle, Progress, pd, decode, encode, fspath, init_options, int_array, np,
-                    seq_len, times_array, to_epoch)
+from ._util import (Handle, Progress, pd, decode, encode, flag, fspath, init_options, int_array,
+                    np, seq_len, times_array, to_epoch)
 from .errors import NotFound
 
 _KEY_TYPES = {'auto': _ffi.KeyType.AUTO, 'u64': _ffi.KeyType.U64, 'int': _ffi.KeyType.U64,
@@ -392,7 +392,7 @@ class Dataset(Handle):
             keep.append(opts.na_customers)
         else:
             opts.na_customer = s(na_customer, 'na_customer')
-        opts.na_defaults = 1 if na_defaults else 0
+        opts.na_defaults = 1 if flag(na_defaults, 'na_defaults') else 0
         if exclude:
             pairs = []
             for col, vals in dict(exclude).items():
@@ -404,7 +404,7 @@ class Dataset(Handle):
             opts.exclude_columns = cols
             opts.exclude_values = vals_
             opts.exclude_count = len(pairs)
-        opts.has_header = 1 if has_header else 0
+        opts.has_header = 1 if flag(has_header, 'has_header') else 0
         if delimiter not in _DELIMITERS:
             raise ValueError(f"delimiter: expected ',', ';', '\\t', ' ' or None, got {delimiter!r}")
         opts.delimiter = _DELIMITERS[delimiter]

@@ -5,8 +5,8 @@ from ctypes import POINTER, byref, c_double, c_int32, c_uint32, c_uint64
 
 from . import _ffi
 from ._columns import RfmColumns
-from ._util import (Handle, Progress, Use, closed_error, decode, encode, fspath, init_options,
-                    np, pd, to_bound)
+from ._util import (Handle, Progress, Use, bounds_arg, closed_error, decode, encode, fspath,
+                    init_options, np, pd, real_arg, to_bound)
 from .errors import InvalidArgument, StateError
 
 _METHODS = {'quantile': _ffi.RfmMethod.QUANTILE, 'ntile': _ffi.RfmMethod.NTILE,
@@ -81,7 +81,7 @@ class SegmentMap(Handle):
         A bare int means lo == hi. Returns self."""
         b = []
         for what, v in (('r', r), ('f', f), ('m', m)):
-            lo, hi = (v, v) if isinstance(v, int) else v
+            lo, hi = bounds_arg(v, what)
             if isinstance(lo, int) and isinstance(hi, int) and (lo < 0 or hi < 0):
                 raise InvalidArgument(_ffi.SCRM_EINVAL, f'{what}: bounds must be 1..10')
             b += [lo, hi]
@@ -171,7 +171,7 @@ def compute(ds, bins=5, method='quantile', as_of=None, utc_offset=0, frequency='
             raise ValueError("edges: expected a dict with keys 'r', 'f', 'm'")
         given = {}
         for k, v in edges.items():
-            vals = [float(x) for x in v]
+            vals = [real_arg(x, f'edges.{k}[{i}]') for i, x in enumerate(v)]
             arr = (c_double * max(len(vals), 1))(*vals)
             keep.append(arr)
             setattr(opts, k + '_edges', ctypes.cast(arr, POINTER(c_double)))

@@ -303,6 +303,17 @@ class TimesThatMeanNothing(unittest.TestCase):
             self.ds.kpi(start='yesterday')
 
 
+    @unittest.skipIf(np is None, 'numpy only')
+    def test_uint64_times_from_2_63_are_refused_here(self):
+        # numpy compared uint64 with int64 as float64, so 2**63 .. 2**63 + 1024
+        # slipped through and wrapped to about -2**63 (the library's message then
+        # named that wrapped time)
+        for v in (2**63, 2**63 + 1000, 2**64 - 1):
+            with self.subTest(v=v), self.assertRaises(OverflowError) as cm:
+                shopcrm.Dataset.from_arrays([1], np.array([v], dtype=np.uint64), [1])
+            self.assertNotIsInstance(cm.exception, shopcrm.Error)
+
+
 @unittest.skipIf(pd is None, 'pandas not available')
 class FromPandas(unittest.TestCase):
     def test_cdnow_as_read_by_pandas(self):
@@ -375,6 +386,105 @@ class ProgressConvention(unittest.TestCase):
                 self.ds.rfm(progress=lambda d, t_: fut)
         finally:
             loop.close()
+
+
+@unittest.skipIf(np is None, 'numpy views only')
+class ReadOnlyViews(unittest.TestCase):
+    """The zero-copy columns cannot be made writable again: a write would
+    change the library's memory, so audiences and the CSV export."""
+
+    def test_setflags_write_is_refused(self):
+        import tempfile
+        ds = shopcrm.Dataset.from_csv(CDNOW, customer='customer_id', time='date',
+                                      amount='amount')
+        r, c = ds.rfm(), ds.cohorts()
+        champions = r.audience(['Champions'])
+        with tempfile.TemporaryDirectory() as d:
+            before = os.path.join(d, 'before.csv')
+            r.write_csv(before)
+            arrays = [(n, getattr(r, n)) for n in ('recency_days', 'frequency', 'monetary',
+                                                   'revenue', 'r', 'f', 'm', 'segment',
+                                                   'segment_customers', 'segment_revenue')]
+            arrays += [(f'edges[{k}]', v) for k, v in r.edges.items()]
+            arrays += [(n, getattr(c, n)) for n in ('sizes', 'active', 'orders', 'revenue',
+                                                    'retention', 'ltv', 'cum_orders')]
+            self.assertEqual(len(arrays), 20)
+            for name, a in arrays:
+                with self.subTest(column=name):
+                    self.assertFalse(a.flags.writeable)
+                    with self.assertRaises(ValueError):
+                        a.setflags(write=True)
+                    with self.assertRaises(ValueError):
+                        a[...] = 0
+            after = os.path.join(d, 'after.csv')
+            r.write_csv(after)
+            with open(before, 'rb') as f1, open(after, 'rb') as f2:
+                self.assertEqual(f1.read(), f2.read())
+        self.assertEqual(list(r.audience(['Champions'])), list(champions))
+        self.assertGreater(len(champions), 100)
+        r.close()
+        c.close()
+        ds.close()
+
+
+class IndexArguments(unittest.TestCase):
+    def test_observable_refuses_non_integers(self):
+        ds = small_dataset()
+        c = ds.cohorts()
+        self.assertTrue(c.observable(0, 0))
+        for args in ((0.5, 0), (0, 1.0), (True, 0), ('0', 0)):
+            with self.subTest(args=args), self.assertRaises(TypeError):
+                c.observable(*args)
+        c.close()
+        ds.close()
+
+
+class SameMessagesAsNode(unittest.TestCase):
+    """Wrong inputs give the same errors and messages as in Node
+    (tests/data/binding_messages.json, checked by the Node suite too)."""
+
+    def test_cases(self):
+        import json
+        with open(os.path.join(REPO, 'tests', 'data', 'binding_messages.json'),
+                  encoding='utf-8') as f:
+            cases = json.load(f)['cases']
+        self.assertGreater(len(cases), 10)
+        for case in cases:
+            with self.subTest(call=case['call'], args=case['args']):
+                if case['call'] in ('append', 'rfm', 'cohorts'):
+                    ds = shopcrm.Dataset()
+                    if case['call'] != 'append':
+                        ds.append([1], [10**9], [100])
+                    fn = (ds.append if case['call'] == 'append'
+                          else lambda opts: getattr(ds, case['call'])(**opts))
+                elif case['call'] == 'segment_add':
+                    ds = None
+                    fn = lambda opts: shopcrm.SegmentMap().add('x', **opts)  # noqa: E731
+                elif case['call'] == 'from_csv':
+                    ds = None
+                    fn = lambda opts: shopcrm.Dataset.from_csv(  # noqa: E731
+                        CDNOW, customer='customer_id', time='date', amount='amount', **opts)
+                elif case['call'] == 'new':
+                    ds = None
+                    fn = lambda opts: shopcrm.Dataset(**opts)  # noqa: E731
+                else:
+                    ds = None
+                    fn = getattr(shopcrm, case['call'])
+                kind = case['kind']
+                expected = (TypeError if kind == 'type' else OverflowError if kind == 'range'
+                            else ValueError if kind in ('string', 'value') else shopcrm.Error)
+                with self.assertRaises(expected) as cm:
+                    fn(*case['args'])
+                e = cm.exception
+                if kind.startswith('SCRM_'):
+                    self.assertEqual(e.code, getattr(shopcrm._ffi, kind))
+                    self.assertEqual(e.message, case['message'])
+                else:
+                    self.assertNotIsInstance(e, shopcrm.Error)
+                    self.assertEqual(str(e), case.get('python_message', case['message']))
+                if ds is not None:
+                    self.assertEqual(ds.orders, 0 if case['call'] == 'append' else 1)
+                    ds.close()
 
 
 if __name__ == '__main__':
