@@ -319,6 +319,9 @@ test('fromCsv: US dates, space delimiter and gzip are detected', () => {
   assert.equal(ds.report.timeFormat, 'mdy');
   assert.equal(ds.report.delimiter, ' ');
   assert.equal(ds.orders, 2);
+  // the space delimiter can also be given (it was refused by the wrapper)
+  const given = Dataset.fromCsv(file, { customer: 'customer', time: 'when', delimiter: ' ' });
+  assert.equal(given.orders, 2);
   const res = ds.rfm({ segments: null });
   assert.equal(res.revenue[ds.index(17850)], 1780n);
   // every date fits both orders: refused, unless the format is given
