@@ -37,6 +37,7 @@ __extension__ typedef unsigned __int128 u128;
 struct scrm_cohorts {
     int unit, refunds, mode;
     uint32_t minor_digits; /* the currency of the revenue (the dataset's) */
+    int no_amounts;        /* of a count-only dataset: revenue and ltv are absent */
     int64_t utc_offset, start, end, min_amount;
     int64_t first, obs_end;
     int64_t obs_until; /* observed up to this UTC instant (exclusive); INT64_MAX: unknown */
@@ -778,6 +779,7 @@ SCRM_EXPORT int scrm_cohorts_compute(scrm_cohorts **out, const scrm_dataset *ds,
     r->refunds = o.refunds;
     r->mode = o.mode;
     r->minor_digits = scrm_dataset_minor_digits(ds);
+    r->no_amounts = !scrm_dataset_has_amounts(ds);
     r->obs_end = f.E;
     r->obs_until = f.until;
     *out = r;
@@ -813,6 +815,11 @@ SCRM_EXPORT int scrm_cohorts_merge(scrm_cohorts **out, const scrm_cohorts *a,
         return scrm__error(SCRM_EINVAL, -1,
                            "%s: the revenues are in currencies of %u and %u minor digits",
                            fn, a->minor_digits, b->minor_digits);
+    if (a->no_amounts != b->no_amounts)
+        return scrm__error(SCRM_EINVAL, -1,
+                           "%s: one result has revenues, the other is of a dataset without "
+                           "amounts (count-only)",
+                           fn);
     const int64_t E = a->obs_end > b->obs_end ? a->obs_end : b->obs_end;
     int64_t first;
     uint64_t C64, K64;
@@ -848,6 +855,7 @@ SCRM_EXPORT int scrm_cohorts_merge(scrm_cohorts **out, const scrm_cohorts *a,
     r->refunds = a->refunds;
     r->mode = a->mode;
     r->minor_digits = a->minor_digits;
+    r->no_amounts = a->no_amounts;
     r->obs_end = E;
     r->obs_until = a->obs_until > b->obs_until ? a->obs_until : b->obs_until;
     r->first = first;
@@ -958,7 +966,8 @@ SCRM_EXPORT int scrm_cohorts_write_csv(const scrm_cohorts *r, const char *path,
             scrm__csvout_ch(&w, ',');
             scrm__csvout_u64(&w, r->orders[i]);
             scrm__csvout_ch(&w, ',');
-            scrm__csvout_money(&w, r->revenue[i], minor_digits);
+            if (!r->no_amounts) /* count-only: revenue absent, not 0 */
+                scrm__csvout_money(&w, r->revenue[i], minor_digits);
             scrm__csvout_ch(&w, ',');
             if (isfinite(r->retention[i]))
                 scrm__csvout_double(&w, r->retention[i]);

@@ -782,6 +782,24 @@ static uint32_t row_flags(int64_t b0, int64_t b1, int64_t s_lo, int64_t span_lo,
     return f;
 }
 
+/* Money metrics (amounts and the shares of revenue) of a dataset without
+ * amounts are absent: NaN values and SCRM_KPI_FLAG_NO_AMOUNTS on each of
+ * the n rows (value is metric-major: value[m * n + row]). */
+static void absent_money(const scrm_dataset *ds, double *value, uint32_t n, uint32_t *flags)
+{
+    if (scrm_dataset_has_amounts(ds))
+        return;
+    for (int m = 0; m < SCRM_KPI_METRIC_COUNT; m++) {
+        int t = metric_info[m].type;
+        if (t == SCRM_KPI_TYPE_MONEY || t == SCRM_KPI_TYPE_MONEY_MEAN ||
+            m == SCRM_KPI_NEW_REVENUE_SHARE || m == SCRM_KPI_RETURNING_REVENUE_SHARE)
+            for (uint32_t i = 0; i < n; i++)
+                value[(size_t)m * n + i] = NAN;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        flags[i] |= SCRM_KPI_FLAG_NO_AMOUNTS;
+}
+
 SCRM_EXPORT int scrm_kpi_compute(scrm_kpi **out, const scrm_dataset *ds,
                                  const scrm_kpi_options *opts)
 {
@@ -829,6 +847,7 @@ SCRM_EXPORT int scrm_kpi_compute(scrm_kpi **out, const scrm_dataset *ds,
         k->value[SCRM_KPI_RETENTION_RATE] = k->value[SCRM_KPI_CHURN_RATE] =
             k->value[SCRM_KPI_RETAINED_FROM_START_SHARE] = NAN;
     k->flags = row_flags(o.start, o.end, sb ? s_lo : INT64_MAX, span_lo, span_hi, empty);
+    absent_money(ds, k->value, 1, &k->flags);
     k->start = o.start;
     k->end = o.end;
     k->utc_offset = o.utc_offset;
@@ -951,6 +970,7 @@ SCRM_EXPORT int scrm_kpi_periods_compute(scrm_kpi_periods **out, const scrm_data
         engine_in in = {fn, ds, &o, P, B, s_lo, e_lo, r->exact, r->value, lut, o.lookback};
         if ((err = run_engine(&in)) < 0)
             goto done;
+        absent_money(ds, r->value, P, r->flags);
     }
     *out = r;
     r = NULL;
@@ -1033,8 +1053,10 @@ SCRM_EXPORT int scrm_kpi_periods_write_csv(const scrm_kpi_periods *r, const char
             scrm__csvout_ch(&w, ',');
             if (type == SCRM_KPI_TYPE_COUNT)
                 scrm__csvout_i64(&w, r->exact[c]);
-            else if (type == SCRM_KPI_TYPE_MONEY)
+            else if (type == SCRM_KPI_TYPE_MONEY && !(r->flags[i] & SCRM_KPI_FLAG_NO_AMOUNTS))
                 scrm__csvout_money(&w, r->exact[c], minor_digits);
+            else if (type == SCRM_KPI_TYPE_MONEY)
+                continue; /* count-only: absent, empty */
             else if (!isfinite(r->value[c]))
                 continue; /* undefined: empty */
             else if (type == SCRM_KPI_TYPE_MONEY_MEAN)

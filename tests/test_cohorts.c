@@ -985,6 +985,49 @@ static void tmp_path(char *buf, size_t n, const char *name)
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid(), name);
 }
 
+/* A count-only dataset's cohorts: sizes, active and orders as usual, the
+ * revenue cells of the CSV empty (absent, not 0.00); merging it with a
+ * result that has revenues is refused. */
+static void test_cohorts_count_only_revenue_is_absent(void **state)
+{
+    (void)state;
+    static const uint64_t c[] = {1, 1, 2};
+    static const int64_t t[] = {0, 40 * 86400, 35 * 86400};
+    static const int64_t a[] = {100, 200, 300};
+    scrm_dataset *ds = NULL, *dm = NULL;
+    assert_int_equal(scrm_dataset_new(&ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, ds, 3, c, t, NULL, NULL, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_new(&dm, NULL), SCRM_OK);
+    assert_int_equal(scrm_dataset_append_u64(NULL, dm, 3, c, t, a, NULL, NULL), SCRM_OK);
+    scrm_cohorts *r = NULL, *rm = NULL, *m = (scrm_cohorts *)&m;
+    assert_int_equal(scrm_cohorts_compute(&r, ds, NULL), SCRM_OK);
+    assert_int_equal(scrm_cohorts_compute(&rm, dm, NULL), SCRM_OK);
+    char path[512];
+    tmp_path(path, sizeof path, "count_only.csv");
+    assert_int_equal(scrm_cohorts_write_csv(r, path, 2), SCRM_OK);
+    char *s = slurp(path);
+    /* January 1970: customer 1, active in periods 0 and 1; February:
+     * customer 2 (its period 0 is the partial last period) */
+    assert_string_equal(s, "cohort,period,cohort_size,active_customers,orders,revenue,retention,partial\n"
+                           "1970-01,0,1,1,1,,1,0\n"
+                           "1970-01,1,1,1,1,,1,1\n"
+                           "1970-02,0,1,1,1,,1,1\n");
+    free(s);
+    assert_int_equal(scrm_cohorts_write_csv(rm, path, 2), SCRM_OK);
+    s = slurp(path);
+    assert_non_null(strstr(s, "\n1970-01,0,1,1,1,1.00,1,0\n"));
+    free(s);
+    remove(path);
+    assert_int_equal(scrm_cohorts_merge(&m, r, rm), SCRM_EINVAL);
+    assert_ptr_equal(m, (scrm_cohorts *)&m);
+    assert_int_equal(scrm_cohorts_merge(&m, r, r), SCRM_OK);
+    scrm_cohorts_free(m);
+    scrm_cohorts_free(r);
+    scrm_cohorts_free(rm);
+    scrm_dataset_free(ds);
+    scrm_dataset_free(dm);
+}
+
 /* The last period is partial when the data (to local midnight after the day
  * of the last row) or the window end stops before it ends. The fixture's
  * last row is on April 21. */
@@ -1169,6 +1212,7 @@ int main(void)
         cmocka_unit_test(test_cohorts_do_not_depend_on_how_rows_were_appended),
         cmocka_unit_test(test_cohorts_allocation_failure_leaves_nothing),
         cmocka_unit_test(test_cohorts_last_period_partial),
+        cmocka_unit_test(test_cohorts_count_only_revenue_is_absent),
         cmocka_unit_test(test_cohorts_write_csv_worked_by_hand),
         cmocka_unit_test(test_cohorts_write_csv_errors),
     };

@@ -1168,6 +1168,61 @@ static void test_kpi_periods_empty_dataset(void **state)
 
 /* The CSV of the monthly fixture: the rows worked out in
  * test_kpi_periods_monthly_hand_worked, money in major units. */
+/* A count-only dataset (no amounts): the counts are as with amounts, the
+ * money metrics are absent (NaN values, the flag, empty CSV cells), never a
+ * revenue of 0. Customers 1 (days 0 and 40) and 2 (day 35), window all. */
+static void test_kpi_count_only_money_is_absent(void **state)
+{
+    (void)state;
+    static const uint64_t c[] = {1, 1, 2};
+    static const int64_t t[] = {0, 40 * 86400, 35 * 86400};
+    scrm_dataset *ds = dataset_of(3, c, t, NULL);
+    scrm_kpi *k = NULL;
+    assert_int_equal(scrm_kpi_compute(&k, ds, NULL), SCRM_OK);
+    assert_true(scrm_kpi_flags(k) & SCRM_KPI_FLAG_NO_AMOUNTS);
+    assert_int_equal((int64_t)scrm_kpi_value(k, SCRM_KPI_ORDERS), 3);
+    assert_int_equal((int64_t)scrm_kpi_value(k, SCRM_KPI_CUSTOMERS), 2);
+    assert_true(fabs(scrm_kpi_value(k, SCRM_KPI_PURCHASE_FREQUENCY) - 1.5) < 1e-12);
+    static const int money[] = {SCRM_KPI_REVENUE, SCRM_KPI_ORDER_REVENUE, SCRM_KPI_REFUND_AMOUNT,
+                                SCRM_KPI_NEW_REVENUE, SCRM_KPI_RETURNING_REVENUE,
+                                SCRM_KPI_AVERAGE_ORDER_VALUE, SCRM_KPI_REVENUE_PER_CUSTOMER,
+                                SCRM_KPI_NEW_REVENUE_SHARE, SCRM_KPI_RETURNING_REVENUE_SHARE};
+    for (size_t i = 0; i < sizeof money / sizeof money[0]; i++)
+        assert_true(isnan(scrm_kpi_value(k, money[i])));
+    scrm_kpi_free(k);
+    /* with amounts the flag is off and revenue is a number */
+    static const int64_t a[] = {100, 200, 300};
+    scrm_dataset *dm = dataset_of(3, c, t, a);
+    assert_int_equal(scrm_kpi_compute(&k, dm, NULL), SCRM_OK);
+    assert_false(scrm_kpi_flags(k) & SCRM_KPI_FLAG_NO_AMOUNTS);
+    assert_true(scrm_kpi_value(k, SCRM_KPI_REVENUE) == 600.0);
+    scrm_kpi_free(k);
+    scrm_dataset_free(dm);
+    /* per period: every row flagged, money cells of the CSV empty */
+    scrm_kpi_periods *r = periods(ds, SCRM_PERIOD_MONTH, NULL);
+    assert_int_equal(scrm_kpi_periods_count(r), 2);
+    for (uint32_t i = 0; i < 2; i++)
+        assert_true(scrm_kpi_periods_flags(r)[i] & SCRM_KPI_FLAG_NO_AMOUNTS);
+    assert_true(isnan(scrm_kpi_periods_values(r, SCRM_KPI_REVENUE)[0]));
+    char path[256];
+    snprintf(path, sizeof path, "%s/scrm_kpi_co_%ld.csv", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (long)getpid());
+    assert_int_equal(scrm_kpi_periods_write_csv(r, path, 2), SCRM_OK);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* January: 1 order, 0 refunds, 1 customer, 1 new, 0 returning, 0 repeat,
+     * then five empty money cells (not 0.00) */
+    assert_non_null(strstr(buf, "\n1970-01,1970-01-01T00:00:00Z,1970-02-01T00:00:00Z,1,0,1,0,1,1,0,0,,,,,,,"));
+    assert_null(strstr(buf, "0.00"));
+    remove(path);
+    scrm_kpi_periods_free(r);
+    scrm_dataset_free(ds);
+}
+
 static void test_kpi_periods_write_csv(void **state)
 {
     (void)state;
@@ -1422,6 +1477,7 @@ int main(void)
         cmocka_unit_test(test_kpi_periods_bad_arguments),
         cmocka_unit_test(test_kpi_periods_empty_dataset),
         cmocka_unit_test(test_kpi_periods_write_csv),
+        cmocka_unit_test(test_kpi_count_only_money_is_absent),
         cmocka_unit_test(test_kpi_progress_reports_rows_and_cancels),
         cmocka_unit_test(test_kpi_allocation_failure_leaves_nothing),
         cmocka_unit_test(test_nps_hand_worked),

@@ -118,7 +118,7 @@ export interface SegmentSummary {
   customers: number;
   share: number;
   /** Exact sum in minor units (BigInt beyond 2^53). */
-  revenue: number | bigint;
+  revenue: number | bigint | null;
   meanR: number;
   meanF: number;
   meanM: number;
@@ -158,7 +158,7 @@ export interface KpiPeriods {
   exact: { [metric: string]: BigInt64Array };
 }
 
-/** Counts are numbers (exact: they are far below 2^53); money sums (minor units) numbers, BigInt beyond 2^53; ratios NaN when undefined. */
+/** Counts are numbers (exact: they are far below 2^53); money sums (minor units) numbers, BigInt beyond 2^53, null for a count-only dataset (noAmounts; money means and shares are then NaN); ratios NaN when undefined. */
 export interface Kpi {
   orders: number;
   refunds: number;
@@ -167,10 +167,10 @@ export interface Kpi {
   returningCustomers: number;
   repeatCustomers: number;
   revenue: number | bigint;
-  orderRevenue: number | bigint;
-  refundAmount: number | bigint;
-  newRevenue: number | bigint;
-  returningRevenue: number | bigint;
+  orderRevenue: number | bigint | null;
+  refundAmount: number | bigint | null;
+  newRevenue: number | bigint | null;
+  returningRevenue: number | bigint | null;
   averageOrderValue: number;
   purchaseFrequency: number;
   repeatRate: number;
@@ -195,7 +195,9 @@ export interface Kpi {
   lookbackIncomplete: boolean;
   /** The window reaches outside the data. */
   partial: boolean;
-  [metric: string]: number | bigint | boolean;
+  /** A count-only dataset: the money metrics are absent (null or NaN). */
+  noAmounts: boolean;
+  [metric: string]: number | bigint | boolean | null;
 }
 
 export interface SegmentRule {

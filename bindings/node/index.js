@@ -1029,15 +1029,19 @@ class Dataset {
     const k = ffi.scrm_kpi_compute(this[HANDLE], kpiOptions(opts, 'kpi'));
     try {
       const out = {};
+      const flags = ffi.scrm_kpi_flags(k);
+      const noAmounts = (flags & ffi.SCRM_KPI_FLAG_NO_AMOUNTS) !== 0;
       for (let metric = 0; ; metric++) {
         const name = ffi.scrm_kpi_metric_name(metric);
         if (name === null) break;
         const type = ffi.scrm_kpi_metric_type(metric);
         out[camel(name)] = type === ffi.SCRM_KPI_TYPE_COUNT ? count(ffi.scrm_kpi_count(k, metric))
-          : type === ffi.SCRM_KPI_TYPE_MONEY ? num(ffi.scrm_kpi_count(k, metric))
+          : type === ffi.SCRM_KPI_TYPE_MONEY
+            ? (noAmounts ? null : num(ffi.scrm_kpi_count(k, metric))) // count-only: absent
             : ffi.scrm_kpi_value(k, metric);
       }
-      out.flags = ffi.scrm_kpi_flags(k);
+      out.flags = flags;
+      out.noAmounts = noAmounts;
       out.lookbackIncomplete = (out.flags & ffi.SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE) !== 0;
       out.partial = (out.flags & ffi.SCRM_KPI_FLAG_PARTIAL) !== 0;
       return out;

@@ -40,7 +40,10 @@
  *   period k or later (up to E).
  * - **orders**: counted orders in period k.
  * - **revenue**: exact sum of their amounts (and of refunds when `refunds` is
- *   1), minor units; a sum that does not fit int64 is ::SCRM_EOVERFLOW.
+ *   1), minor units; a sum that does not fit int64 is ::SCRM_EOVERFLOW. A
+ *   count-only dataset (scrm_dataset_has_amounts() 0) has no revenue: its
+ *   revenue and ltv matrices are 0 and scrm_cohorts_write_csv() leaves the
+ *   revenue cells empty.
  * - **retention** = active / size; **ltv** = (revenue of periods 0..k) / size
  *   (the historical LTV curve, minor units per acquired customer);
  *   **cum_orders** = (orders of periods 0..k) / size. These three are NaN
@@ -168,7 +171,8 @@ SCRM_EXPORT int scrm_cohorts_compute(scrm_cohorts **out, const scrm_dataset *ds,
  * @param b         a result; borrowed.
  * @return SCRM_OK, SCRM_EINVAL (NULL, different unit, offset, window,
  *         min_amount, refunds or mode, or revenues in currencies of different
- *         minor digits: scrm_cohorts_minor_digits()), SCRM_ERANGE (too many cells),
+ *         minor digits: scrm_cohorts_minor_digits(), or one result of a
+ *         count-only dataset and one with amounts), SCRM_ERANGE (too many cells),
  *         SCRM_EOVERFLOW (a cell sum does not fit), SCRM_ENOMEM.
  * @since 1.0
  */
@@ -334,7 +338,8 @@ SCRM_EXPORT int scrm_cohorts_label(char *buf, uint32_t cap, const scrm_cohorts *
  * (unobservable cells are not written). `cohort` is the cohort's label
  * (scrm_cohorts_label()), `period` counts periods since acquisition from 0,
  * `active_customers` follows the result's mode, `revenue` is exact, in major
- * units with @p minor_digits decimals (as scrm_money_print()), and
+ * units with @p minor_digits decimals (as scrm_money_print(); empty for a
+ * result of a count-only dataset), and
  * `retention` is the shortest of `%.15g`, `%.16g`, `%.17g` that reads back as
  * the same double, empty for an empty cohort, and `partial` is 1 for the
  * cells of a partial last period (scrm_cohorts_last_partial()), else 0. The bytes are those of

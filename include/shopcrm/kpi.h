@@ -165,7 +165,12 @@ typedef enum scrm_kpi_flag {
     /** The window starts before the data or ends after it (a bounded side
      *  only): the KPIs describe the observed part of the window, such as a
      *  last month that the data ends in the middle of. */
-    SCRM_KPI_FLAG_PARTIAL = 2
+    SCRM_KPI_FLAG_PARTIAL = 2,
+    /** The dataset has no amounts (count-only, scrm_dataset_has_amounts()
+     *  is 0): the money metrics (amounts, average order value, revenue per
+     *  customer and the revenue shares) are absent: their values are NaN,
+     *  their exact sums 0, and scrm_kpi_periods_write_csv() leaves them empty. */
+    SCRM_KPI_FLAG_NO_AMOUNTS = 4
 } scrm_kpi_flag;
 
 /** What kind of number a metric is (see scrm_kpi_metric_type()). Passed as `int`. */

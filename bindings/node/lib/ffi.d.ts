@@ -271,6 +271,7 @@ export declare const SCRM_KPI_RETAINED_FROM_START_SHARE: number;
 export declare const SCRM_KPI_REACTIVATED_CUSTOMERS: number;
 export declare const SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE: number;
 export declare const SCRM_KPI_FLAG_PARTIAL: number;
+export declare const SCRM_KPI_FLAG_NO_AMOUNTS: number;
 export declare const SCRM_KPI_TYPE_COUNT: number;
 export declare const SCRM_KPI_TYPE_MONEY: number;
 export declare const SCRM_KPI_TYPE_MONEY_MEAN: number;

@@ -532,6 +532,12 @@ test('rfm: a file without amounts is count-only (no M)', () => {
     assert.ok(Number.isNaN(r.monetary[0]));
     assert.equal(r.m[0], 0);
     assert.equal(r.segmentNames[0], 'Hibernating'); // rf10-v1, the R x F grid
+    // KPIs: counts as usual, money absent (null / NaN), never 0
+    const k = ds.kpi();
+    assert.equal(k.noAmounts, true);
+    assert.equal(k.orders, 4);
+    assert.equal(k.revenue, null);
+    assert.ok(Number.isNaN(k.averageOrderValue));
     r.close();
     ds.close();
     assert.equal(sample().hasAmounts, true);

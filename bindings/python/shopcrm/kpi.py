@@ -33,7 +33,8 @@ class Kpi(Mapping):
     for an unbounded side; ``types`` maps each name to its KpiType.
     ``flags`` holds the KpiFlag bits, also as ``lookback_incomplete`` (the
     lookback before the start reaches before the data: the customers at the
-    start are incomplete) and ``partial`` (the window reaches past the data)."""
+    start are incomplete), ``partial`` (the window reaches past the data) and
+    ``no_amounts`` (a count-only dataset: money metrics are None or NaN)."""
 
     def __init__(self, values, types, window, flags=0):
         self._values = values
@@ -42,6 +43,7 @@ class Kpi(Mapping):
         self.flags = flags
         self.lookback_incomplete = bool(flags & _ffi.KpiFlag.LOOKBACK_INCOMPLETE)
         self.partial = bool(flags & _ffi.KpiFlag.PARTIAL)
+        self.no_amounts = bool(flags & _ffi.KpiFlag.NO_AMOUNTS)
 
     def __getitem__(self, name):
         return self._values[name]
@@ -97,9 +99,12 @@ def compute(ds, start=None, end=None, utc_offset=0, threads=0, progress=None, lo
         prog.call(_ffi.scrm_kpi_compute, byref(k), dsp, byref(opts))
     try:
         values, types = {}, {}
+        flags = _ffi.scrm_kpi_flags(k)
         for i, name in enumerate(metric_names()):
             t = _ffi.KpiType(_ffi.scrm_kpi_metric_type(i))
-            if t in (_ffi.KpiType.COUNT, _ffi.KpiType.MONEY):
+            if t == _ffi.KpiType.MONEY and flags & _ffi.KpiFlag.NO_AMOUNTS:
+                values[name] = None  # a count-only dataset: money is absent, not 0
+            elif t in (_ffi.KpiType.COUNT, _ffi.KpiType.MONEY):
                 v = c_int64()
                 _ffi.scrm_kpi_count(byref(v), k, i)
                 values[name] = v.value
@@ -110,7 +115,6 @@ def compute(ds, start=None, end=None, utc_offset=0, threads=0, progress=None, lo
         _ffi.scrm_kpi_window(byref(lo), byref(hi), k)
         window = (None if lo.value == _ffi.SCRM_KPI_START_ALL else lo.value,
                   None if hi.value == _ffi.SCRM_KPI_END_ALL else hi.value)
-        flags = _ffi.scrm_kpi_flags(k)
     finally:
         _ffi.scrm_kpi_free(k)
     return Kpi(values, types, window, flags)

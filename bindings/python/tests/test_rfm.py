@@ -408,6 +408,12 @@ class Issue11(unittest.TestCase):
                 self.assertTrue(all(math.isnan(x) for x in r.monetary))
                 self.assertEqual(list(r.m), [0, 0, 0])
                 self.assertEqual(r.segment_map.names[0], 'Hibernating')  # rf10-v1
+            # KPIs: counts as usual, money absent (None / NaN), never 0
+            k = ds.kpi()
+            self.assertTrue(k.no_amounts)
+            self.assertEqual((k['orders'], k['customers']), (4, 3))
+            self.assertIsNone(k['revenue'])
+            self.assertTrue(math.isnan(k['average_order_value']))
             # a dataset without amounts refuses rows with amounts
             with self.assertRaises(shopcrm.InvalidArgument):
                 ds.load_csv(b'cust,date,amount\n4,2024-01-02,1.00\n', customer='cust')
