@@ -897,13 +897,22 @@ SCRM__GETTER(int64_t, scrm_cohorts_observation_end, scrm_cohorts, obs_end, INT64
 
 SCRM__GETTER(int, scrm_cohorts_unit, scrm_cohorts, unit, -1)
 
-SCRM_EXPORT int scrm_cohorts_last_partial(const scrm_cohorts *r)
+SCRM_EXPORT uint32_t scrm_cohorts_partial_periods(const scrm_cohorts *r)
 {
     if (!r || r->obs_end == INT64_MIN || r->obs_until == INT64_MAX)
         return 0;
-    /* the period after the observation end starts at local midnight */
-    const int64_t next = scrm__period_first_day(r->obs_end + 1, r->unit) * 86400 - r->utc_offset;
-    return r->obs_until < next;
+    /* periods E, E - 1, ... whose end (the next period's local midnight)
+     * is after the observed part: at most the K columns of the frame */
+    uint32_t n = 0;
+    while (n < r->K &&
+           r->obs_until < scrm__period_first_day(r->obs_end - n + 1, r->unit) * 86400 - r->utc_offset)
+        n++;
+    return n;
+}
+
+SCRM_EXPORT int scrm_cohorts_last_partial(const scrm_cohorts *r)
+{
+    return scrm_cohorts_partial_periods(r) > 0;
 }
 SCRM__GETTER(uint32_t, scrm_cohorts_minor_digits, scrm_cohorts, minor_digits, 2)
 
@@ -947,7 +956,7 @@ SCRM_EXPORT int scrm_cohorts_write_csv(const scrm_cohorts *r, const char *path,
         return err;
     static const char head[] = "cohort,period,cohort_size,active_customers,orders,revenue,"
                                "retention,partial\n";
-    const int partial = scrm_cohorts_last_partial(r);
+    const uint32_t partial = scrm_cohorts_partial_periods(r);
     scrm__csvout_put(&w, head, sizeof head - 1);
     for (uint32_t c = 0; c < r->C && !err; c++) {
         char label[SCRM_PERIOD_LABEL_MAX];
@@ -971,9 +980,9 @@ SCRM_EXPORT int scrm_cohorts_write_csv(const scrm_cohorts *r, const char *path,
             scrm__csvout_ch(&w, ',');
             if (isfinite(r->retention[i]))
                 scrm__csvout_double(&w, r->retention[i]);
-            /* the cells of the observation end's period: c + k = K - 1 */
+            /* the cells of the periods the data does not cover to their end */
             scrm__csvout_ch(&w, ',');
-            scrm__csvout_ch(&w, partial && (uint64_t)c + k + 1 == r->K ? '1' : '0');
+            scrm__csvout_ch(&w, (uint64_t)c + k + partial >= r->K ? '1' : '0');
             scrm__csvout_ch(&w, '\n');
         }
     }

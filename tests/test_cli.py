@@ -1083,6 +1083,17 @@ class CliTest(unittest.TestCase):
             ["2024-Q2", "0", "1", "1", "2", "3.00", "1", "1"]])  # the data ends on 04-30
         r = self.ok("cohorts", COHORTS, "--period", "quarter", "--json")
         self.assertIs(json.loads(r.stdout)["last_period_partial"], True)
+        self.assertEqual(json.loads(r.stdout)["partial_periods"], 1)
+        # --to two months after the data (it ends on 2024-04-30): April is
+        # whole, May and June have no data: not shown as 0% months unmarked
+        r = self.ok("cohorts", COHORTS, "--to", "2024-07-01", "--out", out)
+        self.assertIn("2024-05 to 2024-06 are not observed to their end: the data ends on "
+                      "2024-04-30", r.stderr)
+        rows = read_rows(out)[1]
+        cal = lambda row: int(row[0][5:7]) + int(row[1])  # calendar month of the cell
+        self.assertTrue(rows and all(row[-1] == ("1" if cal(row) >= 5 else "0") for row in rows))
+        self.assertEqual(json.loads(self.ok("cohorts", COHORTS, "--to", "2024-07-01",
+                                            "--json").stdout)["partial_periods"], 2)
         # A window: only orders in [2024-02-01, 2024-04-01). Cohorts by first
         # order *in the window*: 2024-02: c1 (02-14), c4, c5 = 3; 2024-03: c2
         # (03-01), c6 = 2. Observation end: March (--to). Feb k1: c4 = 1/3.

@@ -1060,6 +1060,36 @@ static void test_cohorts_last_period_partial(void **state)
     o.end = MAY;
     r = compute(ds, &o);
     assert_int_equal(scrm_cohorts_last_partial(r), 1);
+    assert_int_equal(scrm_cohorts_partial_periods(r), 1);
+    scrm_cohorts_free(r);
+    /* an end two months after the data: April (cut on the 21st), May and
+     * June (no data at all) are not observed to their end: 3 periods, and
+     * the CSV marks every cell in them, not only the last diagonal */
+    o.end = MAY + 61 * D; /* July 1 */
+    r = compute(ds, &o);
+    assert_int_equal(scrm_cohorts_observation_end(r), M_APR + 2);
+    assert_int_equal(scrm_cohorts_partial_periods(r), 3);
+    assert_int_equal(scrm_cohorts_last_partial(r), 1);
+    {
+        char path[512];
+        tmp_path(path, sizeof path, "partial3.csv");
+        assert_int_equal(scrm_cohorts_write_csv(r, path, 2), SCRM_OK);
+        char *txt = slurp(path);
+        /* one line per observable cell; its last field is 1 exactly when
+         * its calendar period (cohort + k) is April or later */
+        uint32_t lines = 0, marked = 0;
+        for (char *p = strchr(txt, '\n') + 1; *p; p = strchr(p, '\n') + 1, lines++) {
+            char *nl = strchr(p, '\n');
+            int c = 10 * (p[5] - '0') + (p[6] - '0'); /* month of "2017-MM" */
+            int k = atoi(strchr(p, ',') + 1);
+            int want = c + k >= 4; /* April = month 4 */
+            assert_int_equal(nl[-1] - '0', want);
+            marked += (uint32_t)want;
+        }
+        assert_true(lines > 0 && marked > 0 && marked < lines);
+        free(txt);
+        remove(path);
+    }
     scrm_cohorts_free(r);
     /* local time: at UTC-3 the last row (April 21, 00:00 UTC) is on April 20 */
     o = (scrm_cohorts_options)SCRM_COHORTS_OPTIONS_INIT;

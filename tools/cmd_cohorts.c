@@ -96,14 +96,15 @@ struct cohort_view {
     const int64_t *revenue;
     const double *retention, *ltv;
     char (*label)[SCRM_PERIOD_LABEL_MAX];
-    int partial;           /* the last period (the observation end) is partial */
+    uint32_t partial;      /* periods at the end not observed to their end (0: none) */
     char partial_note[96]; /* what to say about it, "" if not */
 };
 
-/* Cell (c, k) lies in the observation end's period: c + k = K - 1. */
+/* Cell (c, k) lies in one of the last v->partial periods: c + k >= K - n
+ * (scrm_cohorts_partial_periods()). */
 static int partial_cell(const struct cohort_view *v, uint32_t c, uint32_t k)
 {
-    return v->partial && (uint64_t)c + k + 1 == v->K;
+    return (uint64_t)c + k + v->partial >= v->K;
 }
 
 /* Cell (c, k) is observed when c + k < K (cohorts.h: "observable"). */
@@ -251,8 +252,8 @@ static void print_json(FILE *out, const struct cli_input *in, const struct cli_l
         json_string(out, obs_end);
     else
         fputs("null", out);
-    fprintf(out, ",\"last_period_partial\":%s,\"periods\":%u,\"cohorts\":[",
-            v->partial ? "true" : "false", v->K);
+    fprintf(out, ",\"last_period_partial\":%s,\"partial_periods\":%u,\"periods\":%u,\"cohorts\":[",
+            v->partial ? "true" : "false", v->partial, v->K);
     for (uint32_t c = 0; c < v->C; c++) {
         fprintf(out, "%s{\"cohort\":", c ? "," : "");
         json_string(out, v->label[c]);
@@ -409,16 +410,25 @@ static int run(const struct cli_input *in)
     int64_t e = scrm_cohorts_observation_end(r);
     if (e != INT64_MIN && scrm_period_label(obs_end, sizeof obs_end, e, a.period) != SCRM_OK)
         snprintf(obs_end, sizeof obs_end, "?");
-    if ((v.partial = scrm_cohorts_last_partial(r))) {
+    if ((v.partial = scrm_cohorts_partial_periods(r))) {
         int64_t lo = 0, hi = 0;
-        char last[SCRM_TIME_TEXT_MAX] = "?";
+        char last[SCRM_TIME_TEXT_MAX] = "?", from[SCRM_PERIOD_LABEL_MAX] = "?";
         if (scrm_dataset_time_range(&lo, &hi, L.ds) == SCRM_OK)
             date_text(last, sizeof last, hi, in->utc_offset);
-        snprintf(v.partial_note, sizeof v.partial_note, "%s is partial: %s%s", obs_end,
-                 a.to.text ? "--to or the data (to " : "the data ends on ", last);
-        if (a.to.text)
-            strncat(v.partial_note, ") ends inside it",
-                    sizeof v.partial_note - strlen(v.partial_note) - 1);
+        if (v.partial == 1) {
+            snprintf(v.partial_note, sizeof v.partial_note, "%s is partial: %s%s", obs_end,
+                     a.to.text ? "--to or the data (to " : "the data ends on ", last);
+            if (a.to.text)
+                strncat(v.partial_note, ") ends inside it",
+                        sizeof v.partial_note - strlen(v.partial_note) - 1);
+        } else {
+            /* --to after the data: periods without data are not 0% months */
+            scrm_period_label(from, sizeof from, e - (int64_t)v.partial + 1, a.period);
+            snprintf(v.partial_note, sizeof v.partial_note,
+                     "%s to %s are not observed to their end: the data ends on %s", from,
+                     obs_end, last);
+            msg("warning: %s (--to is after it)", v.partial_note);
+        }
     }
 
     FILE *out = stdout;

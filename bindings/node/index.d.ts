@@ -326,6 +326,8 @@ export declare class CohortResult {
   readonly observationEnd: number | bigint | null;
   /** True when the data stops before the last observed period ends (its cells are partial). */
   readonly lastPartial: boolean;
+  /** Periods at the end not observed to their end (a --to after the data makes several): cells with c + k >= cols - n are partial. */
+  readonly partialPeriods: number;
   /** Acquired customers per cohort (rows values). */
   readonly sizes: RColumn<typeof ffi.scrm_cohorts_sizes>;
   readonly active: RColumn<typeof ffi.scrm_cohorts_active>;

@@ -618,6 +618,8 @@ class CohortResult {
     this.observationEnd = end === NOT_ACQUIRED ? null : num(end);
     /** True when the data stops before the last observed period ends: its cells (c + k = cols - 1) are partial. */
     this.lastPartial = ffi.scrm_cohorts_last_partial(handle) === 1;
+    /** Periods at the end not observed to their end: cells with c + k >= cols - n are partial. */
+    this.partialPeriods = ffi.scrm_cohorts_partial_periods(handle);
     this.labels = [];
     for (let c = 0; c < this.rows; c++) this.labels.push(ffi.scrm_cohorts_label(handle, c));
     // Private copies for toLong() and row(); the public matrices are further
@@ -679,7 +681,7 @@ class CohortResult {
           cohort: this.labels[c], period: k, cohort_size: count(this._m.sizes[c]),
           active_customers: count(this._m.active[i]), orders: count(this._m.orders[i]),
           revenue: num(this._m.revenue[i]), retention: this._m.retention[i],
-          partial: this.lastPartial && c + k === this.cols - 1,
+          partial: c + k + this.partialPeriods >= this.cols,
         });
       }
     }

@@ -253,6 +253,22 @@ SCRM_EXPORT int scrm_cohorts_unit(const scrm_cohorts *r);
 SCRM_EXPORT int scrm_cohorts_last_partial(const scrm_cohorts *r);
 
 /**
+ * How many periods at the end of the frame are not observed to their end:
+ * E, E − 1, ... while the observed part (to local midnight after the day of
+ * the dataset's last row, no further than the window end) stops before the
+ * period ends. 1 when only E is partial (Online Retail, ending 2011-12-09,
+ * with monthly cohorts); more when a window end given after the data makes
+ * periods without any data observable (Online Retail with `end` 2012-03-01:
+ * 2011-12, 2012-01 and 2012-02, so 3), whose cells would otherwise read as
+ * 0% retention. Cell (c, k) is partial when c + k ≥ K − n. The CSV export's
+ * `partial` column, the CLI's marks and both bindings use it.
+ * @param r  the result (NULL gives 0).
+ * @return n, 0 .. K; scrm_cohorts_last_partial() is n > 0.
+ * @since 1.0
+ */
+SCRM_EXPORT uint32_t scrm_cohorts_partial_periods(const scrm_cohorts *r);
+
+/**
  * Acquired customers per cohort.
  * @param r  the result.
  * @return a read-only array of counts owned by @p r (valid until
@@ -342,7 +358,7 @@ SCRM_EXPORT int scrm_cohorts_label(char *buf, uint32_t cap, const scrm_cohorts *
  * result of a count-only dataset), and
  * `retention` is the shortest of `%.15g`, `%.16g`, `%.17g` that reads back as
  * the same double, empty for an empty cohort, and `partial` is 1 for the
- * cells of a partial last period (scrm_cohorts_last_partial()), else 0. The bytes are those of
+ * cells of the periods not observed to their end (scrm_cohorts_partial_periods()), else 0. The bytes are those of
  * `shopcrm cohorts --out` (docs/cohorts.md). On failure the file is removed
  * if it is a regular file (a device such as /dev/stdout is left as it is).
  *

@@ -350,6 +350,8 @@ export declare function scrm_cohorts_minor_digits(r: scrm_cohorts): number;
 export declare function scrm_cohorts_unit(r: scrm_cohorts): number;
 /** Whether the last observed period (the observation end E) is partial: the data stops before E ends. */
 export declare function scrm_cohorts_last_partial(r: scrm_cohorts): number;
+/** How many periods at the end of the frame are not observed to their end: E, E − 1, ... while the observed part (to local midnight after the day of the dataset's last row, no further than the window end) stops before the period ends. */
+export declare function scrm_cohorts_partial_periods(r: scrm_cohorts): number;
 /** Acquired customers per cohort. */
 export declare function scrm_cohorts_sizes(r: scrm_cohorts): BigUint64Array | null;
 /** Active customers per cell (row-major C × K; classic or rolling as the options said). */

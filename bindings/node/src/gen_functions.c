@@ -480,6 +480,21 @@ done:
     return result;
 }
 
+/* uint32_t scrm_cohorts_partial_periods(const scrm_cohorts *r) */
+static napi_value sn_scrm_cohorts_partial_periods(napi_env env, napi_callback_info info)
+{
+    napi_value argv[1];
+    napi_value result = NULL;
+    void *r = NULL;
+    if (!sn_args(env, info, 1, argv))
+        goto done;
+    if (!sn_get_handle(env, argv[0], SN_HANDLE_COHORTS, 0, "r", &r))
+        goto done;
+    result = sn_from_u32(env, scrm_cohorts_partial_periods(r));
+done:
+    return result;
+}
+
 /* const uint64_t *scrm_cohorts_sizes(const scrm_cohorts *r) */
 static napi_value sn_scrm_cohorts_sizes(napi_env env, napi_callback_info info)
 {
@@ -3087,6 +3102,7 @@ const sn_export sn_gen_functions[] = {
     {"scrm_cohorts_minor_digits", sn_scrm_cohorts_minor_digits},
     {"scrm_cohorts_unit", sn_scrm_cohorts_unit},
     {"scrm_cohorts_last_partial", sn_scrm_cohorts_last_partial},
+    {"scrm_cohorts_partial_periods", sn_scrm_cohorts_partial_periods},
     {"scrm_cohorts_sizes", sn_scrm_cohorts_sizes},
     {"scrm_cohorts_active", sn_scrm_cohorts_active},
     {"scrm_cohorts_orders", sn_scrm_cohorts_orders},

@@ -243,6 +243,14 @@ test('long form and CSV', () => {
                '2024-02,0,2,2,3,65.00,1,0\n' +
                '2024-02,1,2,1,1,20.00,0.5,0\n');
   assert.equal(co.lastPartial, false); // the data ends on 2024-03-31
+  assert.equal(co.partialPeriods, 0);
+  // an end two months after the data: April and May have no data: partial
+  const co2 = ds.cohorts({ end: new Date('2024-06-01T00:00:00Z') });
+  assert.equal(co2.partialPeriods, 2);
+  const long2 = co2.toLong();
+  assert.ok(long2.every((r) => r.partial === (Number(r.cohort.slice(5, 7)) + r.period >= 4)));
+  assert.ok(long2.some((r) => r.partial));
+  co2.close();
   fs.rmSync(dir, { recursive: true });
   co.close();
   ds.close();

@@ -707,6 +707,12 @@ _f.argtypes = [_CohortsP]
 _f.restype = c_int
 scrm_cohorts_last_partial = _f
 
+# uint32_t scrm_cohorts_partial_periods(const scrm_cohorts *r)
+_f = _lib.scrm_cohorts_partial_periods
+_f.argtypes = [_CohortsP]
+_f.restype = c_uint32
+scrm_cohorts_partial_periods = _f
+
 # const uint64_t *scrm_cohorts_sizes(const scrm_cohorts *r)
 _f = _lib.scrm_cohorts_sizes
 _f.argtypes = [_CohortsP]
@@ -2163,6 +2169,7 @@ FUNCTIONS = (
     'scrm_cohorts_minor_digits',
     'scrm_cohorts_unit',
     'scrm_cohorts_last_partial',
+    'scrm_cohorts_partial_periods',
     'scrm_cohorts_sizes',
     'scrm_cohorts_active',
     'scrm_cohorts_orders',

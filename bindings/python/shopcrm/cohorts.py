@@ -149,6 +149,9 @@ class Cohorts(CohortsColumns, Handle):
         #: True when the data stops before the last observed period ends
         #: (scrm_cohorts_last_partial): its cells, c + k = K - 1, are partial.
         self.last_partial = bool(_ffi.scrm_cohorts_last_partial(ptr))
+        #: How many periods at the end are not observed to their end
+        #: (scrm_cohorts_partial_periods): cells with c + k >= cols - n.
+        self.partial_periods = _ffi.scrm_cohorts_partial_periods(ptr)
         self.labels = [self._label(c) for c in range(self.rows)]
 
     def _label(self, c):
@@ -208,7 +211,7 @@ class Cohorts(CohortsColumns, Handle):
                 rows.append({'cohort': self.labels[c], 'period': k, 'cohort_size': sizes[c],
                              'active_customers': int(act[c][k]), 'orders': int(ords[c][k]),
                              'revenue': int(rev[c][k]), 'retention': float(ret[c][k]),
-                             'partial': self.last_partial and c + k == self.cols - 1})
+                             'partial': c + k + self.partial_periods >= self.cols})
         if as_frame:
             if pd is None:
                 raise ImportError('to_long(as_frame=True) needs pandas')

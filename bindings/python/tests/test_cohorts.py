@@ -330,6 +330,15 @@ class Conversions(unittest.TestCase):
                          '2024-02,0,2,2,3,65.00,1,0\n'
                          '2024-02,1,2,1,1,20.00,0.5,0\n')
         self.assertFalse(self.co.last_partial)  # the data ends on 2024-03-31
+        self.assertEqual(self.co.partial_periods, 0)
+        # an end two months after the data: April and May have no data, so
+        # their cells are partial (not 0% months)
+        with self.ds.cohorts(end='2024-06-01') as co:
+            self.assertEqual(co.partial_periods, 2)
+            long = co.to_long(as_frame=False)
+            self.assertTrue(all(r['partial'] == (int(r['cohort'][5:7]) + r['period'] >= 4)
+                                for r in long))
+            self.assertTrue(any(r['partial'] for r in long))
 
     def test_write_csv_uses_the_datasets_minor_digits(self):
         # Same amounts, read as yen (0 digits) and as dinars (3 digits): the CSV's
