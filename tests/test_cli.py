@@ -363,6 +363,34 @@ class CliTest(unittest.TestCase):
         self.assertFalse(out["degenerate"]["m"]["majority"])
 
     @unittest.skipIf(pd is None, "pandas not available")
+    def test_review_messages_say_what_happened(self):
+        # a window past the data: the warning names both ends of the data
+        r = self.ok("kpi", SMALL, "--from", "2024-03-15", "--to", "2024-05-01")
+        self.assertIn("the window reaches outside the data (2023-12-31 to 2024-03-31)", r.stderr)
+        # a file without orders says so
+        empty = os.path.join(self.dir, "empty.csv")
+        with open(empty, "w") as f:
+            f.write("customer_id,date,amount\nNA,2024-01-01,1.00\n")
+        r = self.ok("kpi", empty)
+        self.assertIn("gave no orders (1 rows read): there is nothing to analyse", r.stderr)
+        # count-only: fixed edges need no --edges-m (there is no M)
+        elog = os.path.join(self.dir, "elog.csv")
+        with open(elog, "w") as f:
+            f.write("cust,date\n1,2024-01-01\n1,2024-03-01\n2,2024-02-01\n3,2024-03-10\n")
+        out = os.path.join(self.dir, "rf.csv")
+        self.ok("rfm", elog, "--customer-col", "cust", "--amount-col", "none",
+                "--edges-r", "10,20,30,40", "--edges-f", "2,3,4,5", "--out", out)
+        # as of 2024-03-11 (the day after the last row), by hand: recency 10
+        # (in [10, 20): R 4), 39 (Feb 1 to Mar 11 in a leap year; [30, 40): R 2)
+        # and 1 (below 10: R 5); F 2 in [2, 3): F 2, one order: F 1; no M column
+        head, rows = read_rows(out)
+        self.assertEqual(head, ["customer", "recency_days", "frequency", "r", "f", "segment"])
+        self.assertEqual([row[:5] for row in rows],
+                         [["1", "10", "2", "4", "2"], ["2", "39", "1", "2", "1"],
+                          ["3", "1", "1", "5", "1"]])
+        r = self.fails(2, "rfm", SMALL, "--edges-f", "2,3,5,10")
+        self.assertIn("--method fixed needs --edges-r, --edges-f and --edges-m", r.stderr)
+
     def test_rfm_count_only_grocery_matches_pandas(self):
         path = os.path.join(DATA, "grocery_elog.csv")
         opts = ("--customer-col", "cust", "--amount-col", "none")
@@ -948,8 +976,17 @@ class CliTest(unittest.TestCase):
         r = self.fails(2, "kpi", SMALL, "--out", os.path.join(self.dir, "k.csv"))
         self.assertIn("--out writes one row per period: give --by too", r.stderr)
         # 2024-01-03 is a Wednesday, inside ISO week 2024-W01
-        r = self.fails(1, "kpi", SMALL, "--by", "week", "--from", "2024-01-03")
-        self.assertIn("is not the first instant of a period (it is inside 2024-W01)", r.stderr)
+        # a usage error before the file is read, naming the option and the start
+        r = self.fails(2, "kpi", SMALL, "--by", "week", "--from", "2024-01-03")
+        self.assertIn("--from 2024-01-03 is inside 2024-W01: with --by week it must start a "
+                      "period (2024-01-01)", r.stderr)
+        self.assertNotIn("loaded", r.stderr)
+        r = self.fails(2, "kpi", SMALL, "--by", "month", "--to", "2024-02-15")
+        self.assertIn("--to 2024-02-15 is inside 2024-02", r.stderr)
+        # --amount-col and quantity x price both give the amount
+        r = self.fails(2, "kpi", SMALL, "--quantity-col", "q", "--price-col", "p",
+                       "--amount-col", "amount")
+        self.assertIn("--amount-col and --quantity-col/--price-col both give the amount", r.stderr)
 
     def test_no_progress_for_small_files_even_on_a_terminal(self):
         import pty
@@ -1257,10 +1294,13 @@ class CliTest(unittest.TestCase):
                 self.assertEqual(r.stderr, f"shopcrm: {opt}: '{v}' is not a date (YYYY-MM-DD)\n"
                                            f"Try 'shopcrm {cmd} --help'.\n")
                 self.assertEqual(r.stdout, "")
-        # the three forms of a date are the same day; a time of day keeps the date
-        for v in ("2024-04-11", "20240411", "2024-04-11T10:00", "2024-04-11T10:00:30"):
+        # the forms of a date are the same day; a time of day is printed in
+        # full (the snapshot is at that instant, not at the date's midnight)
+        for v, want in (("2024-04-11", "2024-04-11"), ("20240411", "2024-04-11"),
+                        ("2024-04-11T10:00", "2024-04-11T10:00:00Z"),
+                        ("2024-04-11T10:00:30", "2024-04-11T10:00:30Z")):
             out = json.loads(self.ok("rfm", SMALL, "--json", "--as-of", v).stdout)
-            self.assertEqual(out["as_of"], "2024-04-11", v)
+            self.assertEqual(out["as_of"], want, v)
         # DATE is local time: the day stays the day given whatever the offset
         out = json.loads(self.ok("rfm", SMALL, "--json", "--as-of", "2024-04-11",
                                  "--utc-offset", "-03:00").stdout)

@@ -53,6 +53,7 @@ struct cli_input {
     int64_t utc_offset;
     uint32_t threads;
     uint32_t minor_digits;
+    int amount_given;                     /* --amount-col was on the command line */
     int json;
 };
 

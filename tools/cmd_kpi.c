@@ -75,11 +75,31 @@ static int apply(const struct cli_command *c, const struct cli_option *o, const 
     return 0;
 }
 
+/* With --by, --from and --to must each be the first instant of a period. */
+static int check_period_bound(const struct cli_command *c, const struct cli_date *d,
+                              const char *opt, int64_t utc_offset)
+{
+    int64_t p = 0, t0 = 0;
+    if (!d->text || scrm_period_index(&p, d->t, a.by, utc_offset) != SCRM_OK ||
+        scrm_period_start(&t0, p, a.by, utc_offset) != SCRM_OK || t0 == d->t)
+        return 0;
+    char label[SCRM_PERIOD_LABEL_MAX] = "?", start[SCRM_TIME_TEXT_MAX] = "?";
+    scrm_period_label(label, sizeof label, p, a.by);
+    date_text(start, sizeof start, t0, utc_offset);
+    return usage_error(c, "%s %s is inside %s: with --by %s it must start a period (%s)", opt,
+                       d->text, label, unit_names[a.by], start);
+}
+
 static int check(const struct cli_command *c, const struct cli_input *in)
 {
     if (a.out && a.by < 0)
         return usage_error(c, "--out writes one row per period: give --by too");
-    return cli_window_resolve(c, &a.from, &a.to, in->utc_offset, 1);
+    int rc = cli_window_resolve(c, &a.from, &a.to, in->utc_offset, 1);
+    if (!rc && a.by >= 0)
+        rc = check_period_bound(c, &a.from, "--from", in->utc_offset);
+    if (!rc && a.by >= 0)
+        rc = check_period_bound(c, &a.to, "--to", in->utc_offset);
+    return rc;
 }
 
 /* A metric made of money: absent when the file has no amounts (--amount-col none). */
@@ -167,11 +187,12 @@ static void json_lookback(FILE *out)
 }
 
 /* The first day of the data, for the warnings. */
-static void data_first_day(char *buf, size_t cap, const struct cli_loaded *L, int64_t off)
+/* The first (last != 0: last) day of the data, or "?". */
+static void data_day(char *buf, size_t cap, const struct cli_loaded *L, int64_t off, int last)
 {
     int64_t lo = 0, hi = 0;
     if (scrm_dataset_time_range(&lo, &hi, L->ds) == SCRM_OK)
-        date_text(buf, cap, lo, off);
+        date_text(buf, cap, last ? hi : lo, off);
     else
         snprintf(buf, cap, "?");
 }
@@ -187,17 +208,18 @@ static int run_window(const struct cli_input *in, const struct cli_loaded *L,
     timing(L, "kpi %.3f s", now_seconds() - t0);
 
     const uint32_t flags = scrm_kpi_flags(k);
-    char first[SCRM_TIME_TEXT_MAX];
-    data_first_day(first, sizeof first, L, in->utc_offset);
+    char first[SCRM_TIME_TEXT_MAX], last[SCRM_TIME_TEXT_MAX];
+    data_day(first, sizeof first, L, in->utc_offset, 0);
+    data_day(last, sizeof last, L, in->utc_offset, 1);
     if (flags & SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE)
         msg("warning: the lookback before --from reaches before the first order of the data "
             "(%s): the customers at the start are incomplete, so retention and churn are "
             "computed on a partial S; give a shorter --lookback or a later --from",
             first);
     if (flags & SCRM_KPI_FLAG_PARTIAL)
-        msg("warning: the window reaches outside the data (first day %s): its KPIs cover "
+        msg("warning: the window reaches outside the data (%s to %s): its KPIs cover "
             "only the part with data",
-            first);
+            first, last);
 
     char from[SCRM_TIME_TEXT_MAX] = "start", to[SCRM_TIME_TEXT_MAX] = "end";
     if (a.from.text)
@@ -300,7 +322,7 @@ static int run_periods(const struct cli_input *in, const struct cli_loaded *L,
         }
     }
     char first_day[SCRM_TIME_TEXT_MAX];
-    data_first_day(first_day, sizeof first_day, L, in->utc_offset);
+    data_day(first_day, sizeof first_day, L, in->utc_offset, 0);
     if (incomplete)
         msg("warning: the lookback of %u row%s (through %s) reaches before the first order of "
             "the data (%s): their customers at the start are incomplete, so their retention "

@@ -127,9 +127,19 @@ static int check(const struct cli_command *c, const struct cli_input *in)
     int given = (a.n_edges[0] >= 0) + (a.n_edges[1] >= 0) + (a.n_edges[2] >= 0);
     if (given && a.method < 0)
         a.method = SCRM_RFM_METHOD_FIXED;
+    /* a file without amounts (--amount-col none) has no M: no --edges-m to give */
+    const int count_only = !in->csv.amount_column || strcmp(in->csv.amount_column, "none") == 0;
+    if (a.method == SCRM_RFM_METHOD_FIXED && count_only && a.n_edges[2] < 0) {
+        for (uint32_t k = 0; k + 1 < a.bins; k++)
+            a.edges[2][k] = (double)(k + 1); /* unused: the dataset has no amounts */
+        a.n_edges[2] = (int)a.bins - 1;
+        given++;
+    }
     if (a.method == SCRM_RFM_METHOD_FIXED) {
         if (given != 3)
-            return usage_error(c, "--method fixed needs --edges-r, --edges-f and --edges-m");
+            return usage_error(c, count_only ? "--method fixed needs --edges-r and --edges-f"
+                                             : "--method fixed needs --edges-r, --edges-f and "
+                                               "--edges-m");
         for (int d = 0; d < 3; d++) {
             if (a.n_edges[d] != (int)a.bins - 1)
                 return usage_error(c, "--edges-%c: %d edges given, %u bins need %u", "rfm"[d],
@@ -192,10 +202,12 @@ static const char dim_names[3] = {'R', 'F', 'M'};
 
 /* What to use instead when a dimension is degenerate (docs/rfm.md). */
 static const char *const degenerate_hint[3] = {
-    "fixed edges (--edges-r 30,90,180,365)",
-    "--frequency days (same-day orders counted once), fixed edges (--edges-f 2,3,5,10: "
-    "one-time buyers all get F 1 instead of being split by key), or read R and M alone",
-    "fixed edges (--edges-m), or --segments rf10 (the R x F map, M ignored)",
+    "fixed edges (--method fixed with --edges-r 30,90,180,365, --edges-f and --edges-m)",
+    "--frequency days (same-day orders counted once), fixed edges (--method fixed with "
+    "--edges-r, --edges-f 2,3,5,10 and --edges-m: one-time buyers all get F 1), or read R "
+    "and M alone",
+    "fixed edges (--method fixed with --edges-r, --edges-f and --edges-m), or --segments "
+    "rf10 (the R x F map, M ignored)",
 };
 
 /* A warning on stderr for each degenerate dimension (scrm_rfm_degenerate()). */
@@ -435,7 +447,12 @@ static int run(const struct cli_input *in)
     for (uint32_t s = 0; s <= S.n_seg; s++)
         total_overflow |= __builtin_add_overflow(total_rev, S.rev[s], &total_rev);
     char as_of[SCRM_TIME_TEXT_MAX], total[SCRM_MONEY_TEXT_MAX];
-    date_text(as_of, sizeof as_of, scrm_rfm_as_of(r), in->utc_offset);
+    /* a date when as_of is a local midnight (the default), else the full time */
+    const int64_t t_as_of = scrm_rfm_as_of(r);
+    if ((((t_as_of + in->utc_offset) % 86400) + 86400) % 86400 == 0)
+        date_text(as_of, sizeof as_of, t_as_of, in->utc_offset);
+    else
+        time_text(as_of, sizeof as_of, t_as_of, in->utc_offset);
     money_text(total, sizeof total, total_rev, L.minor_digits);
     S.as_of = as_of;
     S.total = total_overflow ? NULL : total;

@@ -133,7 +133,7 @@ int input_apply(const struct cli_command *c, struct cli_input *in, const struct 
     switch (o->id) {
     case O_CUSTOMER: in->csv.customer_column = v; break;
     case O_TIME: in->csv.time_column = v; break;
-    case O_AMOUNT: in->csv.amount_column = v; break;
+    case O_AMOUNT: in->csv.amount_column = v; in->amount_given = 1; break;
     case O_ORDER: in->csv.order_id_column = v; break;
     case O_QUANTITY: in->csv.quantity_column = v; break;
     case O_PRICE: in->csv.unit_price_column = v; break;
@@ -192,6 +192,9 @@ int input_check(const struct cli_command *c, struct cli_input *in)
         return usage_error(c, "no input file (shopcrm %s FILE.csv)", c->name);
     if ((in->csv.quantity_column != NULL) != (in->csv.unit_price_column != NULL))
         return usage_error(c, "--quantity-col and --price-col go together");
+    if (in->csv.quantity_column && in->amount_given)
+        return usage_error(c, "--amount-col and --quantity-col/--price-col both give the amount: "
+                              "choose one");
     in->csv.utc_offset = in->utc_offset;
     in->csv.threads = in->threads;
     in->csv.minor_digits = (int32_t)in->minor_digits;
@@ -303,6 +306,9 @@ int input_load(struct cli_loaded *L, const struct cli_input *in)
         time_format_name(scrm_csv_report_time_format(r)),
         delimiter_name(scrm_csv_report_delimiter(r)),
         scrm_dataset_has_amounts(L->ds) ? "" : "; no amounts (count-only)");
+    if (scrm_dataset_order_count(L->ds) == 0)
+        msg("warning: %s gave no orders (%" PRIu64 " rows read): there is nothing to analyse",
+            in->file, scrm_csv_report_rows_read(r));
     if (in->csv.order_id_column)
         msg("orders: %" PRIu64 " orders; %" PRIu64 " lines merged into %" PRIu64
             " orders of several lines",
