@@ -390,6 +390,11 @@ class CliTest(unittest.TestCase):
                           ["3", "1", "1", "5", "1"]])
         r = self.fails(2, "rfm", SMALL, "--edges-f", "2,3,5,10")
         self.assertIn("--method fixed needs --edges-r, --edges-f and --edges-m", r.stderr)
+        # more than 8 --exclude columns: a usage error before the file is read
+        args = [a for i in range(9) for a in ("--exclude", f"c{i}=x")]
+        r = self.fails(2, "kpi", SMALL, *args)
+        self.assertIn("--exclude: more than 8 columns", r.stderr)
+        self.assertNotIn("loaded", r.stderr)
 
     def test_rfm_count_only_grocery_matches_pandas(self):
         path = os.path.join(DATA, "grocery_elog.csv")

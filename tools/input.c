@@ -111,6 +111,19 @@ static int add_exclude(const struct cli_command *c, struct cli_input *in, const 
     const char *eq = strchr(v, '=');
     if (!eq || eq == v || !eq[1])
         return usage_error(c, "--exclude: '%s' is not COLUMN=VALUE[,VALUE...]", v);
+    /* distinct columns: at most SCRM_CSV_MAX_EXCLUDE_COLUMNS (a usage error
+     * here, before the file is read, rather than a data error after) */
+    uint32_t cols = 1;
+    for (uint32_t i = 0; i < in->n_excl; i++) {
+        uint32_t j = 0;
+        while (j < i && strcmp(in->excl_col[j], in->excl_col[i]) != 0)
+            j++;
+        if (j == i && !(strlen(in->excl_col[i]) == (size_t)(eq - v) &&
+                        memcmp(in->excl_col[i], v, (size_t)(eq - v)) == 0))
+            cols++;
+    }
+    if (cols > SCRM_CSV_MAX_EXCLUDE_COLUMNS)
+        return usage_error(c, "--exclude: more than %d columns", SCRM_CSV_MAX_EXCLUDE_COLUMNS);
     const char *col = keep(in, v, (size_t)(eq - v));
     for (const char *p = eq + 1;;) {
         const char *comma = strchr(p, ',');
