@@ -1879,6 +1879,12 @@ static int check_index(const scrm_dataset *ds, const void *out, uint32_t index, 
     return SCRM_OK;
 }
 
+void scrm__dataset_prefetch_key(const scrm_dataset *ds, uint32_t i)
+{
+    if (ds->key_type == SCRM_KEY_U64 && i < ds->n_cust)
+        __builtin_prefetch(&ds->keys[i]);
+}
+
 SCRM_EXPORT int scrm_dataset_customer_key_u64(uint64_t *key_out, const scrm_dataset *ds,
                                               uint32_t index)
 {

@@ -183,6 +183,9 @@ void scrm__dataset_set_minor_digits(scrm_dataset *ds, uint32_t minor_digits);
  * for strings, shorter prefix first): rank[gid] in 0..n-1, on up to
  * `threads` threads (u64 keys). Caller frees with scrm__free(). */
 int scrm__dataset_key_ranks(uint32_t **rank_out, const scrm_dataset *ds, uint32_t threads);
+/* A hint that customer i's key (and a string key's bytes' place) is read
+ * soon: for exports that visit customers in key order, not index order. */
+void scrm__dataset_prefetch_key(const scrm_dataset *ds, uint32_t i);
 /* Fewer u64 keys than this are ranked on one thread (the threads would cost
  * more than they save); a test hook, default 65536. */
 extern uint32_t scrm__key_sort_parallel_min;

@@ -1099,6 +1099,7 @@ typedef struct export_rows {
     const scrm_rfm *r;
     const scrm_dataset *ds;
     const uint32_t *order;
+    uint32_t n_order;
     int key_type;
     uint32_t digits;
     const uint8_t *sel; /* audience: selected segments, n_seg = unassigned */
@@ -1113,9 +1114,29 @@ static void segment_cell(scrm__csvout *w, const scrm_rfm *r, int32_t s)
     scrm__csvout_ch(w, '\n');
 }
 
+/* Rows ahead whose customer's cells are prefetched: key order visits the
+ * result's arrays at random, and without it every row waits for several
+ * cache misses in turn (the export of 2.5M customers took 1.1 s, not 0.2). */
+#define EXPORT_PREFETCH 16
+
 /* The customer of row j, or UINT32_MAX when the row is skipped. */
 static uint32_t export_customer(const export_rows *x, uint32_t j)
 {
+    if (j + EXPORT_PREFETCH < x->n_order) {
+        const uint32_t p = x->order[j + EXPORT_PREFETCH];
+        const scrm_rfm *r = x->r;
+        if (p < r->n) {
+            __builtin_prefetch(&r->segment[p]);
+            __builtin_prefetch(&r->recency[p]);
+            __builtin_prefetch(&r->frequency[p]);
+            if (r->revenue)
+                __builtin_prefetch(&r->revenue[p]);
+            for (int d = 0; d < 3; d++)
+                if (r->score[d])
+                    __builtin_prefetch(&r->score[d][p]);
+            scrm__dataset_prefetch_key(x->ds, p);
+        }
+    }
     uint32_t i = x->order[j];
     if (i >= x->r->n || x->r->segment[i] == SCRM_RFM_NOT_SCORED)
         return UINT32_MAX;
@@ -1195,7 +1216,7 @@ static int write_export(const scrm_rfm *r, const scrm_dataset *ds, const char *p
         return err;
     }
     scrm__csvout_put(&w, head, strlen(head));
-    const export_rows x = {r, ds, order, scrm_dataset_key_type(ds),
+    const export_rows x = {r, ds, order, n_order, scrm_dataset_key_type(ds),
                            scrm_dataset_minor_digits(ds), sel};
     err = scrm__csvout_rows(&w, n_order, row, &x);
     scrm__free(order);
