@@ -12,7 +12,9 @@
 //   frequency    = orders with amount >= 0; monetary = sum of all amounts
 //   scores       = NTILE(5), tie-break by customer key: R ORDER BY recency_days
 //                  DESC, customer_id; F and M ORDER BY value, customer_id
-//   segment      = the "rfm11-v1" preset of libshopcrm, first match wins
+//   segment      = the "rfm11-v2" preset of libshopcrm (the default): rfm11-v1,
+//                  first match wins, then Potential Loyalist for R >= 3 and
+//                  Hibernating for the rest
 // Mode "two" (default): CREATE TABLE from read_csv, then COPY the RFM query
 // (load and RFM timed separately). Mode "one": one COPY over read_csv.
 // Prints one JSON line with the phase times in seconds.
@@ -64,7 +66,9 @@ SELECT customer_id AS customer, recency_days, frequency, monetary, r, f, m,
     WHEN r BETWEEN 1 AND 2 AND f BETWEEN 2 AND 5 AND m BETWEEN 2 AND 5 THEN 'At Risk'
     WHEN r = 1 AND f = 1 AND m = 1 THEN 'Lost'
     WHEN r BETWEEN 1 AND 2 AND f BETWEEN 1 AND 2 AND m BETWEEN 1 AND 2 THEN 'Hibernating'
-    ELSE NULL
+    -- rfm11-v2: the cells rfm11-v1 leaves out (docs/rfm.md)
+    WHEN r >= 3 THEN 'Potential Loyalist'
+    ELSE 'Hibernating'
   END AS segment
 FROM s`;
 
