@@ -149,6 +149,8 @@ export interface KpiPeriods {
   /** SCRM_KPI_FLAG_* bits of each row. */
   flags: Uint32Array;
   /** The row's lookback reaches before the data: its customers at the start are incomplete. */
+  /** A count-only dataset: money columns are NaN (absent), their exact sums 0. */
+  noAmounts: boolean;
   lookbackIncomplete: boolean[];
   /** The row's period reaches outside the data. */
   partial: boolean[];

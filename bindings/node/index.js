@@ -1079,6 +1079,8 @@ class Dataset {
       out.lookbackIncomplete = Array.from(out.flags,
         (f) => (f & ffi.SCRM_KPI_FLAG_LOOKBACK_INCOMPLETE) !== 0);
       out.partial = Array.from(out.flags, (f) => (f & ffi.SCRM_KPI_FLAG_PARTIAL) !== 0);
+      // a count-only dataset: money columns are NaN (absent), exact sums 0
+      out.noAmounts = n > 0 && (out.flags[0] & ffi.SCRM_KPI_FLAG_NO_AMOUNTS) !== 0;
       for (let metric = 0; ; metric++) {
         const name = ffi.scrm_kpi_metric_name(metric);
         if (name === null) break;

@@ -538,6 +538,10 @@ test('rfm: a file without amounts is count-only (no M)', () => {
     assert.equal(k.orders, 4);
     assert.equal(k.revenue, null);
     assert.ok(Number.isNaN(k.averageOrderValue));
+    const kp = ds.kpiPeriods('month');
+    assert.equal(kp.noAmounts, true);
+    assert.equal(kp.columns.orders[0], 4);
+    assert.ok(Number.isNaN(kp.columns.revenue[0]));
     r.close();
     ds.close();
     assert.equal(sample().hasAmounts, true);

@@ -147,6 +147,9 @@ class KpiPeriods(KpiPeriodsColumns, Handle):
         unit = _ffi.scrm_kpi_periods_unit(ptr)
         self.unit = next(k for k, v in _UNITS.items() if v == unit)
         self.first_period = _ffi.scrm_kpi_periods_first(ptr)
+        #: A count-only dataset: the money columns are NaN (absent), not 0.
+        self.no_amounts = self.rows > 0 and bool(
+            int(self.flags[0]) & _ffi.KpiFlag.NO_AMOUNTS)
         self.labels, self.starts = [], []
         for i in range(self.rows):
             buf = ctypes.create_string_buffer(_ffi.SCRM_PERIOD_LABEL_MAX)
@@ -170,6 +173,8 @@ class KpiPeriods(KpiPeriodsColumns, Handle):
             raise KeyError(name)
         m = names.index(name)
         t = _ffi.KpiType(_ffi.scrm_kpi_metric_type(m))
+        if t == _ffi.KpiType.MONEY and self.no_amounts:
+            return self.values(m)  # NaN: no amounts, money is absent
         if t in (_ffi.KpiType.COUNT, _ffi.KpiType.MONEY):
             return self.exact(m)
         return self.values(m)

@@ -414,6 +414,10 @@ class Issue11(unittest.TestCase):
             self.assertEqual((k['orders'], k['customers']), (4, 3))
             self.assertIsNone(k['revenue'])
             self.assertTrue(math.isnan(k['average_order_value']))
+            with ds.kpi_periods('month') as kp:
+                self.assertTrue(kp.no_amounts)
+                self.assertEqual(list(kp.column('orders')), [4])
+                self.assertTrue(all(math.isnan(x) for x in kp.column('revenue')))
             # a dataset without amounts refuses rows with amounts
             with self.assertRaises(shopcrm.InvalidArgument):
                 ds.load_csv(b'cust,date,amount\n4,2024-01-02,1.00\n', customer='cust')
