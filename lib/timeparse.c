@@ -206,6 +206,27 @@ int scrm__time_dm_fields(const char *s, size_t n, int *first, int *second)
 
 static const char *date_problem(char *buf, size_t cap, int y, int m, int d);
 
+/* D/M/YY or M/D/YY (any of / . -), then the end or a blank: a date whose
+ * year lost its century, as spreadsheets export it. */
+static int two_digit_year(const char *s, size_t n)
+{
+    size_t i = 0;
+    for (int field = 0; field < 3; field++) {
+        size_t b = i;
+        while (i < n && is_digit(s[i]))
+            i++;
+        size_t len = i - b;
+        if (len < 1 || len > 2 || (field == 2 && len != 2))
+            return 0;
+        if (field < 2) {
+            if (i >= n || (s[i] != '/' && s[i] != '.' && s[i] != '-'))
+                return 0;
+            i++;
+        }
+    }
+    return i == n || s[i] == ' ' || s[i] == 'T';
+}
+
 /* A value of format fmt (ISO 8601, DMY or MDY): date, optionally 'T' or a
  * space and a time, and for ISO 8601 an optional zone. */
 static int parse_datetime(scrm__date_cache *dc, int fmt, const char *s, size_t n, int64_t offset,
@@ -213,8 +234,11 @@ static int parse_datetime(scrm__date_cache *dc, int fmt, const char *s, size_t n
 {
     size_t i;
     int y, m, d;
-    if (!date_fields(s, n, fmt, &i, &y, &m, &d))
+    if (!date_fields(s, n, fmt, &i, &y, &m, &d)) {
+        if (w && fmt != SCRM_TIME_ISO8601 && two_digit_year(s, n))
+            WHY(w, "a two-digit year (the year needs four digits: 2010, not 10)");
         return SCRM__NUM_BAD;
+    }
     if (!scrm__valid_date(y, (unsigned)m, (unsigned)d)) {
         if (w)
             date_problem(w->buf, w->cap, y, m, d);

@@ -2231,6 +2231,12 @@ static void test_time_leap_second_and_bad_clock_say_why(void **state)
         {SCRM_TIME_ISO8601, "2011-12-08 9:06:5",
          "'2011-12-08 9:06:5' is not an ISO 8601 time: seconds are not two digits"},
         {SCRM_TIME_AUTO, "13/13/2011", "'13/13/2011' is not a DD/MM/YYYY date: month 13"},
+        {SCRM_TIME_MDY, "12/1/10 8:26",
+         "'12/1/10 8:26' is not an MM/DD/YYYY date: a two-digit year (the year needs four "
+         "digits: 2010, not 10)"},
+        {SCRM_TIME_DMY, "1.12.10",
+         "'1.12.10' is not a DD/MM/YYYY date: a two-digit year (the year needs four digits: "
+         "2010, not 10)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char text[200];
