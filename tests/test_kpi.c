@@ -17,6 +17,7 @@
 #include "failalloc.h"
 #include "internal.h"
 #include "shopcrm.h"
+#include "slurp.h"
 
 /* ---- fixture: 7 customers, window [1000, 2000) ----
  *
@@ -1208,16 +1209,12 @@ static void test_kpi_count_only_money_is_absent(void **state)
     snprintf(path, sizeof path, "%s/scrm_kpi_co_%ld.csv", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
              (long)getpid());
     assert_int_equal(scrm_kpi_periods_write_csv(r, path, 2), SCRM_OK);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
+    char *buf = slurp(path);
     /* January: 1 order, 0 refunds, 1 customer, 1 new, 0 returning, 0 repeat,
      * then five empty money cells (not 0.00) */
     assert_non_null(strstr(buf, "\n1970-01,1970-01-01T00:00:00Z,1970-02-01T00:00:00Z,1,0,1,0,1,1,0,0,,,,,,,"));
     assert_null(strstr(buf, "0.00"));
+    free(buf);
     remove(path);
     scrm_kpi_periods_free(r);
     scrm_dataset_free(ds);
@@ -1232,12 +1229,7 @@ static void test_kpi_periods_write_csv(void **state)
     snprintf(path, sizeof path, "%s/scrm_kpi_%ld.csv", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
              (long)getpid());
     assert_int_equal(scrm_kpi_periods_write_csv(r, path, 2), SCRM_OK);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
+    char *buf = slurp(path);
     assert_true(strncmp(buf, "period,start,end,lookback_incomplete,partial,orders,refunds,", 60) == 0);
     /* February: 2 orders, 1 refund, 2 customers, 1 new, 1 returning, 0
      * repeat, revenue 2.10, order revenue 2.30, refunds -0.20 ... */
@@ -1246,6 +1238,7 @@ static void test_kpi_periods_write_csv(void **state)
     assert_non_null(strstr(buf, "\n2024-03,2024-03-01T00:00:00Z,2024-04-01T00:00:00Z,0,1,2,"));
     /* January's retention is undefined: an empty cell after churn's */
     assert_null(strstr(buf, "nan"));
+    free(buf);
     assert_int_equal(scrm_kpi_periods_write_csv(NULL, path, 2), SCRM_EINVAL);
     assert_int_equal(scrm_kpi_periods_write_csv(r, NULL, 2), SCRM_EINVAL);
     assert_int_equal(scrm_kpi_periods_write_csv(r, path, SCRM_MAX_MINOR_DIGITS + 1), SCRM_EINVAL);
