@@ -568,7 +568,8 @@ static int rank_range(void *ctx, uint32_t begin, uint32_t end, uint32_t thread)
 }
 
 /* Every option check, before any work (the compute below assumes them). */
-static int check_options(const scrm_rfm_options *o, const char *fn)
+/* has_m: the dataset has amounts (without them FIXED needs no M edges). */
+static int check_options(const scrm_rfm_options *o, int has_m, const char *fn)
 {
     int err;
     uint32_t N = o->bins;
@@ -593,7 +594,7 @@ static int check_options(const scrm_rfm_options *o, const char *fn)
     if (o->method == SCRM_RFM_METHOD_FIXED &&
         ((err = check_edges(o->r_edges, N, 'R')) < 0 ||
          (err = check_edges(o->f_edges, N, 'F')) < 0 ||
-         (err = check_edges(o->m_edges, N, 'M')) < 0))
+         (has_m && (err = check_edges(o->m_edges, N, 'M')) < 0)))
         return err;
     if (o->segments && scrm_segment_map_bins(o->segments) &&
         scrm_segment_map_bins(o->segments) != N)
@@ -912,7 +913,7 @@ SCRM_EXPORT int scrm_rfm_compute(scrm_rfm **out, const scrm_dataset *ds,
         return scrm__error(SCRM_EINVAL, -1, "%s: NULL argument", fn);
     if ((err = scrm__options_load(&o, &options_default, sizeof o, opts, options_sizes,
                                   SCRM_RFM_OPTIONS_VERSION, fn)) < 0 ||
-        (err = check_options(&o, fn)) < 0)
+        (err = check_options(&o, scrm_dataset_has_amounts(ds), fn)) < 0)
         return err;
     uint64_t n64 = scrm_dataset_customer_count(ds);
     if (n64 > UINT32_MAX)

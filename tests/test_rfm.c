@@ -823,6 +823,20 @@ static void test_count_only_dataset_has_no_monetary_dimension(void **state)
     assert_true(isnan(scrm_rfm_edges(r, SCRM_RFM_M)[0]));
     assert_int_equal(scrm_rfm_segments(r)[idx_of(ds, 20)], SCRM_RFM_NOT_SCORED);
     scrm_rfm_free(r);
+    /* without amounts the M edges are not needed: NULL gives the same R and
+     * F (a dataset with amounts still refuses NULL M edges) */
+    fo.m_edges = NULL;
+    assert_int_equal(scrm_rfm_compute(&r, ds, &fo), SCRM_OK);
+    assert_int_equal(scrm_rfm_scores(r, SCRM_RFM_R)[idx_of(ds, 30)], 4);
+    assert_int_equal(scrm_rfm_scores(r, SCRM_RFM_F)[idx_of(ds, 30)], 2);
+    scrm_rfm_free(r);
+    {
+        scrm_dataset *dm = make_ds(hand, NHAND);
+        scrm_rfm *rm = (scrm_rfm *)&rm;
+        assert_int_equal(scrm_rfm_compute(&rm, dm, &fo), SCRM_EINVAL);
+        assert_ptr_equal(rm, (scrm_rfm *)&rm);
+        scrm_dataset_free(dm);
+    }
     /* a user map's M bounds are ignored: an M 5 box still matches */
     scrm_segment_map *map = NULL;
     assert_int_equal(scrm_segment_map_new(&map), SCRM_OK);

@@ -129,18 +129,13 @@ static int check(const struct cli_command *c, const struct cli_input *in)
         a.method = SCRM_RFM_METHOD_FIXED;
     /* a file without amounts (--amount-col none) has no M: no --edges-m to give */
     const int count_only = !in->csv.amount_column || strcmp(in->csv.amount_column, "none") == 0;
-    if (a.method == SCRM_RFM_METHOD_FIXED && count_only && a.n_edges[2] < 0) {
-        for (uint32_t k = 0; k + 1 < a.bins; k++)
-            a.edges[2][k] = (double)(k + 1); /* unused: the dataset has no amounts */
-        a.n_edges[2] = (int)a.bins - 1;
-        given++;
-    }
+    const int need_m = !count_only || a.n_edges[2] >= 0;
     if (a.method == SCRM_RFM_METHOD_FIXED) {
-        if (given != 3)
+        if (given != 2 + need_m)
             return usage_error(c, count_only ? "--method fixed needs --edges-r and --edges-f"
                                              : "--method fixed needs --edges-r, --edges-f and "
                                                "--edges-m");
-        for (int d = 0; d < 3; d++) {
+        for (int d = 0; d < 2 + need_m; d++) {
             if (a.n_edges[d] != (int)a.bins - 1)
                 return usage_error(c, "--edges-%c: %d edges given, %u bins need %u", "rfm"[d],
                                    a.n_edges[d], a.bins, a.bins - 1);
@@ -397,7 +392,7 @@ static int run(const struct cli_input *in)
     if (a.method == SCRM_RFM_METHOD_FIXED) {
         o.r_edges = a.edges[0];
         o.f_edges = a.edges[1];
-        o.m_edges = a.edges[2];
+        o.m_edges = a.n_edges[2] >= 0 ? a.edges[2] : NULL; /* none for a count-only file */
     }
     const char *preset = NULL;
     if (a.segments && strcmp(a.segments, "rfm11") == 0)

@@ -368,7 +368,7 @@ typedef struct scrm_rfm_options {
     int monetary_mode;       /**< A ::scrm_rfm_monetary_mode. Default sum. */
     const double *r_edges;   /**< FIXED only: N−1 strictly ascending recency_days edges; borrowed during the call. @scrm_len{bins - 1} */
     const double *f_edges;   /**< FIXED only: N−1 strictly ascending frequency edges. @scrm_len{bins - 1} */
-    const double *m_edges;   /**< FIXED only: N−1 strictly ascending monetary edges (minor units, as ::scrm_rfm_monetary_mode says). @scrm_len{bins - 1} */
+    const double *m_edges;   /**< FIXED only: N−1 strictly ascending monetary edges (minor units, as ::scrm_rfm_monetary_mode says); not read (may be NULL) for a dataset without amounts. @scrm_len{bins - 1} */
     const scrm_segment_map *segments; /**< Segment map, copied into the result; NULL = the "rfm11-v2" preset when bins is 5, no segments otherwise. */
     uint32_t threads;        /**< Worker threads; 0 = the dataset's. Results do not depend on it. */
     scrm_progress_fn progress; /**< Progress callback or NULL; units: dataset partitions aggregated. Called on the calling thread only. */

@@ -408,6 +408,12 @@ class Issue11(unittest.TestCase):
                 self.assertTrue(all(math.isnan(x) for x in r.monetary))
                 self.assertEqual(list(r.m), [0, 0, 0])
                 self.assertEqual(r.segment_map.names[0], 'Hibernating')  # rf10-v1
+            # fixed edges need no 'm' without amounts; as of 2024-01-06,
+            # customers 1, 2, 3: recency 1, 3, 2 -> R = 5 - #{edges <= it}
+            # = 5, 3, 4; frequency 2, 1, 1 -> F = 1 + #{edges <= it} = 2, 1, 1
+            with ds.rfm(method='fixed', edges={'r': [2, 3, 4, 5], 'f': [2, 3, 4, 5]}) as r:
+                by_key = {k: (int(r.r[ds.index(k)]), int(r.f[ds.index(k)])) for k in (1, 2, 3)}
+                self.assertEqual(by_key, {1: (5, 2), 2: (3, 1), 3: (4, 1)})
             # KPIs: counts as usual, money absent (None / NaN), never 0
             k = ds.kpi()
             self.assertTrue(k.no_amounts)
